@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+func newClientCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "client", Short: "Manage applications (OAuth 2.0 clients, \"incoming links\")"}
+	cmd.AddCommand(newClientCreate(g), newClientList(g), newClientShow(g), newClientRotate(g), newClientDelete(g))
+	return cmd
+}
+
+type clientJSON struct {
+	ClientID         string    `json:"client_id"`
+	ClientSecret     string    `json:"client_secret,omitempty"`
+	Name             string    `json:"name"`
+	Description      string    `json:"description,omitempty"`
+	Type             string    `json:"type"`
+	RedirectURIs     []string  `json:"redirect_uris"`
+	Scopes           []string  `json:"scopes"`
+	Grants           []string  `json:"grants"`
+	RequirePKCE      bool      `json:"require_pkce"`
+	Enabled          bool      `json:"enabled"`
+	SubscriberUsers  []string  `json:"subscriber_users"`
+	SubscriberGroups []string  `json:"subscriber_groups"`
+	AllowedIPs       []string  `json:"allowed_ips"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func toClientJSON(c store.Client, secretValue string) clientJSON {
+	kind := "confidential"
+	if c.Public {
+		kind = "public"
+	}
+	return clientJSON{
+		ClientID: c.ID, ClientSecret: secretValue, Name: c.Name, Description: c.Description, Type: kind,
+		RedirectURIs: nonNil(c.RedirectURIs), Scopes: nonNil(c.Scopes), Grants: nonNil(c.Grants),
+		RequirePKCE: c.RequirePKCE, Enabled: c.Enabled, SubscriberUsers: nonNil(c.SubscriberUsers),
+		SubscriberGroups: nonNil(c.SubscriberGroups), AllowedIPs: nonNil(c.AllowedIPs), CreatedAt: c.CreatedAt.UTC(),
+	}
+}
+
+func (g *globals) printClient(c store.Client, secretValue string) error {
+	if g.jsonOut {
+		return g.printJSON(toClientJSON(c, secretValue))
+	}
+	j := toClientJSON(c, secretValue)
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "client_id:\t%s\n", j.ClientID)
+	if secretValue != "" {
+		fmt.Fprintf(tw, "client_secret:\t%s\n", secretValue)
+	}
+	fmt.Fprintf(tw, "name:\t%s\ntype:\t%s\nredirect URIs:\t%s\nscopes:\t%s\ngrants:\t%s\nPKCE required:\t%v\nenabled:\t%v\n",
+		j.Name, j.Type, strings.Join(j.RedirectURIs, " "), strings.Join(j.Scopes, " "), strings.Join(j.Grants, " "), j.RequirePKCE, j.Enabled)
+	subscribers := "all users"
+	if len(j.SubscriberUsers)+len(j.SubscriberGroups) > 0 {
+		subscribers = strings.Join(append(append([]string{}, j.SubscriberUsers...), prefixed("group:", j.SubscriberGroups)...), " ")
+	}
+	fmt.Fprintf(tw, "subscribers:\t%s\n", subscribers)
+	if len(j.AllowedIPs) > 0 {
+		fmt.Fprintf(tw, "allowed IPs:\t%s\n", strings.Join(j.AllowedIPs, " "))
+	}
+	return tw.Flush()
+}
+
+func prefixed(p string, in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = p + s
+	}
+	return out
+}
+
+func newClientCreate(g *globals) *cobra.Command {
+	var r app.Registration
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Register an application; prints its client ID and secret",
+		Example: `  gatehouse client create --name "CI bot" --redirect-uri https://ci.example.com/oauth/callback --scope READ --json
+  gatehouse client create --name "CLI" --public --redirect-uri http://127.0.0.1/callback --scope WRITE`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+				c, secretValue, err := node.Apps.Create(ctx, r)
+				if err != nil {
+					return err
+				}
+				return g.printClient(c, secretValue)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&r.Name, "name", "", "application name shown on the consent page (required)")
+	f.StringVar(&r.Description, "description", "", "description shown on the consent page")
+	f.StringArrayVar(&r.RedirectURIs, "redirect-uri", nil, "redirect URI (repeatable)")
+	f.StringArrayVar(&r.Scopes, "scope", nil, "scope the application may ask for (repeatable)")
+	f.BoolVar(&r.Public, "public", false, "public client (no secret; PKCE required)")
+	f.BoolVar(&r.RequirePKCE, "require-pkce", false, "require PKCE from this confidential client")
+	f.StringArrayVar(&r.SubscriberUsers, "subscriber", nil, "username allowed to use it (repeatable; default: all users)")
+	f.StringArrayVar(&r.SubscriberGroups, "subscriber-group", nil, "group allowed to use it (repeatable)")
+	f.StringArrayVar(&r.AllowedIPs, "allowed-ip", nil, "CIDR allowed at the token endpoint and on token use (repeatable)")
+	f.StringArrayVar(&r.Grants, "grant", nil, "authorization_code, refresh_token or client_credentials (repeatable; default: the first two)")
+	f.BoolVar(&r.Disabled, "disabled", false, "create it disabled")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func newClientList(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List applications",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+				clients, err := node.Apps.List(ctx)
+				if err != nil {
+					return err
+				}
+				if g.jsonOut {
+					out := make([]clientJSON, 0, len(clients))
+					for _, c := range clients {
+						out = append(out, toClientJSON(c, ""))
+					}
+					return g.printJSON(out)
+				}
+				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tSCOPES\tENABLED")
+				for _, c := range clients {
+					j := toClientJSON(c, "")
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", j.ClientID, j.Name, j.Type, strings.Join(j.Scopes, " "), j.Enabled)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+// clientByArg loads the application named by the one argument.
+func clientByArg(ctx context.Context, node *server.Gatehouse, id string) (store.Client, error) {
+	c, err := node.Apps.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, fmt.Errorf("no application has client ID %q", id)
+	}
+	return c, err
+}
+
+func newClientShow(g *globals) *cobra.Command {
+	var showSecret bool
+	cmd := &cobra.Command{
+		Use:   "show CLIENT_ID",
+		Short: "Show an application (--show-secret prints its current secret)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+				c, err := clientByArg(ctx, node, args[0])
+				if err != nil {
+					return err
+				}
+				var secretValue string
+				if showSecret {
+					if secretValue, err = node.Apps.Reveal(c); err != nil {
+						return err
+					}
+				}
+				return g.printClient(c, secretValue)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&showSecret, "show-secret", false, "also print the client secret")
+	return cmd
+}
+
+func newClientRotate(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rotate-secret CLIENT_ID",
+		Short: "Give an application a new secret; the old one stops working at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+				c, err := clientByArg(ctx, node, args[0])
+				if err != nil {
+					return err
+				}
+				secretValue, err := node.Apps.RotateSecret(ctx, c.ID)
+				if err != nil {
+					return err
+				}
+				if c, err = node.Apps.Get(ctx, c.ID); err != nil {
+					return err
+				}
+				return g.printClient(c, secretValue)
+			})
+		},
+	}
+}
+
+func newClientDelete(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete CLIENT_ID",
+		Short: "Delete an application and revoke every token it holds",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+				c, err := clientByArg(ctx, node, args[0])
+				if err != nil {
+					return err
+				}
+				if err := node.Apps.Delete(ctx, c.ID); err != nil {
+					return err
+				}
+				if g.jsonOut {
+					return g.printJSON(map[string]any{"client_id": c.ID, "deleted": true})
+				}
+				_, err = fmt.Fprintf(g.stdout, "deleted %s (%s) and revoked its tokens\n", c.ID, c.Name)
+				return err
+			})
+		},
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/server"
+)
+
+func secretKey() string { return secret.GenerateMaster() }
+
+func newServeCommand(g *globals) *cobra.Command {
+	var listen, baseURL string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Start the authorization server",
+		Long: `Start the authorization server: migrations are applied, and on first start an
+administrator "admin" is created whose password is printed once (or taken from
+GATEHOUSE_ADMIN_PASSWORD).
+
+In production the base URL must be https. --dev allows http and says so loudly.`,
+		Example: `  gatehouse serve --dev
+  gatehouse serve --listen 0.0.0.0:8443 --base-url https://auth.example.com`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig(cmd, true, func(c *config.Config) {
+				if cmd.Flags().Changed("listen") {
+					c.Listen = listen
+				}
+				if cmd.Flags().Changed("base-url") {
+					c.BaseURL = baseURL
+				}
+			})
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), g, cfg)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "public base URL, the issuer (default http://<listen> in --dev)")
+	return cmd
+}
+
+func serve(ctx context.Context, g *globals, cfg config.Config) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := newLogger(cfg, g.stderr)
+	if cfg.Dev {
+		fmt.Fprintln(g.stderr, "\n  !!  DEVELOPMENT MODE: http URLs are allowed and cookies are not Secure.\n  !!  Never run --dev in production.")
+	}
+	node, err := server.Open(ctx, cfg, log, server.Options{})
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	password, err := node.Users.EnsureAdmin(ctx, os.Getenv("GATEHOUSE_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("create the first administrator: %w", err)
+	}
+	if password != "" && os.Getenv("GATEHOUSE_ADMIN_PASSWORD") == "" {
+		fmt.Fprintf(g.stderr, "\n  Created the administrator \"admin\". Its password is shown only this once:\n\n      %s\n\n  Change it with: gatehouse user set-password --username admin --password NEW\n\n", password)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stderr, "Gatehouse listening on %s (issuer %s, data %s)\n", ln.Addr(), cfg.BaseURL, cfg.DataDir)
+	return node.Serve(ctx, ln)
+}
+
+func newMigrateCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations (serve also does this)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig(cmd, false, nil)
+			if err != nil {
+				return err
+			}
+			st, err := server.OpenStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			_, err = fmt.Fprintln(g.stdout, "database is up to date:", cfg.SQLitePath())
+			return err
+		},
+	}
+}

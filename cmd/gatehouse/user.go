@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+func newUserCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage users of the built-in directory"}
+	cmd.AddCommand(newUserCreate(g), newUserList(g), newUserSetPassword(g), newUserSetLevel(g), newUserDisable(g))
+	return cmd
+}
+
+type userJSON struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	Email       string    `json:"email,omitempty"`
+	Level       string    `json:"level"`
+	Groups      []string  `json:"groups"`
+	Disabled    bool      `json:"disabled"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func toUserJSON(u store.User) userJSON {
+	groups := u.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	return userJSON{u.ID, u.Username, u.DisplayName, u.Email, user.LevelName(u.Level), groups, u.Disabled, u.CreatedAt.UTC()}
+}
+
+func newUserCreate(g *globals) *cobra.Command {
+	var n user.NewUser
+	var level string
+	cmd := &cobra.Command{
+		Use:     "create",
+		Short:   "Create a user",
+		Example: `  gatehouse user create --username alice --password 'correct horse battery' --level admin`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lv, err := user.ParseLevel(level)
+			if err != nil {
+				return err
+			}
+			n.Level = lv
+			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+				u, err := node.Users.Create(ctx, n)
+				if err != nil {
+					return err
+				}
+				if g.jsonOut {
+					return g.printJSON(toUserJSON(u))
+				}
+				_, err = fmt.Fprintf(g.stdout, "created user %s (%s)\n", u.Username, user.LevelName(u.Level))
+				return err
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&n.Username, "username", "", "username (required)")
+	f.StringVar(&n.Password, "password", "", "password, at least 8 characters (required)")
+	f.StringVar(&level, "level", "user", "permission level: user, admin or system-admin")
+	f.StringVar(&n.DisplayName, "display-name", "", "display name (default: the username)")
+	f.StringVar(&n.Email, "email", "", "email address")
+	f.StringSliceVar(&n.Groups, "group", nil, "group membership (repeatable)")
+	cmd.MarkFlagRequired("username")
+	cmd.MarkFlagRequired("password")
+	return cmd
+}
+
+func newUserList(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+				users, err := node.Store.ListUsers(ctx)
+				if err != nil {
+					return err
+				}
+				if g.jsonOut {
+					out := make([]userJSON, 0, len(users))
+					for _, u := range users {
+						out = append(out, toUserJSON(u))
+					}
+					return g.printJSON(out)
+				}
+				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "USERNAME\tLEVEL\tDISPLAY NAME\tSTATUS")
+				for _, u := range users {
+					status := "active"
+					if u.Disabled {
+						status = "disabled"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, user.LevelName(u.Level), u.DisplayName, status)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+// userChange builds a command that changes one user and reports it.
+func userChange(g *globals, use, short string, extra func(*cobra.Command), change func(context.Context, *server.Gatehouse, string) error) *cobra.Command {
+	var username string
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+				if err := change(ctx, node, username); err != nil {
+					return err
+				}
+				if g.jsonOut {
+					u, err := node.Users.ByUsername(ctx, username)
+					if err != nil {
+						return err
+					}
+					return g.printJSON(toUserJSON(u))
+				}
+				_, err := fmt.Fprintf(g.stdout, "%s: done\n", user.NormalizeUsername(username))
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&username, "username", "", "username (required)")
+	cmd.MarkFlagRequired("username")
+	if extra != nil {
+		extra(cmd)
+	}
+	return cmd
+}
+
+func newUserSetPassword(g *globals) *cobra.Command {
+	var password string
+	return userChange(g, "set-password", "Set a user's password",
+		func(cmd *cobra.Command) {
+			cmd.Flags().StringVar(&password, "password", "", "new password, at least 8 characters (required)")
+			cmd.MarkFlagRequired("password")
+		},
+		func(ctx context.Context, n *server.Gatehouse, username string) error {
+			return n.Users.SetPassword(ctx, username, password)
+		})
+}
+
+func newUserSetLevel(g *globals) *cobra.Command {
+	var level string
+	return userChange(g, "set-level", "Set a user's permission level (takes effect on every token at once)",
+		func(cmd *cobra.Command) {
+			cmd.Flags().StringVar(&level, "level", "", "user, admin or system-admin (required)")
+			cmd.MarkFlagRequired("level")
+		},
+		func(ctx context.Context, n *server.Gatehouse, username string) error {
+			lv, err := user.ParseLevel(level)
+			if err != nil {
+				return err
+			}
+			return n.Users.SetLevel(ctx, username, lv)
+		})
+}
+
+func newUserDisable(g *globals) *cobra.Command {
+	var enable bool
+	return userChange(g, "disable", "Disable a user (their tokens stop working at once); --enable undoes it",
+		func(cmd *cobra.Command) {
+			cmd.Flags().BoolVar(&enable, "enable", false, "re-enable the user instead")
+		},
+		func(ctx context.Context, n *server.Gatehouse, username string) error {
+			return n.Users.SetDisabled(ctx, username, !enable)
+		})
+}

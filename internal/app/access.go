@@ -1,0 +1,55 @@
+package app
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// MayUse reports whether u is a subscriber of c: every user when c lists no
+// subscribers, else a listed username or a member of a listed group.
+func MayUse(c store.Client, u store.User) bool {
+	if len(c.SubscriberUsers) == 0 && len(c.SubscriberGroups) == 0 {
+		return true
+	}
+	if slices.Contains(c.SubscriberUsers, u.Username) {
+		return true
+	}
+	for _, g := range u.Groups {
+		if slices.Contains(c.SubscriberGroups, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// AddressAllowed reports whether addr is inside c's IP allow-list (or the list is empty).
+func AddressAllowed(c store.Client, addr netip.Addr) bool {
+	if len(c.AllowedIPs) == 0 {
+		return true
+	}
+	addr = addr.Unmap()
+	for _, cidr := range c.AllowedIPs {
+		if p, err := netip.ParsePrefix(cidr); err == nil && p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseCIDR accepts a CIDR or a bare address (taken as a single host) and
+// returns its canonical form.
+func ParseCIDR(s string) (string, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked().String(), nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()).String(), nil
+	}
+	return "", fmt.Errorf("%q is not an IP address or CIDR range", s)
+}
+
+// HasGrant reports whether c may use the grant type.
+func HasGrant(c store.Client, grant string) bool { return slices.Contains(c.Grants, grant) }

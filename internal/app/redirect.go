@@ -1,0 +1,88 @@
+package app
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// MaxRedirectURILength bounds a redirect URI, registered or requested.
+const MaxRedirectURILength = 2000
+
+// ValidateRedirectURI checks a redirect URI an administrator registers.
+// Production (dev false) allows http only for loopback addresses.
+func ValidateRedirectURI(raw string, dev bool) error {
+	if raw == "" || len(raw) > MaxRedirectURILength {
+		return fmt.Errorf("redirect URI must be 1-%d characters", MaxRedirectURILength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("redirect URI %q is not a URL", raw)
+	}
+	if !u.IsAbs() || u.Opaque != "" {
+		return fmt.Errorf("redirect URI %q must be absolute", raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("redirect URI %q must not contain a fragment", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("redirect URI %q must not contain user information", raw)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !dev && !IsLoopback(u) {
+			return fmt.Errorf("redirect URI %q must use https (http is allowed only for loopback addresses, or in development mode)", raw)
+		}
+	case "javascript", "data", "file", "vbscript":
+		return fmt.Errorf("redirect URI %q uses a forbidden scheme", raw)
+	default:
+		// Private-use schemes of native apps (RFC 8252 §7.1), e.g. com.example.app:/cb.
+		if !strings.Contains(u.Scheme, ".") {
+			return fmt.Errorf("redirect URI %q: a custom scheme must be a reversed domain name such as com.example.app", raw)
+		}
+	}
+	if u.Host == "" && (u.Scheme == "http" || u.Scheme == "https") {
+		return fmt.Errorf("redirect URI %q has no host", raw)
+	}
+	return nil
+}
+
+// IsLoopback reports whether u points at a loopback IP literal (RFC 8252 §7.3).
+// "localhost" is deliberately not included (RFC 8252 §8.3).
+func IsLoopback(u *url.URL) bool {
+	if u.Scheme != "http" {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// MatchRedirectURI returns the registered URI that requested matches: an exact
+// string match, or for an http loopback URI the same URI with any port.
+func MatchRedirectURI(registered []string, requested string) (string, bool) {
+	if requested == "" || len(requested) > MaxRedirectURILength {
+		return "", false
+	}
+	for _, r := range registered {
+		if r == requested {
+			return r, true
+		}
+	}
+	req, err := url.Parse(requested)
+	if err != nil || !IsLoopback(req) {
+		return "", false
+	}
+	for _, r := range registered {
+		reg, err := url.Parse(r)
+		if err != nil || !IsLoopback(reg) {
+			continue
+		}
+		if reg.Hostname() == req.Hostname() && reg.EscapedPath() == req.EscapedPath() &&
+			reg.RawQuery == req.RawQuery && req.Fragment == "" && req.User == nil {
+			return r, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,284 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// Grant types an application may be allowed.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
+
+// DefaultGrants are given to an application that names none.
+var DefaultGrants = []string{GrantAuthorizationCode, GrantRefreshToken}
+
+// ErrInvalid wraps every validation failure; its text is fit to show.
+var ErrInvalid = errors.New("invalid application")
+
+// ErrLimit is returned when the configured number of applications exists.
+var ErrLimit = errors.New("the maximum number of applications is registered")
+
+// Registration is what an administrator fills in.
+type Registration struct {
+	Name             string
+	Description      string
+	RedirectURIs     []string
+	Scopes           []string
+	Grants           []string
+	Public           bool
+	RequirePKCE      bool
+	Disabled         bool
+	SubscriberUsers  []string
+	SubscriberGroups []string
+	AllowedIPs       []string
+}
+
+// Service registers applications and checks their secrets.
+type Service struct {
+	store  store.Store
+	keys   *secret.Keys
+	minter *token.Minter
+	scopes *scope.Catalogue
+	dev    bool
+	limit  int
+	now    func() time.Time
+}
+
+// Options configures a Service.
+type Options struct {
+	Dev   bool // allow http redirect URIs
+	Limit int  // maximum number of applications; 0 is unlimited
+	Now   func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(s store.Store, keys *secret.Keys, m *token.Minter, c *scope.Catalogue, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{store: s, keys: keys, minter: m, scopes: c, dev: o.Dev, limit: o.Limit, now: o.Now}
+}
+
+// normalize validates r and returns it in canonical form.
+func (s *Service) normalize(r Registration) (Registration, error) {
+	invalid := func(format string, args ...any) (Registration, error) {
+		return r, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	r.Name = strings.TrimSpace(r.Name)
+	if r.Name == "" || len(r.Name) > 200 {
+		return invalid("name must be 1-200 characters")
+	}
+	if len(r.Description) > 2000 {
+		return invalid("description must be at most 2000 characters")
+	}
+	if len(r.Grants) == 0 {
+		r.Grants = DefaultGrants
+	}
+	r.Grants = uniq(r.Grants)
+	for _, g := range r.Grants {
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
+			return invalid("grant %q is not one of authorization_code, refresh_token, client_credentials", g)
+		}
+	}
+	if r.Public {
+		if slices.Contains(r.Grants, GrantClientCredentials) {
+			return invalid("a public application cannot use client_credentials: it has no secret")
+		}
+		r.RequirePKCE = true
+	}
+	needsRedirect := slices.Contains(r.Grants, GrantAuthorizationCode)
+	if needsRedirect && len(r.RedirectURIs) == 0 {
+		return invalid("at least one redirect URI is required for the authorization_code grant")
+	}
+	if len(r.RedirectURIs) > 20 {
+		return invalid("at most 20 redirect URIs")
+	}
+	r.RedirectURIs = uniq(r.RedirectURIs)
+	for _, u := range r.RedirectURIs {
+		if err := ValidateRedirectURI(u, s.dev); err != nil {
+			return invalid("%s", err)
+		}
+	}
+	if len(r.Scopes) == 0 {
+		return invalid("at least one scope is required")
+	}
+	canon := make([]string, 0, len(r.Scopes))
+	for _, name := range r.Scopes {
+		c, ok := s.scopes.Canonical(name)
+		if !ok {
+			return invalid("scope %q is not in the scope catalogue", name)
+		}
+		canon = append(canon, c)
+	}
+	r.Scopes = uniq(canon)
+	r.SubscriberUsers = uniq(lower(r.SubscriberUsers))
+	r.SubscriberGroups = uniq(r.SubscriberGroups)
+	cidrs := make([]string, 0, len(r.AllowedIPs))
+	for _, c := range r.AllowedIPs {
+		p, err := ParseCIDR(strings.TrimSpace(c))
+		if err != nil {
+			return invalid("%s", err)
+		}
+		cidrs = append(cidrs, p)
+	}
+	r.AllowedIPs = uniq(cidrs)
+	return r, nil
+}
+
+// Create registers an application and returns it with its secret (empty for
+// public clients). The secret is shown once here; Reveal shows it again.
+func (s *Service) Create(ctx context.Context, r Registration) (store.Client, string, error) {
+	r, err := s.normalize(r)
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	now := s.now()
+	c := store.Client{ID: newClientID(), CreatedAt: now}
+	apply(&c, r, now)
+	var secretValue string
+	if !c.Public {
+		if secretValue, err = s.setSecret(&c); err != nil {
+			return store.Client{}, "", err
+		}
+	}
+	if err := s.store.CreateClient(ctx, c, s.limit); err != nil {
+		if errors.Is(err, store.ErrLimit) {
+			return store.Client{}, "", fmt.Errorf("%w (%d)", ErrLimit, s.limit)
+		}
+		return store.Client{}, "", err
+	}
+	return c, secretValue, nil
+}
+
+// Update replaces an application's settings. Turning a confidential client
+// public drops its secret; turning a public one confidential needs RotateSecret.
+func (s *Service) Update(ctx context.Context, id string, r Registration) (store.Client, error) {
+	c, err := s.store.ClientByID(ctx, id)
+	if err != nil {
+		return store.Client{}, err
+	}
+	if r, err = s.normalize(r); err != nil {
+		return store.Client{}, err
+	}
+	apply(&c, r, s.now())
+	if c.Public {
+		c.SecretHash, c.SecretSealed = nil, nil
+	}
+	return c, s.store.UpdateClient(ctx, c)
+}
+
+func apply(c *store.Client, r Registration, now time.Time) {
+	c.Name, c.Description = r.Name, r.Description
+	c.RedirectURIs, c.Scopes, c.Grants = r.RedirectURIs, r.Scopes, r.Grants
+	c.Public, c.RequirePKCE, c.Enabled = r.Public, r.RequirePKCE, !r.Disabled
+	c.SubscriberUsers, c.SubscriberGroups, c.AllowedIPs = r.SubscriberUsers, r.SubscriberGroups, r.AllowedIPs
+	c.UpdatedAt = now
+}
+
+func (s *Service) setSecret(c *store.Client) (string, error) {
+	value, hash, err := s.minter.New(token.ClientSecret)
+	if err != nil {
+		return "", err
+	}
+	c.SecretHash = hash
+	c.SecretSealed = s.keys.Seal([]byte(value), "client-secret:"+c.ID)
+	return value, nil
+}
+
+// RotateSecret gives a confidential application a new secret; the old one
+// stops working at once.
+func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
+	c, err := s.store.ClientByID(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if c.Public {
+		return "", fmt.Errorf("%w: a public application has no secret", ErrInvalid)
+	}
+	value, err := s.setSecret(&c)
+	if err != nil {
+		return "", err
+	}
+	c.UpdatedAt = s.now()
+	return value, s.store.UpdateClient(ctx, c)
+}
+
+// Reveal returns the current secret of a confidential application.
+func (s *Service) Reveal(c store.Client) (string, error) {
+	if c.Public || len(c.SecretSealed) == 0 {
+		return "", fmt.Errorf("%w: a public application has no secret", ErrInvalid)
+	}
+	plain, err := s.keys.Open(c.SecretSealed, "client-secret:"+c.ID)
+	return string(plain), err
+}
+
+// CheckSecret compares a presented secret with the stored hash in constant time.
+func (s *Service) CheckSecret(c store.Client, presented string) bool {
+	if c.Public || len(c.SecretHash) == 0 {
+		return false
+	}
+	hash, ok := s.minter.Parse(token.ClientSecret, presented)
+	return ok && secret.Equal(hash, c.SecretHash)
+}
+
+// Get returns one application.
+func (s *Service) Get(ctx context.Context, id string) (store.Client, error) {
+	if !validClientID(id) {
+		return store.Client{}, store.ErrNotFound
+	}
+	return s.store.ClientByID(ctx, id)
+}
+
+// List returns every application.
+func (s *Service) List(ctx context.Context) ([]store.Client, error) { return s.store.ListClients(ctx) }
+
+// Delete removes an application and every token it holds.
+func (s *Service) Delete(ctx context.Context, id string) error { return s.store.DeleteClient(ctx, id) }
+
+// newClientID returns 32 hex characters, the shape Atlassian's provider uses.
+func newClientID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// validClientID refuses impossible IDs before a database read.
+func validClientID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
+}
+
+func uniq(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func lower(in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}

@@ -1,0 +1,78 @@
+// Package clientip decides the caller's address once per request: the TCP
+// peer, or — only when that peer is a configured trusted proxy — the
+// right-most untrusted address of X-Forwarded-For. Spoofed headers from
+// anyone else are ignored.
+package clientip
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+type ctxKey struct{}
+
+// Resolver finds the caller's address behind a set of trusted proxies.
+type Resolver struct {
+	trusted []netip.Prefix
+}
+
+// NewResolver parses CIDRs or bare addresses of trusted proxies.
+func NewResolver(proxies []string) *Resolver {
+	r := &Resolver{}
+	for _, p := range proxies {
+		if pfx, err := netip.ParsePrefix(p); err == nil {
+			r.trusted = append(r.trusted, pfx.Masked())
+		} else if a, err := netip.ParseAddr(p); err == nil {
+			r.trusted = append(r.trusted, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return r
+}
+
+func (r *Resolver) isTrusted(a netip.Addr) bool {
+	for _, p := range r.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Resolve returns the caller's address for req.
+func (r *Resolver) Resolve(req *http.Request) netip.Addr {
+	peer, err := netip.ParseAddrPort(req.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr := peer.Addr().Unmap()
+	if !r.isTrusted(addr) {
+		return addr
+	}
+	hops := strings.Split(strings.Join(req.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr // a malformed hop: trust nothing beyond it
+		}
+		addr = hop.Unmap()
+		if !r.isTrusted(addr) {
+			return addr
+		}
+	}
+	return addr
+}
+
+// Middleware stores the caller's address in the request context.
+func (r *Resolver) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), ctxKey{}, r.Resolve(req))))
+	})
+}
+
+// From returns the address Middleware stored, or the zero Addr.
+func From(ctx context.Context) netip.Addr {
+	a, _ := ctx.Value(ctxKey{}).(netip.Addr)
+	return a
+}

@@ -1,0 +1,316 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is every setting of a Gatehouse node.
+type Config struct {
+	// Dev allows http URLs and prints a warning banner. Never in production.
+	Dev bool `yaml:"dev"`
+	// Listen is the address the HTTP server binds.
+	Listen string `yaml:"listen"`
+	// BaseURL is the public URL clients use; the issuer. Default: http://<listen> in dev.
+	BaseURL string `yaml:"base_url"`
+	// DataDir holds the SQLite file and the secret key file.
+	DataDir string `yaml:"data_dir"`
+	// SecretKey (base64, 32 bytes) overrides the key file; every node of a cluster needs the same.
+	SecretKey string `yaml:"secret_key"`
+
+	Database  Database  `yaml:"database"`
+	Scopes    Scopes    `yaml:"scopes"`
+	Lifetimes Lifetimes `yaml:"lifetimes"`
+	Limits    Limits    `yaml:"limits"`
+	Compat    Compat    `yaml:"compat"`
+	SignIn    SignIn    `yaml:"sign_in"`
+	Janitor   Janitor   `yaml:"janitor"`
+	Log       Log       `yaml:"log"`
+	// TrustedProxies lists CIDRs whose X-Forwarded-For header is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Database selects the store.
+type Database struct {
+	// URL is empty for the embedded SQLite file, or postgres://… .
+	URL string `yaml:"url"`
+}
+
+// Scopes selects the scope catalogue.
+type Scopes struct {
+	// Catalogue is "atlassian", "bitbucket", or a path to a YAML file of scopes.
+	Catalogue string `yaml:"catalogue"`
+}
+
+// Lifetimes of credentials and sessions.
+type Lifetimes struct {
+	Code         time.Duration `yaml:"code"`
+	AccessToken  time.Duration `yaml:"access_token"`
+	RefreshIdle  time.Duration `yaml:"refresh_idle"`     // 0: no idle expiry
+	RefreshMax   time.Duration `yaml:"refresh_absolute"` // 0: no absolute expiry
+	RefreshGrace time.Duration `yaml:"refresh_grace"`    // 0: strict reuse detection
+	SessionIdle  time.Duration `yaml:"session_idle"`
+	SessionMax   time.Duration `yaml:"session_absolute"`
+}
+
+// Limits on how much may exist.
+type Limits struct {
+	RefreshTokensPerUserClient int `yaml:"refresh_tokens_per_user_client"`
+	Clients                    int `yaml:"clients"` // 0: unlimited
+}
+
+// Compat switches for integrations migrated from other providers.
+type Compat struct {
+	// QueryParameters accepts token-endpoint parameters in the URL query string.
+	QueryParameters bool `yaml:"query_parameters"`
+}
+
+// SignIn throttling.
+type SignIn struct {
+	MaxFailuresPerAccount int           `yaml:"max_failures_per_account"`
+	MaxFailuresPerAddress int           `yaml:"max_failures_per_address"`
+	FailureWindow         time.Duration `yaml:"failure_window"`
+	// HashConcurrency bounds simultaneous argon2id computations; 0: one per CPU.
+	HashConcurrency int `yaml:"hash_concurrency"`
+}
+
+// Janitor purges expired rows.
+type Janitor struct {
+	Interval         time.Duration `yaml:"interval"`
+	RevokedRetention time.Duration `yaml:"revoked_retention"`
+	RotatedRetention time.Duration `yaml:"rotated_retention"`
+}
+
+// Log settings.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text; default json in production, text in dev
+}
+
+// Default returns the documented defaults.
+func Default() Config {
+	return Config{
+		Listen:  "127.0.0.1:8080",
+		DataDir: "./gatehouse-data",
+		Scopes:  Scopes{Catalogue: "atlassian"},
+		Lifetimes: Lifetimes{
+			Code:         10 * time.Minute,
+			AccessToken:  2 * time.Hour,
+			RefreshGrace: 10 * time.Second,
+			SessionIdle:  30 * time.Minute,
+			SessionMax:   12 * time.Hour,
+		},
+		Limits: Limits{RefreshTokensPerUserClient: 10},
+		SignIn: SignIn{MaxFailuresPerAccount: 5, MaxFailuresPerAddress: 20, FailureWindow: 15 * time.Minute},
+		Janitor: Janitor{
+			Interval:         5 * time.Minute,
+			RevokedRetention: 24 * time.Hour,
+			RotatedRetention: 7 * 24 * time.Hour,
+		},
+		Log: Log{Level: "info"},
+	}
+}
+
+// LoadFile merges a YAML file into c. Unknown keys are an error, so a typo
+// does not silently leave a default in force.
+func (c *Config) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadEnv merges GATEHOUSE_* variables from environ (os.Environ form) into c.
+func (c *Config) LoadEnv(environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "GATEHOUSE_") {
+			env[k] = v
+		}
+	}
+	return walk(reflect.ValueOf(c).Elem(), "GATEHOUSE", func(name string, field reflect.Value) error {
+		v, ok := env[name]
+		if !ok {
+			return nil
+		}
+		return setFromString(field, v, name)
+	})
+}
+
+// EnvNames lists every environment variable LoadEnv reads, for documentation and --help.
+func EnvNames() []string {
+	var names []string
+	var c Config
+	walk(reflect.ValueOf(&c).Elem(), "GATEHOUSE", func(name string, _ reflect.Value) error {
+		names = append(names, name)
+		return nil
+	})
+	return names
+}
+
+func walk(v reflect.Value, prefix string, visit func(string, reflect.Value) error) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			if err := walk(f, name, visit); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := visit(name, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func setFromString(f reflect.Value, s, name string) error {
+	bad := func(want string) error { return fmt.Errorf("config: %s=%q is not %s", name, s, want) }
+	switch {
+	case f.Type() == durationType:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return bad("a duration such as 90s, 10m or 2h")
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(s)
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return bad("true or false")
+		}
+		f.SetBool(b)
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return bad("a whole number")
+		}
+		f.SetInt(int64(n))
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("config: %s cannot be set from the environment", name)
+	}
+	return nil
+}
+
+// Validate checks every setting a management command needs.
+func (c *Config) Validate() error { return c.validate(false) }
+
+// ValidateServe also requires a base URL (https in production) and fills in
+// its development default.
+func (c *Config) ValidateServe() error { return c.validate(true) }
+
+func (c *Config) validate(serving bool) error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q must be host:port", c.Listen))
+	}
+	if serving {
+		errs = append(errs, c.validateBaseURL()...)
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir must be set"))
+	} else if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
+		errs = append(errs, errors.New("database.url must be empty (embedded SQLite) or a postgres:// URL"))
+	}
+	l := c.Lifetimes
+	positive := map[string]time.Duration{
+		"lifetimes.code": l.Code, "lifetimes.access_token": l.AccessToken,
+		"lifetimes.session_idle": l.SessionIdle, "lifetimes.session_absolute": l.SessionMax,
+		"janitor.interval": c.Janitor.Interval, "sign_in.failure_window": c.SignIn.FailureWindow,
+	}
+	for name, d := range positive {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", name))
+		}
+	}
+	for name, d := range map[string]time.Duration{"lifetimes.refresh_idle": l.RefreshIdle, "lifetimes.refresh_absolute": l.RefreshMax, "lifetimes.refresh_grace": l.RefreshGrace} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", name))
+		}
+	}
+	if c.Limits.RefreshTokensPerUserClient < 0 || c.Limits.Clients < 0 {
+		errs = append(errs, errors.New("limits must not be negative"))
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				errs = append(errs, fmt.Errorf("trusted_proxies: %q is not an IP address or CIDR", p))
+			}
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level %q must be debug, info, warn or error", c.Log.Level))
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+		if c.Dev {
+			c.Log.Format = "text"
+		}
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		errs = append(errs, fmt.Errorf("log.format %q must be json or text", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateBaseURL() []error {
+	if c.BaseURL == "" {
+		if !c.Dev {
+			return []error{errors.New("base_url is required in production (for example --base-url https://auth.example.com); use --dev to run on http://" + c.Listen)}
+		}
+		c.BaseURL = "http://" + c.Listen
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return []error{fmt.Errorf("base_url %q must be an absolute URL without query or fragment", c.BaseURL)}
+	}
+	if !c.Dev && u.Scheme != "https" {
+		return []error{fmt.Errorf("base_url %q must use https in production; use --dev for http", c.BaseURL)}
+	}
+	return nil
+}
+
+// SQLitePath is the database file inside the data directory.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "gatehouse.db") }

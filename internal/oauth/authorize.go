@@ -1,0 +1,254 @@
+package oauth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// MaxStateLength bounds the state parameter we echo back.
+const MaxStateLength = 2048
+
+// AuthorizeRequest is a validated authorization request (RFC 6749 §4.1.1).
+type AuthorizeRequest struct {
+	Client      store.Client
+	RedirectURI string // where to send the answer
+	// RedirectParam is redirect_uri as sent ("" when omitted); the token
+	// request must repeat it exactly (RFC 6749 §4.1.3).
+	RedirectParam   string
+	State           string
+	Scopes          []string
+	Challenge       string
+	ChallengeMethod string
+	// Query is the request's parameters, to carry through sign-in and consent.
+	Query url.Values
+}
+
+// ParseAuthorize validates an authorization request. On failure it returns an
+// *Error and, when the client and redirect URI are trustworthy, a request
+// whose RedirectURI can carry the error (RFC 6749 §4.1.2.1); a nil request
+// means the error must be shown to the user, never redirected.
+func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (*AuthorizeRequest, error) {
+	for _, k := range []string{"client_id", "redirect_uri"} {
+		if len(q[k]) > 1 {
+			return nil, invalidRequest("parameter " + k + " is sent more than once")
+		}
+	}
+	id := q.Get("client_id")
+	if id == "" {
+		return nil, invalidRequest("the request has no client_id")
+	}
+	c, err := s.apps.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalidRequest("no application has this client_id")
+	}
+	if err != nil {
+		return nil, serverError(err)
+	}
+	req := &AuthorizeRequest{Client: c, RedirectParam: q.Get("redirect_uri"), Query: q}
+	switch {
+	case req.RedirectParam != "":
+		if _, ok := app.MatchRedirectURI(c.RedirectURIs, req.RedirectParam); !ok {
+			return nil, invalidRequest("the redirect_uri is not registered for this application")
+		}
+		req.RedirectURI = req.RedirectParam
+	case len(c.RedirectURIs) == 1:
+		req.RedirectURI = c.RedirectURIs[0]
+	default:
+		return nil, invalidRequest("the request has no redirect_uri and the application registers several")
+	}
+	// From here on, errors go back to the client's redirect URI.
+	if e := checkParams(q); e != nil {
+		return req, e
+	}
+	req.State = q.Get("state")
+	if len(req.State) > MaxStateLength {
+		req.State = ""
+		return req, invalidRequest("state is longer than 2048 characters")
+	}
+	switch rt := q.Get("response_type"); rt {
+	case "code":
+	case "":
+		return req, invalidRequest("response_type is required; use code")
+	default:
+		return req, newError(CodeUnsupportedResponseType, http.StatusBadRequest,
+			"only response_type=code is supported (the implicit flow is refused on purpose)")
+	}
+	if !c.Enabled {
+		return req, unauthorizedClient("this application is disabled")
+	}
+	if !app.HasGrant(c, app.GrantAuthorizationCode) {
+		return req, unauthorizedClient("this application may not use the authorization code grant")
+	}
+	var e *Error
+	if req.Scopes, e = s.requestedScopes(q.Get("scope"), c.Scopes, false); e != nil {
+		return req, e
+	}
+	if e := req.parsePKCE(q); e != nil {
+		return req, e
+	}
+	return req, nil
+}
+
+func (req *AuthorizeRequest) parsePKCE(q url.Values) *Error {
+	challenge, rawMethod := q.Get("code_challenge"), q.Get("code_challenge_method")
+	if challenge == "" {
+		if rawMethod != "" {
+			return invalidRequest("code_challenge_method was sent without code_challenge")
+		}
+		if req.Client.Public || req.Client.RequirePKCE {
+			return invalidRequest("this application must use PKCE: send code_challenge and code_challenge_method=S256")
+		}
+		return nil
+	}
+	method, ok := normalizeMethod(rawMethod)
+	if !ok {
+		return invalidRequest("code_challenge_method must be S256 or plain")
+	}
+	if !validVerifier(challenge) {
+		return invalidRequest("code_challenge must be 43-128 characters of A-Z a-z 0-9 - . _ ~")
+	}
+	req.Challenge, req.ChallengeMethod = challenge, method
+	return nil
+}
+
+// requestedScopes parses a scope parameter and checks it against the
+// application's list. Catalogue names are matched case-insensitively and
+// returned in the catalogue's spelling. An empty parameter means every scope
+// of the application when defaultAll, and is an error otherwise.
+func (s *Server) requestedScopes(param string, allowed []string, defaultAll bool) ([]string, *Error) {
+	names, err := scope.ParseParam(param)
+	if err != nil {
+		return nil, invalidScope(err.Error())
+	}
+	if len(names) == 0 {
+		if defaultAll {
+			return slices.Clone(allowed), nil
+		}
+		return nil, invalidScope("scope is required; this application may ask for: " + scope.Format(allowed))
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		canon, ok := s.scopes.Canonical(n)
+		if !ok || !slices.Contains(allowed, canon) {
+			return nil, invalidScope("scope " + quoteScope(n) + " is not allowed for this application; it may ask for: " + scope.Format(allowed))
+		}
+		if !slices.Contains(out, canon) {
+			out = append(out, canon)
+		}
+	}
+	return out, nil
+}
+
+func quoteScope(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return `"` + s + `"`
+}
+
+// effectiveScopes is what a token of these scopes may do for a user of this
+// level: scopes above the level are dropped, keeping what they imply that the
+// user may hold (an ADMIN grant of a demoted user still reads and writes).
+func (s *Server) effectiveScopes(names []string, level store.Level) (kept, dropped []string) {
+	kept, dropped = s.scopes.Cap(names, level)
+	if len(dropped) == 0 {
+		return kept, nil
+	}
+	kept, _ = s.scopes.Cap(s.scopes.Expand(names), level)
+	return kept, dropped
+}
+
+// ConsentScopes splits the request's scopes into those the user will grant and
+// those dropped because the user's level is too low.
+func (s *Server) ConsentScopes(req *AuthorizeRequest, u store.User) (kept, dropped []string) {
+	return s.effectiveScopes(req.Scopes, u.Level)
+}
+
+// CheckUser refuses a user who may not use the application.
+func (s *Server) CheckUser(req *AuthorizeRequest, u store.User) error {
+	if u.Disabled {
+		return newError(CodeAccessDenied, http.StatusForbidden, "your account is disabled")
+	}
+	if !app.MayUse(req.Client, u) {
+		return newError(CodeAccessDenied, http.StatusForbidden, "you are not allowed to use this application; ask an administrator to add you to its users")
+	}
+	return nil
+}
+
+// Approve issues an authorization code for the user's consent and returns the
+// redirect that carries it (RFC 6749 §4.1.2).
+func (s *Server) Approve(ctx context.Context, req *AuthorizeRequest, u store.User) (string, error) {
+	if err := s.CheckUser(req, u); err != nil {
+		return "", err
+	}
+	kept, _ := s.ConsentScopes(req, u)
+	if len(kept) == 0 {
+		return "", invalidScope("none of the requested scopes are available to your account")
+	}
+	value, hash, err := s.minter.New(token.Code)
+	if err != nil {
+		return "", serverError(err)
+	}
+	now := s.now()
+	code := store.Code{
+		Hash: hash, ClientID: req.Client.ID, UserID: u.ID, RedirectURI: req.RedirectParam,
+		Scope: scope.Format(kept), Challenge: req.Challenge, ChallengeMethod: req.ChallengeMethod,
+		GrantID: newGrantID(), CreatedAt: now, ExpiresAt: now.Add(s.settings.CodeTTL),
+	}
+	if err := s.store.CreateCode(ctx, code); err != nil {
+		return "", serverError(err)
+	}
+	return s.redirect(req, url.Values{"code": {value}}), nil
+}
+
+// ErrorRedirect returns the redirect that carries err to the client
+// (RFC 6749 §4.1.2.1), with state and iss (RFC 9207).
+func (s *Server) ErrorRedirect(req *AuthorizeRequest, err error) string {
+	e := asError(err)
+	v := url.Values{"error": {e.Code}}
+	if e.Description != "" {
+		v.Set("error_description", e.Description)
+	}
+	return s.redirect(req, v)
+}
+
+func (s *Server) redirect(req *AuthorizeRequest, v url.Values) string {
+	u, _ := url.Parse(req.RedirectURI) // validated at registration
+	q := u.Query()
+	for k, vs := range v {
+		q[k] = vs
+	}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	q.Set("iss", s.settings.Issuer)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Describe returns the client-facing description of an authorization error.
+func Describe(err error) (code, description string) {
+	e := asError(err)
+	return e.Code, e.Description
+}
+
+func newGrantID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// AccessDenied is the error for a user who refused consent.
+func AccessDenied(description string) error {
+	return newError(CodeAccessDenied, http.StatusForbidden, description)
+}

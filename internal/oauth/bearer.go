@@ -1,0 +1,119 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// Principal is who a valid access token acts for.
+type Principal struct {
+	Token  store.Token
+	Client store.Client
+	User   *store.User // nil for a client-credentials token
+	// Scopes are what the token may do now: its scopes capped by the user's
+	// current level.
+	Scopes []string
+}
+
+// inspect checks an access or refresh token and returns its principal, or
+// ok false when the token is not active. Nothing but the token's own state,
+// its application and its user's current state decides; no cache is involved,
+// so a revocation takes effect at once.
+func (s *Server) inspect(ctx context.Context, kind token.Kind, value string) (p Principal, ok bool, err error) {
+	hash, valid := s.minter.Parse(kind, value)
+	if !valid {
+		return p, false, nil
+	}
+	t, err := s.store.TokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, false, nil
+	}
+	if err != nil || !t.Active(s.now()) {
+		return p, false, err
+	}
+	c, err := s.store.ClientByID(ctx, t.ClientID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !c.Enabled) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, err
+	}
+	p = Principal{Token: t, Client: c, Scopes: strings.Fields(t.Scope)}
+	if t.UserID == "" {
+		return p, true, nil
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !app.MayUse(c, u))) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, err
+	}
+	p.User = &u
+	p.Scopes, _ = s.effectiveScopes(p.Scopes, u.Level)
+	return p, len(p.Scopes) > 0, nil
+}
+
+// BearerError is an RFC 6750 §3 failure.
+type BearerError struct {
+	Status      int
+	Code        string // "" when the request carried no token at all (§3.1)
+	Description string
+}
+
+func (e *BearerError) Error() string { return e.Code + ": " + e.Description }
+
+// Authenticate checks the Bearer token of a request to a protected resource
+// (RFC 6750 §2.1): active, from an allowed address, with a scope left after
+// capping by the user's current level.
+func (s *Server) Authenticate(r *http.Request) (Principal, error) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return Principal{}, &BearerError{Status: http.StatusUnauthorized, Description: "a Bearer token is required"}
+	}
+	scheme, value, found := strings.Cut(auth, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") || value == "" {
+		return Principal{}, &BearerError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the Authorization header must be: Bearer <access token>"}
+	}
+	ctx := r.Context()
+	p, ok, err := s.inspect(ctx, token.Access, strings.TrimSpace(value))
+	if err != nil {
+		return Principal{}, err
+	}
+	if !ok {
+		if p.User != nil && len(p.Scopes) == 0 {
+			return Principal{}, &BearerError{Status: http.StatusForbidden, Code: CodeInsufficientScope, Description: "your permission level no longer allows any scope of this token"}
+		}
+		return Principal{}, &BearerError{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is invalid, expired or revoked"}
+	}
+	if !app.AddressAllowed(p.Client, clientip.From(ctx)) {
+		return Principal{}, &BearerError{Status: http.StatusForbidden, Code: CodeInvalidToken, Description: "this token may not be used from this address (IP allow-list)"}
+	}
+	return p, nil
+}
+
+// WriteBearerError answers a failed Authenticate (RFC 6750 §3).
+func (s *Server) WriteBearerError(w http.ResponseWriter, err error) {
+	var be *BearerError
+	if !errors.As(err, &be) {
+		s.log.Error("bearer check failed", "error", err)
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: CodeServerError, Description: "the server could not complete the request"})
+		return
+	}
+	challenge := `Bearer realm="gatehouse"`
+	if be.Code != "" {
+		challenge += `, error="` + be.Code + `", error_description="` + be.Description + `"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeJSON(w, be.Status, struct {
+		Error       string `json:"error,omitempty"`
+		Description string `json:"error_description"`
+	}{be.Code, be.Description})
+}

@@ -1,0 +1,83 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Client authentication methods (RFC 8414 §2, token_endpoint_auth_methods_supported).
+const (
+	AuthBasic = "client_secret_basic"
+	AuthPost  = "client_secret_post"
+	AuthNone  = "none"
+)
+
+// authenticateClient identifies the caller of a token, revocation or
+// introspection request (RFC 6749 §2.3.1, §3.2.1) and checks its address
+// against the application's IP allow-list.
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (store.Client, string, *Error) {
+	id, secretValue, method := form.Get("client_id"), form.Get("client_secret"), AuthNone
+	if form.Has("client_secret") {
+		method = AuthPost
+	}
+	if user, pass, ok := r.BasicAuth(); ok {
+		if method == AuthPost {
+			return store.Client{}, "", invalidRequest("use one client authentication method, not both HTTP Basic and client_secret")
+		}
+		// RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
+		u, err1 := url.QueryUnescape(user)
+		p, err2 := url.QueryUnescape(pass)
+		if err1 != nil || err2 != nil {
+			return store.Client{}, "", basicFailure("the Basic credentials are not form-encoded correctly")
+		}
+		if id != "" && id != u {
+			return store.Client{}, "", invalidRequest("client_id in the body does not match the Basic credentials")
+		}
+		id, secretValue, method = u, p, AuthBasic
+	} else if r.Header.Get("Authorization") != "" && method == AuthNone && id == "" {
+		return store.Client{}, "", basicFailure("client authentication failed: use HTTP Basic with the client ID and secret")
+	}
+	fail := func(d string) *Error {
+		if method == AuthBasic {
+			return basicFailure(d)
+		}
+		return invalidClient(d)
+	}
+	if id == "" {
+		return store.Client{}, "", fail("client authentication is required: send client_id (and client_secret for a confidential application)")
+	}
+	c, err := s.apps.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Client{}, "", fail("unknown client or wrong secret")
+	}
+	if err != nil {
+		return store.Client{}, "", serverError(err)
+	}
+	switch {
+	case c.Public && method != AuthNone:
+		return store.Client{}, "", fail("this is a public application: it has no secret; send only client_id")
+	case !c.Public && method == AuthNone:
+		return store.Client{}, "", fail("this application is confidential: authenticate with its client secret")
+	case !c.Public && !s.apps.CheckSecret(c, secretValue):
+		return store.Client{}, "", fail("unknown client or wrong secret")
+	case !c.Enabled:
+		return store.Client{}, "", fail("this application is disabled")
+	}
+	if !app.AddressAllowed(c, clientip.From(ctx)) {
+		return store.Client{}, "", newError(CodeUnauthorizedClient, http.StatusForbidden,
+			"requests from this address are not allowed for this application (IP allow-list)")
+	}
+	return c, method, nil
+}
+
+func basicFailure(d string) *Error {
+	e := invalidClient(d)
+	e.basicChallenge = true
+	return e
+}

@@ -1,0 +1,105 @@
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+)
+
+// RFC 6749 §4.1.2.1 and §5.2 error codes, and RFC 6750 §3.1 for Bearer use.
+const (
+	CodeInvalidRequest          = "invalid_request"
+	CodeInvalidClient           = "invalid_client"
+	CodeInvalidGrant            = "invalid_grant"
+	CodeUnauthorizedClient      = "unauthorized_client"
+	CodeUnsupportedGrantType    = "unsupported_grant_type"
+	CodeUnsupportedResponseType = "unsupported_response_type"
+	CodeInvalidScope            = "invalid_scope"
+	CodeAccessDenied            = "access_denied"
+	CodeServerError             = "server_error"
+	CodeInvalidToken            = "invalid_token"
+	CodeInsufficientScope       = "insufficient_scope"
+)
+
+// Error is the one OAuth error type: an RFC code, a description fit for the
+// client, an HTTP status, and a hidden cause that only reaches the log.
+type Error struct {
+	Code        string
+	Description string
+	Status      int
+	Cause       error
+	// basicChallenge asks the writer for WWW-Authenticate: Basic (RFC 6749 §5.2).
+	basicChallenge bool
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Code + ": " + e.Description + ": " + e.Cause.Error()
+	}
+	return e.Code + ": " + e.Description
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Is matches another *Error by code, so errors.Is(err, &Error{Code: CodeInvalidGrant}) works.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+func newError(code string, status int, description string) *Error {
+	return &Error{Code: code, Description: description, Status: status}
+}
+
+func invalidRequest(d string) *Error { return newError(CodeInvalidRequest, http.StatusBadRequest, d) }
+func invalidGrant(d string) *Error   { return newError(CodeInvalidGrant, http.StatusBadRequest, d) }
+func invalidScope(d string) *Error   { return newError(CodeInvalidScope, http.StatusBadRequest, d) }
+func invalidClient(d string) *Error  { return newError(CodeInvalidClient, http.StatusUnauthorized, d) }
+func unauthorizedClient(d string) *Error {
+	return newError(CodeUnauthorizedClient, http.StatusBadRequest, d)
+}
+
+// serverError hides cause from the client.
+func serverError(cause error) *Error {
+	return &Error{Code: CodeServerError, Status: http.StatusInternalServerError,
+		Description: "the server could not complete the request", Cause: cause}
+}
+
+// asError turns any error into an *Error, hiding unknown causes.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return serverError(err)
+}
+
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// writeError answers err as RFC 6749 §5.2 JSON.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	e := asError(err)
+	if e.Status >= 500 {
+		log.Error("oauth request failed", "error", e.Cause)
+	} else {
+		log.Debug("oauth request refused", "code", e.Code, "description", e.Description)
+	}
+	if e.basicChallenge {
+		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
+	}
+	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: e.Description})
+}
+
+// writeJSON writes v with the headers RFC 6749 §5.1 asks of every token-endpoint answer.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away; nothing to do
+}

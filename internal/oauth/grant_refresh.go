@@ -1,0 +1,77 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// grantRefreshToken rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2):
+// the old refresh token and its access token stop working, a new pair is
+// returned, and reuse of a rotated token revokes the whole grant — except
+// within the grace window, where a retry whose answer was lost still gets a
+// working pair.
+func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url.Values) (*tokenResponse, error) {
+	value := form.Get("refresh_token")
+	if value == "" {
+		return nil, invalidRequest("refresh_token is required")
+	}
+	hash, ok := s.minter.Parse(token.Refresh, value)
+	if !ok {
+		return nil, invalidGrant("the refresh token is invalid")
+	}
+	old, err := s.store.TokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && old.Kind != store.KindRefresh) {
+		return nil, invalidGrant("the refresh token is invalid")
+	}
+	if err != nil {
+		return nil, serverError(err)
+	}
+	if old.ClientID != c.ID {
+		return nil, invalidGrant("the refresh token was issued to another application")
+	}
+	granted := strings.Fields(old.Scope)
+	scopes := granted
+	if form.Has("scope") {
+		// RFC 6749 §6: a narrower scope may be asked for, never a wider one.
+		var e *Error
+		if scopes, e = s.requestedScopes(form.Get("scope"), granted, true); e != nil {
+			return nil, invalidScope("the requested scope must be within the original grant: " + scope.Format(granted))
+		}
+	}
+	u, err := s.store.UserByID(ctx, old.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !app.MayUse(c, u))) {
+		return nil, invalidGrant("the user of this grant may no longer use this application")
+	}
+	if err != nil {
+		return nil, serverError(err)
+	}
+	if kept, _ := s.effectiveScopes(scopes, u.Level); !slices.Equal(kept, scopes) {
+		// The user's level was lowered: the new tokens carry only what they may do.
+		scopes = kept
+	}
+	if len(scopes) == 0 {
+		return nil, invalidGrant("none of the granted scopes are available to the user any more")
+	}
+	p, err := s.mint(c, old.UserID, scopes, old.GrantID, old.GrantedAt, true)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.RotateRefreshToken(ctx, hash, s.now(), s.settings.RefreshGrace, p.issue)
+	switch {
+	case errors.Is(err, store.ErrTokenReused):
+		return nil, invalidGrant("the refresh token was already used; every token of this grant is revoked")
+	case errors.Is(err, store.ErrNotFound):
+		return nil, invalidGrant("the refresh token is invalid, expired or revoked")
+	case err != nil:
+		return nil, serverError(err)
+	}
+	return p.response, nil
+}

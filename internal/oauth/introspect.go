@@ -1,0 +1,105 @@
+package oauth
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// introspection is the RFC 7662 §2.2 answer.
+type introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Username  string `json:"username,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Iss       string `json:"iss,omitempty"`
+}
+
+// handleIntrospect serves RFC 7662. The caller authenticates as a
+// confidential application, or with a Bearer token of an administrator whose
+// token holds an administrator-level scope. A token that is not active gets
+// only {"active":false} (§2.2), whatever the reason.
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	resp, err := s.introspect(w, r)
+	if err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspection, error) {
+	form, e := readForm(w, r, s.settings.CompatQuery)
+	if e != nil {
+		return nil, e
+	}
+	if err := s.authorizeIntrospection(r, form.Has("client_id") || form.Has("client_secret"), form); err != nil {
+		return nil, err
+	}
+	value := form.Get("token")
+	if value == "" {
+		return nil, invalidRequest("token is required")
+	}
+	kind := token.KindOf(value)
+	if kind != token.Access && kind != token.Refresh {
+		return &introspection{}, nil
+	}
+	p, ok, err := s.inspect(r.Context(), kind, value)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	if !ok {
+		return &introspection{}, nil
+	}
+	out := &introspection{
+		Active: true, Scope: scope.Format(p.Scopes), ClientID: p.Client.ID, Sub: p.Client.ID,
+		TokenType: "bearer", Iat: p.Token.CreatedAt.Unix(), Iss: s.settings.Issuer,
+	}
+	if p.Token.Kind == store.KindRefresh {
+		out.TokenType = "refresh_token"
+	}
+	if !p.Token.ExpiresAt.IsZero() {
+		out.Exp = p.Token.ExpiresAt.Unix()
+	}
+	if p.User != nil {
+		out.Username, out.Sub = p.User.Username, p.User.ID
+	}
+	return out, nil
+}
+
+// authorizeIntrospection admits a confidential application, or an
+// administrator's Bearer token carrying an administrator-level scope.
+func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody bool, form map[string][]string) error {
+	auth := r.Header.Get("Authorization")
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") && !clientCredentialsInBody {
+		p, err := s.Authenticate(r)
+		if err != nil || p.User == nil || p.User.Level < store.LevelAdmin || !s.holdsAdminScope(p.Scopes) {
+			return newError(CodeInvalidClient, http.StatusUnauthorized, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
+		}
+		return nil
+	}
+	c, _, e := s.authenticateClient(r.Context(), r, form)
+	if e != nil {
+		return e
+	}
+	if c.Public {
+		return invalidClient("a public application cannot introspect tokens")
+	}
+	return nil
+}
+
+func (s *Server) holdsAdminScope(scopes []string) bool {
+	for _, name := range scopes {
+		if sc, ok := s.scopes.Lookup(name); ok && sc.Level >= store.LevelAdmin {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,64 @@
+package oauth
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// handleRevoke serves RFC 7009. Revoking a refresh token revokes its whole
+// grant (§2.1); an access token is revoked alone. Unknown, malformed or
+// foreign tokens get the same 200 as a revoked one (§2.2), so the endpoint
+// cannot be used to probe for tokens of other applications.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	if err := s.revoke(w, r); err != nil {
+		writeError(w, s.log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
+	form, e := readForm(w, r, s.settings.CompatQuery)
+	if e != nil {
+		return e
+	}
+	ctx := r.Context()
+	c, _, e := s.authenticateClient(ctx, r, form)
+	if e != nil {
+		return e
+	}
+	value := form.Get("token")
+	if value == "" {
+		return invalidRequest("token is required")
+	}
+	kind := token.KindOf(value)
+	if kind != token.Access && kind != token.Refresh {
+		return nil
+	}
+	hash, ok := s.minter.Parse(kind, value)
+	if !ok {
+		return nil
+	}
+	t, err := s.store.TokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.ClientID != c.ID) {
+		return nil
+	}
+	if err != nil {
+		return serverError(err)
+	}
+	now := s.now()
+	if t.Kind == store.KindRefresh {
+		_, err = s.store.RevokeGrant(ctx, t.GrantID, now)
+	} else {
+		err = s.store.RevokeToken(ctx, hash, now)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return serverError(err)
+	}
+	s.log.Info("token revoked", "client_id", c.ID, "kind", t.Kind, "grant", t.GrantID)
+	return nil
+}

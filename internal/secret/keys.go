@@ -1,0 +1,163 @@
+package secret
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// KeySize is the master key length in bytes.
+const KeySize = 32
+
+// KeyFileName is the master key file inside the data directory.
+const KeyFileName = "secret.key"
+
+// Keys holds the subkeys derived from the master key. It is safe for concurrent use.
+type Keys struct {
+	hashes sync.Pool // of hash.Hash keyed for storage hashes
+	tags   sync.Pool // of hash.Hash keyed for token tags
+	aead   cipher.AEAD
+}
+
+// New derives the subkeys from master with HKDF-SHA256, one label each, so a
+// leak of one subkey reveals nothing about the others.
+func New(master []byte) (*Keys, error) {
+	if len(master) != KeySize {
+		return nil, fmt.Errorf("secret: master key must be %d bytes, got %d", KeySize, len(master))
+	}
+	derive := func(label string) ([]byte, error) {
+		return hkdf.Key(sha256.New, master, nil, "gatehouse "+label, KeySize)
+	}
+	hashKey, err := derive("storage hash")
+	if err != nil {
+		return nil, err
+	}
+	tagKey, err := derive("token tag")
+	if err != nil {
+		return nil, err
+	}
+	sealKey, err := derive("seal")
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(sealKey)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	k := &Keys{aead: aead}
+	k.hashes.New = func() any { return hmac.New(sha256.New, hashKey) }
+	k.tags.New = func() any { return hmac.New(sha256.New, tagKey) }
+	return k, nil
+}
+
+func sum(pool *sync.Pool, parts ...string) []byte {
+	h := pool.Get().(hash.Hash)
+	h.Reset()
+	for _, p := range parts {
+		h.Write([]byte(p))
+	}
+	out := h.Sum(nil)
+	pool.Put(h)
+	return out
+}
+
+// Hash is the keyed hash (HMAC-SHA256) under which a token or secret is stored.
+func (k *Keys) Hash(value string) []byte { return sum(&k.hashes, value) }
+
+// Tag is a keyed MAC over value; tokens carry a truncated tag so that a
+// forged one fails a local check.
+func (k *Keys) Tag(value string) []byte { return sum(&k.tags, value) }
+
+// Seal encrypts plain with AES-256-GCM; context binds the ciphertext to its
+// owner (for example the client ID) so it cannot be moved to another row.
+func (k *Keys) Seal(plain []byte, context string) []byte {
+	nonce := make([]byte, k.aead.NonceSize())
+	rand.Read(nonce) // crypto/rand.Read never fails on supported platforms
+	return k.aead.Seal(nonce, nonce, plain, []byte(context))
+}
+
+// Open decrypts what Seal produced with the same context.
+func (k *Keys) Open(sealed []byte, context string) ([]byte, error) {
+	n := k.aead.NonceSize()
+	if len(sealed) < n {
+		return nil, errors.New("secret: sealed value too short")
+	}
+	plain, err := k.aead.Open(nil, sealed[:n], sealed[n:], []byte(context))
+	if err != nil {
+		return nil, errors.New("secret: cannot open sealed value (wrong key or tampered data)")
+	}
+	return plain, nil
+}
+
+// Equal compares two secrets or hashes in constant time.
+func Equal(a, b []byte) bool { return hmac.Equal(a, b) }
+
+// LoadMaster returns the master key from fromEnv (base64, standard or URL
+// alphabet) when set, else from the key file in dataDir, creating that file
+// with mode 0600 on first start.
+func LoadMaster(dataDir, fromEnv string) ([]byte, error) {
+	if fromEnv != "" {
+		return decodeKey(fromEnv, "GATEHOUSE_SECRET_KEY")
+	}
+	path := filepath.Join(dataDir, KeyFileName)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		return decodeKey(string(data), path)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("secret: read key file: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("secret: create data directory: %w", err)
+	}
+	master := make([]byte, KeySize)
+	rand.Read(master)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		// Another process created it first: use theirs.
+		return LoadMaster(dataDir, "")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret: create key file: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(master) + "\n"); err != nil {
+		return nil, fmt.Errorf("secret: write key file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("secret: write key file: %w", err)
+	}
+	return master, nil
+}
+
+// GenerateMaster returns a new random master key in the form LoadMaster reads.
+func GenerateMaster() string {
+	master := make([]byte, KeySize)
+	rand.Read(master)
+	return base64.StdEncoding.EncodeToString(master)
+}
+
+func decodeKey(s, source string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == KeySize {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("secret: %s must hold %d random bytes in base64 (make one with `gatehouse keygen`)", source, KeySize)
+}

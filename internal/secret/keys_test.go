@@ -1,0 +1,82 @@
+package secret
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func testKeys(t *testing.T, seed byte) *Keys {
+	t.Helper()
+	k, err := New(bytes.Repeat([]byte{seed}, KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestHashIsKeyedAndStable(t *testing.T) {
+	a, b := testKeys(t, 1), testKeys(t, 2)
+	if !Equal(a.Hash("x"), a.Hash("x")) {
+		t.Fatal("hash not stable")
+	}
+	if Equal(a.Hash("x"), b.Hash("x")) {
+		t.Fatal("hash does not depend on the key")
+	}
+	if Equal(a.Hash("x"), a.Tag("x")) {
+		t.Fatal("hash and tag keys are the same")
+	}
+}
+
+func TestSealOpen(t *testing.T) {
+	k := testKeys(t, 1)
+	sealed := k.Seal([]byte("s3cret"), "client-1")
+	got, err := k.Open(sealed, "client-1")
+	if err != nil || string(got) != "s3cret" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	if _, err := k.Open(sealed, "client-2"); err == nil {
+		t.Fatal("opened with the wrong context")
+	}
+	if _, err := testKeys(t, 2).Open(sealed, "client-1"); err == nil {
+		t.Fatal("opened with the wrong key")
+	}
+	sealed[len(sealed)-1] ^= 1
+	if _, err := k.Open(sealed, "client-1"); err == nil {
+		t.Fatal("opened tampered data")
+	}
+	if _, err := k.Open([]byte{1, 2}, "client-1"); err == nil {
+		t.Fatal("opened a short value")
+	}
+}
+
+func TestLoadMasterCreatesPrivateFileOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	first, err := LoadMaster(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(dir, KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", info.Mode().Perm())
+	}
+	again, err := LoadMaster(dir, "")
+	if err != nil || !bytes.Equal(first, again) {
+		t.Fatalf("second load differs: %v", err)
+	}
+}
+
+func TestLoadMasterFromEnv(t *testing.T) {
+	key := GenerateMaster()
+	got, err := LoadMaster(t.TempDir(), key)
+	if err != nil || len(got) != KeySize {
+		t.Fatalf("LoadMaster(env) = %v, %v", got, err)
+	}
+	if _, err := LoadMaster(t.TempDir(), "too-short"); err == nil {
+		t.Fatal("accepted a malformed key")
+	}
+}

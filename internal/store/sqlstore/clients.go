@@ -1,0 +1,132 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+const clientColumns = `id, name, description, secret_hash, secret_sealed, public, require_pkce,
+	redirect_uris, scopes, grants, enabled, subscriber_users, subscriber_groups, allowed_ips,
+	created_at, updated_at`
+
+func scanClient(row scanner) (store.Client, error) {
+	var c store.Client
+	err := row.Scan(&c.ID, &c.Name, &c.Description, &c.SecretHash, &c.SecretSealed, &c.Public, &c.RequirePKCE,
+		jsonList{&c.RedirectURIs}, jsonList{&c.Scopes}, jsonList{&c.Grants}, &c.Enabled,
+		jsonList{&c.SubscriberUsers}, jsonList{&c.SubscriberGroups}, jsonList{&c.AllowedIPs},
+		msTime{&c.CreatedAt}, msTime{&c.UpdatedAt})
+	return c, err
+}
+
+// CreateClient implements store.Clients.
+func (s *Store) CreateClient(ctx context.Context, c store.Client, limit int) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if limit > 0 {
+			if err := s.checkClientLimit(ctx, tx, limit); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			c.ID, c.Name, c.Description, blob(c.SecretHash), blob(c.SecretSealed), c.Public, c.RequirePKCE,
+			list(c.RedirectURIs), list(c.Scopes), list(c.Grants), c.Enabled,
+			list(c.SubscriberUsers), list(c.SubscriberGroups), list(c.AllowedIPs),
+			ms(c.CreatedAt), ms(c.UpdatedAt))
+		return s.conflict(err)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: create client: %w", err)
+	}
+	return nil
+}
+
+// checkClientLimit returns store.ErrLimit when limit clients exist. On SQLite
+// the immediate transaction already excludes other writers; other dialects
+// lock the table first so concurrent creators count one after another.
+func (s *Store) checkClientLimit(ctx context.Context, tx *sql.Tx, limit int) error {
+	if s.d.lockClients != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockClients); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM clients`).Scan(&n); err != nil {
+		return err
+	}
+	if n >= limit {
+		return store.ErrLimit
+	}
+	return nil
+}
+
+// ClientByID implements store.Clients.
+func (s *Store) ClientByID(ctx context.Context, id string) (store.Client, error) {
+	c, err := scanClient(s.r.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	if err != nil {
+		return store.Client{}, fmt.Errorf("sqlstore: client by id: %w", notFound(err))
+	}
+	return c, nil
+}
+
+// ListClients implements store.Clients; clients come in registration order.
+func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list clients: %w", err)
+	}
+	defer rows.Close()
+	var clients []store.Client
+	for rows.Next() {
+		c, err := scanClient(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list clients: %w", err)
+		}
+		clients = append(clients, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list clients: %w", err)
+	}
+	return clients, nil
+}
+
+// UpdateClient implements store.Clients.
+func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE clients SET name = $2, description = $3, secret_hash = $4,
+		secret_sealed = $5, public = $6, require_pkce = $7, redirect_uris = $8, scopes = $9, grants = $10,
+		enabled = $11, subscriber_users = $12, subscriber_groups = $13, allowed_ips = $14, updated_at = $15
+		WHERE id = $1`,
+		c.ID, c.Name, c.Description, blob(c.SecretHash), blob(c.SecretSealed), c.Public, c.RequirePKCE,
+		list(c.RedirectURIs), list(c.Scopes), list(c.Grants), c.Enabled,
+		list(c.SubscriberUsers), list(c.SubscriberGroups), list(c.AllowedIPs), ms(c.UpdatedAt))
+	if err == nil {
+		err = affected(res)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: update client: %w", err)
+	}
+	return nil
+}
+
+// DeleteClient implements store.Clients.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE client_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE client_id = $1`, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		return affected(res)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete client: %w", err)
+	}
+	return nil
+}

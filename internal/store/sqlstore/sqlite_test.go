@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+func openSQLite(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := OpenSQLite(tb.Context(), filepath.Join(tb.TempDir(), "gatehouse.db"))
+	if err != nil {
+		tb.Fatalf("OpenSQLite: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openSQLite(t) })
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	defer db.Close()
+	for i := range 2 {
+		if err := Migrate(t.Context(), db, SQLite); err != nil {
+			t.Fatalf("Migrate run %d: %v", i+1, err)
+		}
+	}
+	var version int64
+	if err := db.QueryRowContext(t.Context(), `SELECT MAX(version_id) FROM goose_db_version`).Scan(&version); err != nil {
+		t.Fatalf("reading the goose version: %v", err)
+	}
+	if version != 1 {
+		t.Errorf("schema version = %d, want 1", version)
+	}
+
+	// Opening a migrated database migrates again, as every start does.
+	db.Close()
+	s, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatalf("OpenSQLite on a migrated file: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+func TestSQLiteConnections(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal",
+		"synchronous":  "2", // FULL
+		"foreign_keys": "1",
+		"busy_timeout": "10000",
+	} {
+		var got string
+		if err := s.w.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatalf("PRAGMA %s: %v", pragma, err)
+		}
+		if got != want {
+			t.Errorf("writer %s = %q, want %q", pragma, got, want)
+		}
+	}
+	if n := s.w.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("writer pool allows %d connections, want 1", n)
+	}
+	if _, err := s.r.ExecContext(ctx, `DELETE FROM users`); err == nil {
+		t.Error("a reader connection could write")
+	}
+}

@@ -1,0 +1,281 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect holds the few things that differ between SQLite and PostgreSQL.
+// Every query is written once, with $N placeholders, for both.
+type Dialect struct {
+	name  string // folder under migrations/
+	goose goose.Dialect
+	// lockClients, when set, runs before counting clients in CreateClient so
+	// two transactions cannot both see room for one more.
+	lockClients string
+	// lockRefreshCap, when set, runs with $1 = user ID and $2 = client ID
+	// before the refresh cap is applied, for the same reason.
+	lockRefreshCap string
+	// sessionLock makes concurrent Migrate calls from several nodes wait.
+	sessionLock bool
+	isUnique    func(error) bool
+}
+
+// SQLite is the dialect of modernc.org/sqlite. Its writer pool has one
+// connection opened with _txlock=immediate, so write transactions are
+// serialized and need no explicit locks.
+var SQLite = Dialect{
+	name:  "sqlite",
+	goose: goose.DialectSQLite3,
+	isUnique: func(err error) bool {
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+}
+
+// Postgres is the dialect of github.com/jackc/pgx/v5/stdlib. Transactions run
+// at READ COMMITTED, so the count-then-insert invariants take locks.
+var Postgres = Dialect{
+	name:           "postgres",
+	goose:          goose.DialectPostgres,
+	lockClients:    "LOCK TABLE clients IN SHARE ROW EXCLUSIVE MODE",
+	lockRefreshCap: "SELECT pg_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0))",
+	sessionLock:    true,
+	isUnique: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23505"
+	},
+}
+
+// Store implements store.Store on database/sql.
+type Store struct {
+	d Dialect
+	w *sql.DB // writes and every transaction
+	r *sql.DB // plain reads; may be w
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open migrates writeDB and returns a Store that writes through writeDB and
+// reads through readDB (which may be the same pool). Close closes both.
+func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, error) {
+	if err := Migrate(ctx, writeDB, d); err != nil {
+		return nil, err
+	}
+	return &Store{d: d, w: writeDB, r: readDB}, nil
+}
+
+// OpenSQLite opens (creating if needed) and migrates the SQLite database at
+// path: one writer connection and a pool of read-only connections.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	// The driver cuts the DSN at the first '?', so such a path would be mangled.
+	if strings.Contains(path, "?") {
+		return nil, fmt.Errorf("sqlstore: sqlite path %q must not contain '?'", path)
+	}
+	const pragmas = "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	w, err := sql.Open("sqlite", path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open sqlite writer: %w", err)
+	}
+	// One writer: SQLite allows one anyway, and queuing in database/sql is
+	// cheaper and fairer than retrying on SQLITE_BUSY.
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	// The writer's first connection switches the file to WAL before any reader opens.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: open sqlite writer: %w", err)
+	}
+	r, err := sql.Open("sqlite", path+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: open sqlite readers: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s, err := Open(ctx, SQLite, w, r)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Migrate applies every pending migration of dialect d to db. It is
+// idempotent and safe to run at every start.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	fsys, err := fs.Sub(migrations, "migrations/"+d.name)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	opts := []goose.ProviderOption{
+		goose.WithLogger(goose.NopLogger()),
+		goose.WithDisableGlobalRegistry(true),
+	}
+	if d.sessionLock {
+		l, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(l))
+	}
+	// The provider is not closed: Close would close db, which the caller owns.
+	p, err := goose.NewProvider(d.goose, db, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// errCommit reports the outcomes whose writes must commit although the method
+// fails: reuse detection revokes the grant and must not be rolled back.
+func errCommit(err error) bool {
+	return errors.Is(err, store.ErrCodeReused) || errors.Is(err, store.ErrTokenReused)
+}
+
+// inTx runs fn in a write transaction, committing when fn succeeds or fails
+// with an error that errCommit accepts.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	err = fn(tx)
+	if err != nil && !errCommit(err) {
+		tx.Rollback()
+		return err
+	}
+	if cerr := tx.Commit(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// conflict maps a unique violation to store.ErrConflict.
+func (s *Store) conflict(err error) error {
+	if s.d.isUnique(err) {
+		return store.ErrConflict
+	}
+	return err
+}
+
+// notFound maps sql.ErrNoRows to store.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// affected returns store.ErrNotFound when res changed no row.
+func affected(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// ms converts t to unix milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS is the inverse of ms.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// list encodes a string list as a JSON array; nil and empty are "[]".
+func list(v []string) string {
+	if len(v) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(v) // a []string always marshals
+	return string(b)
+}
+
+// jsonList decodes a JSON array column into dst; an empty array leaves it nil.
+type jsonList struct{ dst *[]string }
+
+func (l jsonList) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("sqlstore: list column holds %T", src)
+	}
+	*l.dst = nil
+	if len(b) == 0 || string(b) == "[]" {
+		return nil
+	}
+	return json.Unmarshal(b, l.dst)
+}
+
+// msTime scans a unix-millisecond column into a time.Time.
+type msTime struct{ dst *time.Time }
+
+func (m msTime) Scan(src any) error {
+	v, ok := src.(int64)
+	if !ok {
+		return fmt.Errorf("sqlstore: time column holds %T", src)
+	}
+	*m.dst = fromMS(v)
+	return nil
+}
+
+// blob passes an empty byte slice as NULL, so nil round-trips as nil.
+func blob(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

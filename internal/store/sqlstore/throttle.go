@@ -1,0 +1,49 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// AddFailure implements store.Throttle. One upsert either opens a new window
+// at now (none yet, or the last one is over) or counts into the current one.
+// The row keeps its window length so Purge knows when it is stale.
+func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	var n int
+	err := s.w.QueryRowContext(ctx, `INSERT INTO throttle (key, window_start, window_ms, failures) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (key) DO UPDATE SET
+			failures = CASE WHEN throttle.window_start <= $4 THEN 1 ELSE throttle.failures + 1 END,
+			window_start = CASE WHEN throttle.window_start <= $4 THEN excluded.window_start ELSE throttle.window_start END,
+			window_ms = excluded.window_ms
+		RETURNING failures`,
+		key, ms(now), window.Milliseconds(), ms(now.Add(-window))).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: add failure: %w", err)
+	}
+	return n, nil
+}
+
+// Failures implements store.Throttle.
+func (s *Store) Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT failures FROM throttle WHERE key = $1 AND window_start > $2`,
+		key, ms(now.Add(-window))).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: failures: %w", err)
+	}
+	return n, nil
+}
+
+// ResetFailures implements store.Throttle.
+func (s *Store) ResetFailures(ctx context.Context, key string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM throttle WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("sqlstore: reset failures: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+const tokenColumns = `hash, kind, grant_id, client_id, user_id, scope, granted_at, created_at,
+	expires_at, revoked_at, rotated_at, access_hash`
+
+// activeToken is the SQL form of store.Token.Active; $1 is now.
+const activeToken = `revoked_at = 0 AND (kind = 'access' OR rotated_at = 0) AND (expires_at = 0 OR expires_at > $1)`
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func scanToken(row scanner) (store.Token, error) {
+	var t store.Token
+	err := row.Scan(&t.Hash, &t.Kind, &t.GrantID, &t.ClientID, &t.UserID, &t.Scope,
+		msTime{&t.GrantedAt}, msTime{&t.CreatedAt}, msTime{&t.ExpiresAt}, msTime{&t.RevokedAt},
+		msTime{&t.RotatedAt}, &t.AccessHash)
+	return t, err
+}
+
+func (s *Store) insertToken(ctx context.Context, ex execer, t store.Token) error {
+	_, err := ex.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		t.Hash, string(t.Kind), t.GrantID, t.ClientID, t.UserID, t.Scope, ms(t.GrantedAt), ms(t.CreatedAt),
+		ms(t.ExpiresAt), ms(t.RevokedAt), ms(t.RotatedAt), blob(t.AccessHash))
+	return s.conflict(err)
+}
+
+// capped reports whether storing issue must enforce the refresh cap.
+func capped(issue store.Issue) bool {
+	return issue.RefreshCap > 0 && issue.Refresh != nil && issue.Refresh.UserID != ""
+}
+
+// lockRefreshCap serializes cap enforcement per user and client where the
+// dialect needs it. It runs first in the transaction, before any row lock, so
+// it cannot deadlock against a rotation holding one.
+func (s *Store) lockRefreshCap(ctx context.Context, tx *sql.Tx, issue store.Issue) error {
+	if s.d.lockRefreshCap == "" || !capped(issue) {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.d.lockRefreshCap, issue.Refresh.UserID, issue.Refresh.ClientID)
+	return err
+}
+
+// insertIssue stores the pair and enforces the refresh cap.
+func (s *Store) insertIssue(ctx context.Context, tx *sql.Tx, issue store.Issue) error {
+	if err := s.insertToken(ctx, tx, issue.Access); err != nil {
+		return err
+	}
+	if issue.Refresh == nil {
+		return nil
+	}
+	if err := s.insertToken(ctx, tx, *issue.Refresh); err != nil {
+		return err
+	}
+	if !capped(issue) {
+		return nil
+	}
+	return enforceRefreshCap(ctx, tx, *issue.Refresh, issue.RefreshCap)
+}
+
+// enforceRefreshCap revokes, with their access tokens, the oldest active
+// refresh tokens of fresh's user and client beyond limit. fresh itself always
+// survives: it is about to be handed out.
+func enforceRefreshCap(ctx context.Context, tx *sql.Tx, fresh store.Token, limit int) error {
+	now := ms(fresh.CreatedAt)
+	rows, err := tx.QueryContext(ctx, `SELECT hash, access_hash FROM tokens
+		WHERE user_id = $2 AND client_id = $3 AND kind = 'refresh' AND hash <> $4 AND `+activeToken+`
+		ORDER BY created_at DESC, hash DESC`, now, fresh.UserID, fresh.ClientID, fresh.Hash)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var doomed [][]byte
+	for i := 0; rows.Next(); i++ {
+		var hash, access []byte
+		if err := rows.Scan(&hash, &access); err != nil {
+			return err
+		}
+		if i < limit-1 { // the newest limit-1 stay beside fresh
+			continue
+		}
+		doomed = append(doomed, hash)
+		if len(access) > 0 {
+			doomed = append(doomed, access)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, h := range doomed {
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at = 0`, h, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// revokeGrant revokes every unrevoked token of grantID. An empty grant ID
+// names no grant, so it revokes nothing.
+func revokeGrant(ctx context.Context, ex execer, grantID string, now time.Time) (int64, error) {
+	if grantID == "" {
+		return 0, nil
+	}
+	res, err := ex.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at = 0`, grantID, ms(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// IssueTokens implements store.Tokens.
+func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
+	var err error
+	if issue.Refresh == nil {
+		err = s.insertToken(ctx, s.w, issue.Access) // one row needs no transaction
+	} else {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
+				return err
+			}
+			return s.insertIssue(ctx, tx, issue)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: issue tokens: %w", err)
+	}
+	return nil
+}
+
+// TokenByHash implements store.Tokens.
+func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
+	if err != nil {
+		return store.Token{}, fmt.Errorf("sqlstore: token by hash: %w", notFound(err))
+	}
+	return t, nil
+}
+
+// RotateRefreshToken implements store.Tokens. The conditional update lets one
+// of any number of concurrent rotations through. A token that has rotated
+// counts as reused when presented again unless it is still unrevoked,
+// unexpired and inside grace, even if it was revoked since: that is what lets
+// every late caller of a detected replay see ErrTokenReused.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace time.Duration, issue store.Issue) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
+			return err
+		}
+		var access []byte
+		err := tx.QueryRowContext(ctx, `UPDATE tokens SET rotated_at = $2
+			WHERE hash = $1 AND kind = 'refresh' AND rotated_at = 0 AND revoked_at = 0
+			AND (expires_at = 0 OR expires_at > $2) RETURNING access_hash`, oldHash, ms(now)).Scan(&access)
+		if err == nil {
+			if len(access) > 0 {
+				if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at = 0`, access, ms(now)); err != nil {
+					return err
+				}
+			}
+			return s.insertIssue(ctx, tx, issue)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var kind, grantID string
+		var expiresAt, revokedAt, rotatedAt int64
+		err = tx.QueryRowContext(ctx, `SELECT kind, grant_id, expires_at, revoked_at, rotated_at FROM tokens WHERE hash = $1`, oldHash).
+			Scan(&kind, &grantID, &expiresAt, &revokedAt, &rotatedAt)
+		if err != nil {
+			return notFound(err)
+		}
+		if kind != string(store.KindRefresh) || rotatedAt == 0 { // never rotated: revoked or expired
+			return store.ErrNotFound
+		}
+		nowMS := ms(now)
+		live := revokedAt == 0 && (expiresAt == 0 || expiresAt > nowMS)
+		if live && grace > 0 && nowMS-rotatedAt <= grace.Milliseconds() {
+			return s.insertIssue(ctx, tx, issue) // a retry: the earlier successor stays valid too
+		}
+		if _, err := revokeGrant(ctx, tx, grantID, now); err != nil {
+			return err
+		}
+		return store.ErrTokenReused
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: rotate refresh token: %w", err)
+	}
+	return nil
+}
+
+// RevokeToken implements store.Tokens. Revoking twice keeps the first time.
+func (s *Store) RevokeToken(ctx context.Context, hash []byte, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE tokens
+		SET revoked_at = CASE WHEN revoked_at = 0 THEN $2 ELSE revoked_at END WHERE hash = $1`, hash, ms(now))
+	if err == nil {
+		err = affected(res)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: revoke token: %w", err)
+	}
+	return nil
+}
+
+// RevokeGrant implements store.Tokens.
+func (s *Store) RevokeGrant(ctx context.Context, grantID string, now time.Time) (int64, error) {
+	n, err := revokeGrant(ctx, s.w, grantID, now)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: revoke grant: %w", err)
+	}
+	return n, nil
+}
+
+// ListActiveTokens implements store.Tokens.
+func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, now time.Time) ([]store.Token, error) {
+	// Only the set filters become conditions, so the planner can use the indexes.
+	var q strings.Builder
+	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens WHERE ` + activeToken)
+	args := []any{ms(now)}
+	for _, f := range []struct{ col, val string }{
+		{"client_id", filter.ClientID},
+		{"user_id", filter.UserID},
+		{"kind", string(filter.Kind)},
+	} {
+		if f.val == "" {
+			continue
+		}
+		args = append(args, f.val)
+		q.WriteString(" AND " + f.col + " = $" + strconv.Itoa(len(args)))
+	}
+	q.WriteString(` ORDER BY created_at DESC, hash DESC`)
+	rows, err := s.r.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list active tokens: %w", err)
+	}
+	defer rows.Close()
+	var tokens []store.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list active tokens: %w", err)
+		}
+		tokens = append(tokens, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list active tokens: %w", err)
+	}
+	return tokens, nil
+}

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by every backend. Callers match them with errors.Is.
+var (
+	ErrNotFound    = errors.New("store: not found")
+	ErrConflict    = errors.New("store: already exists")
+	ErrLimit       = errors.New("store: limit reached")
+	ErrCodeReused  = errors.New("store: authorization code already redeemed")
+	ErrTokenReused = errors.New("store: refresh token already rotated")
+)
+
+// Store is the whole persistence seam of Gatehouse.
+type Store interface {
+	Users
+	Clients
+	Codes
+	Tokens
+	Sessions
+	Throttle
+	// Purge deletes what can no longer be used: expired codes, expired or
+	// long-revoked tokens, rotated refresh tokens past retention, expired
+	// sessions and stale throttle counters. It returns the number of rows gone.
+	Purge(ctx context.Context, now time.Time, p PurgePolicy) (int64, error)
+	// TryLock takes a named, cluster-wide lease until expiry if nobody else
+	// holds it (or theirs expired). Background jobs use it to run on one node.
+	TryLock(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	Close() error
+}
+
+// PurgePolicy says how long used-up rows are kept for forensics and reuse detection.
+type PurgePolicy struct {
+	// RevokedRetention keeps revoked or expired tokens this long after the fact.
+	RevokedRetention time.Duration
+	// RotatedRetention keeps rotated refresh tokens this long after rotation, so a
+	// replay inside that window is still detected and revokes the chain.
+	RotatedRetention time.Duration
+}
+
+// Users is the built-in user directory.
+type Users interface {
+	// CreateUser inserts u; ErrConflict when the username is taken.
+	CreateUser(ctx context.Context, u User) error
+	UserByID(ctx context.Context, id string) (User, error)
+	UserByUsername(ctx context.Context, username string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	CountUsers(ctx context.Context) (int, error)
+	// UpdateUser replaces the mutable fields (display name, email, password
+	// hash, level, groups, disabled, UpdatedAt) of the user with u.ID.
+	UpdateUser(ctx context.Context, u User) error
+}
+
+// Clients holds the registered applications.
+type Clients interface {
+	// CreateClient inserts c unless limit > 0 and limit clients already exist
+	// (ErrLimit); the count and the insert are one transaction.
+	CreateClient(ctx context.Context, c Client, limit int) error
+	ClientByID(ctx context.Context, id string) (Client, error)
+	ListClients(ctx context.Context) ([]Client, error)
+	// UpdateClient replaces every field but ID and CreatedAt.
+	UpdateClient(ctx context.Context, c Client) error
+	// DeleteClient removes the client with its codes and tokens.
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// Codes holds authorization codes.
+type Codes interface {
+	CreateCode(ctx context.Context, c Code) error
+	// CodeByHash returns the code, used or not (see Code.UsedAt).
+	CodeByHash(ctx context.Context, hash []byte) (Code, error)
+	// RedeemCode marks the code used and stores the tokens in one transaction.
+	// If the code was already used it revokes every token of the code's grant
+	// and returns ErrCodeReused; if it is missing or expired, ErrNotFound.
+	RedeemCode(ctx context.Context, hash []byte, now time.Time, issue Issue) error
+}
+
+// Tokens holds access and refresh tokens.
+type Tokens interface {
+	// IssueTokens stores a new access token and optional refresh token.
+	IssueTokens(ctx context.Context, issue Issue) error
+	// TokenByHash returns the token of either kind, whatever its state.
+	TokenByHash(ctx context.Context, hash []byte) (Token, error)
+	// RotateRefreshToken marks the refresh token oldHash rotated, revokes the
+	// access token issued with it, and stores issue, in one transaction.
+	// A token rotated no longer than grace ago may rotate again (a retry whose
+	// answer was lost); past that, the whole grant is revoked and
+	// ErrTokenReused returned. Missing, revoked or expired: ErrNotFound.
+	RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace time.Duration, issue Issue) error
+	// RevokeToken revokes one token; ErrNotFound if there is none.
+	RevokeToken(ctx context.Context, hash []byte, now time.Time) error
+	// RevokeGrant revokes every token of the grant; returns how many.
+	RevokeGrant(ctx context.Context, grantID string, now time.Time) (int64, error)
+	// ListActiveTokens returns unexpired, unrevoked, unrotated tokens, newest first.
+	ListActiveTokens(ctx context.Context, filter TokenFilter, now time.Time) ([]Token, error)
+}
+
+// TokenFilter narrows ListActiveTokens; empty fields match everything.
+type TokenFilter struct {
+	ClientID string
+	UserID   string
+	Kind     TokenKind
+}
+
+// Issue is a token pair to store. Refresh may be nil (client credentials).
+type Issue struct {
+	Access  Token
+	Refresh *Token
+	// RefreshCap, when > 0, is the number of active refresh tokens one user may
+	// hold for one client; storing the new one revokes the oldest beyond it
+	// (with their grants' access tokens issued alongside).
+	RefreshCap int
+}
+
+// Sessions persists browser sessions so every node can serve them.
+type Sessions interface {
+	// FindSession returns the data of an unexpired session; found is false otherwise.
+	FindSession(ctx context.Context, token string, now time.Time) (data []byte, found bool, err error)
+	CommitSession(ctx context.Context, token string, data []byte, expiry time.Time) error
+	DeleteSession(ctx context.Context, token string) error
+}
+
+// Throttle counts failed sign-ins in fixed windows, cluster-wide.
+type Throttle interface {
+	// AddFailure counts one failure for key in the window starting at or after
+	// now-window and returns the count in the current window.
+	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// Failures returns the count in the current window for key.
+	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	ResetFailures(ctx context.Context, key string) error
+}

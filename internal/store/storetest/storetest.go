@@ -1,0 +1,1022 @@
+// Package storetest is the conformance suite every store.Store backend must
+// pass. Each case builds its own fixtures in a fresh store and runs on a fixed
+// clock, so results never depend on timing.
+package storetest
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Run runs the suite. open must return a new, empty store on every call and
+// close it with t.Cleanup.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	cases := []struct {
+		name string
+		test func(t *testing.T, s store.Store)
+	}{
+		{"Users", testUsers},
+		{"UserGroups", testUserGroups},
+		{"Clients", testClients},
+		{"ClientLimit", testClientLimit},
+		{"DeleteClient", testDeleteClient},
+		{"Codes", testCodes},
+		{"CodeExpired", testCodeExpired},
+		{"Rotate", testRotate},
+		{"RotateGrace", testRotateGrace},
+		{"RotateNoGrace", testRotateNoGrace},
+		{"RotateNotFound", testRotateNotFound},
+		{"RefreshCap", testRefreshCap},
+		{"RevokeToken", testRevokeToken},
+		{"RevokeGrant", testRevokeGrant},
+		{"ListActiveTokens", testListActiveTokens},
+		{"Sessions", testSessions},
+		{"Throttle", testThrottle},
+		{"TryLock", testTryLock},
+		{"Purge", testPurge},
+		{"ConcurrentRedeem", testConcurrentRedeem},
+		{"ConcurrentRotateNoGrace", testConcurrentRotateNoGrace},
+		{"ConcurrentRotateGrace", testConcurrentRotateGrace},
+		{"ConcurrentClientLimit", testConcurrentClientLimit},
+		{"ConcurrentRefreshCap", testConcurrentRefreshCap},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.test(t, open(t)) })
+	}
+}
+
+// t0 is the suite's fixed "now": 2026-01-01T00:00:00Z.
+var t0 = time.UnixMilli(1_767_225_600_000).UTC()
+
+func at(d time.Duration) time.Time { return t0.Add(d) }
+
+// hash names a token or code by a readable label.
+func hash(label string) []byte {
+	sum := sha256.Sum256([]byte(label))
+	return sum[:]
+}
+
+func accessOf(name string) []byte  { return hash(name + "/access") }
+func refreshOf(name string) []byte { return hash(name + "/refresh") }
+
+// pair is an access and refresh token named name, issued at created.
+func pair(name, grant, client, user string, created time.Time) store.Issue {
+	access := store.Token{
+		Hash: accessOf(name), Kind: store.KindAccess, GrantID: grant, ClientID: client, UserID: user,
+		Scope: "read write", GrantedAt: t0, CreatedAt: created, ExpiresAt: created.Add(time.Hour),
+	}
+	refresh := store.Token{
+		Hash: refreshOf(name), Kind: store.KindRefresh, GrantID: grant, ClientID: client, UserID: user,
+		Scope: "read write", GrantedAt: t0, CreatedAt: created, ExpiresAt: created.Add(30 * 24 * time.Hour),
+		AccessHash: accessOf(name),
+	}
+	return store.Issue{Access: access, Refresh: &refresh}
+}
+
+// capped is pair with a refresh cap.
+func capped(name, grant, client, user string, created time.Time, limit int) store.Issue {
+	issue := pair(name, grant, client, user, created)
+	issue.RefreshCap = limit
+	return issue
+}
+
+func addClient(t *testing.T, s store.Store, id string) {
+	t.Helper()
+	c := store.Client{ID: id, Name: id, Enabled: true, CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateClient(t.Context(), c, 0); err != nil {
+		t.Fatalf("CreateClient(%s): %v", id, err)
+	}
+}
+
+func issue(t *testing.T, s store.Store, i store.Issue) {
+	t.Helper()
+	if err := s.IssueTokens(t.Context(), i); err != nil {
+		t.Fatalf("IssueTokens: %v", err)
+	}
+}
+
+func token(t *testing.T, s store.Store, h []byte) store.Token {
+	t.Helper()
+	tok, err := s.TokenByHash(t.Context(), h)
+	if err != nil {
+		t.Fatalf("TokenByHash: %v", err)
+	}
+	return tok
+}
+
+// wantActive checks each token's Active state at now.
+func wantActive(t *testing.T, s store.Store, now time.Time, want bool, hashes ...[]byte) {
+	t.Helper()
+	for _, h := range hashes {
+		if got := token(t, s, h).Active(now); got != want {
+			t.Errorf("token %x active = %v, want %v", h[:4], got, want)
+		}
+	}
+}
+
+// wantMissing checks that no token has any of the hashes.
+func wantMissing(t *testing.T, s store.Store, hashes ...[]byte) {
+	t.Helper()
+	for _, h := range hashes {
+		if _, err := s.TokenByHash(t.Context(), h); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("TokenByHash(%x) error = %v, want ErrNotFound", h[:4], err)
+		}
+	}
+}
+
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s error = %v, want %v", what, err, want)
+	}
+}
+
+func diff(t *testing.T, what string, want, got any) {
+	t.Helper()
+	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", what, d)
+	}
+}
+
+// activeHashes lists the active tokens matching f at now, newest first.
+func activeHashes(t *testing.T, s store.Store, f store.TokenFilter, now time.Time) [][]byte {
+	t.Helper()
+	toks, err := s.ListActiveTokens(t.Context(), f, now)
+	if err != nil {
+		t.Fatalf("ListActiveTokens: %v", err)
+	}
+	var hs [][]byte
+	for _, tok := range toks {
+		hs = append(hs, tok.Hash)
+	}
+	return hs
+}
+
+// race runs fn n times at once and returns the errors by index.
+func race(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// tally counts nil errors and errors matching want, and reports any other.
+func tally(t *testing.T, errs []error, want error) (ok, matched int) {
+	t.Helper()
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, want):
+			matched++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	return ok, matched
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if n, err := s.CountUsers(ctx); err != nil || n != 0 {
+		t.Fatalf("CountUsers on empty store = %d, %v; want 0, nil", n, err)
+	}
+	alice := store.User{
+		ID: "u1", Username: "alice", DisplayName: "Alice", Email: "alice@example.com",
+		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", Level: store.LevelAdmin,
+		Groups: []string{"dev"}, CreatedAt: t0, UpdatedAt: t0,
+	}
+	bob := store.User{ID: "u2", Username: "bob", CreatedAt: at(time.Minute), UpdatedAt: at(time.Minute)}
+	for _, u := range []store.User{alice, bob} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser(%s): %v", u.Username, err)
+		}
+	}
+
+	got, err := s.UserByID(ctx, "u1")
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	diff(t, "UserByID", alice, got)
+	got, err = s.UserByUsername(ctx, "bob")
+	if err != nil {
+		t.Fatalf("UserByUsername: %v", err)
+	}
+	diff(t, "UserByUsername", bob, got)
+
+	err = s.CreateUser(ctx, store.User{ID: "u3", Username: "alice"})
+	wantErr(t, "CreateUser with a taken username", err, store.ErrConflict)
+	err = s.CreateUser(ctx, store.User{ID: "u1", Username: "carol"})
+	wantErr(t, "CreateUser with a taken ID", err, store.ErrConflict)
+	_, err = s.UserByID(ctx, "nobody")
+	wantErr(t, "UserByID(unknown)", err, store.ErrNotFound)
+	_, err = s.UserByUsername(ctx, "nobody")
+	wantErr(t, "UserByUsername(unknown)", err, store.ErrNotFound)
+
+	list, err := s.ListUsers(ctx)
+	if err != nil {
+		t.Fatalf("ListUsers: %v", err)
+	}
+	byID := cmpopts.SortSlices(func(a, b store.User) bool { return a.ID < b.ID })
+	if d := cmp.Diff([]store.User{alice, bob}, list, byID, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("ListUsers mismatch (-want +got):\n%s", d)
+	}
+	if n, err := s.CountUsers(ctx); err != nil || n != 2 {
+		t.Errorf("CountUsers = %d, %v; want 2, nil", n, err)
+	}
+
+	// UpdateUser replaces the mutable fields only.
+	update := store.User{
+		ID: "u1", Username: "mallory", DisplayName: "Alice A.", Email: "a@example.org",
+		PasswordHash: "$argon2id$new", Level: store.LevelSystemAdmin, Disabled: true,
+		CreatedAt: at(time.Hour), UpdatedAt: at(2 * time.Hour),
+	}
+	if err := s.UpdateUser(ctx, update); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	want := update
+	want.Username, want.CreatedAt = alice.Username, alice.CreatedAt
+	got, err = s.UserByID(ctx, "u1")
+	if err != nil {
+		t.Fatalf("UserByID after update: %v", err)
+	}
+	diff(t, "updated user", want, got)
+	err = s.UpdateUser(ctx, store.User{ID: "nobody", Username: "nobody"})
+	wantErr(t, "UpdateUser(unknown)", err, store.ErrNotFound)
+}
+
+func testUserGroups(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	groups := []string{"jira-users", "Ops, \"night\" shift", "開発", ""}
+	u := store.User{ID: "u1", Username: "alice", Groups: groups, CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	got, err := s.UserByID(ctx, "u1")
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	diff(t, "groups", groups, got.Groups)
+
+	u.Groups = []string{"admins"}
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	got, err = s.UserByUsername(ctx, "alice")
+	if err != nil {
+		t.Fatalf("UserByUsername: %v", err)
+	}
+	diff(t, "updated groups", u.Groups, got.Groups)
+
+	u.Groups = nil
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	got, err = s.UserByID(ctx, "u1")
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	if len(got.Groups) != 0 {
+		t.Errorf("groups after clearing = %q, want none", got.Groups)
+	}
+}
+
+func testClients(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	confidential := store.Client{
+		ID: "c1", Name: "Jira", Description: "issue tracker",
+		SecretHash: hash("secret"), SecretSealed: []byte("sealed\x00bytes"),
+		RequirePKCE: true, Enabled: true,
+		RedirectURIs: []string{"https://jira.example.com/cb", "http://127.0.0.1/cb"},
+		Scopes:       []string{"READ", "WRITE"}, Grants: []string{"authorization_code", "refresh_token"},
+		SubscriberUsers: []string{"alice"}, SubscriberGroups: []string{"dev"},
+		AllowedIPs: []string{"10.0.0.0/8", "::1/128"},
+		CreatedAt:  t0, UpdatedAt: t0,
+	}
+	public := store.Client{ID: "c2", Name: "CLI", Public: true, CreatedAt: at(time.Minute), UpdatedAt: at(time.Minute)}
+	for _, c := range []store.Client{confidential, public} {
+		if err := s.CreateClient(ctx, c, 0); err != nil {
+			t.Fatalf("CreateClient(%s): %v", c.ID, err)
+		}
+	}
+	for _, want := range []store.Client{confidential, public} {
+		got, err := s.ClientByID(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("ClientByID(%s): %v", want.ID, err)
+		}
+		diff(t, "ClientByID("+want.ID+")", want, got)
+	}
+	got, err := s.ClientByID(ctx, "c2")
+	if err != nil {
+		t.Fatalf("ClientByID: %v", err)
+	}
+	if got.SecretHash != nil || got.SecretSealed != nil {
+		t.Errorf("public client secrets = %q, %q; want nil", got.SecretHash, got.SecretSealed)
+	}
+
+	err = s.CreateClient(ctx, store.Client{ID: "c1", Name: "again"}, 0)
+	wantErr(t, "CreateClient with a taken ID", err, store.ErrConflict)
+	_, err = s.ClientByID(ctx, "nope")
+	wantErr(t, "ClientByID(unknown)", err, store.ErrNotFound)
+
+	list, err := s.ListClients(ctx)
+	if err != nil {
+		t.Fatalf("ListClients: %v", err)
+	}
+	byID := cmpopts.SortSlices(func(a, b store.Client) bool { return a.ID < b.ID })
+	if d := cmp.Diff([]store.Client{confidential, public}, list, byID, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("ListClients mismatch (-want +got):\n%s", d)
+	}
+
+	// UpdateClient replaces every field but ID and CreatedAt.
+	update := store.Client{
+		ID: "c1", Name: "Jira DC", Description: "", Public: true, RequirePKCE: false, Enabled: false,
+		RedirectURIs: []string{"https://jira2.example.com/cb"}, Scopes: []string{"READ"},
+		Grants: []string{"authorization_code"}, AllowedIPs: []string{"192.0.2.0/24"},
+		CreatedAt: at(time.Hour), UpdatedAt: at(2 * time.Hour),
+	}
+	if err := s.UpdateClient(ctx, update); err != nil {
+		t.Fatalf("UpdateClient: %v", err)
+	}
+	want := update
+	want.CreatedAt = confidential.CreatedAt
+	got, err = s.ClientByID(ctx, "c1")
+	if err != nil {
+		t.Fatalf("ClientByID after update: %v", err)
+	}
+	diff(t, "updated client", want, got)
+	err = s.UpdateClient(ctx, store.Client{ID: "nope"})
+	wantErr(t, "UpdateClient(unknown)", err, store.ErrNotFound)
+	err = s.DeleteClient(ctx, "nope")
+	wantErr(t, "DeleteClient(unknown)", err, store.ErrNotFound)
+}
+
+func testClientLimit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, id := range []string{"c1", "c2"} {
+		if err := s.CreateClient(ctx, store.Client{ID: id, CreatedAt: t0}, 2); err != nil {
+			t.Fatalf("CreateClient(%s) under limit: %v", id, err)
+		}
+	}
+	err := s.CreateClient(ctx, store.Client{ID: "c3", CreatedAt: t0}, 2)
+	wantErr(t, "CreateClient over limit", err, store.ErrLimit)
+	_, err = s.ClientByID(ctx, "c3")
+	wantErr(t, "ClientByID of the refused client", err, store.ErrNotFound)
+
+	if err := s.CreateClient(ctx, store.Client{ID: "c3", CreatedAt: t0}, 0); err != nil {
+		t.Fatalf("CreateClient without limit: %v", err)
+	}
+	err = s.CreateClient(ctx, store.Client{ID: "c4", CreatedAt: t0}, 3)
+	wantErr(t, "CreateClient at limit 3 with 3 clients", err, store.ErrLimit)
+}
+
+func testDeleteClient(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "gone")
+	addClient(t, s, "kept")
+	for _, c := range []string{"gone", "kept"} {
+		issue(t, s, pair(c, "g-"+c, c, "u1", t0))
+		code := store.Code{Hash: hash("code-" + c), ClientID: c, UserID: "u1", GrantID: "g2-" + c, CreatedAt: t0, ExpiresAt: at(time.Minute)}
+		if err := s.CreateCode(ctx, code); err != nil {
+			t.Fatalf("CreateCode: %v", err)
+		}
+	}
+	if err := s.DeleteClient(ctx, "gone"); err != nil {
+		t.Fatalf("DeleteClient: %v", err)
+	}
+	_, err := s.ClientByID(ctx, "gone")
+	wantErr(t, "ClientByID after delete", err, store.ErrNotFound)
+	_, err = s.CodeByHash(ctx, hash("code-gone"))
+	wantErr(t, "CodeByHash of deleted client", err, store.ErrNotFound)
+	wantMissing(t, s, accessOf("gone"), refreshOf("gone"))
+
+	if _, err := s.ClientByID(ctx, "kept"); err != nil {
+		t.Errorf("ClientByID(kept): %v", err)
+	}
+	if _, err := s.CodeByHash(ctx, hash("code-kept")); err != nil {
+		t.Errorf("CodeByHash(kept): %v", err)
+	}
+	wantActive(t, s, t0, true, accessOf("kept"), refreshOf("kept"))
+}
+
+func testCodes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	code := store.Code{
+		Hash: hash("code"), ClientID: "c1", UserID: "u1", RedirectURI: "https://app.example.com/cb",
+		Scope: "READ", Challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", ChallengeMethod: "S256",
+		GrantID: "g1", CreatedAt: t0, ExpiresAt: at(10 * time.Minute),
+	}
+	if err := s.CreateCode(ctx, code); err != nil {
+		t.Fatalf("CreateCode: %v", err)
+	}
+	got, err := s.CodeByHash(ctx, code.Hash)
+	if err != nil {
+		t.Fatalf("CodeByHash: %v", err)
+	}
+	diff(t, "CodeByHash", code, got)
+	_, err = s.CodeByHash(ctx, hash("other"))
+	wantErr(t, "CodeByHash(unknown)", err, store.ErrNotFound)
+
+	redeemed := at(time.Minute)
+	if err := s.RedeemCode(ctx, code.Hash, redeemed, pair("first", "g1", "c1", "u1", redeemed)); err != nil {
+		t.Fatalf("RedeemCode: %v", err)
+	}
+	got, err = s.CodeByHash(ctx, code.Hash)
+	if err != nil {
+		t.Fatalf("CodeByHash after redeem: %v", err)
+	}
+	if !got.UsedAt.Equal(redeemed) {
+		t.Errorf("UsedAt = %v, want %v", got.UsedAt, redeemed)
+	}
+	wantActive(t, s, redeemed, true, accessOf("first"), refreshOf("first"))
+
+	// A second redemption is a replay: it fails and revokes the first one's tokens.
+	replay := at(2 * time.Minute)
+	err = s.RedeemCode(ctx, code.Hash, replay, pair("second", "g1", "c1", "u1", replay))
+	wantErr(t, "second RedeemCode", err, store.ErrCodeReused)
+	wantActive(t, s, replay, false, accessOf("first"), refreshOf("first"))
+	if r := token(t, s, accessOf("first")).RevokedAt; !r.Equal(replay) {
+		t.Errorf("RevokedAt = %v, want %v", r, replay)
+	}
+	wantMissing(t, s, accessOf("second"), refreshOf("second"))
+
+	err = s.RedeemCode(ctx, hash("other"), replay, pair("third", "g3", "c1", "u1", replay))
+	wantErr(t, "RedeemCode(unknown)", err, store.ErrNotFound)
+	wantMissing(t, s, accessOf("third"))
+}
+
+func testCodeExpired(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	issue(t, s, pair("earlier", "g1", "c1", "u1", t0))
+	code := store.Code{Hash: hash("code"), ClientID: "c1", UserID: "u1", GrantID: "g1", CreatedAt: t0, ExpiresAt: at(time.Minute)}
+	if err := s.CreateCode(ctx, code); err != nil {
+		t.Fatalf("CreateCode: %v", err)
+	}
+	err := s.RedeemCode(ctx, code.Hash, code.ExpiresAt, pair("late", "g1", "c1", "u1", code.ExpiresAt))
+	wantErr(t, "RedeemCode at expiry", err, store.ErrNotFound)
+	wantMissing(t, s, accessOf("late"))
+	got, err := s.CodeByHash(ctx, code.Hash)
+	if err != nil {
+		t.Fatalf("CodeByHash: %v", err)
+	}
+	if !got.UsedAt.IsZero() {
+		t.Errorf("expired code marked used at %v", got.UsedAt)
+	}
+	// Expiry is no replay: the grant's tokens stay valid.
+	wantActive(t, s, t0, true, accessOf("earlier"), refreshOf("earlier"))
+}
+
+func testRotate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	issue(t, s, pair("r1", "g1", "c1", "u1", t0))
+
+	now := at(time.Minute)
+	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), now, 0, pair("r2", "g1", "c1", "u1", now)); err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+	old := token(t, s, refreshOf("r1"))
+	if !old.RotatedAt.Equal(now) || !old.RevokedAt.IsZero() {
+		t.Errorf("old refresh rotated %v revoked %v; want rotated %v, not revoked", old.RotatedAt, old.RevokedAt, now)
+	}
+	wantActive(t, s, now, false, refreshOf("r1"), accessOf("r1"))
+	if r := token(t, s, accessOf("r1")).RevokedAt; !r.Equal(now) {
+		t.Errorf("old access RevokedAt = %v, want %v", r, now)
+	}
+	wantActive(t, s, now, true, refreshOf("r2"), accessOf("r2"))
+
+	later := at(2 * time.Minute)
+	if err := s.RotateRefreshToken(ctx, refreshOf("r2"), later, 0, pair("r3", "g1", "c1", "u1", later)); err != nil {
+		t.Fatalf("second RotateRefreshToken: %v", err)
+	}
+	wantActive(t, s, later, true, refreshOf("r3"), accessOf("r3"))
+	wantActive(t, s, later, false, refreshOf("r2"), accessOf("r2"))
+}
+
+func testRotateGrace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	issue(t, s, pair("r1", "g1", "c1", "u1", t0))
+	const grace = 10 * time.Second
+	rotated := at(time.Minute)
+	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), rotated, grace, pair("r2", "g1", "c1", "u1", rotated)); err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+
+	// A retry exactly at the end of grace gets a sibling pair.
+	retry := rotated.Add(grace)
+	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), retry, grace, pair("r2b", "g1", "c1", "u1", retry)); err != nil {
+		t.Fatalf("RotateRefreshToken within grace: %v", err)
+	}
+	wantActive(t, s, retry, true, refreshOf("r2"), accessOf("r2"), refreshOf("r2b"), accessOf("r2b"))
+	wantActive(t, s, retry, false, refreshOf("r1"))
+
+	// Past grace, it is a replay: the whole grant goes.
+	replay := retry.Add(time.Millisecond)
+	err := s.RotateRefreshToken(ctx, refreshOf("r1"), replay, grace, pair("r2c", "g1", "c1", "u1", replay))
+	wantErr(t, "RotateRefreshToken past grace", err, store.ErrTokenReused)
+	wantMissing(t, s, refreshOf("r2c"))
+	if got := activeHashes(t, s, store.TokenFilter{}, replay); len(got) != 0 {
+		t.Errorf("%d tokens still active after reuse, want 0", len(got))
+	}
+	for _, h := range [][]byte{refreshOf("r2"), accessOf("r2"), refreshOf("r2b"), accessOf("r2b")} {
+		if r := token(t, s, h).RevokedAt; !r.Equal(replay) {
+			t.Errorf("token %x RevokedAt = %v, want %v", h[:4], r, replay)
+		}
+	}
+}
+
+func testRotateNoGrace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	issue(t, s, pair("r1", "g1", "c1", "u1", t0))
+	issue(t, s, pair("other", "g2", "c1", "u1", t0))
+	now := at(time.Minute)
+	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), now, 0, pair("r2", "g1", "c1", "u1", now)); err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+	// With no grace even an immediate retry is a replay.
+	err := s.RotateRefreshToken(ctx, refreshOf("r1"), now, 0, pair("r2b", "g1", "c1", "u1", now))
+	wantErr(t, "immediate re-rotation", err, store.ErrTokenReused)
+	wantActive(t, s, now, false, refreshOf("r2"), accessOf("r2"))
+	wantMissing(t, s, refreshOf("r2b"))
+	wantActive(t, s, now, true, refreshOf("other"), accessOf("other"))
+
+	// Later replays of the rotated, now revoked, token still report reuse.
+	err = s.RotateRefreshToken(ctx, refreshOf("r1"), at(time.Hour), 0, pair("r2c", "g1", "c1", "u1", at(time.Hour)))
+	wantErr(t, "later replay", err, store.ErrTokenReused)
+}
+
+func testRotateNotFound(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	issue(t, s, pair("revoked", "g1", "c1", "u1", t0))
+	issue(t, s, pair("expiring", "g2", "c1", "u1", t0))
+	if err := s.RevokeToken(ctx, refreshOf("revoked"), at(time.Minute)); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	expired := token(t, s, refreshOf("expiring")).ExpiresAt
+	cases := []struct {
+		name string
+		old  []byte
+		now  time.Time
+	}{
+		{"unknown", hash("nothing"), at(time.Minute)},
+		{"revoked", refreshOf("revoked"), at(2 * time.Minute)},
+		{"expired", refreshOf("expiring"), expired},
+		{"access token", accessOf("expiring"), at(time.Minute)},
+	}
+	for i, c := range cases {
+		name := fmt.Sprint("new", i)
+		err := s.RotateRefreshToken(ctx, c.old, c.now, time.Minute, pair(name, "g", "c1", "u1", c.now))
+		wantErr(t, "RotateRefreshToken("+c.name+")", err, store.ErrNotFound)
+		wantMissing(t, s, refreshOf(name), accessOf(name))
+	}
+	// Not found is no replay: nothing else was revoked.
+	wantActive(t, s, at(2*time.Minute), true, accessOf("revoked"), accessOf("expiring"))
+}
+
+func testRefreshCap(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, c := range []string{"c1", "c2"} {
+		addClient(t, s, c)
+	}
+	issue(t, s, capped("u1-c2", "g-x", "c2", "u1", t0, 3))
+	issue(t, s, capped("u2-c1", "g-y", "c1", "u2", t0, 3))
+	for i := range 4 {
+		name := fmt.Sprint("t", i)
+		issue(t, s, capped(name, "g-"+name, "c1", "u1", at(time.Duration(i+1)*time.Minute), 3))
+	}
+	now := at(5 * time.Minute)
+	wantActive(t, s, now, false, refreshOf("t0"), accessOf("t0"))
+	wantActive(t, s, now, true, refreshOf("t1"), refreshOf("t2"), refreshOf("t3"), accessOf("t3"))
+	wantActive(t, s, now, true, refreshOf("u1-c2"), refreshOf("u2-c1"))
+
+	// The cap applies to tokens stored by RedeemCode too.
+	code := store.Code{Hash: hash("code"), ClientID: "c1", UserID: "u1", GrantID: "g-code", CreatedAt: now, ExpiresAt: at(time.Hour)}
+	if err := s.CreateCode(ctx, code); err != nil {
+		t.Fatalf("CreateCode: %v", err)
+	}
+	if err := s.RedeemCode(ctx, code.Hash, now, capped("code", "g-code", "c1", "u1", now, 3)); err != nil {
+		t.Fatalf("RedeemCode: %v", err)
+	}
+	wantActive(t, s, now, false, refreshOf("t1"), accessOf("t1"))
+	wantActive(t, s, now, true, refreshOf("t2"), refreshOf("t3"), refreshOf("code"))
+
+	// Tokens without a user (client credentials) are never capped.
+	for i := range 4 {
+		name := fmt.Sprint("cc", i)
+		issue(t, s, capped(name, "g-"+name, "c2", "", at(time.Duration(i)*time.Second), 3))
+		issue(t, s, store.Issue{Access: store.Token{Hash: hash(name + "/solo"), Kind: store.KindAccess, ClientID: "c2", CreatedAt: t0}, RefreshCap: 3})
+		wantActive(t, s, now, true, hash(name+"/solo"))
+	}
+	for i := range 4 {
+		wantActive(t, s, now, true, refreshOf(fmt.Sprint("cc", i)), accessOf(fmt.Sprint("cc", i)))
+	}
+}
+
+func testRevokeToken(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	issue(t, s, pair("p", "g1", "c1", "u1", t0))
+	now := at(time.Minute)
+	if err := s.RevokeToken(ctx, accessOf("p"), now); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	if r := token(t, s, accessOf("p")).RevokedAt; !r.Equal(now) {
+		t.Errorf("RevokedAt = %v, want %v", r, now)
+	}
+	wantActive(t, s, now, true, refreshOf("p"))
+	if err := s.RevokeToken(ctx, accessOf("p"), at(time.Hour)); err != nil {
+		t.Errorf("RevokeToken of a revoked token: %v", err)
+	}
+	wantActive(t, s, at(time.Hour), false, accessOf("p"))
+	err := s.RevokeToken(ctx, hash("nothing"), now)
+	wantErr(t, "RevokeToken(unknown)", err, store.ErrNotFound)
+}
+
+func testRevokeGrant(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	issue(t, s, pair("a", "g1", "c1", "u1", t0))
+	issue(t, s, pair("b", "g1", "c1", "u1", t0))
+	issue(t, s, pair("other", "g2", "c1", "u1", t0))
+	if err := s.RevokeToken(ctx, accessOf("a"), t0); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	now := at(time.Minute)
+	n, err := s.RevokeGrant(ctx, "g1", now)
+	if err != nil || n != 3 {
+		t.Errorf("RevokeGrant = %d, %v; want 3, nil", n, err)
+	}
+	wantActive(t, s, now, false, refreshOf("a"), accessOf("b"), refreshOf("b"))
+	wantActive(t, s, now, true, accessOf("other"), refreshOf("other"))
+	if n, err := s.RevokeGrant(ctx, "g1", now); err != nil || n != 0 {
+		t.Errorf("second RevokeGrant = %d, %v; want 0, nil", n, err)
+	}
+	if n, err := s.RevokeGrant(ctx, "unknown", now); err != nil || n != 0 {
+		t.Errorf("RevokeGrant(unknown) = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func testListActiveTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, c := range []string{"c1", "c2"} {
+		addClient(t, s, c)
+	}
+	issue(t, s, pair("c1u1", "g1", "c1", "u1", at(1*time.Minute)))
+	issue(t, s, pair("c1u2", "g2", "c1", "u2", at(2*time.Minute)))
+	issue(t, s, pair("c2u1", "g3", "c2", "u1", at(3*time.Minute)))
+	issue(t, s, store.Issue{Access: store.Token{Hash: hash("cc"), Kind: store.KindAccess, ClientID: "c2", CreatedAt: at(4 * time.Minute)}})
+	// Neither expired, revoked nor rotated tokens are listed.
+	expired := pair("expired", "g4", "c1", "u1", at(-2*time.Hour))
+	issue(t, s, store.Issue{Access: expired.Access})
+	issue(t, s, pair("revoked", "g5", "c1", "u1", at(5*time.Minute)))
+	if _, err := s.RevokeGrant(ctx, "g5", at(6*time.Minute)); err != nil {
+		t.Fatalf("RevokeGrant: %v", err)
+	}
+	issue(t, s, pair("old", "g6", "c1", "u1", at(7*time.Minute)))
+	if err := s.RotateRefreshToken(ctx, refreshOf("old"), at(8*time.Minute), 0, pair("new", "g6", "c1", "u1", at(8*time.Minute))); err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+
+	now := at(10 * time.Minute)
+	both := func(names ...string) [][]byte {
+		var hs [][]byte
+		for _, n := range names {
+			hs = append(hs, accessOf(n), refreshOf(n))
+		}
+		return hs
+	}
+	cases := []struct {
+		filter store.TokenFilter
+		want   [][]byte
+	}{
+		{store.TokenFilter{}, append(both("new", "c2u1", "c1u2", "c1u1"), hash("cc"))},
+		{store.TokenFilter{ClientID: "c1"}, both("new", "c1u2", "c1u1")},
+		{store.TokenFilter{UserID: "u1"}, both("new", "c2u1", "c1u1")},
+		{store.TokenFilter{Kind: store.KindRefresh}, [][]byte{refreshOf("new"), refreshOf("c2u1"), refreshOf("c1u2"), refreshOf("c1u1")}},
+		{store.TokenFilter{ClientID: "c1", UserID: "u1", Kind: store.KindAccess}, [][]byte{accessOf("new"), accessOf("c1u1")}},
+		{store.TokenFilter{ClientID: "nobody"}, nil},
+	}
+	sortHashes := cmpopts.SortSlices(func(a, b []byte) bool { return string(a) < string(b) })
+	for _, c := range cases {
+		toks, err := s.ListActiveTokens(ctx, c.filter, now)
+		if err != nil {
+			t.Fatalf("ListActiveTokens(%+v): %v", c.filter, err)
+		}
+		var got [][]byte
+		for i, tok := range toks {
+			got = append(got, tok.Hash)
+			// A pair shares created_at, so only newest-first is checked, not the order of ties.
+			if i > 0 && tok.CreatedAt.After(toks[i-1].CreatedAt) {
+				t.Errorf("ListActiveTokens(%+v): token %d is newer than the one before", c.filter, i)
+			}
+		}
+		if d := cmp.Diff(c.want, got, sortHashes, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("ListActiveTokens(%+v) mismatch (-want +got):\n%s", c.filter, d)
+		}
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	find := func(token string, now time.Time) ([]byte, bool) {
+		t.Helper()
+		data, found, err := s.FindSession(ctx, token, now)
+		if err != nil {
+			t.Fatalf("FindSession: %v", err)
+		}
+		return data, found
+	}
+	if _, found := find("s1", t0); found {
+		t.Error("FindSession found a session never committed")
+	}
+	if err := s.CommitSession(ctx, "s1", []byte("one"), at(time.Hour)); err != nil {
+		t.Fatalf("CommitSession: %v", err)
+	}
+	if data, found := find("s1", t0); !found || string(data) != "one" {
+		t.Errorf("FindSession = %q, %v; want \"one\", true", data, found)
+	}
+	if _, found := find("s1", at(time.Hour)); found {
+		t.Error("FindSession found a session at its expiry")
+	}
+	if err := s.CommitSession(ctx, "s1", []byte("two"), at(2*time.Hour)); err != nil {
+		t.Fatalf("CommitSession again: %v", err)
+	}
+	if data, found := find("s1", at(time.Hour)); !found || string(data) != "two" {
+		t.Errorf("FindSession after recommit = %q, %v; want \"two\", true", data, found)
+	}
+	if err := s.CommitSession(ctx, "empty", nil, at(time.Hour)); err != nil {
+		t.Fatalf("CommitSession with no data: %v", err)
+	}
+	if data, found := find("empty", t0); !found || len(data) != 0 {
+		t.Errorf("FindSession(empty) = %q, %v; want empty, true", data, found)
+	}
+	if err := s.DeleteSession(ctx, "s1"); err != nil {
+		t.Fatalf("DeleteSession: %v", err)
+	}
+	if _, found := find("s1", t0); found {
+		t.Error("FindSession found a deleted session")
+	}
+	if err := s.DeleteSession(ctx, "never"); err != nil {
+		t.Errorf("DeleteSession(unknown): %v", err)
+	}
+}
+
+func testThrottle(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const window = 15 * time.Minute
+	add := func(key string, now time.Time, want int) {
+		t.Helper()
+		n, err := s.AddFailure(ctx, key, now, window)
+		if err != nil || n != want {
+			t.Errorf("AddFailure(%s, %v) = %d, %v; want %d", key, now.Sub(t0), n, err, want)
+		}
+	}
+	failures := func(key string, now time.Time, want int) {
+		t.Helper()
+		n, err := s.Failures(ctx, key, now, window)
+		if err != nil || n != want {
+			t.Errorf("Failures(%s, %v) = %d, %v; want %d", key, now.Sub(t0), n, err, want)
+		}
+	}
+	failures("alice", t0, 0)
+	add("alice", t0, 1)
+	add("alice", at(time.Minute), 2)
+	add("alice", at(14*time.Minute), 3)
+	add("bob", at(14*time.Minute), 1)
+	failures("alice", at(14*time.Minute), 3)
+	failures("alice", at(window-time.Millisecond), 3)
+	// The window that opened at t0 is over at t0+window: a new one starts.
+	failures("alice", at(window), 0)
+	add("alice", at(window), 1)
+	failures("alice", at(window+time.Minute), 1)
+	failures("bob", at(window+time.Minute), 1)
+
+	if err := s.ResetFailures(ctx, "alice"); err != nil {
+		t.Fatalf("ResetFailures: %v", err)
+	}
+	failures("alice", at(window+time.Minute), 0)
+	failures("bob", at(window+time.Minute), 1)
+	add("alice", at(window+time.Minute), 1)
+	if err := s.ResetFailures(ctx, "nobody"); err != nil {
+		t.Errorf("ResetFailures(unknown): %v", err)
+	}
+}
+
+func testTryLock(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	lock := func(name, holder string, now time.Time, want bool) {
+		t.Helper()
+		got, err := s.TryLock(ctx, name, holder, now, time.Minute)
+		if err != nil || got != want {
+			t.Errorf("TryLock(%s, %s, %v) = %v, %v; want %v", name, holder, now.Sub(t0), got, err, want)
+		}
+	}
+	lock("janitor", "a", t0, true)
+	lock("janitor", "b", at(30*time.Second), false)
+	lock("refresher", "b", at(30*time.Second), true)
+	// a renews until 1m30s.
+	lock("janitor", "a", at(30*time.Second), true)
+	lock("janitor", "b", at(70*time.Second), false)
+	// Expired: b takes over.
+	lock("janitor", "b", at(90*time.Second), true)
+	lock("janitor", "a", at(100*time.Second), false)
+}
+
+func testPurge(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	now := at(48 * time.Hour)
+	policy := store.PurgePolicy{RevokedRetention: 24 * time.Hour, RotatedRetention: time.Hour}
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	solo := func(name string, expires time.Time) {
+		issue(t, s, store.Issue{Access: store.Token{Hash: hash(name), Kind: store.KindAccess, GrantID: "g-" + name, ClientID: "c1", CreatedAt: t0, ExpiresAt: expires}})
+	}
+	gone, kept := [][]byte{}, [][]byte{}
+
+	// Codes go once expired.
+	for _, c := range []struct {
+		name    string
+		expires time.Time
+		keep    bool
+	}{{"code-expired", ago(time.Millisecond), false}, {"code-live", now.Add(time.Minute), true}} {
+		code := store.Code{Hash: hash(c.name), ClientID: "c1", GrantID: "g-" + c.name, CreatedAt: t0, ExpiresAt: c.expires}
+		if err := s.CreateCode(ctx, code); err != nil {
+			t.Fatalf("CreateCode: %v", err)
+		}
+	}
+
+	// Tokens go once expired or revoked longer than RevokedRetention ago.
+	solo("expired-long", ago(25*time.Hour))
+	solo("expired-recent", ago(23*time.Hour))
+	solo("revoked-long", now.Add(time.Hour))
+	solo("revoked-recent", now.Add(time.Hour))
+	solo("forever", time.Time{})
+	for name, when := range map[string]time.Time{"revoked-long": ago(25 * time.Hour), "revoked-recent": ago(23 * time.Hour)} {
+		if err := s.RevokeToken(ctx, hash(name), when); err != nil {
+			t.Fatalf("RevokeToken: %v", err)
+		}
+	}
+	gone = append(gone, hash("expired-long"), hash("revoked-long"))
+	kept = append(kept, hash("expired-recent"), hash("revoked-recent"), hash("forever"))
+
+	// Rotated refresh tokens go after RotatedRetention; their revoked access
+	// tokens and their successors stay.
+	for name, rotated := range map[string]time.Time{"rot-long": ago(2 * time.Hour), "rot-recent": ago(30 * time.Minute)} {
+		issue(t, s, pair(name, "g-"+name, "c1", "u1", ago(3*time.Hour)))
+		if err := s.RotateRefreshToken(ctx, refreshOf(name), rotated, 0, pair(name+"-next", "g-"+name, "c1", "u1", rotated)); err != nil {
+			t.Fatalf("RotateRefreshToken: %v", err)
+		}
+		kept = append(kept, accessOf(name), refreshOf(name+"-next"), accessOf(name+"-next"))
+	}
+	gone = append(gone, refreshOf("rot-long"))
+	kept = append(kept, refreshOf("rot-recent"))
+
+	// Sessions go once expired, throttle counters once their window is over.
+	for token, expiry := range map[string]time.Time{"s-expired": ago(time.Second), "s-live": now.Add(time.Hour)} {
+		if err := s.CommitSession(ctx, token, []byte(token), expiry); err != nil {
+			t.Fatalf("CommitSession: %v", err)
+		}
+	}
+	for key, start := range map[string]time.Time{"k-stale": ago(20 * time.Minute), "k-live": ago(5 * time.Minute)} {
+		if _, err := s.AddFailure(ctx, key, start, 15*time.Minute); err != nil {
+			t.Fatalf("AddFailure: %v", err)
+		}
+	}
+
+	n, err := s.Purge(ctx, now, policy)
+	if err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	// code, 3 tokens, session, throttle counter
+	if want := int64(1 + len(gone) + 1 + 1); n != want {
+		t.Errorf("Purge removed %d rows, want %d", n, want)
+	}
+	wantMissing(t, s, gone...)
+	for _, h := range kept {
+		if _, err := s.TokenByHash(ctx, h); err != nil {
+			t.Errorf("TokenByHash(%x) after purge: %v", h[:4], err)
+		}
+	}
+	_, err = s.CodeByHash(ctx, hash("code-expired"))
+	wantErr(t, "CodeByHash(expired) after purge", err, store.ErrNotFound)
+	if _, err := s.CodeByHash(ctx, hash("code-live")); err != nil {
+		t.Errorf("CodeByHash(live) after purge: %v", err)
+	}
+	if _, found, err := s.FindSession(ctx, "s-live", now); err != nil || !found {
+		t.Errorf("FindSession(live) after purge = %v, %v; want found", found, err)
+	}
+	if n, err := s.Failures(ctx, "k-live", now, 15*time.Minute); err != nil || n != 1 {
+		t.Errorf("Failures(live) after purge = %d, %v; want 1", n, err)
+	}
+	if n, err := s.Purge(ctx, now, policy); err != nil || n != 0 {
+		t.Errorf("second Purge = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func testConcurrentRedeem(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	code := store.Code{Hash: hash("code"), ClientID: "c1", UserID: "u1", GrantID: "g1", CreatedAt: t0, ExpiresAt: at(time.Minute)}
+	if err := s.CreateCode(ctx, code); err != nil {
+		t.Fatalf("CreateCode: %v", err)
+	}
+	// Every loser finds the code used, never missing.
+	errs := race(16, func(i int) error {
+		return s.RedeemCode(ctx, code.Hash, t0, pair(fmt.Sprint("p", i), "g1", "c1", "u1", t0))
+	})
+	if ok, reused := tally(t, errs, store.ErrCodeReused); ok != 1 || reused != 15 {
+		t.Errorf("redeems: %d succeeded, %d reused; want 1 and 15", ok, reused)
+	}
+	if got := activeHashes(t, s, store.TokenFilter{}, t0); len(got) != 0 {
+		t.Errorf("%d tokens active after replays, want 0", len(got))
+	}
+}
+
+func testConcurrentRotateNoGrace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	issue(t, s, pair("r", "g1", "c1", "u1", t0))
+	now := at(time.Minute)
+	errs := race(16, func(i int) error {
+		return s.RotateRefreshToken(ctx, refreshOf("r"), now, 0, pair(fmt.Sprint("n", i), "g1", "c1", "u1", now))
+	})
+	if ok, reused := tally(t, errs, store.ErrTokenReused); ok != 1 || reused != 15 {
+		t.Errorf("rotations: %d succeeded, %d reused; want 1 and 15", ok, reused)
+	}
+	if got := activeHashes(t, s, store.TokenFilter{}, now); len(got) != 0 {
+		t.Errorf("%d tokens active after replays, want 0", len(got))
+	}
+}
+
+func testConcurrentRotateGrace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	issue(t, s, pair("r", "g1", "c1", "u1", t0))
+	now := at(time.Minute)
+	errs := race(16, func(i int) error {
+		return s.RotateRefreshToken(ctx, refreshOf("r"), now, 10*time.Second, pair(fmt.Sprint("n", i), "g1", "c1", "u1", now))
+	})
+	if ok, _ := tally(t, errs, nil); ok != 16 {
+		t.Errorf("%d of 16 rotations within grace succeeded", ok)
+	}
+	if got := activeHashes(t, s, store.TokenFilter{Kind: store.KindRefresh}, now); len(got) != 16 {
+		t.Errorf("%d refresh tokens active, want 16", len(got))
+	}
+}
+
+func testConcurrentClientLimit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	errs := race(8, func(i int) error {
+		return s.CreateClient(ctx, store.Client{ID: fmt.Sprint("c", i), CreatedAt: t0}, 5)
+	})
+	if ok, limited := tally(t, errs, store.ErrLimit); ok != 5 || limited != 3 {
+		t.Errorf("creates: %d succeeded, %d limited; want 5 and 3", ok, limited)
+	}
+	list, err := s.ListClients(ctx)
+	if err != nil {
+		t.Fatalf("ListClients: %v", err)
+	}
+	if len(list) != 5 {
+		t.Errorf("%d clients exist, want 5", len(list))
+	}
+}
+
+func testConcurrentRefreshCap(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	errs := race(8, func(i int) error {
+		return s.IssueTokens(ctx, capped(fmt.Sprint("t", i), fmt.Sprint("g", i), "c1", "u1", t0, 3))
+	})
+	if ok, _ := tally(t, errs, nil); ok != 8 {
+		t.Errorf("%d of 8 issues succeeded", ok)
+	}
+	f := store.TokenFilter{ClientID: "c1", UserID: "u1"}
+	for _, kind := range []store.TokenKind{store.KindRefresh, store.KindAccess} {
+		f.Kind = kind
+		if got := activeHashes(t, s, f, t0); len(got) != 3 {
+			t.Errorf("%d %s tokens active, want 3", len(got), kind)
+		}
+	}
+}

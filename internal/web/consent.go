@@ -1,0 +1,153 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+
+	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+)
+
+// handleAuthorize validates the authorization request and sends the browser
+// on to the consent page, by way of sign-in when needed. Errors about the
+// client or redirect URI are shown here and never redirected (RFC 6749 §4.1.2.1).
+func (p *Pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
+	req, ok := p.authorizeRequest(w, r, r.URL.Query())
+	if !ok {
+		return
+	}
+	consent := oauth.PathConsent + "?" + req.Query.Encode()
+	http.Redirect(w, r, consent, http.StatusFound)
+}
+
+// authorizeRequest parses and validates; on failure it has answered already.
+func (p *Pages) authorizeRequest(w http.ResponseWriter, r *http.Request, q url.Values) (*oauth.AuthorizeRequest, bool) {
+	req, err := p.oauth.ParseAuthorize(r.Context(), q)
+	if err == nil {
+		return req, true
+	}
+	code, description := oauth.Describe(err)
+	if code == oauth.CodeServerError {
+		p.fail(w, r, err)
+		return nil, false
+	}
+	if req == nil {
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
+			errorData{Message: p.t(r, "error.request"), Detail: description})
+		return nil, false
+	}
+	http.Redirect(w, r, p.oauth.ErrorRedirect(req, err), http.StatusFound)
+	return nil, false
+}
+
+type scopeLine struct{ Name, Text string }
+
+type param struct{ Name, Value string }
+
+type consentData struct {
+	Client        struct{ Name, Description string }
+	Kept, Dropped []scopeLine
+	RedirectHost  string
+	Action        string
+	Params        []param
+}
+
+// handleConsentPage shows what the application asks for, in plain words.
+func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
+	req, ok := p.authorizeRequest(w, r, r.URL.Query())
+	if !ok {
+		return
+	}
+	u, err := p.currentUser(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if u == nil {
+		http.Redirect(w, r, "/login?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusFound)
+		return
+	}
+	if err := p.oauth.CheckUser(req, *u); err != nil {
+		http.Redirect(w, r, p.oauth.ErrorRedirect(req, err), http.StatusFound)
+		return
+	}
+	lang := pickLanguage(r)
+	kept, dropped := p.oauth.ConsentScopes(req, *u)
+	data := consentData{Action: oauth.PathConsent}
+	data.Client.Name, data.Client.Description = req.Client.Name, req.Client.Description
+	for _, n := range kept {
+		data.Kept = append(data.Kept, scopeLine{n, p.scopes.Describe(n, lang)})
+	}
+	for _, n := range dropped {
+		data.Dropped = append(data.Dropped, scopeLine{n, p.scopes.Describe(n, lang)})
+	}
+	target, _ := url.Parse(req.RedirectURI)
+	data.RedirectHost = target.Host
+	if data.RedirectHost == "" {
+		data.RedirectHost = target.Scheme + ":"
+	}
+	for k, vs := range req.Query {
+		data.Params = append(data.Params, param{k, vs[0]})
+	}
+	sort.Slice(data.Params, func(i, j int) bool { return data.Params[i].Name < data.Params[j].Name })
+	w.Header().Set("Content-Security-Policy", csp(" "+formTarget(target)))
+	p.render(w, r, http.StatusOK, "consent", p.t(r, "consent.title"), data)
+}
+
+// formTarget is the CSP source for where the consent form's redirect lands.
+func formTarget(u *url.URL) string {
+	if u.Host == "" {
+		return u.Scheme + ":"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// handleConsentDecision records Allow or Deny. The request is validated again
+// from the posted parameters, so nothing about it is trusted from the page.
+func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
+	if err := parsePostForm(w, r); err != nil {
+		p.badForm(w, r)
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.csrfFailed(w, r)
+		return
+	}
+	q := url.Values{}
+	for k, vs := range r.PostForm {
+		if k != "csrf_token" && k != "decision" {
+			q[k] = vs
+		}
+	}
+	req, ok := p.authorizeRequest(w, r, q)
+	if !ok {
+		return
+	}
+	u, err := p.currentUser(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if u == nil {
+		http.Redirect(w, r, "/login?"+url.Values{"next": {oauth.PathConsent + "?" + q.Encode()}}.Encode(), http.StatusSeeOther)
+		return
+	}
+	ctx := r.Context()
+	if r.PostFormValue("decision") != "allow" {
+		p.log.Info("consent denied", "user", u.Username, "client_id", req.Client.ID, "address", clientip.From(ctx))
+		http.Redirect(w, r, p.oauth.ErrorRedirect(req, oauth.AccessDenied("the user denied the request")), http.StatusSeeOther)
+		return
+	}
+	target, err := p.oauth.Approve(ctx, req, *u)
+	if err != nil {
+		if code, _ := oauth.Describe(err); code == oauth.CodeServerError {
+			p.fail(w, r, err)
+			return
+		}
+		target = p.oauth.ErrorRedirect(req, err)
+	} else {
+		p.log.Info("consent given", "user", u.Username, "client_id", req.Client.ID, "address", clientip.From(ctx))
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}

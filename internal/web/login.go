@@ -1,0 +1,86 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+type loginData struct {
+	Next, Username, Error, ClientName string
+}
+
+func (p *Pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusOK, "login", p.t(r, "login.title"), loginData{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// handleLogin checks the credentials; on success it renews the session token
+// (so a planted session cookie is worthless) and goes on to next.
+func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if err := parsePostForm(w, r); err != nil {
+		p.badForm(w, r)
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.csrfFailed(w, r)
+		return
+	}
+	ctx := r.Context()
+	data := loginData{Next: safeNext(r.PostFormValue("next")), Username: r.PostFormValue("username")}
+	u, err := p.users.Authenticate(ctx, data.Username, r.PostFormValue("password"), clientip.From(ctx))
+	switch {
+	case errors.Is(err, user.ErrInvalidCredentials):
+		data.Error = p.t(r, "login.failed")
+		p.render(w, r, http.StatusUnauthorized, "login", p.t(r, "login.title"), data)
+		return
+	case errors.Is(err, user.ErrThrottled):
+		p.log.Warn("sign-in throttled", "username", user.NormalizeUsername(data.Username), "address", clientip.From(ctx))
+		data.Error = p.t(r, "login.throttled")
+		p.render(w, r, http.StatusTooManyRequests, "login", p.t(r, "login.title"), data)
+		return
+	case err != nil:
+		p.fail(w, r, err)
+		return
+	}
+	if err := p.sessions.RenewToken(ctx); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.sessions.Put(ctx, keyUserID, u.ID)
+	p.sessions.Remove(ctx, keyCSRF) // a new token for the signed-in session
+	p.log.Info("signed in", "user", u.Username, "address", clientip.From(ctx))
+	http.Redirect(w, r, data.Next, http.StatusSeeOther)
+}
+
+func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if err := parsePostForm(w, r); err != nil {
+		p.badForm(w, r)
+		return
+	}
+	if !p.checkCSRF(r) {
+		p.csrfFailed(w, r)
+		return
+	}
+	if err := p.sessions.Destroy(r.Context()); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+type homeData struct{ Level string }
+
+func (p *Pages) handleHome(w http.ResponseWriter, r *http.Request) {
+	u, err := p.currentUser(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	data := homeData{}
+	if u != nil {
+		data.Level = user.LevelName(u.Level)
+	}
+	p.render(w, r, http.StatusOK, "home", p.t(r, "home.title"), data)
+}

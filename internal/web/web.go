@@ -1,0 +1,241 @@
+package web
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Session keys.
+const (
+	keyUserID = "user_id"
+	keyCSRF   = "csrf"
+)
+
+// Pages serves the browser pages.
+type Pages struct {
+	oauth    *oauth.Server
+	users    *user.Service
+	store    store.Store
+	scopes   *scope.Catalogue
+	sessions *scs.SessionManager
+	messages Messages
+	pages    map[string]*template.Template
+	log      *slog.Logger
+	hsts     bool
+}
+
+// Options configure Pages.
+type Options struct {
+	Sessions SessionOptions
+	Now      func() time.Time
+	// HSTS adds Strict-Transport-Security (production).
+	HSTS bool
+}
+
+// New builds the pages.
+func New(o *oauth.Server, u *user.Service, s store.Store, c *scope.Catalogue, keys *secret.Keys, log *slog.Logger, opt Options) (*Pages, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	msgs, err := LoadMessages()
+	if err != nil {
+		return nil, err
+	}
+	p := &Pages{
+		oauth: o, users: u, store: s, scopes: c, messages: msgs, log: log, hsts: opt.HSTS,
+		sessions: newSessionManager(s, keys, opt.Now, opt.Sessions),
+	}
+	p.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		p.fail(w, r, err)
+	}
+	if p.pages, err = parseTemplates(msgs); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func parseTemplates(msgs Messages) (map[string]*template.Template, error) {
+	funcs := template.FuncMap{"t": func(string, ...any) string { return "" }} // replaced per request
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	names, _ := fs.Glob(templateFiles, "templates/*.html")
+	for _, name := range names {
+		short := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
+		if short == "layout" {
+			continue
+		}
+		clone := template.Must(base.Clone())
+		if pages[short], err = clone.ParseFS(templateFiles, name); err != nil {
+			return nil, err
+		}
+	}
+	return pages, nil
+}
+
+// Handler returns the browser routes with sessions, CSRF and security headers.
+func (p *Pages) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+oauth.PathAuthorize, p.handleAuthorize)
+	mux.HandleFunc("GET "+oauth.PathConsent, p.handleConsentPage)
+	mux.HandleFunc("POST "+oauth.PathConsent, p.handleConsentDecision)
+	mux.HandleFunc("GET /login", p.handleLoginPage)
+	mux.HandleFunc("POST /login", p.handleLogin)
+	mux.HandleFunc("POST /logout", p.handleLogout)
+	mux.HandleFunc("GET /{$}", p.handleHome)
+	static, _ := fs.Sub(staticFiles, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p.render(w, r, http.StatusNotFound, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.not_found")})
+	})
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
+	}))
+	return p.securityHeaders(cop.Handler(p.sessions.LoadAndSave(mux)))
+}
+
+// securityHeaders makes every page unframeable and confined by a strict CSP.
+// The consent page widens form-action to the client's redirect origin, because
+// browsers apply form-action to the redirect that follows the form post.
+func (p *Pages) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp(""))
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if p.hsts {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func csp(formTarget string) string {
+	return "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'" + formTarget +
+		"; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// page is what every template receives.
+type page struct {
+	Lang  string
+	Title string
+	User  *store.User
+	CSRF  string
+	Data  any
+}
+
+func (p *Pages) t(r *http.Request, key string, args ...any) string {
+	return p.messages.T(pickLanguage(r), key, args...)
+}
+
+func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	lang := pickLanguage(r)
+	if r.URL.Query().Has("lang") {
+		http.SetCookie(w, &http.Cookie{Name: "gatehouse_lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	}
+	u, _ := p.currentUser(r)
+	// The session (and its cookie) must be settled before the header is written.
+	csrf := p.csrfToken(r)
+	tmpl := template.Must(p.pages[name].Clone())
+	tmpl.Funcs(template.FuncMap{"t": func(key string, args ...any) string { return p.messages.T(lang, key, args...) }})
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := tmpl.ExecuteTemplate(w, "layout", page{Lang: lang, Title: title, User: u, CSRF: csrf, Data: data}); err != nil {
+		p.log.Error("render page", "page", name, "error", err)
+	}
+}
+
+type errorData struct{ Message, Detail string }
+
+// fail shows an internal error without its details.
+func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p.log.Error("page failed", "path", r.URL.Path, "error", err)
+	p.render(w, r, http.StatusInternalServerError, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.title")})
+}
+
+// currentUser returns the signed-in, enabled user, or nil.
+func (p *Pages) currentUser(r *http.Request) (*store.User, error) {
+	id := p.sessions.GetString(r.Context(), keyUserID)
+	if id == "" {
+		return nil, nil
+	}
+	u, err := p.store.UserByID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// csrfToken returns the session's form token, creating it on first use.
+func (p *Pages) csrfToken(r *http.Request) string {
+	ctx := r.Context()
+	if t := p.sessions.GetString(ctx, keyCSRF); t != "" {
+		return t
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	t := base64.RawURLEncoding.EncodeToString(b)
+	p.sessions.Put(ctx, keyCSRF, t)
+	return t
+}
+
+// checkCSRF compares the form's token with the session's in constant time.
+func (p *Pages) checkCSRF(r *http.Request) bool {
+	want := p.sessions.GetString(r.Context(), keyCSRF)
+	got := r.PostFormValue("csrf_token")
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+// parsePostForm reads a bounded form body.
+func parsePostForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	return r.ParseForm()
+}
+
+func (p *Pages) csrfFailed(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
+}
+
+func (p *Pages) badForm(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.request")})
+}
+
+// safeNext keeps a post-sign-in redirect on this site: a path, never
+// "//host" or "/\host" (which browsers treat as another origin).
+func safeNext(next string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n\t") {
+		return "/"
+	}
+	return next
+}
