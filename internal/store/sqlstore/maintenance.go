@@ -31,7 +31,8 @@ func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy) (
 	nowMS := ms(now)
 	revoked := ms(now.Add(-p.RevokedRetention))
 	rotated := ms(now.Add(-p.RotatedRetention))
-	// Each condition repeats its partial index's "<> 0" term so the index applies.
+	// A 0 time means never. The token conditions spell "<> 0" exactly as
+	// their partial indexes do, so the planner can use them.
 	deletes := []struct {
 		query string
 		arg   int64

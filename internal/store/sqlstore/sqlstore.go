@@ -61,7 +61,7 @@ var Postgres = Dialect{
 	name:           "postgres",
 	goose:          goose.DialectPostgres,
 	lockClients:    "LOCK TABLE clients IN SHARE ROW EXCLUSIVE MODE",
-	lockRefreshCap: "SELECT pg_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0))",
+	lockRefreshCap: "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))",
 	sessionLock:    true,
 	isUnique: func(err error) bool {
 		var e *pgconn.PgError
@@ -102,7 +102,6 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	// One writer: SQLite allows one anyway, and queuing in database/sql is
 	// cheaper and fairer than retrying on SQLITE_BUSY.
 	w.SetMaxOpenConns(1)
-	w.SetConnMaxIdleTime(0)
 	// The writer's first connection switches the file to WAL before any reader opens.
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
@@ -128,6 +127,9 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 // Migrate applies every pending migration of dialect d to db. It is
 // idempotent and safe to run at every start.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	if d.name == "" {
+		return errors.New("sqlstore: migrate: no dialect; use SQLite or Postgres")
+	}
 	fsys, err := fs.Sub(migrations, "migrations/"+d.name)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
@@ -194,6 +196,8 @@ func (s *Store) conflict(err error) error {
 	}
 	return err
 }
+
+type scanner interface{ Scan(dest ...any) error }
 
 // notFound maps sql.ErrNoRows to store.ErrNotFound.
 func notFound(err error) error {

@@ -75,6 +75,10 @@ func (s *Store) insertIssue(ctx context.Context, tx *sql.Tx, issue store.Issue) 
 // refresh tokens of fresh's user and client beyond limit. fresh itself always
 // survives: it is about to be handed out.
 func enforceRefreshCap(ctx context.Context, tx *sql.Tx, fresh store.Token, limit int) error {
+	// Revoking at time 0 would mean "not revoked": refuse rather than cap nothing.
+	if fresh.CreatedAt.IsZero() {
+		return errors.New("refresh token has no CreatedAt")
+	}
 	now := ms(fresh.CreatedAt)
 	rows, err := tx.QueryContext(ctx, `SELECT hash, access_hash FROM tokens
 		WHERE user_id = $2 AND client_id = $3 AND kind = 'refresh' AND hash <> $4 AND `+activeToken+`

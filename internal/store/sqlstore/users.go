@@ -9,8 +9,6 @@ import (
 
 const userColumns = `id, username, display_name, email, password_hash, level, group_names, disabled, created_at, updated_at`
 
-type scanner interface{ Scan(dest ...any) error }
-
 func scanUser(row scanner) (store.User, error) {
 	var u store.User
 	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.PasswordHash, &u.Level,
