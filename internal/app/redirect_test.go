@@ -1,0 +1,89 @@
+package app
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestValidateRedirectURI(t *testing.T) {
+	cases := []struct {
+		uri  string
+		dev  bool
+		want bool
+	}{
+		{"https://app.example.com/cb", false, true},
+		{"http://app.example.com/cb", false, false},
+		{"http://app.example.com/cb", true, true},
+		{"http://127.0.0.1/cb", false, true},
+		{"http://[::1]:8080/cb", false, true},
+		{"http://localhost/cb", false, false},
+		{"com.example.app:/oauth", false, true},
+		{"myapp:/oauth", false, false},
+		{"https://app.example.com/cb#frag", false, false},
+		{"https://user:pw@app.example.com/cb", false, false},
+		{"javascript:alert(1)", true, false},
+		{"/relative", true, false},
+		{"", true, false},
+		{"https://" + strings.Repeat("a", MaxRedirectURILength), false, false},
+	}
+	for _, c := range cases {
+		if err := ValidateRedirectURI(c.uri, c.dev); (err == nil) != c.want {
+			t.Errorf("ValidateRedirectURI(%q, dev=%v) = %v, want ok=%v", c.uri, c.dev, err, c.want)
+		}
+	}
+}
+
+func TestMatchRedirectURI(t *testing.T) {
+	registered := []string{"https://app.example.com/cb", "http://127.0.0.1/native", "http://[::1]/v6"}
+	cases := []struct {
+		requested string
+		want      bool
+	}{
+		{"https://app.example.com/cb", true},
+		{"https://app.example.com/cb/", false},
+		{"https://app.example.com/cb?x=1", false},
+		{"https://APP.example.com/cb", false},
+		{"https://app.example.com:443/cb", false},
+		{"http://127.0.0.1:53124/native", true},
+		{"http://127.0.0.1/native", true},
+		{"http://127.0.0.1:53124/native?x=1", false},
+		{"http://127.0.0.1:53124/other", false},
+		{"http://127.0.0.2:53124/native", false},
+		{"http://[::1]:9999/v6", true},
+		{"https://127.0.0.1:53124/native", false},
+		{"http://localhost:53124/native", false},
+		{"", false},
+	}
+	for _, c := range cases {
+		if _, got := MatchRedirectURI(registered, c.requested); got != c.want {
+			t.Errorf("MatchRedirectURI(%q) = %v, want %v", c.requested, got, c.want)
+		}
+	}
+}
+
+func FuzzMatchRedirectURI(f *testing.F) {
+	registered := []string{"https://app.example.com/cb", "http://127.0.0.1/native"}
+	f.Add("https://app.example.com/cb")
+	f.Add("http://127.0.0.1:1/native")
+	f.Add("http://127.0.0.1:1/native#x")
+	f.Add("http://127.0.0.1@evil.example/native")
+	f.Fuzz(func(t *testing.T, requested string) {
+		match, ok := MatchRedirectURI(registered, requested)
+		if !ok {
+			return
+		}
+		if requested == match {
+			return
+		}
+		// Only the loopback rule may match a different string: same scheme,
+		// host and path, any port, nothing else.
+		req, err := url.Parse(requested)
+		if err != nil {
+			t.Fatalf("matched unparseable %q", requested)
+		}
+		if req.Scheme != "http" || req.Hostname() != "127.0.0.1" || req.EscapedPath() != "/native" || req.User != nil || req.Fragment != "" || req.RawQuery != "" {
+			t.Fatalf("%q matched %q", requested, match)
+		}
+	})
+}

@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// buildBinary compiles cmd/gatehouse once per test into a temp directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gatehouse")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/gatehouse/gatehouse/cmd/gatehouse")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// cli runs the binary in dir and returns stdout; it fails the test on a non-zero exit.
+func cli(t *testing.T, bin, dir string, args ...string) string {
+	t.Helper()
+	out, errOut, err := runCLI(bin, dir, args...)
+	if err != nil {
+		t.Fatalf("gatehouse %s: %v\n%s", strings.Join(args, " "), err, errOut)
+	}
+	return out
+}
+
+func runCLI(bin, dir string, args ...string) (string, string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_PASSWORD=admin-password-123")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs `gatehouse serve --dev` in dir until the test ends.
+func startServe(t *testing.T, bin, dir, addr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "serve", "--dev", "--listen", addr)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_PASSWORD=admin-password-123")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("server output:\n%s", logs.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server did not start:\n%s", logs.String())
+}
+
+// TestBinaryFollowsREADME does what the README's walk-through does, with the
+// real binary: serve, client create --json, browser sign-in and consent,
+// code → token → myself → refresh → revoke → introspect.
+func TestBinaryFollowsREADME(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	startServe(t, bin, dir, addr)
+	e := &env{t: t, base: "http://" + addr}
+
+	var client struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	out := cli(t, bin, dir, "client", "create", "--name", "My app", "--redirect-uri", callback, "--scope", "READ", "--scope", "WRITE", "--json")
+	if err := json.Unmarshal([]byte(out), &client); err != nil || client.ClientID == "" || client.ClientSecret == "" {
+		t.Fatalf("client create --json printed %q (%v)", out, err)
+	}
+	c := store.Client{ID: client.ClientID}
+
+	b := e.newBrowser()
+	if p := b.signIn("admin", "admin-password-123"); p.status != http.StatusSeeOther {
+		t.Fatalf("admin sign-in: %d", p.status)
+	}
+	code := b.code(authParams(c, "READ WRITE"))
+	tok := e.token(form("grant_type", "authorization_code", "code", code, "redirect_uri", callback), client.ClientID, client.ClientSecret)
+	if tok.status != http.StatusOK {
+		t.Fatalf("token: %d %s", tok.status, tok.raw)
+	}
+	if me := e.myself(tok.str("access_token")); me.status != http.StatusOK || me.str("name") != "admin" {
+		t.Fatalf("myself: %d %s", me.status, me.raw)
+	}
+	refreshed := e.token(form("grant_type", "refresh_token", "refresh_token", tok.str("refresh_token")), client.ClientID, client.ClientSecret)
+	if refreshed.status != http.StatusOK {
+		t.Fatalf("refresh: %d %s", refreshed.status, refreshed.raw)
+	}
+	rev := e.postForm("/rest/oauth2/latest/revoke", form("token", refreshed.str("refresh_token")), client.ClientID, client.ClientSecret)
+	if rev.status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", rev.status, rev.raw)
+	}
+	if e.active(refreshed.str("access_token"), client.ClientID, client.ClientSecret) {
+		t.Fatal("access token still active after its refresh token was revoked")
+	}
+
+	// The management commands a README reader would try next.
+	if list := cli(t, bin, dir, "client", "list"); !strings.Contains(list, client.ClientID) {
+		t.Fatalf("client list lacks the client:\n%s", list)
+	}
+	if show := cli(t, bin, dir, "client", "show", client.ClientID, "--show-secret", "--json"); !strings.Contains(show, client.ClientSecret) {
+		t.Fatal("client show --show-secret does not print the secret")
+	}
+	rotated := cli(t, bin, dir, "client", "rotate-secret", client.ClientID, "--json")
+	if strings.Contains(rotated, client.ClientSecret) || !strings.Contains(rotated, "gcs_") {
+		t.Fatalf("rotate-secret printed %s", rotated)
+	}
+	if old := e.token(form("grant_type", "client_credentials"), client.ClientID, client.ClientSecret); old.status != http.StatusUnauthorized {
+		t.Fatalf("old secret after rotation: %d", old.status)
+	}
+	cli(t, bin, dir, "user", "create", "--username", "bob", "--password", "bob-password", "--level", "admin")
+	cli(t, bin, dir, "user", "set-level", "--username", "bob", "--level", "user")
+	cli(t, bin, dir, "user", "disable", "--username", "bob")
+	var users []struct {
+		Username string `json:"username"`
+		Level    string `json:"level"`
+		Disabled bool   `json:"disabled"`
+	}
+	json.Unmarshal([]byte(cli(t, bin, dir, "user", "list", "--json")), &users)
+	if len(users) != 2 || users[1].Username != "bob" || users[1].Level != "user" || !users[1].Disabled {
+		t.Fatalf("user list --json = %+v", users)
+	}
+	if p := e.newBrowser().signIn("bob", "bob-password"); p.status != http.StatusUnauthorized {
+		t.Fatalf("disabled user signed in: %d", p.status)
+	}
+	cli(t, bin, dir, "client", "delete", client.ClientID)
+	if _, errOut, err := runCLI(bin, dir, "client", "show", client.ClientID); err == nil || !strings.Contains(errOut, "no application") {
+		t.Fatalf("deleted client still shown: %v %s", err, errOut)
+	}
+}
+
+func TestBinaryRefusesBadInput(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--base-url", "http://auth.example.com"}, "https"},
+		{[]string{"serve"}, "base_url is required"},
+		{[]string{"client", "create", "--name", "x", "--redirect-uri", "http://app.example.com/cb", "--scope", "READ"}, "https"},
+		{[]string{"client", "create", "--name", "x", "--redirect-uri", "https://app.example.com/cb", "--scope", "NOPE"}, "NOPE"},
+		{[]string{"client", "show", "0123"}, "no application"},
+		{[]string{"user", "create", "--username", "u", "--password", "short"}, "at least 8"},
+		{[]string{"user", "set-level", "--username", "u", "--level", "emperor"}, "emperor"},
+		{[]string{"user", "create", "--password", "long-enough"}, "username"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			_, errOut, err := runCLI(bin, dir, c.args...)
+			if err == nil || !strings.Contains(errOut, c.want) {
+				t.Fatalf("err %v, stderr %q; want a failure mentioning %q", err, errOut, c.want)
+			}
+		})
+	}
+	if out := cli(t, bin, dir, "client", "create", "--help"); !strings.Contains(out, "--redirect-uri") || !strings.Contains(out, "Example") {
+		t.Fatalf("client create --help is not useful:\n%s", out)
+	}
+}

@@ -1,0 +1,121 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+const testRedirect = "https://app.example.com/cb"
+
+// newTestServer builds a Server over a real SQLite store with one
+// confidential and one public application.
+func newTestServer(t testing.TB) (*Server, store.Client, store.Client) {
+	t.Helper()
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys, _ := secret.New([]byte(strings.Repeat("k", secret.KeySize)))
+	catalogue, _ := scope.Builtin("atlassian")
+	m := token.NewMinter(keys, nil)
+	apps := app.NewService(st, keys, m, catalogue, app.Options{})
+	confidential, _, err := apps.Create(context.Background(), app.Registration{Name: "c", RedirectURIs: []string{testRedirect, "http://127.0.0.1/native"}, Scopes: []string{"READ", "WRITE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, _, err := apps.Create(context.Background(), app.Registration{Name: "p", Public: true, RedirectURIs: []string{testRedirect}, Scopes: []string{"READ"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Settings{Issuer: "https://gh.example.com"}, st, apps, catalogue, m, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return s, confidential, public
+}
+
+func TestParseAuthorize(t *testing.T) {
+	s, conf, pub := newTestServer(t)
+	base := func(c store.Client, kv ...string) url.Values {
+		v := url.Values{"client_id": {c.ID}, "redirect_uri": {testRedirect}, "response_type": {"code"}, "scope": {"READ"}, "state": {"s"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	cases := []struct {
+		name       string
+		q          url.Values
+		wantCode   string // "" means success
+		redirected bool
+	}{
+		{"valid", base(conf), "", true},
+		{"loopback any port", base(conf, "redirect_uri", "http://127.0.0.1:51234/native"), "", true},
+		{"loopback other path", base(conf, "redirect_uri", "http://127.0.0.1:51234/other"), CodeInvalidRequest, false},
+		{"unknown client", base(conf, "client_id", strings.Repeat("0", 32)), CodeInvalidRequest, false},
+		{"unregistered redirect", base(conf, "redirect_uri", testRedirect+"/x"), CodeInvalidRequest, false},
+		{"implicit refused", base(conf, "response_type", "token"), CodeUnsupportedResponseType, true},
+		{"scope outside list", base(conf, "scope", "ADMIN"), CodeInvalidScope, true},
+		{"scope lower case is canonicalised", base(conf, "scope", "read"), "", true},
+		{"public without PKCE", base(pub), CodeInvalidRequest, true},
+		{"public with sha256 alias", base(pub, "code_challenge", rfcChallenge, "code_challenge_method", "sha256"), "", true},
+		{"unknown method", base(pub, "code_challenge", rfcChallenge, "code_challenge_method", "md5"), CodeInvalidRequest, true},
+		{"method without challenge", base(conf, "code_challenge_method", "S256"), CodeInvalidRequest, true},
+		{"huge state", base(conf, "state", strings.Repeat("s", MaxStateLength+1)), CodeInvalidRequest, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := s.ParseAuthorize(context.Background(), c.q)
+			if c.wantCode == "" {
+				if err != nil {
+					t.Fatalf("ParseAuthorize = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, &Error{Code: c.wantCode}) {
+				t.Fatalf("ParseAuthorize = %v, want %s", err, c.wantCode)
+			}
+			if (req != nil) != c.redirected {
+				t.Fatalf("redirectable = %v, want %v", req != nil, c.redirected)
+			}
+		})
+	}
+}
+
+func FuzzParseAuthorize(f *testing.F) {
+	s, conf, _ := newTestServer(f)
+	f.Add("client_id=" + conf.ID + "&redirect_uri=" + url.QueryEscape(testRedirect) + "&response_type=code&scope=READ&state=x")
+	f.Add("client_id=" + conf.ID + "&response_type=token&scope=READ%20WRITE&code_challenge=abc")
+	f.Add("client_id=%00&redirect_uri=javascript:alert(1)")
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		req, err := s.ParseAuthorize(context.Background(), q)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status >= 500 {
+				t.Fatalf("bad input gave %v", err)
+			}
+		}
+		if req == nil {
+			return
+		}
+		// Anything that may be redirected to must be a registered URI (or its loopback variant).
+		if _, ok := app.MatchRedirectURI(conf.RedirectURIs, req.RedirectURI); !ok && req.RedirectURI != testRedirect {
+			t.Fatalf("would redirect to unregistered %q", req.RedirectURI)
+		}
+	})
+}

@@ -1,0 +1,83 @@
+package oauth
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func formRequest(method, target, contentType, body string) *http.Request {
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	return r
+}
+
+func TestReadForm(t *testing.T) {
+	const form = "application/x-www-form-urlencoded"
+	cases := []struct {
+		name        string
+		req         *http.Request
+		compat      bool
+		wantStatus  int // 0: success
+		wantMention string
+	}{
+		{"ok", formRequest("POST", "/t", form, "a=1&b=2"), false, 0, ""},
+		{"charset parameter", formRequest("POST", "/t", form+"; charset=UTF-8", "a=1"), false, 0, ""},
+		{"GET", formRequest("GET", "/t", "", ""), false, 405, "POST"},
+		{"query refused", formRequest("POST", "/t?grant_type=x", form, "a=1"), false, 400, "compat.query_parameters"},
+		{"query allowed in compat", formRequest("POST", "/t?grant_type=x", form, "a=1"), true, 0, ""},
+		{"query and body both", formRequest("POST", "/t?a=1", form, "a=2"), true, 400, "both"},
+		{"json", formRequest("POST", "/t", "application/json", `{"a":1}`), false, 400, "x-www-form-urlencoded"},
+		{"duplicate", formRequest("POST", "/t", form, "a=1&a=2"), false, 400, "more than once"},
+		{"bad escape", formRequest("POST", "/t", form, "a=%zz"), false, 400, "form encoding"},
+		{"control character", formRequest("POST", "/t", form, "a=%00"), false, 400, "control"},
+		{"invalid UTF-8", formRequest("POST", "/t", form, "a=%ff"), false, 400, "UTF-8"},
+		{"too large", formRequest("POST", "/t", form, "a="+strings.Repeat("x", MaxFormBytes)), false, 413, "64 KiB"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, e := readForm(httptest.NewRecorder(), c.req, c.compat)
+			if c.wantStatus == 0 {
+				if e != nil {
+					t.Fatalf("readForm = %v", e)
+				}
+				return
+			}
+			if e == nil || e.Status != c.wantStatus || e.Code != CodeInvalidRequest || !strings.Contains(e.Description, c.wantMention) {
+				t.Fatalf("readForm = %+v, want %d mentioning %q", e, c.wantStatus, c.wantMention)
+			}
+		})
+	}
+}
+
+func FuzzReadForm(f *testing.F) {
+	f.Add("grant_type=authorization_code&code=x", "", "application/x-www-form-urlencoded", false)
+	f.Add("a=%zz&b", "x=1", "application/x-www-form-urlencoded; charset=utf-8", true)
+	f.Add("\x00\xff", "", "text/plain", false)
+	f.Fuzz(func(t *testing.T, body, query, contentType string, compat bool) {
+		target := "/t"
+		if query != "" {
+			target += "?" + strings.NewReplacer(" ", "%20", "#", "%23").Replace(query)
+		}
+		req, err := http.NewRequest("POST", target, strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Content-Type", contentType)
+		v, e := readForm(httptest.NewRecorder(), req, compat)
+		if e != nil {
+			if e.Status < 400 || e.Status >= 500 {
+				t.Fatalf("status %d for bad input", e.Status)
+			}
+			return
+		}
+		for k, vs := range v {
+			if len(vs) != 1 {
+				t.Fatalf("parameter %q kept %d values", k, len(vs))
+			}
+		}
+	})
+}
