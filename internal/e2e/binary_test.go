@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,15 +59,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServe runs `gatehouse serve --dev` in dir until the test ends.
-func startServe(t *testing.T, bin, dir, addr string) {
+// startServe runs `gatehouse serve --dev` in dir until the test ends and
+// returns what it printed so far.
+func startServe(t *testing.T, bin, dir, addr string, env ...string) *syncBuffer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", "--dev", "--listen", addr)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_PASSWORD=admin-password-123")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Env = append(os.Environ(), env...)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +83,30 @@ func startServe(t *testing.T, bin, dir, addr string) {
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
-			return
+			return logs
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("server did not start:\n%s", logs.String())
+	return nil
+}
+
+// syncBuffer is written by the child process's copier while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestBinaryFollowsREADME does what the README's walk-through does, with the
@@ -94,7 +116,7 @@ func TestBinaryFollowsREADME(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	startServe(t, bin, dir, addr)
+	startServe(t, bin, dir, addr, "GATEHOUSE_ADMIN_PASSWORD=admin-password-123")
 	e := &env{t: t, base: "http://" + addr}
 
 	var client struct {
@@ -192,5 +214,22 @@ func TestBinaryRefusesBadInput(t *testing.T) {
 	}
 	if out := cli(t, bin, dir, "client", "create", "--help"); !strings.Contains(out, "--redirect-uri") || !strings.Contains(out, "Example") {
 		t.Fatalf("client create --help is not useful:\n%s", out)
+	}
+}
+
+// TestBinaryPrintsFirstAdminPassword checks the first start without
+// GATEHOUSE_ADMIN_PASSWORD: a password is printed once and works.
+func TestBinaryPrintsFirstAdminPassword(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	logs := startServe(t, bin, dir, addr)
+	m := regexp.MustCompile(`shown only this once:\s+(\S+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no password printed:\n%s", logs)
+	}
+	e := &env{t: t, base: "http://" + addr}
+	if p := e.newBrowser().signIn("admin", m[1]); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in with the printed password: %d", p.status)
 	}
 }

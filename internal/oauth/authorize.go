@@ -157,14 +157,29 @@ func quoteScope(s string) string {
 }
 
 // effectiveScopes is what a token of these scopes may do for a user of this
-// level: scopes above the level are dropped, keeping what they imply that the
-// user may hold (an ADMIN grant of a demoted user still reads and writes).
+// level: scopes above the level are dropped, and in their place come the
+// strongest scopes they imply that the user may hold and that the kept ones do
+// not already give (an ADMIN grant of a demoted user still writes).
 func (s *Server) effectiveScopes(names []string, level store.Level) (kept, dropped []string) {
 	kept, dropped = s.scopes.Cap(names, level)
 	if len(dropped) == 0 {
 		return kept, nil
 	}
-	kept, _ = s.scopes.Cap(s.scopes.Expand(names), level)
+	implied, _ := s.scopes.Cap(s.scopes.Expand(dropped), level)
+	held := s.scopes.Expand(kept)
+	var extra []string
+	for _, name := range implied {
+		if !slices.Contains(held, name) {
+			extra = append(extra, name)
+		}
+	}
+	// Keep only the strongest of the added scopes: WRITE, not READ and WRITE.
+	for _, name := range extra {
+		others := slices.DeleteFunc(slices.Clone(extra), func(o string) bool { return o == name })
+		if !s.scopes.Includes(others, name) {
+			kept = append(kept, name)
+		}
+	}
 	return kept, dropped
 }
 

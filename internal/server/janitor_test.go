@@ -1,0 +1,110 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// openNodes opens n nodes on one data directory, as a cluster shares one database.
+func openNodes(t *testing.T, n int, clk *testClock) []*Gatehouse {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Dev = true
+	cfg.DataDir = t.TempDir()
+	if err := cfg.ValidateServe(); err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*Gatehouse
+	for range n {
+		g, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Options{Now: clk.Now, Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { g.Close() })
+		nodes = append(nodes, g)
+	}
+	return nodes
+}
+
+func TestJanitorPurgesExpiredRows(t *testing.T) {
+	clk := &testClock{t: time.Now()}
+	g := openNodes(t, 1, clk)[0]
+	ctx := context.Background()
+	c, _, err := g.Apps.Create(ctx, app.Registration{Name: "a", RedirectURIs: []string{"https://a.example.com/cb"}, Scopes: []string{"READ"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := clk.Now()
+	token := func(hash string, expires time.Time) store.Token {
+		return store.Token{Hash: []byte(hash), Kind: store.KindAccess, GrantID: hash, ClientID: c.ID, Scope: "READ", CreatedAt: now, GrantedAt: now, ExpiresAt: expires}
+	}
+	if err := g.Store.IssueTokens(ctx, store.Issue{Access: token("short", now.Add(time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Store.IssueTokens(ctx, store.Issue{Access: token("long", now.Add(72*time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Store.CreateCode(ctx, store.Code{Hash: []byte("code"), ClientID: c.ID, GrantID: "g", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	// Past expiry plus the retention of expired tokens (24h by default).
+	clk.Advance(25 * time.Hour)
+	if !g.PurgeOnce(ctx) {
+		t.Fatal("the only node did not get the janitor lease")
+	}
+	if _, err := g.Store.TokenByHash(ctx, []byte("short")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired token not purged: %v", err)
+	}
+	if _, err := g.Store.CodeByHash(ctx, []byte("code")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired code not purged: %v", err)
+	}
+	if _, err := g.Store.TokenByHash(ctx, []byte("long")); err != nil {
+		t.Fatalf("live token purged: %v", err)
+	}
+}
+
+func TestJanitorRunsOnOneNodeAtATime(t *testing.T) {
+	clk := &testClock{t: time.Now()}
+	nodes := openNodes(t, 2, clk)
+	ctx := context.Background()
+	if !nodes[0].PurgeOnce(ctx) {
+		t.Fatal("first node did not get the lease")
+	}
+	if nodes[1].PurgeOnce(ctx) {
+		t.Fatal("second node ran while the first held the lease")
+	}
+	if !nodes[0].PurgeOnce(ctx) {
+		t.Fatal("the holder could not renew its lease")
+	}
+	// The holder dies: after the lease runs out, the other node takes over.
+	clk.Advance(nodes[0].Config.Janitor.Interval * 2)
+	if !nodes[1].PurgeOnce(ctx) {
+		t.Fatal("second node did not take over an expired lease")
+	}
+	if nodes[0].PurgeOnce(ctx) {
+		t.Fatal("the old holder ran while the new one held the lease")
+	}
+}
