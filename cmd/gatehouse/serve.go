@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -62,6 +63,15 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 		return err
 	}
 	defer node.Close()
+	if !cfg.Dev {
+		bad, err := node.Apps.InsecureRedirects(ctx)
+		if err != nil {
+			return err
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("production mode needs https redirect URIs (http is allowed only for loopback addresses); fix or delete these applications, or run with --dev:\n  %s", strings.Join(bad, "\n  "))
+		}
+	}
 	password, err := node.Users.EnsureAdmin(ctx, os.Getenv("GATEHOUSE_ADMIN_PASSWORD"))
 	if err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)

@@ -282,3 +282,21 @@ func lower(in []string) []string {
 	}
 	return out
 }
+
+// InsecureRedirects lists, for production start-up, every registered redirect
+// URI that only development mode allows (plain http to a non-loopback host).
+func (s *Service) InsecureRedirects(ctx context.Context) ([]string, error) {
+	clients, err := s.store.ListClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var bad []string
+	for _, c := range clients {
+		for _, u := range c.RedirectURIs {
+			if ValidateRedirectURI(u, false) != nil {
+				bad = append(bad, fmt.Sprintf("%s (%s): %s", c.Name, c.ID, u))
+			}
+		}
+	}
+	return bad, nil
+}

@@ -212,6 +212,11 @@ func TestBinaryRefusesBadInput(t *testing.T) {
 			}
 		})
 	}
+	// An http redirect registered in development mode blocks a production start.
+	cli(t, bin, dir, "--dev", "client", "create", "--name", "Dev app", "--redirect-uri", "http://app.example.com/cb", "--scope", "READ")
+	if _, errOut, err := runCLI(bin, dir, "serve", "--base-url", "https://auth.example.com", "--listen", freeAddr(t)); err == nil || !strings.Contains(errOut, "Dev app") {
+		t.Fatalf("production start with an http redirect URI: %v %q", err, errOut)
+	}
 	if out := cli(t, bin, dir, "client", "create", "--help"); !strings.Contains(out, "--redirect-uri") || !strings.Contains(out, "Example") {
 		t.Fatalf("client create --help is not useful:\n%s", out)
 	}
