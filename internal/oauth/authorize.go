@@ -66,13 +66,15 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (*AuthorizeRe
 	default:
 		return nil, invalidRequest("the request has no redirect_uri and the application registers several")
 	}
-	// From here on, errors go back to the client's redirect URI.
+	// From here on, errors go back to the client's redirect URI, with state
+	// whenever state itself is fit to echo (RFC 6749 §4.1.2.1).
+	if vs := q["state"]; len(vs) == 1 && len(vs[0]) <= MaxStateLength && checkParams(url.Values{"state": vs}) == nil {
+		req.State = vs[0]
+	}
 	if e := checkParams(q); e != nil {
 		return req, e
 	}
-	req.State = q.Get("state")
-	if len(req.State) > MaxStateLength {
-		req.State = ""
+	if len(q.Get("state")) > MaxStateLength {
 		return req, invalidRequest("state is longer than 2048 characters")
 	}
 	switch rt := q.Get("response_type"); rt {

@@ -13,12 +13,28 @@ import (
 // on to the consent page, by way of sign-in when needed. Errors about the
 // client or redirect URI are shown here and never redirected (RFC 6749 §4.1.2.1).
 func (p *Pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	req, ok := p.authorizeRequest(w, r, r.URL.Query())
+	q, ok := p.strictQuery(w, r)
+	if !ok {
+		return
+	}
+	req, ok := p.authorizeRequest(w, r, q)
 	if !ok {
 		return
 	}
 	consent := oauth.PathConsent + "?" + req.Query.Encode()
 	http.Redirect(w, r, consent, http.StatusFound)
+}
+
+// strictQuery parses the query string, refusing (rather than silently
+// dropping) a badly encoded pair such as redirect_uri=%zz.
+func (p *Pages) strictQuery(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
+			errorData{Message: p.t(r, "error.request"), Detail: "the query string is not valid URL encoding"})
+		return nil, false
+	}
+	return q, true
 }
 
 // authorizeRequest parses and validates; on failure it has answered already.
@@ -55,7 +71,11 @@ type consentData struct {
 
 // handleConsentPage shows what the application asks for, in plain words.
 func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
-	req, ok := p.authorizeRequest(w, r, r.URL.Query())
+	q, ok := p.strictQuery(w, r)
+	if !ok {
+		return
+	}
+	req, ok := p.authorizeRequest(w, r, q)
 	if !ok {
 		return
 	}

@@ -117,7 +117,8 @@ func (p *Pages) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
 	}))
-	return p.securityHeaders(cop.Handler(p.sessions.LoadAndSave(mux)))
+	// Sessions wrap the cross-origin check so that its refusal page can render.
+	return p.securityHeaders(p.sessions.LoadAndSave(cop.Handler(mux)))
 }
 
 // securityHeaders makes every page unframeable and confined by a strict CSP.

@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// An unknown client or a redirect URI that is not registered must never be
+// redirected to (RFC 6749 §4.1.2.1): the user sees the error page.
+func TestAuthorizeNeverRedirectsToUntrustedTargets(t *testing.T) {
+	e := newEnv(t)
+	c, _ := e.createClient(app.Registration{})
+	unknownID := strings.Repeat("0", 32)
+	cases := []struct {
+		name, query, detail string
+	}{
+		{"unregistered redirect_uri", authParams(c, "READ", "redirect_uri", "https://evil.example/callback").Encode(), "not registered"},
+		{"extra path segment", authParams(c, "READ", "redirect_uri", callback+"/extra").Encode(), "not registered"},
+		{"trailing slash", authParams(c, "READ", "redirect_uri", callback+"/").Encode(), "not registered"},
+		{"different host", authParams(c, "READ", "redirect_uri", "http://evil.example:7777/callback").Encode(), "not registered"},
+		{"different loopback host", authParams(c, "READ", "redirect_uri", "http://127.0.0.2:7777/callback").Encode(), "not registered"},
+		{"https instead of http", authParams(c, "READ", "redirect_uri", "https://127.0.0.1:7777/callback").Encode(), "not registered"},
+		{"added query", authParams(c, "READ", "redirect_uri", callback+"?next=https://evil.example").Encode(), "not registered"},
+		{"different case in path", authParams(c, "READ", "redirect_uri", "http://127.0.0.1:7777/Callback").Encode(), "not registered"},
+		{"user info", authParams(c, "READ", "redirect_uri", "http://evil@127.0.0.1:7777/callback").Encode(), "not registered"},
+		{"unknown client_id", authParams(c, "READ", "client_id", unknownID).Encode(), "no application has this client_id"},
+		{"malformed client_id", authParams(c, "READ", "client_id", "x'; DROP TABLE clients; --").Encode(), "no application has this client_id"},
+		{"missing client_id", authParams(c, "READ", "client_id", "").Encode(), "the request has no client_id"},
+		{"duplicate client_id", authParams(c, "READ").Encode() + "&client_id=" + c.ID, "client_id is sent more than once"},
+		{"duplicate client_id, second unknown", authParams(c, "READ").Encode() + "&client_id=" + unknownID, "client_id is sent more than once"},
+		{"duplicate redirect_uri", authParams(c, "READ").Encode() + "&redirect_uri=" + url.QueryEscape("https://evil.example/"), "redirect_uri is sent more than once"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// No sign-in: a bad request must be refused before anything else.
+			p := e.newBrowser().get("/rest/oauth2/latest/authorize?" + tc.query)
+			wantErrorPage(t, p, tc.detail)
+			if strings.Contains(p.body, "evil.example") {
+				t.Fatal("the error page links to the untrusted redirect URI")
+			}
+		})
+	}
+	t.Run("a loopback redirect with another port is accepted (control)", func(t *testing.T) {
+		p := e.newBrowser().get("/rest/oauth2/latest/authorize?" + authParams(c, "READ", "redirect_uri", "http://127.0.0.1:9999/callback").Encode())
+		if p.status != http.StatusFound || !strings.HasPrefix(p.header.Get("Location"), "/plugins/servlet/oauth2/consent?") {
+			t.Fatalf("got %d to %q, want the consent page", p.status, p.header.Get("Location"))
+		}
+	})
+}
+
+func TestAuthorizeResponseType(t *testing.T) {
+	e := newEnv(t)
+	c, _ := e.createClient(app.Registration{})
+	cases := []struct {
+		name, responseType, code string
+	}{
+		{"implicit is refused", "token", "unsupported_response_type"},
+		{"hybrid is refused", "code token", "unsupported_response_type"},
+		{"unknown", "device_code", "unsupported_response_type"},
+		{"missing", "", "invalid_request"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := e.newBrowser().get("/rest/oauth2/latest/authorize?" + authParams(c, "READ", "response_type", tc.responseType).Encode())
+			q := wantRedirectError(t, e, p, http.StatusFound, tc.code)
+			if q.Has("access_token") {
+				t.Fatal("an access token in the redirect")
+			}
+		})
+	}
+}
+
+func TestAuthorizePKCEParameters(t *testing.T) {
+	e := newEnv(t)
+	confidential, _ := e.createClient(app.Registration{})
+	public, _ := e.createClient(app.Registration{Public: true})
+	strict, _ := e.createClient(app.Registration{RequirePKCE: true})
+	_, challenge := newPKCE()
+	cases := []struct {
+		name   string
+		client store.Client
+		extra  []string
+	}{
+		{"unknown method", confidential, []string{"code_challenge", challenge, "code_challenge_method", "S512"}},
+		{"method in lower case", confidential, []string{"code_challenge", challenge, "code_challenge_method", "s256"}},
+		{"method without challenge", confidential, []string{"code_challenge_method", "S256"}},
+		{"challenge of 42 characters", confidential, []string{"code_challenge", challenge[:42], "code_challenge_method", "S256"}},
+		{"challenge of 129 characters", confidential, []string{"code_challenge", strings.Repeat("a", 129), "code_challenge_method", "plain"}},
+		{"challenge with a forbidden character", confidential, []string{"code_challenge", challenge[:42] + "+", "code_challenge_method", "S256"}},
+		{"public client without PKCE", public, nil},
+		{"confidential client that requires PKCE, without PKCE", strict, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := e.newBrowser().get("/rest/oauth2/latest/authorize?" + authParams(tc.client, "READ", tc.extra...).Encode())
+			wantRedirectError(t, e, p, http.StatusFound, "invalid_request")
+		})
+	}
+}
+
+func TestAuthorizeScopeErrors(t *testing.T) {
+	e := newEnv(t)
+	c, _ := e.createClient(app.Registration{Scopes: []string{"READ", "WRITE"}})
+	cases := []struct{ name, scope string }{
+		{"outside the application's list", "ADMIN"},
+		{"one of several outside the list", "READ SYSTEM_ADMIN"},
+		{"unknown scope", "DELETE_EVERYTHING"},
+		{"missing scope", ""},
+		{"forbidden character", `READ"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := e.newBrowser().get("/rest/oauth2/latest/authorize?" + authParams(c, tc.scope).Encode())
+			wantRedirectError(t, e, p, http.StatusFound, "invalid_scope")
+		})
+	}
+}
+
+func TestUserDeniesConsent(t *testing.T) {
+	w := newWorld(t, app.Registration{})
+	consent := w.alice.authorize(authParams(w.client, "READ"))
+	p := w.alice.post(pathConsent, set(formFields(consent.body), "decision", "deny"))
+	wantRedirectError(t, w.env, p, http.StatusSeeOther, "access_denied")
+}
+
+func TestSubscribers(t *testing.T) {
+	t.Run("a user who is not a subscriber is refused", func(t *testing.T) {
+		w := newWorld(t, app.Registration{SubscriberUsers: []string{"bob"}})
+		p := w.alice.authorize(authParams(w.client, "READ"))
+		wantRedirectError(t, w.env, p, http.StatusFound, "access_denied")
+	})
+	t.Run("a forged consent post by a non-subscriber is refused", func(t *testing.T) {
+		w := newWorld(t, app.Registration{SubscriberUsers: []string{"bob"}})
+		// Take a consent form's CSRF token from a page alice may see.
+		other, _ := w.createClient(app.Registration{})
+		fields := formFields(w.alice.authorize(authParams(other, "READ")).body)
+		fields.Set("client_id", w.client.ID)
+		fields.Set("decision", "allow")
+		p := w.alice.post(pathConsent, fields)
+		wantRedirectError(t, w.env, p, http.StatusSeeOther, "access_denied")
+	})
+	t.Run("a listed user may use it", func(t *testing.T) {
+		w := newWorld(t, app.Registration{SubscriberUsers: []string{"ALICE"}})
+		w.issue(w.alice, w.client, w.secret, "READ")
+	})
+	t.Run("a member of a listed group may use it", func(t *testing.T) {
+		w := newWorld(t, app.Registration{SubscriberUsers: []string{"bob"}, SubscriberGroups: []string{"developers"}})
+		w.createUser("carol", "carol-password", store.LevelUser, "staff", "developers")
+		carol := w.newBrowser()
+		carol.signIn("carol", "carol-password")
+		r := w.issue(carol, w.client, w.secret, "READ")
+		if me := w.myself(r.str("access_token")); me.status != http.StatusOK || me.str("name") != "carol" {
+			t.Fatalf("myself: %d %s", me.status, me.raw)
+		}
+		// alice is in no listed group.
+		wantRedirectError(t, w.env, w.alice.authorize(authParams(w.client, "READ")), http.StatusFound, "access_denied")
+	})
+}
