@@ -153,13 +153,18 @@ func newClientList(g *globals) *cobra.Command {
 	}
 }
 
-// clientByArg loads the application named by the one argument.
-func clientByArg(ctx context.Context, node *server.Gatehouse, id string) (store.Client, error) {
-	c, err := node.Apps.Get(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return c, fmt.Errorf("no application has client ID %q", id)
-	}
-	return c, err
+// withClient runs fn against the application named by the command's one argument.
+func (g *globals) withClient(cmd *cobra.Command, id string, fn func(context.Context, *server.Gatehouse, store.Client) error) error {
+	return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+		c, err := node.Apps.Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no application has client ID %q", id)
+		}
+		if err != nil {
+			return err
+		}
+		return fn(ctx, node, c)
+	})
 }
 
 func newClientShow(g *globals) *cobra.Command {
@@ -169,12 +174,9 @@ func newClientShow(g *globals) *cobra.Command {
 		Short: "Show an application (--show-secret prints its current secret)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-				c, err := clientByArg(ctx, node, args[0])
-				if err != nil {
-					return err
-				}
+			return g.withClient(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, c store.Client) error {
 				var secretValue string
+				var err error
 				if showSecret {
 					if secretValue, err = node.Apps.Reveal(c); err != nil {
 						return err
@@ -194,11 +196,7 @@ func newClientRotate(g *globals) *cobra.Command {
 		Short: "Give an application a new secret; the old one stops working at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-				c, err := clientByArg(ctx, node, args[0])
-				if err != nil {
-					return err
-				}
+			return g.withClient(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, c store.Client) error {
 				secretValue, err := node.Apps.RotateSecret(ctx, c.ID)
 				if err != nil {
 					return err
@@ -218,18 +216,14 @@ func newClientDelete(g *globals) *cobra.Command {
 		Short: "Delete an application and revoke every token it holds",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-				c, err := clientByArg(ctx, node, args[0])
-				if err != nil {
-					return err
-				}
+			return g.withClient(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, c store.Client) error {
 				if err := node.Apps.Delete(ctx, c.ID); err != nil {
 					return err
 				}
 				if g.jsonOut {
 					return g.printJSON(map[string]any{"client_id": c.ID, "deleted": true})
 				}
-				_, err = fmt.Fprintf(g.stdout, "deleted %s (%s) and revoked its tokens\n", c.ID, c.Name)
+				_, err := fmt.Fprintf(g.stdout, "deleted %s (%s) and revoked its tokens\n", c.ID, c.Name)
 				return err
 			})
 		},

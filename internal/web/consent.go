@@ -126,12 +126,7 @@ func formTarget(u *url.URL) string {
 // handleConsentDecision records Allow or Deny. The request is validated again
 // from the posted parameters, so nothing about it is trusted from the page.
 func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
-	if err := parsePostForm(w, r); err != nil {
-		p.badForm(w, r)
-		return
-	}
-	if !p.checkCSRF(r) {
-		p.csrfFailed(w, r)
+	if !p.acceptForm(w, r) {
 		return
 	}
 	q := url.Values{}

@@ -19,12 +19,7 @@ func (p *Pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 // handleLogin checks the credentials; on success it renews the session token
 // (so a planted session cookie is worthless) and goes on to next.
 func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
-	if err := parsePostForm(w, r); err != nil {
-		p.badForm(w, r)
-		return
-	}
-	if !p.checkCSRF(r) {
-		p.csrfFailed(w, r)
+	if !p.acceptForm(w, r) {
 		return
 	}
 	ctx := r.Context()
@@ -55,12 +50,7 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if err := parsePostForm(w, r); err != nil {
-		p.badForm(w, r)
-		return
-	}
-	if !p.checkCSRF(r) {
-		p.csrfFailed(w, r)
+	if !p.acceptForm(w, r) {
 		return
 	}
 	if err := p.sessions.Destroy(r.Context()); err != nil {

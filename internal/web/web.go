@@ -211,25 +211,21 @@ func (p *Pages) csrfToken(r *http.Request) string {
 	return t
 }
 
-// checkCSRF compares the form's token with the session's in constant time.
-func (p *Pages) checkCSRF(r *http.Request) bool {
+// acceptForm reads a bounded form body and checks its CSRF token against the
+// session's in constant time; on failure it has answered already.
+func (p *Pages) acceptForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.request")})
+		return false
+	}
 	want := p.sessions.GetString(r.Context(), keyCSRF)
 	got := r.PostFormValue("csrf_token")
-	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
-}
-
-// parsePostForm reads a bounded form body.
-func parsePostForm(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	return r.ParseForm()
-}
-
-func (p *Pages) csrfFailed(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
-}
-
-func (p *Pages) badForm(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.request")})
+	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
+		return false
+	}
+	return true
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never
