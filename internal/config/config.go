@@ -45,8 +45,21 @@ type Config struct {
 
 // Database selects the store.
 type Database struct {
-	// URL is empty for the embedded SQLite file, or postgres://… .
+	// URL is empty for the embedded SQLite file, or postgres://… to use PostgreSQL.
 	URL string `yaml:"url"`
+	// Pool sizes the PostgreSQL connection pool; its keys sit directly under
+	// database: (database.max_open_conns, GATEHOUSE_DATABASE_MAX_OPEN_CONNS).
+	Pool Pool `yaml:",inline"`
+}
+
+// Pool sizes each node's PostgreSQL connection pool (SQLite has its own fixed
+// pool). A node holds at most MaxOpenConns connections, so nodes ×
+// MaxOpenConns must stay below the server's max_connections.
+type Pool struct {
+	MaxOpenConns    int           `yaml:"max_open_conns"`     // 0: unlimited
+	MaxIdleConns    int           `yaml:"max_idle_conns"`     // 0: none kept idle
+	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`  // 0: no limit
+	ConnMaxIdleTime time.Duration `yaml:"conn_max_idle_time"` // 0: no limit
 }
 
 // Scopes selects the scope catalogue.
@@ -105,7 +118,10 @@ func Default() Config {
 	return Config{
 		Listen:  "127.0.0.1:8080",
 		DataDir: "./gatehouse-data",
-		Scopes:  Scopes{Catalogue: "atlassian"},
+		Database: Database{Pool: Pool{
+			MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute,
+		}},
+		Scopes: Scopes{Catalogue: "atlassian"},
 		Lifetimes: Lifetimes{
 			Code:         10 * time.Minute,
 			AccessToken:  2 * time.Hour,
@@ -170,12 +186,19 @@ func EnvNames() []string {
 func walk(v reflect.Value, prefix string, visit func(string, reflect.Value) error) error {
 	t := v.Type()
 	for i := range t.NumField() {
-		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		tag, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		f := v.Field(i)
+		if opts == "inline" && f.Kind() == reflect.Struct {
+			// Inlined fields sit at the parent's level in YAML, so in the environment too.
+			if err := walk(f, prefix, visit); err != nil {
+				return err
+			}
+			continue
+		}
 		if tag == "" || tag == "-" {
 			continue
 		}
 		name := prefix + "_" + strings.ToUpper(tag)
-		f := v.Field(i)
 		if f.Kind() == reflect.Struct {
 			if err := walk(f, name, visit); err != nil {
 				return err
@@ -250,6 +273,15 @@ func (c *Config) validate(serving bool) error {
 	}
 	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		errs = append(errs, errors.New("database.url must be empty (embedded SQLite) or a postgres:// URL"))
+	}
+	p := c.Database.Pool
+	for name, n := range map[string]int64{
+		"database.max_open_conns": int64(p.MaxOpenConns), "database.max_idle_conns": int64(p.MaxIdleConns),
+		"database.conn_max_lifetime": int64(p.ConnMaxLifetime), "database.conn_max_idle_time": int64(p.ConnMaxIdleTime),
+	} {
+		if n < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", name))
+		}
 	}
 	l := c.Lifetimes
 	positive := map[string]time.Duration{

@@ -102,3 +102,48 @@ func TestEnvNamesCoverNestedFields(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabasePool(t *testing.T) {
+	want := Pool{MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute}
+	if got := Default().Database.Pool; got != want {
+		t.Errorf("default pool %+v, want %+v", got, want)
+	}
+
+	// The keys sit directly under database:, and the environment follows the YAML path.
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	os.WriteFile(path, []byte("database:\n  url: postgres://db/gatehouse\n  max_open_conns: 50\n  conn_max_lifetime: 1h\n"), 0o600)
+	c := Default()
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LoadEnv([]string{"GATEHOUSE_DATABASE_MAX_IDLE_CONNS=7", "GATEHOUSE_DATABASE_CONN_MAX_IDLE_TIME=90s"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want = Pool{MaxOpenConns: 50, MaxIdleConns: 7, ConnMaxLifetime: time.Hour, ConnMaxIdleTime: 90 * time.Second}
+	if c.Database.URL != "postgres://db/gatehouse" || c.Database.Pool != want {
+		t.Errorf("database %+v, want pool %+v", c.Database, want)
+	}
+	names := EnvNames()
+	for _, name := range []string{"GATEHOUSE_DATABASE_MAX_OPEN_CONNS", "GATEHOUSE_DATABASE_MAX_IDLE_CONNS", "GATEHOUSE_DATABASE_CONN_MAX_LIFETIME", "GATEHOUSE_DATABASE_CONN_MAX_IDLE_TIME"} {
+		if !slices.Contains(names, name) {
+			t.Errorf("EnvNames lacks %s", name)
+		}
+	}
+
+	// Zero is allowed (database/sql's "no limit" or "keep none"); negative is not.
+	c = Default()
+	c.Database.Pool = Pool{}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate(zero pool) = %v", err)
+	}
+	c.Database.Pool = Pool{MaxOpenConns: -1, MaxIdleConns: -1, ConnMaxLifetime: -time.Second, ConnMaxIdleTime: -time.Second}
+	err := c.Validate()
+	for _, key := range []string{"max_open_conns", "max_idle_conns", "conn_max_lifetime", "conn_max_idle_time"} {
+		if err == nil || !strings.Contains(err.Error(), "database."+key+" must not be negative") {
+			t.Errorf("Validate error %v does not reject a negative %s", err, key)
+		}
+	}
+}

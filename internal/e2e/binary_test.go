@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -12,21 +12,46 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// buildBinary compiles cmd/gatehouse once per test into a temp directory.
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildBinary compiles cmd/gatehouse once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "gatehouse")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/gatehouse/gatehouse/cmd/gatehouse")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gatehouse-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "gatehouse")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/gatehouse/gatehouse/cmd/gatehouse").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
 }
 
 // cli runs the binary in dir and returns stdout; it fails the test on a non-zero exit.
@@ -40,10 +65,15 @@ func cli(t *testing.T, bin, dir string, args ...string) string {
 }
 
 func runCLI(bin, dir string, args ...string) (string, string, error) {
+	return runCLIEnv(bin, dir, nil, args...)
+}
+
+// runCLIEnv runs the binary with extra environment variables.
+func runCLIEnv(bin, dir string, env []string, args ...string) (string, string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_PASSWORD=admin-password-123")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	return stdout.String(), stderr.String(), err
@@ -59,36 +89,67 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// process is a running `gatehouse serve`.
+type process struct {
+	addr string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	dead atomic.Bool
+}
+
 // startServe runs `gatehouse serve --dev` in dir until the test ends and
 // returns what it printed so far.
 func startServe(t *testing.T, bin, dir, addr string, env ...string) *syncBuffer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "serve", "--dev", "--listen", addr)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
+	return startProcess(t, bin, dir, addr, nil, env).logs
+}
+
+// startProcess starts `gatehouse serve --dev --listen addr ARGS…` with extra
+// environment, waits until it answers /healthz, and kills it when the test ends.
+func startProcess(t *testing.T, bin, dir, addr string, args, env []string) *process {
+	t.Helper()
+	p, err := launch(bin, dir, addr, args, env)
+	if p != nil {
+		t.Cleanup(func() {
+			p.kill()
+			if t.Failed() {
+				t.Logf("output of the node on %s:\n%s", addr, p.logs.String())
+			}
+		})
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("server output:\n%s", logs.String())
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
+	return p
+}
+
+// launch starts a node and waits for it; safe to call off the test goroutine.
+func launch(bin, dir, addr string, args, env []string) (*process, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--dev", "--listen", addr}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	p := &process{addr: addr, cmd: cmd, logs: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()
-			return logs
+			return p, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("server did not start:\n%s", logs.String())
-	return nil
+	return p, fmt.Errorf("node on %s did not start:\n%s", addr, p.logs.String())
+}
+
+// kill ends the process with SIGKILL (kill -9), as a crash would.
+func (p *process) kill() {
+	if !p.dead.Swap(true) {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
 }
 
 // syncBuffer is written by the child process's copier while the test reads it.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -94,10 +93,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	return g, nil
 }
 
-// OpenStore opens (and migrates) the configured database.
+// OpenStore opens (and migrates) the configured database: PostgreSQL when
+// database.url is set, else the SQLite file in the data directory.
 func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	if cfg.Database.URL != "" {
-		return nil, errors.New("PostgreSQL is not supported yet; leave database.url empty for the embedded SQLite store")
+		p := cfg.Database.Pool
+		return sqlstore.OpenPostgres(ctx, cfg.Database.URL, sqlstore.PoolSettings{
+			MaxOpenConns: p.MaxOpenConns, MaxIdleConns: p.MaxIdleConns,
+			ConnMaxLifetime: p.ConnMaxLifetime, ConnMaxIdleTime: p.ConnMaxIdleTime,
+		})
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)

@@ -30,16 +30,22 @@ func benchIssue(i uint64) store.Issue {
 	return store.Issue{Access: access, Refresh: &refresh, RefreshCap: 100}
 }
 
-func benchStore(b *testing.B) *Store {
-	s := openSQLite(b)
+// The benchmarks run on each backend: open returns an empty store, closed
+// at cleanup. BenchmarkX is SQLite; BenchmarkPostgresX (postgres_test.go)
+// runs the same code on PostgreSQL.
+
+func benchStore(b *testing.B, open func(testing.TB) *Store) *Store {
+	s := open(b)
 	if err := s.CreateClient(b.Context(), store.Client{ID: "client", CreatedAt: benchNow}, 0); err != nil {
 		b.Fatalf("CreateClient: %v", err)
 	}
 	return s
 }
 
-func BenchmarkIssueTokens(b *testing.B) {
-	s := benchStore(b)
+func BenchmarkIssueTokens(b *testing.B) { benchIssueTokens(b, openSQLite) }
+
+func benchIssueTokens(b *testing.B, open func(testing.TB) *Store) {
+	s := benchStore(b, open)
 	ctx := b.Context()
 	var i uint64
 	for b.Loop() {
@@ -50,8 +56,10 @@ func BenchmarkIssueTokens(b *testing.B) {
 	}
 }
 
-func BenchmarkTokenByHash(b *testing.B) {
-	s := benchStore(b)
+func BenchmarkTokenByHash(b *testing.B) { benchTokenByHash(b, openSQLite) }
+
+func benchTokenByHash(b *testing.B, open func(testing.TB) *Store) {
+	s := benchStore(b, open)
 	ctx := b.Context()
 	const n = 100
 	for i := range uint64(n) {
@@ -68,8 +76,10 @@ func BenchmarkTokenByHash(b *testing.B) {
 	}
 }
 
-func BenchmarkRotateRefreshToken(b *testing.B) {
-	s := benchStore(b)
+func BenchmarkRotateRefreshToken(b *testing.B) { benchRotateRefreshToken(b, openSQLite) }
+
+func benchRotateRefreshToken(b *testing.B, open func(testing.TB) *Store) {
+	s := benchStore(b, open)
 	ctx := b.Context()
 	if err := s.IssueTokens(ctx, benchIssue(0)); err != nil {
 		b.Fatalf("IssueTokens: %v", err)
@@ -83,8 +93,10 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	}
 }
 
-func BenchmarkRedeemCode(b *testing.B) {
-	s := benchStore(b)
+func BenchmarkRedeemCode(b *testing.B) { benchRedeemCode(b, openSQLite) }
+
+func benchRedeemCode(b *testing.B, open func(testing.TB) *Store) {
+	s := benchStore(b, open)
 	ctx := b.Context()
 	var i uint64
 	for b.Loop() {

@@ -139,7 +139,9 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 		goose.WithDisableGlobalRegistry(true),
 	}
 	if d.sessionLock {
-		l, err := lock.NewPostgresSessionLocker()
+		// Waiting nodes poll every second (goose's minimum; its default is
+		// 5 s) for up to 5 minutes.
+		l, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return fmt.Errorf("sqlstore: migrate: %w", err)
 		}

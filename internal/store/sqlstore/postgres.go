@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+)
+
+// PoolSettings sizes the PostgreSQL connection pool. The zero value of each
+// field keeps database/sql's meaning: MaxOpenConns 0 is unlimited,
+// MaxIdleConns 0 keeps no idle connection, and the durations 0 never close a
+// connection for its age or idleness.
+type PoolSettings struct {
+	// MaxOpenConns bounds the connections one node holds, idle or busy.
+	MaxOpenConns int
+	// MaxIdleConns bounds the idle connections kept for reuse.
+	MaxIdleConns int
+	// ConnMaxLifetime closes a connection this long after it was opened, so
+	// load spreads again after a failover or a pooler restart.
+	ConnMaxLifetime time.Duration
+	// ConnMaxIdleTime closes a connection idle this long.
+	ConnMaxIdleTime time.Duration
+}
+
+// OpenPostgres connects to the PostgreSQL database at url (postgres://… or
+// any form pgx accepts), migrates it and returns a Store that writes and
+// reads through one pool sized by pool. Several nodes may call it at once:
+// migrations hold a PostgreSQL session lock, so they run exactly once.
+//
+// Query parameters that are not pgx settings are sent as run-time
+// parameters, so ?search_path=name keeps the tables in schema name.
+func OpenPostgres(ctx context.Context, url string, pool PoolSettings) (*Store, error) {
+	cfg, err := pgx.ParseConfig(url) // errors never contain the password
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: postgres: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(pool.MaxOpenConns)
+	db.SetMaxIdleConns(pool.MaxIdleConns)
+	db.SetConnMaxLifetime(pool.ConnMaxLifetime)
+	db.SetConnMaxIdleTime(pool.ConnMaxIdleTime)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: postgres: connect: %w", err)
+	}
+	s, err := Open(ctx, Postgres, db, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
