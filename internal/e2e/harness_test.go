@@ -204,10 +204,7 @@ func (b *browser) follow(p page) page {
 	return p
 }
 
-var (
-	csrfField   = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-	hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-)
+var hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
 // formFields returns the hidden fields of the last form on the page (the
 // consent or sign-in form; the first form is the header's sign-out).
