@@ -80,7 +80,7 @@ func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody
 	auth := r.Header.Get("Authorization")
 	if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") && !clientCredentialsInBody {
 		p, err := s.Authenticate(r)
-		if err != nil || p.User == nil || p.User.Level < store.LevelAdmin || !s.holdsAdminScope(p.Scopes) {
+		if err != nil || p.User == nil || p.User.Level < store.LevelAdmin || !s.HoldsAdminScope(p.Scopes) {
 			return newError(CodeInvalidClient, http.StatusUnauthorized, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
 		}
 		return nil
@@ -95,7 +95,8 @@ func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody
 	return nil
 }
 
-func (s *Server) holdsAdminScope(scopes []string) bool {
+// HoldsAdminScope reports whether scopes include one that only administrators may hold.
+func (s *Server) HoldsAdminScope(scopes []string) bool {
 	for _, name := range scopes {
 		if sc, ok := s.scopes.Lookup(name); ok && sc.Level >= store.LevelAdmin {
 			return true

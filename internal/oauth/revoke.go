@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
@@ -59,6 +61,6 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return serverError(err)
 	}
-	s.log.Info("token revoked", "client_id", c.ID, "kind", t.Kind, "grant", t.GrantID)
+	s.audit.Record(ctx, store.AuditEvent{Kind: audit.TokenRevoke, Address: clientip.From(ctx).String(), ClientID: c.ID, Detail: string(t.Kind) + " token revoked by the application"})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
@@ -43,6 +44,7 @@ type Server struct {
 	minter   *token.Minter
 	now      func() time.Time
 	log      *slog.Logger
+	audit    *audit.Log
 	metadata []byte
 	grants   map[string]grantHandler
 }
@@ -52,7 +54,7 @@ func New(st Settings, s store.Store, apps *app.Service, scopes *scope.Catalogue,
 	if now == nil {
 		now = time.Now
 	}
-	srv := &Server{settings: st, store: s, apps: apps, scopes: scopes, minter: m, now: now, log: log}
+	srv := &Server{settings: st, store: s, apps: apps, scopes: scopes, minter: m, now: now, log: log, audit: audit.New(s, now, log)}
 	srv.grants = map[string]grantHandler{
 		app.GrantAuthorizationCode: srv.grantAuthorizationCode,
 		app.GrantRefreshToken:      srv.grantRefreshToken,

@@ -11,7 +11,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/oauth"
@@ -34,6 +36,7 @@ type Gatehouse struct {
 	Users  *user.Service
 	OAuth  *oauth.Server
 	Pages  *web.Pages
+	Admin  *admin.Service
 	Log    *slog.Logger
 	Now    func() time.Time
 	nodeID string
@@ -82,7 +85,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		RefreshAbsolute: l.RefreshMax, RefreshGrace: l.RefreshGrace, RefreshCap: cfg.Limits.RefreshTokensPerUserClient,
 		CompatQuery: cfg.Compat.QueryParameters,
 	}, st, g.Apps, catalogue, minter, opt.Now, log)
-	g.Pages, err = web.New(g.OAuth, g.Users, st, catalogue, keys, log, web.Options{
+	g.Admin = admin.New(st, g.Apps, g.Users, audit.New(st, opt.Now, log), opt.Now)
+	g.Pages, err = web.New(g.OAuth, g.Users, g.Admin, st, catalogue, keys, log, web.Options{
 		Sessions: web.SessionOptions{Idle: l.SessionIdle, Absolute: l.SessionMax, Secure: !cfg.Dev},
 		Now:      opt.Now, HSTS: !cfg.Dev,
 	})

@@ -205,20 +205,32 @@ func (s *Service) SetPassword(ctx context.Context, username, password string) er
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, username, func(u *store.User) { u.PasswordHash = hash })
+	// A new password ends every session signed in with the old one.
+	return s.Update(ctx, username, func(u *store.User) { u.PasswordHash, u.SessionsAfter = hash, s.now() })
 }
 
 // SetLevel changes a user's permission level; it takes effect on every token at once.
 func (s *Service) SetLevel(ctx context.Context, username string, level store.Level) error {
-	return s.update(ctx, username, func(u *store.User) { u.Level = level })
+	return s.Update(ctx, username, func(u *store.User) { u.Level = level })
 }
 
 // SetDisabled disables or re-enables an account.
 func (s *Service) SetDisabled(ctx context.Context, username string, disabled bool) error {
-	return s.update(ctx, username, func(u *store.User) { u.Disabled = disabled })
+	return s.Update(ctx, username, func(u *store.User) {
+		u.Disabled = disabled
+		if disabled {
+			u.SessionsAfter = s.now()
+		}
+	})
 }
 
-func (s *Service) update(ctx context.Context, username string, change func(*store.User)) error {
+// SignOutEverywhere ends every browser session of the user.
+func (s *Service) SignOutEverywhere(ctx context.Context, username string) error {
+	return s.Update(ctx, username, func(u *store.User) { u.SessionsAfter = s.now() })
+}
+
+// Update applies change to the user and stores it.
+func (s *Service) Update(ctx context.Context, username string, change func(*store.User)) error {
 	u, err := s.ByUsername(ctx, username)
 	if err != nil {
 		return err

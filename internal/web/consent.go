@@ -5,8 +5,10 @@ import (
 	"net/url"
 	"sort"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // handleAuthorize validates the authorization request and sends the browser
@@ -62,7 +64,10 @@ type scopeLine struct{ Name, Text string }
 type param struct{ Name, Value string }
 
 type consentData struct {
-	Client        struct{ Name, Description string }
+	Client struct {
+		ID, Name, Description string
+		HasLogo               bool
+	}
 	Kept, Dropped []scopeLine
 	RedirectHost  string
 	Action        string
@@ -95,7 +100,7 @@ func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	lang := pickLanguage(r)
 	kept, dropped := p.oauth.ConsentScopes(req, *u)
 	data := consentData{Action: oauth.PathConsent}
-	data.Client.Name, data.Client.Description = req.Client.Name, req.Client.Description
+	data.Client.ID, data.Client.Name, data.Client.Description, data.Client.HasLogo = req.Client.ID, req.Client.Name, req.Client.Description, req.Client.HasLogo
 	for _, n := range kept {
 		data.Kept = append(data.Kept, scopeLine{n, p.scopes.Describe(n, lang)})
 	}
@@ -150,7 +155,7 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if r.PostFormValue("decision") != "allow" {
-		p.log.Info("consent denied", "user", u.Username, "client_id", req.Client.ID, "address", clientip.From(ctx))
+		p.audit.Record(ctx, store.AuditEvent{Kind: audit.ConsentDeny, Actor: u.Username, Username: u.Username, Address: clientip.From(ctx).String(), ClientID: req.Client.ID})
 		http.Redirect(w, r, p.oauth.ErrorRedirect(req, oauth.AccessDenied("the user denied the request")), http.StatusSeeOther)
 		return
 	}
@@ -162,7 +167,7 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 		}
 		target = p.oauth.ErrorRedirect(req, err)
 	} else {
-		p.log.Info("consent given", "user", u.Username, "client_id", req.Client.ID, "address", clientip.From(ctx))
+		p.audit.Record(ctx, store.AuditEvent{Kind: audit.ConsentAllow, Actor: u.Username, Username: u.Username, Address: clientip.From(ctx).String(), ClientID: req.Client.ID, Detail: req.Query.Get("scope")})
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
 
@@ -25,13 +28,21 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	data := loginData{Next: safeNext(r.PostFormValue("next")), Username: r.PostFormValue("username")}
 	u, err := p.users.Authenticate(ctx, data.Username, r.PostFormValue("password"), clientip.From(ctx))
+	name := user.NormalizeUsername(data.Username)
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	event := store.AuditEvent{Username: name, Address: clientip.From(ctx).String()}
 	switch {
 	case errors.Is(err, user.ErrInvalidCredentials):
+		event.Kind = audit.SignInFailure
+		p.audit.Record(ctx, event)
 		data.Error = p.t(r, "login.failed")
 		p.render(w, r, http.StatusUnauthorized, "login", p.t(r, "login.title"), data)
 		return
 	case errors.Is(err, user.ErrThrottled):
-		p.log.Warn("sign-in throttled", "username", user.NormalizeUsername(data.Username), "address", clientip.From(ctx))
+		event.Kind = audit.SignInThrottled
+		p.audit.Record(ctx, event)
 		data.Error = p.t(r, "login.throttled")
 		p.render(w, r, http.StatusTooManyRequests, "login", p.t(r, "login.title"), data)
 		return
@@ -44,8 +55,10 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.sessions.Put(ctx, keyUserID, u.ID)
+	p.sessions.Put(ctx, keyAuthAt, p.now().UnixMilli())
 	p.sessions.Remove(ctx, keyCSRF) // a new token for the signed-in session
-	p.log.Info("signed in", "user", u.Username, "address", clientip.From(ctx))
+	event.Kind, event.Actor = audit.SignInSuccess, u.Username
+	p.audit.Record(ctx, event)
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)
 }
 
@@ -58,6 +71,34 @@ func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// handleLogoutEverywhere ends every session of the signed-in user, on every node.
+func (p *Pages) handleLogoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if !p.acceptForm(w, r) {
+		return
+	}
+	u, err := p.currentUser(r)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if u != nil {
+		if err := p.admin.SignOutEverywhere(r.Context(), p.actor(r, *u), u.Username); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+	}
+	if err := p.sessions.Destroy(r.Context()); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// actor describes the signed-in user for the audit log.
+func (p *Pages) actor(r *http.Request, u store.User) admin.Actor {
+	return admin.Actor{User: u, Address: clientip.From(r.Context()).String()}
 }
 
 type homeData struct{ Level string }

@@ -10,11 +10,16 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -32,17 +37,23 @@ var staticFiles embed.FS
 const (
 	keyUserID = "user_id"
 	keyCSRF   = "csrf"
+	keyAuthAt = "auth_at"   // unix ms of the sign-in, compared with User.SessionsAfter
+	keyReauth = "reauth_at" // unix ms of the last password re-entry (secure administrator session)
+	keyFlash  = "flash"
 )
 
 // Pages serves the browser pages.
 type Pages struct {
 	oauth    *oauth.Server
 	users    *user.Service
+	admin    *admin.Service
+	audit    *audit.Log
+	now      func() time.Time
 	store    store.Store
 	scopes   *scope.Catalogue
 	sessions *scs.SessionManager
 	messages Messages
-	pages    map[string]*template.Template
+	pages    map[string]map[string]*template.Template // language → page → template
 	log      *slog.Logger
 	hsts     bool
 }
@@ -56,7 +67,7 @@ type Options struct {
 }
 
 // New builds the pages.
-func New(o *oauth.Server, u *user.Service, s store.Store, c *scope.Catalogue, keys *secret.Keys, log *slog.Logger, opt Options) (*Pages, error) {
+func New(o *oauth.Server, u *user.Service, a *admin.Service, s store.Store, c *scope.Catalogue, keys *secret.Keys, log *slog.Logger, opt Options) (*Pages, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -65,7 +76,8 @@ func New(o *oauth.Server, u *user.Service, s store.Store, c *scope.Catalogue, ke
 		return nil, err
 	}
 	p := &Pages{
-		oauth: o, users: u, store: s, scopes: c, messages: msgs, log: log, hsts: opt.HSTS,
+		oauth: o, users: u, admin: a, audit: audit.New(s, opt.Now, log), now: opt.Now,
+		store: s, scopes: c, messages: msgs, log: log, hsts: opt.HSTS,
 		sessions: newSessionManager(s, keys, opt.Now, opt.Sessions),
 	}
 	p.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
@@ -77,25 +89,64 @@ func New(o *oauth.Server, u *user.Service, s store.Store, c *scope.Catalogue, ke
 	return p, nil
 }
 
-func parseTemplates(msgs Messages) (map[string]*template.Template, error) {
-	funcs := template.FuncMap{"t": func(string, ...any) string { return "" }} // replaced per request
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html")
-	if err != nil {
-		return nil, err
-	}
-	pages := map[string]*template.Template{}
+// parseTemplates builds one template set per language, so a request picks
+// its set instead of cloning and rebinding templates.
+func parseTemplates(msgs Messages) (map[string]map[string]*template.Template, error) {
+	sets := map[string]map[string]*template.Template{}
 	names, _ := fs.Glob(templateFiles, "templates/*.html")
-	for _, name := range names {
-		short := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
-		if short == "layout" {
-			continue
-		}
-		clone := template.Must(base.Clone())
-		if pages[short], err = clone.ParseFS(templateFiles, name); err != nil {
+	for _, lang := range Languages {
+		funcs := templateFuncs(msgs, lang)
+		base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html")
+		if err != nil {
 			return nil, err
 		}
+		sets[lang] = map[string]*template.Template{}
+		for _, name := range names {
+			short := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
+			if short == "layout" || short == "partials" {
+				continue
+			}
+			clone := template.Must(base.Clone())
+			if sets[lang][short], err = clone.ParseFS(templateFiles, name); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return pages, nil
+	return sets, nil
+}
+
+// grantTableData feeds the grant_table partial.
+type grantTableData struct {
+	Grants   []grantView
+	CSRF     string
+	Next     string
+	ShowUser bool
+}
+
+func templateFuncs(msgs Messages, lang string) template.FuncMap {
+	return template.FuncMap{
+		"t": func(key string, args ...any) string { return msgs.T(lang, key, args...) },
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		},
+		"initial": func(s string) string {
+			for _, r := range s {
+				return strings.ToUpper(string(r))
+			}
+			return "?"
+		},
+		"levelName": user.LevelName,
+		"grantTypes": func() []string {
+			return []string{app.GrantAuthorizationCode, app.GrantRefreshToken, app.GrantClientCredentials}
+		},
+		"has": func(list []string, v string) bool { return slices.Contains(list, v) },
+		"grantTable": func(g []grantView, csrf, next string, showUser bool) grantTableData {
+			return grantTableData{g, csrf, next, showUser}
+		},
+	}
 }
 
 // Handler returns the browser routes with sessions, CSRF and security headers.
@@ -107,7 +158,12 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("GET /login", p.handleLoginPage)
 	mux.HandleFunc("POST /login", p.handleLogin)
 	mux.HandleFunc("POST /logout", p.handleLogout)
+	mux.HandleFunc("POST /logout/everywhere", p.handleLogoutEverywhere)
 	mux.HandleFunc("GET /{$}", p.handleHome)
+	mux.HandleFunc("GET "+PathAuthorizedApps, p.handleAuthorizedApps)
+	mux.HandleFunc("POST "+PathAuthorizedApps+"/revoke", p.handleAuthorizedAppRevoke)
+	mux.HandleFunc("GET /logo/{id}", p.handleLogo)
+	p.registerAdmin(mux)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -120,6 +176,16 @@ func (p *Pages) Handler() http.Handler {
 	// Sessions wrap the cross-origin check so that its refusal page can render.
 	return p.securityHeaders(p.sessions.LoadAndSave(cop.Handler(mux)))
 }
+
+// WithSession gives h the browser session and the cross-origin check, so a
+// JSON API can accept an administrator's session as well as a Bearer token.
+func (p *Pages) WithSession(h http.Handler) http.Handler {
+	return p.sessions.LoadAndSave(http.NewCrossOriginProtection().Handler(h))
+}
+
+// SessionUser returns the signed-in user of a request that went through
+// WithSession, or nil.
+func (p *Pages) SessionUser(r *http.Request) (*store.User, error) { return p.currentUser(r) }
 
 // securityHeaders makes every page unframeable and confined by a strict CSP.
 // The consent page widens form-action to the client's redirect origin, because
@@ -140,17 +206,20 @@ func (p *Pages) securityHeaders(next http.Handler) http.Handler {
 }
 
 func csp(formTarget string) string {
-	return "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'" + formTarget +
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'" + formTarget +
 		"; frame-ancestors 'none'; base-uri 'none'"
 }
 
 // page is what every template receives.
 type page struct {
-	Lang  string
-	Title string
-	User  *store.User
-	CSRF  string
-	Data  any
+	Lang    string
+	Title   string
+	User    *store.User
+	IsAdmin bool
+	Section string // the admin console's current section, for its navigation
+	CSRF    string
+	Flash   string
+	Data    any
 }
 
 func (p *Pages) t(r *http.Request, key string, args ...any) string {
@@ -165,16 +234,33 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 	u, _ := p.currentUser(r)
 	// The session (and its cookie) must be settled before the header is written.
 	csrf := p.csrfToken(r)
-	tmpl := template.Must(p.pages[name].Clone())
-	tmpl.Funcs(template.FuncMap{"t": func(key string, args ...any) string { return p.messages.T(lang, key, args...) }})
+	flash := p.sessions.PopString(r.Context(), keyFlash)
+	tmpl := p.pages[lang][name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := tmpl.ExecuteTemplate(w, "layout", page{Lang: lang, Title: title, User: u, CSRF: csrf, Data: data}); err != nil {
+	pg := page{Lang: lang, Title: title, User: u, CSRF: csrf, Flash: flash, Data: data, Section: sectionOf(r.URL.Path)}
+	pg.IsAdmin = u != nil && u.Level >= store.LevelAdmin
+	if err := tmpl.ExecuteTemplate(w, "layout", pg); err != nil {
 		p.log.Error("render page", "page", name, "error", err)
 	}
 }
 
 type errorData struct{ Message, Detail string }
+
+// sectionOf names the admin console section a path belongs to.
+func sectionOf(path string) string {
+	for _, s := range []string{"apps", "users", "audit"} {
+		if strings.HasPrefix(path, "/admin/"+s) {
+			return s
+		}
+	}
+	return ""
+}
+
+// flash shows a one-line confirmation on the next page.
+func (p *Pages) flash(r *http.Request, key string, args ...any) {
+	p.sessions.Put(r.Context(), keyFlash, p.t(r, key, args...))
+}
 
 // fail shows an internal error without its details.
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -190,6 +276,10 @@ func (p *Pages) currentUser(r *http.Request) (*store.User, error) {
 	}
 	u, err := p.store.UserByID(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return nil, nil
+	}
+	// "Sign out everywhere", a password reset or disabling ends older sessions.
+	if err == nil && p.sessions.GetInt64(r.Context(), keyAuthAt) < u.SessionsAfter.UnixMilli() {
 		return nil, nil
 	}
 	if err != nil {
@@ -236,3 +326,5 @@ func safeNext(next string) string {
 	}
 	return next
 }
+
+func escapeQuery(s string) string { return url.QueryEscape(s) }

@@ -1,0 +1,52 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+// ErrInvalid wraps refusals whose text is fit to show.
+var ErrInvalid = errors.New("invalid request")
+
+// ErrForbidden is returned when the actor's level does not allow the action.
+var ErrForbidden = errors.New("not allowed")
+
+// Actor is who performs an operation, for the audit log and permission checks.
+type Actor struct {
+	User    store.User
+	Address string
+}
+
+// Service is the administrator's operations.
+type Service struct {
+	store store.Store
+	apps  *app.Service
+	users *user.Service
+	audit *audit.Log
+	now   func() time.Time
+}
+
+// New returns a Service.
+func New(s store.Store, apps *app.Service, users *user.Service, log *audit.Log, now func() time.Time) *Service {
+	return &Service{store: s, apps: apps, users: users, audit: log, now: now}
+}
+
+func (s *Service) record(ctx context.Context, a Actor, kind, clientID, username, detail string) {
+	s.audit.Record(ctx, store.AuditEvent{Kind: kind, Actor: a.User.Username, Address: a.Address, ClientID: clientID, Username: username, Detail: detail})
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Audit lists audit events.
+func (s *Service) Audit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+	return s.store.ListAudit(ctx, f)
+}

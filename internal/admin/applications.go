@@ -1,0 +1,129 @@
+package admin
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// AppSummary is an application with its token usage.
+type AppSummary struct {
+	store.Client
+	Usage store.Usage
+}
+
+// ListApps returns the applications whose name or client ID contains query
+// (case-insensitive; empty matches all), with their usage.
+func (s *Service) ListApps(ctx context.Context, query string) ([]AppSummary, error) {
+	clients, err := s.apps.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	usage, err := s.store.ClientUsage(ctx, s.now())
+	if err != nil {
+		return nil, err
+	}
+	q := strings.ToLower(strings.TrimSpace(query))
+	out := make([]AppSummary, 0, len(clients))
+	for _, c := range clients {
+		if q == "" || strings.Contains(strings.ToLower(c.Name), q) || strings.Contains(c.ID, q) {
+			out = append(out, AppSummary{Client: c, Usage: usage[c.ID]})
+		}
+	}
+	return out, nil
+}
+
+// GetApp returns one application.
+func (s *Service) GetApp(ctx context.Context, id string) (store.Client, error) {
+	return s.apps.Get(ctx, id)
+}
+
+// RegistrationOf turns an application back into the form that edits it.
+func RegistrationOf(c store.Client) app.Registration {
+	return app.Registration{
+		Name: c.Name, Description: c.Description, RedirectURIs: slices.Clone(c.RedirectURIs), Scopes: slices.Clone(c.Scopes),
+		Grants: slices.Clone(c.Grants), Public: c.Public, RequirePKCE: c.RequirePKCE, Disabled: !c.Enabled,
+		SubscriberUsers: slices.Clone(c.SubscriberUsers), SubscriberGroups: slices.Clone(c.SubscriberGroups), AllowedIPs: slices.Clone(c.AllowedIPs),
+	}
+}
+
+// CreateApp registers an application; the secret is returned once.
+func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (store.Client, string, error) {
+	c, secretValue, err := s.apps.Create(ctx, r)
+	if err != nil {
+		return c, "", err
+	}
+	s.record(ctx, a, audit.ClientCreate, c.ID, "", c.Name)
+	return c, secretValue, nil
+}
+
+// UpdateApp replaces an application's settings.
+func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Registration) (store.Client, error) {
+	c, err := s.apps.Update(ctx, id, r)
+	if err != nil {
+		return c, err
+	}
+	s.record(ctx, a, audit.ClientUpdate, c.ID, "", c.Name)
+	return c, nil
+}
+
+// SetAppEnabled enables or disables an application; a disabled one's tokens stop working at once.
+func (s *Service) SetAppEnabled(ctx context.Context, a Actor, id string, enabled bool) (store.Client, error) {
+	c, err := s.apps.Get(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	r := RegistrationOf(c)
+	r.Disabled = !enabled
+	if c, err = s.apps.Update(ctx, id, r); err != nil {
+		return c, err
+	}
+	kind := audit.ClientDisable
+	if enabled {
+		kind = audit.ClientEnable
+	}
+	s.record(ctx, a, kind, c.ID, "", c.Name)
+	return c, nil
+}
+
+// DeleteApp removes an application and every token it holds.
+func (s *Service) DeleteApp(ctx context.Context, a Actor, id string) error {
+	c, err := s.apps.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.apps.Delete(ctx, id); err != nil {
+		return err
+	}
+	s.record(ctx, a, audit.ClientDelete, c.ID, "", c.Name)
+	return nil
+}
+
+// RotateSecret gives an application a new secret and returns it.
+func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string, error) {
+	secretValue, err := s.apps.RotateSecret(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	s.record(ctx, a, audit.ClientSecretReset, id, "", "")
+	return secretValue, nil
+}
+
+// ViewSecret returns an application's current secret; every view is audited.
+// Callers must have re-checked the administrator's password recently.
+func (s *Service) ViewSecret(ctx context.Context, a Actor, id string) (string, error) {
+	c, err := s.apps.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	secretValue, err := s.apps.Reveal(c)
+	if err != nil {
+		return "", err
+	}
+	s.record(ctx, a, audit.ClientSecretView, id, "", "")
+	return secretValue, nil
+}

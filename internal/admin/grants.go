@@ -1,0 +1,104 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Grant is one authorization: the tokens issued from one consent (or one
+// client-credentials request), shown as a unit and revoked as a unit.
+type Grant struct {
+	ID        string
+	Client    store.Client
+	User      *store.User // nil for client credentials
+	Scope     string
+	GrantedAt time.Time
+	// LastUsed is when the grant last got a token (issued or refreshed).
+	LastUsed time.Time
+	Tokens   int
+}
+
+// ScopeList is the grant's scopes.
+func (g Grant) ScopeList() []string { return strings.Fields(g.Scope) }
+
+// Grants returns the active grants matching f, newest first.
+func (s *Service) Grants(ctx context.Context, f store.TokenFilter) ([]Grant, error) {
+	tokens, err := s.store.ListActiveTokens(ctx, f, s.now())
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*Grant{}
+	clients := map[string]store.Client{}
+	users := map[string]*store.User{}
+	var order []string
+	for _, t := range tokens {
+		g, ok := byID[t.GrantID]
+		if !ok {
+			c, ok := clients[t.ClientID]
+			if !ok {
+				if c, err = s.store.ClientByID(ctx, t.ClientID); err != nil {
+					return nil, err
+				}
+				clients[t.ClientID] = c
+			}
+			g = &Grant{ID: t.GrantID, Client: c, Scope: t.Scope, GrantedAt: t.GrantedAt}
+			if t.UserID != "" {
+				u, ok := users[t.UserID]
+				if !ok {
+					got, err := s.store.UserByID(ctx, t.UserID)
+					if err != nil && !errors.Is(err, store.ErrNotFound) {
+						return nil, err
+					}
+					if err == nil {
+						u = &got
+					}
+					users[t.UserID] = u
+				}
+				g.User = u
+			}
+			byID[t.GrantID] = g
+			order = append(order, t.GrantID)
+		}
+		g.Tokens++
+		if t.CreatedAt.After(g.LastUsed) {
+			g.LastUsed, g.Scope = t.CreatedAt, t.Scope
+		}
+	}
+	out := make([]Grant, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byID[id])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].LastUsed.After(out[j].LastUsed) })
+	return out, nil
+}
+
+// RevokeGrant ends every token of a grant. onlyUserID, when set, refuses a
+// grant that belongs to someone else (a user revoking on their own page).
+func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID string) error {
+	f := store.TokenFilter{UserID: onlyUserID}
+	grants, err := s.Grants(ctx, f)
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if g.ID != grantID {
+			continue
+		}
+		if _, err := s.store.RevokeGrant(ctx, grantID, s.now()); err != nil {
+			return err
+		}
+		username := ""
+		if g.User != nil {
+			username = g.User.Username
+		}
+		s.record(ctx, a, audit.GrantRevoke, g.Client.ID, username, g.Scope)
+		return nil
+	}
+	return store.ErrNotFound
+}

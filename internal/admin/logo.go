@@ -1,0 +1,65 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+
+	// Decoders for the accepted upload formats.
+	_ "image/jpeg"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+)
+
+// Logo limits: an upload larger than MaxLogoBytes or with a side over
+// MaxLogoSide pixels is refused before it is decoded in full.
+const (
+	MaxLogoBytes = 256 << 10
+	MaxLogoSide  = 1024
+)
+
+// SetLogo validates an uploaded PNG or JPEG and stores it re-encoded as PNG,
+// so whatever the upload carried besides pixels is dropped.
+func (s *Service) SetLogo(ctx context.Context, a Actor, id string, upload []byte) error {
+	if len(upload) == 0 {
+		return invalid("the logo file is empty")
+	}
+	if len(upload) > MaxLogoBytes {
+		return invalid("the logo must be at most %d KiB", MaxLogoBytes>>10)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(upload))
+	if err != nil || (format != "png" && format != "jpeg") {
+		return invalid("the logo must be a PNG or JPEG image")
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxLogoSide || cfg.Height > MaxLogoSide {
+		return invalid("the logo must be at most %d×%d pixels", MaxLogoSide, MaxLogoSide)
+	}
+	img, _, err := image.Decode(bytes.NewReader(upload))
+	if err != nil {
+		return invalid("the logo image is damaged")
+	}
+	var out bytes.Buffer
+	if err := png.Encode(&out, img); err != nil {
+		return err
+	}
+	if err := s.store.SetClientLogo(ctx, id, out.Bytes(), "image/png"); err != nil {
+		return err
+	}
+	s.record(ctx, a, audit.ClientLogo, id, "", "logo set")
+	return nil
+}
+
+// RemoveLogo deletes an application's logo.
+func (s *Service) RemoveLogo(ctx context.Context, a Actor, id string) error {
+	if err := s.store.SetClientLogo(ctx, id, nil, ""); err != nil {
+		return err
+	}
+	s.record(ctx, a, audit.ClientLogo, id, "", "logo removed")
+	return nil
+}
+
+// Logo returns an application's logo; store.ErrNotFound when it has none.
+func (s *Service) Logo(ctx context.Context, id string) ([]byte, string, error) {
+	return s.store.ClientLogo(ctx, id)
+}

@@ -1,0 +1,413 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+// ReauthWindow is how long a re-entered password unlocks credential views.
+const ReauthWindow = 5 * time.Minute
+
+// adminHandler is a console handler for a signed-in administrator.
+type adminHandler func(w http.ResponseWriter, r *http.Request, u store.User)
+
+// requireAdmin admits administrators; state-changing requests must also pass
+// the form check (CSRF token).
+func (p *Pages) requireAdmin(h adminHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && !p.acceptForm(w, r) {
+			return
+		}
+		u, ok := p.signedIn(w, r)
+		if !ok {
+			return
+		}
+		if u.Level < store.LevelAdmin {
+			p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "admin.forbidden")})
+			return
+		}
+		h(w, r, *u)
+	}
+}
+
+func (p *Pages) registerAdmin(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin/apps", http.StatusFound) })
+	mux.HandleFunc("GET /admin/apps", p.requireAdmin(p.handleAppList))
+	mux.HandleFunc("GET /admin/apps/new", p.requireAdmin(p.handleAppNew))
+	mux.HandleFunc("POST /admin/apps/new", p.requireAdmin(p.handleAppCreate))
+	mux.HandleFunc("GET /admin/apps/{id}", p.requireAdmin(p.handleAppShow))
+	mux.HandleFunc("GET /admin/apps/{id}/edit", p.requireAdmin(p.handleAppEdit))
+	mux.HandleFunc("POST /admin/apps/{id}/edit", p.requireAdmin(p.handleAppUpdate))
+	mux.HandleFunc("POST /admin/apps/{id}/enabled", p.requireAdmin(p.handleAppEnabled))
+	mux.HandleFunc("GET /admin/apps/{id}/delete", p.requireAdmin(p.handleAppDeleteConfirm))
+	mux.HandleFunc("POST /admin/apps/{id}/delete", p.requireAdmin(p.handleAppDelete))
+	mux.HandleFunc("GET /admin/apps/{id}/credentials", p.requireAdmin(p.handleAppCredentials))
+	mux.HandleFunc("GET /admin/apps/{id}/rotate", p.requireAdmin(p.handleAppRotateConfirm))
+	mux.HandleFunc("POST /admin/apps/{id}/rotate", p.requireAdmin(p.handleAppRotate))
+	mux.HandleFunc("POST /admin/apps/{id}/logo", p.handleAppLogo) // multipart: checks its own form
+	mux.HandleFunc("POST /admin/grants/{id}/revoke", p.requireAdmin(p.handleGrantRevoke))
+	mux.HandleFunc("GET /admin/reauth", p.requireAdmin(p.handleReauthPage))
+	mux.HandleFunc("POST /admin/reauth", p.requireAdmin(p.handleReauth))
+	p.registerAdminUsers(mux)
+	p.registerAdminAudit(mux)
+}
+
+// fromAdmin maps a service error to a page: a refusal is shown on the form.
+func (p *Pages) adminError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		p.render(w, r, http.StatusNotFound, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.not_found")})
+	case errors.Is(err, admin.ErrInvalid), errors.Is(err, app.ErrInvalid), errors.Is(err, app.ErrLimit), errors.Is(err, user.ErrInvalid):
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: err.Error()})
+	default:
+		p.fail(w, r, err)
+	}
+}
+
+func isRefusal(err error) bool {
+	return errors.Is(err, admin.ErrInvalid) || errors.Is(err, app.ErrInvalid) || errors.Is(err, app.ErrLimit) || errors.Is(err, user.ErrInvalid)
+}
+
+type appListData struct {
+	Query string
+	Apps  []admin.AppSummary
+}
+
+func (p *Pages) handleAppList(w http.ResponseWriter, r *http.Request, u store.User) {
+	q := r.URL.Query().Get("q")
+	apps, err := p.admin.ListApps(r.Context(), q)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "admin_apps", p.t(r, "admin.apps"), appListData{Query: q, Apps: apps})
+}
+
+// appForm is the create/edit form.
+type appForm struct {
+	ID           string
+	Reg          app.Registration
+	RedirectText string
+	UsersText    string
+	GroupsText   string
+	IPsText      string
+	Scopes       []scopeChoice
+	Error        string
+}
+
+type scopeChoice struct {
+	Name, Text string
+	Checked    bool
+}
+
+func (p *Pages) newAppForm(r *http.Request, id string, reg app.Registration) appForm {
+	f := appForm{
+		ID: id, Reg: reg, RedirectText: strings.Join(reg.RedirectURIs, "\n"),
+		UsersText: strings.Join(reg.SubscriberUsers, ", "), GroupsText: strings.Join(reg.SubscriberGroups, ", "),
+		IPsText: strings.Join(reg.AllowedIPs, "\n"),
+	}
+	lang := pickLanguage(r)
+	for _, sc := range p.scopes.All() {
+		f.Scopes = append(f.Scopes, scopeChoice{sc.Name, p.scopes.Describe(sc.Name, lang), slices.Contains(reg.Scopes, sc.Name)})
+	}
+	return f
+}
+
+// registrationFromForm reads the posted application form.
+func registrationFromForm(r *http.Request) app.Registration {
+	f := r.PostForm
+	reg := app.Registration{
+		Name: f.Get("name"), Description: f.Get("description"),
+		RedirectURIs: splitList(f.Get("redirect_uris")), Scopes: f["scope"], Grants: f["grant"],
+		Public: f.Get("type") == "public", RequirePKCE: f.Get("require_pkce") == "on", Disabled: f.Get("enabled") != "on",
+		SubscriberUsers: splitList(f.Get("subscriber_users")), SubscriberGroups: splitList(f.Get("subscriber_groups")),
+		AllowedIPs: splitList(f.Get("allowed_ips")),
+	}
+	if len(reg.Grants) == 0 {
+		reg.Grants = []string{} // the form unticked them all: let validation say so
+	}
+	return reg
+}
+
+// splitList reads one item per line or comma.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' || r == '\r' }) {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func (p *Pages) handleAppNew(w http.ResponseWriter, r *http.Request, u store.User) {
+	reg := app.Registration{Grants: app.DefaultGrants, Scopes: []string{p.scopes.All()[0].Name}}
+	p.render(w, r, http.StatusOK, "admin_app_form", p.t(r, "admin.app_new"), p.newAppForm(r, "", reg))
+}
+
+type createdData struct {
+	Client store.Client
+	Secret string
+	Title  string
+}
+
+func (p *Pages) handleAppCreate(w http.ResponseWriter, r *http.Request, u store.User) {
+	reg := registrationFromForm(r)
+	if len(reg.Grants) == 0 {
+		reg.Grants = nil // none ticked: the defaults
+	}
+	c, secretValue, err := p.admin.CreateApp(r.Context(), p.actor(r, u), reg)
+	if isRefusal(err) {
+		f := p.newAppForm(r, "", reg)
+		f.Error = err.Error()
+		p.render(w, r, http.StatusBadRequest, "admin_app_form", p.t(r, "admin.app_new"), f)
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	// The secret is shown once, on this answer; it is not in any URL.
+	p.render(w, r, http.StatusOK, "admin_app_secret", p.t(r, "admin.app_created"), createdData{Client: c, Secret: secretValue, Title: p.t(r, "admin.app_created")})
+}
+
+type appShowData struct {
+	App        admin.AppSummary
+	Scopes     []scopeLine
+	Grants     []grantView
+	Reauthed   bool
+	ScopeTexts map[string]string
+}
+
+func (p *Pages) handleAppShow(w http.ResponseWriter, r *http.Request, u store.User) {
+	ctx := r.Context()
+	c, err := p.admin.GetApp(ctx, r.PathValue("id"))
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	apps, err := p.admin.ListApps(ctx, c.ID)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	grants, err := p.admin.Grants(ctx, store.TokenFilter{ClientID: c.ID})
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	data := appShowData{App: admin.AppSummary{Client: c}, Grants: p.grantViews(r, grants), Reauthed: p.reauthed(r)}
+	if len(apps) == 1 {
+		data.App = apps[0]
+	}
+	lang := pickLanguage(r)
+	for _, name := range c.Scopes {
+		data.Scopes = append(data.Scopes, scopeLine{name, p.scopes.Describe(name, lang)})
+	}
+	p.render(w, r, http.StatusOK, "admin_app", c.Name, data)
+}
+
+func (p *Pages) handleAppEdit(w http.ResponseWriter, r *http.Request, u store.User) {
+	c, err := p.admin.GetApp(r.Context(), r.PathValue("id"))
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "admin_app_form", p.t(r, "admin.app_edit"), p.newAppForm(r, c.ID, admin.RegistrationOf(c)))
+}
+
+func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.User) {
+	id := r.PathValue("id")
+	reg := registrationFromForm(r)
+	c, err := p.admin.UpdateApp(r.Context(), p.actor(r, u), id, reg)
+	if isRefusal(err) {
+		f := p.newAppForm(r, id, reg)
+		f.Error = err.Error()
+		p.render(w, r, http.StatusBadRequest, "admin_app_form", p.t(r, "admin.app_edit"), f)
+		return
+	}
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	p.flash(r, "admin.saved")
+	http.Redirect(w, r, "/admin/apps/"+c.ID, http.StatusSeeOther)
+}
+
+func (p *Pages) handleAppEnabled(w http.ResponseWriter, r *http.Request, u store.User) {
+	c, err := p.admin.SetAppEnabled(r.Context(), p.actor(r, u), r.PathValue("id"), r.PostFormValue("enabled") == "true")
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	p.flash(r, "admin.saved")
+	http.Redirect(w, r, "/admin/apps/"+c.ID, http.StatusSeeOther)
+}
+
+type confirmData struct {
+	Client  store.Client
+	Message string
+	Action  string
+	Button  string
+}
+
+func (p *Pages) handleAppDeleteConfirm(w http.ResponseWriter, r *http.Request, u store.User) {
+	c, err := p.admin.GetApp(r.Context(), r.PathValue("id"))
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.delete"), confirmData{
+		Client: c, Message: p.t(r, "admin.delete_confirm", c.Name), Action: "/admin/apps/" + c.ID + "/delete", Button: p.t(r, "admin.delete"),
+	})
+}
+
+func (p *Pages) handleAppDelete(w http.ResponseWriter, r *http.Request, u store.User) {
+	if err := p.admin.DeleteApp(r.Context(), p.actor(r, u), r.PathValue("id")); err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	p.flash(r, "admin.deleted")
+	http.Redirect(w, r, "/admin/apps", http.StatusSeeOther)
+}
+
+// reauthed reports whether the administrator re-entered their password
+// within ReauthWindow (the "secure administrator session").
+func (p *Pages) reauthed(r *http.Request) bool {
+	at := p.sessions.GetInt64(r.Context(), keyReauth)
+	return at != 0 && p.now().Sub(time.UnixMilli(at)) < ReauthWindow
+}
+
+// handleAppCredentials shows the client secret again, only inside a secure
+// administrator session; every view is audited.
+func (p *Pages) handleAppCredentials(w http.ResponseWriter, r *http.Request, u store.User) {
+	id := r.PathValue("id")
+	if !p.reauthed(r) {
+		http.Redirect(w, r, "/admin/reauth?next="+url.QueryEscape("/admin/apps/"+id+"/credentials"), http.StatusSeeOther)
+		return
+	}
+	c, err := p.admin.GetApp(r.Context(), id)
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	secretValue, err := p.admin.ViewSecret(r.Context(), p.actor(r, u), id)
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "admin_app_secret", p.t(r, "admin.credentials"), createdData{Client: c, Secret: secretValue, Title: p.t(r, "admin.credentials")})
+}
+
+func (p *Pages) handleAppRotateConfirm(w http.ResponseWriter, r *http.Request, u store.User) {
+	c, err := p.admin.GetApp(r.Context(), r.PathValue("id"))
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.rotate"), confirmData{
+		Client: c, Message: p.t(r, "admin.rotate_confirm", c.Name), Action: "/admin/apps/" + c.ID + "/rotate", Button: p.t(r, "admin.rotate"),
+	})
+}
+
+func (p *Pages) handleAppRotate(w http.ResponseWriter, r *http.Request, u store.User) {
+	id := r.PathValue("id")
+	secretValue, err := p.admin.RotateSecret(r.Context(), p.actor(r, u), id)
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	c, err := p.admin.GetApp(r.Context(), id)
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "admin_app_secret", p.t(r, "admin.rotated"), createdData{Client: c, Secret: secretValue, Title: p.t(r, "admin.rotated")})
+}
+
+// handleAppLogo takes a multipart upload (or a removal); the body is capped
+// before parsing and the CSRF token checked like every other form.
+func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, admin.MaxLogoBytes+64<<10)
+	if err := r.ParseMultipartForm(admin.MaxLogoBytes + 64<<10); err != nil {
+		p.render(w, r, http.StatusRequestEntityTooLarge, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "admin.logo_too_large")})
+		return
+	}
+	p.requireAdmin(func(w http.ResponseWriter, r *http.Request, u store.User) {
+		id := r.PathValue("id")
+		var err error
+		if r.PostFormValue("remove") == "true" {
+			err = p.admin.RemoveLogo(r.Context(), p.actor(r, u), id)
+		} else {
+			err = p.uploadLogo(r, u, id)
+		}
+		if err != nil {
+			p.adminError(w, r, err)
+			return
+		}
+		p.flash(r, "admin.saved")
+		http.Redirect(w, r, "/admin/apps/"+id, http.StatusSeeOther)
+	})(w, r)
+}
+
+func (p *Pages) uploadLogo(r *http.Request, u store.User, id string) error {
+	file, _, err := r.FormFile("logo")
+	if err != nil {
+		return errors.Join(admin.ErrInvalid, errors.New("choose a PNG or JPEG file"))
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, admin.MaxLogoBytes+1))
+	if err != nil {
+		return err
+	}
+	return p.admin.SetLogo(r.Context(), p.actor(r, u), id, data)
+}
+
+func (p *Pages) handleGrantRevoke(w http.ResponseWriter, r *http.Request, u store.User) {
+	err := p.admin.RevokeGrant(r.Context(), p.actor(r, u), r.PathValue("id"), "")
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		p.fail(w, r, err)
+		return
+	}
+	p.flash(r, "apps.revoked")
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+type reauthData struct{ Next, Error string }
+
+func (p *Pages) handleReauthPage(w http.ResponseWriter, r *http.Request, u store.User) {
+	p.render(w, r, http.StatusOK, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// handleReauth checks the administrator's password again (throttled like
+// any sign-in) and opens the secure administrator session.
+func (p *Pages) handleReauth(w http.ResponseWriter, r *http.Request, u store.User) {
+	next := safeNext(r.PostFormValue("next"))
+	_, err := p.users.Authenticate(r.Context(), u.Username, r.PostFormValue("password"), clientAddr(r))
+	if err != nil {
+		if !errors.Is(err, user.ErrInvalidCredentials) && !errors.Is(err, user.ErrThrottled) {
+			p.fail(w, r, err)
+			return
+		}
+		p.render(w, r, http.StatusUnauthorized, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: next, Error: p.t(r, "admin.reauth_failed")})
+		return
+	}
+	p.sessions.Put(r.Context(), keyReauth, p.now().UnixMilli())
+	p.audit.Record(r.Context(), store.AuditEvent{Kind: audit.AdminReauth, Actor: u.Username, Username: u.Username, Address: clientAddr(r).String()})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func clientAddr(r *http.Request) netip.Addr { return clientip.From(r.Context()) }
