@@ -22,8 +22,11 @@ type User struct {
 	Level        Level
 	Groups       []string
 	Disabled     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// SessionsAfter invalidates every browser session that signed in before it
+	// ("sign out everywhere", password reset, disabling).
+	SessionsAfter time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Client is a registered application ("incoming link").
@@ -48,8 +51,10 @@ type Client struct {
 	// AllowedIPs lists CIDRs allowed at the token endpoint and on token use;
 	// empty means anywhere.
 	AllowedIPs []string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// HasLogo is read-only here: SetClientLogo changes it.
+	HasLogo   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Code is an authorization code, bound to everything the token request must repeat.
@@ -103,4 +108,16 @@ func (t Token) Active(now time.Time) bool {
 		return false
 	}
 	return t.Kind != KindRefresh || t.RotatedAt.IsZero()
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	ID       int64
+	At       time.Time
+	Kind     string // e.g. "client.create", "consent.allow", "signin.failure"
+	Actor    string // username of who did it; "" for anonymous callers
+	Address  string // caller address
+	ClientID string // the application concerned, if any
+	Username string // the user concerned, if any
+	Detail   string // short human-readable detail; never a secret
 }

@@ -23,6 +23,7 @@ type Store interface {
 	Tokens
 	Sessions
 	Throttle
+	Audit
 	// Purge deletes what can no longer be used: expired codes, expired or
 	// long-revoked tokens, rotated refresh tokens past retention, expired
 	// sessions and stale throttle counters. It returns the number of rows gone.
@@ -64,8 +65,13 @@ type Clients interface {
 	ListClients(ctx context.Context) ([]Client, error)
 	// UpdateClient replaces every field but ID and CreatedAt.
 	UpdateClient(ctx context.Context, c Client) error
-	// DeleteClient removes the client with its codes and tokens.
+	// DeleteClient removes the client with its codes, tokens and logo.
 	DeleteClient(ctx context.Context, id string) error
+	// SetClientLogo stores the client's logo (already validated, at most a few
+	// hundred KiB); nil data removes it. ErrNotFound for an unknown client.
+	SetClientLogo(ctx context.Context, id string, data []byte, contentType string) error
+	// ClientLogo returns the logo; ErrNotFound when the client has none.
+	ClientLogo(ctx context.Context, id string) (data []byte, contentType string, err error)
 }
 
 // Codes holds authorization codes.
@@ -97,6 +103,34 @@ type Tokens interface {
 	RevokeGrant(ctx context.Context, grantID string, now time.Time) (int64, error)
 	// ListActiveTokens returns unexpired, unrevoked, unrotated tokens, newest first.
 	ListActiveTokens(ctx context.Context, filter TokenFilter, now time.Time) ([]Token, error)
+	// ClientUsage returns, per client ID with any token, how many tokens are
+	// active and when the newest token was issued; one query for all clients.
+	ClientUsage(ctx context.Context, now time.Time) (map[string]Usage, error)
+}
+
+// Usage summarises a client's tokens.
+type Usage struct {
+	ActiveTokens int
+	LastIssued   time.Time
+}
+
+// Audit is the append-only audit log.
+type Audit interface {
+	// RecordAudit appends e; the store assigns e.ID.
+	RecordAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns matching events, newest first (by ID).
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// AuditFilter narrows ListAudit; zero fields match everything.
+type AuditFilter struct {
+	Kind     string // exact kind, or a prefix ending in "." ("client.")
+	Username string // matches the actor or the subject user
+	ClientID string
+	Since    time.Time // inclusive
+	Until    time.Time // exclusive
+	BeforeID int64     // page backwards: only events with ID < BeforeID
+	Limit    int       // at most this many (0: 100, capped at 1000)
 }
 
 // TokenFilter narrows ListActiveTokens; empty fields match everything.

@@ -12,16 +12,20 @@ const clientColumns = `id, name, description, secret_hash, secret_sealed, public
 	redirect_uris, scopes, grants, enabled, subscriber_users, subscriber_groups, allowed_ips,
 	created_at, updated_at`
 
+// selectClient reads clientColumns and the computed HasLogo.
+const selectClient = `SELECT ` + clientColumns + `,
+	EXISTS (SELECT 1 FROM client_logos l WHERE l.client_id = clients.id) FROM clients`
+
 func scanClient(row scanner) (store.Client, error) {
 	var c store.Client
 	err := row.Scan(&c.ID, &c.Name, &c.Description, &c.SecretHash, &c.SecretSealed, &c.Public, &c.RequirePKCE,
 		jsonList{&c.RedirectURIs}, jsonList{&c.Scopes}, jsonList{&c.Grants}, &c.Enabled,
 		jsonList{&c.SubscriberUsers}, jsonList{&c.SubscriberGroups}, jsonList{&c.AllowedIPs},
-		msTime{&c.CreatedAt}, msTime{&c.UpdatedAt})
+		msTime{&c.CreatedAt}, msTime{&c.UpdatedAt}, &c.HasLogo)
 	return c, err
 }
 
-// CreateClient implements store.Clients.
+// CreateClient implements store.Clients. c.HasLogo is ignored.
 func (s *Store) CreateClient(ctx context.Context, c store.Client, limit int) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if limit > 0 {
@@ -64,7 +68,7 @@ func (s *Store) checkClientLimit(ctx context.Context, tx *sql.Tx, limit int) err
 
 // ClientByID implements store.Clients.
 func (s *Store) ClientByID(ctx context.Context, id string) (store.Client, error) {
-	c, err := scanClient(s.r.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
+	c, err := scanClient(s.r.QueryRowContext(ctx, selectClient+` WHERE id = $1`, id))
 	if err != nil {
 		return store.Client{}, fmt.Errorf("sqlstore: client by id: %w", notFound(err))
 	}
@@ -73,7 +77,7 @@ func (s *Store) ClientByID(ctx context.Context, id string) (store.Client, error)
 
 // ListClients implements store.Clients; clients come in registration order.
 func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY created_at, id`)
+	rows, err := s.r.QueryContext(ctx, selectClient+` ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list clients: %w", err)
 	}
@@ -92,7 +96,8 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 	return clients, nil
 }
 
-// UpdateClient implements store.Clients.
+// UpdateClient implements store.Clients. The logo is not touched: c.HasLogo
+// is ignored.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE clients SET name = $2, description = $3, secret_hash = $4,
 		secret_sealed = $5, public = $6, require_pkce = $7, redirect_uris = $8, scopes = $9, grants = $10,
@@ -119,6 +124,11 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE client_id = $1`, id); err != nil {
 			return err
 		}
+		// The foreign key cascades too; deleting here keeps the method
+		// independent of that.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM client_logos WHERE client_id = $1`, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = $1`, id)
 		if err != nil {
 			return err
@@ -129,4 +139,39 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		return fmt.Errorf("sqlstore: delete client: %w", err)
 	}
 	return nil
+}
+
+// SetClientLogo implements store.Clients: one transaction checks the client
+// and then upserts or deletes its logo.
+func (s *Store) SetClientLogo(ctx context.Context, id string, data []byte, contentType string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`, id).Scan(&one); err != nil {
+			return notFound(err)
+		}
+		if len(data) == 0 {
+			_, err := tx.ExecContext(ctx, `DELETE FROM client_logos WHERE client_id = $1`, id)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO client_logos (client_id, content_type, data) VALUES ($1, $2, $3)
+			ON CONFLICT (client_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data`,
+			id, contentType, data)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: set client logo: %w", err)
+	}
+	return nil
+}
+
+// ClientLogo implements store.Clients.
+func (s *Store) ClientLogo(ctx context.Context, id string) ([]byte, string, error) {
+	var data []byte
+	var contentType string
+	err := s.r.QueryRowContext(ctx, `SELECT data, content_type FROM client_logos WHERE client_id = $1`, id).
+		Scan(&data, &contentType)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlstore: client logo: %w", notFound(err))
+	}
+	return data, contentType, nil
 }

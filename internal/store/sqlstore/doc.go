@@ -22,4 +22,10 @@
 //     time.Time ("never"); string lists are JSON arrays in TEXT; hashes are
 //     BLOB/BYTEA, NULL when empty.
 //   - Throttle rows keep their window length, so Purge can drop stale ones.
+//   - Migrations only add (columns with defaults, tables, indexes), so nodes
+//     of the previous release keep working during a rolling upgrade.
+//   - Client.HasLogo is computed from client_logos on every read; logos live
+//     apart so client listings never load them.
+//   - audit_events is append-only: nothing but RecordAudit writes it and
+//     Purge leaves it alone. IDs only grow, so ListAudit pages by id.
 package sqlstore

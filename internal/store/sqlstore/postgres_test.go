@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -211,8 +212,8 @@ func concurrentMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Version 0 is goose's own row, written when it creates the table.
-	if len(versions) != 2 || versions[0] != 0 || versions[1] != 1 {
-		t.Errorf("goose_db_version holds versions %v, want [0 1]", versions)
+	if want := []int64{0, 1, 2}; !slices.Equal(versions, want) {
+		t.Errorf("goose_db_version holds versions %v, want %v", versions, want)
 	}
 }
 

@@ -262,3 +262,30 @@ func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, 
 	}
 	return tokens, nil
 }
+
+// ClientUsage implements store.Tokens with one grouped scan of tokens.
+// LastIssued counts every token, active or not.
+func (s *Store) ClientUsage(ctx context.Context, now time.Time) (map[string]store.Usage, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT client_id,
+		SUM(CASE WHEN `+activeToken+` THEN 1 ELSE 0 END), MAX(created_at)
+		FROM tokens GROUP BY client_id`, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: client usage: %w", err)
+	}
+	defer rows.Close()
+	usage := make(map[string]store.Usage)
+	for rows.Next() {
+		var id string
+		var active int64
+		var u store.Usage
+		if err := rows.Scan(&id, &active, msTime{&u.LastIssued}); err != nil {
+			return nil, fmt.Errorf("sqlstore: client usage: %w", err)
+		}
+		u.ActiveTokens = int(active)
+		usage[id] = u
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: client usage: %w", err)
+	}
+	return usage, nil
+}

@@ -7,21 +7,22 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-const userColumns = `id, username, display_name, email, password_hash, level, group_names, disabled, created_at, updated_at`
+const userColumns = `id, username, display_name, email, password_hash, level, group_names, disabled, sessions_after,
+	created_at, updated_at`
 
 func scanUser(row scanner) (store.User, error) {
 	var u store.User
 	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.PasswordHash, &u.Level,
-		jsonList{&u.Groups}, &u.Disabled, msTime{&u.CreatedAt}, msTime{&u.UpdatedAt})
+		jsonList{&u.Groups}, &u.Disabled, msTime{&u.SessionsAfter}, msTime{&u.CreatedAt}, msTime{&u.UpdatedAt})
 	return u, err
 }
 
 // CreateUser implements store.Users.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		u.ID, u.Username, u.DisplayName, u.Email, u.PasswordHash, int(u.Level),
-		list(u.Groups), u.Disabled, ms(u.CreatedAt), ms(u.UpdatedAt))
+		list(u.Groups), u.Disabled, ms(u.SessionsAfter), ms(u.CreatedAt), ms(u.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create user: %w", s.conflict(err))
 	}
@@ -76,11 +77,12 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// UpdateUser implements store.Users.
+// UpdateUser implements store.Users. SessionsAfter is mutable too.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE users SET display_name = $2, email = $3, password_hash = $4,
-		level = $5, group_names = $6, disabled = $7, updated_at = $8 WHERE id = $1`,
-		u.ID, u.DisplayName, u.Email, u.PasswordHash, int(u.Level), list(u.Groups), u.Disabled, ms(u.UpdatedAt))
+		level = $5, group_names = $6, disabled = $7, sessions_after = $8, updated_at = $9 WHERE id = $1`,
+		u.ID, u.DisplayName, u.Email, u.PasswordHash, int(u.Level), list(u.Groups), u.Disabled,
+		ms(u.SessionsAfter), ms(u.UpdatedAt))
 	if err == nil {
 		err = affected(res)
 	}

@@ -4,9 +4,11 @@
 package storetest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,9 +28,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Users", testUsers},
 		{"UserGroups", testUserGroups},
+		{"UserSessionsAfter", testUserSessionsAfter},
 		{"Clients", testClients},
 		{"ClientLimit", testClientLimit},
 		{"DeleteClient", testDeleteClient},
+		{"ClientLogo", testClientLogo},
 		{"Codes", testCodes},
 		{"CodeExpired", testCodeExpired},
 		{"Rotate", testRotate},
@@ -39,10 +43,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RevokeToken", testRevokeToken},
 		{"RevokeGrant", testRevokeGrant},
 		{"ListActiveTokens", testListActiveTokens},
+		{"ClientUsage", testClientUsage},
 		{"Sessions", testSessions},
 		{"Throttle", testThrottle},
 		{"TryLock", testTryLock},
 		{"Purge", testPurge},
+		{"Audit", testAudit},
+		{"AuditPaging", testAuditPaging},
+		{"AuditLimit", testAuditLimit},
 		{"ConcurrentRedeem", testConcurrentRedeem},
 		{"ConcurrentRotateNoGrace", testConcurrentRotateNoGrace},
 		{"ConcurrentRotateGrace", testConcurrentRotateGrace},
@@ -111,6 +119,88 @@ func token(t *testing.T, s store.Store, h []byte) store.Token {
 		t.Fatalf("TokenByHash: %v", err)
 	}
 	return tok
+}
+
+func client(t *testing.T, s store.Store, id string) store.Client {
+	t.Helper()
+	c, err := s.ClientByID(t.Context(), id)
+	if err != nil {
+		t.Fatalf("ClientByID(%s): %v", id, err)
+	}
+	return c
+}
+
+func setLogo(t *testing.T, s store.Store, id string, data []byte, contentType string) {
+	t.Helper()
+	if err := s.SetClientLogo(t.Context(), id, data, contentType); err != nil {
+		t.Fatalf("SetClientLogo(%s): %v", id, err)
+	}
+}
+
+// wantLogo checks the client's logo and that ClientByID reports one.
+func wantLogo(t *testing.T, s store.Store, id string, data []byte, contentType string) {
+	t.Helper()
+	got, ct, err := s.ClientLogo(t.Context(), id)
+	if err != nil {
+		t.Fatalf("ClientLogo(%s): %v", id, err)
+	}
+	if !bytes.Equal(got, data) || ct != contentType {
+		t.Errorf("ClientLogo(%s) = %d bytes of %q, want %d bytes of %q (same bytes: %v)",
+			id, len(got), ct, len(data), contentType, bytes.Equal(got, data))
+	}
+	if !client(t, s, id).HasLogo {
+		t.Errorf("ClientByID(%s).HasLogo = false with a logo stored", id)
+	}
+}
+
+// wantNoLogo checks that the client has no logo and that ClientByID agrees.
+func wantNoLogo(t *testing.T, s store.Store, id string) {
+	t.Helper()
+	_, _, err := s.ClientLogo(t.Context(), id)
+	wantErr(t, "ClientLogo("+id+") without a logo", err, store.ErrNotFound)
+	if client(t, s, id).HasLogo {
+		t.Errorf("ClientByID(%s).HasLogo = true without a logo", id)
+	}
+}
+
+func record(t *testing.T, s store.Store, e store.AuditEvent) {
+	t.Helper()
+	if err := s.RecordAudit(t.Context(), e); err != nil {
+		t.Fatalf("RecordAudit(%s): %v", e.Kind, err)
+	}
+}
+
+// listAudit returns the events matching f and checks they come newest first.
+func listAudit(t *testing.T, s store.Store, f store.AuditFilter) []store.AuditEvent {
+	t.Helper()
+	events, err := s.ListAudit(t.Context(), f)
+	if err != nil {
+		t.Fatalf("ListAudit(%+v): %v", f, err)
+	}
+	for i, e := range events {
+		if e.ID <= 0 {
+			t.Errorf("ListAudit(%+v): event %d has ID %d", f, i, e.ID)
+		}
+		if i > 0 && e.ID >= events[i-1].ID {
+			t.Errorf("ListAudit(%+v): event %d (ID %d) does not follow ID %d", f, i, e.ID, events[i-1].ID)
+		}
+	}
+	return events
+}
+
+// label is the first word of an event's Detail, which the audit cases use as labels.
+func label(e store.AuditEvent) string {
+	l, _, _ := strings.Cut(e.Detail, " ")
+	return l
+}
+
+// details lists the events' labels.
+func details(events []store.AuditEvent) []string {
+	var ds []string
+	for _, e := range events {
+		ds = append(ds, label(e))
+	}
+	return ds
 }
 
 // wantActive checks each token's Active state at now.
@@ -298,6 +388,61 @@ func testUserGroups(t *testing.T, s store.Store) {
 	}
 }
 
+func testUserSessionsAfter(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := store.User{ID: "u1", Username: "alice", SessionsAfter: at(-time.Hour), CreatedAt: t0, UpdatedAt: t0}
+	bob := store.User{ID: "u2", Username: "bob", CreatedAt: t0, UpdatedAt: t0}
+	for _, u := range []store.User{alice, bob} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser(%s): %v", u.Username, err)
+		}
+	}
+	check := func(what string, want ...store.User) {
+		t.Helper()
+		for _, u := range want {
+			got, err := s.UserByID(ctx, u.ID)
+			if err != nil {
+				t.Fatalf("UserByID(%s): %v", u.ID, err)
+			}
+			diff(t, what+": UserByID("+u.ID+")", u, got)
+			got, err = s.UserByUsername(ctx, u.Username)
+			if err != nil {
+				t.Fatalf("UserByUsername(%s): %v", u.Username, err)
+			}
+			diff(t, what+": UserByUsername("+u.Username+")", u, got)
+		}
+		list, err := s.ListUsers(ctx)
+		if err != nil {
+			t.Fatalf("ListUsers: %v", err)
+		}
+		byID := cmpopts.SortSlices(func(a, b store.User) bool { return a.ID < b.ID })
+		if d := cmp.Diff(want, list, byID, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s: ListUsers mismatch (-want +got):\n%s", what, d)
+		}
+	}
+	check("created", alice, bob)
+	if !bob.SessionsAfter.IsZero() {
+		t.Fatal("fixture: bob must start without SessionsAfter")
+	}
+
+	// "Sign out everywhere" sets it; UpdateUser may also move it back or clear it.
+	bob.SessionsAfter, bob.UpdatedAt = at(2*time.Hour), at(2*time.Hour)
+	alice.SessionsAfter, alice.UpdatedAt = time.Time{}, at(3*time.Hour)
+	for _, u := range []store.User{alice, bob} {
+		if err := s.UpdateUser(ctx, u); err != nil {
+			t.Fatalf("UpdateUser(%s): %v", u.Username, err)
+		}
+	}
+	check("updated", alice, bob)
+
+	// Updates of other fields carry it along.
+	bob.DisplayName, bob.UpdatedAt = "Bob", at(4*time.Hour)
+	if err := s.UpdateUser(ctx, bob); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	check("renamed", alice, bob)
+}
+
 func testClients(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	confidential := store.Client{
@@ -397,6 +542,7 @@ func testDeleteClient(t *testing.T, s store.Store) {
 		if err := s.CreateCode(ctx, code); err != nil {
 			t.Fatalf("CreateCode: %v", err)
 		}
+		setLogo(t, s, c, []byte("logo of "+c), "image/png")
 	}
 	if err := s.DeleteClient(ctx, "gone"); err != nil {
 		t.Fatalf("DeleteClient: %v", err)
@@ -414,6 +560,94 @@ func testDeleteClient(t *testing.T, s store.Store) {
 		t.Errorf("CodeByHash(kept): %v", err)
 	}
 	wantActive(t, s, t0, true, accessOf("kept"), refreshOf("kept"))
+	wantLogo(t, s, "kept", []byte("logo of kept"), "image/png")
+
+	// The logo went with the client: a new client of the same ID has none.
+	_, _, err = s.ClientLogo(ctx, "gone")
+	wantErr(t, "ClientLogo of deleted client", err, store.ErrNotFound)
+	addClient(t, s, "gone")
+	if c := client(t, s, "gone"); c.HasLogo {
+		t.Error("a client re-created under a deleted one's ID has a logo")
+	}
+	_, _, err = s.ClientLogo(ctx, "gone")
+	wantErr(t, "ClientLogo of re-created client", err, store.ErrNotFound)
+}
+
+func testClientLogo(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, c := range []string{"c1", "c2"} {
+		addClient(t, s, c)
+	}
+	wantNoLogo(t, s, "c1")
+
+	// A few hundred KiB of every byte value, NULs included.
+	png := make([]byte, 300<<10)
+	for i := range png {
+		png[i] = byte(i * 7)
+	}
+	setLogo(t, s, "c1", png, "image/png")
+	wantLogo(t, s, "c1", png, "image/png")
+	wantNoLogo(t, s, "c2")
+	hasLogo := func(what string, want map[string]bool) {
+		t.Helper()
+		list, err := s.ListClients(ctx)
+		if err != nil {
+			t.Fatalf("ListClients: %v", err)
+		}
+		got := map[string]bool{}
+		for _, c := range list {
+			got[c.ID] = c.HasLogo
+		}
+		diff(t, what+": HasLogo in ListClients", want, got)
+	}
+	hasLogo("c1 with a logo", map[string]bool{"c1": true, "c2": false})
+
+	// Setting again replaces both the data and the content type.
+	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`)
+	setLogo(t, s, "c1", svg, "image/svg+xml")
+	wantLogo(t, s, "c1", svg, "image/svg+xml")
+	setLogo(t, s, "c2", png[:1], "image/gif")
+	wantLogo(t, s, "c2", png[:1], "image/gif")
+	hasLogo("both with logos", map[string]bool{"c1": true, "c2": true})
+
+	// HasLogo is read-only: UpdateClient and CreateClient neither clear nor set a logo.
+	c1 := client(t, s, "c1")
+	c1.HasLogo, c1.Name, c1.UpdatedAt = false, "renamed", at(time.Hour)
+	if err := s.UpdateClient(ctx, c1); err != nil {
+		t.Fatalf("UpdateClient: %v", err)
+	}
+	wantLogo(t, s, "c1", svg, "image/svg+xml")
+	if err := s.CreateClient(ctx, store.Client{ID: "c3", HasLogo: true, CreatedAt: at(time.Minute)}, 0); err != nil {
+		t.Fatalf("CreateClient: %v", err)
+	}
+	wantNoLogo(t, s, "c3")
+	c3 := client(t, s, "c3")
+	c3.HasLogo = true
+	if err := s.UpdateClient(ctx, c3); err != nil {
+		t.Fatalf("UpdateClient: %v", err)
+	}
+	wantNoLogo(t, s, "c3")
+
+	// nil or empty data removes the logo; removing none is no error.
+	setLogo(t, s, "c1", nil, "")
+	wantNoLogo(t, s, "c1")
+	setLogo(t, s, "c1", nil, "")
+	wantNoLogo(t, s, "c1")
+	setLogo(t, s, "c2", []byte{}, "image/png")
+	wantNoLogo(t, s, "c2")
+	hasLogo("logos removed", map[string]bool{"c1": false, "c2": false, "c3": false})
+	setLogo(t, s, "c1", png, "image/png")
+	wantLogo(t, s, "c1", png, "image/png")
+
+	// Unknown clients.
+	err := s.SetClientLogo(ctx, "nope", svg, "image/svg+xml")
+	wantErr(t, "SetClientLogo(unknown)", err, store.ErrNotFound)
+	err = s.SetClientLogo(ctx, "nope", nil, "")
+	wantErr(t, "SetClientLogo(unknown, nil)", err, store.ErrNotFound)
+	_, _, err = s.ClientLogo(ctx, "nope")
+	wantErr(t, "ClientLogo(unknown)", err, store.ErrNotFound)
+	_, err = s.ClientByID(ctx, "nope")
+	wantErr(t, "ClientByID after SetClientLogo(unknown)", err, store.ErrNotFound)
 }
 
 func testCodes(t *testing.T, s store.Store) {
@@ -738,6 +972,81 @@ func testListActiveTokens(t *testing.T, s store.Store) {
 	}
 }
 
+func testClientUsage(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, c := range []string{"c1", "c2", "idle", "stale"} {
+		addClient(t, s, c)
+	}
+	solo := func(name, client string, created, expires time.Time) {
+		t.Helper()
+		issue(t, s, store.Issue{Access: store.Token{Hash: hash(name), Kind: store.KindAccess, GrantID: "g-" + name, ClientID: client, CreatedAt: created, ExpiresAt: expires}})
+	}
+	now := at(10 * time.Minute)
+
+	// c1: 5 active tokens, and inactive ones of every kind.
+	issue(t, s, pair("a", "g-a", "c1", "u1", at(1*time.Minute))) // 2 active
+	issue(t, s, pair("old", "g-old", "c1", "u1", at(2*time.Minute)))
+	// Rotation: old's refresh is rotated, its access revoked; new's pair is active (+2).
+	if err := s.RotateRefreshToken(ctx, refreshOf("old"), at(3*time.Minute), 0, pair("new", "g-old", "c1", "u1", at(3*time.Minute))); err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+	solo("forever", "c1", at(5*time.Minute), time.Time{}) // never expires (+1)
+	solo("expired", "c1", at(-2*time.Hour), at(-time.Hour))
+	solo("expiring-now", "c1", at(-50*time.Minute), now)
+	// The newest token, revoked at once.
+	issue(t, s, pair("revoked", "g-rev", "c1", "u1", at(9*time.Minute)))
+	if _, err := s.RevokeGrant(ctx, "g-rev", at(9*time.Minute)); err != nil {
+		t.Fatalf("RevokeGrant: %v", err)
+	}
+	// c2: one pair and one revoked access token.
+	issue(t, s, pair("c2", "g-c2", "c2", "u2", at(6*time.Minute)))
+	solo("c2-revoked", "c2", at(4*time.Minute), at(time.Hour))
+	if err := s.RevokeToken(ctx, hash("c2-revoked"), at(4*time.Minute)); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	// stale: no active token left, but it has issued one.
+	solo("stale", "stale", at(-3*time.Hour), at(-2*time.Hour))
+	// idle has never had a token: it is absent.
+
+	usage := func(now time.Time, want map[string]store.Usage) {
+		t.Helper()
+		got, err := s.ClientUsage(ctx, now)
+		if err != nil {
+			t.Fatalf("ClientUsage: %v", err)
+		}
+		diff(t, fmt.Sprintf("ClientUsage at %v", now.Sub(t0)), want, got)
+	}
+	usage(now, map[string]store.Usage{
+		"c1":    {ActiveTokens: 5, LastIssued: at(9 * time.Minute)},
+		"c2":    {ActiveTokens: 2, LastIssued: at(6 * time.Minute)},
+		"stale": {ActiveTokens: 0, LastIssued: at(-3 * time.Hour)},
+	})
+	// An hour later the access tokens have expired; refresh tokens and "forever" remain.
+	usage(at(2*time.Hour), map[string]store.Usage{
+		"c1":    {ActiveTokens: 3, LastIssued: at(9 * time.Minute)},
+		"c2":    {ActiveTokens: 1, LastIssued: at(6 * time.Minute)},
+		"stale": {ActiveTokens: 0, LastIssued: at(-3 * time.Hour)},
+	})
+	// Earlier the expired tokens were active still; revoked and rotated ones never are.
+	usage(at(-150*time.Minute), map[string]store.Usage{
+		"c1":    {ActiveTokens: 7, LastIssued: at(9 * time.Minute)},
+		"c2":    {ActiveTokens: 2, LastIssued: at(6 * time.Minute)},
+		"stale": {ActiveTokens: 1, LastIssued: at(-3 * time.Hour)},
+	})
+
+	// A deleted client's tokens are gone with it.
+	if err := s.DeleteClient(ctx, "c2"); err != nil {
+		t.Fatalf("DeleteClient: %v", err)
+	}
+	got, err := s.ClientUsage(ctx, now)
+	if err != nil {
+		t.Fatalf("ClientUsage: %v", err)
+	}
+	if _, ok := got["c2"]; ok {
+		t.Error("ClientUsage reports a deleted client")
+	}
+}
+
 func testSessions(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	find := func(token string, now time.Time) ([]byte, bool) {
@@ -932,6 +1241,185 @@ func testPurge(t *testing.T, s store.Store) {
 	}
 	if n, err := s.Purge(ctx, now, policy); err != nil || n != 0 {
 		t.Errorf("second Purge = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	// Detail's first word labels each event; they are recorded in this order.
+	events := []store.AuditEvent{
+		{At: t0, Kind: "client.create", Actor: "alice", Address: "192.0.2.1", ClientID: "c1", Detail: "e1"},
+		{At: at(1 * time.Minute), Kind: "client.update", Actor: "alice", Address: "192.0.2.1", ClientID: "c1", Detail: "e2"},
+		{At: at(2 * time.Minute), Kind: "clients.export", Actor: "alice", Address: "2001:db8::1", Detail: "e3"},
+		{At: at(3 * time.Minute), Kind: "consent.allow", Actor: "bob", Address: "198.51.100.7", ClientID: "c2", Username: "bob", Detail: "e4"},
+		{At: at(4 * time.Minute), Kind: "signin.failure", Address: "203.0.113.9", Username: "carol", Detail: "e5"},
+		{At: at(5 * time.Minute), Kind: "user.disable", Actor: "alice", Username: "bob", Detail: "e6"},
+		// Same time as e6: the order between them is the order of recording.
+		{At: at(5 * time.Minute), Kind: "client.delete", Actor: "dave", ClientID: "c2", Detail: "e7"},
+		{At: at(6 * time.Minute), Kind: "client", Actor: "dave", Detail: "e8"},
+		{At: at(7 * time.Minute), Kind: "client.secret.rotate", Actor: "dave", ClientID: "c1", Detail: "e9 — ünïcode, 'quotes' and 100% _wildcards_"},
+	}
+	for i, e := range events {
+		e.ID = 1_000_000 + int64(i) // ignored: the store assigns IDs
+		record(t, s, e)
+	}
+
+	// Everything comes back, newest first, every field intact.
+	all := listAudit(t, s, store.AuditFilter{})
+	var want []store.AuditEvent
+	for i := len(events) - 1; i >= 0; i-- {
+		want = append(want, events[i])
+	}
+	if d := cmp.Diff(want, all, cmpopts.IgnoreFields(store.AuditEvent{}, "ID")); d != "" {
+		t.Errorf("ListAudit() mismatch (-want +got):\n%s", d)
+	}
+	ids := map[string]int64{}
+	for _, e := range all {
+		if e.ID >= 1_000_000 {
+			t.Errorf("event %s kept the caller's ID %d", label(e), e.ID)
+		}
+		ids[label(e)] = e.ID
+	}
+
+	cases := []struct {
+		name   string
+		filter store.AuditFilter
+		want   []string
+	}{
+		{"exact kind", store.AuditFilter{Kind: "client.update"}, []string{"e2"}},
+		{"exact kind without dot", store.AuditFilter{Kind: "client"}, []string{"e8"}},
+		{"kind prefix", store.AuditFilter{Kind: "client."}, []string{"e9", "e7", "e2", "e1"}},
+		{"nested kind prefix", store.AuditFilter{Kind: "client.secret."}, []string{"e9"}},
+		{"kind prefix is case-sensitive", store.AuditFilter{Kind: "CLIENT."}, nil},
+		{"kind prefix is no pattern", store.AuditFilter{Kind: "c_ient."}, nil},
+		{"kind prefix is no pattern (%)", store.AuditFilter{Kind: "%."}, nil},
+		{"kind prefix of nothing", store.AuditFilter{Kind: "token."}, nil},
+		{"exact kind is no prefix", store.AuditFilter{Kind: "client.cre"}, nil},
+		{"username as actor or subject", store.AuditFilter{Username: "bob"}, []string{"e6", "e4"}},
+		{"username as actor", store.AuditFilter{Username: "alice"}, []string{"e6", "e3", "e2", "e1"}},
+		{"username as subject", store.AuditFilter{Username: "carol"}, []string{"e5"}},
+		{"unknown username", store.AuditFilter{Username: "mallory"}, nil},
+		{"client", store.AuditFilter{ClientID: "c2"}, []string{"e7", "e4"}},
+		{"since is inclusive", store.AuditFilter{Since: at(5 * time.Minute)}, []string{"e9", "e8", "e7", "e6"}},
+		{"until is exclusive", store.AuditFilter{Until: at(2 * time.Minute)}, []string{"e2", "e1"}},
+		{"since and until", store.AuditFilter{Since: at(2 * time.Minute), Until: at(5 * time.Minute)}, []string{"e5", "e4", "e3"}},
+		{"empty range", store.AuditFilter{Since: at(3 * time.Minute), Until: at(3 * time.Minute)}, nil},
+		{"before ID", store.AuditFilter{BeforeID: ids["e4"]}, []string{"e3", "e2", "e1"}},
+		{"before the first", store.AuditFilter{BeforeID: ids["e1"]}, nil},
+		{"limit", store.AuditFilter{Limit: 2}, []string{"e9", "e8"}},
+		{"limit and before ID", store.AuditFilter{BeforeID: ids["e7"], Limit: 2}, []string{"e6", "e5"}},
+		{"kind prefix and client", store.AuditFilter{Kind: "client.", ClientID: "c1"}, []string{"e9", "e2", "e1"}},
+		{"every filter", store.AuditFilter{Kind: "client.", Username: "alice", ClientID: "c1", Since: at(time.Minute), Until: at(time.Hour), BeforeID: ids["e9"], Limit: 10}, []string{"e2"}},
+	}
+	for _, c := range cases {
+		diff(t, "ListAudit: "+c.name, c.want, details(listAudit(t, s, c.filter)))
+	}
+
+	// Purge keeps the audit log, however old.
+	policy := store.PurgePolicy{}
+	if _, err := s.Purge(ctx, at(24*365*time.Hour), policy); err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	if got := listAudit(t, s, store.AuditFilter{}); len(got) != len(events) {
+		t.Errorf("%d audit events after Purge, want %d", len(got), len(events))
+	}
+
+	// New events get larger IDs.
+	record(t, s, store.AuditEvent{At: t0, Kind: "late", Detail: "e10"})
+	if got := listAudit(t, s, store.AuditFilter{Limit: 1}); len(got) != 1 || got[0].Detail != "e10" || got[0].ID <= ids["e9"] {
+		t.Errorf("newest event = %+v, want e10 with an ID above %d", got, ids["e9"])
+	}
+}
+
+func testAuditPaging(t *testing.T, s store.Store) {
+	const n = 250
+	kinds := []string{"signin.success", "signin.failure", "token.issue"}
+	for i := range n {
+		record(t, s, store.AuditEvent{At: at(time.Duration(i) * time.Second), Kind: kinds[i%len(kinds)], Actor: "alice", Detail: fmt.Sprint(i)})
+	}
+	// page walks back from the newest event, limit at a time, until a short page.
+	page := func(f store.AuditFilter, limit int) (labels []string, sizes []int) {
+		t.Helper()
+		f.Limit = limit
+		for range n {
+			got := listAudit(t, s, f)
+			sizes = append(sizes, len(got))
+			labels = append(labels, details(got)...)
+			if len(got) < limit {
+				return labels, sizes
+			}
+			f.BeforeID = got[len(got)-1].ID
+		}
+		t.Fatalf("paging %+v does not end", f)
+		return nil, nil
+	}
+	var want []string
+	for i := n - 1; i >= 0; i-- {
+		want = append(want, fmt.Sprint(i))
+	}
+	labels, sizes := page(store.AuditFilter{}, 100)
+	diff(t, "pages of 100", want, labels)
+	diff(t, "page sizes", []int{100, 100, 50}, sizes)
+
+	// The default page is 100 events.
+	if got := listAudit(t, s, store.AuditFilter{}); len(got) != 100 || got[0].Detail != fmt.Sprint(n-1) {
+		t.Errorf("default page: %d events from %v, want 100 from %d", len(got), details(got[:min(1, len(got))]), n-1)
+	}
+
+	// An exact multiple ends with an empty page.
+	_, sizes = page(store.AuditFilter{}, 125)
+	diff(t, "page sizes of 125", []int{125, 125, 0}, sizes)
+
+	// Paging with filters keeps them on every page.
+	var wantFailures []string
+	for i := n - 1; i >= 0; i-- {
+		if kinds[i%len(kinds)] == "signin.failure" && i >= 60 {
+			wantFailures = append(wantFailures, fmt.Sprint(i))
+		}
+	}
+	labels, _ = page(store.AuditFilter{Kind: "signin.failure", Since: at(60 * time.Second)}, 30)
+	diff(t, "filtered pages", wantFailures, labels)
+	var wantSignins []string
+	for i := n - 1; i >= 0; i-- {
+		if kinds[i%len(kinds)] != "token.issue" {
+			wantSignins = append(wantSignins, fmt.Sprint(i))
+		}
+	}
+	labels, _ = page(store.AuditFilter{Kind: "signin.", Username: "alice"}, 40)
+	diff(t, "prefix pages", wantSignins, labels)
+}
+
+func testAuditLimit(t *testing.T, s store.Store) {
+	// Recorded concurrently: every event gets its own ID.
+	const n = 1010
+	errs := race(n, func(i int) error {
+		return s.RecordAudit(t.Context(), store.AuditEvent{At: t0, Kind: "token.issue", ClientID: "c1", Detail: fmt.Sprint(i)})
+	})
+	if ok, _ := tally(t, errs, nil); ok != n {
+		t.Fatalf("%d of %d concurrent RecordAudit calls succeeded", ok, n)
+	}
+	for _, c := range []struct{ limit, want int }{
+		{0, 100}, {1, 1}, {999, 999}, {1000, 1000}, {1001, 1000}, {1 << 30, 1000},
+	} {
+		if got := listAudit(t, s, store.AuditFilter{Limit: c.limit}); len(got) != c.want {
+			t.Errorf("ListAudit(Limit: %d) returned %d events, want %d", c.limit, len(got), c.want)
+		}
+	}
+	// The cap holds with filters too, and the rest is one page further.
+	first := listAudit(t, s, store.AuditFilter{ClientID: "c1", Limit: 5000})
+	if len(first) != 1000 {
+		t.Fatalf("first page: %d events, want 1000", len(first))
+	}
+	rest := listAudit(t, s, store.AuditFilter{ClientID: "c1", Limit: 5000, BeforeID: first[len(first)-1].ID})
+	seen := map[string]bool{}
+	for _, e := range append(first, rest...) {
+		if seen[e.Detail] {
+			t.Errorf("event %s listed twice", e.Detail)
+		}
+		seen[e.Detail] = true
+	}
+	if len(seen) != n {
+		t.Errorf("two pages hold %d distinct events, want %d", len(seen), n)
 	}
 }
 
