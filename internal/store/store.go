@@ -52,7 +52,7 @@ type Users interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int, error)
 	// UpdateUser replaces the mutable fields (display name, email, password
-	// hash, level, groups, disabled, UpdatedAt) of the user with u.ID.
+	// hash, level, groups, disabled, SessionsAfter, UpdatedAt) of the user with u.ID.
 	UpdateUser(ctx context.Context, u User) error
 }
 
