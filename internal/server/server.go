@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/adminapi"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
@@ -122,6 +123,7 @@ func (g *Gatehouse) Handler() http.Handler {
 	g.OAuth.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", g.handleReady)
+	adminapi.New(g.Admin, g.Users, g.OAuth, g.Pages, g.Log).Register(mux)
 	mux.Handle("/", g.Pages.Handler())
 	var h http.Handler = mux
 	h = logRequests(g.Log, h)

@@ -1,0 +1,150 @@
+package adminapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/user"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// Route prefixes.
+const (
+	PathClients   = "/rest/oauth2/latest/client"
+	PathGatehouse = "/rest/gatehouse/latest"
+)
+
+// API serves the admin REST API.
+type API struct {
+	admin *admin.Service
+	users *user.Service
+	oauth *oauth.Server
+	pages *web.Pages
+	log   *slog.Logger
+	mux   *http.ServeMux
+}
+
+// New builds the API over the admin service. users checks the password that
+// unlocks a secret; o checks Bearer tokens; pages loads browser sessions.
+func New(a *admin.Service, users *user.Service, o *oauth.Server, pages *web.Pages, log *slog.Logger) *API {
+	api := &API{admin: a, users: users, oauth: o, pages: pages, log: log, mux: http.NewServeMux()}
+	api.routes()
+	return api
+}
+
+func (a *API) routes() {
+	m := a.mux
+	m.Handle("GET "+PathClients, a.route(jsonBody, a.listClients))
+	m.Handle("POST "+PathClients, a.route(jsonBody, a.createClient))
+	m.Handle("GET "+PathClients+"/{id}", a.route(jsonBody, a.getClient))
+	m.Handle("PUT "+PathClients+"/{id}", a.route(jsonBody, a.replaceClient))
+	m.Handle("DELETE "+PathClients+"/{id}", a.route(jsonBody, a.deleteClient))
+	m.Handle("POST "+PathClients+"/{id}/enable", a.route(jsonBody, a.enableClient))
+	m.Handle("POST "+PathClients+"/{id}/disable", a.route(jsonBody, a.disableClient))
+	m.Handle("POST "+PathClients+"/{id}/secret", a.route(jsonBody, a.rotateSecret))
+	m.Handle("POST "+PathClients+"/{id}/credentials", a.route(jsonBody, a.viewCredentials))
+	m.Handle("PUT "+PathClients+"/{id}/logo", a.route(imageBody, a.setLogo))
+	m.Handle("DELETE "+PathClients+"/{id}/logo", a.route(jsonBody, a.removeLogo))
+
+	m.Handle("GET "+PathGatehouse+"/users", a.route(jsonBody, a.listUsers))
+	m.Handle("POST "+PathGatehouse+"/users", a.route(jsonBody, a.createUser))
+	m.Handle("GET "+PathGatehouse+"/users/{username}", a.route(jsonBody, a.getUser))
+	m.Handle("PATCH "+PathGatehouse+"/users/{username}", a.route(jsonBody, a.updateUser))
+	m.Handle("POST "+PathGatehouse+"/users/{username}/password", a.route(jsonBody, a.resetPassword))
+	m.Handle("POST "+PathGatehouse+"/users/{username}/signout", a.route(jsonBody, a.signOutUser))
+	m.Handle("GET "+PathGatehouse+"/groups", a.route(jsonBody, a.listGroups))
+	m.Handle("GET "+PathGatehouse+"/grants", a.route(jsonBody, a.listGrants))
+	m.Handle("DELETE "+PathGatehouse+"/grants/{id}", a.route(jsonBody, a.revokeGrant))
+	m.Handle("GET "+PathGatehouse+"/audit", a.route(jsonBody, a.listAudit))
+}
+
+// Register mounts the API on mux, behind the browser session and the
+// cross-origin check.
+func (a *API) Register(mux *http.ServeMux) {
+	h := a.Handler()
+	mux.Handle(PathClients, h)
+	mux.Handle(PathClients+"/", h)
+	mux.Handle(PathGatehouse+"/", h)
+}
+
+// Handler is the API with its security headers, the cross-origin check
+// (refusing in JSON) and the browser session.
+func (a *API) Handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.writeError(w, r, errCrossOrigin)
+	}))
+	// WithSession applies the same check again inside; this outer one runs
+	// first so that a refusal is answered in the API's JSON.
+	return securityHeaders(cop.Handler(a.pages.WithSession(http.HandlerFunc(a.serve))))
+}
+
+// serve routes a request, answering an unknown route or method in JSON.
+func (a *API) serve(w http.ResponseWriter, r *http.Request) {
+	h, pattern := a.mux.Handler(r)
+	if pattern != "" {
+		a.mux.ServeHTTP(w, r)
+		return
+	}
+	// Ask the mux what it would answer (404, or 405 with Allow), then say it in JSON.
+	probe := &statusProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		a.writeError(w, r, &apiError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			Message: "this route does not answer " + r.Method + "; allowed: " + probe.header.Get("Allow")})
+		return
+	}
+	a.writeError(w, r, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "there is no such API route; see docs/api.md"})
+}
+
+// statusProbe records what a handler would answer and discards the body.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header { return p.header }
+func (p *statusProbe) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+
+func (p *statusProbe) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handler is one endpoint, called for an authenticated administrator.
+type handler func(w http.ResponseWriter, r *http.Request, actor admin.Actor) error
+
+// route adapts an endpoint: it authenticates the caller, checks the body's
+// type and size, and writes any error the endpoint returns.
+func (a *API) route(kind bodyKind, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, err := a.authenticate(r)
+		if err == nil {
+			err = admitBody(w, r, kind)
+		}
+		if err == nil {
+			err = h(w, r, actor)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}

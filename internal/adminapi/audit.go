@@ -1,0 +1,153 @@
+package adminapi
+
+import (
+	"encoding/json"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// Audit paging: a page holds DefaultAuditPage events unless limit says
+// otherwise (at most MaxAuditPage); an NDJSON export streams at most
+// MaxAuditExport events (like the console's export), in batches.
+const (
+	DefaultAuditPage = 50
+	MaxAuditPage     = 1000
+	MaxAuditExport   = 100_000
+	exportBatch      = 1000
+)
+
+// NDJSON is the media type of the audit export.
+const NDJSON = "application/x-ndjson"
+
+// auditQuery is a parsed audit request.
+type auditQuery struct {
+	filter store.AuditFilter
+	limit  int
+	export bool
+}
+
+// parseAuditQuery reads the filter the console uses and refuses what it
+// would silently ignore: an unreadable time, before or limit.
+func parseAuditQuery(r *http.Request) (auditQuery, error) {
+	q := r.URL.Query()
+	aq := auditQuery{filter: web.AuditFilterFromQuery(q), export: acceptsNDJSON(r.Header.Get("Accept"))}
+	f := aq.filter
+	if q.Get("since") != "" && f.Since.IsZero() {
+		return aq, badRequest("since must be a date (2006-01-02) or an RFC 3339 time")
+	}
+	if q.Get("until") != "" && f.Until.IsZero() {
+		return aq, badRequest("until must be a date (2006-01-02) or an RFC 3339 time")
+	}
+	if q.Get("before") != "" && f.BeforeID <= 0 {
+		return aq, badRequest("before must be an event ID (a positive integer)")
+	}
+	ceiling := MaxAuditPage
+	aq.limit = DefaultAuditPage
+	if aq.export {
+		ceiling, aq.limit = MaxAuditExport, MaxAuditExport
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > ceiling {
+			return aq, badRequest("limit must be an integer from 1 to %d", ceiling)
+		}
+		aq.limit = n
+	}
+	return aq, nil
+}
+
+func acceptsNDJSON(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		if t, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && t == NDJSON {
+			return true
+		}
+	}
+	return false
+}
+
+// auditPage is one page of events, newest first.
+type auditPage struct {
+	Events []web.AuditJSON `json:"events"`
+	// Next is the path and query of the next (older) page, or "" on the last.
+	Next string `json:"next"`
+}
+
+// GET /rest/gatehouse/latest/audit?kind=&user=&client=&since=&until=&before=&limit=
+func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
+	aq, err := parseAuditQuery(r)
+	if err != nil {
+		return err
+	}
+	if aq.export {
+		return a.exportAudit(w, r, aq)
+	}
+	f := aq.filter
+	f.Limit = aq.limit + 1
+	events, err := a.admin.Audit(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	page := auditPage{Events: make([]web.AuditJSON, 0, len(events))}
+	if len(events) > aq.limit {
+		events = events[:aq.limit]
+		next := url.Values{}
+		for k, v := range r.URL.Query() {
+			next[k] = v
+		}
+		next.Set("before", strconv.FormatInt(events[len(events)-1].ID, 10))
+		page.Next = PathGatehouse + "/audit?" + next.Encode()
+	}
+	for _, e := range events {
+		page.Events = append(page.Events, web.ToAuditJSON(e))
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// exportAudit streams every matching event (up to the limit) as JSON lines,
+// newest first. A failure before the first line is an ordinary error answer;
+// a later one can only end the stream early, and is logged.
+func (a *API) exportAudit(w http.ResponseWriter, r *http.Request, aq auditQuery) error {
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	f := aq.filter
+	started := false
+	for sent := 0; sent < aq.limit; {
+		f.Limit = min(exportBatch, aq.limit-sent)
+		events, err := a.admin.Audit(r.Context(), f)
+		if err != nil {
+			if !started {
+				return err
+			}
+			a.log.Error("audit export ended early", "error", err)
+			return nil
+		}
+		if !started {
+			w.Header().Set("Content-Type", NDJSON+"; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+		for _, e := range events {
+			if err := enc.Encode(web.ToAuditJSON(e)); err != nil {
+				return nil // the caller went away
+			}
+		}
+		sent += len(events)
+		if len(events) < f.Limit {
+			break
+		}
+		f.BeforeID = events[len(events)-1].ID
+		// A long export may outlive the server's write timeout: extend it per batch.
+		rc.SetWriteDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck // not every writer supports it
+		rc.Flush()                                            //nolint:errcheck
+	}
+	return nil
+}

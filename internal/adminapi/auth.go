@@ -1,0 +1,90 @@
+package adminapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// bearerChallenge is the RFC 6750 §3 challenge of a request without credentials.
+const bearerChallenge = `Bearer realm="gatehouse"`
+
+var (
+	errNoCredentials = &apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Challenge: bearerChallenge,
+		Message: "sign in as an administrator, or send Authorization: Bearer <access token>"}
+	errNotAdmin = &apiError{Status: http.StatusForbidden, Code: "forbidden",
+		Message: "only administrators may use the admin API"}
+	errNoUser = &apiError{Status: http.StatusForbidden, Code: "forbidden",
+		Message: "a client-credentials token acts for no user: the admin API needs an administrator's token"}
+	errNoAdminScope = &apiError{Status: http.StatusForbidden, Code: oauth.CodeInsufficientScope,
+		Challenge: bearerChallenge + `, error="insufficient_scope", error_description="the token needs an administrator-level scope"`,
+		Message:   "the token needs an administrator-level scope (such as ADMIN)"}
+	errCrossOrigin = &apiError{Status: http.StatusForbidden, Code: "cross_origin_request",
+		Message: "a state-changing request with a browser session must come from this site (Origin or Sec-Fetch-Site)"}
+)
+
+// authenticate admits an administrator, by Bearer token when the request
+// carries an Authorization header (never falling back to the session), else
+// by browser session.
+func (a *API) authenticate(r *http.Request) (admin.Actor, error) {
+	actor := admin.Actor{Address: clientip.From(r.Context()).String()}
+	if r.Header.Get("Authorization") != "" {
+		p, err := a.oauth.Authenticate(r)
+		if err != nil {
+			return actor, fromBearer(err)
+		}
+		switch {
+		case p.User == nil:
+			return actor, errNoUser
+		case p.User.Level < store.LevelAdmin:
+			return actor, errNotAdmin
+		case !a.oauth.HoldsAdminScope(p.Scopes):
+			return actor, errNoAdminScope
+		}
+		actor.User = *p.User
+		return actor, nil
+	}
+	u, err := a.pages.SessionUser(r)
+	if err != nil {
+		return actor, err
+	}
+	if u == nil {
+		return actor, errNoCredentials
+	}
+	if u.Level < store.LevelAdmin {
+		return actor, errNotAdmin
+	}
+	// net/http's cross-origin check lets through a request that carries
+	// neither header (it assumes a non-browser client). A browser always
+	// sends Origin on a state-changing fetch, so for a session, which only a
+	// browser holds, its absence is refused too.
+	if !safeMethod(r.Method) && r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") == "" {
+		return actor, errCrossOrigin
+	}
+	actor.User = *u
+	return actor, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// fromBearer turns a failed token check into the API's error, keeping the
+// RFC 6750 status and challenge.
+func fromBearer(err error) error {
+	var be *oauth.BearerError
+	if !errors.As(err, &be) {
+		return err
+	}
+	e := &apiError{Status: be.Status, Code: be.Code, Message: be.Description, Challenge: bearerChallenge}
+	if be.Code == "" {
+		e.Code = "unauthorized"
+	} else {
+		e.Challenge += `, error="` + be.Code + `", error_description="` + be.Description + `"`
+	}
+	return e
+}

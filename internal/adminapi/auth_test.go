@@ -1,0 +1,182 @@
+package adminapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// route is one API route with a body it would accept.
+type route struct {
+	method, path string
+	body         any
+}
+
+// everyRoute lists every route, against an application and a user that
+// exist, so that only authentication can refuse them.
+func everyRoute(clientID string) []route {
+	c := pathClients + "/" + clientID
+	return []route{
+		{"GET", pathClients, nil},
+		{"POST", pathClients, map[string]any{"name": "x", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}},
+		{"GET", c, nil},
+		{"PUT", c, map[string]any{"name": "x", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}},
+		{"DELETE", c, nil},
+		{"POST", c + "/enable", nil},
+		{"POST", c + "/disable", nil},
+		{"POST", c + "/secret", nil},
+		{"POST", c + "/credentials", map[string]string{"password": adaPassword}},
+		{"PUT", c + "/logo", raw{"image/png", pngImage(8, 8)}},
+		{"DELETE", c + "/logo", nil},
+		{"GET", adminPathUser, nil},
+		{"POST", adminPathUser, map[string]any{"username": "newbie", "password": "newbie-password"}},
+		{"GET", adminPathUser + "/uma", nil},
+		{"PATCH", adminPathUser + "/uma", map[string]any{"display_name": "Uma"}},
+		{"POST", adminPathUser + "/uma/password", map[string]string{"password": "another-password"}},
+		{"POST", adminPathUser + "/uma/signout", nil},
+		{"GET", "/rest/gatehouse/latest/groups", nil},
+		{"GET", "/rest/gatehouse/latest/grants", nil},
+		{"DELETE", "/rest/gatehouse/latest/grants/some-grant", nil},
+		{"GET", "/rest/gatehouse/latest/audit", nil},
+	}
+}
+
+// Every route refuses every caller that is not an administrator with an
+// administrator-level token or session, and changes nothing when it does.
+func TestEveryRouteRefusesNonAdministrators(t *testing.T) {
+	f := newFixture(t)
+	created := f.newClient("Target", nil)
+	clientID := created.str("client_id")
+	userSession := f.withSession("uma", userPassword)
+	callers := []struct {
+		name   string
+		caller *caller
+		status int
+		code   string
+	}{
+		{"no credentials", f.anonymous(), http.StatusUnauthorized, "unauthorized"},
+		{"unknown bearer token", f.withToken("gat_not-a-real-token"), http.StatusUnauthorized, "invalid_token"},
+		{"user-level session", userSession, http.StatusForbidden, "forbidden"},
+		{"user-level bearer token", f.withToken(f.accessToken("uma", userPassword, "WRITE")), http.StatusForbidden, "forbidden"},
+		{"administrator's token without an admin scope", f.withToken(f.accessToken("ada", adaPassword, "READ")), http.StatusForbidden, "insufficient_scope"},
+		{"client-credentials token", f.withToken(f.clientCredentialsToken()), http.StatusForbidden, "forbidden"},
+	}
+	for _, rt := range everyRoute(clientID) {
+		for _, c := range callers {
+			t.Run(rt.method+" "+rt.path+"/"+c.name, func(t *testing.T) {
+				r := c.caller.do(rt.method, rt.path, rt.body)
+				want(t, r, c.status, c.code)
+				if c.status == http.StatusUnauthorized && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+					t.Fatalf("401 without a Bearer challenge: %q", r.header.Get("WWW-Authenticate"))
+				}
+				if c.code == "insufficient_scope" && !strings.Contains(r.header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+					t.Fatalf("insufficient_scope without its challenge: %q", r.header.Get("WWW-Authenticate"))
+				}
+			})
+		}
+	}
+	// Nothing changed: the application is still there and enabled, with no logo.
+	r := f.admin.do("GET", pathClients+"/"+clientID, nil)
+	want(t, r, http.StatusOK, "")
+	if r.body["enabled"] != true || r.body["has_logo"] != false || r.str("name") != "Target" {
+		t.Fatalf("a refused request changed the application: %s", r.raw)
+	}
+	if kinds := f.auditKinds(clientID); len(kinds) != 1 || kinds[0] != "client.create" {
+		t.Fatalf("audit events of refused requests: %v", kinds)
+	}
+}
+
+// An administrator's session and an administrator's ADMIN-scoped token both work.
+func TestAdministratorsAreAdmitted(t *testing.T) {
+	f := newFixture(t)
+	callers := map[string]*caller{
+		"admin session":               f.withSession("ada", adaPassword),
+		"system-admin session":        f.withSession("root", rootPassword),
+		"admin token with ADMIN":      f.admin,
+		"system-admin token (SYSTEM)": f.root,
+	}
+	for name, c := range callers {
+		t.Run(name, func(t *testing.T) {
+			want(t, c.do("GET", adminPathUser+"/ada", nil), http.StatusOK, "")
+			r := c.do("POST", pathClients, map[string]any{"name": name, "redirect_uris": []string{callback}, "scopes": []string{"READ"}})
+			want(t, r, http.StatusCreated, "")
+		})
+	}
+}
+
+// A session carries the browser's ambient authority, so a state-changing
+// request with it must prove it comes from this site.
+func TestSessionCrossOrigin(t *testing.T) {
+	f := newFixture(t)
+	s := f.withSession("ada", adaPassword)
+	body := map[string]any{"name": "x", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}
+	cases := []struct {
+		name   string
+		header []string
+		status int
+	}{
+		{"without Origin or Sec-Fetch-Site", []string{"Origin", ""}, http.StatusForbidden},
+		{"Sec-Fetch-Site cross-site", []string{"Origin", "", "Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+		{"Origin of another site", []string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{"Sec-Fetch-Site same-site is not same-origin", []string{"Sec-Fetch-Site", "same-site"}, http.StatusForbidden},
+		{"same origin", nil, http.StatusCreated},
+		{"Sec-Fetch-Site same-origin", []string{"Origin", "", "Sec-Fetch-Site", "same-origin"}, http.StatusCreated},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.do("POST", pathClients, body, tc.header...)
+			if tc.status == http.StatusForbidden {
+				want(t, r, tc.status, "cross_origin_request")
+				return
+			}
+			want(t, r, tc.status, "")
+		})
+	}
+	// Reading needs no proof: cross-origin reads are not readable without CORS.
+	want(t, s.do("GET", pathClients, nil, "Origin", ""), http.StatusOK, "")
+	// A Bearer caller (not a browser) needs no Origin.
+	want(t, f.admin.do("POST", pathClients, body), http.StatusCreated, "")
+	// And a session user who is not an administrator is refused, not asked for Origin.
+	want(t, f.withSession("uma", userPassword).do("POST", pathClients, body, "Origin", ""), http.StatusForbidden, "forbidden")
+}
+
+// A token of a user demoted below administrator stops working at once.
+func TestDemotedAdministratorLosesAccess(t *testing.T) {
+	f := newFixture(t)
+	admin2 := f.createUser("ben", "ben-password", store.LevelAdmin)
+	ben := f.withToken(f.accessToken(admin2.Username, "ben-password", "ADMIN"))
+	want(t, ben.do("GET", adminPathUser, nil), http.StatusOK, "")
+	want(t, f.admin.do("PATCH", adminPathUser+"/ben", map[string]any{"level": "user"}), http.StatusOK, "")
+	if r := ben.do("GET", adminPathUser, nil); r.status != http.StatusForbidden {
+		t.Fatalf("demoted administrator: %d %s", r.status, r.raw)
+	}
+}
+
+// Unknown routes and methods answer in JSON too.
+func TestUnknownRouteAndMethod(t *testing.T) {
+	f := newFixture(t)
+	want(t, f.admin.do("GET", "/rest/gatehouse/latest/nothing", nil), http.StatusNotFound, "not_found")
+	r := f.admin.do("PATCH", pathClients, nil)
+	want(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
+	if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
+		t.Fatalf("Allow %q", allow)
+	}
+	// The protocol endpoints beside the API are untouched.
+	if r := f.anonymous().do("GET", "/.well-known/oauth-authorization-server", nil); r.status != http.StatusOK {
+		t.Fatalf("metadata: %d", r.status)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []*caller{f.admin, f.anonymous()} {
+		r := c.do("GET", pathClients, nil)
+		for k, v := range map[string]string{"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"} {
+			if r.header.Get(k) != v {
+				t.Errorf("%s = %q, want %q", k, r.header.Get(k), v)
+			}
+		}
+	}
+}

@@ -1,0 +1,317 @@
+package adminapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+// clientJSON is an application. The field names are those of
+// `gatehouse client … --json`, so the CLI and the API agree.
+type clientJSON struct {
+	ClientID         string     `json:"client_id"`
+	ClientSecret     string     `json:"client_secret,omitempty"` // only when just created
+	Name             string     `json:"name"`
+	Description      string     `json:"description"`
+	Type             string     `json:"type"` // "confidential" or "public"
+	RedirectURIs     []string   `json:"redirect_uris"`
+	Scopes           []string   `json:"scopes"`
+	Grants           []string   `json:"grants"`
+	RequirePKCE      bool       `json:"require_pkce"`
+	Enabled          bool       `json:"enabled"`
+	SubscriberUsers  []string   `json:"subscriber_users"`
+	SubscriberGroups []string   `json:"subscriber_groups"`
+	AllowedIPs       []string   `json:"allowed_ips"`
+	HasLogo          bool       `json:"has_logo"`
+	ActiveTokens     int        `json:"active_tokens"`
+	LastUsed         *time.Time `json:"last_used"` // when a token was last issued; null: never
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+}
+
+func toClientJSON(s admin.AppSummary, secretValue string) clientJSON {
+	c := s.Client
+	kind := "confidential"
+	if c.Public {
+		kind = "public"
+	}
+	out := clientJSON{
+		ClientID: c.ID, ClientSecret: secretValue, Name: c.Name, Description: c.Description, Type: kind,
+		RedirectURIs: nonNil(c.RedirectURIs), Scopes: nonNil(c.Scopes), Grants: nonNil(c.Grants),
+		RequirePKCE: c.RequirePKCE, Enabled: c.Enabled, SubscriberUsers: nonNil(c.SubscriberUsers),
+		SubscriberGroups: nonNil(c.SubscriberGroups), AllowedIPs: nonNil(c.AllowedIPs), HasLogo: c.HasLogo,
+		ActiveTokens: s.Usage.ActiveTokens, CreatedAt: jsonTime(c.CreatedAt), UpdatedAt: jsonTime(c.UpdatedAt),
+	}
+	if !s.Usage.LastIssued.IsZero() {
+		t := jsonTime(s.Usage.LastIssued)
+		out.LastUsed = &t
+	}
+	return out
+}
+
+// jsonTime is how times are shown: UTC, to the millisecond (what every store keeps).
+func jsonTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// clientRequest creates an application or replaces its settings.
+type clientRequest struct {
+	Name             string   `json:"name"`
+	Description      string   `json:"description"`
+	Type             string   `json:"type"`
+	RedirectURIs     []string `json:"redirect_uris"`
+	Scopes           []string `json:"scopes"`
+	Grants           []string `json:"grants"`
+	RequirePKCE      bool     `json:"require_pkce"`
+	Enabled          *bool    `json:"enabled"`
+	SubscriberUsers  []string `json:"subscriber_users"`
+	SubscriberGroups []string `json:"subscriber_groups"`
+	AllowedIPs       []string `json:"allowed_ips"`
+
+	// Read-only fields of clientJSON, accepted (and ignored) so that what a
+	// GET returned can be edited and sent back; client_id must then match.
+	ClientID     *string         `json:"client_id"`
+	HasLogo      json.RawMessage `json:"has_logo"`
+	ActiveTokens json.RawMessage `json:"active_tokens"`
+	LastUsed     json.RawMessage `json:"last_used"`
+	CreatedAt    json.RawMessage `json:"created_at"`
+	UpdatedAt    json.RawMessage `json:"updated_at"`
+}
+
+// registration reads the request; enabled defaults to wasEnabled.
+func (q clientRequest) registration(wasEnabled bool) (app.Registration, error) {
+	r := app.Registration{
+		Name: q.Name, Description: q.Description, RedirectURIs: q.RedirectURIs, Scopes: q.Scopes, Grants: q.Grants,
+		RequirePKCE: q.RequirePKCE, Disabled: !wasEnabled,
+		SubscriberUsers: q.SubscriberUsers, SubscriberGroups: q.SubscriberGroups, AllowedIPs: q.AllowedIPs,
+	}
+	switch q.Type {
+	case "", "confidential":
+	case "public":
+		r.Public = true
+	default:
+		return r, badRequest(`type must be "confidential" or "public"`)
+	}
+	if q.Enabled != nil {
+		r.Disabled = !*q.Enabled
+	}
+	return r, nil
+}
+
+// summary adds an application's token usage.
+func (a *API) summary(ctx context.Context, c store.Client) (admin.AppSummary, error) {
+	apps, err := a.admin.ListApps(ctx, c.ID)
+	if err != nil {
+		return admin.AppSummary{}, err
+	}
+	for _, s := range apps {
+		if s.ID == c.ID {
+			return s, nil
+		}
+	}
+	return admin.AppSummary{Client: c}, nil
+}
+
+func (a *API) writeClient(w http.ResponseWriter, r *http.Request, status int, c store.Client) error {
+	s, err := a.summary(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, toClientJSON(s, ""))
+	return nil
+}
+
+// GET /rest/oauth2/latest/client?q=
+func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
+	apps, err := a.admin.ListApps(r.Context(), r.URL.Query().Get("q"))
+	if err != nil {
+		return err
+	}
+	out := make([]clientJSON, 0, len(apps))
+	for _, s := range apps {
+		out = append(out, toClientJSON(s, ""))
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Clients []clientJSON `json:"clients"`
+	}{out})
+	return nil
+}
+
+// POST /rest/oauth2/latest/client
+func (a *API) createClient(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	var q clientRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	if q.ClientID != nil {
+		return badRequest("client_id is assigned by the server")
+	}
+	reg, err := q.registration(true)
+	if err != nil {
+		return err
+	}
+	c, secretValue, err := a.admin.CreateApp(r.Context(), actor, reg)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", PathClients+"/"+c.ID)
+	writeJSON(w, http.StatusCreated, toClientJSON(admin.AppSummary{Client: c}, secretValue))
+	return nil
+}
+
+// GET /rest/oauth2/latest/client/{id}
+func (a *API) getClient(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
+	c, err := a.admin.GetApp(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return a.writeClient(w, r, http.StatusOK, c)
+}
+
+// PUT /rest/oauth2/latest/client/{id} replaces every setting; enabled, when
+// left out, stays as it is.
+func (a *API) replaceClient(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	id := r.PathValue("id")
+	var q clientRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	if q.ClientID != nil && *q.ClientID != id {
+		return badRequest("client_id in the body does not match the URL")
+	}
+	current, err := a.admin.GetApp(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	reg, err := q.registration(current.Enabled)
+	if err != nil {
+		return err
+	}
+	c, err := a.admin.UpdateApp(r.Context(), actor, id, reg)
+	if err != nil {
+		return err
+	}
+	return a.writeClient(w, r, http.StatusOK, c)
+}
+
+// DELETE /rest/oauth2/latest/client/{id} removes the application and revokes every token it holds.
+func (a *API) deleteClient(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	if err := a.admin.DeleteApp(r.Context(), actor, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// POST /rest/oauth2/latest/client/{id}/enable
+func (a *API) enableClient(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	return a.setEnabled(w, r, actor, true)
+}
+
+// POST /rest/oauth2/latest/client/{id}/disable: the application's tokens stop working at once.
+func (a *API) disableClient(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	return a.setEnabled(w, r, actor, false)
+}
+
+func (a *API) setEnabled(w http.ResponseWriter, r *http.Request, actor admin.Actor, enabled bool) error {
+	c, err := a.admin.SetAppEnabled(r.Context(), actor, r.PathValue("id"), enabled)
+	if err != nil {
+		return err
+	}
+	return a.writeClient(w, r, http.StatusOK, c)
+}
+
+// secretJSON is an application's secret.
+type secretJSON struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// POST /rest/oauth2/latest/client/{id}/secret gives the application a new secret.
+func (a *API) rotateSecret(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	id := r.PathValue("id")
+	secretValue, err := a.admin.RotateSecret(r.Context(), actor, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, secretJSON{ClientID: id, ClientSecret: secretValue})
+	return nil
+}
+
+// passwordRequest carries a password.
+type passwordRequest struct {
+	Password string `json:"password"`
+}
+
+var errWrongPassword = &apiError{Status: http.StatusForbidden, Code: "invalid_password",
+	Message: "that is not your password: send your own password to view credentials"}
+
+// POST /rest/oauth2/latest/client/{id}/credentials shows the current secret
+// again, only against the caller's own password (checked and throttled like
+// a sign-in, for a Bearer caller too); every view is audited.
+func (a *API) viewCredentials(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	var q passwordRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if _, err := a.admin.GetApp(ctx, id); err != nil {
+		return err
+	}
+	_, err := a.users.Authenticate(ctx, actor.User.Username, q.Password, clientAddr(r))
+	if errors.Is(err, user.ErrInvalidCredentials) {
+		return errWrongPassword
+	}
+	if err != nil {
+		return err
+	}
+	secretValue, err := a.admin.ViewSecret(ctx, actor, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, secretJSON{ClientID: id, ClientSecret: secretValue})
+	return nil
+}
+
+// PUT /rest/oauth2/latest/client/{id}/logo with a raw image/png or image/jpeg body.
+func (a *API) setLogo(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	if !hasBody(r) {
+		return badRequest("send the logo as the body, with Content-Type image/png or image/jpeg")
+	}
+	data, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return err
+	}
+	if err != nil {
+		return badRequest("the logo could not be read")
+	}
+	if err := a.admin.SetLogo(r.Context(), actor, r.PathValue("id"), data); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// DELETE /rest/oauth2/latest/client/{id}/logo
+func (a *API) removeLogo(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	if err := a.admin.RemoveLogo(r.Context(), actor, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

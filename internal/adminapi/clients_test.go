@@ -1,0 +1,319 @@
+package adminapi_test
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+)
+
+func pngImage(w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	img.Set(0, 0, color.RGBA{200, 30, 30, 255})
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+func jpegImage(w, h int) []byte {
+	var b bytes.Buffer
+	jpeg.Encode(&b, image.NewRGBA(image.Rect(0, 0, w, h)), nil)
+	return b.Bytes()
+}
+
+// secretWorks reports whether the token endpoint accepts the application's secret.
+func (f *fixture) secretWorks(id, secretValue string) bool {
+	f.t.Helper()
+	r := f.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "scope": {"READ"}}, id, secretValue)
+	return r.status == http.StatusOK
+}
+
+func TestClientLifecycle(t *testing.T) {
+	f := newFixture(t)
+
+	// Create: 201, the secret once, a Location.
+	created := f.newClient("Build server", map[string]any{
+		"description": "CI", "grants": []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subscriber_groups": []string{"staff"}, "allowed_ips": []string{"127.0.0.1/32"},
+	})
+	id, secretValue := created.str("client_id"), created.str("client_secret")
+	if id == "" || secretValue == "" || created.str("type") != "confidential" || created.body["enabled"] != true {
+		t.Fatalf("created: %s", created.raw)
+	}
+	if created.header.Get("Location") != pathClients+"/"+id {
+		t.Fatalf("Location %q", created.header.Get("Location"))
+	}
+	if !f.secretWorks(id, secretValue) {
+		t.Fatal("the returned secret does not work")
+	}
+
+	// Get: no secret, usage.
+	got := f.admin.do("GET", pathClients+"/"+id, nil)
+	want(t, got, http.StatusOK, "")
+	if _, has := got.body["client_secret"]; has {
+		t.Fatalf("GET shows the secret: %s", got.raw)
+	}
+	if got.body["active_tokens"] != float64(1) || got.body["last_used"] == nil {
+		t.Fatalf("usage after one token: %s", got.raw)
+	}
+	for _, k := range []string{"client_id", "name", "description", "type", "redirect_uris", "scopes", "grants", "require_pkce",
+		"enabled", "subscriber_users", "subscriber_groups", "allowed_ips", "has_logo", "active_tokens", "last_used", "created_at", "updated_at"} {
+		if _, ok := got.body[k]; !ok {
+			t.Errorf("field %q missing: %s", k, got.raw)
+		}
+	}
+
+	// List with search, and usage.
+	f.newClient("Wiki", nil)
+	list := f.admin.do("GET", pathClients+"?q=build", nil)
+	want(t, list, http.StatusOK, "")
+	if l := list.list("clients"); len(l) != 1 || l[0].(map[string]any)["client_id"] != id || l[0].(map[string]any)["active_tokens"] != float64(1) {
+		t.Fatalf("search: %s", list.raw)
+	}
+	if all := f.admin.do("GET", pathClients, nil); len(all.list("clients")) != 4 { // with the fixture's two
+		t.Fatalf("list: %s", all.raw)
+	}
+
+	// Replace: what GET returned, edited and sent back, is accepted.
+	edited := got.body
+	edited["name"] = "Build server 2"
+	edited["scopes"] = []string{"READ"}
+	edited["allowed_ips"] = []string{}
+	put := f.admin.do("PUT", pathClients+"/"+id, edited)
+	want(t, put, http.StatusOK, "")
+	if put.str("name") != "Build server 2" || len(put.body["scopes"].([]any)) != 1 || put.body["enabled"] != true {
+		t.Fatalf("replaced: %s", put.raw)
+	}
+	// Left-out settings are reset (PUT replaces), except enabled.
+	put = f.admin.do("PUT", pathClients+"/"+id, map[string]any{"name": "Minimal", "redirect_uris": []string{callback}, "scopes": []string{"READ"}})
+	want(t, put, http.StatusOK, "")
+	if put.str("description") != "" || len(put.body["subscriber_groups"].([]any)) != 0 || slices.Contains(anyStrings(put.body["grants"]), "client_credentials") {
+		t.Fatalf("PUT did not replace: %s", put.raw)
+	}
+	want(t, f.admin.do("PUT", pathClients+"/"+id, map[string]any{"client_id": "other", "name": "x", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}), http.StatusBadRequest, "invalid_request")
+	bad := f.admin.do("PUT", pathClients+"/"+id, map[string]any{"name": "x", "redirect_uris": []string{"javascript:alert(1)"}, "scopes": []string{"READ"}})
+	want(t, bad, http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("PUT", pathClients+"/"+id, map[string]any{"name": "x", "redirect_uris": []string{callback}, "scopes": []string{"NOPE"}}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("POST", pathClients, map[string]any{"client_id": "mine", "name": "x", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}), http.StatusBadRequest, "invalid_request")
+
+	// Disable and enable.
+	r := f.admin.do("POST", pathClients+"/"+id+"/disable", nil)
+	want(t, r, http.StatusOK, "")
+	if r.body["enabled"] != false {
+		t.Fatalf("disabled: %s", r.raw)
+	}
+	// A replace without "enabled" keeps it disabled.
+	put = f.admin.do("PUT", pathClients+"/"+id, map[string]any{"name": "Minimal", "redirect_uris": []string{callback}, "scopes": []string{"READ"}})
+	if put.body["enabled"] != false {
+		t.Fatalf("PUT without enabled re-enabled the application: %s", put.raw)
+	}
+	r = f.admin.do("POST", pathClients+"/"+id+"/enable", nil)
+	want(t, r, http.StatusOK, "")
+	if r.body["enabled"] != true {
+		t.Fatalf("enabled: %s", r.raw)
+	}
+
+	// Every change is audited, with who and from where.
+	kinds := f.auditKinds(id)
+	for _, k := range []string{"client.create", "client.update", "client.disable", "client.enable"} {
+		if !slices.Contains(kinds, k) {
+			t.Errorf("audit lacks %s: %v", k, kinds)
+		}
+	}
+	ev := f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=client.create&client="+id, nil).list("events")[0].(map[string]any)
+	if ev["actor"] != "ada" || ev["address"] != "127.0.0.1" {
+		t.Fatalf("audit event: %v", ev)
+	}
+
+	// Public applications: no secret, nothing to rotate or view.
+	pub := f.newClient("SPA", map[string]any{"type": "public"})
+	if pub.str("client_secret") != "" || pub.str("type") != "public" || pub.body["require_pkce"] != true {
+		t.Fatalf("public: %s", pub.raw)
+	}
+	want(t, f.admin.do("POST", pathClients+"/"+pub.str("client_id")+"/secret", nil), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("POST", pathClients+"/"+pub.str("client_id")+"/credentials", map[string]string{"password": adaPassword}), http.StatusBadRequest, "invalid_request")
+}
+
+func anyStrings(v any) []string {
+	var out []string
+	for _, s := range v.([]any) {
+		out = append(out, s.(string))
+	}
+	return out
+}
+
+func TestClientSecrets(t *testing.T) {
+	f := newFixture(t)
+	created := f.newClient("Secrets", map[string]any{"grants": []string{"client_credentials"}, "redirect_uris": []string{}})
+	id, first := created.str("client_id"), created.str("client_secret")
+
+	// Regenerate: a new secret; the old one stops working.
+	r := f.admin.do("POST", pathClients+"/"+id+"/secret", nil)
+	want(t, r, http.StatusOK, "")
+	second := r.str("client_secret")
+	if second == "" || second == first || r.str("client_id") != id {
+		t.Fatalf("rotate: %s", r.raw)
+	}
+	if f.secretWorks(id, first) || !f.secretWorks(id, second) {
+		t.Fatal("after rotation the old secret must fail and the new one work")
+	}
+
+	// View credentials with a wrong password: refused, and no view audited.
+	for name, c := range map[string]*caller{"bearer": f.admin, "session": f.withSession("ada", adaPassword)} {
+		t.Run(name, func(t *testing.T) {
+			before := f.auditCount()
+			want(t, c.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": "not-my-password"}), http.StatusForbidden, "invalid_password")
+			want(t, c.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": rootPassword}), http.StatusForbidden, "invalid_password")
+			want(t, c.do("POST", pathClients+"/"+id+"/credentials", map[string]string{}), http.StatusForbidden, "invalid_password")
+			if n := f.auditCount(); n != before {
+				t.Fatalf("refused views were audited: %d events, was %d", n, before)
+			}
+			// The caller's own password shows the current secret, audited.
+			r := c.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": adaPassword})
+			want(t, r, http.StatusOK, "")
+			if r.str("client_secret") != second || r.str("client_id") != id {
+				t.Fatalf("credentials: %s", r.raw)
+			}
+			if f.auditKinds(id)[0] != "client.secret.view" {
+				t.Fatalf("view not audited: %v", f.auditKinds(id))
+			}
+		})
+	}
+	kinds := f.auditKinds(id)
+	if n := countOf(kinds, "client.secret.view"); n != 2 {
+		t.Fatalf("%d views audited, want 2: %v", n, kinds)
+	}
+	if !slices.Contains(kinds, "client.secret.rotate") {
+		t.Fatalf("rotation not audited: %v", kinds)
+	}
+	want(t, f.admin.do("POST", pathClients+"/nope/credentials", map[string]string{"password": adaPassword}), http.StatusNotFound, "not_found")
+}
+
+// Password re-entry is throttled like a sign-in.
+func TestCredentialsThrottled(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.SignIn.MaxFailuresPerAccount = 2 })
+	id := f.newClient("Throttled", nil).str("client_id")
+	for range 2 {
+		want(t, f.admin.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": "wrong-password"}), http.StatusForbidden, "invalid_password")
+	}
+	want(t, f.admin.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": adaPassword}), http.StatusTooManyRequests, "throttled")
+}
+
+func countOf(list []string, v string) int {
+	n := 0
+	for _, s := range list {
+		if s == v {
+			n++
+		}
+	}
+	return n
+}
+
+func TestClientLogo(t *testing.T) {
+	f := newFixture(t)
+	id := f.newClient("Logo", nil).str("client_id")
+	logo := pathClients + "/" + id + "/logo"
+
+	want(t, f.admin.do("PUT", logo, raw{"image/png", pngImage(16, 16)}), http.StatusNoContent, "")
+	if r := f.admin.do("GET", pathClients+"/"+id, nil); r.body["has_logo"] != true {
+		t.Fatalf("after upload: %s", r.raw)
+	}
+	// What is served is a PNG, whatever was uploaded.
+	want(t, f.admin.do("PUT", logo, raw{"image/jpeg", jpegImage(16, 16)}), http.StatusNoContent, "")
+	data, contentType, err := f.node.Admin.Logo(t.Context(), id)
+	if err != nil || contentType != "image/png" || !bytes.HasPrefix(data, []byte("\x89PNG")) {
+		t.Fatalf("stored logo: %q %v", contentType, err)
+	}
+
+	want(t, f.admin.do("PUT", logo, raw{"application/json", []byte(`{}`)}), http.StatusUnsupportedMediaType, "unsupported_media_type")
+	want(t, f.admin.do("PUT", logo, raw{"image/gif", []byte("GIF89a")}), http.StatusUnsupportedMediaType, "unsupported_media_type")
+	want(t, f.admin.do("PUT", logo, raw{"image/png", []byte("<script>alert(1)</script>")}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("PUT", logo, raw{"image/png", pngImage(2000, 10)}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("PUT", logo, raw{"image/png", make([]byte, 300<<10)}), http.StatusRequestEntityTooLarge, "request_too_large")
+	want(t, f.admin.do("PUT", logo, nil), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("PUT", pathClients+"/nope/logo", raw{"image/png", pngImage(8, 8)}), http.StatusNotFound, "not_found")
+
+	want(t, f.admin.do("DELETE", logo, nil), http.StatusNoContent, "")
+	if r := f.admin.do("GET", pathClients+"/"+id, nil); r.body["has_logo"] != false {
+		t.Fatalf("after removal: %s", r.raw)
+	}
+	want(t, f.admin.do("DELETE", pathClients+"/nope/logo", nil), http.StatusNotFound, "not_found")
+	if n := countOf(f.auditKinds(id), "client.logo"); n != 3 {
+		t.Fatalf("%d logo events, want 3", n)
+	}
+}
+
+// Deleting an application ends every token it issued.
+func TestClientDeleteRevokesTokens(t *testing.T) {
+	f := newFixture(t)
+	created := f.newClient("Doomed", map[string]any{"grants": []string{"authorization_code", "client_credentials"}})
+	id, secretValue := created.str("client_id"), created.str("client_secret")
+	r := f.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "scope": {"READ"}}, id, secretValue)
+	tok, _ := r.body["access_token"].(string)
+	if tok == "" {
+		t.Fatalf("token: %s", r.raw)
+	}
+	in := f.newIntrospector()
+	if !in.active(tok) {
+		t.Fatal("token inactive before delete")
+	}
+	want(t, f.admin.do("DELETE", pathClients+"/"+id, nil), http.StatusNoContent, "")
+	if in.active(tok) {
+		t.Fatal("token still active after the application was deleted")
+	}
+	want(t, f.admin.do("GET", pathClients+"/"+id, nil), http.StatusNotFound, "not_found")
+	want(t, f.admin.do("DELETE", pathClients+"/"+id, nil), http.StatusNotFound, "not_found")
+	if kinds := f.auditKinds(id); kinds[0] != "client.delete" {
+		t.Fatalf("delete not audited: %v", kinds)
+	}
+}
+
+// Disabling an application stops its tokens at once.
+func TestClientDisableStopsTokens(t *testing.T) {
+	f := newFixture(t)
+	created := f.newClient("Paused", map[string]any{"grants": []string{"client_credentials"}, "redirect_uris": []string{}})
+	id, secretValue := created.str("client_id"), created.str("client_secret")
+	tok, _ := f.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "scope": {"READ"}}, id, secretValue).body["access_token"].(string)
+	in := f.newIntrospector()
+	want(t, f.admin.do("POST", pathClients+"/"+id+"/disable", nil), http.StatusOK, "")
+	if in.active(tok) {
+		t.Fatal("token of a disabled application is active")
+	}
+}
+
+func TestClientNotFound(t *testing.T) {
+	f := newFixture(t)
+	valid := map[string]any{"name": "x", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}
+	for _, rt := range []route{
+		{"GET", pathClients + "/nope", nil},
+		{"PUT", pathClients + "/nope", valid},
+		{"DELETE", pathClients + "/nope", nil},
+		{"POST", pathClients + "/nope/enable", nil},
+		{"POST", pathClients + "/nope/disable", nil},
+		{"POST", pathClients + "/nope/secret", nil},
+	} {
+		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+			r := f.admin.do(rt.method, rt.path, rt.body)
+			want(t, r, http.StatusNotFound, "not_found")
+			if r.str("message") != "no such application" {
+				t.Fatalf("message %q", r.str("message"))
+			}
+		})
+	}
+}
+
+// The configured limit on applications answers 409.
+func TestClientLimit(t *testing.T) {
+	// The fixture's two token applications count too.
+	f := newFixture(t, func(c *config.Config) { c.Limits.Clients = 3 })
+	f.newClient("Third", nil)
+	r := f.admin.do("POST", pathClients, map[string]any{"name": "Fourth", "redirect_uris": []string{callback}, "scopes": []string{"READ"}})
+	want(t, r, http.StatusConflict, "limit_reached")
+}

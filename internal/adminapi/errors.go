@@ -1,0 +1,95 @@
+package adminapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+// apiError is a failure with a status, a stable code and a message fit for the caller.
+type apiError struct {
+	Status    int
+	Code      string
+	Message   string
+	Challenge string // WWW-Authenticate, when set
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+// badRequest is a 400 invalid_request with a message for the caller.
+func badRequest(format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "invalid_request", Message: fmt.Sprintf(format, args...)}
+}
+
+// errorBody is every error answer.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// writeError is the API's one error writer. Refusals of the admin service
+// keep their text (it is written for people); anything unexpected is logged
+// and answered as a bare 500.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := classify(r, err)
+	if e.Status >= 500 {
+		a.log.Error("admin API request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	if e.Challenge != "" {
+		w.Header().Set("WWW-Authenticate", e.Challenge)
+	}
+	writeJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message})
+}
+
+func classify(r *http.Request, err error) *apiError {
+	var e *apiError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.As(err, &tooBig):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
+			Message: fmt.Sprintf("the request body must be at most %d bytes", tooBig.Limit)}
+	case errors.Is(err, store.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such " + resourceOf(r.URL.Path)}
+	case errors.Is(err, app.ErrLimit):
+		// The request is valid; the server's state (how many exist) refuses it.
+		return &apiError{Status: http.StatusConflict, Code: "limit_reached", Message: err.Error()}
+	case errors.Is(err, user.ErrThrottled):
+		return &apiError{Status: http.StatusTooManyRequests, Code: "throttled", Message: err.Error()}
+	case errors.Is(err, admin.ErrForbidden):
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
+	case errors.Is(err, admin.ErrInvalid), errors.Is(err, app.ErrInvalid), errors.Is(err, user.ErrInvalid):
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_request", Message: err.Error()}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal_error", Message: "the server could not complete the request"}
+}
+
+// resourceOf names what a path is about, for a not-found message.
+func resourceOf(path string) string {
+	switch {
+	case strings.HasPrefix(path, PathClients):
+		return "application"
+	case strings.HasPrefix(path, PathGatehouse+"/users"):
+		return "user"
+	case strings.HasPrefix(path, PathGatehouse+"/grants"):
+		return "grant"
+	}
+	return "resource"
+}
+
+// writeJSON answers v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // never rendered as HTML: nosniff and a deny-all CSP are set
+	enc.Encode(v)            //nolint:errcheck // the caller went away; nothing to do
+}

@@ -1,0 +1,66 @@
+package adminapi_test
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+)
+
+func TestGrants(t *testing.T) {
+	f := newFixture(t)
+	in := f.newIntrospector()
+	umaToken := f.accessToken("uma", userPassword, "READ")
+	c, secretValue := f.createClient(app.Registration{Name: "Robot", Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}})
+	robotToken, _ := f.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "scope": {"READ"}}, c.ID, secretValue).body["access_token"].(string)
+
+	// By user.
+	r := f.admin.do("GET", "/rest/gatehouse/latest/grants?username=UMA", nil)
+	want(t, r, http.StatusOK, "")
+	grants := r.list("grants")
+	if len(grants) != 1 {
+		t.Fatalf("uma's grants: %s", r.raw)
+	}
+	g := grants[0].(map[string]any)
+	if g["username"] != "uma" || g["client_name"] != "token for uma" || g["active_tokens"] != float64(2) ||
+		len(g["scopes"].([]any)) != 1 || g["granted_at"] == nil || g["last_used"] == nil {
+		t.Fatalf("grant: %v", g)
+	}
+
+	// By application; client credentials have no user.
+	r = f.admin.do("GET", "/rest/gatehouse/latest/grants?client_id="+c.ID, nil)
+	want(t, r, http.StatusOK, "")
+	if l := r.list("grants"); len(l) != 1 || l[0].(map[string]any)["username"] != nil || l[0].(map[string]any)["client_id"] != c.ID {
+		t.Fatalf("robot's grants: %s", r.raw)
+	}
+
+	// All: the fixture's two, uma's and the robot's.
+	if all := f.admin.do("GET", "/rest/gatehouse/latest/grants", nil).list("grants"); len(all) != 4 {
+		t.Fatalf("%d grants, want 4", len(all))
+	}
+	want(t, f.admin.do("GET", "/rest/gatehouse/latest/grants?username=nobody", nil), http.StatusNotFound, "not_found")
+	want(t, f.admin.do("GET", "/rest/gatehouse/latest/grants?client_id=nope", nil), http.StatusNotFound, "not_found")
+
+	// Revoke: every token of the grant ends at once.
+	if !in.active(umaToken) || !in.active(robotToken) {
+		t.Fatal("tokens inactive before revocation")
+	}
+	want(t, f.admin.do("DELETE", "/rest/gatehouse/latest/grants/"+g["id"].(string), nil), http.StatusNoContent, "")
+	if in.active(umaToken) {
+		t.Fatal("uma's token is active after its grant was revoked")
+	}
+	if !in.active(robotToken) {
+		t.Fatal("another grant's token was revoked")
+	}
+	if l := f.admin.do("GET", "/rest/gatehouse/latest/grants?username=uma", nil).list("grants"); len(l) != 0 {
+		t.Fatalf("revoked grant still listed: %v", l)
+	}
+	want(t, f.admin.do("DELETE", "/rest/gatehouse/latest/grants/"+g["id"].(string), nil), http.StatusNotFound, "not_found")
+	want(t, f.admin.do("DELETE", "/rest/gatehouse/latest/grants/nope", nil), http.StatusNotFound, "not_found")
+
+	r = f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=grant.revoke", nil)
+	if ev := r.list("events"); len(ev) != 1 || ev[0].(map[string]any)["username"] != "uma" || ev[0].(map[string]any)["actor"] != "ada" {
+		t.Fatalf("revocation audit: %s", r.raw)
+	}
+}

@@ -1,0 +1,188 @@
+package adminapi
+
+import (
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+// userJSON is a user. The field names are those of `gatehouse user … --json`.
+type userJSON struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	Email       string    `json:"email"`
+	Level       string    `json:"level"` // user, admin or system-admin
+	Groups      []string  `json:"groups"`
+	Disabled    bool      `json:"disabled"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func toUserJSON(u store.User) userJSON {
+	return userJSON{
+		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email, Level: user.LevelName(u.Level),
+		Groups: nonNil(u.Groups), Disabled: u.Disabled, CreatedAt: jsonTime(u.CreatedAt), UpdatedAt: jsonTime(u.UpdatedAt),
+	}
+}
+
+// newUserRequest creates a user.
+type newUserRequest struct {
+	Username    string   `json:"username"`
+	Password    string   `json:"password"`
+	DisplayName string   `json:"display_name"`
+	Email       string   `json:"email"`
+	Level       string   `json:"level"` // user (default), admin or system-admin
+	Groups      []string `json:"groups"`
+}
+
+// userPatch changes a user; a field left out (or null) stays as it is.
+type userPatch struct {
+	DisplayName *string   `json:"display_name"`
+	Email       *string   `json:"email"`
+	Level       *string   `json:"level"`
+	Groups      *[]string `json:"groups"`
+	Disabled    *bool     `json:"disabled"`
+}
+
+func (p userPatch) change() (admin.UserChange, error) {
+	ch := admin.UserChange{DisplayName: p.DisplayName, Email: p.Email, Groups: p.Groups, Disabled: p.Disabled}
+	if p.Level != nil {
+		if *p.Level == "" {
+			return ch, badRequest("level must be one of user, admin, system-admin")
+		}
+		l, err := user.ParseLevel(*p.Level)
+		if err != nil {
+			return ch, err
+		}
+		ch.Level = &l
+	}
+	return ch, nil
+}
+
+// GET /rest/gatehouse/latest/users
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
+	users, err := a.admin.ListUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]userJSON, 0, len(users))
+	for _, u := range users {
+		out = append(out, toUserJSON(u))
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Users []userJSON `json:"users"`
+	}{out})
+	return nil
+}
+
+// POST /rest/gatehouse/latest/users
+func (a *API) createUser(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	var q newUserRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	level, err := user.ParseLevel(q.Level)
+	if err != nil {
+		return err
+	}
+	u, err := a.admin.CreateUser(r.Context(), actor, user.NewUser{
+		Username: q.Username, Password: q.Password, DisplayName: q.DisplayName, Email: q.Email, Level: level, Groups: q.Groups,
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", PathGatehouse+"/users/"+u.Username)
+	writeJSON(w, http.StatusCreated, toUserJSON(u))
+	return nil
+}
+
+// GET /rest/gatehouse/latest/users/{username}
+func (a *API) getUser(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
+	u, err := a.users.ByUsername(r.Context(), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+	return nil
+}
+
+// PATCH /rest/gatehouse/latest/users/{username}
+func (a *API) updateUser(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	var q userPatch
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	ch, err := q.change()
+	if err != nil {
+		return err
+	}
+	u, err := a.admin.UpdateUser(r.Context(), actor, r.PathValue("username"), ch)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+	return nil
+}
+
+// POST /rest/gatehouse/latest/users/{username}/password sets a new password
+// and ends the user's browser sessions.
+func (a *API) resetPassword(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	var q passwordRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	if err := a.admin.ResetPassword(r.Context(), actor, r.PathValue("username"), q.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// POST /rest/gatehouse/latest/users/{username}/signout ends every browser session of the user.
+func (a *API) signOutUser(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	if err := a.admin.SignOutEverywhere(r.Context(), actor, r.PathValue("username")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// groupJSON is a group with the usernames of its members.
+type groupJSON struct {
+	Name    string   `json:"name"`
+	Members []string `json:"members"`
+}
+
+// GET /rest/gatehouse/latest/groups
+func (a *API) listGroups(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
+	users, err := a.admin.ListUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	members := map[string][]string{}
+	for _, u := range users {
+		for _, g := range u.Groups {
+			members[g] = append(members[g], u.Username)
+		}
+	}
+	out := make([]groupJSON, 0, len(members))
+	for name, m := range members {
+		slices.Sort(m)
+		out = append(out, groupJSON{Name: name, Members: slices.Compact(m)})
+	}
+	slices.SortFunc(out, func(x, y groupJSON) int { return strings.Compare(x.Name, y.Name) })
+	writeJSON(w, http.StatusOK, struct {
+		Groups []groupJSON `json:"groups"`
+	}{out})
+	return nil
+}
+
+func clientAddr(r *http.Request) netip.Addr { return clientip.From(r.Context()) }

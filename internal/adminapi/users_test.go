@@ -1,0 +1,139 @@
+package adminapi_test
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+)
+
+func TestUsers(t *testing.T) {
+	f := newFixture(t)
+
+	// Create.
+	r := f.admin.do("POST", adminPathUser, map[string]any{
+		"username": "Carol", "password": "carol-password", "display_name": "Carol C", "email": "carol@example.com",
+		"level": "admin", "groups": []string{"staff", " staff ", "ops"},
+	})
+	want(t, r, http.StatusCreated, "")
+	if r.str("username") != "carol" || r.str("level") != "admin" || r.str("display_name") != "Carol C" ||
+		!slices.Equal(anyStrings(r.body["groups"]), []string{"staff", "ops"}) || r.header.Get("Location") != adminPathUser+"/carol" {
+		t.Fatalf("created: %s", r.raw)
+	}
+	if _, has := r.body["password"]; has {
+		t.Fatal("a user answer holds a password")
+	}
+	for _, k := range []string{"id", "username", "display_name", "email", "level", "groups", "disabled", "created_at", "updated_at"} {
+		if _, ok := r.body[k]; !ok {
+			t.Errorf("field %q missing", k)
+		}
+	}
+	want(t, f.admin.do("POST", adminPathUser, map[string]any{"username": "carol", "password": "carol-password"}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("POST", adminPathUser, map[string]any{"username": "dan", "password": "short"}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("POST", adminPathUser, map[string]any{"username": "-bad-", "password": "long-enough"}), http.StatusBadRequest, "invalid_request")
+	// An administrator cannot create a system administrator; a system administrator can.
+	want(t, f.admin.do("POST", adminPathUser, map[string]any{"username": "eve", "password": "eve-password", "level": "system-admin"}), http.StatusBadRequest, "invalid_request")
+	want(t, f.root.do("POST", adminPathUser, map[string]any{"username": "sam", "password": "sam-password", "level": "system-admin"}), http.StatusCreated, "")
+
+	// List and get.
+	r = f.admin.do("GET", adminPathUser, nil)
+	want(t, r, http.StatusOK, "")
+	var names []string
+	for _, u := range r.list("users") {
+		names = append(names, u.(map[string]any)["username"].(string))
+	}
+	for _, n := range []string{"root", "ada", "uma", "carol", "sam"} {
+		if !slices.Contains(names, n) {
+			t.Errorf("list lacks %s: %v", n, names)
+		}
+	}
+	want(t, f.admin.do("GET", adminPathUser+"/CAROL", nil), http.StatusOK, "")
+	r = f.admin.do("GET", adminPathUser+"/nobody", nil)
+	want(t, r, http.StatusNotFound, "not_found")
+	if r.str("message") != "no such user" {
+		t.Fatalf("message %q", r.str("message"))
+	}
+
+	// Patch: only what is sent changes.
+	r = f.admin.do("PATCH", adminPathUser+"/carol", map[string]any{"email": "c@example.com", "groups": []string{"ops"}})
+	want(t, r, http.StatusOK, "")
+	if r.str("email") != "c@example.com" || r.str("display_name") != "Carol C" || r.str("level") != "admin" ||
+		!slices.Equal(anyStrings(r.body["groups"]), []string{"ops"}) {
+		t.Fatalf("patched: %s", r.raw)
+	}
+	r = f.admin.do("PATCH", adminPathUser+"/carol", map[string]any{"level": "user", "disabled": true})
+	want(t, r, http.StatusOK, "")
+	if r.str("level") != "user" || r.body["disabled"] != true {
+		t.Fatalf("patched: %s", r.raw)
+	}
+	want(t, f.admin.do("PATCH", adminPathUser+"/nobody", map[string]any{"email": "x@example.com"}), http.StatusNotFound, "not_found")
+	// An administrator can neither raise anyone above their own level nor touch a system administrator.
+	want(t, f.admin.do("PATCH", adminPathUser+"/uma", map[string]any{"level": "system-admin"}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("PATCH", adminPathUser+"/root", map[string]any{"email": "x@example.com"}), http.StatusBadRequest, "invalid_request")
+
+	// Reset a password: the old one stops working and the user's sessions end.
+	umaSession := f.withSession("uma", userPassword)
+	want(t, f.admin.do("POST", adminPathUser+"/uma/password", map[string]string{"password": "short"}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("POST", adminPathUser+"/uma/password", map[string]string{"password": "brand-new-password"}), http.StatusNoContent, "")
+	if _, err := f.node.Users.Authenticate(t.Context(), "uma", userPassword, netipLoopback); err == nil {
+		t.Fatal("the old password still works")
+	}
+	if _, err := f.node.Users.Authenticate(t.Context(), "uma", "brand-new-password", netipLoopback); err != nil {
+		t.Fatalf("the new password: %v", err)
+	}
+	if r := umaSession.do("GET", adminPathUser, nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("session after a password reset: %d", r.status)
+	}
+	want(t, f.admin.do("POST", adminPathUser+"/nobody/password", map[string]string{"password": "long-enough-1"}), http.StatusNotFound, "not_found")
+
+	// Sign out everywhere.
+	adaSession := f.withSession("ada", adaPassword)
+	want(t, adaSession.do("GET", adminPathUser, nil), http.StatusOK, "")
+	want(t, f.root.do("POST", adminPathUser+"/ada/signout", nil), http.StatusNoContent, "")
+	want(t, adaSession.do("GET", adminPathUser, nil), http.StatusUnauthorized, "unauthorized")
+	want(t, f.admin.do("POST", adminPathUser+"/nobody/signout", nil), http.StatusNotFound, "not_found")
+
+	// Audited.
+	r = f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=user.&user=carol", nil)
+	var kinds []string
+	for _, ev := range r.list("events") {
+		kinds = append(kinds, ev.(map[string]any)["kind"].(string))
+	}
+	if !slices.Equal(kinds, []string{"user.update", "user.update", "user.create"}) {
+		t.Fatalf("carol's audit: %v", kinds)
+	}
+}
+
+// The last enabled system administrator can be neither demoted nor disabled.
+func TestLastSystemAdministrator(t *testing.T) {
+	f := newFixture(t)
+	for _, change := range []map[string]any{{"level": "admin"}, {"level": "user"}, {"disabled": true}} {
+		r := f.root.do("PATCH", adminPathUser+"/root", change)
+		want(t, r, http.StatusBadRequest, "invalid_request")
+	}
+	if r := f.root.do("GET", adminPathUser+"/root", nil); r.str("level") != "system-admin" || r.body["disabled"] != false {
+		t.Fatalf("root changed: %s", r.raw)
+	}
+	// With a second one, the first may step down.
+	want(t, f.root.do("POST", adminPathUser, map[string]any{"username": "sam", "password": "sam-password", "level": "system-admin"}), http.StatusCreated, "")
+	want(t, f.root.do("PATCH", adminPathUser+"/root", map[string]any{"level": "admin"}), http.StatusOK, "")
+}
+
+func TestGroups(t *testing.T) {
+	f := newFixture(t)
+	want(t, f.admin.do("POST", adminPathUser, map[string]any{"username": "carol", "password": "carol-password", "groups": []string{"ops", "staff"}}), http.StatusCreated, "")
+	r := f.admin.do("GET", "/rest/gatehouse/latest/groups", nil)
+	want(t, r, http.StatusOK, "")
+	got := map[string][]string{}
+	var order []string
+	for _, g := range r.list("groups") {
+		m := g.(map[string]any)
+		got[m["name"].(string)] = anyStrings(m["members"])
+		order = append(order, m["name"].(string))
+	}
+	if !slices.Equal(order, []string{"admins", "ops", "staff"}) {
+		t.Fatalf("groups %v", order)
+	}
+	if !slices.Equal(got["staff"], []string{"ada", "carol", "uma"}) || !slices.Equal(got["admins"], []string{"ada"}) || !slices.Equal(got["ops"], []string{"carol"}) {
+		t.Fatalf("members %v", got)
+	}
+}
