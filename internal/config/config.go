@@ -38,6 +38,7 @@ type Config struct {
 	Compat    Compat    `yaml:"compat"`
 	SignIn    SignIn    `yaml:"sign_in"`
 	Janitor   Janitor   `yaml:"janitor"`
+	Cache     Cache     `yaml:"cache"`
 	Log       Log       `yaml:"log"`
 	// TrustedProxies lists CIDRs whose X-Forwarded-For header is believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
@@ -107,6 +108,14 @@ type Janitor struct {
 	RotatedRetention time.Duration `yaml:"rotated_retention"`
 }
 
+// Cache settings.
+type Cache struct {
+	// ClientTTL is how long an application is served from memory. Changes
+	// made on this node apply at once; those of other nodes within the TTL.
+	// 0 turns the cache off.
+	ClientTTL time.Duration `yaml:"client_ttl"`
+}
+
 // Log settings.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -136,7 +145,8 @@ func Default() Config {
 			RevokedRetention: 24 * time.Hour,
 			RotatedRetention: 7 * 24 * time.Hour,
 		},
-		Log: Log{Level: "info"},
+		Cache: Cache{ClientTTL: time.Second},
+		Log:   Log{Level: "info"},
 	}
 }
 
@@ -294,7 +304,7 @@ func (c *Config) validate(serving bool) error {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
 	}
-	for name, d := range map[string]time.Duration{"lifetimes.refresh_idle": l.RefreshIdle, "lifetimes.refresh_absolute": l.RefreshMax, "lifetimes.refresh_grace": l.RefreshGrace} {
+	for name, d := range map[string]time.Duration{"lifetimes.refresh_idle": l.RefreshIdle, "lifetimes.refresh_absolute": l.RefreshMax, "lifetimes.refresh_grace": l.RefreshGrace, "cache.client_ttl": c.Cache.ClientTTL} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}

@@ -18,7 +18,8 @@ func (s *Server) grantClientCredentials(ctx context.Context, c store.Client, for
 	if e != nil {
 		return nil, e
 	}
-	p, err := s.mint(c, "", scopes, newGrantID(), s.now(), false)
+	now := s.now()
+	p, err := s.mint(c, "", scopes, newGrantID(now), now, false)
 	if err != nil {
 		return nil, err
 	}

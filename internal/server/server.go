@@ -74,6 +74,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
+	st = store.NewClientCache(st, cfg.Cache.ClientTTL, opt.Now)
 	g := &Gatehouse{Config: cfg, Store: st, Keys: keys, Scopes: catalogue, Log: log, Now: opt.Now, nodeID: newNodeID()}
 	minter := token.NewMinter(keys, nil)
 	g.Apps = app.NewService(st, keys, minter, catalogue, app.Options{Dev: cfg.Dev, Limit: cfg.Limits.Clients, Now: opt.Now})

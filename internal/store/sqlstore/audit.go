@@ -21,7 +21,7 @@ const auditColumns = `id, at, kind, actor, address, client_id, username, detail`
 // RecordAudit implements store.Audit. The database assigns the ID; e.ID is
 // ignored.
 func (s *Store) RecordAudit(ctx context.Context, e store.AuditEvent) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO audit_events (at, kind, actor, address, client_id, username, detail)
+	_, err := s.exec(ctx, `INSERT INTO audit_events (at, kind, actor, address, client_id, username, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		ms(e.At), e.Kind, e.Actor, e.Address, e.ClientID, e.Username, e.Detail)
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	}
 	q.WriteString(" ORDER BY id DESC LIMIT " + arg(limit))
 
-	rows, err := s.r.QueryContext(ctx, q.String(), args...)
+	rows, err := s.rq.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list audit: %w", err)
 	}

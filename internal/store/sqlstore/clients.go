@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -27,7 +26,7 @@ func scanClient(row scanner) (store.Client, error) {
 
 // CreateClient implements store.Clients. c.HasLogo is ignored.
 func (s *Store) CreateClient(ctx context.Context, c store.Client, limit int) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		if limit > 0 {
 			if err := s.checkClientLimit(ctx, tx, limit); err != nil {
 				return err
@@ -50,7 +49,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client, limit int) err
 // checkClientLimit returns store.ErrLimit when limit clients exist. On SQLite
 // the immediate transaction already excludes other writers; other dialects
 // lock the table first so concurrent creators count one after another.
-func (s *Store) checkClientLimit(ctx context.Context, tx *sql.Tx, limit int) error {
+func (s *Store) checkClientLimit(ctx context.Context, tx querier, limit int) error {
 	if s.d.lockClients != "" {
 		if _, err := tx.ExecContext(ctx, s.d.lockClients); err != nil {
 			return err
@@ -68,7 +67,7 @@ func (s *Store) checkClientLimit(ctx context.Context, tx *sql.Tx, limit int) err
 
 // ClientByID implements store.Clients.
 func (s *Store) ClientByID(ctx context.Context, id string) (store.Client, error) {
-	c, err := scanClient(s.r.QueryRowContext(ctx, selectClient+` WHERE id = $1`, id))
+	c, err := scanClient(s.rq.QueryRowContext(ctx, selectClient+` WHERE id = $1`, id))
 	if err != nil {
 		return store.Client{}, fmt.Errorf("sqlstore: client by id: %w", notFound(err))
 	}
@@ -77,7 +76,7 @@ func (s *Store) ClientByID(ctx context.Context, id string) (store.Client, error)
 
 // ListClients implements store.Clients; clients come in registration order.
 func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
-	rows, err := s.r.QueryContext(ctx, selectClient+` ORDER BY created_at, id`)
+	rows, err := s.rq.QueryContext(ctx, selectClient+` ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list clients: %w", err)
 	}
@@ -99,7 +98,7 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 // UpdateClient implements store.Clients. The logo is not touched: c.HasLogo
 // is ignored.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE clients SET name = $2, description = $3, secret_hash = $4,
+	res, err := s.exec(ctx, `UPDATE clients SET name = $2, description = $3, secret_hash = $4,
 		secret_sealed = $5, public = $6, require_pkce = $7, redirect_uris = $8, scopes = $9, grants = $10,
 		enabled = $11, subscriber_users = $12, subscriber_groups = $13, allowed_ips = $14, updated_at = $15
 		WHERE id = $1`,
@@ -117,7 +116,7 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 
 // DeleteClient implements store.Clients.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE client_id = $1`, id); err != nil {
 			return err
 		}
@@ -144,7 +143,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 // SetClientLogo implements store.Clients: one transaction checks the client
 // and then upserts or deletes its logo.
 func (s *Store) SetClientLogo(ctx context.Context, id string, data []byte, contentType string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`, id).Scan(&one); err != nil {
 			return notFound(err)
@@ -168,7 +167,7 @@ func (s *Store) SetClientLogo(ctx context.Context, id string, data []byte, conte
 func (s *Store) ClientLogo(ctx context.Context, id string) ([]byte, string, error) {
 	var data []byte
 	var contentType string
-	err := s.r.QueryRowContext(ctx, `SELECT data, content_type FROM client_logos WHERE client_id = $1`, id).
+	err := s.rq.QueryRowContext(ctx, `SELECT data, content_type FROM client_logos WHERE client_id = $1`, id).
 		Scan(&data, &contentType)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlstore: client logo: %w", notFound(err))

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 
 // CreateCode implements store.Codes.
 func (s *Store) CreateCode(ctx context.Context, c store.Code) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO codes (hash, client_id, user_id, redirect_uri, scope,
+	_, err := s.exec(ctx, `INSERT INTO codes (hash, client_id, user_id, redirect_uri, scope,
 		challenge, challenge_method, grant_id, created_at, expires_at, used_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Challenge, c.ChallengeMethod, c.GrantID,
@@ -25,7 +24,7 @@ func (s *Store) CreateCode(ctx context.Context, c store.Code) error {
 // CodeByHash implements store.Codes.
 func (s *Store) CodeByHash(ctx context.Context, hash []byte) (store.Code, error) {
 	var c store.Code
-	err := s.r.QueryRowContext(ctx, `SELECT hash, client_id, user_id, redirect_uri, scope, challenge,
+	err := s.rq.QueryRowContext(ctx, `SELECT hash, client_id, user_id, redirect_uri, scope, challenge,
 		challenge_method, grant_id, created_at, expires_at, used_at FROM codes WHERE hash = $1`, hash).
 		Scan(&c.Hash, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scope, &c.Challenge, &c.ChallengeMethod,
 			&c.GrantID, msTime{&c.CreatedAt}, msTime{&c.ExpiresAt}, msTime{&c.UsedAt})
@@ -39,7 +38,7 @@ func (s *Store) CodeByHash(ctx context.Context, hash []byte) (store.Code, error)
 // of any number of concurrent redeemers through; the others find the code
 // used and revoke its grant, which commits although they return an error.
 func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issue store.Issue) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 // TryLock implements store.Store. One upsert takes the lease when it is free,
 // expired, or already ours (a renewal); otherwise it changes nothing.
 func (s *Store) TryLock(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO locks (name, holder, expires_at) VALUES ($1, $2, $3)
+	res, err := s.exec(ctx, `INSERT INTO locks (name, holder, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 		WHERE locks.expires_at <= $4 OR locks.holder = excluded.holder`,
 		name, holder, ms(now.Add(ttl)), ms(now))
@@ -45,7 +44,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy) (
 		{`DELETE FROM throttle WHERE window_start + window_ms <= $1`, nowMS},
 	}
 	var total int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		for _, d := range deletes {
 			res, err := tx.ExecContext(ctx, d.query, d.arg)
 			if err != nil {

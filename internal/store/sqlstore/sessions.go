@@ -11,7 +11,7 @@ import (
 // FindSession implements store.Sessions.
 func (s *Store) FindSession(ctx context.Context, token string, now time.Time) ([]byte, bool, error) {
 	var data []byte
-	err := s.r.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token = $1 AND expiry > $2`, token, ms(now)).Scan(&data)
+	err := s.rq.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token = $1 AND expiry > $2`, token, ms(now)).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -26,7 +26,7 @@ func (s *Store) CommitSession(ctx context.Context, token string, data []byte, ex
 	if data == nil {
 		data = []byte{} // the column is NOT NULL
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
+	_, err := s.exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
 		ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`, token, data, ms(expiry))
 	if err != nil {
 		return fmt.Errorf("sqlstore: commit session: %w", err)
@@ -36,7 +36,7 @@ func (s *Store) CommitSession(ctx context.Context, token string, data []byte, ex
 
 // DeleteSession implements store.Sessions; deleting a missing session is no error.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE token = $1`, token); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE token = $1`, token); err != nil {
 		return fmt.Errorf("sqlstore: delete session: %w", err)
 	}
 	return nil

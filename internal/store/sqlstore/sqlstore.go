@@ -37,6 +37,10 @@ type Dialect struct {
 	lockRefreshCap string
 	// sessionLock makes concurrent Migrate calls from several nodes wait.
 	sessionLock bool
+	// prepare keeps every query prepared (see prepared).
+	prepare bool
+	// groupCommit batches concurrent write transactions (see groupCommitter).
+	groupCommit bool
 	isUnique    func(error) bool
 }
 
@@ -44,8 +48,10 @@ type Dialect struct {
 // connection opened with _txlock=immediate, so write transactions are
 // serialized and need no explicit locks.
 var SQLite = Dialect{
-	name:  "sqlite",
-	goose: goose.DialectSQLite3,
+	name:        "sqlite",
+	goose:       goose.DialectSQLite3,
+	prepare:     true,
+	groupCommit: true,
 	isUnique: func(err error) bool {
 		var e *sqlite.Error
 		if !errors.As(err, &e) {
@@ -71,9 +77,14 @@ var Postgres = Dialect{
 
 // Store implements store.Store on database/sql.
 type Store struct {
-	d Dialect
-	w *sql.DB // writes and every transaction
-	r *sql.DB // plain reads; may be w
+	d  Dialect
+	w  *sql.DB // writes and every transaction
+	r  *sql.DB // plain reads; may be w
+	rq querier // reads run through this: r, with prepared statements where the dialect wants them
+	// commits, when set, batches the write transactions of concurrent
+	// callers (SQLite's one writer); nil runs each in a transaction of its own.
+	commits *groupCommitter
+	wstmts  *prepared // the writer's prepared statements, with commits
 }
 
 var _ store.Store = (*Store)(nil)
@@ -84,7 +95,16 @@ func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, erro
 	if err := Migrate(ctx, writeDB, d); err != nil {
 		return nil, err
 	}
-	return &Store{d: d, w: writeDB, r: readDB}, nil
+	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB}
+	if d.prepare {
+		reads := newPrepared(readDB)
+		s.rq = reads
+		s.wstmts = newPrepared(writeDB)
+	}
+	if d.groupCommit {
+		s.commits = newGroupCommitter(writeDB, s.wstmts)
+	}
+	return s, nil
 }
 
 // OpenSQLite opens (creating if needed) and migrates the SQLite database at
@@ -158,8 +178,17 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close finishes queued writes and closes both pools.
 func (s *Store) Close() error {
+	if s.commits != nil {
+		s.commits.close()
+	}
+	if p, ok := s.rq.(*prepared); ok {
+		p.close()
+	}
+	if s.wstmts != nil {
+		s.wstmts.close()
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -174,13 +203,16 @@ func errCommit(err error) bool {
 }
 
 // inTx runs fn in a write transaction, committing when fn succeeds or fails
-// with an error that errCommit accepts.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// with an error that errCommit accepts. fn must use the context it is given.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
+	if s.commits != nil {
+		return s.commits.do(ctx, fn)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	err = fn(tx)
+	err = fn(ctx, txn{tx: tx})
 	if err != nil && !errCommit(err) {
 		tx.Rollback()
 		return err
@@ -189,6 +221,20 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return cerr
 	}
 	return err
+}
+
+// exec runs one write statement, in a shared transaction where writes are batched.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s.commits == nil {
+		return s.exec(ctx, query, args...)
+	}
+	var res sql.Result
+	err := s.commits.do(ctx, func(ctx context.Context, tx querier) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // conflict maps a unique violation to store.ErrConflict.

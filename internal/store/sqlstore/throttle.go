@@ -13,13 +13,15 @@ import (
 // The row keeps its window length so Purge knows when it is stale.
 func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	var n int
-	err := s.w.QueryRowContext(ctx, `INSERT INTO throttle (key, window_start, window_ms, failures) VALUES ($1, $2, $3, 1)
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO throttle (key, window_start, window_ms, failures) VALUES ($1, $2, $3, 1)
 		ON CONFLICT (key) DO UPDATE SET
 			failures = CASE WHEN throttle.window_start <= $4 THEN 1 ELSE throttle.failures + 1 END,
 			window_start = CASE WHEN throttle.window_start <= $4 THEN excluded.window_start ELSE throttle.window_start END,
 			window_ms = excluded.window_ms
 		RETURNING failures`,
-		key, ms(now), window.Milliseconds(), ms(now.Add(-window))).Scan(&n)
+			key, ms(now), window.Milliseconds(), ms(now.Add(-window))).Scan(&n)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: add failure: %w", err)
 	}
@@ -29,7 +31,7 @@ func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, windo
 // Failures implements store.Throttle.
 func (s *Store) Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT failures FROM throttle WHERE key = $1 AND window_start > $2`,
+	err := s.rq.QueryRowContext(ctx, `SELECT failures FROM throttle WHERE key = $1 AND window_start > $2`,
 		key, ms(now.Add(-window))).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
@@ -42,7 +44,7 @@ func (s *Store) Failures(ctx context.Context, key string, now time.Time, window 
 
 // ResetFailures implements store.Throttle.
 func (s *Store) ResetFailures(ctx context.Context, key string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM throttle WHERE key = $1`, key); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM throttle WHERE key = $1`, key); err != nil {
 		return fmt.Errorf("sqlstore: reset failures: %w", err)
 	}
 	return nil

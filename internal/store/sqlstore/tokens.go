@@ -18,10 +18,6 @@ const tokenColumns = `hash, kind, grant_id, client_id, user_id, scope, granted_a
 // activeToken is the SQL form of store.Token.Active; $1 is now.
 const activeToken = `revoked_at = 0 AND (kind = 'access' OR rotated_at = 0) AND (expires_at = 0 OR expires_at > $1)`
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 func scanToken(row scanner) (store.Token, error) {
 	var t store.Token
 	err := row.Scan(&t.Hash, &t.Kind, &t.GrantID, &t.ClientID, &t.UserID, &t.Scope,
@@ -30,7 +26,7 @@ func scanToken(row scanner) (store.Token, error) {
 	return t, err
 }
 
-func (s *Store) insertToken(ctx context.Context, ex execer, t store.Token) error {
+func (s *Store) insertToken(ctx context.Context, ex querier, t store.Token) error {
 	_, err := ex.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		t.Hash, string(t.Kind), t.GrantID, t.ClientID, t.UserID, t.Scope, ms(t.GrantedAt), ms(t.CreatedAt),
@@ -46,7 +42,7 @@ func capped(issue store.Issue) bool {
 // lockRefreshCap serializes cap enforcement per user and client where the
 // dialect needs it. It runs first in the transaction, before any row lock, so
 // it cannot deadlock against a rotation holding one.
-func (s *Store) lockRefreshCap(ctx context.Context, tx *sql.Tx, issue store.Issue) error {
+func (s *Store) lockRefreshCap(ctx context.Context, tx querier, issue store.Issue) error {
 	if s.d.lockRefreshCap == "" || !capped(issue) {
 		return nil
 	}
@@ -55,7 +51,7 @@ func (s *Store) lockRefreshCap(ctx context.Context, tx *sql.Tx, issue store.Issu
 }
 
 // insertIssue stores the pair and enforces the refresh cap.
-func (s *Store) insertIssue(ctx context.Context, tx *sql.Tx, issue store.Issue) error {
+func (s *Store) insertIssue(ctx context.Context, tx querier, issue store.Issue) error {
 	if err := s.insertToken(ctx, tx, issue.Access); err != nil {
 		return err
 	}
@@ -74,7 +70,7 @@ func (s *Store) insertIssue(ctx context.Context, tx *sql.Tx, issue store.Issue) 
 // enforceRefreshCap revokes, with their access tokens, the oldest active
 // refresh tokens of fresh's user and client beyond limit. fresh itself always
 // survives: it is about to be handed out.
-func enforceRefreshCap(ctx context.Context, tx *sql.Tx, fresh store.Token, limit int) error {
+func enforceRefreshCap(ctx context.Context, tx querier, fresh store.Token, limit int) error {
 	// Revoking at time 0 would mean "not revoked": refuse rather than cap nothing.
 	if fresh.CreatedAt.IsZero() {
 		return errors.New("refresh token has no CreatedAt")
@@ -114,7 +110,7 @@ func enforceRefreshCap(ctx context.Context, tx *sql.Tx, fresh store.Token, limit
 
 // revokeGrant revokes every unrevoked token of grantID. An empty grant ID
 // names no grant, so it revokes nothing.
-func revokeGrant(ctx context.Context, ex execer, grantID string, now time.Time) (int64, error) {
+func revokeGrant(ctx context.Context, ex querier, grantID string, now time.Time) (int64, error) {
 	if grantID == "" {
 		return 0, nil
 	}
@@ -128,10 +124,10 @@ func revokeGrant(ctx context.Context, ex execer, grantID string, now time.Time) 
 // IssueTokens implements store.Tokens.
 func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 	var err error
-	if issue.Refresh == nil {
-		err = s.insertToken(ctx, s.w, issue.Access) // one row needs no transaction
+	if issue.Refresh == nil && s.commits == nil {
+		err = s.insertToken(ctx, s.w, issue.Access) // one row needs no transaction of its own
 	} else {
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
+		err = s.inTx(ctx, func(ctx context.Context, tx querier) error {
 			if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
 				return err
 			}
@@ -146,7 +142,7 @@ func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 
 // TokenByHash implements store.Tokens.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
-	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
+	t, err := scanToken(s.rq.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return store.Token{}, fmt.Errorf("sqlstore: token by hash: %w", notFound(err))
 	}
@@ -159,7 +155,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, erro
 // unexpired and inside grace, even if it was revoked since: that is what lets
 // every late caller of a detected replay see ErrTokenReused.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace time.Duration, issue store.Issue) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
 			return err
 		}
@@ -206,7 +202,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 
 // RevokeToken implements store.Tokens. Revoking twice keeps the first time.
 func (s *Store) RevokeToken(ctx context.Context, hash []byte, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE tokens
+	res, err := s.exec(ctx, `UPDATE tokens
 		SET revoked_at = CASE WHEN revoked_at = 0 THEN $2 ELSE revoked_at END WHERE hash = $1`, hash, ms(now))
 	if err == nil {
 		err = affected(res)
@@ -244,7 +240,7 @@ func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, 
 		q.WriteString(" AND " + f.col + " = $" + strconv.Itoa(len(args)))
 	}
 	q.WriteString(` ORDER BY created_at DESC, hash DESC`)
-	rows, err := s.r.QueryContext(ctx, q.String(), args...)
+	rows, err := s.rq.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list active tokens: %w", err)
 	}
@@ -266,7 +262,7 @@ func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, 
 // ClientUsage implements store.Tokens with one grouped scan of tokens.
 // LastIssued counts every token, active or not.
 func (s *Store) ClientUsage(ctx context.Context, now time.Time) (map[string]store.Usage, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT client_id,
+	rows, err := s.rq.QueryContext(ctx, `SELECT client_id,
 		SUM(CASE WHEN `+activeToken+` THEN 1 ELSE 0 END), MAX(created_at)
 		FROM tokens GROUP BY client_id`, ms(now))
 	if err != nil {

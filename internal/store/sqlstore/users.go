@@ -19,7 +19,7 @@ func scanUser(row scanner) (store.User, error) {
 
 // CreateUser implements store.Users.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
+	_, err := s.exec(ctx, `INSERT INTO users (`+userColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		u.ID, u.Username, u.DisplayName, u.Email, u.PasswordHash, int(u.Level),
 		list(u.Groups), u.Disabled, ms(u.SessionsAfter), ms(u.CreatedAt), ms(u.UpdatedAt))
@@ -31,7 +31,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 
 // UserByID implements store.Users.
 func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(s.rq.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return store.User{}, fmt.Errorf("sqlstore: user by id: %w", notFound(err))
 	}
@@ -40,7 +40,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
 
 // UserByUsername implements store.Users.
 func (s *Store) UserByUsername(ctx context.Context, username string) (store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
+	u, err := scanUser(s.rq.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
 	if err != nil {
 		return store.User{}, fmt.Errorf("sqlstore: user by username: %w", notFound(err))
 	}
@@ -49,7 +49,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (store.User
 
 // ListUsers implements store.Users; users come sorted by username.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
+	rows, err := s.rq.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list users: %w", err)
 	}
@@ -71,7 +71,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 // CountUsers implements store.Users.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+	if err := s.rq.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore: count users: %w", err)
 	}
 	return n, nil
@@ -79,7 +79,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 
 // UpdateUser implements store.Users. SessionsAfter is mutable too.
 func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET display_name = $2, email = $3, password_hash = $4,
+	res, err := s.exec(ctx, `UPDATE users SET display_name = $2, email = $3, password_hash = $4,
 		level = $5, group_names = $6, disabled = $7, sessions_after = $8, updated_at = $9 WHERE id = $1`,
 		u.ID, u.DisplayName, u.Email, u.PasswordHash, int(u.Level), list(u.Groups), u.Disabled,
 		ms(u.SessionsAfter), ms(u.UpdatedAt))

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// ClientCacheSize bounds the applications a ClientCache keeps.
+const ClientCacheSize = 4096
+
+// ClientCache is a Store whose ClientByID is answered from memory for up to
+// a TTL. Every client is read on every token, introspection and Bearer
+// request, and reading and decoding its row was the largest cost of those
+// paths. Changes made through this Store drop the entry at once; changes made
+// by another node or process are seen within the TTL. Tokens are never
+// cached: revocation stays exact.
+type ClientCache struct {
+	Store
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]cachedClient
+	gen     uint64 // bumped by every invalidation, so a read that raced one is not kept
+}
+
+type cachedClient struct {
+	client Client
+	until  time.Time
+}
+
+// NewClientCache wraps s; ttl <= 0 returns s itself (no cache).
+func NewClientCache(s Store, ttl time.Duration, now func() time.Time) Store {
+	if ttl <= 0 {
+		return s
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &ClientCache{Store: s, ttl: ttl, now: now, entries: make(map[string]cachedClient)}
+}
+
+// ClientByID implements Clients. Callers must not modify the returned slices.
+func (c *ClientCache) ClientByID(ctx context.Context, id string) (Client, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	gen := c.gen
+	c.mu.Unlock()
+	if ok && now.Before(e.until) {
+		return e.client, nil
+	}
+	cl, err := c.Store.ClientByID(ctx, id)
+	if err != nil {
+		return cl, err // not-found is not cached: a new client must work at once
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		if len(c.entries) >= ClientCacheSize {
+			for k := range c.entries { // drop any one entry; the map iterates in random order
+				delete(c.entries, k)
+				break
+			}
+		}
+		c.entries[id] = cachedClient{client: cl, until: now.Add(c.ttl)}
+	}
+	c.mu.Unlock()
+	return cl, nil
+}
+
+func (c *ClientCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.entries, id)
+	c.gen++
+	c.mu.Unlock()
+}
+
+// UpdateClient implements Clients.
+func (c *ClientCache) UpdateClient(ctx context.Context, cl Client) error {
+	defer c.forget(cl.ID)
+	return c.Store.UpdateClient(ctx, cl)
+}
+
+// DeleteClient implements Clients.
+func (c *ClientCache) DeleteClient(ctx context.Context, id string) error {
+	defer c.forget(id)
+	return c.Store.DeleteClient(ctx, id)
+}
+
+// SetClientLogo implements Clients; the cached client's HasLogo changes.
+func (c *ClientCache) SetClientLogo(ctx context.Context, id string, data []byte, contentType string) error {
+	defer c.forget(id)
+	return c.Store.SetClientLogo(ctx, id, data, contentType)
+}
+

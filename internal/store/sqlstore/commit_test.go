@@ -1,0 +1,128 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// These tests run one batch directly, so what shares a transaction is certain
+// rather than left to the scheduler.
+
+func insertUserJob(ctx context.Context, name string, then error) *writeJob {
+	return &writeJob{ctx: ctx, result: make(chan error, 1), fn: func(ctx context.Context, q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, password_hash, level,
+			group_names, disabled, sessions_after, created_at, updated_at) VALUES ($1, $1, '', '', '', 0, '[]', FALSE, 0, 0, 0)`, name)
+		if err != nil {
+			return err
+		}
+		return then
+	}}
+}
+
+func userExists(t *testing.T, s *Store, name string) bool {
+	t.Helper()
+	_, err := s.UserByID(t.Context(), name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+func TestBatchKeepsEachJobsOutcome(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	boom := errors.New("boom")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	jobs := []*writeJob{
+		insertUserJob(ctx, "kept", nil),
+		insertUserJob(ctx, "failed", boom),                 // written, then rolled back alone
+		insertUserJob(ctx, "reused", store.ErrTokenReused), // an error whose writes must commit
+		insertUserJob(ctx, "kept", nil),                    // unique violation: rolled back alone
+		insertUserJob(cancelled, "cancelled", nil),         // never started
+		insertUserJob(ctx, "also-kept", nil),
+	}
+	g := &groupCommitter{db: s.w, stmts: s.wstmts}
+	g.run(jobs)
+	want := []struct {
+		err    error
+		exists string
+		gone   string
+	}{
+		{nil, "kept", ""},
+		{boom, "", "failed"},
+		{store.ErrTokenReused, "reused", ""},
+		{nil, "", ""}, // checked below: a constraint error
+		{context.Canceled, "", "cancelled"},
+		{nil, "also-kept", ""},
+	}
+	for i, w := range want {
+		err := <-jobs[i].result
+		if i == 3 {
+			if err == nil || !s.d.isUnique(err) {
+				t.Errorf("job %d: want a unique violation, got %v", i, err)
+			}
+		} else if !errors.Is(err, w.err) {
+			t.Errorf("job %d: got %v, want %v", i, err, w.err)
+		}
+		if w.exists != "" && !userExists(t, s, w.exists) {
+			t.Errorf("job %d: %q must be stored", i, w.exists)
+		}
+		if w.gone != "" && userExists(t, s, w.gone) {
+			t.Errorf("job %d: %q must not be stored", i, w.gone)
+		}
+	}
+}
+
+func TestBatchOfOneRollsBackOnError(t *testing.T) {
+	s := openSQLite(t)
+	j := insertUserJob(t.Context(), "lonely", errors.New("boom"))
+	g := &groupCommitter{db: s.w, stmts: s.wstmts}
+	g.run([]*writeJob{j})
+	if err := <-j.result; err == nil {
+		t.Fatal("want the job's error")
+	}
+	if userExists(t, s, "lonely") {
+		t.Fatal("a failed job's writes must be rolled back")
+	}
+}
+
+func TestConcurrentWritersAllCommit(t *testing.T) {
+	s := openSQLite(t)
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs <- s.commits.do(t.Context(), insertUserJob(t.Context(), fmt.Sprint("u", i), nil).fn)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.CountUsers(t.Context()); err != nil || got != n {
+		t.Fatalf("CountUsers = %d, %v; want %d", got, err, n)
+	}
+}
+
+func TestWritesAfterCloseFail(t *testing.T) {
+	s, err := OpenSQLite(t.Context(), t.TempDir()+"/gatehouse.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.commits.do(t.Context(), insertUserJob(t.Context(), "late", nil).fn); !errors.Is(err, errClosed) {
+		t.Fatalf("got %v, want errClosed", err)
+	}
+}
