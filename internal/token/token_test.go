@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
@@ -99,5 +100,38 @@ func BenchmarkParse(b *testing.B) {
 	v, _, _ := m.New(Access)
 	for b.Loop() {
 		m.Parse(Access, v)
+	}
+}
+
+func TestTimedHashesSortByCreation(t *testing.T) {
+	m := testMinter(t, 1)
+	_, first, _ := m.New(Access)
+	time.Sleep(2 * time.Millisecond) // the prefix counts milliseconds
+	for _, k := range []Kind{Access, Refresh, Code} {
+		_, later, err := m.New(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(later) != 32 {
+			t.Fatalf("%s: stored hash is %d bytes, want 32", k, len(later))
+		}
+		if bytes.Compare(first, later) >= 0 {
+			t.Fatalf("%s: a later token's hash must sort after an earlier one's", k)
+		}
+	}
+}
+
+func TestClientSecretHashIsThePlainKeyedHash(t *testing.T) {
+	// Secrets stored by earlier versions must keep matching.
+	keys, err := secret.New(bytes.Repeat([]byte{1}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, h, err := NewMinter(keys, nil).New(ClientSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(h, keys.Hash(v)) {
+		t.Fatal("a client secret's stored hash must be keys.Hash(secret)")
 	}
 }
