@@ -23,15 +23,16 @@ type Principal struct {
 }
 
 // inspect checks an access or refresh token and returns its principal, or
-// ok false when the token is not active. Nothing but the token's own state,
-// its application and its user's current state decides; no cache is involved,
-// so a revocation takes effect at once.
+// ok false when the token is not active. The token and its user are read
+// from the database in one query, never from a cache, so a revocation, a
+// disabled user or a lowered level takes effect at once; the application
+// comes from the bounded cache (see store.ClientCache).
 func (s *Server) inspect(ctx context.Context, kind token.Kind, value string) (p Principal, ok bool, err error) {
 	hash, valid := s.minter.Parse(kind, value)
 	if !valid {
 		return p, false, nil
 	}
-	t, err := s.store.TokenByHash(ctx, hash)
+	t, u, err := s.store.TokenWithUser(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, false, nil
 	}
@@ -49,14 +50,10 @@ func (s *Server) inspect(ctx context.Context, kind token.Kind, value string) (p 
 	if t.UserID == "" {
 		return p, true, nil
 	}
-	u, err := s.store.UserByID(ctx, t.UserID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !app.MayUse(c, u))) {
+	if u == nil || u.Disabled || !app.MayUse(c, *u) {
 		return p, false, nil
 	}
-	if err != nil {
-		return p, false, err
-	}
-	p.User = &u
+	p.User = u
 	p.Scopes, _ = s.effectiveScopes(p.Scopes, u.Level)
 	return p, len(p.Scopes) > 0, nil
 }

@@ -27,7 +27,7 @@ func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url
 	if !ok {
 		return nil, invalidGrant("the refresh token is invalid")
 	}
-	old, err := s.store.TokenByHash(ctx, hash)
+	old, u, err := s.store.TokenWithUser(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && old.Kind != store.KindRefresh) {
 		return nil, invalidGrant("the refresh token is invalid")
 	}
@@ -46,12 +46,8 @@ func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url
 			return nil, invalidScope("the requested scope must be within the original grant: " + scope.Format(granted))
 		}
 	}
-	u, err := s.store.UserByID(ctx, old.UserID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || !app.MayUse(c, u))) {
+	if u == nil || u.Disabled || !app.MayUse(c, *u) {
 		return nil, invalidGrant("the user of this grant may no longer use this application")
-	}
-	if err != nil {
-		return nil, serverError(err)
 	}
 	if kept, _ := s.effectiveScopes(scopes, u.Level); !slices.Equal(kept, scopes) {
 		// The user's level was lowered: the new tokens carry only what they may do.

@@ -91,6 +91,9 @@ type Tokens interface {
 	IssueTokens(ctx context.Context, issue Issue) error
 	// TokenByHash returns the token of either kind, whatever its state.
 	TokenByHash(ctx context.Context, hash []byte) (Token, error)
+	// TokenWithUser is TokenByHash that also returns, in the same read, the
+	// token's user: nil for a token without one or whose user is gone.
+	TokenWithUser(ctx context.Context, hash []byte) (Token, *User, error)
 	// RotateRefreshToken marks the refresh token oldHash rotated, revokes the
 	// access token issued with it, and stores issue, in one transaction.
 	// A token rotated no longer than grace ago may rotate again (a retry whose

@@ -226,7 +226,7 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx querie
 // exec runs one write statement, in a shared transaction where writes are batched.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if s.commits == nil {
-		return s.exec(ctx, query, args...)
+		return s.w.ExecContext(ctx, query, args...)
 	}
 	var res sql.Result
 	err := s.commits.do(ctx, func(ctx context.Context, tx querier) error {

@@ -149,6 +149,41 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, erro
 	return t, nil
 }
 
+// tokenWithUser reads a token and its user, if any, in one joined query; the
+// user's columns are empty when there is none.
+var tokenWithUser = `SELECT ` + qualify("t", tokenColumns) + `,
+	COALESCE(u.id, ''), COALESCE(u.username, ''), COALESCE(u.display_name, ''), COALESCE(u.email, ''),
+	COALESCE(u.password_hash, ''), COALESCE(u.level, 0), COALESCE(u.group_names, '[]'),
+	COALESCE(u.disabled, FALSE), COALESCE(u.sessions_after, 0), COALESCE(u.created_at, 0), COALESCE(u.updated_at, 0)
+	FROM tokens t LEFT JOIN users u ON u.id = t.user_id AND t.user_id <> '' WHERE t.hash = $1`
+
+// qualify prefixes each column of a comma-separated list with table.
+func qualify(table, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = table + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// TokenWithUser implements store.Tokens.
+func (s *Store) TokenWithUser(ctx context.Context, hash []byte) (store.Token, *store.User, error) {
+	var t store.Token
+	var u store.User
+	err := s.rq.QueryRowContext(ctx, tokenWithUser, hash).Scan(&t.Hash, &t.Kind, &t.GrantID, &t.ClientID, &t.UserID, &t.Scope,
+		msTime{&t.GrantedAt}, msTime{&t.CreatedAt}, msTime{&t.ExpiresAt}, msTime{&t.RevokedAt},
+		msTime{&t.RotatedAt}, &t.AccessHash,
+		&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.PasswordHash, &u.Level,
+		jsonList{&u.Groups}, &u.Disabled, msTime{&u.SessionsAfter}, msTime{&u.CreatedAt}, msTime{&u.UpdatedAt})
+	if err != nil {
+		return store.Token{}, nil, fmt.Errorf("sqlstore: token with user: %w", notFound(err))
+	}
+	if u.ID == "" {
+		return t, nil, nil
+	}
+	return t, &u, nil
+}
+
 // RotateRefreshToken implements store.Tokens. The conditional update lets one
 // of any number of concurrent rotations through. A token that has rotated
 // counts as reused when presented again unless it is still unrevoked,

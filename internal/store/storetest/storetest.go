@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RotateNoGrace", testRotateNoGrace},
 		{"RotateNotFound", testRotateNotFound},
 		{"RefreshCap", testRefreshCap},
+		{"TokenWithUser", testTokenWithUser},
 		{"RevokeToken", testRevokeToken},
 		{"RevokeGrant", testRevokeGrant},
 		{"ListActiveTokens", testListActiveTokens},
@@ -865,6 +866,43 @@ func testRefreshCap(t *testing.T, s store.Store) {
 	}
 	for i := range 4 {
 		wantActive(t, s, now, true, refreshOf(fmt.Sprint("cc", i)), accessOf(fmt.Sprint("cc", i)))
+	}
+}
+
+func testTokenWithUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	alice := store.User{
+		ID: "u1", Username: "alice", DisplayName: "Alice", Email: "alice@example.com", PasswordHash: "phc",
+		Level: store.LevelAdmin, Groups: []string{"dev", "開発"}, Disabled: true, SessionsAfter: at(time.Second),
+		CreatedAt: t0, UpdatedAt: at(time.Minute),
+	}
+	if err := s.CreateUser(ctx, alice); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	issue(t, s, pair("p1", "g1", "c1", "u1", t0))
+	issue(t, s, pair("machine", "g2", "c1", "", t0))
+	issue(t, s, pair("orphan", "g3", "c1", "gone", t0))
+
+	tok, u, err := s.TokenWithUser(ctx, accessOf("p1"))
+	if err != nil {
+		t.Fatalf("TokenWithUser: %v", err)
+	}
+	diff(t, "token", token(t, s, accessOf("p1")), tok)
+	if u == nil {
+		t.Fatal("TokenWithUser: no user for a user's token")
+	}
+	diff(t, "user", alice, *u)
+
+	for _, name := range []string{"machine", "orphan"} {
+		tok, u, err := s.TokenWithUser(ctx, refreshOf(name))
+		if err != nil || u != nil {
+			t.Errorf("TokenWithUser(%s) = user %v, %v; want no user, nil", name, u, err)
+		}
+		diff(t, name, token(t, s, refreshOf(name)), tok)
+	}
+	if _, _, err := s.TokenWithUser(ctx, hash("missing")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TokenWithUser(missing) error = %v, want ErrNotFound", err)
 	}
 }
 
