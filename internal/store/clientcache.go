@@ -93,4 +93,3 @@ func (c *ClientCache) SetClientLogo(ctx context.Context, id string, data []byte,
 	defer c.forget(id)
 	return c.Store.SetClientLogo(ctx, id, data, contentType)
 }
-
