@@ -35,6 +35,9 @@ func TestAuthorizationFlowAllow(t *testing.T) {
 		t.Fatalf("authorize without a session: got %d at %s, want the sign-in page", resp.Status, location(t, ctx))
 	}
 	wantLang(t, ctx, "en")
+	if got, want := text(t, ctx, "#signin-for"), catalogue(t).T("en", "login.continue", c.Name); got != want {
+		t.Errorf("the sign-in page says %q, want %q", got, want)
+	}
 	screenshot(t, ctx, "signin-en")
 
 	resp = submitSignIn(t, ctx, "alice", "alice-password")
@@ -105,6 +108,9 @@ func TestJapaneseBrowser(t *testing.T) {
 	if b := text(t, ctx, `form[action="/login"] button[type="submit"]`); !strings.Contains(b, "サインイン") {
 		t.Errorf("sign-in button %q, want サインイン", b)
 	}
+	if got := text(t, ctx, "#signin-for"); got != "課題トラッカー連携 へ進むにはサインインしてください。" {
+		t.Errorf("the sign-in page says %q, want that it is for 課題トラッカー連携", got)
+	}
 	screenshot(t, ctx, "signin-ja")
 
 	submitSignIn(t, ctx, "hanako", "hanako-password")
@@ -138,8 +144,14 @@ func TestErrorPageUnknownClient(t *testing.T) {
 				t.Fatalf("browser left Gatehouse for %s", got)
 			}
 			wantLang(t, ctx, lang)
-			if alerts := texts(t, ctx, `[role="alert"]`); len(alerts) == 0 || alerts[0] == "" {
-				t.Errorf("the error page shows no message")
+			msgs := catalogue(t)
+			if alerts := texts(t, ctx, `[role="alert"]`); len(alerts) != 1 || alerts[0] != msgs.T(lang, "error.request") {
+				t.Errorf("the error page says %q, want %q", alerts, msgs.T(lang, "error.request"))
+			}
+			// The detail too is in the page's language, not the OAuth
+			// error description in English.
+			if d := text(t, ctx, "main p.muted"); d != msgs.T(lang, "error.detail.unknown_client") {
+				t.Errorf("the error detail reads %q, want %q", d, msgs.T(lang, "error.detail.unknown_client"))
 			}
 			screenshot(t, ctx, "error-unknown-client-"+lang)
 			select {

@@ -33,7 +33,7 @@ func (p *Pages) strictQuery(w http.ResponseWriter, r *http.Request) (url.Values,
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
-			errorData{Message: p.t(r, "error.request"), Detail: "the query string is not valid URL encoding"})
+			errorData{Message: p.t(r, "error.request"), Detail: p.t(r, "error.detail.bad_encoding")})
 		return nil, false
 	}
 	return q, true
@@ -52,7 +52,7 @@ func (p *Pages) authorizeRequest(w http.ResponseWriter, r *http.Request, q url.V
 	}
 	if req == nil {
 		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
-			errorData{Message: p.t(r, "error.request"), Detail: description})
+			errorData{Message: p.t(r, "error.request"), Detail: p.errorDetail(r, code, description)})
 		return nil, false
 	}
 	http.Redirect(w, r, p.oauth.ErrorRedirect(req, err), http.StatusFound)

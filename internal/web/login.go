@@ -3,10 +3,12 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
@@ -16,7 +18,31 @@ type loginData struct {
 }
 
 func (p *Pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	p.render(w, r, http.StatusOK, "login", p.t(r, "login.title"), loginData{Next: safeNext(r.URL.Query().Get("next"))})
+	next := safeNext(r.URL.Query().Get("next"))
+	p.render(w, r, http.StatusOK, "login", p.t(r, "login.title"), loginData{Next: next, ClientName: p.clientNameOf(r, next)})
+}
+
+// clientNameOf names the application a sign-in is for, when next (already
+// made safe by safeNext) continues an authorization request of this site: the
+// authorize or consent path with a client_id and redirect_uri that the
+// application really registered. Anything else names nothing, so a crafted
+// link cannot make the sign-in page claim to be for an application it is not.
+func (p *Pages) clientNameOf(r *http.Request, next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || (u.Path != oauth.PathConsent && u.Path != oauth.PathAuthorize) {
+		return ""
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return ""
+	}
+	// ParseAuthorize returns a request only when the client exists and the
+	// redirect URI is one it registered, even if something else is wrong.
+	req, _ := p.oauth.ParseAuthorize(r.Context(), q)
+	if req == nil || !req.Client.Enabled {
+		return ""
+	}
+	return req.Client.Name
 }
 
 // handleLogin checks the credentials; on success it renews the session token
@@ -37,13 +63,13 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, user.ErrInvalidCredentials):
 		event.Kind = audit.SignInFailure
 		p.audit.Record(ctx, event)
-		data.Error = p.t(r, "login.failed")
+		data.Error, data.ClientName = p.t(r, "login.failed"), p.clientNameOf(r, data.Next)
 		p.render(w, r, http.StatusUnauthorized, "login", p.t(r, "login.title"), data)
 		return
 	case errors.Is(err, user.ErrThrottled):
 		event.Kind = audit.SignInThrottled
 		p.audit.Record(ctx, event)
-		data.Error = p.t(r, "login.throttled")
+		data.Error, data.ClientName = p.t(r, "login.throttled"), p.clientNameOf(r, data.Next)
 		p.render(w, r, http.StatusTooManyRequests, "login", p.t(r, "login.title"), data)
 		return
 	case err != nil:
