@@ -21,9 +21,12 @@ func readForm(w http.ResponseWriter, r *http.Request, compat bool) (url.Values, 
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, newError(CodeInvalidRequest, http.StatusMethodNotAllowed, "this endpoint accepts only POST")
 	}
-	query, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, invalidRequest("the URL query string is malformed")
+	var query url.Values
+	if r.URL.RawQuery != "" {
+		var err error
+		if query, err = url.ParseQuery(r.URL.RawQuery); err != nil {
+			return nil, invalidRequest("the URL query string is malformed")
+		}
 	}
 	if len(query) > 0 && !compat {
 		return nil, invalidRequest("parameters must be sent in the form-encoded request body, not in the URL query string " +
@@ -31,8 +34,7 @@ func readForm(w http.ResponseWriter, r *http.Request, compat bool) (url.Values, 
 	}
 	form := url.Values{}
 	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mt != "application/x-www-form-urlencoded" {
+		if !isFormEncoded(r.Header.Get("Content-Type")) {
 			return nil, invalidRequest("the request body must be application/x-www-form-urlencoded")
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
@@ -57,6 +59,17 @@ func readForm(w http.ResponseWriter, r *http.Request, compat bool) (url.Values, 
 		return nil, e
 	}
 	return form, nil
+}
+
+// isFormEncoded reports whether a Content-Type names form encoding; the
+// common exact spelling skips the parser.
+func isFormEncoded(contentType string) bool {
+	const form = "application/x-www-form-urlencoded"
+	if contentType == form {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == form
 }
 
 // checkParams refuses repeated parameters and values that are not text.

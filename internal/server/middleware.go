@@ -49,6 +49,9 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
+		if !log.Enabled(r.Context(), level) {
+			return // spare the hot paths building a record nobody reads
+		}
 		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"duration", time.Since(start), "address", clientip.From(r.Context()))
 	})
