@@ -22,6 +22,9 @@ var errClosed = errors.New("sqlstore: store is closed")
 type groupCommitter struct {
 	db    *sql.DB
 	stmts *prepared
+	// undone reports the errors after which SQLite has undone the failed
+	// statement and kept the transaction (constraint violations).
+	undone func(error) bool
 
 	mu     sync.RWMutex // held for reading while queueing, for writing to close
 	closed bool
@@ -35,11 +38,14 @@ type writeJob struct {
 	ctx    context.Context
 	fn     func(ctx context.Context, q querier) error
 	result chan error
+	// oneStatement says fn runs a single statement, which SQLite makes
+	// atomic by itself, so it needs no savepoint of its own.
+	oneStatement bool
 }
 
-func newGroupCommitter(db *sql.DB, stmts *prepared) *groupCommitter {
+func newGroupCommitter(db *sql.DB, stmts *prepared, undone func(error) bool) *groupCommitter {
 	g := &groupCommitter{
-		db: db, stmts: stmts,
+		db: db, stmts: stmts, undone: undone,
 		queue: make(chan *writeJob, maxBatch),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -55,7 +61,16 @@ func newGroupCommitter(db *sql.DB, stmts *prepared) *groupCommitter {
 // starts. Like a transaction of its own, fn's writes are kept when it
 // succeeds or fails with an error errCommit accepts.
 func (g *groupCommitter) do(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
-	j := &writeJob{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	return g.submit(&writeJob{ctx: ctx, fn: fn, result: make(chan error, 1)})
+}
+
+// doStatement is do for an fn that runs exactly one statement.
+func (g *groupCommitter) doStatement(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
+	return g.submit(&writeJob{ctx: ctx, fn: fn, result: make(chan error, 1), oneStatement: true})
+}
+
+func (g *groupCommitter) submit(j *writeJob) error {
+	ctx := j.ctx
 	g.mu.RLock()
 	if g.closed {
 		g.mu.RUnlock()
@@ -143,6 +158,17 @@ func (g *groupCommitter) run(batch []*writeJob) {
 			if results[i] != nil && !errCommit(results[i]) {
 				tx.Rollback()
 				j.result <- results[i]
+				return
+			}
+			continue
+		}
+		if j.oneStatement {
+			results[i] = j.fn(ctx, q)
+			if results[i] != nil && !g.undone(results[i]) {
+				// Not a failure SQLite undoes by itself: the transaction may
+				// be gone, so nothing of the batch is trusted.
+				tx.Rollback()
+				fail(results[i])
 				return
 			}
 			continue

@@ -24,6 +24,16 @@ func insertUserJob(ctx context.Context, name string, then error) *writeJob {
 	}}
 }
 
+// newTestCommitter is the store's committer without its loop, for run.
+func newTestCommitter(s *Store) *groupCommitter {
+	return &groupCommitter{db: s.w, stmts: s.wstmts, undone: s.commits.undone}
+}
+
+func oneStatement(j *writeJob) *writeJob {
+	j.oneStatement = true
+	return j
+}
+
 func userExists(t *testing.T, s *Store, name string) bool {
 	t.Helper()
 	_, err := s.UserByID(t.Context(), name)
@@ -47,7 +57,7 @@ func TestBatchKeepsEachJobsOutcome(t *testing.T) {
 		insertUserJob(cancelled, "cancelled", nil),         // never started
 		insertUserJob(ctx, "also-kept", nil),
 	}
-	g := &groupCommitter{db: s.w, stmts: s.wstmts}
+	g := newTestCommitter(s)
 	g.run(jobs)
 	want := []struct {
 		err    error
@@ -82,7 +92,7 @@ func TestBatchKeepsEachJobsOutcome(t *testing.T) {
 func TestBatchOfOneRollsBackOnError(t *testing.T) {
 	s := openSQLite(t)
 	j := insertUserJob(t.Context(), "lonely", errors.New("boom"))
-	g := &groupCommitter{db: s.w, stmts: s.wstmts}
+	g := newTestCommitter(s)
 	g.run([]*writeJob{j})
 	if err := <-j.result; err == nil {
 		t.Fatal("want the job's error")
@@ -124,5 +134,48 @@ func TestWritesAfterCloseFail(t *testing.T) {
 	}
 	if err := s.commits.do(t.Context(), insertUserJob(t.Context(), "late", nil).fn); !errors.Is(err, errClosed) {
 		t.Fatalf("got %v, want errClosed", err)
+	}
+}
+
+func TestBatchOfSingleStatements(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	jobs := []*writeJob{
+		oneStatement(insertUserJob(ctx, "a", nil)),
+		oneStatement(insertUserJob(ctx, "a", nil)), // unique violation: SQLite undoes the statement alone
+		oneStatement(insertUserJob(ctx, "b", nil)),
+	}
+	newTestCommitter(s).run(jobs)
+	if err := <-jobs[0].result; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-jobs[1].result; err == nil || !s.d.isUnique(err) {
+		t.Fatalf("want a unique violation, got %v", err)
+	}
+	if err := <-jobs[2].result; err != nil {
+		t.Fatal(err)
+	}
+	if !userExists(t, s, "a") || !userExists(t, s, "b") {
+		t.Fatal("the other statements of the batch must be kept")
+	}
+}
+
+func TestBatchFailsWholeOnUnexpectedStatementError(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	broken := &writeJob{ctx: ctx, result: make(chan error, 1), oneStatement: true,
+		fn: func(ctx context.Context, q querier) error {
+			_, err := q.ExecContext(ctx, `INSERT INTO no_such_table VALUES (1)`)
+			return err
+		}}
+	jobs := []*writeJob{oneStatement(insertUserJob(ctx, "a", nil)), broken, oneStatement(insertUserJob(ctx, "b", nil))}
+	newTestCommitter(s).run(jobs)
+	for i, j := range jobs {
+		if err := <-j.result; err == nil {
+			t.Errorf("job %d: an error SQLite may not have undone alone must fail the whole batch", i)
+		}
+	}
+	if userExists(t, s, "a") || userExists(t, s, "b") {
+		t.Fatal("nothing of a failed batch may be kept")
 	}
 }

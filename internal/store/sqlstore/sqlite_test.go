@@ -66,6 +66,7 @@ func TestSQLiteConnections(t *testing.T) {
 		"synchronous":  "2", // FULL
 		"foreign_keys": "1",
 		"busy_timeout": "10000",
+		"temp_store":   "2", // MEMORY
 	} {
 		var got string
 		if err := s.w.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {

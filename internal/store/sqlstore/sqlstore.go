@@ -42,6 +42,8 @@ type Dialect struct {
 	// groupCommit batches concurrent write transactions (see groupCommitter).
 	groupCommit bool
 	isUnique    func(error) bool
+	// isConstraint, with groupCommit, reports a constraint violation.
+	isConstraint func(error) bool
 }
 
 // SQLite is the dialect of modernc.org/sqlite. Its writer pool has one
@@ -58,6 +60,10 @@ var SQLite = Dialect{
 			return false
 		}
 		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+	isConstraint: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
 	},
 }
 
@@ -102,7 +108,9 @@ func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, erro
 		s.wstmts = newPrepared(writeDB)
 	}
 	if d.groupCommit {
-		s.commits = newGroupCommitter(writeDB, s.wstmts)
+		s.commits = newGroupCommitter(writeDB, s.wstmts, func(err error) bool {
+			return errors.Is(err, store.ErrConflict) || d.isConstraint(err)
+		})
 	}
 	return s, nil
 }
@@ -115,7 +123,10 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: sqlite path %q must not contain '?'", path)
 	}
 	const pragmas = "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	w, err := sql.Open("sqlite", path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	// synchronous(FULL): every COMMIT waits for the disk, so an answered
+	// write survives a power cut. temp_store(MEMORY) keeps the savepoint
+	// journals of a group commit in memory instead of a temporary file.
+	w, err := sql.Open("sqlite", path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open sqlite writer: %w", err)
 	}
@@ -229,7 +240,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 		return s.w.ExecContext(ctx, query, args...)
 	}
 	var res sql.Result
-	err := s.commits.do(ctx, func(ctx context.Context, tx querier) error {
+	err := s.commits.doStatement(ctx, func(ctx context.Context, tx querier) error {
 		var err error
 		res, err = tx.ExecContext(ctx, query, args...)
 		return err

@@ -124,9 +124,14 @@ func revokeGrant(ctx context.Context, ex querier, grantID string, now time.Time)
 // IssueTokens implements store.Tokens.
 func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 	var err error
-	if issue.Refresh == nil && s.commits == nil {
+	switch {
+	case issue.Refresh == nil && s.commits == nil:
 		err = s.insertToken(ctx, s.w, issue.Access) // one row needs no transaction of its own
-	} else {
+	case issue.Refresh == nil:
+		err = s.commits.doStatement(ctx, func(ctx context.Context, tx querier) error {
+			return s.insertToken(ctx, tx, issue.Access)
+		})
+	default:
 		err = s.inTx(ctx, func(ctx context.Context, tx querier) error {
 			if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
 				return err
