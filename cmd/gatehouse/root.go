@@ -56,7 +56,7 @@ variables, then flags, each overriding the one before.`,
 	pf.BoolVar(&g.dev, "dev", false, "development mode: allow http URLs (never in production)")
 	pf.StringVar(&g.logLevel, "log-level", "", "log level: debug, info, warn, error")
 	pf.BoolVar(&g.jsonOut, "json", false, "print results as JSON")
-	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newUserCommand(g), newClientCommand(g), newKeygenCommand(g))
+	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newUserCommand(g), newClientCommand(g), newKeygenCommand(g), newBenchCommand(g))
 	return root
 }
 

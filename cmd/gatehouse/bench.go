@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/bench"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+func newBenchCommand(g *globals) *cobra.Command {
+	o := bench.Options{}
+	var adminUser, adminPassword, password, outFile string
+	var scopes []string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load a running Gatehouse and report req/s and latency percentiles",
+		Long: `Load one or more running Gatehouse nodes with a closed-loop generator: each
+worker sends an operation on its own keep-alive connection, waits for the
+answer and sends the next. Each run has a warm-up, then lasts --duration or
+--requests measured operations, whichever comes first; an operation is
+measured when it ends inside that window (one still running at the end is
+cut off and dropped). It
+reports operations per second, p50/p90/p99/max latency and errors by kind;
+with --runs N, each run and the median of each figure. It exits with an
+error when more than 1% of the operations failed.
+
+Scenarios:
+` + bench.ScenarioHelp() + `
+Before loading, it provisions what the scenario needs, reusing what is there:
+the confidential application "` + bench.ClientName + `" (redirect URI
+` + bench.RedirectURI + `, never contacted) and users
+` + bench.UserPrefix + `0 … ` + bench.UserPrefix + `<c-1>, one per worker. By default it opens the node's
+store like the other management commands (--data-dir, --database-url,
+--config, GATEHOUSE_*; a cluster also needs GATEHOUSE_SECRET_KEY); with
+--admin-user and --admin-password it goes through the admin REST API of the
+first --url instead.
+
+See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
+		Example: `  gatehouse bench --url http://127.0.0.1:8080 --scenario client-credentials -c 32
+  gatehouse bench --scenario ceiling -c 32 --runs 3 --json
+  gatehouse bench --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 --scenario refresh -c 8
+  gatehouse bench --url http://127.0.0.1:8080 --scenario signin -c 50 --admin-user admin --admin-password "$PW"
+  gatehouse bench startup --exec 'gatehouse serve --dev --listen 127.0.0.1:9090 --data-dir "$(mktemp -d)"' --url http://127.0.0.1:9090 --runs 5`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if len(o.URLs) == 0 && o.Scenario != "ceiling" {
+				o.URLs = []string{"http://127.0.0.1:8080"}
+			}
+			needClient, users, err := bench.Needs(o.Scenario, o.Concurrency)
+			if err != nil {
+				return err
+			}
+			if needClient || users > 0 {
+				fmt.Fprintf(g.stderr, "provisioning: application %v, %d users\n", needClient, users)
+				provision := func(ctx context.Context, p bench.Provisioner) error {
+					c, creds, err := p.Provision(ctx, needClient, users, password, scopes)
+					o.Client, o.Users = c, creds
+					return err
+				}
+				if adminUser != "" {
+					err = provision(ctx, bench.APIProvisioner{BaseURL: o.URLs[0], Username: adminUser, Password: adminPassword})
+				} else {
+					err = g.withNode(cmd, func(ctx context.Context, n *server.Gatehouse) error {
+						return provision(ctx, bench.StoreProvisioner{Apps: n.Apps, Users: n.Users, Argon2: user.DefaultArgon2})
+					})
+				}
+				if err != nil {
+					return err
+				}
+			}
+			o.Client.Scopes = scopes
+			o.Progress = g.stderr
+			rep, err := bench.Run(ctx, o)
+			if err != nil {
+				return err
+			}
+			if err := writeJSONFile(outFile, rep); err != nil {
+				return err
+			}
+			if g.jsonOut {
+				err = g.printJSON(rep)
+			} else {
+				err = rep.WriteText(g.stdout)
+			}
+			if err != nil {
+				return err
+			}
+			if rep.Failed() {
+				return fmt.Errorf("%.2f%% of %d operations failed (more than %.0f%%)", 100*rep.FailedFraction, rep.Operations, 100*bench.MaxFailed)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.URLs, "url", nil, "base URL of a node (repeatable: workers are spread round-robin; default http://127.0.0.1:8080, none for ceiling)")
+	f.StringVar(&o.Scenario, "scenario", "client-credentials", "what to load (see above)")
+	f.IntVarP(&o.Concurrency, "concurrency", "c", bench.DefaultConcurrency, "workers, each with its own connection")
+	f.DurationVar(&o.Duration, "duration", bench.DefaultDuration, "measured time of a run")
+	f.DurationVar(&o.Warmup, "warmup", bench.DefaultWarmup, "unmeasured time at the start of each run")
+	f.Int64Var(&o.Requests, "requests", 0, "end a run after this many measured operations (0: only --duration bounds it)")
+	f.IntVar(&o.Runs, "runs", 1, "runs; each is reported, with the median of every figure")
+	f.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "longest time one operation may take (one still running when a run ends is dropped)")
+	f.StringSliceVar(&scopes, "scope", bench.DefaultScopes, "scopes the bench application has and asks for")
+	f.StringVar(&password, "user-password", bench.DefaultPassword, "password of the bench users")
+	f.StringVar(&outFile, "out", "", "also write the JSON report to this file")
+	f.StringVar(&adminUser, "admin-user", "", "provision through the admin API, signed in as this administrator")
+	f.StringVar(&adminPassword, "admin-password", "", "the administrator's password (with --admin-user)")
+	cmd.AddCommand(newBenchStartupCommand(g), newBenchCeilingServerCommand(g))
+	return cmd
+}
+
+func newBenchStartupCommand(g *globals) *cobra.Command {
+	o := bench.StartupOptions{}
+	var outFile string
+	cmd := &cobra.Command{
+		Use:   "startup",
+		Short: "Measure the time from launching a server to its first metadata answer",
+		Long: `Launch --exec (through /bin/sh -c) --runs times; each time, poll
+GET <url>` + bench.MetadataPath + ` every millisecond until it answers 200,
+report the time since launch, and stop the process (SIGTERM, then SIGKILL).
+A fresh data directory per run is the command's business, e.g.
+--data-dir "$(mktemp -d)".`,
+		Example: `  gatehouse bench startup --exec 'gatehouse serve --dev --listen 127.0.0.1:9090 --data-dir "$(mktemp -d)"' --url http://127.0.0.1:9090 --runs 5`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			o.Progress = g.stderr
+			rep, err := bench.Startup(ctx, o)
+			if err != nil {
+				return err
+			}
+			if err := writeJSONFile(outFile, rep); err != nil {
+				return err
+			}
+			if g.jsonOut {
+				return g.printJSON(rep)
+			}
+			_, err = fmt.Fprintf(g.stdout, "start to first metadata: median %.1f ms (min %.1f, max %.1f) over %d runs\n", rep.Median, rep.Min, rep.Max, len(rep.RunsMS))
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Command, "exec", "", "the command that starts a node (required)")
+	f.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "the base URL it serves")
+	f.IntVar(&o.Runs, "runs", 3, "launches")
+	f.DurationVar(&o.Timeout, "timeout", time.Minute, "longest wait for one start")
+	f.StringVar(&outFile, "out", "", "also write the JSON report to this file")
+	cmd.MarkFlagRequired("exec")
+	return cmd
+}
+
+func newBenchCeilingServerCommand(g *globals) *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "ceiling-server",
+		Short: "Serve the ceiling scenario's bare handler (to run it in its own process)",
+		Long: `Serve a bare net/http handler answering a small JSON object on every path,
+until interrupted: "gatehouse bench --scenario ceiling --url <its URL>" then
+measures the HTTP ceiling with the server in a process of its own (pinned
+like a Gatehouse node would be), rather than inside the load generator.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			s, err := bench.StartCeiling(listen)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stderr, "ceiling server on %s\n", s.URL)
+			<-ctx.Done()
+			return s.Close()
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on")
+	return cmd
+}
+
+// writeJSONFile writes v as indented JSON to path; nothing when path is empty.
+func writeJSONFile(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Usage: scripts/bench.sh [--postgres | --cluster] [--quick]
+#
+# Runs Gatehouse's load suite on this machine and writes every result as JSON:
+#   - builds bin/gatehouse;
+#   - starts `gatehouse serve --dev` on a loopback port, pinned to CPU
+#     $SERVER_CPU (0) with taskset, on a fresh temporary data directory (SQLite);
+#     --postgres: on PostgreSQL instead ($GATEHOUSE_DATABASE_URL, else a
+#     throw-away one from scripts/with-postgres.sh, pinned to the same CPU);
+#     --cluster: three nodes on PostgreSQL sharing one GATEHOUSE_SECRET_KEY,
+#     the load spread over all three;
+#   - runs every scenario with `gatehouse bench` pinned to CPU $TOOL_CPU (1),
+#     $RUNS (3) runs of $DURATION (8s) after $WARMUP (1s) each:
+#     client-credentials c=32, introspect c=32, refresh c=8, authcode c=8,
+#     bearer c=32, signin c=200 (with --timeout 60s, printing the server's
+#     RSS meanwhile), and
+#     ceiling c=32 (in the tool's process, then as a separate process on the
+#     server's CPU);
+#   - records the server's idle RSS and peak RSS (VmRSS, VmHWM) and the time
+#     from start to the first metadata answer ($STARTUP_RUNS (5) fresh starts).
+# Results go to $RESULTS (default test-artifacts/bench/<date>-<mode>):
+# one JSON file per scenario, startup.json, rss.txt and summary.txt.
+# --quick: RUNS=1 DURATION=2s, for a smoke test. SCENARIOS="a b" runs a subset.
+# Exits non-zero if any scenario had more than 1% failed operations.
+set -euo pipefail
+
+usage() { sed -n '2,25s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+
+mode=sqlite
+for arg in "$@"; do
+  case "$arg" in
+    --postgres) mode=postgres ;;
+    --cluster) mode=cluster ;;
+    --quick) RUNS=${RUNS:-1} DURATION=${DURATION:-2s} ;;
+    -h|--help) usage ;;
+    *) echo "bench.sh: unknown argument $arg" >&2; usage ;;
+  esac
+done
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-8s}
+WARMUP=${WARMUP:-1s}
+STARTUP_RUNS=${STARTUP_RUNS:-5}
+SERVER_CPU=${SERVER_CPU:-0}
+TOOL_CPU=${TOOL_CPU:-1}
+SCENARIOS=${SCENARIOS:-"client-credentials introspect refresh authcode bearer signin ceiling"}
+
+cd "$(dirname "$0")/.."
+root=$PWD
+log() { echo "bench.sh: $*" >&2; }
+
+pin_server=() pin_tool=()
+if command -v taskset >/dev/null; then
+  pin_server=(taskset -c "$SERVER_CPU")
+  pin_tool=(taskset -c "$TOOL_CPU")
+else
+  log "taskset not found: nothing is pinned, figures will be noisier"
+fi
+
+# PostgreSQL: the given database, else a throw-away one (this script runs
+# again inside scripts/with-postgres.sh, PostgreSQL on the server's CPU).
+dburl=
+if [ "$mode" != sqlite ]; then
+  dburl=${GATEHOUSE_DATABASE_URL:-${GATEHOUSE_TEST_DATABASE_URL:-}}
+  if [ -z "$dburl" ]; then
+    log "no GATEHOUSE_DATABASE_URL: starting a throw-away PostgreSQL"
+    exec "${pin_server[@]}" scripts/with-postgres.sh "$0" "$@"
+  fi
+fi
+
+stamp=$(date +%Y%m%d-%H%M%S)
+RESULTS=${RESULTS:-test-artifacts/bench/$stamp-$mode}
+mkdir -p "$RESULTS"
+RESULTS=$(cd "$RESULTS" && pwd)
+summary=$RESULTS/summary.txt
+: >"$summary"
+say() { echo "$*" | tee -a "$summary"; }
+
+log "building bin/gatehouse"
+go build -o bin/gatehouse ./cmd/gatehouse
+bin=$root/bin/gatehouse
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do
+    kill "$p" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Every node and every bench command share the key, the database and the data directory.
+GATEHOUSE_SECRET_KEY=$("$bin" keygen)
+GATEHOUSE_ADMIN_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+export GATEHOUSE_SECRET_KEY GATEHOUSE_ADMIN_PASSWORD
+unset GATEHOUSE_DATABASE_URL
+store=(--data-dir "$tmp/data")
+[ -n "$dburl" ] && store+=(--database-url "$dburl")
+
+# A loopback port nothing listens on (per /proc/net/tcp*).
+in_use() {
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "0A" { print $2 }' | grep -q "$(printf ':%04X$' "$1")"
+}
+taken=" "
+free_port() {
+  local p i
+  for i in $(seq 1 100); do
+    p=$((20000 + RANDOM % 40000))
+    if ! in_use "$p" && [[ "$taken" != *" $p "* ]]; then
+      taken+="$p "
+      echo "$p"
+      return
+    fi
+  done
+  log "no free port found"; exit 1
+}
+
+# wait_ready URL PID: until /healthz answers (at most 60 s).
+wait_ready() {
+  local i
+  for i in $(seq 1 600); do
+    if curl -sf -o /dev/null "$1/healthz" 2>/dev/null; then return 0; fi
+    kill -0 "$2" 2>/dev/null || { log "the node for $1 exited"; return 1; }
+    sleep 0.1
+  done
+  log "$1 did not become ready"; return 1
+}
+
+rss_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+nodes=1
+[ "$mode" = cluster ] && nodes=3
+urls=() node_pids=()
+for i in $(seq 1 "$nodes"); do
+  port=$(free_port)
+  "${pin_server[@]}" "$bin" serve --dev --listen "127.0.0.1:$port" "${store[@]}" >"$RESULTS/node$i.log" 2>&1 &
+  pid=$!
+  pids+=("$pid") node_pids+=("$pid") urls+=("http://127.0.0.1:$port")
+  # The first node applies the migrations alone.
+  [ "$i" = 1 ] && wait_ready "http://127.0.0.1:$port" "$pid"
+done
+for i in "${!urls[@]}"; do wait_ready "${urls[$i]}" "${node_pids[$i]}"; done
+url_flags=()
+for u in "${urls[@]}"; do url_flags+=(--url "$u"); done
+
+say "Gatehouse load suite: mode $mode, $nodes node(s) on CPU $SERVER_CPU, tool on CPU $TOOL_CPU, $RUNS runs x $DURATION (+$WARMUP warm-up)"
+say "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)'), $(go env GOVERSION), $(nproc) CPUs: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+say "nodes: ${urls[*]}"
+sleep 1
+{
+  for i in "${!node_pids[@]}"; do
+    echo "node$((i + 1)) idle: VmRSS $(mib "$(rss_kib "${node_pids[$i]}" VmRSS)") MiB"
+  done
+} | tee -a "$summary" >"$RESULTS/rss.txt"
+
+rss_line() {
+  local out="" i
+  for i in "${!node_pids[@]}"; do
+    out+="node$((i + 1)) VmRSS $(mib "$(rss_kib "${node_pids[$i]}" VmRSS)") MiB, VmHWM $(mib "$(rss_kib "${node_pids[$i]}" VmHWM)") MiB; "
+  done
+  echo "$out"
+}
+
+concurrency_of() {
+  case "$1" in
+    refresh|authcode) echo 8 ;;
+    signin) echo 200 ;;
+    *) echo 32 ;;
+  esac
+}
+
+failed=()
+# bench NAME OUTFILE ARGS...: one `gatehouse bench`, its table into the summary.
+bench() {
+  local name=$1 out=$2
+  shift 2
+  say ""
+  say "== $name"
+  local status=0
+  "${pin_tool[@]}" "$bin" bench --runs "$RUNS" --duration "$DURATION" --warmup "$WARMUP" --out "$out" "$@" \
+    2>"$RESULTS/$name.log" | tee -a "$summary" || status=$?
+  if [ "$status" -ne 0 ]; then
+    failed+=("$name")
+    tail -n 3 "$RESULTS/$name.log" | tee -a "$summary" >&2
+  fi
+}
+
+for scenario in $SCENARIOS; do
+  c=$(concurrency_of "$scenario")
+  case "$scenario" in
+    ceiling)
+      # The tool alone: the bare handler inside the tool's own process and CPU.
+      bench ceiling "$RESULTS/ceiling.json" --scenario ceiling -c "$c"
+      # The same handler in a process of its own on the server's CPU.
+      cport=$(free_port)
+      "${pin_server[@]}" "$bin" bench ceiling-server --listen "127.0.0.1:$cport" >"$RESULTS/ceiling-server.log" 2>&1 &
+      cpid=$!
+      pids+=("$cpid")
+      for i in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$cport/" && break; sleep 0.05; done
+      bench ceiling-server "$RESULTS/ceiling-server.json" --scenario ceiling -c "$c" --url "http://127.0.0.1:$cport"
+      kill "$cpid" 2>/dev/null || true
+      wait "$cpid" 2>/dev/null || true
+      ;;
+    signin)
+      # Print the server's memory while sign-ins (argon2id, 19 MiB each) run.
+      (
+        for i in $(seq 1 600); do
+          sleep 1
+          [ -e "$tmp/signin.done" ] && break
+          echo "  signin t=${i}s: $(rss_line)"
+        done
+      ) | tee -a "$RESULTS/rss.txt" >&2 &
+      sampler=$!
+      bench signin "$RESULTS/signin.json" "${store[@]}" "${url_flags[@]}" --scenario signin -c "$c" --timeout 60s
+      touch "$tmp/signin.done"
+      wait "$sampler" 2>/dev/null || true
+      ;;
+    *)
+      bench "$scenario" "$RESULTS/$scenario.json" "${store[@]}" "${url_flags[@]}" --scenario "$scenario" -c "$c"
+      ;;
+  esac
+  echo "after $scenario: $(rss_line)" >>"$RESULTS/rss.txt"
+done
+
+say ""
+say "== memory"
+{
+  for i in "${!node_pids[@]}"; do
+    echo "node$((i + 1)) peak: VmHWM $(mib "$(rss_kib "${node_pids[$i]}" VmHWM)") MiB (now VmRSS $(mib "$(rss_kib "${node_pids[$i]}" VmRSS)") MiB)"
+  done
+} | tee -a "$summary" "$RESULTS/rss.txt"
+
+# Stop the nodes before timing start-ups, so that they do not compete.
+for p in "${node_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+for p in "${node_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+
+say ""
+say "== startup (fresh data directory each time$([ -n "$dburl" ] && echo ', existing PostgreSQL database'))"
+sport=$(free_port)
+serve_cmd="${pin_server[*]} $bin serve --dev --listen 127.0.0.1:$sport --data-dir \"\$(mktemp -d $tmp/startup.XXXXXX)\""
+[ -n "$dburl" ] && serve_cmd+=" --database-url '$dburl'"
+status=0
+"${pin_tool[@]}" "$bin" bench startup --exec "$serve_cmd" --url "http://127.0.0.1:$sport" --runs "$STARTUP_RUNS" \
+  --out "$RESULTS/startup.json" 2>"$RESULTS/startup.log" | tee -a "$summary" || status=$?
+[ "$status" -eq 0 ] || { failed+=(startup); tail -n 5 "$RESULTS/startup.log" >&2; }
+
+say ""
+say "results: $RESULTS"
+if [ "${#failed[@]}" -gt 0 ]; then
+  say "FAILED: ${failed[*]}"
+  exit 1
+fi
