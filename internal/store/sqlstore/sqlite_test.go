@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -81,5 +82,28 @@ func TestSQLiteConnections(t *testing.T) {
 	}
 	if _, err := s.r.ExecContext(ctx, `DELETE FROM users`); err == nil {
 		t.Error("a reader connection could write")
+	}
+}
+
+// The refresh cap must read only live refresh tokens: rotated ones pile up
+// for reuse detection, and scanning them made every rotation slower.
+func TestRefreshCapReadsOnlyLiveTokens(t *testing.T) {
+	s := openSQLite(t)
+	rows, err := s.w.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+liveRefreshTokens, 0, "u", "c", []byte("h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "tokens_live_refresh") {
+		t.Fatalf("the cap query does not use tokens_live_refresh:\n%s", strings.Join(plan, "\n"))
 	}
 }

@@ -67,6 +67,15 @@ func (s *Store) insertIssue(ctx context.Context, tx querier, issue store.Issue) 
 	return enforceRefreshCap(ctx, tx, *issue.Refresh, issue.RefreshCap)
 }
 
+// liveRefreshTokens lists the live refresh tokens of user $2 and client $3
+// but $4, newest first, at time $1. Its conditions spell those of the
+// partial index tokens_live_refresh, so only live tokens are read, however
+// many have rotated or been revoked.
+const liveRefreshTokens = `SELECT hash, access_hash FROM tokens
+	WHERE user_id = $2 AND client_id = $3 AND kind = 'refresh' AND revoked_at = 0 AND rotated_at = 0
+	AND hash <> $4 AND (expires_at = 0 OR expires_at > $1)
+	ORDER BY created_at DESC, hash DESC`
+
 // enforceRefreshCap revokes, with their access tokens, the oldest active
 // refresh tokens of fresh's user and client beyond limit. fresh itself always
 // survives: it is about to be handed out.
@@ -76,9 +85,7 @@ func enforceRefreshCap(ctx context.Context, tx querier, fresh store.Token, limit
 		return errors.New("refresh token has no CreatedAt")
 	}
 	now := ms(fresh.CreatedAt)
-	rows, err := tx.QueryContext(ctx, `SELECT hash, access_hash FROM tokens
-		WHERE user_id = $2 AND client_id = $3 AND kind = 'refresh' AND hash <> $4 AND `+activeToken+`
-		ORDER BY created_at DESC, hash DESC`, now, fresh.UserID, fresh.ClientID, fresh.Hash)
+	rows, err := tx.QueryContext(ctx, liveRefreshTokens, now, fresh.UserID, fresh.ClientID, fresh.Hash)
 	if err != nil {
 		return err
 	}
