@@ -212,7 +212,11 @@ func concurrentMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Version 0 is goose's own row, written when it creates the table.
-	if want := []int64{0, 1, 2}; !slices.Equal(versions, want) {
+	want := []int64{0}
+	for v := range migrationCount(t, "postgres") {
+		want = append(want, v+1)
+	}
+	if !slices.Equal(versions, want) {
 		t.Errorf("goose_db_version holds versions %v, want %v", versions, want)
 	}
 }
