@@ -151,14 +151,19 @@ url_flags=()
 for u in "${urls[@]}"; do url_flags+=(--url "$u"); done
 
 say "Gatehouse load suite: mode $mode, $nodes node(s) on CPU $SERVER_CPU, tool on CPU $TOOL_CPU, $RUNS runs x $DURATION (+$WARMUP warm-up)"
-say "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)'), $(go env GOVERSION), $(nproc) CPUs: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+commit=unknown
+if head=$(git rev-parse --short HEAD 2>/dev/null); then
+  commit=$head
+  git diff --quiet HEAD 2>/dev/null || commit+=" (with uncommitted changes)"
+fi
+say "commit $commit, $(go env GOVERSION), $(nproc) CPUs: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 say "nodes: ${urls[*]}"
 sleep 1
 {
   for i in "${!node_pids[@]}"; do
     echo "node$((i + 1)) idle: VmRSS $(mib "$(rss_kib "${node_pids[$i]}" VmRSS)") MiB"
   done
-} | tee -a "$summary" >"$RESULTS/rss.txt"
+} | tee "$RESULTS/rss.txt" | tee -a "$summary"
 
 rss_line() {
   local out="" i
@@ -252,6 +257,7 @@ status=0
 [ "$status" -eq 0 ] || { failed+=(startup); tail -n 5 "$RESULTS/startup.log" >&2; }
 
 say ""
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on these CPUs skews every figure: compare the ceiling and the tool CPU column between runs)"
 say "results: $RESULTS"
 if [ "${#failed[@]}" -gt 0 ]; then
   say "FAILED: ${failed[*]}"
