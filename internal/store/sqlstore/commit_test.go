@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -177,5 +179,36 @@ func TestBatchFailsWholeOnUnexpectedStatementError(t *testing.T) {
 	}
 	if userExists(t, s, "a") || userExists(t, s, "b") {
 		t.Fatal("nothing of a failed batch may be kept")
+	}
+}
+
+// The checkpointer copies committed writes into the database file by itself:
+// the writer's automatic threshold (10,000 pages) is far from reached here.
+func TestCheckpointerCopiesTheWAL(t *testing.T) {
+	path := t.TempDir() + "/gatehouse.db"
+	s, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	for i := range 300 {
+		if err := s.commits.do(t.Context(), insertUserJob(t.Context(), fmt.Sprint("u", i), nil).fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for size() <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes 5 s after the writes: no checkpoint ran", before)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
