@@ -159,15 +159,21 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, p.oauth.ErrorRedirect(req, oauth.AccessDenied("the user denied the request")), http.StatusSeeOther)
 		return
 	}
+	// The decision is audited while the code is stored: both writes usually
+	// share one commit, so the user waits for the disk once, not twice.
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		p.audit.Record(ctx, store.AuditEvent{Kind: audit.ConsentAllow, Actor: u.Username, Username: u.Username, Address: clientip.From(ctx).String(), ClientID: req.Client.ID, Detail: req.Query.Get("scope")})
+	}()
 	target, err := p.oauth.Approve(ctx, req, *u)
+	<-recorded
 	if err != nil {
 		if code, _ := oauth.Describe(err); code == oauth.CodeServerError {
 			p.fail(w, r, err)
 			return
 		}
 		target = p.oauth.ErrorRedirect(req, err)
-	} else {
-		p.audit.Record(ctx, store.AuditEvent{Kind: audit.ConsentAllow, Actor: u.Username, Username: u.Username, Address: clientip.From(ctx).String(), ClientID: req.Client.ID, Detail: req.Query.Get("scope")})
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
