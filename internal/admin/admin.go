@@ -3,16 +3,17 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
-// ErrInvalid wraps refusals whose text is fit to show.
+// ErrInvalid is wrapped by every refusal, each a *validation.Error: its
+// English text is fit to show, and its key words it in other languages.
 var ErrInvalid = errors.New("invalid request")
 
 // ErrForbidden is returned when the actor's level does not allow the action.
@@ -42,8 +43,9 @@ func (s *Service) record(ctx context.Context, a Actor, kind, clientID, username,
 	s.audit.Record(ctx, store.AuditEvent{Kind: kind, Actor: a.User.Username, Address: a.Address, ClientID: clientID, Username: username, Detail: detail})
 }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+// invalid returns a refusal with a message key (see internal/validation).
+func invalid(key, format string, args ...any) error {
+	return validation.Errorf(ErrInvalid, key, format, args...)
 }
 
 // Audit lists audit events.

@@ -23,21 +23,21 @@ const (
 // so whatever the upload carried besides pixels is dropped.
 func (s *Service) SetLogo(ctx context.Context, a Actor, id string, upload []byte) error {
 	if len(upload) == 0 {
-		return invalid("the logo file is empty")
+		return invalid("admin.logo_empty", "the logo file is empty")
 	}
 	if len(upload) > MaxLogoBytes {
-		return invalid("the logo must be at most %d KiB", MaxLogoBytes>>10)
+		return invalid("admin.logo_too_large", "the logo must be at most %d KiB", MaxLogoBytes>>10)
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(upload))
 	if err != nil || (format != "png" && format != "jpeg") {
-		return invalid("the logo must be a PNG or JPEG image")
+		return invalid("admin.logo_format", "the logo must be a PNG or JPEG image")
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxLogoSide || cfg.Height > MaxLogoSide {
-		return invalid("the logo must be at most %d×%d pixels", MaxLogoSide, MaxLogoSide)
+		return invalid("admin.logo_dimensions", "the logo must be at most %d×%d pixels", MaxLogoSide, MaxLogoSide)
 	}
 	img, _, err := image.Decode(bytes.NewReader(upload))
 	if err != nil {
-		return invalid("the logo image is damaged")
+		return invalid("admin.logo_damaged", "the logo image is damaged")
 	}
 	var out bytes.Buffer
 	if err := png.Encode(&out, img); err != nil {

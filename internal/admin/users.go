@@ -34,7 +34,7 @@ func (s *Service) Groups(ctx context.Context) ([]string, error) {
 // CreateUser adds a user; only a system administrator may create another one.
 func (s *Service) CreateUser(ctx context.Context, a Actor, n user.NewUser) (store.User, error) {
 	if n.Level > a.User.Level {
-		return store.User{}, invalid("you cannot give a level above your own")
+		return store.User{}, invalid("admin.level_above_own", "you cannot give a level above your own")
 	}
 	n.Groups = cleanGroups(n.Groups)
 	u, err := s.users.Create(ctx, n)
@@ -62,7 +62,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, username string, ch U
 		return u, err
 	}
 	if u.Level > a.User.Level || (ch.Level != nil && *ch.Level > a.User.Level) {
-		return u, invalid("you cannot change a user above your own level, nor raise anyone above it")
+		return u, invalid("admin.user_above_own", "you cannot change a user above your own level, nor raise anyone above it")
 	}
 	next := u
 	if ch.DisplayName != nil {
@@ -73,7 +73,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, username string, ch U
 	}
 	if ch.Level != nil {
 		if *ch.Level < store.LevelUser || *ch.Level > store.LevelSystemAdmin {
-			return u, invalid("unknown level")
+			return u, invalid("user.level_unknown", "unknown level")
 		}
 		next.Level = *ch.Level
 	}
@@ -84,7 +84,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, username string, ch U
 		next.Disabled = *ch.Disabled
 	}
 	if len(next.DisplayName) > 200 || len(next.Email) > 254 {
-		return u, invalid("display name or email too long")
+		return u, invalid("user.profile_too_long", "display name or email too long")
 	}
 	if err := s.keepASystemAdmin(ctx, u, next); err != nil {
 		return u, err
@@ -119,7 +119,7 @@ func (s *Service) keepASystemAdmin(ctx context.Context, before, after store.User
 			return nil
 		}
 	}
-	return invalid("%s is the last system administrator: make someone else a system administrator first", before.Username)
+	return invalid("admin.last_system_admin", "%s is the last system administrator: make someone else a system administrator first", before.Username)
 }
 
 func describeChange(before, after store.User) string {
@@ -156,7 +156,7 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, username, password
 		return err
 	}
 	if u.Level > a.User.Level {
-		return invalid("you cannot reset the password of a user above your own level")
+		return invalid("admin.password_above_own", "you cannot reset the password of a user above your own level")
 	}
 	if err := s.users.SetPassword(ctx, username, password); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 
@@ -48,7 +47,7 @@ func ParseCIDR(s string) (string, error) {
 	if a, err := netip.ParseAddr(s); err == nil {
 		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()).String(), nil
 	}
-	return "", fmt.Errorf("%q is not an IP address or CIDR range", s)
+	return "", problem("app.cidr_invalid", "%q is not an IP address or CIDR range", s)
 }
 
 // HasGrant reports whether c may use the grant type.

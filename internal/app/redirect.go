@@ -1,52 +1,60 @@
 package app
 
 import (
-	"fmt"
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // MaxRedirectURILength bounds a redirect URI, registered or requested.
 const MaxRedirectURILength = 2000
 
 // ValidateRedirectURI checks a redirect URI an administrator registers.
-// Production (dev false) allows http only for loopback addresses.
+// Production (dev false) allows http only for loopback addresses. A refusal
+// is a *validation.Error; it does not wrap ErrInvalid (Registration
+// validation adds that).
 func ValidateRedirectURI(raw string, dev bool) error {
 	if raw == "" || len(raw) > MaxRedirectURILength {
-		return fmt.Errorf("redirect URI must be 1-%d characters", MaxRedirectURILength)
+		return problem("app.redirect_uri_length", "redirect URI must be 1-%d characters", MaxRedirectURILength)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("redirect URI %q is not a URL", raw)
+		return problem("app.redirect_uri_not_url", "redirect URI %q is not a URL", raw)
 	}
 	if !u.IsAbs() || u.Opaque != "" {
-		return fmt.Errorf("redirect URI %q must be absolute", raw)
+		return problem("app.redirect_uri_not_absolute", "redirect URI %q must be absolute", raw)
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return fmt.Errorf("redirect URI %q must not contain a fragment", raw)
+		return problem("app.redirect_uri_fragment", "redirect URI %q must not contain a fragment", raw)
 	}
 	if u.User != nil {
-		return fmt.Errorf("redirect URI %q must not contain user information", raw)
+		return problem("app.redirect_uri_userinfo", "redirect URI %q must not contain user information", raw)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
 		if !dev && !IsLoopback(u) {
-			return fmt.Errorf("redirect URI %q must use https (http is allowed only for loopback addresses, or in development mode)", raw)
+			return problem("app.redirect_uri_https", "redirect URI %q must use https (http is allowed only for loopback addresses, or in development mode)", raw)
 		}
 	case "javascript", "data", "file", "vbscript":
-		return fmt.Errorf("redirect URI %q uses a forbidden scheme", raw)
+		return problem("app.redirect_uri_scheme_forbidden", "redirect URI %q uses a forbidden scheme", raw)
 	default:
 		// Private-use schemes of native apps (RFC 8252 §7.1), e.g. com.example.app:/cb.
 		if !strings.Contains(u.Scheme, ".") {
-			return fmt.Errorf("redirect URI %q: a custom scheme must be a reversed domain name such as com.example.app", raw)
+			return problem("app.redirect_uri_custom_scheme", "redirect URI %q: a custom scheme must be a reversed domain name such as com.example.app", raw)
 		}
 	}
 	if u.Host == "" && (u.Scheme == "http" || u.Scheme == "https") {
-		return fmt.Errorf("redirect URI %q has no host", raw)
+		return problem("app.redirect_uri_no_host", "redirect URI %q has no host", raw)
 	}
 	return nil
+}
+
+// problem is a refusal of a value, with a message key but no sentinel.
+func problem(key, format string, args ...any) error {
+	return validation.Errorf(nil, key, format, args...)
 }
 
 // IsLoopback reports whether u points at a loopback IP literal (RFC 8252 §7.3).

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Grant types an application may be allowed.
@@ -26,11 +27,19 @@ const (
 // DefaultGrants are given to an application that names none.
 var DefaultGrants = []string{GrantAuthorizationCode, GrantRefreshToken}
 
-// ErrInvalid wraps every validation failure; its text is fit to show.
+// ErrInvalid is wrapped by every validation failure. Each is a
+// *validation.Error: its English text is fit to show, and its key words it in
+// other languages.
 var ErrInvalid = errors.New("invalid application")
 
-// ErrLimit is returned when the configured number of applications exists.
+// ErrLimit is wrapped by the error returned when the configured number of
+// applications exists (a *validation.Error, key "app.limit").
 var ErrLimit = errors.New("the maximum number of applications is registered")
+
+// invalid returns a validation failure with a message key (see internal/validation).
+func invalid(key, format string, args ...any) error {
+	return validation.Errorf(ErrInvalid, key, format, args...)
+}
 
 // Registration is what an administrator fills in.
 type Registration struct {
@@ -73,17 +82,21 @@ func NewService(s store.Store, keys *secret.Keys, m *token.Minter, c *scope.Cata
 	return &Service{store: s, keys: keys, minter: m, scopes: c, dev: o.Dev, limit: o.Limit, now: o.Now}
 }
 
+// Bounds of a registration.
+const (
+	maxName         = 200
+	maxDescription  = 2000
+	maxRedirectURIs = 20
+)
+
 // normalize validates r and returns it in canonical form.
 func (s *Service) normalize(r Registration) (Registration, error) {
-	invalid := func(format string, args ...any) (Registration, error) {
-		return r, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
-	}
 	r.Name = strings.TrimSpace(r.Name)
-	if r.Name == "" || len(r.Name) > 200 {
-		return invalid("name must be 1-200 characters")
+	if r.Name == "" || len(r.Name) > maxName {
+		return r, invalid("app.name_length", "name must be 1-%d characters", maxName)
 	}
-	if len(r.Description) > 2000 {
-		return invalid("description must be at most 2000 characters")
+	if len(r.Description) > maxDescription {
+		return r, invalid("app.description_length", "description must be at most %d characters", maxDescription)
 	}
 	if len(r.Grants) == 0 {
 		r.Grants = DefaultGrants
@@ -91,36 +104,36 @@ func (s *Service) normalize(r Registration) (Registration, error) {
 	r.Grants = uniq(r.Grants)
 	for _, g := range r.Grants {
 		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
-			return invalid("grant %q is not one of authorization_code, refresh_token, client_credentials", g)
+			return r, invalid("app.grant_unknown", "grant %q is not one of authorization_code, refresh_token, client_credentials", g)
 		}
 	}
 	if r.Public {
 		if slices.Contains(r.Grants, GrantClientCredentials) {
-			return invalid("a public application cannot use client_credentials: it has no secret")
+			return r, invalid("app.public_client_credentials", "a public application cannot use client_credentials: it has no secret")
 		}
 		r.RequirePKCE = true
 	}
 	needsRedirect := slices.Contains(r.Grants, GrantAuthorizationCode)
 	if needsRedirect && len(r.RedirectURIs) == 0 {
-		return invalid("at least one redirect URI is required for the authorization_code grant")
+		return r, invalid("app.redirect_uri_required", "at least one redirect URI is required for the authorization_code grant")
 	}
-	if len(r.RedirectURIs) > 20 {
-		return invalid("at most 20 redirect URIs")
+	if len(r.RedirectURIs) > maxRedirectURIs {
+		return r, invalid("app.redirect_uri_count", "at most %d redirect URIs", maxRedirectURIs)
 	}
 	r.RedirectURIs = uniq(r.RedirectURIs)
 	for _, u := range r.RedirectURIs {
 		if err := ValidateRedirectURI(u, s.dev); err != nil {
-			return invalid("%s", err)
+			return r, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
 	if len(r.Scopes) == 0 {
-		return invalid("at least one scope is required")
+		return r, invalid("app.scope_required", "at least one scope is required")
 	}
 	canon := make([]string, 0, len(r.Scopes))
 	for _, name := range r.Scopes {
 		c, ok := s.scopes.Canonical(name)
 		if !ok {
-			return invalid("scope %q is not in the scope catalogue", name)
+			return r, invalid("app.scope_unknown", "scope %q is not in the scope catalogue", name)
 		}
 		canon = append(canon, c)
 	}
@@ -131,7 +144,7 @@ func (s *Service) normalize(r Registration) (Registration, error) {
 	for _, c := range r.AllowedIPs {
 		p, err := ParseCIDR(strings.TrimSpace(c))
 		if err != nil {
-			return invalid("%s", err)
+			return r, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		cidrs = append(cidrs, p)
 	}
@@ -157,7 +170,7 @@ func (s *Service) Create(ctx context.Context, r Registration) (store.Client, str
 	}
 	if err := s.store.CreateClient(ctx, c, s.limit); err != nil {
 		if errors.Is(err, store.ErrLimit) {
-			return store.Client{}, "", fmt.Errorf("%w (%d)", ErrLimit, s.limit)
+			return store.Client{}, "", validation.Wrap(fmt.Errorf("%w (%d)", ErrLimit, s.limit), "app.limit", s.limit)
 		}
 		return store.Client{}, "", err
 	}
@@ -207,7 +220,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
 		return "", err
 	}
 	if c.Public {
-		return "", fmt.Errorf("%w: a public application has no secret", ErrInvalid)
+		return "", invalid("app.public_no_secret", "a public application has no secret")
 	}
 	value, err := s.setSecret(&c)
 	if err != nil {
@@ -220,7 +233,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
 // Reveal returns the current secret of a confidential application.
 func (s *Service) Reveal(c store.Client) (string, error) {
 	if c.Public || len(c.SecretSealed) == 0 {
-		return "", fmt.Errorf("%w: a public application has no secret", ErrInvalid)
+		return "", invalid("app.public_no_secret", "a public application has no secret")
 	}
 	plain, err := s.keys.Open(c.SecretSealed, "client-secret:"+c.ID)
 	return string(plain), err

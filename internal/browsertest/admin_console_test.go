@@ -518,6 +518,8 @@ func auditRows(t *testing.T, ctx context.Context) []auditRow {
 	t.Helper()
 	return evaluate[[]auditRow](t, ctx, `Array.from(document.querySelectorAll("table.audit tbody tr"), tr => {
 		const c = Array.from(tr.cells, td => td.innerText.trim());
-		return {when: c[0], kind: c[1], actor: c[2], user: c[3], app: c[4], address: c[5], detail: c[6]};
+		// The kind cell labels the kind in the page's language; the kind itself is its code.
+		const kind = tr.cells[1].querySelector("code");
+		return {when: c[0], kind: kind ? kind.innerText.trim() : c[1], actor: c[2], user: c[3], app: c[4], address: c[5], detail: c[6]};
 	})`)
 }

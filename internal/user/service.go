@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -13,14 +12,22 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
-// Errors a caller can show.
+// Errors a caller can show. ErrInvalid is wrapped by every validation
+// failure, each a *validation.Error: its English text is fit to show, and its
+// key words it in other languages.
 var (
 	ErrInvalidCredentials = errors.New("incorrect username or password")
 	ErrThrottled          = errors.New("too many failed sign-ins; try again later")
 	ErrInvalid            = errors.New("invalid user")
 )
+
+// invalid returns a validation failure with a message key (see internal/validation).
+func invalid(key, format string, args ...any) error {
+	return validation.Errorf(ErrInvalid, key, format, args...)
+}
 
 // ThrottlePolicy limits failed sign-ins in a fixed window.
 type ThrottlePolicy struct {
@@ -66,7 +73,7 @@ func ParseLevel(s string) (store.Level, error) {
 	case "system-admin", "system_admin", "sysadmin":
 		return store.LevelSystemAdmin, nil
 	}
-	return 0, fmt.Errorf("%w: level %q is not one of user, admin, system-admin", ErrInvalid, s)
+	return 0, invalid("user.level_invalid", "level %q is not one of user, admin, system-admin", s)
 }
 
 // LevelName is the inverse of ParseLevel.
@@ -94,16 +101,16 @@ type NewUser struct {
 func (s *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 	name := NormalizeUsername(n.Username)
 	if !usernamePattern.MatchString(name) {
-		return store.User{}, fmt.Errorf("%w: username must be 1-64 characters of a-z, 0-9, . _ @ + - and start with a letter or digit", ErrInvalid)
+		return store.User{}, invalid("user.username_invalid", "username must be 1-64 characters of a-z, 0-9, . _ @ + - and start with a letter or digit")
 	}
 	if err := checkPassword(n.Password); err != nil {
 		return store.User{}, err
 	}
 	if n.Level < store.LevelUser || n.Level > store.LevelSystemAdmin {
-		return store.User{}, fmt.Errorf("%w: unknown level", ErrInvalid)
+		return store.User{}, invalid("user.level_unknown", "unknown level")
 	}
 	if len(n.DisplayName) > 200 || len(n.Email) > 254 {
-		return store.User{}, fmt.Errorf("%w: display name or email too long", ErrInvalid)
+		return store.User{}, invalid("user.profile_too_long", "display name or email too long")
 	}
 	hash, err := s.hasher.Hash(ctx, n.Password)
 	if err != nil {
@@ -120,7 +127,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return store.User{}, fmt.Errorf("%w: username %q is taken", ErrInvalid, name)
+			return store.User{}, invalid("user.username_taken", "username %q is taken", name)
 		}
 		return store.User{}, err
 	}
@@ -129,10 +136,10 @@ func (s *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 
 func checkPassword(p string) error {
 	if len(p) < MinPasswordLength {
-		return fmt.Errorf("%w: password must be at least %d characters", ErrInvalid, MinPasswordLength)
+		return invalid("user.password_short", "password must be at least %d characters", MinPasswordLength)
 	}
 	if len(p) > MaxPasswordBytes {
-		return fmt.Errorf("%w: password must be at most %d bytes", ErrInvalid, MaxPasswordBytes)
+		return invalid("user.password_long", "password must be at most %d bytes", MaxPasswordBytes)
 	}
 	return nil
 }

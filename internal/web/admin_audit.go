@@ -40,6 +40,10 @@ func parseWhen(s string, endOfDay bool) time.Time {
 	return time.Time{}
 }
 
+// auditKindPrefix is where an audit event kind's label lives in the
+// catalogue: "client.secret.view" is labelled by "audit.kind.client.secret.view".
+const auditKindPrefix = "audit.kind."
+
 type auditData struct {
 	Events   []store.AuditEvent
 	Kinds    []string

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // ReauthWindow is how long a re-entered password unlocks credential views.
@@ -65,20 +66,17 @@ func (p *Pages) registerAdmin(mux *http.ServeMux) {
 	p.registerAdminAudit(mux)
 }
 
-// fromAdmin maps a service error to a page: a refusal is shown on the form.
+// adminError maps a service error to the error page: a refusal is worded in
+// the page's language, anything unexpected is logged and shown without detail.
 func (p *Pages) adminError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		p.render(w, r, http.StatusNotFound, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.not_found")})
-	case errors.Is(err, admin.ErrInvalid), errors.Is(err, app.ErrInvalid), errors.Is(err, app.ErrLimit), errors.Is(err, user.ErrInvalid):
-		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: err.Error()})
+	case isRefusal(err):
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.refusal(r, err)})
 	default:
 		p.fail(w, r, err)
 	}
-}
-
-func isRefusal(err error) bool {
-	return errors.Is(err, admin.ErrInvalid) || errors.Is(err, app.ErrInvalid) || errors.Is(err, app.ErrLimit) || errors.Is(err, user.ErrInvalid)
 }
 
 type appListData struct {
@@ -172,7 +170,7 @@ func (p *Pages) handleAppCreate(w http.ResponseWriter, r *http.Request, u store.
 	c, secretValue, err := p.admin.CreateApp(r.Context(), p.actor(r, u), reg)
 	if isRefusal(err) {
 		f := p.newAppForm(r, "", reg)
-		f.Error = err.Error()
+		f.Error = p.refusal(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_app_form", p.t(r, "admin.app_new"), f)
 		return
 	}
@@ -235,7 +233,7 @@ func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.
 	c, err := p.admin.UpdateApp(r.Context(), p.actor(r, u), id, reg)
 	if isRefusal(err) {
 		f := p.newAppForm(r, id, reg)
-		f.Error = err.Error()
+		f.Error = p.refusal(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_app_form", p.t(r, "admin.app_edit"), f)
 		return
 	}
@@ -366,7 +364,7 @@ func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) uploadLogo(r *http.Request, u store.User, id string) error {
 	file, _, err := r.FormFile("logo")
 	if err != nil {
-		return errors.Join(admin.ErrInvalid, errors.New("choose a PNG or JPEG file"))
+		return validation.Errorf(admin.ErrInvalid, "admin.logo_missing", "choose a PNG or JPEG file")
 	}
 	defer file.Close()
 	data, err := io.ReadAll(io.LimitReader(file, admin.MaxLogoBytes+1))

@@ -87,7 +87,7 @@ func (p *Pages) handleUserCreate(w http.ResponseWriter, r *http.Request, u store
 	}
 	if isRefusal(err) {
 		d := p.userForm(store.User{Username: n.Username, DisplayName: n.DisplayName, Email: n.Email, Level: level, Groups: n.Groups}, true, u)
-		d.Error = err.Error()
+		d.Error = p.refusal(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_user", p.t(r, "admin.user_new"), d)
 		return
 	}
@@ -137,7 +137,7 @@ func (p *Pages) handleUserUpdate(w http.ResponseWriter, r *http.Request, u store
 			p.adminError(w, r, lookupErr)
 			return
 		}
-		p.renderUser(w, r, http.StatusBadRequest, target, u, err.Error())
+		p.renderUser(w, r, http.StatusBadRequest, target, u, p.refusal(r, err))
 		return
 	}
 	if err != nil {
@@ -157,7 +157,7 @@ func (p *Pages) handleUserPassword(w http.ResponseWriter, r *http.Request, u sto
 			p.adminError(w, r, lookupErr)
 			return
 		}
-		p.renderUser(w, r, http.StatusBadRequest, target, u, err.Error())
+		p.renderUser(w, r, http.StatusBadRequest, target, u, p.refusal(r, err))
 		return
 	}
 	if err != nil {

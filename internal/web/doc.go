@@ -7,5 +7,7 @@
 // a per-session CSRF token and passes net/http's cross-origin check; sign-in
 // renews the session token (no fixation); pages cannot be framed and answer
 // with a strict Content-Security-Policy; a post-sign-in redirect only goes to
-// a local path.
+// a local path; a refusal of the services is worded in the page's language
+// from its message key (internal/validation), never shown in its English
+// text.
 package web

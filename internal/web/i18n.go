@@ -37,6 +37,12 @@ func LoadMessages() (Messages, error) {
 	return m, nil
 }
 
+// Has reports whether lang's catalogue has key.
+func (m Messages) Has(lang, key string) bool {
+	_, ok := m[lang][key]
+	return ok
+}
+
 // T returns the text for key in lang, falling back to English, then to the key.
 func (m Messages) T(lang, key string, args ...any) string {
 	text, ok := m[lang][key]

@@ -32,10 +32,12 @@ type site struct {
 	t    *testing.T
 	gh   *server.Gatehouse
 	base string
+	addr string // the listener, which serves base
 	msgs web.Messages
 }
 
-func newSite(t *testing.T) *site {
+// newSite starts a node in development mode; options change its configuration.
+func newSite(t *testing.T, options ...func(*config.Config)) *site {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,6 +47,9 @@ func newSite(t *testing.T) *site {
 	cfg.Dev = true
 	cfg.Listen = ln.Addr().String()
 	cfg.DataDir = t.TempDir()
+	for _, o := range options {
+		o(&cfg)
+	}
 	if err := cfg.ValidateServe(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +75,26 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &site{t: t, gh: gh, base: cfg.BaseURL, msgs: msgs}
+	return &site{t: t, gh: gh, base: cfg.BaseURL, addr: ln.Addr().String(), msgs: msgs}
+}
+
+// production runs the node as in production (https redirect URIs only,
+// Secure cookies) behind a TLS-terminating proxy at base; browsers reach it
+// through toListener.
+func production(cfg *config.Config) {
+	cfg.Dev = false
+	cfg.BaseURL = "https://gatehouse.test"
+}
+
+// toListener sends every request to the node's listener over plain HTTP, as
+// the TLS-terminating proxy in front of a production node does, while the
+// browser (and its cookie jar) sees the https base URL.
+type toListener struct{ addr string }
+
+func (l toListener) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.URL.Scheme, r.URL.Host = "http", l.addr
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 func (s *site) createClient(r app.Registration) store.Client {
@@ -98,7 +122,7 @@ type browser struct {
 func (s *site) browser(lang string) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{s: s, lang: lang, c: &http.Client{
-		Jar: jar, Timeout: 10 * time.Second,
+		Jar: jar, Timeout: 10 * time.Second, Transport: toListener{s.addr},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }

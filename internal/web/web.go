@@ -141,6 +141,14 @@ func templateFuncs(msgs Messages, lang string) template.FuncMap {
 			return "?"
 		},
 		"levelName": user.LevelName,
+		// auditKind labels an audit event kind; a kind without a label (an
+		// event recorded by a newer or older version) shows as itself.
+		"auditKind": func(kind string) string {
+			if msgs.Has(lang, auditKindPrefix+kind) {
+				return msgs.T(lang, auditKindPrefix+kind)
+			}
+			return kind
+		},
 		"grantTypes": func() []string {
 			return []string{app.GrantAuthorizationCode, app.GrantRefreshToken, app.GrantClientCredentials}
 		},

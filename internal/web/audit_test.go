@@ -1,0 +1,96 @@
+package web_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+var (
+	auditKindCell = regexp.MustCompile(`<td class="kind"[^>]*><span class="kind-label">([^<]*)</span> <code>([^<]*)</code></td>`)
+	kindOption    = regexp.MustCompile(`<option value="([^"]+)" title="([^"]*)"( selected)?>([^<]*)</option>`)
+)
+
+// TestAuditKindsAreLabelled: the audit page names each event's kind in the
+// page's language, with the kind itself beside it; the kind filter's options
+// are labelled the same way and filter by the kind. A kind without a label
+// (recorded by another version) shows as itself.
+func TestAuditKindsAreLabelled(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	if _, err := s.gh.Users.Create(ctx, user.NewUser{Username: "root", Password: "root-password", Level: store.LevelSystemAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	const unknownKind = "client.teleport"
+	at := time.Now()
+	for _, kind := range append(slices.Clone(audit.Kinds), unknownKind) {
+		if err := s.gh.Store.RecordAudit(ctx, store.AuditEvent{At: at, Kind: kind, Actor: "root"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, lang := range web.Languages {
+		t.Run(lang, func(t *testing.T) {
+			b := s.browser(lang)
+			b.signIn("root", "root-password")
+			a := b.get("/admin/audit")
+			if a.status != http.StatusOK {
+				t.Fatalf("audit page: %d", a.status)
+			}
+			labels := map[string]string{}
+			for _, m := range auditKindCell.FindAllStringSubmatch(a.body, -1) {
+				labels[html.UnescapeString(m[2])] = html.UnescapeString(m[1])
+			}
+			for _, kind := range audit.Kinds {
+				want := s.msgs.T(lang, "audit.kind."+kind)
+				if got, ok := labels[kind]; !ok || got != want {
+					t.Errorf("the %s row is labelled %q, want %q", kind, got, want)
+				}
+			}
+			if got := labels[unknownKind]; got != unknownKind {
+				t.Errorf("a kind without a label is shown as %q, want %q", got, unknownKind)
+			}
+			if got, want := labels[audit.ClientSecretView], map[string]string{"en": "Credentials viewed", "ja": "認証情報の表示"}[lang]; got != want {
+				t.Errorf("credential views are labelled %q, want %q", got, want)
+			}
+
+			options := map[string]string{}
+			for _, m := range kindOption.FindAllStringSubmatch(a.body, -1) {
+				if m[1] != m[2] {
+					t.Errorf("the option %s has the title %q", m[1], m[2])
+				}
+				options[m[1]] = html.UnescapeString(m[4])
+			}
+			for _, kind := range audit.Kinds {
+				if got, want := options[kind], s.msgs.T(lang, "audit.kind."+kind); got != want {
+					t.Errorf("the filter option %s says %q, want %q", kind, got, want)
+				}
+			}
+
+			// Filtering by a kind keeps its option selected and shows only its events.
+			filtered := b.get("/admin/audit?" + url.Values{"kind": {audit.ClientSecretView}}.Encode())
+			var selected []string
+			for _, m := range kindOption.FindAllStringSubmatch(filtered.body, -1) {
+				if m[3] != "" {
+					selected = append(selected, m[1])
+				}
+			}
+			if !slices.Equal(selected, []string{audit.ClientSecretView}) {
+				t.Errorf("selected options %v, want %s", selected, audit.ClientSecretView)
+			}
+			rows := auditKindCell.FindAllStringSubmatch(filtered.body, -1)
+			if len(rows) != 1 || rows[0][2] != audit.ClientSecretView || rows[0][1] != s.msgs.T(lang, "audit.kind.client.secret.view") {
+				t.Errorf("filtered rows %q, want the one credential view", rows)
+			}
+		})
+	}
+}
