@@ -22,13 +22,19 @@ const testRedirect = "https://app.example.com/cb"
 
 // newTestServer builds a Server over a real SQLite store with one
 // confidential and one public application.
-func newTestServer(t testing.TB) (*Server, store.Client, store.Client) {
+// newTestServer returns a Server on a fresh SQLite file, wrapped by wrap
+// (a cache, say) when given, with a confidential and a public client.
+func newTestServer(t testing.TB, wrap ...func(store.Store) store.Store) (*Server, store.Client, store.Client) {
 	t.Helper()
-	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	raw, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { raw.Close() })
+	var st store.Store = raw
+	for _, w := range wrap {
+		st = w(st)
+	}
 	keys, _ := secret.New([]byte(strings.Repeat("k", secret.KeySize)))
 	catalogue, _ := scope.Builtin("atlassian")
 	m := token.NewMinter(keys, nil)

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"encoding/binary"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,4 +116,48 @@ func benchRedeemCode(b *testing.B, open func(testing.TB) *Store) {
 			b.Fatalf("RedeemCode: %v", err)
 		}
 	}
+}
+
+func BenchmarkTokenWithUser(b *testing.B) { benchTokenWithUser(b, openSQLite) }
+
+func benchTokenWithUser(b *testing.B, open func(testing.TB) *Store) {
+	s := benchStore(b, open)
+	ctx := b.Context()
+	if err := s.CreateUser(ctx, store.User{ID: "user", Username: "user", CreatedAt: benchNow}); err != nil {
+		b.Fatal(err)
+	}
+	const n = 100
+	for i := range uint64(n) {
+		if err := s.IssueTokens(ctx, benchIssue(i)); err != nil {
+			b.Fatalf("IssueTokens: %v", err)
+		}
+	}
+	var i uint64
+	for b.Loop() {
+		i++
+		if _, u, err := s.TokenWithUser(ctx, benchHash('a', i%n)); err != nil || u == nil {
+			b.Fatalf("TokenWithUser: %v, %v", u, err)
+		}
+	}
+}
+
+// BenchmarkIssueTokensParallel issues client-credentials tokens from 32
+// goroutines at once, as a loaded token endpoint does: on SQLite their
+// inserts share commits (see groupCommitter).
+func BenchmarkIssueTokensParallel(b *testing.B) { benchIssueTokensParallel(b, openSQLite) }
+
+func benchIssueTokensParallel(b *testing.B, open func(testing.TB) *Store) {
+	s := benchStore(b, open)
+	var next atomic.Uint64
+	b.SetParallelism(32 / runtime.GOMAXPROCS(0))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			issue := benchIssue(next.Add(1))
+			issue.Refresh = nil
+			if err := s.IssueTokens(b.Context(), issue); err != nil {
+				b.Errorf("IssueTokens: %v", err)
+				return
+			}
+		}
+	})
 }

@@ -250,3 +250,7 @@ func BenchmarkPostgresRotateRefreshToken(b *testing.B) {
 }
 
 func BenchmarkPostgresRedeemCode(b *testing.B) { benchRedeemCode(b, openPostgres) }
+
+func BenchmarkPostgresTokenWithUser(b *testing.B) { benchTokenWithUser(b, openPostgres) }
+
+func BenchmarkPostgresIssueTokensParallel(b *testing.B) { benchIssueTokensParallel(b, openPostgres) }
