@@ -59,7 +59,8 @@ type SessionOptions struct {
 func newSessionManager(s store.Sessions, keys *secret.Keys, now func() time.Time, o SessionOptions) *scs.SessionManager {
 	m := scs.New()
 	m.Store = sessionStore{store: s, keys: keys, now: now}
-	m.IdleTimeout = o.Idle
+	// No scs IdleTimeout: it rewrites the session at every request to move
+	// its expiry. idleSessions enforces the idle timeout with far fewer writes.
 	m.Lifetime = o.Absolute
 	m.Cookie.Name = SessionCookie
 	m.Cookie.HttpOnly = true
@@ -67,4 +68,31 @@ func newSessionManager(s store.Sessions, keys *secret.Keys, now func() time.Time
 	m.Cookie.Secure = o.Secure
 	m.Cookie.Path = "/"
 	return m
+}
+
+// keySeenAt holds the unix ms of the session's last recorded activity.
+const keySeenAt = "seen_at"
+
+// idleSessions ends a session unused for longer than the idle timeout. It
+// records activity at most every idle/30 (a minute by default), so a signed-in
+// user's page views do not each write the session to the database; the price
+// is that a session may end up to that much before the full idle time.
+func (p *Pages) idleSessions(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if p.idle > 0 && len(p.sessions.Keys(ctx)) > 0 {
+			now := p.now()
+			seen := time.UnixMilli(p.sessions.GetInt64(ctx, keySeenAt))
+			switch idle := now.Sub(seen); {
+			case p.sessions.Exists(ctx, keySeenAt) && idle >= p.idle:
+				if err := p.sessions.Destroy(ctx); err != nil {
+					p.fail(w, r, err)
+					return
+				}
+			case idle >= p.idle/30 || idle < 0:
+				p.sessions.Put(ctx, keySeenAt, now.UnixMilli())
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -53,6 +53,7 @@ type Pages struct {
 	store    store.Store
 	scopes   *scope.Catalogue
 	sessions *scs.SessionManager
+	idle     time.Duration // session idle timeout (see idleSessions)
 	messages Messages
 	// pages returns language → page → template, parsed at the first page
 	// served: start-up (and a node that only serves tokens) skips the ~10 ms
@@ -82,7 +83,7 @@ func New(o *oauth.Server, u *user.Service, a *admin.Service, s store.Store, c *s
 	p := &Pages{
 		oauth: o, users: u, admin: a, audit: audit.New(s, opt.Now, log), now: opt.Now,
 		store: s, scopes: c, messages: msgs, log: log, hsts: opt.HSTS,
-		sessions: newSessionManager(s, keys, opt.Now, opt.Sessions),
+		sessions: newSessionManager(s, keys, opt.Now, opt.Sessions), idle: opt.Sessions.Idle,
 	}
 	p.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		p.fail(w, r, err)
@@ -184,13 +185,13 @@ func (p *Pages) Handler() http.Handler {
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
 	}))
 	// Sessions wrap the cross-origin check so that its refusal page can render.
-	return p.securityHeaders(p.sessions.LoadAndSave(cop.Handler(mux)))
+	return p.securityHeaders(p.sessions.LoadAndSave(p.idleSessions(cop.Handler(mux))))
 }
 
 // WithSession gives h the browser session and the cross-origin check, so a
 // JSON API can accept an administrator's session as well as a Bearer token.
 func (p *Pages) WithSession(h http.Handler) http.Handler {
-	return p.sessions.LoadAndSave(http.NewCrossOriginProtection().Handler(h))
+	return p.sessions.LoadAndSave(p.idleSessions(http.NewCrossOriginProtection().Handler(h)))
 }
 
 // SessionUser returns the signed-in user of a request that went through

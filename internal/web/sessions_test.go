@@ -1,0 +1,88 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+)
+
+// countingStore counts session writes on a real store.
+type countingStore struct {
+	store.Store
+	commits atomic.Int64
+}
+
+func (c *countingStore) CommitSession(ctx context.Context, token string, data []byte, expiry time.Time) error {
+	c.commits.Add(1)
+	return c.Store.CommitSession(ctx, token, data, expiry)
+}
+
+func TestIdleSessionsWriteRarelyAndExpire(t *testing.T) {
+	raw, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	st := &countingStore{Store: raw}
+	keys, _ := secret.New([]byte(strings.Repeat("k", secret.KeySize)))
+	now := time.UnixMilli(1_767_225_600_000)
+	clock := func() time.Time { return now }
+	const idle = 30 * time.Minute
+	p := &Pages{
+		sessions: newSessionManager(st, keys, clock, SessionOptions{Idle: idle, Absolute: 12 * time.Hour}),
+		idle:     idle, now: clock, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) { p.sessions.Put(r.Context(), "v", "hello") })
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, p.sessions.GetString(r.Context(), "v")) })
+	h := p.sessions.LoadAndSave(p.idleSessions(mux))
+
+	var cookie *http.Cookie
+	get := func(path string) string {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == SessionCookie {
+				cookie = c
+			}
+		}
+		return rec.Body.String()
+	}
+
+	get("/put")
+	get("/get") // the first visit with data records the activity time
+	base := st.commits.Load()
+	for range 10 {
+		now = now.Add(5 * time.Second)
+		if got := get("/get"); got != "hello" {
+			t.Fatalf("session lost: %q", got)
+		}
+	}
+	if n := st.commits.Load() - base; n != 0 {
+		t.Fatalf("10 page views within a minute wrote the session %d times, want 0", n)
+	}
+	now = now.Add(2 * time.Minute)
+	get("/get")
+	if n := st.commits.Load() - base; n != 1 {
+		t.Fatalf("a view after the refresh interval wrote %d times, want 1", n)
+	}
+	now = now.Add(idle)
+	if got := get("/get"); got != "" {
+		t.Fatalf("session survived the idle timeout: %q", got)
+	}
+}
