@@ -45,7 +45,9 @@ func TestIdleSessionsWriteRarelyAndExpire(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) { p.sessions.Put(r.Context(), "v", "hello") })
-	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, p.sessions.GetString(r.Context(), "v")) })
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, p.sessions.GetString(r.Context(), "v"))
+	})
 	h := p.sessions.LoadAndSave(p.idleSessions(mux))
 
 	var cookie *http.Cookie
