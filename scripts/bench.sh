@@ -103,15 +103,16 @@ unset GATEHOUSE_DATABASE_URL
 store=(--data-dir "$tmp/data")
 [ -n "$dburl" ] && store+=(--database-url "$dburl")
 
-# A loopback port nothing listens on (per /proc/net/tcp*).
+# A loopback port no socket uses (per /proc/net/tcp*), below the ephemeral
+# range, so that no outgoing connection (of the load, of anything else) holds it.
 in_use() {
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "0A" { print $2 }' | grep -q "$(printf ':%04X$' "$1")"
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk 'NR > 1 { print $2 }' | grep -q "$(printf ':%04X$' "$1")"
 }
 taken=" "
 free_port() {
   local p i
   for i in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))
     if ! in_use "$p" && [[ "$taken" != *" $p "* ]]; then
       taken+="$p "
       echo "$p"

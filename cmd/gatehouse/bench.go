@@ -28,7 +28,7 @@ worker sends an operation on its own keep-alive connection, waits for the
 answer and sends the next. Each run has a warm-up, then lasts --duration or
 --requests measured operations, whichever comes first; an operation is
 measured when it ends inside that window (one still running at the end is
-cut off and dropped). It
+let finish, up to --timeout, and not counted). It
 reports operations per second, p50/p90/p99/max latency and errors by kind;
 with --runs N, each run and the median of each figure. It exits with an
 error when more than 1% of the operations failed.
@@ -110,7 +110,7 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 	f.DurationVar(&o.Warmup, "warmup", bench.DefaultWarmup, "unmeasured time at the start of each run")
 	f.Int64Var(&o.Requests, "requests", 0, "end a run after this many measured operations (0: only --duration bounds it)")
 	f.IntVar(&o.Runs, "runs", 1, "runs; each is reported, with the median of every figure")
-	f.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "longest time one operation may take (one still running when a run ends is dropped)")
+	f.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "longest time one operation may take; a slower one fails as a transport error")
 	f.StringSliceVar(&scopes, "scope", bench.DefaultScopes, "scopes the bench application has and asks for")
 	f.StringVar(&password, "user-password", bench.DefaultPassword, "password of the bench users")
 	f.StringVar(&outFile, "out", "", "also write the JSON report to this file")

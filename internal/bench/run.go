@@ -25,9 +25,9 @@ type Options struct {
 	// (the duration still bounds it).
 	Requests int64
 	Runs     int
-	// Timeout bounds one operation (default 10s); an operation still
-	// running at the end of a run is cut off and not counted. Setup gets
-	// 2 minutes.
+	// Timeout bounds one operation (default 10s), so a run ends at most
+	// Timeout after Warmup+Duration; an operation still running at the end
+	// is let finish and not counted. Setup gets 2 minutes.
 	Timeout time.Duration
 	Client  Client
 	Users   []Credentials
@@ -214,9 +214,10 @@ func (s *stats) fail(f *failure) {
 
 // loop runs operations until the run ends, the measured count is reached or
 // stop is set. An operation counts when it ends inside the measured window
-// (after the warm-up, before the end), whenever it started; one still
-// running at the end is cut off by the connection's deadline and dropped, so
-// a run ends on time. Each operation may also take at most timeout.
+// (after the warm-up, before the end), whenever it started. One still
+// running at the end is let finish (cutting it off would make the server
+// see a cancelled request and the worker lose its session or refresh
+// chain) and is not counted. Every operation may take at most timeout.
 func (w *worker) loop(warmEnd, end time.Time, timeout time.Duration, limit int64, counted *atomic.Int64, stop *atomic.Bool) {
 	w.stats = stats{}
 	// count claims a place for an operation that ended at done.
@@ -232,7 +233,7 @@ func (w *worker) loop(warmEnd, end time.Time, timeout time.Duration, limit int64
 		if !start.Before(end) {
 			return
 		}
-		w.conn.setDeadline(minTime(end, start.Add(timeout)))
+		w.conn.setDeadline(start.Add(timeout))
 		if w.prepare != nil {
 			if f := w.prepare(); f != nil {
 				now := time.Now()
@@ -261,13 +262,6 @@ func (w *worker) loop(warmEnd, end time.Time, timeout time.Duration, limit int64
 			w.stats.fail(f)
 		}
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // cpuTime is the CPU time (user and system) this process has used.
