@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/netip"
@@ -20,13 +18,12 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testnode"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
 
 // The minimum of internal/e2e's harness: one real node on a loopback port,
 // a cookie-keeping browser for sign-in and consent, and a JSON caller.
-
-var fastArgon2 = user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
 var netipLoopback = netip.MustParseAddr("127.0.0.1")
 
@@ -41,37 +38,8 @@ type env struct {
 
 func newEnv(t *testing.T, mutate ...func(*config.Config)) *env {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Dev = true
-	cfg.Listen = ln.Addr().String()
-	cfg.DataDir = t.TempDir()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	node, err := server.Open(ctx, cfg, log, server.Options{Argon2: &fastArgon2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		node.Serve(ctx, ln)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		node.Close()
-	})
-	return &env{t: t, node: node, base: cfg.BaseURL}
+	n := testnode.Start(t, testnode.Options{}, mutate...)
+	return &env{t: t, node: n.Gatehouse, base: n.BaseURL}
 }
 
 func (e *env) createUser(username, password string, level store.Level, groups ...string) store.User {

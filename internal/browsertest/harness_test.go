@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -29,14 +27,12 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testnode"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
 
 // testTimeout bounds one browser: its start, every page and every wait.
 const testTimeout = 30 * time.Second
-
-// fastArgon2 keeps sign-in quick; the code path is the production one.
-var fastArgon2 = user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
 // ---------------------------------------------------------------------------
 // The Gatehouse node
@@ -52,39 +48,8 @@ type node struct {
 // internal/e2e's newEnv does, and stops it when the test ends.
 func startNode(t *testing.T, mutate ...func(*config.Config)) *node {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Dev = true
-	cfg.Listen = ln.Addr().String()
-	cfg.DataDir = t.TempDir()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	gh, err := server.Open(ctx, cfg, log, server.Options{Argon2: &fastArgon2})
-	if err != nil {
-		cancel()
-		ln.Close()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		gh.Serve(ctx, ln)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		gh.Close()
-	})
-	return &node{t: t, gh: gh, base: cfg.BaseURL}
+	n := testnode.Start(t, testnode.Options{}, mutate...)
+	return &node{t: t, gh: n.Gatehouse, base: n.BaseURL}
 }
 
 func (n *node) createUser(username, password string, level store.Level, groups ...string) store.User {

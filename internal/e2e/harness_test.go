@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testnode"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
 
@@ -48,49 +48,18 @@ type env struct {
 	clock *clock
 }
 
-// fastArgon2 keeps sign-in tests quick; the code path is the production one.
-var fastArgon2 = user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
-
 const callback = "http://127.0.0.1:7777/callback"
 
 // newEnv starts a node on a free loopback port with a fresh SQLite file.
 func newEnv(t *testing.T, mutate ...func(*config.Config)) *env {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Dev = true
-	cfg.Listen = ln.Addr().String()
-	cfg.DataDir = t.TempDir()
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
 	clk := &clock{t: time.Now()}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	opt := testnode.Options{Server: server.Options{Now: clk.Now}}
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		opt.Log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	node, err := server.Open(ctx, cfg, log, server.Options{Now: clk.Now, Argon2: &fastArgon2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		node.Serve(ctx, ln)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		node.Close()
-	})
-	return &env{t: t, node: node, base: cfg.BaseURL, clock: clk}
+	n := testnode.Start(t, opt, mutate...)
+	return &env{t: t, node: n.Gatehouse, base: n.BaseURL, clock: clk}
 }
 
 type testWriter struct{ t *testing.T }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"html"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -19,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testnode"
 	"github.com/gatehouse/gatehouse/internal/user"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
@@ -39,43 +38,12 @@ type site struct {
 // newSite starts a node in development mode; options change its configuration.
 func newSite(t *testing.T, options ...func(*config.Config)) *site {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Dev = true
-	cfg.Listen = ln.Addr().String()
-	cfg.DataDir = t.TempDir()
-	for _, o := range options {
-		o(&cfg)
-	}
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	gh, err := server.Open(ctx, cfg, log, server.Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
-	if err != nil {
-		cancel()
-		ln.Close()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		gh.Serve(ctx, ln)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		gh.Close()
-	})
+	n := testnode.Start(t, testnode.Options{}, options...)
 	msgs, err := web.LoadMessages()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &site{t: t, gh: gh, base: cfg.BaseURL, addr: ln.Addr().String(), msgs: msgs}
+	return &site{t: t, gh: n.Gatehouse, base: n.BaseURL, addr: n.Addr, msgs: msgs}
 }
 
 // production runs the node as in production (https redirect URIs only,
