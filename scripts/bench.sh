@@ -157,7 +157,7 @@ if head=$(git rev-parse --short HEAD 2>/dev/null); then
   commit=$head
   git diff --quiet HEAD 2>/dev/null || commit+=" (with uncommitted changes)"
 fi
-say "commit $commit, $(go env GOVERSION), $(nproc) CPUs: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+say "commit $commit, $(go env GOVERSION), $(grep -c ^processor /proc/cpuinfo) CPUs: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 say "nodes: ${urls[*]}"
 sleep 1
 {
