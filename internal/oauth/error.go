@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -62,9 +63,18 @@ func unauthorizedClient(d string) *Error {
 
 // serverError hides cause from the client.
 func serverError(cause error) *Error {
+	if errors.Is(cause, context.Canceled) {
+		// The caller hung up while we worked: not a server failure, and nobody reads the answer.
+		return &Error{Code: CodeServerError, Status: StatusClientClosedRequest,
+			Description: "the client closed the request", Cause: cause}
+	}
 	return &Error{Code: CodeServerError, Status: http.StatusInternalServerError,
 		Description: "the server could not complete the request", Cause: cause}
 }
+
+// StatusClientClosedRequest is logged for a request whose caller went away
+// before the answer (the status nginx uses for the same case).
+const StatusClientClosedRequest = 499
 
 // asError turns any error into an *Error, hiding unknown causes.
 func asError(err error) *Error {
