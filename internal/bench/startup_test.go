@@ -12,20 +12,24 @@ import (
 	"time"
 )
 
-// TestHelperMetadataServer is not a test: run as a child process by
-// TestStartup (with BENCH_HELPER_LISTEN set), it plays a node that starts
-// slowly and then answers the metadata path.
-func TestHelperMetadataServer(t *testing.T) {
-	addr := os.Getenv("BENCH_HELPER_LISTEN")
-	if addr == "" {
-		t.Skip("helper process for TestStartup")
+// TestMain runs the tests, or, in a child process started by TestStartup
+// (BENCH_HELPER_LISTEN set), plays a node that starts slowly and then answers
+// the metadata path until it is stopped.
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("BENCH_HELPER_LISTEN"); addr != "" {
+		serveMetadataSlowly(addr)
+		return
 	}
+	os.Exit(m.Run())
+}
+
+func serveMetadataSlowly(addr string) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	time.Sleep(20 * time.Millisecond)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		os.Exit(1)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+MetadataPath, func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"issuer":"x"}`)) })
@@ -45,7 +49,7 @@ func TestStartup(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	command := "env BENCH_HELPER_LISTEN=" + addr + " " + os.Args[0] + " -test.run=^TestHelperMetadataServer$"
+	command := "env BENCH_HELPER_LISTEN=" + addr + " " + os.Args[0]
 	rep, err := Startup(context.Background(), StartupOptions{Command: command, URL: "http://" + addr, Runs: 3, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
