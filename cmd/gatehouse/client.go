@@ -35,6 +35,7 @@ type clientJSON struct {
 	SubscriberUsers  []string  `json:"subscriber_users"`
 	SubscriberGroups []string  `json:"subscriber_groups"`
 	AllowedIPs       []string  `json:"allowed_ips"`
+	IntrospectAny    bool      `json:"introspect_any"`
 	CreatedAt        time.Time `json:"created_at"`
 }
 
@@ -54,7 +55,8 @@ func toClientJSON(c store.Client, secretValue string) clientJSON {
 		ClientID: c.ID, ClientSecret: secretValue, Name: c.Name, Description: c.Description, Type: kind,
 		RedirectURIs: nonNil(c.RedirectURIs), Scopes: nonNil(c.Scopes), Grants: nonNil(c.Grants),
 		RequirePKCE: c.RequirePKCE, Enabled: c.Enabled, SubscriberUsers: nonNil(c.SubscriberUsers),
-		SubscriberGroups: nonNil(c.SubscriberGroups), AllowedIPs: nonNil(c.AllowedIPs), CreatedAt: c.CreatedAt.UTC(),
+		SubscriberGroups: nonNil(c.SubscriberGroups), AllowedIPs: nonNil(c.AllowedIPs), IntrospectAny: c.IntrospectAny,
+		CreatedAt: c.CreatedAt.UTC(),
 	}
 }
 
@@ -77,6 +79,9 @@ func (g *globals) printClient(c store.Client, secretValue string) error {
 	fmt.Fprintf(tw, "subscribers:\t%s\n", subscribers)
 	if len(j.AllowedIPs) > 0 {
 		fmt.Fprintf(tw, "allowed IPs:\t%s\n", strings.Join(j.AllowedIPs, " "))
+	}
+	if j.IntrospectAny {
+		fmt.Fprintf(tw, "introspection:\tevery application's tokens\n")
 	}
 	return tw.Flush()
 }
@@ -118,6 +123,7 @@ func newClientCreate(g *globals) *cobra.Command {
 	f.StringArrayVar(&r.SubscriberGroups, "subscriber-group", nil, "group allowed to use it (repeatable)")
 	f.StringArrayVar(&r.AllowedIPs, "allowed-ip", nil, "CIDR allowed at the token endpoint and on token use (repeatable)")
 	f.StringArrayVar(&r.Grants, "grant", nil, "authorization_code, refresh_token or client_credentials (repeatable; default: the first two)")
+	f.BoolVar(&r.IntrospectAny, "introspect-any", false, "let it introspect every application's tokens, not only its own (a resource server such as a mail server)")
 	f.BoolVar(&r.Disabled, "disabled", false, "create it disabled")
 	cmd.MarkFlagRequired("name")
 	return cmd

@@ -83,7 +83,7 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 		debug.FreeOSMemory()
 	}
 	if password != "" && os.Getenv("GATEHOUSE_ADMIN_PASSWORD") == "" {
-		fmt.Fprintf(g.stderr, "\n  Created the administrator \"admin\". Its password is shown only this once:\n\n      %s\n\n  Change it with: gatehouse user set-password --username admin --password NEW\n\n", password)
+		fmt.Fprintf(g.stderr, "\n  Created the administrator \"admin\". Its password is shown only this once:\n\n      %s\n\n  Change it with: gatehouse user set-password --username admin\n\n", password)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

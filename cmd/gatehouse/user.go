@@ -41,17 +41,24 @@ func toUserJSON(u store.User) userJSON {
 func newUserCreate(g *globals) *cobra.Command {
 	var n user.NewUser
 	var level string
+	var password passwordInput
 	cmd := &cobra.Command{
-		Use:     "create",
-		Short:   "Create a user",
-		Example: `  gatehouse user create --username alice --password 'correct horse battery' --level admin`,
-		Args:    cobra.NoArgs,
+		Use:   "create",
+		Short: "Create a user",
+		Long: `Create a user. The password (at least 8 characters) is asked for twice on the
+terminal, or read from the first line of standard input with --password-stdin.`,
+		Example: `  gatehouse user create --username alice --level admin
+  gatehouse user create --username bob --password-stdin < bob-password.txt`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lv, err := user.ParseLevel(level)
 			if err != nil {
 				return err
 			}
 			n.Level = lv
+			if n.Password, err = password.read(cmd); err != nil {
+				return err
+			}
 			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
 				u, err := node.Users.Create(ctx, n)
 				if err != nil {
@@ -67,13 +74,12 @@ func newUserCreate(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&n.Username, "username", "", "username (required)")
-	f.StringVar(&n.Password, "password", "", "password, at least 8 characters (required)")
+	password.addFlags(cmd)
 	f.StringVar(&level, "level", "user", "permission level: user, admin or system-admin")
 	f.StringVar(&n.DisplayName, "display-name", "", "display name (default: the username)")
 	f.StringVar(&n.Email, "email", "", "email address")
 	f.StringSliceVar(&n.Groups, "group", nil, "group membership (repeatable)")
 	cmd.MarkFlagRequired("username")
-	cmd.MarkFlagRequired("password")
 	return cmd
 }
 
@@ -143,11 +149,21 @@ func userChange(g *globals, use, short string, extra func(*cobra.Command), chang
 }
 
 func newUserSetPassword(g *globals) *cobra.Command {
+	var input passwordInput
 	var password string
-	return userChange(g, "set-password", "Set a user's password",
+	return userChange(g, "set-password", "Set a user's password (ends the user's sessions)",
 		func(cmd *cobra.Command) {
-			cmd.Flags().StringVar(&password, "password", "", "new password, at least 8 characters (required)")
-			cmd.MarkFlagRequired("password")
+			cmd.Long = `Set a user's password (at least 8 characters) and end every session signed in
+with the old one. The password is asked for twice on the terminal, or read
+from the first line of standard input with --password-stdin.`
+			cmd.Example = `  gatehouse user set-password --username alice
+  printf '%s\n' "$NEW_PASSWORD" | gatehouse user set-password --username alice --password-stdin`
+			input.addFlags(cmd)
+			// Asked before the database is opened.
+			cmd.PreRunE = func(cmd *cobra.Command, _ []string) (err error) {
+				password, err = input.read(cmd)
+				return err
+			}
 		},
 		func(ctx context.Context, n *server.Gatehouse, username string) error {
 			return n.Users.SetPassword(ctx, username, password)

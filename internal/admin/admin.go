@@ -50,5 +50,10 @@ func invalid(key, format string, args ...any) error {
 
 // Audit lists audit events.
 func (s *Service) Audit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+	for _, field := range []struct{ name, value string }{{"kind", f.Kind}, {"user", f.Username}, {"client", f.ClientID}} {
+		if err := (validation.TextRule{Field: field.name, Max: 200}).Check(ErrInvalid, field.value); err != nil {
+			return nil, err
+		}
+	}
 	return s.store.ListAudit(ctx, f)
 }

@@ -48,6 +48,7 @@ func RegistrationOf(c store.Client) app.Registration {
 		Name: c.Name, Description: c.Description, RedirectURIs: slices.Clone(c.RedirectURIs), Scopes: slices.Clone(c.Scopes),
 		Grants: slices.Clone(c.Grants), Public: c.Public, RequirePKCE: c.RequirePKCE, Disabled: !c.Enabled,
 		SubscriberUsers: slices.Clone(c.SubscriberUsers), SubscriberGroups: slices.Clone(c.SubscriberGroups), AllowedIPs: slices.Clone(c.AllowedIPs),
+		IntrospectAny: c.IntrospectAny,
 	}
 }
 
@@ -73,13 +74,8 @@ func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Regis
 
 // SetAppEnabled enables or disables an application; a disabled one's tokens stop working at once.
 func (s *Service) SetAppEnabled(ctx context.Context, a Actor, id string, enabled bool) (store.Client, error) {
-	c, err := s.apps.Get(ctx, id)
+	c, err := s.apps.SetEnabled(ctx, id, enabled)
 	if err != nil {
-		return c, err
-	}
-	r := RegistrationOf(c)
-	r.Disabled = !enabled
-	if c, err = s.apps.Update(ctx, id, r); err != nil {
 		return c, err
 	}
 	kind := audit.ClientDisable
@@ -103,7 +99,9 @@ func (s *Service) DeleteApp(ctx context.Context, a Actor, id string) error {
 	return nil
 }
 
-// RotateSecret gives an application a new secret and returns it.
+// RotateSecret gives an application a new secret and returns it. Callers
+// must have re-checked the administrator's password recently, as for
+// ViewSecret: the new secret is as good as the old one to whoever sees it.
 func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string, error) {
 	secretValue, err := s.apps.RotateSecret(ctx, id)
 	if err != nil {

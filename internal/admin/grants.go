@@ -67,7 +67,12 @@ func (s *Service) Grants(ctx context.Context, f store.TokenFilter) ([]Grant, err
 		}
 		g.Tokens++
 		if t.CreatedAt.After(g.LastUsed) {
-			g.LastUsed, g.Scope = t.CreatedAt, t.Scope
+			g.LastUsed = t.CreatedAt
+		}
+		if t.Kind == store.KindRefresh {
+			// A refresh token keeps the grant's whole scope; an access token
+			// may carry less (a narrower refresh, a lowered level).
+			g.Scope = t.Scope
 		}
 	}
 	out := make([]Grant, 0, len(order))

@@ -36,7 +36,6 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, n user.NewUser) (stor
 	if n.Level > a.User.Level {
 		return store.User{}, invalid("admin.level_above_own", "you cannot give a level above your own")
 	}
-	n.Groups = cleanGroups(n.Groups)
 	u, err := s.users.Create(ctx, n)
 	if err != nil {
 		return u, err
@@ -56,70 +55,42 @@ type UserChange struct {
 
 // UpdateUser applies a change, refusing one that would leave no enabled
 // system administrator or that raises anyone above the actor's own level.
+// The checks run on the stored user inside the update's transaction, so a
+// concurrent change is neither lost nor slips past them.
 func (s *Service) UpdateUser(ctx context.Context, a Actor, username string, ch UserChange) (store.User, error) {
-	u, err := s.users.ByUsername(ctx, username)
-	if err != nil {
-		return u, err
-	}
-	if u.Level > a.User.Level || (ch.Level != nil && *ch.Level > a.User.Level) {
-		return u, invalid("admin.user_above_own", "you cannot change a user above your own level, nor raise anyone above it")
-	}
-	next := u
-	if ch.DisplayName != nil {
-		next.DisplayName = strings.TrimSpace(*ch.DisplayName)
-	}
-	if ch.Email != nil {
-		next.Email = strings.TrimSpace(*ch.Email)
-	}
-	if ch.Level != nil {
-		if *ch.Level < store.LevelUser || *ch.Level > store.LevelSystemAdmin {
-			return u, invalid("user.level_unknown", "unknown level")
+	var before store.User
+	after, err := s.users.Update(ctx, username, func(u *store.User) error {
+		before = *u
+		if u.Level > a.User.Level || (ch.Level != nil && *ch.Level > a.User.Level) {
+			return invalid("admin.user_above_own", "you cannot change a user above your own level, nor raise anyone above it")
 		}
-		next.Level = *ch.Level
-	}
-	if ch.Groups != nil {
-		next.Groups = cleanGroups(*ch.Groups)
-	}
-	if ch.Disabled != nil {
-		next.Disabled = *ch.Disabled
-	}
-	if len(next.DisplayName) > 200 || len(next.Email) > 254 {
-		return u, invalid("user.profile_too_long", "display name or email too long")
-	}
-	if err := s.keepASystemAdmin(ctx, u, next); err != nil {
-		return u, err
-	}
-	err = s.users.Update(ctx, username, func(stored *store.User) {
-		stored.DisplayName, stored.Email, stored.Level, stored.Groups = next.DisplayName, next.Email, next.Level, next.Groups
-		if next.Disabled && !stored.Disabled {
-			stored.SessionsAfter = s.now()
+		if ch.DisplayName != nil {
+			u.DisplayName = strings.TrimSpace(*ch.DisplayName)
 		}
-		stored.Disabled = next.Disabled
+		if ch.Email != nil {
+			u.Email = strings.TrimSpace(*ch.Email)
+		}
+		if ch.Level != nil {
+			if *ch.Level < store.LevelUser || *ch.Level > store.LevelSystemAdmin {
+				return invalid("user.level_unknown", "unknown level")
+			}
+			u.Level = *ch.Level
+		}
+		if ch.Groups != nil {
+			u.Groups = *ch.Groups
+		}
+		if ch.Disabled != nil {
+			u.Disabled = *ch.Disabled
+		}
+		var err error
+		u.Groups, err = user.CleanProfile(u.DisplayName, u.Email, u.Groups)
+		return err
 	})
 	if err != nil {
-		return u, err
+		return after, err
 	}
-	s.record(ctx, a, audit.UserUpdate, "", u.Username, describeChange(u, next))
-	return s.users.ByUsername(ctx, username)
-}
-
-// keepASystemAdmin refuses to demote or disable the last enabled system administrator.
-func (s *Service) keepASystemAdmin(ctx context.Context, before, after store.User) error {
-	wasActiveSysadmin := before.Level == store.LevelSystemAdmin && !before.Disabled
-	staysActiveSysadmin := after.Level == store.LevelSystemAdmin && !after.Disabled
-	if !wasActiveSysadmin || staysActiveSysadmin {
-		return nil
-	}
-	users, err := s.store.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, o := range users {
-		if o.ID != before.ID && o.Level == store.LevelSystemAdmin && !o.Disabled {
-			return nil
-		}
-	}
-	return invalid("admin.last_system_admin", "%s is the last system administrator: make someone else a system administrator first", before.Username)
+	s.record(ctx, a, audit.UserUpdate, "", after.Username, describeChange(before, after))
+	return after, nil
 }
 
 func describeChange(before, after store.User) string {
@@ -128,7 +99,7 @@ func describeChange(before, after store.User) string {
 		parts = append(parts, "level "+user.LevelName(before.Level)+" → "+user.LevelName(after.Level))
 	}
 	if before.Disabled != after.Disabled {
-		parts = append(parts, map[bool]string{true: "disabled", false: "enabled"}[after.Disabled])
+		parts = append(parts, map[bool]string{true: "disabled, every token revoked", false: "enabled"}[after.Disabled])
 	}
 	if !slices.Equal(before.Groups, after.Groups) {
 		parts = append(parts, "groups: "+strings.Join(after.Groups, ", "))
@@ -137,16 +108,6 @@ func describeChange(before, after store.User) string {
 		parts = append(parts, "profile")
 	}
 	return strings.Join(parts, "; ")
-}
-
-func cleanGroups(in []string) []string {
-	out := []string{}
-	for _, g := range in {
-		if g = strings.TrimSpace(g); g != "" && len(g) <= 100 && !slices.Contains(out, g) {
-			out = append(out, g)
-		}
-	}
-	return out
 }
 
 // ResetPassword sets a new password and ends the user's sessions.
@@ -165,9 +126,17 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, username, password
 	return nil
 }
 
-// SignOutEverywhere ends every session of the user (an administrator's action or the user's own).
+// SignOutEverywhere ends every session of the user: the user's own action,
+// or an administrator's on a user not above their level.
 func (s *Service) SignOutEverywhere(ctx context.Context, a Actor, username string) error {
-	if err := s.users.SignOutEverywhere(ctx, username); err != nil {
+	_, err := s.users.Update(ctx, username, func(u *store.User) error {
+		if u.ID != a.User.ID && u.Level > a.User.Level {
+			return invalid("admin.sign_out_above_own", "you cannot end the sessions of a user above your own level")
+		}
+		u.SessionsAfter = s.now()
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	s.record(ctx, a, audit.UserSignOutAll, "", user.NormalizeUsername(username), "")

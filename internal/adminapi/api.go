@@ -78,7 +78,7 @@ func (a *API) Handler() http.Handler {
 	}))
 	// WithSession applies the same check again inside; this outer one runs
 	// first so that a refusal is answered in the API's JSON.
-	return securityHeaders(cop.Handler(a.pages.WithSession(http.HandlerFunc(a.serve))))
+	return securityHeaders(cop.Handler(a.pages.WithSession(http.HandlerFunc(a.serve), a.writeError)))
 }
 
 // serve routes a request, answering an unknown route or method in JSON.

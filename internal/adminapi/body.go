@@ -1,13 +1,17 @@
 package adminapi
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 )
@@ -60,44 +64,48 @@ func hasBody(r *http.Request) bool {
 	return r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
 }
 
-// decode reads exactly one JSON object into v, refusing unknown fields.
+// decode reads exactly one JSON object into v, strictly: member names
+// match the struct's exactly (Go's encoding/json would let "USERNAME" or
+// "Level" through), unknown or duplicate members are refused (rather than
+// the last one winning), and invalid UTF-8 or a lone surrogate escape is
+// refused rather than replaced.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err // *http.MaxBytesError, or a broken connection
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
-		}
-		return badRequest("the request body must hold one JSON object and nothing after it")
+	if len(bytes.TrimSpace(body)) == 0 {
+		return badRequest("a JSON body is required")
+	}
+	if !utf8.Valid(body) {
+		return badRequest("the body is not valid UTF-8")
+	}
+	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
+		return decodeError(err)
 	}
 	return nil
 }
 
 // decodeError describes a decoding failure without Go type names.
 func decodeError(err error) error {
-	var tooBig *http.MaxBytesError
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var syntax *jsontext.SyntacticError
+	var semantic *json.SemanticError
 	switch {
-	case errors.As(err, &tooBig):
-		return err
-	case errors.Is(err, io.EOF):
-		return badRequest("a JSON body is required")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("malformed JSON: the body ends too early")
+	case errors.As(err, &syntax) && errors.Is(err, jsontext.ErrDuplicateName):
+		return badRequest("member %q appears more than once", syntax.JSONPointer.LastToken())
+	case errors.As(err, &syntax) && syntax.Err != nil:
+		// Among others: a lone surrogate escape ("invalid surrogate pair").
+		return badRequest("malformed JSON at byte %d: %v", syntax.ByteOffset, syntax.Err)
 	case errors.As(err, &syntax):
-		return badRequest("malformed JSON at byte %d", syntax.Offset)
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return badRequest("the request body must be a JSON object")
-		}
-		return badRequest("field %q has the wrong type (got a JSON %s)", typ.Field, typ.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return badRequest("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return badRequest("malformed JSON at byte %d", syntax.ByteOffset)
+	case errors.As(err, &semantic) && errors.Is(err, json.ErrUnknownName):
+		return badRequest("unknown field %q (names are case-sensitive)", semantic.JSONPointer.LastToken())
+	case errors.As(err, &semantic) && semantic.JSONPointer == "":
+		return badRequest("the request body must be a JSON object")
+	case errors.As(err, &semantic):
+		return badRequest("field %q has the wrong type (got a JSON %s)", strings.TrimPrefix(string(semantic.JSONPointer), "/"), semantic.JSONKind)
 	}
 	return badRequest("the request body could not be read as JSON")
 }

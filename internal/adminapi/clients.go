@@ -30,6 +30,7 @@ type clientJSON struct {
 	SubscriberUsers  []string   `json:"subscriber_users"`
 	SubscriberGroups []string   `json:"subscriber_groups"`
 	AllowedIPs       []string   `json:"allowed_ips"`
+	IntrospectAny    bool       `json:"introspect_any"`
 	HasLogo          bool       `json:"has_logo"`
 	ActiveTokens     int        `json:"active_tokens"`
 	LastUsed         *time.Time `json:"last_used"` // when a token was last issued; null: never
@@ -47,7 +48,7 @@ func toClientJSON(s admin.AppSummary, secretValue string) clientJSON {
 		ClientID: c.ID, ClientSecret: secretValue, Name: c.Name, Description: c.Description, Type: kind,
 		RedirectURIs: nonNil(c.RedirectURIs), Scopes: nonNil(c.Scopes), Grants: nonNil(c.Grants),
 		RequirePKCE: c.RequirePKCE, Enabled: c.Enabled, SubscriberUsers: nonNil(c.SubscriberUsers),
-		SubscriberGroups: nonNil(c.SubscriberGroups), AllowedIPs: nonNil(c.AllowedIPs), HasLogo: c.HasLogo,
+		SubscriberGroups: nonNil(c.SubscriberGroups), AllowedIPs: nonNil(c.AllowedIPs), IntrospectAny: c.IntrospectAny, HasLogo: c.HasLogo,
 		ActiveTokens: s.Usage.ActiveTokens, CreatedAt: jsonTime(c.CreatedAt), UpdatedAt: jsonTime(c.UpdatedAt),
 	}
 	if !s.Usage.LastIssued.IsZero() {
@@ -80,6 +81,7 @@ type clientRequest struct {
 	SubscriberUsers  []string `json:"subscriber_users"`
 	SubscriberGroups []string `json:"subscriber_groups"`
 	AllowedIPs       []string `json:"allowed_ips"`
+	IntrospectAny    bool     `json:"introspect_any"`
 
 	// Read-only fields of clientJSON, accepted (and ignored) so that what a
 	// GET returned can be edited and sent back; client_id must then match.
@@ -91,12 +93,14 @@ type clientRequest struct {
 	UpdatedAt    json.RawMessage `json:"updated_at"`
 }
 
-// registration reads the request; enabled defaults to wasEnabled.
-func (q clientRequest) registration(wasEnabled bool) (app.Registration, error) {
+// registration reads the request. Without enabled, a new application is
+// enabled and an edited one keeps its state as stored when the edit is written.
+func (q clientRequest) registration() (app.Registration, error) {
 	r := app.Registration{
 		Name: q.Name, Description: q.Description, RedirectURIs: q.RedirectURIs, Scopes: q.Scopes, Grants: q.Grants,
-		RequirePKCE: q.RequirePKCE, Disabled: !wasEnabled,
+		RequirePKCE: q.RequirePKCE, KeepEnabled: q.Enabled == nil,
 		SubscriberUsers: q.SubscriberUsers, SubscriberGroups: q.SubscriberGroups, AllowedIPs: q.AllowedIPs,
+		IntrospectAny: q.IntrospectAny,
 	}
 	switch q.Type {
 	case "", "confidential":
@@ -159,7 +163,7 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request, actor admin.A
 	if q.ClientID != nil {
 		return badRequest("client_id is assigned by the server")
 	}
-	reg, err := q.registration(true)
+	reg, err := q.registration()
 	if err != nil {
 		return err
 	}
@@ -192,11 +196,7 @@ func (a *API) replaceClient(w http.ResponseWriter, r *http.Request, actor admin.
 	if q.ClientID != nil && *q.ClientID != id {
 		return badRequest("client_id in the body does not match the URL")
 	}
-	current, err := a.admin.GetApp(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	reg, err := q.registration(current.Enabled)
+	reg, err := q.registration()
 	if err != nil {
 		return err
 	}
@@ -240,10 +240,16 @@ type secretJSON struct {
 	ClientSecret string `json:"client_secret"`
 }
 
-// POST /rest/oauth2/latest/client/{id}/secret gives the application a new secret.
+// POST /rest/oauth2/latest/client/{id}/secret gives the application a new
+// secret, only against the caller's own password, as viewing credentials:
+// whoever regenerates a secret sees a working one.
 func (a *API) rotateSecret(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ctx := r.Context()
 	id := r.PathValue("id")
-	secretValue, err := a.admin.RotateSecret(r.Context(), actor, id)
+	if err := a.confirmPassword(r, actor, id, "to regenerate the secret"); err != nil {
+		return err
+	}
+	secretValue, err := a.admin.RotateSecret(ctx, actor, id)
 	if err != nil {
 		return err
 	}
@@ -256,27 +262,40 @@ type passwordRequest struct {
 	Password string `json:"password"`
 }
 
-var errWrongPassword = &apiError{Status: http.StatusForbidden, Code: "invalid_password",
-	Message: "that is not your password: send your own password to view credentials"}
-
-// POST /rest/oauth2/latest/client/{id}/credentials shows the current secret
-// again, only against the caller's own password (checked and throttled like
-// a sign-in, for a Bearer caller too); every view is audited.
-func (a *API) viewCredentials(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+// confirmPassword checks, for an operation that yields a working client
+// secret, the caller's own password sent in the body (checked and throttled
+// like a sign-in, for a Bearer caller too: a token alone is not enough). The
+// application must exist, so an unknown one is a 404 and costs no guess. A
+// request without a password is refused without counting as a guess.
+func (a *API) confirmPassword(r *http.Request, actor admin.Actor, id, purpose string) error {
 	var q passwordRequest
-	if err := decode(r, &q); err != nil {
-		return err
+	if hasBody(r) {
+		if err := decode(r, &q); err != nil {
+			return err
+		}
 	}
 	ctx := r.Context()
-	id := r.PathValue("id")
 	if _, err := a.admin.GetApp(ctx, id); err != nil {
 		return err
 	}
+	if q.Password == "" {
+		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
+			Message: `your own password is required ` + purpose + `: send {"password": "…"}`}
+	}
 	_, err := a.users.Authenticate(ctx, actor.User.Username, q.Password, clientAddr(r))
 	if errors.Is(err, user.ErrInvalidCredentials) {
-		return errWrongPassword
+		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
+			Message: "that is not your password: send your own password " + purpose}
 	}
-	if err != nil {
+	return err
+}
+
+// POST /rest/oauth2/latest/client/{id}/credentials shows the current secret
+// again, only against the caller's own password; every view is audited.
+func (a *API) viewCredentials(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if err := a.confirmPassword(r, actor, id, "to view credentials"); err != nil {
 		return err
 	}
 	secretValue, err := a.admin.ViewSecret(ctx, actor, id)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -64,7 +65,7 @@ func TestClientLifecycle(t *testing.T) {
 		t.Fatalf("usage after one token: %s", got.raw)
 	}
 	for _, k := range []string{"client_id", "name", "description", "type", "redirect_uris", "scopes", "grants", "require_pkce",
-		"enabled", "subscriber_users", "subscriber_groups", "allowed_ips", "has_logo", "active_tokens", "last_used", "created_at", "updated_at"} {
+		"enabled", "subscriber_users", "subscriber_groups", "allowed_ips", "introspect_any", "has_logo", "active_tokens", "last_used", "created_at", "updated_at"} {
 		if _, ok := got.body[k]; !ok {
 			t.Errorf("field %q missing: %s", k, got.raw)
 		}
@@ -137,7 +138,7 @@ func TestClientLifecycle(t *testing.T) {
 	if pub.str("client_secret") != "" || pub.str("type") != "public" || pub.body["require_pkce"] != true {
 		t.Fatalf("public: %s", pub.raw)
 	}
-	want(t, f.admin.do("POST", pathClients+"/"+pub.str("client_id")+"/secret", nil), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("POST", pathClients+"/"+pub.str("client_id")+"/secret", map[string]string{"password": adaPassword}), http.StatusBadRequest, "invalid_request")
 	want(t, f.admin.do("POST", pathClients+"/"+pub.str("client_id")+"/credentials", map[string]string{"password": adaPassword}), http.StatusBadRequest, "invalid_request")
 }
 
@@ -154,8 +155,8 @@ func TestClientSecrets(t *testing.T) {
 	created := f.newClient("Secrets", map[string]any{"grants": []string{"client_credentials"}, "redirect_uris": []string{}})
 	id, first := created.str("client_id"), created.str("client_secret")
 
-	// Regenerate: a new secret; the old one stops working.
-	r := f.admin.do("POST", pathClients+"/"+id+"/secret", nil)
+	// Regenerate (with the caller's password): a new secret; the old one stops working.
+	r := f.admin.do("POST", pathClients+"/"+id+"/secret", map[string]string{"password": adaPassword})
 	want(t, r, http.StatusOK, "")
 	second := r.str("client_secret")
 	if second == "" || second == first || r.str("client_id") != id {
@@ -194,6 +195,87 @@ func TestClientSecrets(t *testing.T) {
 		t.Fatalf("rotation not audited: %v", kinds)
 	}
 	want(t, f.admin.do("POST", pathClients+"/nope/credentials", map[string]string{"password": adaPassword}), http.StatusNotFound, "not_found")
+}
+
+// Regenerating a secret yields a working one, so it needs the caller's own
+// password like viewing credentials: a token or a session alone is refused
+// and the secret in use keeps working.
+func TestClientRotationNeedsPassword(t *testing.T) {
+	f := newFixture(t)
+	for name, c := range map[string]*caller{"bearer": f.admin, "session": f.withSession("ada", adaPassword)} {
+		t.Run(name, func(t *testing.T) {
+			created := f.newClient("Rotated by "+name, map[string]any{"grants": []string{"client_credentials"}, "redirect_uris": []string{}})
+			id, first := created.str("client_id"), created.str("client_secret")
+			path := pathClients + "/" + id + "/secret"
+			for what, body := range map[string]any{
+				"no body":            nil,
+				"no password":        map[string]string{},
+				"a wrong password":   map[string]string{"password": "not-my-password"},
+				"another's password": map[string]string{"password": rootPassword},
+				"an empty password":  map[string]string{"password": ""},
+			} {
+				r := c.do("POST", path, body)
+				want(t, r, http.StatusForbidden, "invalid_password")
+				if r.str("client_secret") != "" || !strings.Contains(r.str("message"), "password") {
+					t.Fatalf("%s: %s", what, r.raw)
+				}
+			}
+			if !f.secretWorks(id, first) || slices.Contains(f.auditKinds(id), "client.secret.rotate") {
+				t.Fatal("a refused rotation changed the secret")
+			}
+			r := c.do("POST", path, map[string]string{"password": adaPassword})
+			want(t, r, http.StatusOK, "")
+			second := r.str("client_secret")
+			if second == "" || second == first || f.secretWorks(id, first) || !f.secretWorks(id, second) {
+				t.Fatalf("rotation with the password: %s", r.raw)
+			}
+			if kinds := f.auditKinds(id); kinds[0] != "client.secret.rotate" || countOf(kinds, "client.secret.rotate") != 1 {
+				t.Fatalf("rotation audit: %v", kinds)
+			}
+		})
+	}
+}
+
+// introspect_any is read, written and defaults to false; a public
+// application cannot have it.
+func TestClientIntrospectAny(t *testing.T) {
+	f := newFixture(t)
+	plain := f.newClient("Plain", nil)
+	if plain.body["introspect_any"] != false {
+		t.Fatalf("default: %s", plain.raw)
+	}
+	rs := f.newClient("Mail server", map[string]any{"introspect_any": true, "grants": []string{"client_credentials"}, "redirect_uris": []string{}})
+	id := rs.str("client_id")
+	if rs.body["introspect_any"] != true {
+		t.Fatalf("created: %s", rs.raw)
+	}
+	got := f.admin.do("GET", pathClients+"/"+id, nil)
+	if got.body["introspect_any"] != true {
+		t.Fatalf("get: %s", got.raw)
+	}
+	// It decides what the application learns about another application's token.
+	owner := f.newClient("Owner", map[string]any{"grants": []string{"client_credentials"}, "redirect_uris": []string{}})
+	tok, _ := f.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "scope": {"READ"}}, owner.str("client_id"), owner.str("client_secret")).body["access_token"].(string)
+	rsIntrospects := func() bool {
+		r := f.postForm("/rest/oauth2/latest/introspect", url.Values{"token": {tok}}, id, rs.str("client_secret"))
+		want(t, r, http.StatusOK, "")
+		return r.body["active"] == true
+	}
+	if tok == "" || !rsIntrospects() {
+		t.Fatal("with introspect_any the application does not see another application's token")
+	}
+	edited := got.body
+	edited["introspect_any"] = false
+	put := f.admin.do("PUT", pathClients+"/"+id, edited)
+	want(t, put, http.StatusOK, "")
+	if put.body["introspect_any"] != false {
+		t.Fatalf("put: %s", put.raw)
+	}
+	if rsIntrospects() {
+		t.Fatal("without introspect_any the application still sees another application's token")
+	}
+	want(t, f.admin.do("POST", pathClients, map[string]any{"name": "SPA", "type": "public", "introspect_any": true,
+		"redirect_uris": []string{callback}, "scopes": []string{"READ"}}), http.StatusBadRequest, "invalid_request")
 }
 
 // Password re-entry is throttled like a sign-in.

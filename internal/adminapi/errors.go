@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
@@ -35,11 +36,19 @@ type errorBody struct {
 }
 
 // writeError is the API's one error writer. Refusals of the admin service
-// keep their text (it is written for people); anything unexpected is logged
+// keep their text (it is written for people); an unreachable database is a
+// 503 with Retry-After, a secret key that does not open the data a 503 that
+// says so (logged once, where it was found); anything unexpected is logged
 // and answered as a bare 500.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := classify(r, err)
-	if e.Status >= 500 {
+	switch {
+	case e.Code == codeUnavailable:
+		a.log.Warn("admin API request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", store.RetryAfterSeconds)
+	case e.Code == codeKeyMismatch:
+		// Logged once where it was found (app.Service.Reveal), not at every request.
+	case e.Status >= 500:
 		a.log.Error("admin API request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	if e.Challenge != "" {
@@ -47,6 +56,12 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message})
 }
+
+// Codes of the 503 answers.
+const (
+	codeUnavailable = "temporarily_unavailable"
+	codeKeyMismatch = "secret_key_mismatch"
+)
 
 func classify(r *http.Request, err error) *apiError {
 	var e *apiError
@@ -68,6 +83,11 @@ func classify(r *http.Request, err error) *apiError {
 		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
 	case errors.Is(err, admin.ErrInvalid), errors.Is(err, app.ErrInvalid), errors.Is(err, user.ErrInvalid):
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid_request", Message: err.Error()}
+	case errors.Is(err, store.ErrUnavailable):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
+			Message: "the server cannot reach its database; try again in a few seconds"}
+	case errors.Is(err, secret.ErrKeyMismatch):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: codeKeyMismatch, Message: secret.ErrKeyMismatch.Error()}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal_error", Message: "the server could not complete the request"}
 }

@@ -187,14 +187,15 @@ func (e *env) postForm(path string, form url.Values, id, secretValue string) res
 	return e.roundTrip(http.DefaultClient, req)
 }
 
-// introspector answers whether tokens are active, as a confidential application.
+// introspector answers whether tokens are active, as a confidential
+// application allowed to introspect every application's tokens.
 type introspector struct {
 	e          *env
 	id, secret string
 }
 
 func (e *env) newIntrospector() introspector {
-	c, secretValue := e.createClient(app.Registration{Name: "resource server"})
+	c, secretValue := e.createClient(app.Registration{Name: "resource server", IntrospectAny: true})
 	return introspector{e, c.ID, secretValue}
 }
 

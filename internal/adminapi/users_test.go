@@ -3,6 +3,7 @@ package adminapi_test
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -135,5 +136,37 @@ func TestGroups(t *testing.T) {
 	}
 	if !slices.Equal(got["staff"], []string{"ada", "carol", "uma"}) || !slices.Equal(got["admins"], []string{"ada"}) || !slices.Equal(got["ops"], []string{"carol"}) {
 		t.Fatalf("members %v", got)
+	}
+}
+
+// An administrator may not end a system administrator's sessions; a system
+// administrator may, and anyone may end their own.
+func TestSignOutRespectsLevels(t *testing.T) {
+	f := newFixture(t)
+	rootSession := f.withSession("root", rootPassword)
+	r := f.admin.do("POST", adminPathUser+"/root/signout", nil)
+	want(t, r, http.StatusBadRequest, "invalid_request")
+	want(t, rootSession.do("GET", adminPathUser, nil), http.StatusOK, "")
+	adaSession := f.withSession("ada", adaPassword)
+	want(t, adaSession.do("POST", adminPathUser+"/ada/signout", nil), http.StatusNoContent, "")
+	want(t, f.root.do("POST", adminPathUser+"/uma/signout", nil), http.StatusNoContent, "")
+}
+
+// Disabling a user revokes every token of theirs: enabling them again
+// revives none.
+func TestDisablingRevokesTokens(t *testing.T) {
+	f := newFixture(t)
+	uma := f.accessToken("uma", userPassword, "READ")
+	if me := f.withToken(uma).do("GET", "/rest/api/latest/myself", nil); me.status != http.StatusOK {
+		t.Fatalf("uma's token before: %d %s", me.status, me.raw)
+	}
+	want(t, f.admin.do("PATCH", adminPathUser+"/uma", map[string]any{"disabled": true}), http.StatusOK, "")
+	want(t, f.admin.do("PATCH", adminPathUser+"/uma", map[string]any{"disabled": false}), http.StatusOK, "")
+	if me := f.withToken(uma).do("GET", "/rest/api/latest/myself", nil); me.status != http.StatusUnauthorized {
+		t.Fatalf("uma's token after disable and enable: %d %s; want 401", me.status, me.raw)
+	}
+	r := f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=user.update&user=uma", nil)
+	if evs := r.list("events"); len(evs) == 0 || !strings.Contains(evs[len(evs)-1].(map[string]any)["detail"].(string), "every token revoked") {
+		t.Fatalf("the disable is not audited with its revocation: %s", r.raw)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/scope"
@@ -54,6 +56,12 @@ type Registration struct {
 	SubscriberUsers  []string
 	SubscriberGroups []string
 	AllowedIPs       []string
+	// IntrospectAny lets a resource server (a mail server, an API gateway)
+	// introspect every token, not only those issued to it.
+	IntrospectAny bool
+	// KeepEnabled ignores Disabled on Update and keeps the stored state, read
+	// in the same transaction as the write (an edit that does not say).
+	KeepEnabled bool
 }
 
 // Service registers applications and checks their secrets.
@@ -65,6 +73,10 @@ type Service struct {
 	dev    bool
 	limit  int
 	now    func() time.Time
+	log    *slog.Logger
+	// keyMismatch logs a secret key that cannot open the sealed secrets
+	// once: every later view fails the same way until the node restarts.
+	keyMismatch sync.Once
 }
 
 // Options configures a Service.
@@ -72,6 +84,7 @@ type Options struct {
 	Dev   bool // allow http redirect URIs
 	Limit int  // maximum number of applications; 0 is unlimited
 	Now   func() time.Time
+	Log   *slog.Logger // nil: discard
 }
 
 // NewService returns a Service.
@@ -79,29 +92,54 @@ func NewService(s store.Store, keys *secret.Keys, m *token.Minter, c *scope.Cata
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{store: s, keys: keys, minter: m, scopes: c, dev: o.Dev, limit: o.Limit, now: o.Now}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: s, keys: keys, minter: m, scopes: c, dev: o.Dev, limit: o.Limit, now: o.Now, log: o.Log}
 }
 
-// Bounds of a registration.
-const (
-	maxName         = 200
-	maxDescription  = 2000
-	maxRedirectURIs = 20
+// Rules of a registration's fields (see internal/validation for the input
+// policy): every list has a documented maximum, and going over a limit is
+// refused, never cut.
+var (
+	nameRule        = validation.TextRule{Field: "name", Max: 200, Name: true}
+	descriptionRule = validation.TextRule{Field: "description", Max: 2000, Multiline: true}
+	redirectURIs    = validation.ListRule{Item: validation.TextRule{Field: "redirect_uris"}, Max: 20} // ValidateRedirectURI bounds the length
+	scopesRule      = validation.ListRule{Item: validation.TextRule{Field: "scopes", Max: 200}, Max: 100}
+	subscriberUsers = validation.ListRule{Item: validation.TextRule{Field: "subscriber_users", Max: 64}, Max: 1000, Fold: true}
+	subscriberGroup = validation.ListRule{Item: validation.TextRule{Field: "subscriber_groups", Max: 100, Name: true}, Max: 1000}
+	allowedIPsRule  = validation.ListRule{Item: validation.TextRule{Field: "allowed_ips", Max: 64}, Max: 100}
+	grantsRule      = validation.ListRule{Item: validation.TextRule{Field: "grants", Max: 64}, Max: 3}
 )
 
 // normalize validates r and returns it in canonical form.
 func (s *Service) normalize(r Registration) (Registration, error) {
 	r.Name = strings.TrimSpace(r.Name)
-	if r.Name == "" || len(r.Name) > maxName {
-		return r, invalid("app.name_length", "name must be 1-%d characters", maxName)
+	if r.Name == "" {
+		return r, invalid("app.name_length", "name must be 1-%d characters", nameRule.Max)
 	}
-	if len(r.Description) > maxDescription {
-		return r, invalid("app.description_length", "description must be at most %d characters", maxDescription)
+	if err := nameRule.Check(ErrInvalid, r.Name); err != nil {
+		return r, err
+	}
+	if err := descriptionRule.Check(ErrInvalid, r.Description); err != nil {
+		return r, err
+	}
+	var err error
+	lists := []struct {
+		rule validation.ListRule
+		list *[]string
+	}{
+		{grantsRule, &r.Grants}, {redirectURIs, &r.RedirectURIs}, {scopesRule, &r.Scopes},
+		{subscriberUsers, &r.SubscriberUsers}, {subscriberGroup, &r.SubscriberGroups}, {allowedIPsRule, &r.AllowedIPs},
+	}
+	for _, l := range lists {
+		if *l.list, err = l.rule.Clean(ErrInvalid, *l.list); err != nil {
+			return r, err
+		}
 	}
 	if len(r.Grants) == 0 {
 		r.Grants = DefaultGrants
 	}
-	r.Grants = uniq(r.Grants)
 	for _, g := range r.Grants {
 		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
 			return r, invalid("app.grant_unknown", "grant %q is not one of authorization_code, refresh_token, client_credentials", g)
@@ -111,16 +149,15 @@ func (s *Service) normalize(r Registration) (Registration, error) {
 		if slices.Contains(r.Grants, GrantClientCredentials) {
 			return r, invalid("app.public_client_credentials", "a public application cannot use client_credentials: it has no secret")
 		}
+		if r.IntrospectAny {
+			return r, invalid("app.public_introspect", "a public application cannot introspect tokens: it has no secret")
+		}
 		r.RequirePKCE = true
 	}
 	needsRedirect := slices.Contains(r.Grants, GrantAuthorizationCode)
 	if needsRedirect && len(r.RedirectURIs) == 0 {
 		return r, invalid("app.redirect_uri_required", "at least one redirect URI is required for the authorization_code grant")
 	}
-	if len(r.RedirectURIs) > maxRedirectURIs {
-		return r, invalid("app.redirect_uri_count", "at most %d redirect URIs", maxRedirectURIs)
-	}
-	r.RedirectURIs = uniq(r.RedirectURIs)
 	for _, u := range r.RedirectURIs {
 		if err := ValidateRedirectURI(u, s.dev); err != nil {
 			return r, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -138,8 +175,7 @@ func (s *Service) normalize(r Registration) (Registration, error) {
 		canon = append(canon, c)
 	}
 	r.Scopes = uniq(canon)
-	r.SubscriberUsers = uniq(lower(r.SubscriberUsers))
-	r.SubscriberGroups = uniq(r.SubscriberGroups)
+	r.SubscriberUsers = lower(r.SubscriberUsers)
 	cidrs := make([]string, 0, len(r.AllowedIPs))
 	for _, c := range r.AllowedIPs {
 		p, err := ParseCIDR(strings.TrimSpace(c))
@@ -164,7 +200,7 @@ func (s *Service) Create(ctx context.Context, r Registration) (store.Client, str
 	apply(&c, r, now)
 	var secretValue string
 	if !c.Public {
-		if secretValue, err = s.setSecret(&c); err != nil {
+		if secretValue, c.SecretHash, c.SecretSealed, err = s.newSecret(c.ID); err != nil {
 			return store.Client{}, "", err
 		}
 	}
@@ -177,21 +213,37 @@ func (s *Service) Create(ctx context.Context, r Registration) (store.Client, str
 	return c, secretValue, nil
 }
 
-// Update replaces an application's settings. Turning a confidential client
-// public drops its secret; turning a public one confidential needs RotateSecret.
+// Update replaces an application's settings, leaving its secret alone.
+// Turning a confidential client public drops its secret; turning a public one
+// confidential needs RotateSecret. Like every change of an application it is
+// one store transaction on the row as stored, never on a cached copy, so it
+// cannot undo a concurrent change made on another node (a rotated secret).
 func (s *Service) Update(ctx context.Context, id string, r Registration) (store.Client, error) {
-	c, err := s.store.ClientByID(ctx, id)
+	r, err := s.normalize(r)
 	if err != nil {
 		return store.Client{}, err
 	}
-	if r, err = s.normalize(r); err != nil {
-		return store.Client{}, err
-	}
-	apply(&c, r, s.now())
-	if c.Public {
-		c.SecretHash, c.SecretSealed = nil, nil
-	}
-	return c, s.store.UpdateClient(ctx, c)
+	now := s.now()
+	return s.store.UpdateClient(ctx, id, func(c *store.Client) error {
+		enabled := c.Enabled
+		apply(c, r, now)
+		if r.KeepEnabled {
+			c.Enabled = enabled
+		}
+		if c.Public {
+			c.SecretHash, c.SecretSealed = nil, nil
+		}
+		return nil
+	})
+}
+
+// SetEnabled enables or disables an application and changes nothing else.
+func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (store.Client, error) {
+	now := s.now()
+	return s.store.UpdateClient(ctx, id, func(c *store.Client) error {
+		c.Enabled, c.UpdatedAt = enabled, now
+		return nil
+	})
 }
 
 func apply(c *store.Client, r Registration, now time.Time) {
@@ -199,43 +251,55 @@ func apply(c *store.Client, r Registration, now time.Time) {
 	c.RedirectURIs, c.Scopes, c.Grants = r.RedirectURIs, r.Scopes, r.Grants
 	c.Public, c.RequirePKCE, c.Enabled = r.Public, r.RequirePKCE, !r.Disabled
 	c.SubscriberUsers, c.SubscriberGroups, c.AllowedIPs = r.SubscriberUsers, r.SubscriberGroups, r.AllowedIPs
+	c.IntrospectAny = r.IntrospectAny
 	c.UpdatedAt = now
 }
 
-func (s *Service) setSecret(c *store.Client) (string, error) {
-	value, hash, err := s.minter.New(token.ClientSecret)
+// newSecret mints a client secret for the client id: the value to show, its
+// keyed hash to check, and the sealed copy to show again.
+func (s *Service) newSecret(id string) (value string, hash, sealed []byte, err error) {
+	value, hash, err = s.minter.New(token.ClientSecret)
 	if err != nil {
-		return "", err
+		return "", nil, nil, err
 	}
-	c.SecretHash = hash
-	c.SecretSealed = s.keys.Seal([]byte(value), "client-secret:"+c.ID)
-	return value, nil
+	return value, hash, s.keys.Seal([]byte(value), secretContext(id)), nil
 }
 
 // RotateSecret gives a confidential application a new secret; the old one
-// stops working at once.
+// stops working at once. Only the secret (and the update time) changes, in
+// one store transaction, so a concurrent edit elsewhere cannot bring the old
+// secret back, nor this rotation undo the edit.
 func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
-	c, err := s.store.ClientByID(ctx, id)
+	value, hash, sealed, err := s.newSecret(id)
 	if err != nil {
 		return "", err
 	}
-	if c.Public {
-		return "", invalid("app.public_no_secret", "a public application has no secret")
-	}
-	value, err := s.setSecret(&c)
+	now := s.now()
+	_, err = s.store.UpdateClient(ctx, id, func(c *store.Client) error {
+		if c.Public {
+			return invalid("app.public_no_secret", "a public application has no secret")
+		}
+		c.SecretHash, c.SecretSealed, c.UpdatedAt = hash, sealed, now
+		return nil
+	})
 	if err != nil {
 		return "", err
 	}
-	c.UpdatedAt = s.now()
-	return value, s.store.UpdateClient(ctx, c)
+	return value, nil
 }
 
-// Reveal returns the current secret of a confidential application.
+// Reveal returns the current secret of a confidential application. A copy
+// sealed under another secret key fails with secret.ErrKeyMismatch.
 func (s *Service) Reveal(c store.Client) (string, error) {
 	if c.Public || len(c.SecretSealed) == 0 {
 		return "", invalid("app.public_no_secret", "a public application has no secret")
 	}
-	plain, err := s.keys.Open(c.SecretSealed, "client-secret:"+c.ID)
+	plain, err := s.keys.Open(c.SecretSealed, secretContext(c.ID))
+	if errors.Is(err, secret.ErrKeyMismatch) {
+		s.keyMismatch.Do(func() {
+			s.log.Error("cannot open a sealed client secret: "+err.Error(), "client_id", c.ID)
+		})
+	}
 	return string(plain), err
 }
 
@@ -278,10 +342,14 @@ func validClientID(id string) bool {
 	return err == nil
 }
 
+// uniq drops repeats from canonical forms (two spellings of one scope or
+// network), keeping the first, in linear time.
 func uniq(in []string) []string {
 	out := make([]string, 0, len(in))
+	seen := make(map[string]bool, len(in))
 	for _, s := range in {
-		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+		if !seen[s] {
+			seen[s] = true
 			out = append(out, s)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -81,6 +82,7 @@ func TestRegistrationValidation(t *testing.T) {
 		"no redirect":             func(r *Registration) { r.RedirectURIs = nil },
 		"unknown grant":           func(r *Registration) { r.Grants = []string{"password"} },
 		"public with client cred": func(r *Registration) { r.Public = true; r.Grants = []string{GrantClientCredentials} },
+		"public introspecting":    func(r *Registration) { r.Public = true; r.IntrospectAny = true },
 		"bad CIDR":                func(r *Registration) { r.AllowedIPs = []string{"10.0.0.0/99"} },
 	}
 	for name, mutate := range cases {
@@ -114,4 +116,93 @@ func TestGetRefusesMalformedIDs(t *testing.T) {
 			t.Errorf("Get(%q) = %v", id, err)
 		}
 	}
+}
+
+// Two nodes share one database, each with its own application cache (1 s
+// TTL), as in a cluster. An edit saved on node B just after a rotation on
+// node A, while B still caches the application from before it, must keep the
+// new secret: the edit applies to the row as stored, not to B's copy.
+func TestEditOnAnotherNodeKeepsTheRotatedSecret(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	now := time.UnixMilli(1_767_225_600_000)
+	clock := func() time.Time { return now }
+	node := func() (*Service, store.Store) {
+		st, err := sqlstore.OpenSQLite(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		cached := store.NewClientCache(st, time.Second, clock)
+		keys, _ := secret.New([]byte(strings.Repeat("k", secret.KeySize)))
+		catalogue, _ := scope.Builtin("atlassian")
+		return NewService(cached, keys, token.NewMinter(keys, nil), catalogue, Options{Now: clock}), st
+	}
+	a, _ := node()
+	b, shared := node()
+
+	c, first, err := a.Create(ctx, valid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Get(ctx, c.ID); err != nil { // B serves a request: the application is in its cache
+		t.Fatal(err)
+	}
+	second, err := a.RotateSecret(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := valid()
+	edit.Name = "Edited on B"
+	if _, err := b.Update(ctx, c.ID, edit); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := shared.ClientByID(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.CheckSecret(stored, first) || !b.CheckSecret(stored, second) {
+		t.Fatal("the edit on node B brought the old secret back")
+	}
+	if revealed, _ := b.Reveal(stored); revealed != second {
+		t.Fatal("the sealed copy is not the new secret's")
+	}
+	if stored.Name != "Edited on B" {
+		t.Fatalf("the edit was lost: name %q", stored.Name)
+	}
+}
+
+// Enabling or disabling changes nothing else, whatever the node caches.
+func TestSetEnabledKeepsOtherChanges(t *testing.T) {
+	s := newService(t, 0)
+	ctx := context.Background()
+	c, _, err := s.Create(ctx, valid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := valid()
+	edit.Name, edit.IntrospectAny = "Renamed", true
+	if _, err := s.Update(ctx, c.ID, edit); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SetEnabled(ctx, c.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Enabled || got.Name != "Renamed" || !got.IntrospectAny || !s.CheckSecret(got, mustReveal(t, s, got)) {
+		t.Fatalf("after disabling: %+v", got)
+	}
+	edit.KeepEnabled = true
+	if got, err = s.Update(ctx, c.ID, edit); err != nil || got.Enabled {
+		t.Fatalf("an update keeping the state re-enabled the application: %+v, %v", got, err)
+	}
+}
+
+func mustReveal(t *testing.T, s *Service, c store.Client) string {
+	t.Helper()
+	v, err := s.Reveal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

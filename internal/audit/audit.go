@@ -25,7 +25,8 @@ const (
 	ClientSecretView  = "client.secret.view"
 	UserCreate        = "user.create"
 	UserUpdate        = "user.update"
-	UserPassword      = "user.password"
+	UserPassword      = "user.password"        // an administrator's reset
+	UserPasswordOwn   = "user.password_change" // the user's own change
 	UserSignOutAll    = "user.signout_all"
 	ConsentAllow      = "consent.allow"
 	ConsentDeny       = "consent.deny"
@@ -40,7 +41,7 @@ const (
 // Kinds lists every kind, for filters.
 var Kinds = []string{
 	ClientCreate, ClientUpdate, ClientEnable, ClientDisable, ClientDelete, ClientLogo, ClientSecretReset, ClientSecretView,
-	UserCreate, UserUpdate, UserPassword, UserSignOutAll, ConsentAllow, ConsentDeny, TokenRevoke, GrantRevoke,
+	UserCreate, UserUpdate, UserPassword, UserPasswordOwn, UserSignOutAll, ConsentAllow, ConsentDeny, TokenRevoke, GrantRevoke,
 	SignInSuccess, SignInFailure, SignInThrottled, AdminReauth,
 }
 

@@ -76,8 +76,10 @@ type Lifetimes struct {
 	RefreshIdle  time.Duration `yaml:"refresh_idle"`     // 0: no idle expiry
 	RefreshMax   time.Duration `yaml:"refresh_absolute"` // 0: no absolute expiry
 	RefreshGrace time.Duration `yaml:"refresh_grace"`    // 0: strict reuse detection
-	SessionIdle  time.Duration `yaml:"session_idle"`
-	SessionMax   time.Duration `yaml:"session_absolute"`
+	// RefreshGraceReuses bounds the reuses of one rotated refresh token within RefreshGrace.
+	RefreshGraceReuses int           `yaml:"refresh_grace_reuses"`
+	SessionIdle        time.Duration `yaml:"session_idle"`
+	SessionMax         time.Duration `yaml:"session_absolute"`
 }
 
 // Limits on how much may exist.
@@ -132,11 +134,11 @@ func Default() Config {
 		}},
 		Scopes: Scopes{Catalogue: "atlassian"},
 		Lifetimes: Lifetimes{
-			Code:         10 * time.Minute,
-			AccessToken:  2 * time.Hour,
-			RefreshGrace: 10 * time.Second,
-			SessionIdle:  30 * time.Minute,
-			SessionMax:   12 * time.Hour,
+			Code:               10 * time.Minute,
+			AccessToken:        2 * time.Hour,
+			RefreshGraceReuses: 1,
+			SessionIdle:        30 * time.Minute,
+			SessionMax:         12 * time.Hour,
 		},
 		Limits: Limits{RefreshTokensPerUserClient: 10},
 		SignIn: SignIn{MaxFailuresPerAccount: 5, MaxFailuresPerAddress: 20, FailureWindow: 15 * time.Minute},
@@ -159,10 +161,30 @@ func (c *Config) LoadFile(path string) error {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
+	err = dec.Decode(c)
+	if errors.Is(err, io.EOF) { // an empty file is fine
+		return nil
+	}
+	if err == nil {
+		err = oneDocument(dec)
+	}
+	if err != nil {
 		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	return nil
+}
+
+// oneDocument refuses what follows the first YAML document: the decoder
+// reads one, so settings after a "---" would be ignored without a word.
+func oneDocument(dec *yaml.Decoder) error {
+	err := dec.Decode(new(yaml.Node))
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return errors.New(`more than one YAML document ("---"): only the first would be read; put every setting in one`)
 }
 
 // LoadEnv merges GATEHOUSE_* variables from environ (os.Environ form) into c.
@@ -294,20 +316,37 @@ func (c *Config) validate(serving bool) error {
 		}
 	}
 	l := c.Lifetimes
-	positive := map[string]time.Duration{
+	// Clients are told lifetimes in whole seconds (expires_in, cookie
+	// Max-Age): a shorter one would be announced as 0, and is a typo anyway.
+	for name, d := range map[string]time.Duration{
 		"lifetimes.code": l.Code, "lifetimes.access_token": l.AccessToken,
 		"lifetimes.session_idle": l.SessionIdle, "lifetimes.session_absolute": l.SessionMax,
-		"janitor.interval": c.Janitor.Interval, "sign_in.failure_window": c.SignIn.FailureWindow,
-	}
-	for name, d := range positive {
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("%s must be positive", name))
+	} {
+		if d < time.Second {
+			errs = append(errs, fmt.Errorf("%s must be at least 1s, not %v", name, d))
 		}
 	}
-	for name, d := range map[string]time.Duration{"lifetimes.refresh_idle": l.RefreshIdle, "lifetimes.refresh_absolute": l.RefreshMax, "lifetimes.refresh_grace": l.RefreshGrace, "cache.client_ttl": c.Cache.ClientTTL} {
+	for name, d := range map[string]time.Duration{"lifetimes.refresh_idle": l.RefreshIdle, "lifetimes.refresh_absolute": l.RefreshMax} {
+		if d != 0 && d < time.Second {
+			errs = append(errs, fmt.Errorf("%s must be 0 (none) or at least 1s, not %v", name, d))
+		}
+	}
+	if c.Janitor.Interval < time.Second {
+		errs = append(errs, fmt.Errorf("janitor.interval must be at least 1s, not %v: a shorter one keeps the database busy purging", c.Janitor.Interval))
+	}
+	if c.SignIn.FailureWindow <= 0 {
+		errs = append(errs, errors.New("sign_in.failure_window must be positive"))
+	}
+	for name, d := range map[string]time.Duration{"lifetimes.refresh_grace": l.RefreshGrace, "cache.client_ttl": c.Cache.ClientTTL} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}
+	}
+	if l.RefreshGrace > time.Minute {
+		errs = append(errs, errors.New("lifetimes.refresh_grace must be at most 1m: a longer window hides a stolen refresh token"))
+	}
+	if l.RefreshGrace > 0 && (l.RefreshGraceReuses < 1 || l.RefreshGraceReuses > 10) {
+		errs = append(errs, errors.New("lifetimes.refresh_grace_reuses must be 1 to 10 when lifetimes.refresh_grace is set"))
 	}
 	if c.Limits.RefreshTokensPerUserClient < 0 || c.Limits.Clients < 0 {
 		errs = append(errs, errors.New("limits must not be negative"))

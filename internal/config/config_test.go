@@ -147,3 +147,63 @@ func TestDatabasePool(t *testing.T) {
 		}
 	}
 }
+
+// Settings that cannot work are refused rather than run: a lifetime under a
+// second is announced as expires_in 0, and a tiny janitor interval is a busy loop.
+func TestValidateRefusesUnworkableDurations(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"sub-second access token", func(c *Config) { c.Lifetimes.AccessToken = 500 * time.Millisecond }, "lifetimes.access_token must be at least 1s, not 500ms"},
+		{"sub-second code", func(c *Config) { c.Lifetimes.Code = 999 * time.Millisecond }, "lifetimes.code must be at least 1s"},
+		{"sub-second session idle", func(c *Config) { c.Lifetimes.SessionIdle = time.Millisecond }, "lifetimes.session_idle must be at least 1s"},
+		{"sub-second session lifetime", func(c *Config) { c.Lifetimes.SessionMax = time.Millisecond }, "lifetimes.session_absolute must be at least 1s"},
+		{"sub-second refresh idle", func(c *Config) { c.Lifetimes.RefreshIdle = 10 * time.Millisecond }, "lifetimes.refresh_idle must be 0 (none) or at least 1s"},
+		{"sub-second refresh lifetime", func(c *Config) { c.Lifetimes.RefreshMax = time.Nanosecond }, "lifetimes.refresh_absolute must be 0 (none) or at least 1s"},
+		{"nanosecond janitor", func(c *Config) { c.Janitor.Interval = time.Nanosecond }, "janitor.interval must be at least 1s, not 1ns"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.change(&c)
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("one second is enough", func(t *testing.T) {
+		c := Default()
+		c.Lifetimes.AccessToken, c.Lifetimes.Code, c.Janitor.Interval = time.Second, time.Second, time.Second
+		c.Lifetimes.SessionIdle, c.Lifetimes.SessionMax = time.Second, time.Second
+		c.Lifetimes.RefreshIdle, c.Lifetimes.RefreshMax = time.Second, 1500*time.Millisecond
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestSecondDocumentIsAnError(t *testing.T) {
+	for name, text := range map[string]string{
+		"settings after ---": "listen: 127.0.0.1:9000\n---\nlifetimes:\n  access_token: 1h\n",
+		"an empty document":  "listen: 127.0.0.1:9000\n---\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+			os.WriteFile(path, []byte(text), 0o600)
+			c := Default()
+			err := c.LoadFile(path)
+			if err == nil || !strings.Contains(err.Error(), "more than one YAML document") || !strings.Contains(err.Error(), path) {
+				t.Fatalf("LoadFile = %v, want an error naming the file and the second document", err)
+			}
+		})
+	}
+	// A leading --- or a closing ... still make one document.
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	os.WriteFile(path, []byte("---\nlisten: 127.0.0.1:9000\n...\n"), 0o600)
+	c := Default()
+	if err := c.LoadFile(path); err != nil || c.Listen != "127.0.0.1:9000" {
+		t.Fatalf("LoadFile(one marked document) = %v, listen %q", err, c.Listen)
+	}
+}

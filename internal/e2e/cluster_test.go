@@ -124,13 +124,16 @@ func TestClusterRefreshRotationStrict(t *testing.T) {
 	}
 }
 
+// With a grace window admitting two reuses, three nodes racing with one
+// refresh token all succeed; a fourth use is past the count and revokes the
+// whole grant, every pair minted in the race included.
 func TestClusterRefreshRotationWithGrace(t *testing.T) {
-	c := newCluster(t, 3) // default grace 10 s
+	c := newCluster(t, 3, "GATEHOUSE_LIFETIMES_REFRESH_GRACE=10s", "GATEHOUSE_LIFETIMES_REFRESH_GRACE_REUSES=2")
 	app := c.createClient()
 	first, results := refreshOnAllNodes(t, c, app)
 	for i, r := range results {
 		if r.status != http.StatusOK {
-			t.Fatalf("node %d: %d %s; racing refreshes inside the grace window must all succeed", i+1, r.status, r.raw)
+			t.Fatalf("node %d: %d %s; racing refreshes inside the grace window and count must all succeed", i+1, r.status, r.raw)
 		}
 		if !c.node((i+1)%3).active(r.str("refresh_token"), app.ID, app.Secret) {
 			t.Fatalf("node %d's new refresh token is not active", i+1)
@@ -138,6 +141,15 @@ func TestClusterRefreshRotationWithGrace(t *testing.T) {
 	}
 	if c.node(0).active(first.str("access_token"), app.ID, app.Secret) || c.node(0).active(first.str("refresh_token"), app.ID, app.Secret) {
 		t.Fatal("the rotated pair is still active")
+	}
+	again := c.node(1).token(form("grant_type", "refresh_token", "refresh_token", first.str("refresh_token")), app.ID, app.Secret)
+	if again.status != http.StatusBadRequest || again.str("error") != "invalid_grant" {
+		t.Fatalf("a reuse past the count: %d %s, want invalid_grant", again.status, again.raw)
+	}
+	for i, r := range results {
+		if c.node(2).active(r.str("refresh_token"), app.ID, app.Secret) || c.node(2).active(r.str("access_token"), app.ID, app.Secret) {
+			t.Fatalf("node %d's pair survived a reuse past the count", i+1)
+		}
 	}
 }
 

@@ -116,8 +116,9 @@ func TestConsoleApplicationLifecycle(t *testing.T) {
 		t.Fatalf("credentials after the secure window: %d", p.status)
 	}
 
-	// Regenerate: the old secret stops working.
-	rotated := b.submit(b.get("/admin/apps/"+c.ID+"/rotate"), "/admin/apps/"+c.ID+"/rotate")
+	// Regenerate, which needs the password again too: the old secret stops working.
+	confirmRotate := b.follow(b.submit(b.follow(b.get("/admin/apps/"+c.ID+"/rotate")), "/admin/reauth", "password", "root-password"))
+	rotated := b.submit(confirmRotate, "/admin/apps/"+c.ID+"/rotate")
 	m = secretField.FindStringSubmatch(rotated.body)
 	if m == nil || m[1] == secretValue {
 		t.Fatalf("rotate: %d", rotated.status)
@@ -361,6 +362,7 @@ func TestEveryStateChangingFormNeedsItsCSRFToken(t *testing.T) {
 	forms := map[string]url.Values{
 		"/logout":            {},
 		"/logout/everywhere": {},
+		"/account/password":  {"current_password": {"root-password"}, "new_password": {"evil-password"}, "new_password_repeat": {"evil-password"}},
 		"/plugins/servlet/oauth2/authorized-apps/revoke": {"grant_id": {grantID}},
 		"/admin/apps/new":                      {"name": {"evil"}, "redirect_uris": {callback}, "scope": {"READ"}},
 		"/admin/apps/" + c.ID + "/edit":        {"name": {"evil"}, "redirect_uris": {callback}, "scope": {"READ"}},

@@ -102,16 +102,22 @@ func TestRevocation(t *testing.T) {
 		}
 		w.wantActive(false, "the pair", pair.str("refresh_token"), pair.str("access_token"))
 	})
-	t.Run("revoking another application's token does nothing", func(t *testing.T) {
+	// RFC 7009 §2.1: the server verifies that the token was issued to the
+	// client asking; another client's request is refused and changes nothing.
+	t.Run("revoking another application's token is refused", func(t *testing.T) {
 		w := newWorld(t, app.Registration{})
 		b, bSecret := w.createClient(app.Registration{Name: "B"})
 		pair := w.issue(w.alice, w.client, w.secret, "READ")
 		for _, tok := range []string{pair.str("refresh_token"), pair.str("access_token")} {
-			if r := w.postForm(pathRevoke, form("token", tok), b.ID, bSecret); r.status != http.StatusOK {
-				t.Fatalf("revoke by another application: %d %s", r.status, r.raw)
-			}
+			wantError(t, w.postForm(pathRevoke, form("token", tok), b.ID, bSecret), http.StatusBadRequest, "unauthorized_client")
 		}
 		w.wantActive(true, "the pair", pair.str("refresh_token"), pair.str("access_token"))
+		for _, tok := range []string{pair.str("refresh_token"), pair.str("access_token")} {
+			if !w.active(tok, w.client.ID, w.secret) {
+				t.Fatal("the owner's token no longer introspects active for its owner")
+			}
+		}
+		wantOK(t, w.refresh(w.client, w.secret, pair.str("refresh_token")))
 	})
 	t.Run("revocation needs client authentication", func(t *testing.T) {
 		w := newWorld(t, app.Registration{})
@@ -190,11 +196,12 @@ func TestUserChangesTakeEffectAtOnce(t *testing.T) {
 		if home := w.alice.get("/"); !strings.Contains(home.body, textSignedOut) {
 			t.Fatal("a disabled user's browser session still counts as signed in")
 		}
-		// Enabling the account again brings the tokens back: nothing was revoked.
+		// Disabling revoked them: enabling the account again revives none.
 		if err := w.node.Users.SetDisabled(ctx, "alice", false); err != nil {
 			t.Fatal(err)
 		}
-		w.wantActive(true, "the pair after re-enabling", pair.str("access_token"), pair.str("refresh_token"))
+		w.wantActive(false, "the pair after re-enabling", pair.str("access_token"), pair.str("refresh_token"))
+		wantBearerChallenge(t, w.myself(pair.str("access_token")), http.StatusUnauthorized, "invalid_token")
 	})
 	t.Run("a user removed from the subscribers", func(t *testing.T) {
 		w := newWorld(t, app.Registration{SubscriberUsers: []string{"alice"}})
@@ -219,6 +226,68 @@ func TestUserChangesTakeEffectAtOnce(t *testing.T) {
 		w.updateClient(w.client, func(r *app.Registration) { r.Disabled = true })
 		w.wantActive(false, "the pair", pair.str("access_token"), pair.str("refresh_token"))
 		wantError(t, w.refresh(w.client, w.secret, pair.str("refresh_token")), http.StatusUnauthorized, "invalid_client")
+	})
+}
+
+// An application may introspect only the tokens issued to it (RFC 7662 §4,
+// RFC 9700 §2.3); one marked IntrospectAny (a resource server) may
+// introspect every token, and an administrator's token still may.
+func TestIntrospectionOfAnotherApplicationsTokens(t *testing.T) {
+	w := newWorld(t, app.Registration{})
+	other, otherSecret := w.createClient(app.Registration{Name: "Other"})
+	pair := w.issue(w.alice, w.client, w.secret, "READ")
+	service := w.token(form("grant_type", "client_credentials"), w.rs.ID, w.rsKey)
+	wantOK(t, service)
+	tokens := map[string]string{
+		"access token": pair.str("access_token"), "refresh token": pair.str("refresh_token"),
+		"client credentials token": service.str("access_token"),
+	}
+	introspect := func(tok, id, secretValue string) tokenResult {
+		r := w.postForm(pathIntro, form("token", tok), id, secretValue)
+		if r.status != http.StatusOK {
+			t.Fatalf("introspect: %d %s", r.status, r.raw)
+		}
+		return r
+	}
+
+	for name, tok := range tokens {
+		t.Run("another application learns nothing of a "+name, func(t *testing.T) {
+			r := introspect(tok, other.ID, otherSecret)
+			if r.raw != "{\"active\":false}\n" {
+				t.Fatalf("got %s, want only {\"active\":false}", r.raw)
+			}
+		})
+	}
+	t.Run("the owner introspects its own tokens", func(t *testing.T) {
+		for _, tok := range []string{pair.str("access_token"), pair.str("refresh_token")} {
+			if r := introspect(tok, w.client.ID, w.secret); r.body["active"] != true || r.str("client_id") != w.client.ID {
+				t.Fatalf("got %s", r.raw)
+			}
+		}
+	})
+	t.Run("a resource server allowed to introspect any token sees every one", func(t *testing.T) {
+		for name, tok := range tokens {
+			if r := introspect(tok, w.rs.ID, w.rsKey); r.body["active"] != true {
+				t.Fatalf("%s: got %s", name, r.raw)
+			}
+		}
+	})
+	t.Run("turning the flag on lets an application introspect others' tokens", func(t *testing.T) {
+		w.updateClient(other, func(r *app.Registration) { r.IntrospectAny = true })
+		if r := introspect(pair.str("access_token"), other.ID, otherSecret); r.body["active"] != true || r.str("username") != "alice" {
+			t.Fatalf("got %s", r.raw)
+		}
+	})
+	t.Run("an administrator's token with ADMIN still introspects any token", func(t *testing.T) {
+		w.createUser("ada", "ada-password", store.LevelAdmin)
+		ada := w.newBrowser()
+		ada.signIn("ada", "ada-password")
+		adminToken := w.issue(ada, other, otherSecret, "ADMIN").str("access_token")
+		r := w.request("POST", pathIntro, formType, strings.NewReader(form("token", pair.str("access_token")).Encode()),
+			withHeader("Authorization", "Bearer "+adminToken))
+		if r.status != http.StatusOK || r.body["active"] != true || r.str("client_id") != w.client.ID {
+			t.Fatalf("got %d %s", r.status, r.raw)
+		}
 	})
 }
 

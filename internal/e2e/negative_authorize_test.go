@@ -134,15 +134,17 @@ func TestSubscribers(t *testing.T) {
 		p := w.alice.authorize(authParams(w.client, "READ"))
 		wantRedirectError(t, w.env, p, http.StatusFound, "access_denied")
 	})
-	t.Run("a forged consent post by a non-subscriber is refused", func(t *testing.T) {
+	t.Run("a consent form cannot be re-aimed at an application the user may not use", func(t *testing.T) {
 		w := newWorld(t, app.Registration{SubscriberUsers: []string{"bob"}})
-		// Take a consent form's CSRF token from a page alice may see.
+		// Take a consent form from a page alice may see and add the other application.
 		other, _ := w.createClient(app.Registration{})
 		fields := formFields(w.alice.authorize(authParams(other, "READ")).body)
 		fields.Set("client_id", w.client.ID)
 		fields.Set("decision", "allow")
 		p := w.alice.post(pathConsent, fields)
-		wantRedirectError(t, w.env, p, http.StatusSeeOther, "access_denied")
+		if p.status != http.StatusBadRequest || p.header.Get("Location") != "" {
+			t.Fatalf("got %d to %q, want 400 and no redirect", p.status, p.header.Get("Location"))
+		}
 	})
 	t.Run("a listed user may use it", func(t *testing.T) {
 		w := newWorld(t, app.Registration{SubscriberUsers: []string{"ALICE"}})

@@ -36,8 +36,9 @@ const (
 
 // world is a fresh node with alice (a user-level account) signed in, one
 // confidential application under test, and a separate resource server
-// application used only to introspect, so that what the application under
-// test may do never changes what the test can observe.
+// application (allowed to introspect every application's tokens) used only to
+// introspect, so that what the application under test may do never changes
+// what the test can observe.
 type world struct {
 	*env
 	t      *testing.T
@@ -54,7 +55,7 @@ func newWorld(t *testing.T, reg app.Registration, mutate ...func(*config.Config)
 	e.createUser("alice", alicePassword, store.LevelUser)
 	w := &world{env: e, t: t}
 	w.client, w.secret = e.createClient(reg)
-	w.rs, w.rsKey = e.createClient(app.Registration{Name: "Resource server", Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}})
+	w.rs, w.rsKey = e.createClient(app.Registration{Name: "Resource server", Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}, IntrospectAny: true})
 	w.alice = e.newBrowser()
 	if p := w.alice.signIn("alice", alicePassword); p.status != http.StatusSeeOther {
 		t.Fatalf("alice could not sign in: %d", p.status)
@@ -246,6 +247,7 @@ func registration(c store.Client) app.Registration {
 		Name: c.Name, Description: c.Description, RedirectURIs: c.RedirectURIs, Scopes: c.Scopes,
 		Grants: c.Grants, Public: c.Public, RequirePKCE: c.RequirePKCE, Disabled: !c.Enabled,
 		SubscriberUsers: c.SubscriberUsers, SubscriberGroups: c.SubscriberGroups, AllowedIPs: c.AllowedIPs,
+		IntrospectAny: c.IntrospectAny,
 	}
 }
 

@@ -199,8 +199,8 @@ func TestClientAuthenticationFailures(t *testing.T) {
 }
 
 func TestRefreshReuse(t *testing.T) {
-	t.Run("without grace, reuse revokes the chain", func(t *testing.T) {
-		w := newWorld(t, app.Registration{}, func(c *config.Config) { c.Lifetimes.RefreshGrace = 0 })
+	t.Run("by default, reuse revokes the chain", func(t *testing.T) {
+		w := newWorld(t, app.Registration{})
 		first := w.issue(w.alice, w.client, w.secret, "READ")
 		second := w.refresh(w.client, w.secret, first.str("refresh_token"))
 		wantOK(t, second)
@@ -212,7 +212,7 @@ func TestRefreshReuse(t *testing.T) {
 		wantError(t, w.refresh(w.client, w.secret, second.str("refresh_token")), http.StatusBadRequest, "invalid_grant")
 	})
 	t.Run("within grace, a retry gets a working pair; after it, reuse revokes the chain", func(t *testing.T) {
-		w := newWorld(t, app.Registration{}) // default grace: 10s
+		w := newWorld(t, app.Registration{}, func(c *config.Config) { c.Lifetimes.RefreshGrace = 10 * time.Second })
 		first := w.issue(w.alice, w.client, w.secret, "READ")
 		second := w.refresh(w.client, w.secret, first.str("refresh_token"))
 		wantOK(t, second)
@@ -237,6 +237,17 @@ func TestRefreshReuse(t *testing.T) {
 			first.str("access_token"), first.str("refresh_token"),
 			second.str("access_token"), second.str("refresh_token"),
 			retry.str("access_token"), retry.str("refresh_token"))
+	})
+	t.Run("within grace, a reuse past the count revokes the chain", func(t *testing.T) {
+		w := newWorld(t, app.Registration{}, func(c *config.Config) { c.Lifetimes.RefreshGrace = 10 * time.Second })
+		first := w.issue(w.alice, w.client, w.secret, "READ")
+		second := w.refresh(w.client, w.secret, first.str("refresh_token"))
+		wantOK(t, second)
+		retry := w.refresh(w.client, w.secret, first.str("refresh_token"))
+		wantOK(t, retry)
+		// The default count is one reuse: a third use of the same token is a replay.
+		wantError(t, w.refresh(w.client, w.secret, first.str("refresh_token")), http.StatusBadRequest, "invalid_grant")
+		w.wantActive(false, "every token of the chain", second.str("access_token"), second.str("refresh_token"), retry.str("access_token"), retry.str("refresh_token"))
 	})
 	t.Run("another application's refresh token", func(t *testing.T) {
 		w := newWorld(t, app.Registration{})

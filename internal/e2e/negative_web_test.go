@@ -321,6 +321,13 @@ func TestSignInNextStaysOnSite(t *testing.T) {
 		{"absolute URL", "https://evil.example/", "/"},
 		{"scheme-relative URL", "//evil.example/", "/"},
 		{"backslash", `/\evil.example/`, "/"},
+		// Checking the raw value let path cleaning make these "/\evil.example/".
+		{"backslash behind a dot segment", `/./\evil.example/`, "/"},
+		{"backslash behind a parent segment", `/a/../\evil.example/`, "/"},
+		{"encoded backslash", `/%5Cevil.example/`, "/"},
+		{"slash after cleaning", `/.//evil.example/`, "/evil.example/"},
+		{"tab", "/\tevil.example", "/"},
+		{"fragment", "/#//evil.example", "/"},
 		{"javascript URL", "javascript:alert(1)", "/"},
 		{"header injection", "/\r\nSet-Cookie: x=y", "/"},
 		{"empty", "", "/"},

@@ -38,8 +38,11 @@ type AuthorizeRequest struct {
 // ParseAuthorize validates an authorization request. On failure it returns an
 // *Error and, when the client and redirect URI are trustworthy, a request
 // whose RedirectURI can carry the error (RFC 6749 §4.1.2.1); a nil request
-// means the error must be shown to the user, never redirected.
+// means the error must be shown to the user, never redirected. Parameters
+// sent empty are deleted from q first (RFC 6749 §3.1): an empty state is no
+// state, and what is carried on through consent leaves them out.
 func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (*AuthorizeRequest, error) {
+	omitEmpty(q)
 	for _, k := range []string{"client_id", "redirect_uri"} {
 		if len(q[k]) > 1 {
 			return nil, invalidRequest("parameter " + k + " is sent more than once")

@@ -99,6 +99,30 @@ func TestParseAuthorize(t *testing.T) {
 	}
 }
 
+// TestParseAuthorizeEmptyParams checks RFC 6749 §3.1: empty parameters are
+// as if omitted, and are not carried on to consent.
+func TestParseAuthorizeEmptyParams(t *testing.T) {
+	s, _, pub := newTestServer(t)
+	q := url.Values{"client_id": {pub.ID}, "redirect_uri": {""}, "response_type": {"code"}, "scope": {"READ"},
+		"state": {""}, "code_challenge": {rfcChallenge}, "code_challenge_method": {""}}
+	req, err := s.ParseAuthorize(context.Background(), q)
+	if err != nil {
+		t.Fatalf("ParseAuthorize = %v", err)
+	}
+	if req.RedirectURI != testRedirect || req.RedirectParam != "" || req.State != "" || req.ChallengeMethod != "plain" {
+		t.Fatalf("request %+v, want the one registered URI, no state, method plain", req)
+	}
+	for _, k := range []string{"redirect_uri", "state", "code_challenge_method"} {
+		if req.Query.Has(k) {
+			t.Fatalf("query carried on keeps empty %s: %v", k, req.Query)
+		}
+	}
+	q = url.Values{"client_id": {pub.ID}, "redirect_uri": {"", testRedirect}}
+	if _, err := s.ParseAuthorize(context.Background(), q); !errors.Is(err, &Error{Code: CodeInvalidRequest}) {
+		t.Fatalf("repeated redirect_uri with an empty copy: %v, want invalid_request", err)
+	}
+}
+
 func FuzzParseAuthorize(f *testing.F) {
 	s, conf, _ := newTestServer(f)
 	f.Add("client_id=" + conf.ID + "&redirect_uri=" + url.QueryEscape(testRedirect) + "&response_type=code&scope=READ&state=x")

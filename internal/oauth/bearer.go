@@ -96,12 +96,12 @@ func (s *Server) Authenticate(r *http.Request) (Principal, error) {
 	return p, nil
 }
 
-// WriteBearerError answers a failed Authenticate (RFC 6750 §3).
+// WriteBearerError answers a failed Authenticate (RFC 6750 §3); a failure
+// of the server itself is answered as the token endpoint answers it.
 func (s *Server) WriteBearerError(w http.ResponseWriter, err error) {
 	var be *BearerError
 	if !errors.As(err, &be) {
-		s.log.Error("bearer check failed", "error", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: CodeServerError, Description: "the server could not complete the request"})
+		writeError(w, s.log, err)
 		return
 	}
 	challenge := `Bearer realm="gatehouse"`

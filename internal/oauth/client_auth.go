@@ -22,6 +22,8 @@ const (
 // introspection request (RFC 6749 §2.3.1, §3.2.1) and checks its address
 // against the application's IP allow-list.
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (store.Client, string, *Error) {
+	// readForm has dropped empty parameters, so client_id= and client_secret=
+	// beside Basic (Dovecot sends both) are no second method.
 	id, secretValue, method := form.Get("client_id"), form.Get("client_secret"), AuthNone
 	if form.Has("client_secret") {
 		method = AuthPost

@@ -6,9 +6,16 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // RFC 6749 §4.1.2.1 and §5.2 error codes, and RFC 6750 §3.1 for Bearer use.
+// temporarily_unavailable is defined only for the authorization endpoint's
+// redirect (§4.1.2.1); the token, revocation, introspection and Bearer
+// endpoints answer it too, with 503 and Retry-After, when the database is
+// unreachable: §5.2 has no code for an outage, and clients and load balancers
+// retry a 503 where they would give up on a 500 server_error.
 const (
 	CodeInvalidRequest          = "invalid_request"
 	CodeInvalidClient           = "invalid_client"
@@ -19,6 +26,7 @@ const (
 	CodeInvalidScope            = "invalid_scope"
 	CodeAccessDenied            = "access_denied"
 	CodeServerError             = "server_error"
+	CodeTemporarilyUnavailable  = "temporarily_unavailable"
 	CodeInvalidToken            = "invalid_token"
 	CodeInsufficientScope       = "insufficient_scope"
 )
@@ -63,10 +71,14 @@ func unauthorizedClient(d string) *Error {
 
 // serverError hides cause from the client.
 func serverError(cause error) *Error {
-	if errors.Is(cause, context.Canceled) {
+	switch {
+	case errors.Is(cause, context.Canceled):
 		// The caller hung up while we worked: not a server failure, and nobody reads the answer.
 		return &Error{Code: CodeServerError, Status: StatusClientClosedRequest,
 			Description: "the client closed the request", Cause: cause}
+	case errors.Is(cause, store.ErrUnavailable):
+		return &Error{Code: CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable,
+			Description: "the server cannot reach its database; try again in a few seconds", Cause: cause}
 	}
 	return &Error{Code: CodeServerError, Status: http.StatusInternalServerError,
 		Description: "the server could not complete the request", Cause: cause}
@@ -93,9 +105,13 @@ type errorBody struct {
 // writeError answers err as RFC 6749 §5.2 JSON.
 func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	e := asError(err)
-	if e.Status >= 500 {
+	switch {
+	case e.Status == http.StatusServiceUnavailable:
+		log.Warn("oauth request failed: database unavailable", "error", e.Cause)
+		w.Header().Set("Retry-After", store.RetryAfterSeconds)
+	case e.Status >= 500:
 		log.Error("oauth request failed", "error", e.Cause)
-	} else {
+	default:
 		log.Debug("oauth request refused", "code", e.Code, "description", e.Description)
 	}
 	if e.basicChallenge {

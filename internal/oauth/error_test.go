@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 func TestServerErrorStatus(t *testing.T) {
@@ -21,6 +23,7 @@ func TestServerErrorStatus(t *testing.T) {
 	}{
 		{"database failure", errors.New("disk I/O error"), http.StatusInternalServerError, true},
 		{"caller went away", fmt.Errorf("sqlstore: issue tokens: %w", context.Canceled), StatusClientClosedRequest, false},
+		{"database unreachable", fmt.Errorf("sqlstore: issue tokens: %w", store.ErrUnavailable), http.StatusServiceUnavailable, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -33,5 +36,23 @@ func TestServerErrorStatus(t *testing.T) {
 				t.Errorf("logged at ERROR = %v, want %v: %s", got, c.loggedErr, logs.String())
 			}
 		})
+	}
+}
+
+// TestUnavailable: once the client and redirect URI are verified, an
+// unreachable database goes back to the client as temporarily_unavailable
+// (RFC 6749 §4.1.2.1), and a JSON answer says when to retry.
+func TestUnavailable(t *testing.T) {
+	err := serverError(fmt.Errorf("sqlstore: create code: %w", store.ErrUnavailable))
+	s := &Server{settings: Settings{Issuer: "https://auth.example.com"}}
+	target := s.ErrorRedirect(&AuthorizeRequest{RedirectURI: "https://app.example.com/cb", State: "st"}, err)
+	if !strings.Contains(target, "error=temporarily_unavailable") || !strings.Contains(target, "state=st") {
+		t.Errorf("redirect = %s; want error=temporarily_unavailable with the state", target)
+	}
+	rec := httptest.NewRecorder()
+	writeError(rec, slog.New(slog.DiscardHandler), err)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != store.RetryAfterSeconds ||
+		!strings.Contains(rec.Body.String(), `"error":"temporarily_unavailable"`) {
+		t.Errorf("answer %d Retry-After %q %s; want 503 temporarily_unavailable with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 }

@@ -14,8 +14,9 @@ const MaxFormBytes = 64 << 10
 
 // readForm parses a POST endpoint's application/x-www-form-urlencoded body.
 // Parameters in the URL query are refused unless compat allows them (some
-// vendor examples send them that way with curl), and a parameter sent twice is
-// refused (RFC 6749 §3.2).
+// vendor examples send them that way with curl), a parameter sent twice is
+// refused (RFC 6749 §3.2), and one sent once with an empty value is dropped
+// (§3.1).
 func readForm(w http.ResponseWriter, r *http.Request, compat bool) (url.Values, *Error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -58,7 +59,22 @@ func readForm(w http.ResponseWriter, r *http.Request, compat bool) (url.Values, 
 	if e := checkParams(form); e != nil {
 		return nil, e
 	}
+	omitEmpty(form)
 	return form, nil
+}
+
+// omitEmpty deletes every parameter sent once with an empty value: RFC 6749
+// §3.1 has it treated as omitted (Dovecot, for one, sends client_id= and
+// client_secret= beside HTTP Basic). A parameter sent more than once stays,
+// empty or not, so that it is refused as repeated: no client needs to send
+// one twice, and dropping the empty copies would let client_id=&client_id=X
+// through.
+func omitEmpty(v url.Values) {
+	for k, vs := range v {
+		if len(vs) == 1 && vs[0] == "" {
+			delete(v, k)
+		}
+	}
 }
 
 // isFormEncoded reports whether a Content-Type names form encoding; the

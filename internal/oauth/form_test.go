@@ -32,6 +32,8 @@ func TestReadForm(t *testing.T) {
 		{"query and body both", formRequest("POST", "/t?a=1", form, "a=2"), true, 400, "both"},
 		{"json", formRequest("POST", "/t", "application/json", `{"a":1}`), false, 400, "x-www-form-urlencoded"},
 		{"duplicate", formRequest("POST", "/t", form, "a=1&a=2"), false, 400, "more than once"},
+		{"duplicate with an empty copy", formRequest("POST", "/t", form, "a=&a=2"), false, 400, "more than once"},
+		{"duplicate empty", formRequest("POST", "/t", form, "a=&a="), false, 400, "more than once"},
 		{"bad escape", formRequest("POST", "/t", form, "a=%zz"), false, 400, "form encoding"},
 		{"control character", formRequest("POST", "/t", form, "a=%00"), false, 400, "control"},
 		{"invalid UTF-8", formRequest("POST", "/t", form, "a=%ff"), false, 400, "UTF-8"},
@@ -50,6 +52,19 @@ func TestReadForm(t *testing.T) {
 				t.Fatalf("readForm = %+v, want %d mentioning %q", e, c.wantStatus, c.wantMention)
 			}
 		})
+	}
+}
+
+// TestReadFormOmitsEmpty checks RFC 6749 §3.1: a parameter sent without a
+// value is as if omitted.
+func TestReadFormOmitsEmpty(t *testing.T) {
+	r := formRequest("POST", "/t", "application/x-www-form-urlencoded", "token=x&client_id=&client_secret&scope=")
+	v, e := readForm(httptest.NewRecorder(), r, false)
+	if e != nil {
+		t.Fatalf("readForm = %v", e)
+	}
+	if len(v) != 1 || v.Get("token") != "x" {
+		t.Fatalf("readForm = %v, want only token", v)
 	}
 }
 
@@ -75,8 +90,8 @@ func FuzzReadForm(f *testing.F) {
 			return
 		}
 		for k, vs := range v {
-			if len(vs) != 1 {
-				t.Fatalf("parameter %q kept %d values", k, len(vs))
+			if len(vs) != 1 || vs[0] == "" {
+				t.Fatalf("parameter %q kept values %q", k, vs)
 			}
 		}
 	})

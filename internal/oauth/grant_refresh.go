@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -49,10 +48,9 @@ func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url
 	if u == nil || u.Disabled || !app.MayUse(c, *u) {
 		return nil, invalidGrant("the user of this grant may no longer use this application")
 	}
-	if kept, _ := s.effectiveScopes(scopes, u.Level); !slices.Equal(kept, scopes) {
-		// The user's level was lowered: the new tokens carry only what they may do.
-		scopes = kept
-	}
+	// The user's level may have been lowered: the access token carries only
+	// what it may do.
+	scopes, _ = s.effectiveScopes(scopes, u.Level)
 	if len(scopes) == 0 {
 		return nil, invalidGrant("none of the granted scopes are available to the user any more")
 	}
@@ -60,6 +58,10 @@ func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url
 	if err != nil {
 		return nil, err
 	}
+	// §6: the new refresh token's scope is identical to the old one's. A
+	// narrower request or a lowered level shrinks this access token only, so a
+	// later refresh may ask again for anything originally granted.
+	p.issue.Refresh.Scope = old.Scope
 	err = s.store.RotateRefreshToken(ctx, hash, s.now(), s.settings.RefreshGrace, p.issue)
 	switch {
 	case errors.Is(err, store.ErrTokenReused):

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -24,8 +25,12 @@ type introspection struct {
 
 // handleIntrospect serves RFC 7662. The caller authenticates as a
 // confidential application, or with a Bearer token of an administrator whose
-// token holds an administrator-level scope. A token that is not active gets
-// only {"active":false} (§2.2), whatever the reason.
+// token holds an administrator-level scope. An application learns only about
+// the tokens issued to it unless it may introspect any (store.Client's
+// IntrospectAny, for resource servers): another client's token is answered
+// as inactive (§4; RFC 9700 §2.3), so one client's credentials tell nothing
+// about another's tokens. A token that is not active gets only
+// {"active":false} (§2.2), whatever the reason.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.introspect(w, r)
 	if err != nil {
@@ -40,7 +45,8 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	if e != nil {
 		return nil, e
 	}
-	if err := s.authorizeIntrospection(r, form.Has("client_id") || form.Has("client_secret"), form); err != nil {
+	caller, err := s.authorizeIntrospection(r, form.Has("client_id") || form.Has("client_secret"), form)
+	if err != nil {
 		return nil, err
 	}
 	value := form.Get("token")
@@ -55,7 +61,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	if err != nil {
 		return nil, serverError(err)
 	}
-	if !ok {
+	if !ok || (caller != nil && !caller.IntrospectAny && p.Client.ID != caller.ID) {
 		return &introspection{}, nil
 	}
 	out := &introspection{
@@ -74,25 +80,30 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	return out, nil
 }
 
-// authorizeIntrospection admits a confidential application, or an
-// administrator's Bearer token carrying an administrator-level scope.
-func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody bool, form map[string][]string) error {
+// authorizeIntrospection admits a confidential application, which it
+// returns, or an administrator's Bearer token carrying an administrator-level
+// scope (nil: every token may be introspected).
+func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody bool, form map[string][]string) (*store.Client, error) {
 	auth := r.Header.Get("Authorization")
 	if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") && !clientCredentialsInBody {
 		p, err := s.Authenticate(r)
-		if err != nil || p.User == nil || p.User.Level < store.LevelAdmin || !s.HoldsAdminScope(p.Scopes) {
-			return newError(CodeInvalidClient, http.StatusUnauthorized, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
+		var be *BearerError
+		if err != nil && !errors.As(err, &be) {
+			return nil, serverError(err) // the token could not be checked: not a refusal
 		}
-		return nil
+		if err != nil || p.User == nil || p.User.Level < store.LevelAdmin || !s.HoldsAdminScope(p.Scopes) {
+			return nil, newError(CodeInvalidClient, http.StatusUnauthorized, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
+		}
+		return nil, nil
 	}
 	c, _, e := s.authenticateClient(r.Context(), r, form)
 	if e != nil {
-		return e
+		return nil, e
 	}
 	if c.Public {
-		return invalidClient("a public application cannot introspect tokens")
+		return nil, invalidClient("a public application cannot introspect tokens")
 	}
-	return nil
+	return &c, nil
 }
 
 // HoldsAdminScope reports whether scopes include one that only administrators may hold.

@@ -11,9 +11,11 @@ import (
 )
 
 // handleRevoke serves RFC 7009. Revoking a refresh token revokes its whole
-// grant (§2.1); an access token is revoked alone. Unknown, malformed or
-// foreign tokens get the same 200 as a revoked one (§2.2), so the endpoint
-// cannot be used to probe for tokens of other applications.
+// grant (§2.1); an access token is revoked alone. Unknown, malformed and
+// already revoked tokens get the same 200 (§2.2). A token issued to another
+// client is refused and stays valid: §2.1 has the server verify that the
+// token was issued to the client making the request, and answering 200 would
+// tell that client its request worked.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	if err := s.revoke(w, r); err != nil {
 		writeError(w, s.log, err)
@@ -46,11 +48,14 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	t, err := s.store.TokenByHash(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && t.ClientID != c.ID) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return serverError(err)
+	}
+	if t.ClientID != c.ID {
+		return unauthorizedClient("this token was not issued to this client; only the client it was issued to may revoke it")
 	}
 	now := s.now()
 	if t.Kind == store.KindRefresh {

@@ -30,7 +30,7 @@ type Settings struct {
 	AccessTTL       time.Duration
 	RefreshIdle     time.Duration // 0: none
 	RefreshAbsolute time.Duration // 0: none
-	RefreshGrace    time.Duration
+	RefreshGrace    store.ReuseGrace
 	RefreshCap      int
 	CompatQuery     bool
 }

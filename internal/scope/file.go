@@ -60,7 +60,11 @@ func parse(data []byte) (*Catalogue, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true) // a misspelt key would otherwise vanish silently
 	// io.EOF means an empty document, reported below as having no scopes.
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+	err := dec.Decode(&f)
+	if err == nil {
+		err = oneDocument(dec)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	scopes := make([]Scope, len(f.Scopes))
@@ -80,4 +84,17 @@ func parse(data []byte) (*Catalogue, error) {
 		scopes[i] = Scope{Name: fs.Name, Description: desc, Implies: fs.Implies, Level: level}
 	}
 	return newCatalogue(scopes)
+}
+
+// oneDocument refuses what follows the first YAML document: the decoder
+// reads one, so scopes after a "---" would be missing without a word.
+func oneDocument(dec *yaml.Decoder) error {
+	err := dec.Decode(new(yaml.Node))
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return errors.New(`more than one YAML document ("---"): only the first would be read; put every scope in one`)
 }

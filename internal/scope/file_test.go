@@ -48,6 +48,14 @@ func TestParseErrors(t *testing.T) {
 		{"empty document", "", []string{"no scopes"}},
 		{"empty list", "scopes: []", []string{"no scopes"}},
 		{"not YAML", "scopes: [", []string{"yaml"}},
+		{"second document", `
+scopes:
+  - name: a
+    description: {en: A}
+---
+scopes:
+  - name: b
+    description: {en: B}`, []string{"more than one YAML document"}},
 		{"misspelt key", `
 scopes:
   - name: a

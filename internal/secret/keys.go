@@ -91,6 +91,11 @@ func (k *Keys) Seal(plain []byte, context string) []byte {
 	return k.aead.Seal(nonce, nonce, plain, []byte(context))
 }
 
+// ErrKeyMismatch is Open's failure: the value was sealed under another
+// master key. (Altered data fails the same way, but a node started with the
+// wrong key is what happens in practice.)
+var ErrKeyMismatch = errors.New("this node's secret key does not match the one the data was sealed with; give every node the same GATEHOUSE_SECRET_KEY (or secret.key)")
+
 // Open decrypts what Seal produced with the same context.
 func (k *Keys) Open(sealed []byte, context string) ([]byte, error) {
 	n := k.aead.NonceSize()
@@ -99,7 +104,7 @@ func (k *Keys) Open(sealed []byte, context string) ([]byte, error) {
 	}
 	plain, err := k.aead.Open(nil, sealed[:n], sealed[n:], []byte(context))
 	if err != nil {
-		return nil, errors.New("secret: cannot open sealed value (wrong key or tampered data)")
+		return nil, ErrKeyMismatch
 	}
 	return plain, nil
 }

@@ -2,6 +2,7 @@ package secret
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,8 +40,8 @@ func TestSealOpen(t *testing.T) {
 	if _, err := k.Open(sealed, "client-2"); err == nil {
 		t.Fatal("opened with the wrong context")
 	}
-	if _, err := testKeys(t, 2).Open(sealed, "client-1"); err == nil {
-		t.Fatal("opened with the wrong key")
+	if _, err := testKeys(t, 2).Open(sealed, "client-1"); !errors.Is(err, ErrKeyMismatch) {
+		t.Fatalf("Open with the wrong key = %v; want ErrKeyMismatch", err)
 	}
 	sealed[len(sealed)-1] ^= 1
 	if _, err := k.Open(sealed, "client-1"); err == nil {

@@ -39,14 +39,20 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // logRequests logs method, path (never the query: it may hold codes), status
-// and duration at debug level, and server errors at error level.
+// and duration at debug level, and server errors at error level. A 503 is
+// logged at warn level: the node is up and says why it cannot serve (its
+// database is unreachable, or its secret key does not match the data), and
+// the cause is logged where that was found.
 func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		level := slog.LevelDebug
-		if rec.status >= 500 {
+		switch {
+		case rec.status == http.StatusServiceUnavailable:
+			level = slog.LevelWarn
+		case rec.status >= 500:
 			level = slog.LevelError
 		}
 		if !log.Enabled(r.Context(), level) {

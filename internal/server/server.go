@@ -77,14 +77,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	st = store.NewClientCache(st, cfg.Cache.ClientTTL, opt.Now)
 	g := &Gatehouse{Config: cfg, Store: st, Keys: keys, Scopes: catalogue, Log: log, Now: opt.Now, nodeID: newNodeID()}
 	minter := token.NewMinter(keys, nil)
-	g.Apps = app.NewService(st, keys, minter, catalogue, app.Options{Dev: cfg.Dev, Limit: cfg.Limits.Clients, Now: opt.Now})
+	g.Apps = app.NewService(st, keys, minter, catalogue, app.Options{Dev: cfg.Dev, Limit: cfg.Limits.Clients, Now: opt.Now, Log: log})
+	if err := g.checkKey(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	g.Users = user.NewService(st, user.NewHasher(argon, cfg.SignIn.HashConcurrency), user.ThrottlePolicy{
 		PerAccount: cfg.SignIn.MaxFailuresPerAccount, PerAddress: cfg.SignIn.MaxFailuresPerAddress, Window: cfg.SignIn.FailureWindow,
 	}, opt.Now)
 	l := cfg.Lifetimes
 	g.OAuth = oauth.New(oauth.Settings{
 		Issuer: cfg.BaseURL, CodeTTL: l.Code, AccessTTL: l.AccessToken, RefreshIdle: l.RefreshIdle,
-		RefreshAbsolute: l.RefreshMax, RefreshGrace: l.RefreshGrace, RefreshCap: cfg.Limits.RefreshTokensPerUserClient,
+		RefreshAbsolute: l.RefreshMax, RefreshGrace: store.ReuseGrace{Window: l.RefreshGrace, Max: l.RefreshGraceReuses}, RefreshCap: cfg.Limits.RefreshTokensPerUserClient,
 		CompatQuery: cfg.Compat.QueryParameters,
 	}, st, g.Apps, catalogue, minter, opt.Now, log)
 	g.Admin = admin.New(st, g.Apps, g.Users, audit.New(st, opt.Now, log), opt.Now)

@@ -76,10 +76,12 @@ func (c *ClientCache) forget(id string) {
 	c.mu.Unlock()
 }
 
-// UpdateClient implements Clients.
-func (c *ClientCache) UpdateClient(ctx context.Context, cl Client) error {
-	defer c.forget(cl.ID)
-	return c.Store.UpdateClient(ctx, cl)
+// UpdateClient implements Clients. The row is read inside the store's
+// transaction, never from this cache: a change applied to a stale copy would
+// write the stale fields back (an old secret, an enabled flag).
+func (c *ClientCache) UpdateClient(ctx context.Context, id string, change func(*Client) error) (Client, error) {
+	defer c.forget(id)
+	return c.Store.UpdateClient(ctx, id, change)
 }
 
 // DeleteClient implements Clients.

@@ -43,8 +43,10 @@ func TestClientCacheServesWithinTTLAndRereadsAfter(t *testing.T) {
 		t.Fatalf("first read: %+v, %v", got, err)
 	}
 	// Another node disables it: this node may serve the old row until the TTL ends.
-	c.Name, c.Enabled = "after", false
-	if err := raw.UpdateClient(ctx, c); err != nil {
+	if _, err := raw.UpdateClient(ctx, "c1", func(c *store.Client) error {
+		c.Name, c.Enabled = "after", false
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := cached.ClientByID(ctx, "c1"); got.Name != "before" {
@@ -66,8 +68,7 @@ func TestClientCacheLocalChangesApplyAtOnce(t *testing.T) {
 	if _, err := cached.ClientByID(ctx, "c1"); err != nil {
 		t.Fatal(err)
 	}
-	c.Enabled = false
-	if err := cached.UpdateClient(ctx, c); err != nil {
+	if _, err := cached.UpdateClient(ctx, "c1", func(c *store.Client) error { c.Enabled = false; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := cached.ClientByID(ctx, "c1"); got.Enabled {
@@ -84,6 +85,38 @@ func TestClientCacheLocalChangesApplyAtOnce(t *testing.T) {
 	}
 	if _, err := cached.ClientByID(ctx, "c1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a deleted client must be gone at once, got %v", err)
+	}
+}
+
+// A change made on this node applies to the row as stored, not to the copy
+// this node caches: another node's rotated secret survives an edit here.
+func TestClientCacheUpdateReadsTheStoredRow(t *testing.T) {
+	raw, cached, clock := newCached(t, time.Hour)
+	ctx := t.Context()
+	c := store.Client{ID: "c1", Name: "one", SecretHash: []byte("old"), Enabled: true, CreatedAt: clock.now()}
+	if err := raw.CreateClient(ctx, c, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.ClientByID(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.UpdateClient(ctx, "c1", func(c *store.Client) error { c.SecretHash = []byte("new"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var seen []byte
+	got, err := cached.UpdateClient(ctx, "c1", func(c *store.Client) error {
+		seen = c.SecretHash
+		c.Name = "two"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(seen) != "new" || string(got.SecretHash) != "new" || got.Name != "two" {
+		t.Fatalf("the change saw secret %q and stored %q (name %q); want the stored \"new\" kept", seen, got.SecretHash, got.Name)
+	}
+	if got, _ := cached.ClientByID(ctx, "c1"); string(got.SecretHash) != "new" || got.Name != "two" {
+		t.Fatalf("after the change this node serves %+v", got)
 	}
 }
 

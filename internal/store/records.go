@@ -51,6 +51,9 @@ type Client struct {
 	// AllowedIPs lists CIDRs allowed at the token endpoint and on token use;
 	// empty means anywhere.
 	AllowedIPs []string
+	// IntrospectAny lets the client introspect every token (a resource server
+	// such as a mail server); otherwise only the tokens issued to it.
+	IntrospectAny bool
 	// HasLogo is read-only here: SetClientLogo changes it.
 	HasLogo   bool
 	CreatedAt time.Time
@@ -120,4 +123,17 @@ type AuditEvent struct {
 	ClientID string // the application concerned, if any
 	Username string // the user concerned, if any
 	Detail   string // short human-readable detail; never a secret
+}
+
+// PendingConsent is a validated authorization request shown on the consent
+// page and waiting for the user's decision.
+type PendingConsent struct {
+	IDHash []byte // keyed hash of the opaque consent ID the page's form posts
+	UserID string
+	// Binding is a keyed hash of a secret of the browser session that saw the
+	// page, so the ID is worthless in any other session.
+	Binding   []byte
+	Request   string // the authorization request's query string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }

@@ -13,6 +13,8 @@ var (
 	ErrLimit       = errors.New("store: limit reached")
 	ErrCodeReused  = errors.New("store: authorization code already redeemed")
 	ErrTokenReused = errors.New("store: refresh token already rotated")
+	// ErrLastSystemAdmin refuses a change that would leave no enabled system administrator.
+	ErrLastSystemAdmin = errors.New("store: no enabled system administrator would be left")
 )
 
 // Store is the whole persistence seam of Gatehouse.
@@ -22,11 +24,13 @@ type Store interface {
 	Codes
 	Tokens
 	Sessions
+	Consents
 	Throttle
 	Audit
+	KeyCheck
 	// Purge deletes what can no longer be used: expired codes, expired or
 	// long-revoked tokens, rotated refresh tokens past retention, expired
-	// sessions and stale throttle counters. It returns the number of rows gone.
+	// sessions, expired pending consents and stale throttle counters. It returns the number of rows gone.
 	Purge(ctx context.Context, now time.Time, p PurgePolicy) (int64, error)
 	// TryLock takes a named, cluster-wide lease until expiry if nobody else
 	// holds it (or theirs expired). Background jobs use it to run on one node.
@@ -51,9 +55,15 @@ type Users interface {
 	UserByUsername(ctx context.Context, username string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int, error)
-	// UpdateUser replaces the mutable fields (display name, email, password
-	// hash, level, groups, disabled, SessionsAfter, UpdatedAt) of the user with u.ID.
-	UpdateUser(ctx context.Context, u User) error
+	// UpdateUser reads the user with this ID, applies change and writes the
+	// mutable fields (display name, email, password hash, level, groups,
+	// disabled, SessionsAfter, UpdatedAt) back, in one transaction: a
+	// concurrent update waits and then sees this one's result. An error from
+	// change is returned as it is and writes nothing. The store keeps two
+	// rules inside the transaction: a change that would leave no enabled
+	// system administrator fails with ErrLastSystemAdmin, and disabling a user
+	// revokes every token of theirs (re-enabling revives none).
+	UpdateUser(ctx context.Context, id string, change func(*User) error) (User, error)
 }
 
 // Clients holds the registered applications.
@@ -63,8 +73,14 @@ type Clients interface {
 	CreateClient(ctx context.Context, c Client, limit int) error
 	ClientByID(ctx context.Context, id string) (Client, error)
 	ListClients(ctx context.Context) ([]Client, error)
-	// UpdateClient replaces every field but ID and CreatedAt.
-	UpdateClient(ctx context.Context, c Client) error
+	// UpdateClient reads the client inside a write transaction (locking its
+	// row), applies change to it and writes back every field but ID,
+	// CreatedAt and HasLogo, in that same transaction, and returns the client
+	// as stored. Concurrent changes so apply one after the other, each to the
+	// other's result: none is lost to a stale copy. An error from change
+	// writes nothing and is returned. change must not call the store.
+	// ErrNotFound for an unknown client.
+	UpdateClient(ctx context.Context, id string, change func(*Client) error) (Client, error)
 	// DeleteClient removes the client with its codes, tokens and logo.
 	DeleteClient(ctx context.Context, id string) error
 	// SetClientLogo stores the client's logo (already validated, at most a few
@@ -96,10 +112,12 @@ type Tokens interface {
 	TokenWithUser(ctx context.Context, hash []byte) (Token, *User, error)
 	// RotateRefreshToken marks the refresh token oldHash rotated, revokes the
 	// access token issued with it, and stores issue, in one transaction.
-	// A token rotated no longer than grace ago may rotate again (a retry whose
-	// answer was lost); past that, the whole grant is revoked and
-	// ErrTokenReused returned. Missing, revoked or expired: ErrNotFound.
-	RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace time.Duration, issue Issue) error
+	// A rotated token may rotate again only within grace (a retry whose answer
+	// was lost, or a client refreshing from two threads at once), and then
+	// only grace.Max times; any other reuse revokes the whole grant and
+	// returns ErrTokenReused. issue must belong to the old token's grant.
+	// Missing, revoked or expired: ErrNotFound.
+	RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace ReuseGrace, issue Issue) error
 	// RevokeToken revokes one token; ErrNotFound if there is none.
 	RevokeToken(ctx context.Context, hash []byte, now time.Time) error
 	// RevokeGrant revokes every token of the grant; returns how many.
@@ -109,6 +127,14 @@ type Tokens interface {
 	// ClientUsage returns, per client ID with any token, how many tokens are
 	// active and when the newest token was issued; one query for all clients.
 	ClientUsage(ctx context.Context, now time.Time) (map[string]Usage, error)
+}
+
+// ReuseGrace is how a rotated refresh token may still be used: within Window
+// after its rotation, at most Max times. The zero value is strict: any reuse
+// revokes the grant.
+type ReuseGrace struct {
+	Window time.Duration
+	Max    int
 }
 
 // Usage summarises a client's tokens.
@@ -161,12 +187,30 @@ type Sessions interface {
 	DeleteSession(ctx context.Context, token string) error
 }
 
-// Throttle counts failed sign-ins in fixed windows, cluster-wide.
+// Consents holds authorization requests waiting for the user's decision on
+// the consent page, so the page's form carries only an opaque ID.
+type Consents interface {
+	// CreateConsent stores c. When the user already has limit pending
+	// consents (limit > 0), the oldest beyond it are dropped in the same
+	// transaction, so one account cannot pile up rows.
+	CreateConsent(ctx context.Context, c PendingConsent, limit int) error
+	// TakeConsent deletes and returns the consent with this ID hash: of any
+	// number of concurrent takers exactly one gets it. ErrNotFound when it is
+	// missing, already taken, or expired at now.
+	TakeConsent(ctx context.Context, idHash []byte, now time.Time) (PendingConsent, error)
+}
+
+// Throttle counts sign-in attempts in fixed windows, cluster-wide. Callers
+// reserve an attempt with AddFailure before checking the password, so
+// concurrent guesses each see their own count.
 type Throttle interface {
 	// AddFailure counts one failure for key in the window starting at or after
 	// now-window and returns the count in the current window.
 	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	// Failures returns the count in the current window for key.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// ReleaseFailure takes one count back from key's current window (not below
+	// zero): an attempt reserved with AddFailure that turned out to succeed.
+	ReleaseFailure(ctx context.Context, key string, now time.Time, window time.Duration) error
 	ResetFailures(ctx context.Context, key string) error
 }

@@ -76,10 +76,23 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	}
 	defer h.release()
 	p := h.params
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyBytes)
-	enc := base64.RawStdEncoding
+	return h.format(salt, argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyBytes)), nil
+}
+
+// Decoy returns a hash in the current parameters that no password matches:
+// random salt and key, so it needs no hashing to make and cannot fail.
+// Verifying against it costs what verifying a real hash costs.
+func (h *Hasher) Decoy() string {
+	salt, key := make([]byte, saltBytes), make([]byte, keyBytes)
+	rand.Read(salt)
+	rand.Read(key)
+	return h.format(salt, key)
+}
+
+func (h *Hasher) format(salt, key []byte) string {
+	p, enc := h.params, base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, p.MemoryKiB, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+		argon2.Version, p.MemoryKiB, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key))
 }
 
 // Verify reports whether password matches the PHC string phc.

@@ -5,10 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net/mail"
 	"net/netip"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -45,9 +45,9 @@ type Service struct {
 	hasher   *Hasher
 	throttle ThrottlePolicy
 	now      func() time.Time
-
-	dummyOnce sync.Once
-	dummy     string // hash verified for unknown users so they cost the same time
+	// decoy is verified for unknown users so that they cost the same time as
+	// known ones: a hash of the same parameters whose password nobody knows.
+	decoy string
 }
 
 // NewService returns a Service; now defaults to time.Now.
@@ -55,7 +55,7 @@ func NewService(s store.Store, h *Hasher, tp ThrottlePolicy, now func() time.Tim
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: s, hasher: h, throttle: tp, now: now}
+	return &Service{store: s, hasher: h, throttle: tp, now: now, decoy: h.Decoy()}
 }
 
 var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]{0,63}$`)
@@ -109,8 +109,9 @@ func (s *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 	if n.Level < store.LevelUser || n.Level > store.LevelSystemAdmin {
 		return store.User{}, invalid("user.level_unknown", "unknown level")
 	}
-	if len(n.DisplayName) > 200 || len(n.Email) > 254 {
-		return store.User{}, invalid("user.profile_too_long", "display name or email too long")
+	groups, err := CleanProfile(n.DisplayName, n.Email, n.Groups)
+	if err != nil {
+		return store.User{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, n.Password)
 	if err != nil {
@@ -123,7 +124,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 	}
 	u := store.User{
 		ID: newID(), Username: name, DisplayName: display, Email: n.Email,
-		PasswordHash: hash, Level: n.Level, Groups: n.Groups, CreatedAt: now, UpdatedAt: now,
+		PasswordHash: hash, Level: n.Level, Groups: groups, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -146,18 +147,50 @@ func checkPassword(p string) error {
 
 // ByUsername looks a user up by name.
 func (s *Service) ByUsername(ctx context.Context, username string) (store.User, error) {
-	return s.store.UserByUsername(ctx, NormalizeUsername(username))
+	name := NormalizeUsername(username)
+	if !usernamePattern.MatchString(name) {
+		return store.User{}, store.ErrNotFound // no such name can be stored
+	}
+	return s.store.UserByUsername(ctx, name)
+}
+
+// Profile field rules (see internal/validation for the input policy).
+var (
+	displayNameRule = validation.TextRule{Field: "display_name", Max: 200, Name: true}
+	emailRule       = validation.TextRule{Field: "email", Max: 254, Name: true}
+	// GroupsRule: a user belongs to at most 100 groups of at most 100 characters.
+	GroupsRule = validation.ListRule{Item: validation.TextRule{Field: "groups", Max: 100, Name: true}, Max: 100}
+)
+
+// CleanProfile checks a display name and an email and returns the groups
+// trimmed and without duplicates, refusing anything over a limit.
+func CleanProfile(displayName, email string, groups []string) ([]string, error) {
+	if err := displayNameRule.Check(ErrInvalid, displayName); err != nil {
+		return nil, err
+	}
+	if err := emailRule.Check(ErrInvalid, email); err != nil {
+		return nil, err
+	}
+	if a, err := mail.ParseAddress(email); email != "" && (err != nil || a.Address != email || a.Name != "") {
+		return nil, invalid("user.email_invalid", "email %q is not an address like name@example.com", email)
+	}
+	return GroupsRule.Clean(ErrInvalid, groups)
 }
 
 // Authenticate checks a sign-in. It refuses with ErrThrottled while the
-// account or the address has too many recent failures, and with
+// account or the address has too many recent attempts, and with
 // ErrInvalidCredentials for an unknown user, a wrong password or a disabled
 // account alike.
+//
+// Every attempt is counted before the password is hashed, so a burst of
+// concurrent guesses each sees its own count and at most the limit are
+// hashed. A success takes back only its own count, so one right password
+// wipes out no burst of guesses, neither from its address nor at its account.
 func (s *Service) Authenticate(ctx context.Context, username, password string, addr netip.Addr) (store.User, error) {
 	now := s.now()
 	name := NormalizeUsername(username)
-	accountKey, addressKey := "account:"+name, "address:"+addr.Unmap().String()
-	if s.throttled(ctx, accountKey, s.throttle.PerAccount, now) || s.throttled(ctx, addressKey, s.throttle.PerAddress, now) {
+	accountKey, addressKey := "account:"+name, "address:"+addressKey(addr)
+	if !s.reserve(ctx, addressKey, s.throttle.PerAddress, now) || !s.reserve(ctx, accountKey, s.throttle.PerAccount, now) {
 		return store.User{}, ErrThrottled
 	}
 	u, err := s.store.UserByUsername(ctx, name)
@@ -166,41 +199,49 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 	}
 	hash := u.PasswordHash
 	if err != nil {
-		hash = s.dummyHash(ctx)
+		hash = s.decoy
 	}
 	ok, verr := s.hasher.Verify(ctx, hash, password)
 	if verr != nil && ctx.Err() != nil {
 		return store.User{}, verr
 	}
 	if err != nil || !ok || u.Disabled {
-		s.fail(ctx, accountKey, now)
-		s.fail(ctx, addressKey, now)
 		return store.User{}, ErrInvalidCredentials
 	}
-	if err := s.store.ResetFailures(ctx, accountKey); err != nil {
-		return store.User{}, err
+	// Only this attempt's own count is taken back, from the account as from
+	// the address: a sign-in by the account's owner must not hand an attacker
+	// guessing at it a fresh allowance.
+	for key, limit := range map[string]int{accountKey: s.throttle.PerAccount, addressKey: s.throttle.PerAddress} {
+		if limit <= 0 {
+			continue
+		}
+		if err := s.store.ReleaseFailure(ctx, key, now, s.throttle.Window); err != nil {
+			return store.User{}, err
+		}
 	}
 	return u, nil
 }
 
-func (s *Service) throttled(ctx context.Context, key string, limit int, now time.Time) bool {
-	if limit <= 0 {
-		return false
+// addressKey names the throttle bucket of a caller: the address itself for
+// IPv4, its /64 for IPv6, since one host usually holds a whole /64.
+func addressKey(addr netip.Addr) string {
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
 	}
-	n, err := s.store.Failures(ctx, key, now, s.throttle.Window)
-	// Fail closed: if the counter cannot be read, do not offer a free guess.
-	return err != nil || n >= limit
+	return addr.String()
 }
 
-func (s *Service) fail(ctx context.Context, key string, now time.Time) {
-	s.store.AddFailure(ctx, key, now, s.throttle.Window) //nolint:errcheck // best effort; the sign-in fails either way
-}
-
-func (s *Service) dummyHash(ctx context.Context) string {
-	s.dummyOnce.Do(func() {
-		s.dummy, _ = s.hasher.Hash(ctx, "gatehouse timing equaliser")
-	})
-	return s.dummy
+// reserve counts one attempt against key and reports whether it is within
+// limit (always, when limit <= 0).
+func (s *Service) reserve(ctx context.Context, key string, limit int, now time.Time) bool {
+	if limit <= 0 {
+		return true
+	}
+	n, err := s.store.AddFailure(ctx, key, now, s.throttle.Window)
+	// Fail closed: if the counter cannot be written, do not offer a free guess.
+	return err == nil && n <= limit
 }
 
 // SetPassword replaces a user's password.
@@ -212,39 +253,74 @@ func (s *Service) SetPassword(ctx context.Context, username, password string) er
 	if err != nil {
 		return err
 	}
-	// A new password ends every session signed in with the old one.
-	return s.Update(ctx, username, func(u *store.User) { u.PasswordHash, u.SessionsAfter = hash, s.now() })
+	// A new password ends every session signed in with the old one, and
+	// lifts the account's sign-in throttle: the guesses were at the old one.
+	u, err := s.Update(ctx, username, func(u *store.User) error {
+		u.PasswordHash, u.SessionsAfter = hash, s.now()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.store.ResetFailures(ctx, "account:"+u.Username)
 }
 
 // SetLevel changes a user's permission level; it takes effect on every token at once.
 func (s *Service) SetLevel(ctx context.Context, username string, level store.Level) error {
-	return s.Update(ctx, username, func(u *store.User) { u.Level = level })
+	if level < store.LevelUser || level > store.LevelSystemAdmin {
+		return invalid("user.level_unknown", "unknown level")
+	}
+	_, err := s.Update(ctx, username, func(u *store.User) error {
+		u.Level = level
+		return nil
+	})
+	return err
 }
 
-// SetDisabled disables or re-enables an account.
+// SetDisabled disables or re-enables an account. Disabling ends the user's
+// sessions and revokes every token of theirs, so re-enabling revives none.
 func (s *Service) SetDisabled(ctx context.Context, username string, disabled bool) error {
-	return s.Update(ctx, username, func(u *store.User) {
+	_, err := s.Update(ctx, username, func(u *store.User) error {
 		u.Disabled = disabled
-		if disabled {
-			u.SessionsAfter = s.now()
-		}
+		return nil
 	})
+	return err
 }
 
 // SignOutEverywhere ends every browser session of the user.
 func (s *Service) SignOutEverywhere(ctx context.Context, username string) error {
-	return s.Update(ctx, username, func(u *store.User) { u.SessionsAfter = s.now() })
+	_, err := s.Update(ctx, username, func(u *store.User) error {
+		u.SessionsAfter = s.now()
+		return nil
+	})
+	return err
 }
 
-// Update applies change to the user and stores it.
-func (s *Service) Update(ctx context.Context, username string, change func(*store.User)) error {
+// Update applies change to the stored user in one store transaction, so a
+// concurrent change is never lost, and returns the result. Disabling also
+// ends the user's sessions. A change that would leave no enabled system
+// administrator is refused.
+func (s *Service) Update(ctx context.Context, username string, change func(*store.User) error) (store.User, error) {
 	u, err := s.ByUsername(ctx, username)
 	if err != nil {
-		return err
+		return u, err
 	}
-	change(&u)
-	u.UpdatedAt = s.now()
-	return s.store.UpdateUser(ctx, u)
+	now := s.now()
+	u, err = s.store.UpdateUser(ctx, u.ID, func(u *store.User) error {
+		wasDisabled := u.Disabled
+		if err := change(u); err != nil {
+			return err
+		}
+		if u.Disabled && !wasDisabled {
+			u.SessionsAfter = now
+		}
+		u.UpdatedAt = now
+		return nil
+	})
+	if errors.Is(err, store.ErrLastSystemAdmin) {
+		return u, invalid("admin.last_system_admin", "%s is the last system administrator: make someone else a system administrator first", NormalizeUsername(username))
+	}
+	return u, err
 }
 
 // EnsureAdmin creates the first administrator when the directory is empty and

@@ -59,6 +59,10 @@ func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User
 	f := AuditFilterFromQuery(q)
 	f.Limit = auditPageSize + 1
 	events, err := p.admin.Audit(r.Context(), f)
+	if isRefusal(err) {
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.refusal(r, err)})
+		return
+	}
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -106,6 +110,10 @@ const maxExport = 100_000
 // handleAuditExport streams the matching events as JSON lines, newest first.
 func (p *Pages) handleAuditExport(w http.ResponseWriter, r *http.Request, u store.User) {
 	f := AuditFilterFromQuery(r.URL.Query())
+	if _, err := p.admin.Audit(r.Context(), store.AuditFilter{Kind: f.Kind, Username: f.Username, ClientID: f.ClientID, Limit: 1}); isRefusal(err) {
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.refusal(r, err)})
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="gatehouse-audit.jsonl"`)
 	enc := json.NewEncoder(w)

@@ -132,7 +132,7 @@ func registrationFromForm(r *http.Request) app.Registration {
 		RedirectURIs: splitList(f.Get("redirect_uris")), Scopes: f["scope"], Grants: f["grant"],
 		Public: f.Get("type") == "public", RequirePKCE: f.Get("require_pkce") == "on", Disabled: f.Get("enabled") != "on",
 		SubscriberUsers: splitList(f.Get("subscriber_users")), SubscriberGroups: splitList(f.Get("subscriber_groups")),
-		AllowedIPs: splitList(f.Get("allowed_ips")),
+		AllowedIPs: splitList(f.Get("allowed_ips")), IntrospectAny: f.Get("introspect_any") == "on",
 	}
 	if len(reg.Grants) == 0 {
 		reg.Grants = []string{} // the form unticked them all: let validation say so
@@ -289,12 +289,23 @@ func (p *Pages) reauthed(r *http.Request) bool {
 	return at != 0 && p.now().Sub(time.UnixMilli(at)) < ReauthWindow
 }
 
+// requireReauth sends an administrator outside a secure administrator session
+// to the password page, which then brings them back to the page next, and
+// reports whether it did. Every action that yields a working client secret
+// (viewing it, regenerating it) needs one.
+func (p *Pages) requireReauth(w http.ResponseWriter, r *http.Request, next string) bool {
+	if p.reauthed(r) {
+		return false
+	}
+	http.Redirect(w, r, "/admin/reauth?next="+url.QueryEscape(next), http.StatusSeeOther)
+	return true
+}
+
 // handleAppCredentials shows the client secret again, only inside a secure
 // administrator session; every view is audited.
 func (p *Pages) handleAppCredentials(w http.ResponseWriter, r *http.Request, u store.User) {
 	id := r.PathValue("id")
-	if !p.reauthed(r) {
-		http.Redirect(w, r, "/admin/reauth?next="+url.QueryEscape("/admin/apps/"+id+"/credentials"), http.StatusSeeOther)
+	if p.requireReauth(w, r, "/admin/apps/"+id+"/credentials") {
 		return
 	}
 	c, err := p.admin.GetApp(r.Context(), id)
@@ -311,7 +322,11 @@ func (p *Pages) handleAppCredentials(w http.ResponseWriter, r *http.Request, u s
 }
 
 func (p *Pages) handleAppRotateConfirm(w http.ResponseWriter, r *http.Request, u store.User) {
-	c, err := p.admin.GetApp(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	if p.requireReauth(w, r, "/admin/apps/"+id+"/rotate") {
+		return
+	}
+	c, err := p.admin.GetApp(r.Context(), id)
 	if err != nil {
 		p.adminError(w, r, err)
 		return
@@ -321,8 +336,15 @@ func (p *Pages) handleAppRotateConfirm(w http.ResponseWriter, r *http.Request, u
 	})
 }
 
+// handleAppRotate regenerates the secret, only inside a secure administrator
+// session: the answer shows a working secret, like viewing credentials. A
+// post from outside one goes to the password page and back to the
+// confirmation, never straight to a rotation.
 func (p *Pages) handleAppRotate(w http.ResponseWriter, r *http.Request, u store.User) {
 	id := r.PathValue("id")
+	if p.requireReauth(w, r, "/admin/apps/"+id+"/rotate") {
+		return
+	}
 	secretValue, err := p.admin.RotateSecret(r.Context(), p.actor(r, u), id)
 	if err != nil {
 		p.adminError(w, r, err)

@@ -1,9 +1,13 @@
 package web
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
-	"sort"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
@@ -46,7 +50,7 @@ func (p *Pages) authorizeRequest(w http.ResponseWriter, r *http.Request, q url.V
 		return req, true
 	}
 	code, description := oauth.Describe(err)
-	if code == oauth.CodeServerError {
+	if code == oauth.CodeServerError || code == oauth.CodeTemporarilyUnavailable {
 		p.fail(w, r, err)
 		return nil, false
 	}
@@ -61,7 +65,12 @@ func (p *Pages) authorizeRequest(w http.ResponseWriter, r *http.Request, q url.V
 
 type scopeLine struct{ Name, Text string }
 
-type param struct{ Name, Value string }
+// A consent page's request waits on the server this long for the decision.
+const consentTTL = 15 * time.Minute
+
+// pendingPerUser bounds a user's consent pages awaiting a decision; opening
+// more drops the oldest.
+const pendingPerUser = 20
 
 type consentData struct {
 	Client struct {
@@ -71,7 +80,7 @@ type consentData struct {
 	Kept, Dropped []scopeLine
 	RedirectHost  string
 	Action        string
-	Params        []param
+	ConsentID     string
 }
 
 // handleConsentPage shows what the application asks for, in plain words.
@@ -112,10 +121,10 @@ func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	if data.RedirectHost == "" {
 		data.RedirectHost = target.Scheme + ":"
 	}
-	for k, vs := range req.Query {
-		data.Params = append(data.Params, param{k, vs[0]})
+	if data.ConsentID, err = p.holdConsent(r, req, *u); err != nil {
+		p.fail(w, r, err)
+		return
 	}
-	sort.Slice(data.Params, func(i, j int) bool { return data.Params[i].Name < data.Params[j].Name })
 	w.Header().Set("Content-Security-Policy", csp(" "+formTarget(target)))
 	p.render(w, r, http.StatusOK, "consent", p.t(r, "consent.title"), data)
 }
@@ -128,20 +137,43 @@ func formTarget(u *url.URL) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// handleConsentDecision records Allow or Deny. The request is validated again
-// from the posted parameters, so nothing about it is trusted from the page.
+// holdConsent keeps the validated request on the server under a new opaque
+// ID, bound to the user and to this browser session, and returns the ID: the
+// page's form posts only it, the CSRF token and the decision, so nothing from
+// the query string can reach the decision.
+func (p *Pages) holdConsent(r *http.Request, req *oauth.AuthorizeRequest, u store.User) (string, error) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	id := base64.RawURLEncoding.EncodeToString(b)
+	now := p.now()
+	err := p.store.CreateConsent(r.Context(), store.PendingConsent{
+		IDHash: p.keys.Hash("consent:" + id), UserID: u.ID, Binding: p.consentBinding(r),
+		Request: req.Query.Encode(), CreatedAt: now, ExpiresAt: now.Add(consentTTL),
+	}, pendingPerUser)
+	return id, err
+}
+
+// consentBinding ties a pending consent to the browser session that saw it,
+// through the session's secret form token.
+func (p *Pages) consentBinding(r *http.Request) []byte {
+	return p.keys.Hash("consent-binding:" + p.csrfToken(r))
+}
+
+// consentFields are the only fields the consent form posts.
+var consentFields = map[string]bool{"csrf_token": true, "consent_id": true, "decision": true}
+
+// handleConsentDecision records Allow or Deny for a pending consent. The ID is
+// taken (deleted) before anything else, so a form posted twice, or twice at
+// once, gets one decision; the stored request is validated again, since the
+// application may have changed meanwhile.
 func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 	if !p.acceptForm(w, r) {
 		return
 	}
-	q := url.Values{}
-	for k, vs := range r.PostForm {
-		if k != "csrf_token" && k != "decision" {
-			q[k] = vs
-		}
-	}
-	req, ok := p.authorizeRequest(w, r, q)
-	if !ok {
+	decision, id, ok := consentForm(r)
+	if !ok || r.URL.RawQuery != "" {
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
+			errorData{Message: p.t(r, "error.request"), Detail: p.t(r, "consent.bad_form")})
 		return
 	}
 	u, err := p.currentUser(r)
@@ -150,11 +182,30 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil {
-		http.Redirect(w, r, "/login?"+url.Values{"next": {oauth.PathConsent + "?" + q.Encode()}}.Encode(), http.StatusSeeOther)
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
 	ctx := r.Context()
-	if r.PostFormValue("decision") != "allow" {
+	pending, err := p.store.TakeConsent(ctx, p.keys.Hash("consent:"+id), p.now())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		p.fail(w, r, err)
+		return
+	}
+	if err != nil || pending.UserID != u.ID || subtle.ConstantTimeCompare(pending.Binding, p.consentBinding(r)) != 1 {
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
+			errorData{Message: p.t(r, "consent.gone"), Detail: p.t(r, "consent.gone_detail")})
+		return
+	}
+	q, err := url.ParseQuery(pending.Request)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	req, ok := p.authorizeRequest(w, r, q)
+	if !ok {
+		return
+	}
+	if decision != "allow" {
 		p.audit.Record(ctx, store.AuditEvent{Kind: audit.ConsentDeny, Actor: u.Username, Username: u.Username, Address: clientip.From(ctx).String(), ClientID: req.Client.ID})
 		http.Redirect(w, r, p.oauth.ErrorRedirect(req, oauth.AccessDenied("the user denied the request")), http.StatusSeeOther)
 		return
@@ -176,4 +227,16 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 		target = p.oauth.ErrorRedirect(req, err)
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// consentForm reads the decision form strictly: exactly one consent_id and
+// one decision, allow or deny, and no other field.
+func consentForm(r *http.Request) (decision, id string, ok bool) {
+	for k, vs := range r.PostForm {
+		if !consentFields[k] || len(vs) != 1 {
+			return "", "", false
+		}
+	}
+	decision, id = r.PostForm.Get("decision"), r.PostForm.Get("consent_id")
+	return decision, id, id != "" && (decision == "allow" || decision == "deny")
 }

@@ -9,5 +9,6 @@
 // with a strict Content-Security-Policy; a post-sign-in redirect only goes to
 // a local path; a refusal of the services is worded in the page's language
 // from its message key (internal/validation), never shown in its English
-// text.
+// text; a request gets one answer, also when its session cannot be loaded or
+// saved (session_errors.go).
 package web

@@ -127,7 +127,10 @@ func (p *Pages) actor(r *http.Request, u store.User) admin.Actor {
 	return admin.Actor{User: u, Address: clientip.From(r.Context()).String()}
 }
 
-type homeData struct{ Level string }
+type homeData struct {
+	Level         string
+	PasswordError string // why the password form was refused
+}
 
 func (p *Pages) handleHome(w http.ResponseWriter, r *http.Request) {
 	u, err := p.currentUser(r)

@@ -21,7 +21,7 @@ import (
 )
 
 // refusalSources are the packages whose refusals the pages show.
-var refusalSources = []string{"../app", "../admin", "../user", "."}
+var refusalSources = []string{"../app", "../admin", "../user", "../validation", "."}
 
 // refusalUse is one place that makes a refusal with a literal message key.
 type refusalUse struct {
@@ -62,7 +62,7 @@ func refusalUses(t *testing.T) []refusalUse {
 				switch callee(call) {
 				case "invalid", "problem":
 					keyAt, formatted = 0, true
-				case "validation.Errorf":
+				case "validation.Errorf", "Errorf": // bare inside package validation
 					keyAt, formatted = 1, true
 				case "validation.Wrap":
 					keyAt = 1

@@ -135,6 +135,12 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 	logo := func(file []byte) func(*browser) answer {
 		return func(b *browser) answer { return b.uploadLogo(existing.ID, file) }
 	}
+	// reauth opens the secure administrator session that secrets need.
+	reauth := func(b *browser) {
+		if a := b.post("/admin/reauth", url.Values{"password": {passwords["root"]}, "next": {"/admin"}}); a.status != http.StatusSeeOther {
+			t.Fatalf("re-authentication: %d", a.status)
+		}
+	}
 	newUser := func(kv ...string) url.Values {
 		f := url.Values{"username": {"carol"}, "password": {"carol-password"}, "level": {"user"}}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -152,11 +158,12 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 	}{
 		// The application form, creating.
 		{"name empty", "root", createApp(url.Values{"name": {"  "}}), 400, "app.name_length", []any{200}},
-		{"description too long", "root", createApp(url.Values{"description": {long(2001)}}), 400, "app.description_length", []any{2000}},
+		{"description too long", "root", createApp(url.Values{"description": {long(2001)}}), 400, "input.too_long", []any{"description", 2000}},
 		{"unknown grant", "root", createApp(url.Values{"grant": {"implicit"}}), 400, "app.grant_unknown", []any{"implicit"}},
 		{"public with client_credentials", "root", createApp(url.Values{"type": {"public"}, "grant": {app.GrantClientCredentials}}), 400, "app.public_client_credentials", nil},
+		{"public introspecting any token", "root", createApp(url.Values{"type": {"public"}, "introspect_any": {"on"}}), 400, "app.public_introspect", nil},
 		{"no redirect URI", "root", createApp(url.Values{"redirect_uris": nil}), 400, "app.redirect_uri_required", nil},
-		{"too many redirect URIs", "root", createApp(url.Values{"redirect_uris": {strings.Join(manyURIs, "\n")}}), 400, "app.redirect_uri_count", []any{20}},
+		{"too many redirect URIs", "root", createApp(url.Values{"redirect_uris": {strings.Join(manyURIs, "\n")}}), 400, "input.too_many", []any{"redirect_uris", 20}},
 		{"redirect URI too long", "root", createApp(url.Values{"redirect_uris": {"https://wiki.example/" + long(2000)}}), 400, "app.redirect_uri_length", []any{2000}},
 		{"redirect URI not a URL", "root", createApp(url.Values{"redirect_uris": {"https://%zz"}}), 400, "app.redirect_uri_not_url", []any{"https://%zz"}},
 		{"relative redirect URI", "root", createApp(url.Values{"redirect_uris": {"/callback"}}), 400, "app.redirect_uri_not_absolute", []any{"/callback"}},
@@ -173,11 +180,12 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 		// The application form, editing.
 		{"edit: forbidden scheme", "root", post("/admin/apps/"+existing.ID+"/edit", appForm(url.Values{"redirect_uris": {"javascript://wiki.example/cb"}})), 400, "app.redirect_uri_scheme_forbidden", []any{"javascript://wiki.example/cb"}},
 		// The error page.
-		{"rotate a public application's secret", "root", post("/admin/apps/"+public.ID+"/rotate", url.Values{}), 400, "app.public_no_secret", nil},
+		{"rotate a public application's secret", "root", func(b *browser) answer {
+			reauth(b)
+			return b.post("/admin/apps/"+public.ID+"/rotate", url.Values{})
+		}, 400, "app.public_no_secret", nil},
 		{"view a public application's credentials", "root", func(b *browser) answer {
-			if a := b.post("/admin/reauth", url.Values{"password": {passwords["root"]}, "next": {"/admin"}}); a.status != http.StatusSeeOther {
-				t.Fatalf("re-authentication: %d", a.status)
-			}
+			reauth(b)
 			return b.get("/admin/apps/" + public.ID + "/credentials")
 		}, 400, "app.public_no_secret", nil},
 		// The new user form.
@@ -185,12 +193,12 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 		{"username taken", "root", post("/admin/users/new", newUser("username", "Root")), 400, "user.username_taken", []any{"root"}},
 		{"password too short", "root", post("/admin/users/new", newUser("password", "short")), 400, "user.password_short", []any{8}},
 		{"password too long", "root", post("/admin/users/new", newUser("password", long(1025))), 400, "user.password_long", []any{1024}},
-		{"display name too long", "root", post("/admin/users/new", newUser("display_name", long(201))), 400, "user.profile_too_long", nil},
+		{"display name too long", "root", post("/admin/users/new", newUser("display_name", long(201))), 400, "input.too_long", []any{"display_name", 200}},
 		{"unknown level", "root", post("/admin/users/new", newUser("level", "king")), 400, "user.level_invalid", []any{"king"}},
 		{"level above one's own", "adm", post("/admin/users/new", newUser("level", "system-admin")), 400, "admin.level_above_own", nil},
 		// The user form.
 		{"edit a user above one's own level", "adm", post("/admin/users/root", url.Values{"level": {"system-admin"}}), 400, "admin.user_above_own", nil},
-		{"edit: display name too long", "root", post("/admin/users/adm", url.Values{"level": {"admin"}, "display_name": {long(201)}}), 400, "user.profile_too_long", nil},
+		{"edit: display name too long", "root", post("/admin/users/adm", url.Values{"level": {"admin"}, "display_name": {long(201)}}), 400, "input.too_long", []any{"display_name", 200}},
 		{"demote the last system administrator", "root", post("/admin/users/root", url.Values{"level": {"admin"}}), 400, "admin.last_system_admin", []any{"root"}},
 		{"disable the last system administrator", "root", post("/admin/users/root", url.Values{"level": {"system-admin"}, "disabled": {"on"}}), 400, "admin.last_system_admin", []any{"root"}},
 		{"edit: unknown level", "root", post("/admin/users/adm", url.Values{"level": {"king"}}), 400, "user.level_invalid", []any{"king"}},

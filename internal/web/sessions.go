@@ -21,6 +21,7 @@ type sessionStore struct {
 	store store.Sessions
 	keys  *secret.Keys
 	now   func() time.Time
+	idle  time.Duration // 0: sessions expire only at their absolute deadline
 }
 
 func (s sessionStore) key(token string) string {
@@ -31,7 +32,18 @@ func (s sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, 
 	return s.store.FindSession(ctx, s.key(token), s.now())
 }
 
+// CommitCtx stores the session to expire at its absolute deadline or idle
+// after now, whichever comes first. Every commit is activity, and
+// idleSessions commits the session again once its recorded activity is
+// idle/30 old, so a session in use keeps moving its row's expiry while an
+// unused one's row expires with its idle timeout: FindSession refuses it and
+// the janitor purges it. Page views in between still write nothing.
 func (s sessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	if s.idle > 0 {
+		if idleEnd := s.now().Add(s.idle); idleEnd.Before(expiry) {
+			expiry = idleEnd
+		}
+	}
 	return s.store.CommitSession(ctx, s.key(token), b, expiry)
 }
 
@@ -58,9 +70,10 @@ type SessionOptions struct {
 
 func newSessionManager(s store.Sessions, keys *secret.Keys, now func() time.Time, o SessionOptions) *scs.SessionManager {
 	m := scs.New()
-	m.Store = sessionStore{store: s, keys: keys, now: now}
+	m.Store = sessionStore{store: s, keys: keys, now: now, idle: o.Idle}
 	// No scs IdleTimeout: it rewrites the session at every request to move
-	// its expiry. idleSessions enforces the idle timeout with far fewer writes.
+	// its expiry. idleSessions enforces the idle timeout with far fewer
+	// writes, and sessionStore moves the stored expiry at each of them.
 	m.Lifetime = o.Absolute
 	m.Cookie.Name = SessionCookie
 	m.Cookie.HttpOnly = true

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -53,6 +55,7 @@ type Pages struct {
 	store    store.Store
 	scopes   *scope.Catalogue
 	sessions *scs.SessionManager
+	keys     *secret.Keys
 	idle     time.Duration // session idle timeout (see idleSessions)
 	messages Messages
 	// pages returns language → page → template, parsed at the first page
@@ -82,12 +85,10 @@ func New(o *oauth.Server, u *user.Service, a *admin.Service, s store.Store, c *s
 	}
 	p := &Pages{
 		oauth: o, users: u, admin: a, audit: audit.New(s, opt.Now, log), now: opt.Now,
-		store: s, scopes: c, messages: msgs, log: log, hsts: opt.HSTS,
+		store: s, scopes: c, messages: msgs, log: log, hsts: opt.HSTS, keys: keys,
 		sessions: newSessionManager(s, keys, opt.Now, opt.Sessions), idle: opt.Sessions.Idle,
 	}
-	p.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
-		p.fail(w, r, err)
-	}
+	p.sessions.ErrorFunc = p.sessionError
 	p.pages = sync.OnceValues(func() (map[string]map[string]*template.Template, error) { return parseTemplates(msgs) })
 	return p, nil
 }
@@ -170,13 +171,13 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("POST /login", p.handleLogin)
 	mux.HandleFunc("POST /logout", p.handleLogout)
 	mux.HandleFunc("POST /logout/everywhere", p.handleLogoutEverywhere)
+	mux.HandleFunc("POST "+PathPasswordChange, p.handlePasswordChange)
 	mux.HandleFunc("GET /{$}", p.handleHome)
 	mux.HandleFunc("GET "+PathAuthorizedApps, p.handleAuthorizedApps)
 	mux.HandleFunc("POST "+PathAuthorizedApps+"/revoke", p.handleAuthorizedAppRevoke)
 	mux.HandleFunc("GET /logo/{id}", p.handleLogo)
 	p.registerAdmin(mux)
-	static, _ := fs.Sub(staticFiles, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.Handle("GET /static/", staticHandler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.not_found")})
 	})
@@ -185,13 +186,14 @@ func (p *Pages) Handler() http.Handler {
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
 	}))
 	// Sessions wrap the cross-origin check so that its refusal page can render.
-	return p.securityHeaders(p.sessions.LoadAndSave(p.idleSessions(cop.Handler(mux))))
+	return p.securityHeaders(p.withSessions(p.idleSessions(cop.Handler(mux)), p.fail))
 }
 
 // WithSession gives h the browser session and the cross-origin check, so a
 // JSON API can accept an administrator's session as well as a Bearer token.
-func (p *Pages) WithSession(h http.Handler) http.Handler {
-	return p.sessions.LoadAndSave(p.idleSessions(http.NewCrossOriginProtection().Handler(h)))
+// fail answers a session that cannot be loaded or saved, in the API's form.
+func (p *Pages) WithSession(h http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
+	return p.withSessions(p.idleSessions(http.NewCrossOriginProtection().Handler(h)), fail)
 }
 
 // SessionUser returns the signed-in user of a request that went through
@@ -279,10 +281,22 @@ func (p *Pages) flash(r *http.Request, key string, args ...any) {
 	p.sessions.Put(r.Context(), keyFlash, p.t(r, key, args...))
 }
 
-// fail shows an internal error without its details.
+// fail shows an error the reader can do nothing about, without its details:
+// an unreachable database is a 503 with Retry-After (reload in a few
+// seconds), a secret key that does not open the data a 503 for the operator
+// (logged once, where it was found), anything else a logged 500.
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
-	p.log.Error("page failed", "path", r.URL.Path, "error", err)
-	p.render(w, r, http.StatusInternalServerError, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.title")})
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		p.log.Warn("page failed: database unavailable", "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", store.RetryAfterSeconds)
+		p.render(w, r, http.StatusServiceUnavailable, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.unavailable")})
+	case errors.Is(err, secret.ErrKeyMismatch):
+		p.render(w, r, http.StatusServiceUnavailable, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.key_mismatch")})
+	default:
+		p.log.Error("page failed", "path", r.URL.Path, "error", err)
+		p.render(w, r, http.StatusInternalServerError, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.title")})
+	}
 }
 
 // currentUser returns the signed-in, enabled user, or nil.
@@ -335,13 +349,39 @@ func (p *Pages) acceptForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// safeNext keeps a post-sign-in redirect on this site: a path, never
-// "//host" or "/\host" (which browsers treat as another origin).
+// safeNext keeps a post-sign-in redirect on this site. It returns the exact
+// value to send, already in the form http.Redirect sends it (the path cleaned,
+// a trailing slash kept), and checks that value: checking the raw string and
+// then letting the cleaning turn "/./\evil.com" into "/\evil.com" was an open
+// redirect. Anything but a local path — a scheme, a host, "//", a backslash
+// (browsers read it as a slash), encoded or not, a control character or a
+// fragment — gives "/".
 func safeNext(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n\t") {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\#") || hasControl(next) {
 		return "/"
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		strings.Contains(u.Path, "\\") || hasControl(u.Path) {
+		return "/"
+	}
+	p, query, _ := strings.Cut(next, "?")
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && !strings.HasSuffix(clean, "/") {
+		clean += "/"
+	}
+	if strings.HasPrefix(clean, "//") {
+		return "/"
+	}
+	if query != "" {
+		clean += "?" + query
+	}
+	return clean
+}
+
+// hasControl reports a C0 or C1 control character or DEL.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, unicode.IsControl)
 }
 
 func escapeQuery(s string) string { return url.QueryEscape(s) }

@@ -89,7 +89,7 @@ func benchRotateRefreshToken(b *testing.B, open func(testing.TB) *Store) {
 	var i uint64
 	for b.Loop() {
 		i++
-		if err := s.RotateRefreshToken(ctx, benchHash('r', i-1), benchNow, 0, benchIssue(i)); err != nil {
+		if err := s.RotateRefreshToken(ctx, benchHash('r', i-1), benchNow, store.ReuseGrace{}, benchIssue(i)); err != nil {
 			b.Fatalf("RotateRefreshToken: %v", err)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 
 const clientColumns = `id, name, description, secret_hash, secret_sealed, public, require_pkce,
 	redirect_uris, scopes, grants, enabled, subscriber_users, subscriber_groups, allowed_ips,
-	created_at, updated_at`
+	introspect_any, created_at, updated_at`
 
 // selectClient reads clientColumns and the computed HasLogo.
 const selectClient = `SELECT ` + clientColumns + `,
@@ -20,7 +20,7 @@ func scanClient(row scanner) (store.Client, error) {
 	err := row.Scan(&c.ID, &c.Name, &c.Description, &c.SecretHash, &c.SecretSealed, &c.Public, &c.RequirePKCE,
 		jsonList{&c.RedirectURIs}, jsonList{&c.Scopes}, jsonList{&c.Grants}, &c.Enabled,
 		jsonList{&c.SubscriberUsers}, jsonList{&c.SubscriberGroups}, jsonList{&c.AllowedIPs},
-		msTime{&c.CreatedAt}, msTime{&c.UpdatedAt}, &c.HasLogo)
+		&c.IntrospectAny, msTime{&c.CreatedAt}, msTime{&c.UpdatedAt}, &c.HasLogo)
 	return c, err
 }
 
@@ -33,11 +33,11 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client, limit int) err
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			c.ID, c.Name, c.Description, blob(c.SecretHash), blob(c.SecretSealed), c.Public, c.RequirePKCE,
 			list(c.RedirectURIs), list(c.Scopes), list(c.Grants), c.Enabled,
 			list(c.SubscriberUsers), list(c.SubscriberGroups), list(c.AllowedIPs),
-			ms(c.CreatedAt), ms(c.UpdatedAt))
+			c.IntrospectAny, ms(c.CreatedAt), ms(c.UpdatedAt))
 		return s.conflict(err)
 	})
 	if err != nil {
@@ -95,23 +95,41 @@ func (s *Store) ListClients(ctx context.Context) ([]store.Client, error) {
 	return clients, nil
 }
 
-// UpdateClient implements store.Clients. The logo is not touched: c.HasLogo
-// is ignored.
-func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
-	res, err := s.exec(ctx, `UPDATE clients SET name = $2, description = $3, secret_hash = $4,
-		secret_sealed = $5, public = $6, require_pkce = $7, redirect_uris = $8, scopes = $9, grants = $10,
-		enabled = $11, subscriber_users = $12, subscriber_groups = $13, allowed_ips = $14, updated_at = $15
-		WHERE id = $1`,
-		c.ID, c.Name, c.Description, blob(c.SecretHash), blob(c.SecretSealed), c.Public, c.RequirePKCE,
-		list(c.RedirectURIs), list(c.Scopes), list(c.Grants), c.Enabled,
-		list(c.SubscriberUsers), list(c.SubscriberGroups), list(c.AllowedIPs), ms(c.UpdatedAt))
-	if err == nil {
-		err = affected(res)
+// UpdateClient implements store.Clients: the read, change and write are one
+// transaction. On SQLite the write transaction already excludes every other
+// writer; PostgreSQL locks the row (FOR UPDATE), so a concurrent change waits
+// and then reads this one's result. The logo is not touched: HasLogo is
+// read, never written.
+func (s *Store) UpdateClient(ctx context.Context, id string, change func(*store.Client) error) (store.Client, error) {
+	var c store.Client
+	var refused error // change's own error, returned as it is
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+		var err error
+		if c, err = scanClient(tx.QueryRowContext(ctx, selectClient+` WHERE id = $1`+s.d.lockRow, id)); err != nil {
+			return notFound(err)
+		}
+		stored := c
+		if refused = change(&c); refused != nil {
+			return refused
+		}
+		c.ID, c.CreatedAt, c.HasLogo = stored.ID, stored.CreatedAt, stored.HasLogo // not changed here
+		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = $2, description = $3, secret_hash = $4,
+			secret_sealed = $5, public = $6, require_pkce = $7, redirect_uris = $8, scopes = $9, grants = $10,
+			enabled = $11, subscriber_users = $12, subscriber_groups = $13, allowed_ips = $14,
+			introspect_any = $15, updated_at = $16
+			WHERE id = $1`,
+			c.ID, c.Name, c.Description, blob(c.SecretHash), blob(c.SecretSealed), c.Public, c.RequirePKCE,
+			list(c.RedirectURIs), list(c.Scopes), list(c.Grants), c.Enabled,
+			list(c.SubscriberUsers), list(c.SubscriberGroups), list(c.AllowedIPs), c.IntrospectAny, ms(c.UpdatedAt))
+		return err
+	})
+	if refused != nil {
+		return store.Client{}, refused
 	}
 	if err != nil {
-		return fmt.Errorf("sqlstore: update client: %w", err)
+		return store.Client{}, fmt.Errorf("sqlstore: update client: %w", err)
 	}
-	return nil
+	return c, nil
 }
 
 // DeleteClient implements store.Clients.

@@ -6,6 +6,9 @@
 // differences: migrations, unique-violation detection and the explicit locks
 // PostgreSQL needs where SQLite's single immediate writer already serializes.
 //
+// PostgreSQL errors that mean the database cannot be reached are wrapped in
+// store.ErrUnavailable at the driver (unavailable.go says what counts).
+//
 // Invariants:
 //   - Each method that changes more than one row is one transaction on the
 //     writer pool; plain reads go to the reader pool.

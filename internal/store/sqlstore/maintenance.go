@@ -41,6 +41,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy) (
 		{`DELETE FROM tokens WHERE revoked_at <> 0 AND revoked_at < $1`, revoked},
 		{`DELETE FROM tokens WHERE rotated_at <> 0 AND rotated_at < $1 AND kind = 'refresh'`, rotated},
 		{`DELETE FROM sessions WHERE expiry < $1`, nowMS},
+		{`DELETE FROM pending_consents WHERE expires_at < $1`, nowMS},
 		{`DELETE FROM throttle WHERE window_start + window_ms <= $1`, nowMS},
 	}
 	var total int64

@@ -35,6 +35,12 @@ type Dialect struct {
 	// lockRefreshCap, when set, runs with $1 = user ID and $2 = client ID
 	// before the refresh cap is applied, for the same reason.
 	lockRefreshCap string
+	// lockUsers, when set, starts every user update, so the rule that an
+	// enabled system administrator remains is checked by one update at a time.
+	lockUsers string
+	// lockRow ends a SELECT that reads a row to rewrite it in the same
+	// transaction, so a concurrent rewrite waits instead of being lost.
+	lockRow string
 	// sessionLock makes concurrent Migrate calls from several nodes wait.
 	sessionLock bool
 	// prepare keeps every query prepared (see prepared).
@@ -74,6 +80,8 @@ var Postgres = Dialect{
 	goose:          goose.DialectPostgres,
 	lockClients:    "LOCK TABLE clients IN SHARE ROW EXCLUSIVE MODE",
 	lockRefreshCap: "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))",
+	lockUsers:      "SELECT pg_advisory_xact_lock(hashtextextended('gatehouse users', 0))",
+	lockRow:        " FOR UPDATE",
 	sessionLock:    true,
 	isUnique: func(err error) bool {
 		var e *pgconn.PgError
@@ -122,6 +130,9 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	// The driver cuts the DSN at the first '?', so such a path would be mangled.
 	if strings.Contains(path, "?") {
 		return nil, fmt.Errorf("sqlstore: sqlite path %q must not contain '?'", path)
+	}
+	if err := restrictSQLiteFiles(path); err != nil {
+		return nil, err
 	}
 	const pragmas = "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	// synchronous(FULL): every COMMIT waits for the disk, so an answered

@@ -49,3 +49,13 @@ func (s *Store) ResetFailures(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// ReleaseFailure implements store.Throttle.
+func (s *Store) ReleaseFailure(ctx context.Context, key string, now time.Time, window time.Duration) error {
+	_, err := s.exec(ctx, `UPDATE throttle SET failures = failures - 1
+		WHERE key = $1 AND window_start > $2 AND failures > 0`, key, ms(now.Add(-window)))
+	if err != nil {
+		return fmt.Errorf("sqlstore: release failure: %w", err)
+	}
+	return nil
+}

@@ -201,16 +201,20 @@ func (s *Store) TokenWithUser(ctx context.Context, hash []byte) (store.Token, *s
 // counts as reused when presented again unless it is still unrevoked,
 // unexpired and inside grace, even if it was revoked since: that is what lets
 // every late caller of a detected replay see ErrTokenReused.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace time.Duration, issue store.Issue) error {
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace store.ReuseGrace, issue store.Issue) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
 			return err
 		}
 		var access []byte
+		var grantID string
 		err := tx.QueryRowContext(ctx, `UPDATE tokens SET rotated_at = $2
 			WHERE hash = $1 AND kind = 'refresh' AND rotated_at = 0 AND revoked_at = 0
-			AND (expires_at = 0 OR expires_at > $2) RETURNING access_hash`, oldHash, ms(now)).Scan(&access)
+			AND (expires_at = 0 OR expires_at > $2) RETURNING access_hash, grant_id`, oldHash, ms(now)).Scan(&access, &grantID)
 		if err == nil {
+			if grantID != issue.Access.GrantID {
+				return errOtherGrant
+			}
 			if len(access) > 0 {
 				if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at = 0`, access, ms(now)); err != nil {
 					return err
@@ -221,7 +225,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		var kind, grantID string
+		var kind string
 		var expiresAt, revokedAt, rotatedAt int64
 		err = tx.QueryRowContext(ctx, `SELECT kind, grant_id, expires_at, revoked_at, rotated_at FROM tokens WHERE hash = $1`, oldHash).
 			Scan(&kind, &grantID, &expiresAt, &revokedAt, &rotatedAt)
@@ -231,10 +235,25 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 		if kind != string(store.KindRefresh) || rotatedAt == 0 { // never rotated: revoked or expired
 			return store.ErrNotFound
 		}
+		if grantID != issue.Access.GrantID {
+			return errOtherGrant
+		}
 		nowMS := ms(now)
 		live := revokedAt == 0 && (expiresAt == 0 || expiresAt > nowMS)
-		if live && grace > 0 && nowMS-rotatedAt <= grace.Milliseconds() {
-			return s.insertIssue(ctx, tx, issue) // a retry: the earlier successor stays valid too
+		if live && grace.Window > 0 && grace.Max > 0 && nowMS-rotatedAt <= grace.Window.Milliseconds() {
+			// Counting the reuse is conditional, so concurrent reuses
+			// cannot all see room for one more.
+			res, err := tx.ExecContext(ctx, `UPDATE tokens SET grace_reuses = grace_reuses + 1
+				WHERE hash = $1 AND grace_reuses < $2 AND revoked_at = 0`, oldHash, grace.Max)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				if err != nil {
+					return err
+				}
+				return s.insertIssue(ctx, tx, issue) // the earlier successor stays valid too
+			}
 		}
 		if _, err := revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
@@ -246,6 +265,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 	}
 	return nil
 }
+
+// errOtherGrant refuses a rotation whose new pair names another grant: every
+// pair of a chain belongs to the grant it started in.
+var errOtherGrant = errors.New("the new tokens belong to another grant than the refresh token")
 
 // RevokeToken implements store.Tokens. Revoking twice keeps the first time.
 func (s *Store) RevokeToken(ctx context.Context, hash []byte, now time.Time) error {

@@ -77,17 +77,60 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// UpdateUser implements store.Users. SessionsAfter is mutable too.
-func (s *Store) UpdateUser(ctx context.Context, u store.User) error {
-	res, err := s.exec(ctx, `UPDATE users SET display_name = $2, email = $3, password_hash = $4,
-		level = $5, group_names = $6, disabled = $7, sessions_after = $8, updated_at = $9 WHERE id = $1`,
-		u.ID, u.DisplayName, u.Email, u.PasswordHash, int(u.Level), list(u.Groups), u.Disabled,
-		ms(u.SessionsAfter), ms(u.UpdatedAt))
-	if err == nil {
-		err = affected(res)
+// UpdateUser implements store.Users. On SQLite the write transaction
+// already excludes every other writer. PostgreSQL first takes one
+// transaction-scoped advisory lock shared by every user update, then locks
+// the row: two concurrent demotions of the last two system administrators
+// would otherwise each see the other still enabled (write skew).
+func (s *Store) UpdateUser(ctx context.Context, id string, change func(*store.User) error) (store.User, error) {
+	var u store.User
+	var refused error // change's own error, returned as it is
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+		if s.d.lockUsers != "" {
+			if _, err := tx.ExecContext(ctx, s.d.lockUsers); err != nil {
+				return err
+			}
+		}
+		var err error
+		if u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`+s.d.lockRow, id)); err != nil {
+			return notFound(err)
+		}
+		before := u
+		if refused = change(&u); refused != nil {
+			return refused
+		}
+		u.ID, u.Username, u.CreatedAt = before.ID, before.Username, before.CreatedAt // not changed here
+		_, err = tx.ExecContext(ctx, `UPDATE users SET display_name = $2, email = $3, password_hash = $4,
+			level = $5, group_names = $6, disabled = $7, sessions_after = $8, updated_at = $9 WHERE id = $1`,
+			u.ID, u.DisplayName, u.Email, u.PasswordHash, int(u.Level), list(u.Groups), u.Disabled,
+			ms(u.SessionsAfter), ms(u.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		if activeSystemAdmin(before) && !activeSystemAdmin(u) {
+			var left int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE level = $1 AND NOT disabled`, int(store.LevelSystemAdmin)).Scan(&left)
+			if err != nil {
+				return err
+			}
+			if left == 0 {
+				refused = store.ErrLastSystemAdmin
+				return refused
+			}
+		}
+		if u.Disabled && !before.Disabled {
+			_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at = 0`, u.ID, ms(u.UpdatedAt))
+			return err
+		}
+		return nil
+	})
+	if refused != nil {
+		return store.User{}, refused
 	}
 	if err != nil {
-		return fmt.Errorf("sqlstore: update user: %w", err)
+		return store.User{}, fmt.Errorf("sqlstore: update user: %w", err)
 	}
-	return nil
+	return u, nil
 }
+
+func activeSystemAdmin(u store.User) bool { return u.Level == store.LevelSystemAdmin && !u.Disabled }

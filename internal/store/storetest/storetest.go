@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -29,10 +30,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"UserGroups", testUserGroups},
 		{"UserSessionsAfter", testUserSessionsAfter},
+		{"LastSystemAdmin", testLastSystemAdmin},
+		{"ConcurrentMutualDemotion", testConcurrentMutualDemotion},
+		{"ConcurrentUserEdits", testConcurrentUserEdits},
+		{"DisableRevokesTokens", testDisableRevokesTokens},
 		{"Clients", testClients},
 		{"ClientLimit", testClientLimit},
 		{"DeleteClient", testDeleteClient},
 		{"ClientLogo", testClientLogo},
+		{"ClientUpdateRefused", testClientUpdateRefused},
 		{"Codes", testCodes},
 		{"CodeExpired", testCodeExpired},
 		{"Rotate", testRotate},
@@ -46,8 +52,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListActiveTokens", testListActiveTokens},
 		{"ClientUsage", testClientUsage},
 		{"Sessions", testSessions},
+		{"Consents", testConsents},
+		{"ConsentLimit", testConsentLimit},
+		{"ConcurrentTakeConsent", testConcurrentTakeConsent},
 		{"Throttle", testThrottle},
+		{"ConcurrentThrottle", testConcurrentThrottle},
 		{"TryLock", testTryLock},
+		{"KeyCheck", testKeyCheck},
 		{"Purge", testPurge},
 		{"Audit", testAudit},
 		{"AuditPaging", testAuditPaging},
@@ -56,6 +67,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentRotateNoGrace", testConcurrentRotateNoGrace},
 		{"ConcurrentRotateGrace", testConcurrentRotateGrace},
 		{"ConcurrentClientLimit", testConcurrentClientLimit},
+		{"ConcurrentClientRotateAndEdit", testConcurrentClientRotateAndEdit},
+		{"ConcurrentClientEdits", testConcurrentClientEdits},
 		{"ConcurrentRefreshCap", testConcurrentRefreshCap},
 	}
 	for _, c := range cases {
@@ -339,7 +352,8 @@ func testUsers(t *testing.T, s store.Store) {
 		PasswordHash: "$argon2id$new", Level: store.LevelSystemAdmin, Disabled: true,
 		CreatedAt: at(time.Hour), UpdatedAt: at(2 * time.Hour),
 	}
-	if err := s.UpdateUser(ctx, update); err != nil {
+	updated, err := s.UpdateUser(ctx, "u1", func(u *store.User) error { *u = update; return nil })
+	if err != nil {
 		t.Fatalf("UpdateUser: %v", err)
 	}
 	want := update
@@ -349,8 +363,25 @@ func testUsers(t *testing.T, s store.Store) {
 		t.Fatalf("UserByID after update: %v", err)
 	}
 	diff(t, "updated user", want, got)
-	err = s.UpdateUser(ctx, store.User{ID: "nobody", Username: "nobody"})
+	diff(t, "UpdateUser's result", want, updated)
+	_, err = s.UpdateUser(ctx, "nobody", func(*store.User) error { return nil })
 	wantErr(t, "UpdateUser(unknown)", err, store.ErrNotFound)
+
+	// A change's own error is returned as it is and writes nothing.
+	refusal := errors.New("refused")
+	_, err = s.UpdateUser(ctx, "u1", func(u *store.User) error { u.DisplayName = "changed"; return refusal })
+	if err != refusal {
+		t.Errorf("UpdateUser with a refusing change = %v; want the change's error", err)
+	}
+	if got, _ := s.UserByID(ctx, "u1"); got.DisplayName != want.DisplayName {
+		t.Errorf("a refused change was written: display name %q", got.DisplayName)
+	}
+}
+
+// replaceUser writes u's mutable fields over the stored user's.
+func replaceUser(ctx context.Context, s store.Store, u store.User) error {
+	_, err := s.UpdateUser(ctx, u.ID, func(stored *store.User) error { *stored = u; return nil })
+	return err
 }
 
 func testUserGroups(t *testing.T, s store.Store) {
@@ -367,7 +398,7 @@ func testUserGroups(t *testing.T, s store.Store) {
 	diff(t, "groups", groups, got.Groups)
 
 	u.Groups = []string{"admins"}
-	if err := s.UpdateUser(ctx, u); err != nil {
+	if err := replaceUser(ctx, s, u); err != nil {
 		t.Fatalf("UpdateUser: %v", err)
 	}
 	got, err = s.UserByUsername(ctx, "alice")
@@ -377,7 +408,7 @@ func testUserGroups(t *testing.T, s store.Store) {
 	diff(t, "updated groups", u.Groups, got.Groups)
 
 	u.Groups = nil
-	if err := s.UpdateUser(ctx, u); err != nil {
+	if err := replaceUser(ctx, s, u); err != nil {
 		t.Fatalf("UpdateUser: %v", err)
 	}
 	got, err = s.UserByID(ctx, "u1")
@@ -430,7 +461,7 @@ func testUserSessionsAfter(t *testing.T, s store.Store) {
 	bob.SessionsAfter, bob.UpdatedAt = at(2*time.Hour), at(2*time.Hour)
 	alice.SessionsAfter, alice.UpdatedAt = time.Time{}, at(3*time.Hour)
 	for _, u := range []store.User{alice, bob} {
-		if err := s.UpdateUser(ctx, u); err != nil {
+		if err := replaceUser(ctx, s, u); err != nil {
 			t.Fatalf("UpdateUser(%s): %v", u.Username, err)
 		}
 	}
@@ -438,7 +469,7 @@ func testUserSessionsAfter(t *testing.T, s store.Store) {
 
 	// Updates of other fields carry it along.
 	bob.DisplayName, bob.UpdatedAt = "Bob", at(4*time.Hour)
-	if err := s.UpdateUser(ctx, bob); err != nil {
+	if err := replaceUser(ctx, s, bob); err != nil {
 		t.Fatalf("UpdateUser: %v", err)
 	}
 	check("renamed", alice, bob)
@@ -453,8 +484,8 @@ func testClients(t *testing.T, s store.Store) {
 		RedirectURIs: []string{"https://jira.example.com/cb", "http://127.0.0.1/cb"},
 		Scopes:       []string{"READ", "WRITE"}, Grants: []string{"authorization_code", "refresh_token"},
 		SubscriberUsers: []string{"alice"}, SubscriberGroups: []string{"dev"},
-		AllowedIPs: []string{"10.0.0.0/8", "::1/128"},
-		CreatedAt:  t0, UpdatedAt: t0,
+		AllowedIPs: []string{"10.0.0.0/8", "::1/128"}, IntrospectAny: true,
+		CreatedAt: t0, UpdatedAt: t0,
 	}
 	public := store.Client{ID: "c2", Name: "CLI", Public: true, CreatedAt: at(time.Minute), UpdatedAt: at(time.Minute)}
 	for _, c := range []store.Client{confidential, public} {
@@ -491,24 +522,31 @@ func testClients(t *testing.T, s store.Store) {
 		t.Errorf("ListClients mismatch (-want +got):\n%s", d)
 	}
 
-	// UpdateClient replaces every field but ID and CreatedAt.
+	// UpdateClient writes every field but ID, CreatedAt and HasLogo.
 	update := store.Client{
 		ID: "c1", Name: "Jira DC", Description: "", Public: true, RequirePKCE: false, Enabled: false,
 		RedirectURIs: []string{"https://jira2.example.com/cb"}, Scopes: []string{"READ"},
 		Grants: []string{"authorization_code"}, AllowedIPs: []string{"192.0.2.0/24"},
 		CreatedAt: at(time.Hour), UpdatedAt: at(2 * time.Hour),
 	}
-	if err := s.UpdateClient(ctx, update); err != nil {
+	var seen store.Client
+	answered, err := s.UpdateClient(ctx, "c1", func(c *store.Client) error {
+		seen, *c = *c, update
+		return nil
+	})
+	if err != nil {
 		t.Fatalf("UpdateClient: %v", err)
 	}
+	diff(t, "client given to the change", confidential, seen)
 	want := update
 	want.CreatedAt = confidential.CreatedAt
+	diff(t, "UpdateClient's answer", want, answered)
 	got, err = s.ClientByID(ctx, "c1")
 	if err != nil {
 		t.Fatalf("ClientByID after update: %v", err)
 	}
 	diff(t, "updated client", want, got)
-	err = s.UpdateClient(ctx, store.Client{ID: "nope"})
+	_, err = s.UpdateClient(ctx, "nope", func(*store.Client) error { return nil })
 	wantErr(t, "UpdateClient(unknown)", err, store.ErrNotFound)
 	err = s.DeleteClient(ctx, "nope")
 	wantErr(t, "DeleteClient(unknown)", err, store.ErrNotFound)
@@ -612,9 +650,10 @@ func testClientLogo(t *testing.T, s store.Store) {
 	hasLogo("both with logos", map[string]bool{"c1": true, "c2": true})
 
 	// HasLogo is read-only: UpdateClient and CreateClient neither clear nor set a logo.
-	c1 := client(t, s, "c1")
-	c1.HasLogo, c1.Name, c1.UpdatedAt = false, "renamed", at(time.Hour)
-	if err := s.UpdateClient(ctx, c1); err != nil {
+	if _, err := s.UpdateClient(ctx, "c1", func(c *store.Client) error {
+		c.HasLogo, c.Name, c.UpdatedAt = false, "renamed", at(time.Hour)
+		return nil
+	}); err != nil {
 		t.Fatalf("UpdateClient: %v", err)
 	}
 	wantLogo(t, s, "c1", svg, "image/svg+xml")
@@ -622,9 +661,7 @@ func testClientLogo(t *testing.T, s store.Store) {
 		t.Fatalf("CreateClient: %v", err)
 	}
 	wantNoLogo(t, s, "c3")
-	c3 := client(t, s, "c3")
-	c3.HasLogo = true
-	if err := s.UpdateClient(ctx, c3); err != nil {
+	if _, err := s.UpdateClient(ctx, "c3", func(c *store.Client) error { c.HasLogo = true; return nil }); err != nil {
 		t.Fatalf("UpdateClient: %v", err)
 	}
 	wantNoLogo(t, s, "c3")
@@ -726,7 +763,7 @@ func testRotate(t *testing.T, s store.Store) {
 	issue(t, s, pair("r1", "g1", "c1", "u1", t0))
 
 	now := at(time.Minute)
-	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), now, 0, pair("r2", "g1", "c1", "u1", now)); err != nil {
+	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), now, store.ReuseGrace{}, pair("r2", "g1", "c1", "u1", now)); err != nil {
 		t.Fatalf("RotateRefreshToken: %v", err)
 	}
 	old := token(t, s, refreshOf("r1"))
@@ -740,7 +777,7 @@ func testRotate(t *testing.T, s store.Store) {
 	wantActive(t, s, now, true, refreshOf("r2"), accessOf("r2"))
 
 	later := at(2 * time.Minute)
-	if err := s.RotateRefreshToken(ctx, refreshOf("r2"), later, 0, pair("r3", "g1", "c1", "u1", later)); err != nil {
+	if err := s.RotateRefreshToken(ctx, refreshOf("r2"), later, store.ReuseGrace{}, pair("r3", "g1", "c1", "u1", later)); err != nil {
 		t.Fatalf("second RotateRefreshToken: %v", err)
 	}
 	wantActive(t, s, later, true, refreshOf("r3"), accessOf("r3"))
@@ -751,33 +788,50 @@ func testRotateGrace(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	addClient(t, s, "c1")
 	issue(t, s, pair("r1", "g1", "c1", "u1", t0))
-	const grace = 10 * time.Second
+	grace := store.ReuseGrace{Window: 10 * time.Second, Max: 2}
 	rotated := at(time.Minute)
 	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), rotated, grace, pair("r2", "g1", "c1", "u1", rotated)); err != nil {
 		t.Fatalf("RotateRefreshToken: %v", err)
 	}
 
-	// A retry exactly at the end of grace gets a sibling pair.
-	retry := rotated.Add(grace)
-	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), retry, grace, pair("r2b", "g1", "c1", "u1", retry)); err != nil {
-		t.Fatalf("RotateRefreshToken within grace: %v", err)
+	// A pair minted in the window must belong to the same grant.
+	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), rotated, grace, pair("stray", "g-other", "c1", "u1", rotated)); err == nil {
+		t.Error("a reuse minting a pair of another grant succeeded")
 	}
-	wantActive(t, s, retry, true, refreshOf("r2"), accessOf("r2"), refreshOf("r2b"), accessOf("r2b"))
+	wantMissing(t, s, refreshOf("stray"))
+
+	// Retries up to the end of the window get sibling pairs, Max times.
+	retry := rotated.Add(grace.Window)
+	for _, name := range []string{"r2b", "r2c"} {
+		if err := s.RotateRefreshToken(ctx, refreshOf("r1"), retry, grace, pair(name, "g1", "c1", "u1", retry)); err != nil {
+			t.Fatalf("RotateRefreshToken within grace: %v", err)
+		}
+	}
+	wantActive(t, s, retry, true, refreshOf("r2"), accessOf("r2"), refreshOf("r2b"), accessOf("r2b"), refreshOf("r2c"))
 	wantActive(t, s, retry, false, refreshOf("r1"))
 
-	// Past grace, it is a replay: the whole grant goes.
-	replay := retry.Add(time.Millisecond)
-	err := s.RotateRefreshToken(ctx, refreshOf("r1"), replay, grace, pair("r2c", "g1", "c1", "u1", replay))
-	wantErr(t, "RotateRefreshToken past grace", err, store.ErrTokenReused)
-	wantMissing(t, s, refreshOf("r2c"))
-	if got := activeHashes(t, s, store.TokenFilter{}, replay); len(got) != 0 {
+	// One reuse more than Max, even inside the window, is a replay: the whole grant goes.
+	err := s.RotateRefreshToken(ctx, refreshOf("r1"), retry, grace, pair("r2d", "g1", "c1", "u1", retry))
+	wantErr(t, "RotateRefreshToken past the reuse count", err, store.ErrTokenReused)
+	wantMissing(t, s, refreshOf("r2d"))
+	if got := activeHashes(t, s, store.TokenFilter{}, retry); len(got) != 0 {
 		t.Errorf("%d tokens still active after reuse, want 0", len(got))
 	}
 	for _, h := range [][]byte{refreshOf("r2"), accessOf("r2"), refreshOf("r2b"), accessOf("r2b")} {
-		if r := token(t, s, h).RevokedAt; !r.Equal(replay) {
-			t.Errorf("token %x RevokedAt = %v, want %v", h[:4], r, replay)
+		if r := token(t, s, h).RevokedAt; !r.Equal(retry) {
+			t.Errorf("token %x RevokedAt = %v, want %v", h[:4], r, retry)
 		}
 	}
+
+	// Past the window, the first reuse is a replay.
+	issue(t, s, pair("q1", "g2", "c1", "u1", t0))
+	if err := s.RotateRefreshToken(ctx, refreshOf("q1"), rotated, grace, pair("q2", "g2", "c1", "u1", rotated)); err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+	late := rotated.Add(grace.Window + time.Millisecond)
+	err = s.RotateRefreshToken(ctx, refreshOf("q1"), late, grace, pair("q2b", "g2", "c1", "u1", late))
+	wantErr(t, "RotateRefreshToken past the window", err, store.ErrTokenReused)
+	wantActive(t, s, late, false, refreshOf("q2"), accessOf("q2"))
 }
 
 func testRotateNoGrace(t *testing.T, s store.Store) {
@@ -786,18 +840,18 @@ func testRotateNoGrace(t *testing.T, s store.Store) {
 	issue(t, s, pair("r1", "g1", "c1", "u1", t0))
 	issue(t, s, pair("other", "g2", "c1", "u1", t0))
 	now := at(time.Minute)
-	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), now, 0, pair("r2", "g1", "c1", "u1", now)); err != nil {
+	if err := s.RotateRefreshToken(ctx, refreshOf("r1"), now, store.ReuseGrace{}, pair("r2", "g1", "c1", "u1", now)); err != nil {
 		t.Fatalf("RotateRefreshToken: %v", err)
 	}
 	// With no grace even an immediate retry is a replay.
-	err := s.RotateRefreshToken(ctx, refreshOf("r1"), now, 0, pair("r2b", "g1", "c1", "u1", now))
+	err := s.RotateRefreshToken(ctx, refreshOf("r1"), now, store.ReuseGrace{}, pair("r2b", "g1", "c1", "u1", now))
 	wantErr(t, "immediate re-rotation", err, store.ErrTokenReused)
 	wantActive(t, s, now, false, refreshOf("r2"), accessOf("r2"))
 	wantMissing(t, s, refreshOf("r2b"))
 	wantActive(t, s, now, true, refreshOf("other"), accessOf("other"))
 
 	// Later replays of the rotated, now revoked, token still report reuse.
-	err = s.RotateRefreshToken(ctx, refreshOf("r1"), at(time.Hour), 0, pair("r2c", "g1", "c1", "u1", at(time.Hour)))
+	err = s.RotateRefreshToken(ctx, refreshOf("r1"), at(time.Hour), store.ReuseGrace{}, pair("r2c", "g1", "c1", "u1", at(time.Hour)))
 	wantErr(t, "later replay", err, store.ErrTokenReused)
 }
 
@@ -822,7 +876,7 @@ func testRotateNotFound(t *testing.T, s store.Store) {
 	}
 	for i, c := range cases {
 		name := fmt.Sprint("new", i)
-		err := s.RotateRefreshToken(ctx, c.old, c.now, time.Minute, pair(name, "g", "c1", "u1", c.now))
+		err := s.RotateRefreshToken(ctx, c.old, c.now, store.ReuseGrace{Window: time.Minute, Max: 5}, pair(name, "g", "c1", "u1", c.now))
 		wantErr(t, "RotateRefreshToken("+c.name+")", err, store.ErrNotFound)
 		wantMissing(t, s, refreshOf(name), accessOf(name))
 	}
@@ -967,7 +1021,7 @@ func testListActiveTokens(t *testing.T, s store.Store) {
 		t.Fatalf("RevokeGrant: %v", err)
 	}
 	issue(t, s, pair("old", "g6", "c1", "u1", at(7*time.Minute)))
-	if err := s.RotateRefreshToken(ctx, refreshOf("old"), at(8*time.Minute), 0, pair("new", "g6", "c1", "u1", at(8*time.Minute))); err != nil {
+	if err := s.RotateRefreshToken(ctx, refreshOf("old"), at(8*time.Minute), store.ReuseGrace{}, pair("new", "g6", "c1", "u1", at(8*time.Minute))); err != nil {
 		t.Fatalf("RotateRefreshToken: %v", err)
 	}
 
@@ -1025,7 +1079,7 @@ func testClientUsage(t *testing.T, s store.Store) {
 	issue(t, s, pair("a", "g-a", "c1", "u1", at(1*time.Minute))) // 2 active
 	issue(t, s, pair("old", "g-old", "c1", "u1", at(2*time.Minute)))
 	// Rotation: old's refresh is rotated, its access revoked; new's pair is active (+2).
-	if err := s.RotateRefreshToken(ctx, refreshOf("old"), at(3*time.Minute), 0, pair("new", "g-old", "c1", "u1", at(3*time.Minute))); err != nil {
+	if err := s.RotateRefreshToken(ctx, refreshOf("old"), at(3*time.Minute), store.ReuseGrace{}, pair("new", "g-old", "c1", "u1", at(3*time.Minute))); err != nil {
 		t.Fatalf("RotateRefreshToken: %v", err)
 	}
 	solo("forever", "c1", at(5*time.Minute), time.Time{}) // never expires (+1)
@@ -1169,6 +1223,63 @@ func testThrottle(t *testing.T, s store.Store) {
 	if err := s.ResetFailures(ctx, "nobody"); err != nil {
 		t.Errorf("ResetFailures(unknown): %v", err)
 	}
+
+	// Releasing takes back one attempt of the current window, never below 0,
+	// and never one counted in a window that is over.
+	add("carol", t0, 1)
+	add("carol", t0, 2)
+	if err := s.ReleaseFailure(ctx, "carol", t0, window); err != nil {
+		t.Fatalf("ReleaseFailure: %v", err)
+	}
+	failures("carol", t0, 1)
+	for range 2 {
+		if err := s.ReleaseFailure(ctx, "carol", t0, window); err != nil {
+			t.Fatalf("ReleaseFailure: %v", err)
+		}
+	}
+	failures("carol", t0, 0)
+	add("carol", t0, 1)
+	if err := s.ReleaseFailure(ctx, "carol", at(window), window); err != nil {
+		t.Fatalf("ReleaseFailure in a later window: %v", err)
+	}
+	add("carol", at(window), 1)
+	if err := s.ReleaseFailure(ctx, "nobody", t0, window); err != nil {
+		t.Errorf("ReleaseFailure(unknown): %v", err)
+	}
+}
+
+// testConcurrentThrottle: concurrent attempts each get their own count, so a
+// burst cannot all see "under the limit".
+func testConcurrentThrottle(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 20
+	var wg sync.WaitGroup
+	counts := make(chan int, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := s.AddFailure(ctx, "burst", t0, 15*time.Minute)
+			if err != nil {
+				t.Errorf("AddFailure: %v", err)
+			}
+			counts <- c
+		}()
+	}
+	wg.Wait()
+	close(counts)
+	seen := map[int]bool{}
+	for c := range counts {
+		if seen[c] {
+			t.Errorf("two concurrent AddFailure calls both returned %d", c)
+		}
+		seen[c] = true
+	}
+	for i := 1; i <= n; i++ {
+		if !seen[i] {
+			t.Errorf("no AddFailure call returned %d", i)
+		}
+	}
 }
 
 func testTryLock(t *testing.T, s store.Store) {
@@ -1232,7 +1343,7 @@ func testPurge(t *testing.T, s store.Store) {
 	// tokens and their successors stay.
 	for name, rotated := range map[string]time.Time{"rot-long": ago(2 * time.Hour), "rot-recent": ago(30 * time.Minute)} {
 		issue(t, s, pair(name, "g-"+name, "c1", "u1", ago(3*time.Hour)))
-		if err := s.RotateRefreshToken(ctx, refreshOf(name), rotated, 0, pair(name+"-next", "g-"+name, "c1", "u1", rotated)); err != nil {
+		if err := s.RotateRefreshToken(ctx, refreshOf(name), rotated, store.ReuseGrace{}, pair(name+"-next", "g-"+name, "c1", "u1", rotated)); err != nil {
 			t.Fatalf("RotateRefreshToken: %v", err)
 		}
 		kept = append(kept, accessOf(name), refreshOf(name+"-next"), accessOf(name+"-next"))
@@ -1486,7 +1597,7 @@ func testConcurrentRotateNoGrace(t *testing.T, s store.Store) {
 	issue(t, s, pair("r", "g1", "c1", "u1", t0))
 	now := at(time.Minute)
 	errs := race(16, func(i int) error {
-		return s.RotateRefreshToken(ctx, refreshOf("r"), now, 0, pair(fmt.Sprint("n", i), "g1", "c1", "u1", now))
+		return s.RotateRefreshToken(ctx, refreshOf("r"), now, store.ReuseGrace{}, pair(fmt.Sprint("n", i), "g1", "c1", "u1", now))
 	})
 	if ok, reused := tally(t, errs, store.ErrTokenReused); ok != 1 || reused != 15 {
 		t.Errorf("rotations: %d succeeded, %d reused; want 1 and 15", ok, reused)
@@ -1496,19 +1607,23 @@ func testConcurrentRotateNoGrace(t *testing.T, s store.Store) {
 	}
 }
 
+// testConcurrentRotateGrace: of 16 simultaneous uses of one refresh token
+// with a window admitting one reuse, two (the rotation and its one reuse)
+// may win; the third use revokes the grant, whatever the interleaving.
 func testConcurrentRotateGrace(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	addClient(t, s, "c1")
 	issue(t, s, pair("r", "g1", "c1", "u1", t0))
 	now := at(time.Minute)
+	grace := store.ReuseGrace{Window: 10 * time.Second, Max: 1}
 	errs := race(16, func(i int) error {
-		return s.RotateRefreshToken(ctx, refreshOf("r"), now, 10*time.Second, pair(fmt.Sprint("n", i), "g1", "c1", "u1", now))
+		return s.RotateRefreshToken(ctx, refreshOf("r"), now, grace, pair(fmt.Sprint("n", i), "g1", "c1", "u1", now))
 	})
-	if ok, _ := tally(t, errs, nil); ok != 16 {
-		t.Errorf("%d of 16 rotations within grace succeeded", ok)
+	if ok, reused := tally(t, errs, store.ErrTokenReused); ok > 2 || ok+reused != 16 {
+		t.Errorf("%d of 16 rotations within grace succeeded and %d were refused as reuse; want at most 2 and the rest refused", ok, reused)
 	}
-	if got := activeHashes(t, s, store.TokenFilter{Kind: store.KindRefresh}, now); len(got) != 16 {
-		t.Errorf("%d refresh tokens active, want 16", len(got))
+	if got := activeHashes(t, s, store.TokenFilter{Kind: store.KindRefresh}, now); len(got) != 0 {
+		t.Errorf("%d refresh tokens active after a reuse past the count, want 0", len(got))
 	}
 }
 

@@ -1,0 +1,150 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Regenerating a secret shows a working one, so it needs the same recent
+// password re-entry as viewing credentials: a signed-in session alone (a
+// session left open, a stolen cookie) must not yield a usable secret.
+func TestConsoleRotationNeedsReauthentication(t *testing.T) {
+	e, b := consoleEnv(t)
+	ctx := context.Background()
+	c, secretValue := e.createClient(app.Registration{Name: "Bamboo", Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}})
+	rotatePath := "/admin/apps/" + c.ID + "/rotate"
+	secretWorks := func(s string) bool {
+		return e.token(form("grant_type", "client_credentials"), c.ID, s).status == http.StatusOK
+	}
+	rotations := func() int {
+		events, err := e.node.Store.ListAudit(ctx, store.AuditFilter{Kind: "client.secret.rotate"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(events)
+	}
+	wantReauth := func(what string, p page) {
+		t.Helper()
+		loc := p.location()
+		if p.status != http.StatusSeeOther || loc.Path != "/admin/reauth" || loc.Query().Get("next") != rotatePath {
+			t.Fatalf("%s: %d to %q, want 303 to the password page coming back to %s", what, p.status, p.header.Get("Location"), rotatePath)
+		}
+		if secretField.MatchString(p.body) {
+			t.Fatalf("%s shows a secret", what)
+		}
+	}
+
+	// Without a recent re-authentication: neither the confirmation nor the
+	// post rotates; the secret in use keeps working.
+	wantReauth("the confirmation page", b.get(rotatePath))
+	wantReauth("a rotation post", b.post(rotatePath, url.Values{"csrf_token": {b.csrf()}}))
+	if !secretWorks(secretValue) || rotations() != 0 {
+		t.Fatal("a rotation without re-authentication changed the secret")
+	}
+
+	// The password page brings the administrator back to the confirmation.
+	reauth := b.follow(b.get(rotatePath))
+	if !strings.Contains(reauth.body, `action="/admin/reauth"`) {
+		t.Fatalf("not the password page: %d", reauth.status)
+	}
+	back := b.submit(reauth, "/admin/reauth", "password", "root-password")
+	if back.status != http.StatusSeeOther || back.location().Path != rotatePath {
+		t.Fatalf("after re-authentication: %d to %q", back.status, back.header.Get("Location"))
+	}
+	confirm := b.get(back.location().RequestURI())
+	if confirm.status != http.StatusOK || !strings.Contains(confirm.body, `action="`+rotatePath+`"`) {
+		t.Fatalf("confirmation page: %d", confirm.status)
+	}
+	rotated := b.submit(confirm, rotatePath)
+	m := secretField.FindStringSubmatch(rotated.body)
+	if rotated.status != http.StatusOK || m == nil || m[1] == secretValue {
+		t.Fatalf("rotation after re-authentication: %d", rotated.status)
+	}
+	if secretWorks(secretValue) || !secretWorks(m[1]) {
+		t.Fatal("after rotation the old secret must fail and the new one work")
+	}
+	if n := rotations(); n != 1 {
+		t.Fatalf("%d rotations audited, want 1", n)
+	}
+
+	// The secure session closes after its window, for rotation as for viewing.
+	e.clock.Advance(6 * time.Minute)
+	wantReauth("a rotation post after the window", b.post(rotatePath, url.Values{"csrf_token": {b.csrf()}}))
+	if !secretWorks(m[1]) || rotations() != 1 {
+		t.Fatal("a rotation after the window changed the secret")
+	}
+}
+
+// The application form sets and clears "may introspect every application's
+// tokens", and the flag decides what the application learns at the
+// introspection endpoint.
+func TestConsoleIntrospectAny(t *testing.T) {
+	e, b := consoleEnv(t)
+	ctx := context.Background()
+	owner, ownerSecret := e.createClient(app.Registration{Name: "Owner", Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}})
+	tok := e.token(form("grant_type", "client_credentials"), owner.ID, ownerSecret).str("access_token")
+	fields := func(introspectAny bool) url.Values {
+		f := url.Values{
+			"csrf_token": {b.csrf()}, "name": {"Mail server"}, "scope": {"READ"}, "type": {"confidential"},
+			"grant": {"client_credentials"}, "enabled": {"on"},
+		}
+		if introspectAny {
+			f.Set("introspect_any", "on")
+		}
+		return f
+	}
+
+	newForm := b.get("/admin/apps/new")
+	if !strings.Contains(newForm.body, `name="introspect_any"`) || strings.Contains(newForm.body, `name="introspect_any" aria-describedby="introspect_any_help" checked`) {
+		t.Fatal("the new application form lacks the introspection checkbox, or has it ticked")
+	}
+	created := b.post("/admin/apps/new", fields(true))
+	m := secretField.FindStringSubmatch(created.body)
+	if created.status != http.StatusOK || m == nil {
+		t.Fatalf("create: %d", created.status)
+	}
+	var rs store.Client
+	apps, _ := e.node.Apps.List(ctx)
+	for _, a := range apps {
+		if a.Name == "Mail server" {
+			rs = a
+		}
+	}
+	if !rs.IntrospectAny {
+		t.Fatalf("the ticked box was not stored: %+v", rs)
+	}
+	if !e.active(tok, rs.ID, m[1]) {
+		t.Fatal("a resource server allowed to introspect any token sees another application's token as inactive")
+	}
+	edit := b.get("/admin/apps/" + rs.ID + "/edit")
+	if !strings.Contains(edit.body, `name="introspect_any" aria-describedby="introspect_any_help" checked`) {
+		t.Fatal("the edit form does not show the flag ticked")
+	}
+
+	// Unticking it on the edit form: the application sees only its own tokens.
+	if p := b.post("/admin/apps/"+rs.ID+"/edit", fields(false)); p.status != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", p.status, p.body)
+	}
+	if got, _ := e.node.Apps.Get(ctx, rs.ID); got.IntrospectAny {
+		t.Fatal("the unticked box was not stored")
+	}
+	if e.active(tok, rs.ID, m[1]) {
+		t.Fatal("an application without the flag learns about another application's token")
+	}
+	if !e.active(tok, owner.ID, ownerSecret) {
+		t.Fatal("the owner no longer sees its own token")
+	}
+
+	// Japanese: the box is labelled in Japanese.
+	b.lang = "ja"
+	if ja := b.get("/admin/apps/" + rs.ID + "/edit"); !strings.Contains(ja.body, "すべてのアプリケーションのトークンを照会できる") {
+		t.Fatal("the Japanese form does not label the introspection checkbox")
+	}
+}

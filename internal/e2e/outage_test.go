@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// TestDatabaseOutageAnswers503 cuts a node off its PostgreSQL database in the
+// middle of the test, as a stopped server or a failover does: the database
+// stops accepting connections and its sessions are terminated. Every door
+// must then answer 503 with Retry-After in its own form (OAuth JSON, admin
+// API JSON, one HTML page), /readyz must say why, and everything must work
+// again once the database is back, without a restart.
+func TestDatabaseOutageAnswers503(t *testing.T) {
+	dbURL, _ := freshDatabase(t)
+	u, _ := url.Parse(dbURL)
+	outage := newOutage(t, strings.TrimPrefix(u.Path, "/"))
+	e := newEnv(t, func(c *config.Config) {
+		c.Database.URL = dbURL
+		c.Cache.ClientTTL = 0 // every request reads its application: no door is spared by the cache
+	})
+	e.createUser("root", "root-password", store.LevelSystemAdmin)
+	c, secretValue := e.createClient(app.Registration{})
+	root := e.newBrowser()
+	if p := root.signIn("root", "root-password"); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", p.status)
+	}
+	tok := e.token(form("grant_type", "authorization_code", "code", root.code(authParams(c, "READ ADMIN")), "redirect_uri", callback), c.ID, secretValue)
+	if tok.status != http.StatusOK {
+		t.Fatalf("token: %d %s", tok.status, tok.raw)
+	}
+	access, refresh := tok.str("access_token"), tok.str("refresh_token")
+
+	outage.begin()
+
+	oauthJSON := map[string]tokenResult{
+		"token":      e.token(form("grant_type", "refresh_token", "refresh_token", refresh), c.ID, secretValue),
+		"introspect": e.postForm("/rest/oauth2/latest/introspect", form("token", access), c.ID, secretValue),
+		"revoke":     e.postForm("/rest/oauth2/latest/revoke", form("token", access), c.ID, secretValue),
+		"myself":     e.myself(access),
+	}
+	for name, r := range oauthJSON {
+		t.Run(name, func(t *testing.T) {
+			wantError(t, r, http.StatusServiceUnavailable, "temporarily_unavailable")
+			wantRetryAfter(t, r.header)
+		})
+	}
+	adminJSON := map[string]tokenResult{
+		"admin API with a token":   e.bearerGET("/rest/oauth2/latest/client", access),
+		"admin API with a session": root.apiGET("/rest/oauth2/latest/client"),
+	}
+	for name, r := range adminJSON {
+		t.Run(name, func(t *testing.T) {
+			if r.status != http.StatusServiceUnavailable || r.str("error") != "temporarily_unavailable" || r.str("message") == "" {
+				t.Fatalf("got %d %s; want 503 with the API's JSON error temporarily_unavailable", r.status, r.raw)
+			}
+			wantRetryAfter(t, r.header)
+		})
+	}
+	pages := map[string]page{
+		"authorize":                    e.newBrowser().get("/rest/oauth2/latest/authorize?" + authParams(c, "READ").Encode()),
+		"authorize, signed in":         root.get("/rest/oauth2/latest/authorize?" + authParams(c, "READ").Encode()),
+		"sign-in page":                 e.newBrowser().get("/login"),
+		"sign-in page, with a session": root.get("/login"),
+		"console":                      root.get("/admin/apps"),
+	}
+	for name, p := range pages {
+		t.Run(name, func(t *testing.T) {
+			if p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "cannot reach its database") {
+				t.Fatalf("got %d; want the 503 error page:\n%s", p.status, p.body)
+			}
+			if n := strings.Count(p.body, "<!doctype html>"); n != 1 {
+				t.Fatalf("the answer holds %d HTML documents, want 1:\n%s", n, p.body)
+			}
+			wantRetryAfter(t, p.header)
+		})
+	}
+	t.Run("readyz", func(t *testing.T) {
+		r := e.get("/readyz")
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(r.raw, "database unavailable") {
+			t.Fatalf("readyz during the outage: %d %q; want 503 saying the database is unavailable", r.status, r.raw)
+		}
+	})
+
+	outage.end()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for e.get("/readyz").status != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 10 s after the database came back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Nothing was half-done during the outage: the refresh token still works.
+	again := e.token(form("grant_type", "refresh_token", "refresh_token", refresh), c.ID, secretValue)
+	if again.status != http.StatusOK {
+		t.Fatalf("refresh after the outage: %d %s", again.status, again.raw)
+	}
+	if me := e.myself(again.str("access_token")); me.status != http.StatusOK || me.str("name") != "root" {
+		t.Fatalf("myself after the outage: %d %s", me.status, me.raw)
+	}
+	if !e.active(again.str("access_token"), c.ID, secretValue) {
+		t.Fatal("new access token not active after the outage")
+	}
+	if r := root.apiGET("/rest/oauth2/latest/client"); r.status != http.StatusOK {
+		t.Fatalf("admin API after the outage: %d %s", r.status, r.raw)
+	}
+	if p := root.get("/admin/apps"); p.status != http.StatusOK || !strings.Contains(p.body, c.Name) {
+		t.Fatalf("console after the outage: %d", p.status)
+	}
+	if p := e.newBrowser().get("/login"); p.status != http.StatusOK || strings.Count(p.body, "<!doctype html>") != 1 {
+		t.Fatalf("sign-in page after the outage: %d", p.status)
+	}
+}
+
+// outage cuts a database off and brings it back, through a connection to
+// another database of the same server.
+type outage struct {
+	t     *testing.T
+	admin *sql.DB
+	name  string
+}
+
+func newOutage(t *testing.T, name string) *outage {
+	admin, err := sql.Open("pgx", postgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &outage{t: t, admin: admin, name: name}
+	t.Cleanup(func() {
+		o.end() // so that freshDatabase's cleanup finds it as it was
+		admin.Close()
+	})
+	return o
+}
+
+// begin refuses new connections to the database, even a superuser's, and
+// ends every session on it, then waits until they are gone.
+func (o *outage) begin() {
+	o.t.Helper()
+	o.exec(fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS false", o.name))
+	o.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", o.name)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := o.admin.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", o.name).Scan(&n); err != nil {
+			o.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			o.t.Fatalf("%d sessions left on %s 10 s after terminating them", n, o.name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// end accepts connections again.
+func (o *outage) end() {
+	o.t.Helper()
+	o.exec(fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS true", o.name))
+}
+
+func (o *outage) exec(query string, args ...any) {
+	o.t.Helper()
+	if _, err := o.admin.Exec(query, args...); err != nil {
+		o.t.Fatalf("%s: %v", query, err)
+	}
+}
+
+func wantRetryAfter(t *testing.T, h http.Header) {
+	t.Helper()
+	if got := h.Get("Retry-After"); got != store.RetryAfterSeconds {
+		t.Errorf("Retry-After = %q, want %q", got, store.RetryAfterSeconds)
+	}
+}
+
+// get fetches path without credentials.
+func (e *env) get(path string) tokenResult {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.base+path, nil)
+	return e.send(req)
+}
+
+// bearerGET fetches path with a Bearer token.
+func (e *env) bearerGET(path, accessToken string) tokenResult {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	return e.send(req)
+}
+
+// apiGET fetches an admin API path with the browser's session.
+func (b *browser) apiGET(path string) tokenResult {
+	b.e.t.Helper()
+	p := b.get(path)
+	r := tokenResult{status: p.status, header: p.header, raw: p.body}
+	json.Unmarshal([]byte(p.body), &r.body)
+	return r
+}

@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// RFC 6749 §6: a refresh may ask for less than was granted, and a later one
+// for anything originally granted again; never for more.
+func TestRefreshWithNarrowerScopeKeepsTheGrant(t *testing.T) {
+	eachDatabase(t, testRefreshWithNarrowerScope)
+}
+
+func testRefreshWithNarrowerScope(t *testing.T, useDB func(*config.Config)) {
+	w := newWorld(t, app.Registration{}, useDB)
+	first := w.issue(w.alice, w.client, w.secret, "READ WRITE")
+
+	narrow := w.refresh(w.client, w.secret, first.str("refresh_token"), "scope", "READ")
+	wantOK(t, narrow)
+	wantScope(t, "narrow refresh", narrow.str("scope"), "READ")
+	wantScope(t, "introspected narrow access token", w.introspect(narrow.str("access_token")).str("scope"), "READ")
+
+	// Never granted: refused, and nothing rotates.
+	for _, s := range []string{"ADMIN", "READ ADMIN"} {
+		wantError(t, w.refresh(w.client, w.secret, narrow.str("refresh_token"), "scope", s), http.StatusBadRequest, "invalid_scope")
+	}
+	w.wantActive(true, "the narrow pair", narrow.str("access_token"), narrow.str("refresh_token"))
+
+	write := w.refresh(w.client, w.secret, narrow.str("refresh_token"), "scope", "WRITE")
+	wantOK(t, write)
+	wantScope(t, "refresh asking for WRITE after READ", write.str("scope"), "WRITE")
+	// The refresh token stands for the whole grant, and so does the grant listed.
+	wantScope(t, "introspected refresh token", w.introspect(write.str("refresh_token")).str("scope"), "READ WRITE")
+	grants, err := w.node.Admin.Grants(context.Background(), store.TokenFilter{ClientID: w.client.ID})
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("grants: %v %+v", err, grants)
+	}
+	wantScope(t, "the grant listed", grants[0].Scope, "READ WRITE")
+
+	all := w.refresh(w.client, w.secret, write.str("refresh_token"))
+	wantOK(t, all)
+	wantScope(t, "refresh without scope", all.str("scope"), "READ WRITE")
+}
+
+// A lowered level drops scopes from new access tokens; raising it again
+// restores them, up to what was granted.
+func TestRefreshAfterLevelChangesRestoresTheGrant(t *testing.T) {
+	eachDatabase(t, testRefreshAfterLevelChanges)
+}
+
+func testRefreshAfterLevelChanges(t *testing.T, useDB func(*config.Config)) {
+	ctx := context.Background()
+	w := newWorld(t, app.Registration{}, useDB)
+	w.createUser("ada", "ada-password", store.LevelAdmin)
+	ada := w.newBrowser()
+	ada.signIn("ada", "ada-password")
+	pair := w.issue(ada, w.client, w.secret, "ADMIN")
+
+	if err := w.node.Users.SetLevel(ctx, "ada", store.LevelUser); err != nil {
+		t.Fatal(err)
+	}
+	demoted := w.refresh(w.client, w.secret, pair.str("refresh_token"))
+	wantOK(t, demoted)
+	if !w.readWriteOnly(demoted.str("scope")) {
+		t.Fatalf("scope after demotion %q, want READ and WRITE but not ADMIN", demoted.str("scope"))
+	}
+	if got := w.introspect(demoted.str("refresh_token")).str("scope"); !w.readWriteOnly(got) {
+		t.Fatalf("introspected refresh token after demotion: %q, want READ and WRITE but not ADMIN", got)
+	}
+
+	if err := w.node.Users.SetLevel(ctx, "ada", store.LevelAdmin); err != nil {
+		t.Fatal(err)
+	}
+	restored := w.refresh(w.client, w.secret, demoted.str("refresh_token"))
+	wantOK(t, restored)
+	wantScope(t, "refresh after promotion", restored.str("scope"), "ADMIN")
+	// Promotion restores what was granted, nothing beyond it.
+	wantError(t, w.refresh(w.client, w.secret, restored.str("refresh_token"), "scope", "ADMIN SYSTEM_ADMIN"), http.StatusBadRequest, "invalid_scope")
+}
+
+// wantScope compares scope values as sets.
+func wantScope(t *testing.T, what, got, want string) {
+	t.Helper()
+	g, w := strings.Fields(got), strings.Fields(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	if !slices.Equal(g, w) {
+		t.Fatalf("%s: scope %q, want %q", what, got, want)
+	}
+}

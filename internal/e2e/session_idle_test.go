@@ -1,0 +1,75 @@
+package e2e
+
+import (
+	"context"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// A browser session left unused past its idle timeout is purged by the
+// janitor, not kept until its absolute expiry (12h); one in use stays.
+func TestIdleSessionIsPurged(t *testing.T) {
+	eachDatabase(t, testIdleSessionIsPurged)
+}
+
+func testIdleSessionIsPurged(t *testing.T, useDB func(*config.Config)) {
+	ctx := context.Background()
+	e := newEnv(t, useDB)
+	e.createUser("alice", alicePassword, store.LevelUser)
+	e.createUser("bob", "bob-password", store.LevelUser)
+	alice, bob := e.newBrowser(), e.newBrowser()
+	if p := alice.signIn("alice", alicePassword); p.status != http.StatusSeeOther {
+		t.Fatalf("alice could not sign in: %d", p.status)
+	}
+	if p := bob.signIn("bob", "bob-password"); p.status != http.StatusSeeOther {
+		t.Fatalf("bob could not sign in: %d", p.status)
+	}
+	aliceKey, bobKey := e.sessionKey(alice), e.sessionKey(bob)
+	signedIn := e.clock.Now()
+
+	// Bob views a page every third of the idle timeout; alice does nothing.
+	idle := e.node.Config.Lifetimes.SessionIdle
+	for range 4 {
+		e.clock.Advance(idle / 3)
+		if home := bob.get("/"); strings.Contains(home.body, textSignedOut) {
+			t.Fatal("bob's session in use ended")
+		}
+	}
+	if !e.node.PurgeOnce(ctx) {
+		t.Fatal("the only node did not get the janitor lease")
+	}
+	// Asked as of the sign-in, when it was valid: only a deleted row is not found.
+	if _, found, err := e.node.Store.FindSession(ctx, aliceKey, signedIn); err != nil || found {
+		t.Fatalf("alice's idle session is still in the database (found %v, %v)", found, err)
+	}
+	if _, found, err := e.node.Store.FindSession(ctx, bobKey, e.clock.Now()); err != nil || !found {
+		t.Fatalf("bob's session in use was purged (found %v, %v)", found, err)
+	}
+	if home := alice.get("/"); !strings.Contains(home.body, textSignedOut) {
+		t.Fatal("alice's idle session still counts as signed in")
+	}
+	if home := bob.get("/"); strings.Contains(home.body, textSignedOut) {
+		t.Fatal("bob's session ended after the janitor ran")
+	}
+}
+
+// sessionKey is the store's key of b's session, derived as internal/web's
+// session store derives it.
+func (e *env) sessionKey(b *browser) string {
+	e.t.Helper()
+	u, _ := url.Parse(e.base)
+	for _, c := range b.http.Jar.Cookies(u) {
+		if c.Name == web.SessionCookie {
+			return hex.EncodeToString(e.node.Keys.Hash("session:" + c.Value))
+		}
+	}
+	e.t.Fatal("no session cookie")
+	return ""
+}

@@ -1,0 +1,98 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// What counts as "the database is unavailable" (store.ErrUnavailable), decided
+// here once for PostgreSQL, at the driver, so that every query of every
+// method is covered:
+//
+//   - any failure to open a connection: refused, unreachable host, DNS, TLS,
+//     too many connections, "the database system is starting up" or
+//     "shutting down", a rejected password. A node that cannot open a
+//     connection can answer nothing, whatever the reason; its /readyz says so.
+//   - a failure after which pgx has closed the connection: the server went
+//     away, the network broke, or an administrator terminated the backend.
+//     An ordinary SQL error (a constraint, a deadlock, a timeout) leaves the
+//     connection open and is not counted.
+//
+// Neither counts when the caller's context had ended: that request was
+// cancelled or timed out, and the store says so instead.
+//
+// SQLite is a file of the node itself, with no connection to lose, so none of
+// its errors count. A write that waited the whole busy timeout (10 s) for a
+// lock held by another process stays a server error: it points at a stuck
+// process that an operator must see.
+
+// markUnavailable wraps err in store.ErrUnavailable unless ctx has ended.
+func markUnavailable(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil || errors.Is(err, driver.ErrBadConn) {
+		// ErrBadConn is database/sql's cue to retry on another connection.
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+// pgConnector opens pgx connections and marks its failures to connect.
+type pgConnector struct{ driver.Connector }
+
+func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, markUnavailable(ctx, err)
+	}
+	return pgConn{conn.(*stdlib.Conn)}, nil
+}
+
+// pgConn is a pgx connection that marks the failures that broke it. Every
+// other method of the driver's connection is used as it is.
+type pgConn struct{ *stdlib.Conn }
+
+// broken marks err when the connection did not survive it.
+func (c pgConn) broken(ctx context.Context, err error) error {
+	if err == nil || !c.Conn.Conn().IsClosed() {
+		return err
+	}
+	return markUnavailable(ctx, err)
+}
+
+func (c pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	res, err := c.Conn.ExecContext(ctx, query, args)
+	return res, c.broken(ctx, err)
+}
+
+func (c pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := c.Conn.QueryContext(ctx, query, args)
+	return rows, c.broken(ctx, err)
+}
+
+func (c pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	st, err := c.Conn.PrepareContext(ctx, query)
+	return st, c.broken(ctx, err)
+}
+
+func (c pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.Conn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, c.broken(ctx, err)
+	}
+	return pgTx{Tx: tx, conn: c, ctx: ctx}, nil
+}
+
+// pgTx marks a commit that failed because the connection broke: whether it
+// reached the server is unknown, as with any lost commit.
+type pgTx struct {
+	driver.Tx
+	conn pgConn
+	ctx  context.Context
+}
+
+func (t pgTx) Commit() error { return t.conn.broken(t.ctx, t.Tx.Commit()) }

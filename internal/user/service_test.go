@@ -1,0 +1,82 @@
+package user
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+)
+
+func newTestService(t *testing.T, tp ThrottlePolicy) *Service {
+	t.Helper()
+	s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return NewService(s, NewHasher(fastArgon2, 2), tp, nil)
+}
+
+// The decoy verified for unknown users exists from the start, whatever the
+// first sign-in's fate: a first request cancelled while the decoy was being
+// made used to leave none, so unknown users then answered at once.
+func TestDecoyHashSurvivesACancelledFirstSignIn(t *testing.T) {
+	s := newTestService(t, DefaultThrottle)
+	if _, _, _, err := parsePHC(s.decoy); err != nil {
+		t.Fatalf("decoy %q is not a usable hash: %v", s.decoy, err)
+	}
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.Authenticate(cancelled, "nobody", "guess", netip.MustParseAddr("192.0.2.1")); err == nil {
+		t.Fatal("a cancelled sign-in succeeded")
+	}
+	if _, _, _, err := parsePHC(s.decoy); err != nil {
+		t.Fatalf("after a cancelled sign-in the decoy %q is not a usable hash: %v", s.decoy, err)
+	}
+	if ok, err := s.hasher.Verify(t.Context(), s.decoy, ""); ok || err != nil {
+		t.Fatalf("Verify(decoy) = %v, %v; want false, nil", ok, err)
+	}
+	if _, err := s.Authenticate(t.Context(), "nobody", "guess", netip.MustParseAddr("192.0.2.1")); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+// One host usually holds a whole IPv6 /64: the per-address limit counts it as one.
+func TestThrottleKeysIPv6ByPrefix(t *testing.T) {
+	s := newTestService(t, ThrottlePolicy{PerAccount: 100, PerAddress: 3, Window: time.Hour})
+	for i, a := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9"} {
+		if _, err := s.Authenticate(t.Context(), "nobody", "guess", netip.MustParseAddr(a)); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("attempt %d from %s: %v", i, a, err)
+		}
+	}
+	if _, err := s.Authenticate(t.Context(), "nobody", "guess", netip.MustParseAddr("2001:db8:1:2::77")); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("a fourth address of the same /64: %v; want ErrThrottled", err)
+	}
+	if _, err := s.Authenticate(t.Context(), "nobody", "guess", netip.MustParseAddr("2001:db8:1:3::1")); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("another /64: %v; want a plain refusal", err)
+	}
+	// IPv4 (and IPv4-mapped IPv6) stays per address.
+	if got, want := addressKey(netip.MustParseAddr("::ffff:192.0.2.7")), "192.0.2.7"; got != want {
+		t.Errorf("addressKey(mapped) = %q; want %q", got, want)
+	}
+}
+
+// The CLI reaches the same rule as the console: the last enabled system
+// administrator can be neither demoted nor disabled.
+func TestServiceKeepsASystemAdmin(t *testing.T) {
+	s := newTestService(t, DefaultThrottle)
+	if _, err := s.Create(t.Context(), NewUser{Username: "root", Password: "root-password", Level: store.LevelSystemAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLevel(t.Context(), "root", store.LevelAdmin); !errors.Is(err, ErrInvalid) {
+		t.Errorf("SetLevel on the last system administrator = %v; want a refusal", err)
+	}
+	if err := s.SetDisabled(t.Context(), "root", true); !errors.Is(err, ErrInvalid) {
+		t.Errorf("SetDisabled on the last system administrator = %v; want a refusal", err)
+	}
+}

@@ -1,0 +1,98 @@
+package validation
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The input policy for every text field, whatever the door (sign-in form,
+// console, admin API, command line) and whatever the database: valid UTF-8;
+// no control characters (PostgreSQL cannot even store NUL); in names, no
+// bidirectional overrides that make text read differently from how it is
+// stored; lengths counted in characters, never bytes.
+
+// TextRule says what one field accepts.
+type TextRule struct {
+	Field string // the field's name in messages, e.g. "display_name"
+	Max   int    // most characters; 0: no limit
+	// Multiline allows line feeds (and CR LF) and tabs, for descriptions.
+	Multiline bool
+	// Name forbids the bidirectional controls (U+202A–U+202E,
+	// U+2066–U+2069), which let a name display as something else.
+	Name bool
+}
+
+// Check returns a refusal naming the field when value breaks the rule, with
+// kind (a domain's ErrInvalid) wrapped.
+func (r TextRule) Check(kind error, value string) error {
+	if !utf8.ValidString(value) {
+		return Errorf(kind, "input.utf8", "%s is not valid UTF-8", r.Field)
+	}
+	for _, c := range value {
+		switch {
+		case r.Multiline && (c == '\n' || c == '\r' || c == '\t'):
+		case unicode.IsControl(c):
+			return Errorf(kind, "input.control", "%s holds a control character", r.Field)
+		case r.Name && isBidiControl(c):
+			return Errorf(kind, "input.bidi", "%s holds a bidirectional override character", r.Field)
+		}
+	}
+	if r.Max > 0 && utf8.RuneCountInString(value) > r.Max {
+		return Errorf(kind, "input.too_long", "%s must be at most %d characters", r.Field, r.Max)
+	}
+	return nil
+}
+
+func isBidiControl(c rune) bool {
+	return (c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069')
+}
+
+// ListRule says what one list field accepts: each item by Item, at most Max
+// items after removing blanks and duplicates.
+type ListRule struct {
+	Item TextRule
+	Max  int
+	// Fold compares items case-insensitively (usernames).
+	Fold bool
+}
+
+// Clean trims each item, drops empty ones and duplicates (keeping the
+// first), and checks every item and the count. It runs in linear time
+// whatever the input's size, and refuses rather than drops a bad item.
+func (r ListRule) Clean(kind error, items []string) ([]string, error) {
+	if len(items) > 4*r.Max+16 {
+		// Refuse absurd lists before looking at them.
+		return nil, Errorf(kind, "input.too_many", "%s may hold at most %d entries", r.Item.Field, r.Max)
+	}
+	out := make([]string, 0, len(items))
+	seen := make(map[string]bool, len(items))
+	for _, item := range items {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if err := r.Item.Check(kind, item); err != nil {
+			return nil, err
+		}
+		key := item
+		if r.Fold {
+			key = strings.ToLower(item)
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, item)
+	}
+	if len(out) > r.Max {
+		return nil, Errorf(kind, "input.too_many", "%s may hold at most %d entries", r.Item.Field, r.Max)
+	}
+	return out, nil
+}
+
+// Clean reports whether value is text a lookup can use: a value that breaks
+// the policy cannot be stored, so looking it up can only find nothing.
+func Clean(value string) bool {
+	return TextRule{}.Check(nil, value) == nil
+}

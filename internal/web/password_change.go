@@ -1,0 +1,66 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+// PathPasswordChange is where the account page's password form posts.
+const PathPasswordChange = "/account/password"
+
+// handlePasswordChange replaces the signed-in user's password after checking
+// the current one (throttled like a sign-in). Every other session of the user
+// ends; this one goes on under a new session token.
+func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
+	if !p.acceptForm(w, r) {
+		return
+	}
+	u, ok := p.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	refuse := func(status int, message string) {
+		p.render(w, r, status, "home", p.t(r, "home.title"), homeData{Level: user.LevelName(u.Level), PasswordError: message})
+	}
+	next := r.PostFormValue("new_password")
+	if next != r.PostFormValue("new_password_repeat") {
+		refuse(http.StatusBadRequest, p.t(r, "password.mismatch"))
+		return
+	}
+	changed, err := p.users.ChangePassword(ctx, u.Username, r.PostFormValue("current_password"), next, clientAddr(r))
+	event := store.AuditEvent{Actor: u.Username, Username: u.Username, Address: clientAddr(r).String()}
+	switch {
+	case errors.Is(err, user.ErrInvalidCredentials):
+		event.Kind, event.Detail = audit.SignInFailure, "password change"
+		p.audit.Record(ctx, event)
+		refuse(http.StatusUnauthorized, p.t(r, "password.wrong"))
+		return
+	case errors.Is(err, user.ErrThrottled):
+		event.Kind, event.Detail = audit.SignInThrottled, "password change"
+		p.audit.Record(ctx, event)
+		refuse(http.StatusTooManyRequests, p.t(r, "login.throttled"))
+		return
+	case isRefusal(err):
+		refuse(http.StatusBadRequest, p.refusal(r, err))
+		return
+	case err != nil:
+		p.fail(w, r, err)
+		return
+	}
+	// The change set SessionsAfter, which ends every session; this one is
+	// renewed and counts as signed in from then on.
+	if err := p.sessions.RenewToken(ctx); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.sessions.Put(ctx, keyAuthAt, max(p.now().UnixMilli(), changed.SessionsAfter.UnixMilli()))
+	event.Kind = audit.UserPasswordOwn
+	p.audit.Record(ctx, event)
+	p.flash(r, "password.changed")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
