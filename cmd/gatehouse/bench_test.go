@@ -60,6 +60,9 @@ func TestBenchText(t *testing.T) {
 func TestBenchFailsOnErrors(t *testing.T) {
 	// Nothing listens on port 9 of the loopback: every operation is a transport error.
 	dir := t.TempDir()
+	if _, errOut, err := runCommand(t, "migrate", "--data-dir", dir); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, errOut)
+	}
 	out, _, err := runCommand(t, "bench", "--data-dir", dir, "--url", "http://127.0.0.1:9", "--scenario", "client-credentials",
 		"-c", "1", "--requests", "5", "--warmup", "0s", "--duration", "5s")
 	if err == nil || !strings.Contains(err.Error(), "failed") || !strings.Contains(out, "transport error") {

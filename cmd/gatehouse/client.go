@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	osuser "os/user"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -21,57 +22,34 @@ func newClientCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-type clientJSON struct {
-	ClientID         string    `json:"client_id"`
-	ClientSecret     string    `json:"client_secret,omitempty"`
-	Name             string    `json:"name"`
-	Description      string    `json:"description,omitempty"`
-	Type             string    `json:"type"`
-	RedirectURIs     []string  `json:"redirect_uris"`
-	Scopes           []string  `json:"scopes"`
-	Grants           []string  `json:"grants"`
-	RequirePKCE      bool      `json:"require_pkce"`
-	Enabled          bool      `json:"enabled"`
-	SubscriberUsers  []string  `json:"subscriber_users"`
-	SubscriberGroups []string  `json:"subscriber_groups"`
-	AllowedIPs       []string  `json:"allowed_ips"`
-	IntrospectAny    bool      `json:"introspect_any"`
-	CreatedAt        time.Time `json:"created_at"`
+// cliActor is who the audit log names for a management command: the
+// operating-system user, as a system administrator — whoever can open the
+// data directory can do anything there anyway.
+func cliActor() admin.Actor {
+	name := "unknown"
+	if u, err := osuser.Current(); err == nil {
+		name = u.Username
+	}
+	return admin.Actor{User: store.User{Username: "cli:" + name, Level: store.LevelSystemAdmin}, Address: "local"}
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// printClient shows an application, in the admin API's JSON with --json.
+func (g *globals) printClient(ctx context.Context, node *server.Gatehouse, c store.Client, secretValue string) error {
+	summary, err := node.Admin.Summary(ctx, c)
+	if err != nil {
+		return err
 	}
-	return s
-}
-
-func toClientJSON(c store.Client, secretValue string) clientJSON {
-	kind := "confidential"
-	if c.Public {
-		kind = "public"
-	}
-	return clientJSON{
-		ClientID: c.ID, ClientSecret: secretValue, Name: c.Name, Description: c.Description, Type: kind,
-		RedirectURIs: nonNil(c.RedirectURIs), Scopes: nonNil(c.Scopes), Grants: nonNil(c.Grants),
-		RequirePKCE: c.RequirePKCE, Enabled: c.Enabled, SubscriberUsers: nonNil(c.SubscriberUsers),
-		SubscriberGroups: nonNil(c.SubscriberGroups), AllowedIPs: nonNil(c.AllowedIPs), IntrospectAny: c.IntrospectAny,
-		CreatedAt: c.CreatedAt.UTC(),
-	}
-}
-
-func (g *globals) printClient(c store.Client, secretValue string) error {
+	j := admin.NewClientView(summary, secretValue)
 	if g.jsonOut {
-		return g.printJSON(toClientJSON(c, secretValue))
+		return g.printJSON(j)
 	}
-	j := toClientJSON(c, secretValue)
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "client_id:\t%s\n", j.ClientID)
 	if secretValue != "" {
 		fmt.Fprintf(tw, "client_secret:\t%s\n", secretValue)
 	}
-	fmt.Fprintf(tw, "name:\t%s\ntype:\t%s\nredirect URIs:\t%s\nscopes:\t%s\ngrants:\t%s\nPKCE required:\t%v\nenabled:\t%v\n",
-		j.Name, j.Type, strings.Join(j.RedirectURIs, " "), strings.Join(j.Scopes, " "), strings.Join(j.Grants, " "), j.RequirePKCE, j.Enabled)
+	fmt.Fprintf(tw, "name:\t%s\ntype:\t%s\nredirect URIs:\t%s\nscopes:\t%s\ngrants:\t%s\nPKCE required:\t%v\nenabled:\t%v\nactive tokens:\t%d\n",
+		j.Name, j.Type, strings.Join(j.RedirectURIs, " "), strings.Join(j.Scopes, " "), strings.Join(j.Grants, " "), j.RequirePKCE, j.Enabled, j.ActiveTokens)
 	subscribers := "all users"
 	if len(j.SubscriberUsers)+len(j.SubscriberGroups) > 0 {
 		subscribers = strings.Join(append(append([]string{}, j.SubscriberUsers...), prefixed("group:", j.SubscriberGroups)...), " ")
@@ -104,11 +82,11 @@ func newClientCreate(g *globals) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-				c, secretValue, err := node.Apps.Create(ctx, r)
+				c, secretValue, err := node.Admin.CreateApp(ctx, cliActor(), r)
 				if err != nil {
 					return err
 				}
-				return g.printClient(c, secretValue)
+				return g.printClient(ctx, node, c, secretValue)
 			})
 		},
 	}
@@ -136,21 +114,20 @@ func newClientList(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-				clients, err := node.Apps.List(ctx)
+				apps, err := node.Admin.ListApps(ctx, "")
 				if err != nil {
 					return err
 				}
+				views := make([]admin.ClientView, 0, len(apps))
+				for _, a := range apps {
+					views = append(views, admin.NewClientView(a, ""))
+				}
 				if g.jsonOut {
-					out := make([]clientJSON, 0, len(clients))
-					for _, c := range clients {
-						out = append(out, toClientJSON(c, ""))
-					}
-					return g.printJSON(out)
+					return g.printJSON(views)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tSCOPES\tENABLED")
-				for _, c := range clients {
-					j := toClientJSON(c, "")
+				for _, j := range views {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", j.ClientID, j.Name, j.Type, strings.Join(j.Scopes, " "), j.Enabled)
 				}
 				return tw.Flush()
@@ -184,11 +161,11 @@ func newClientShow(g *globals) *cobra.Command {
 				var secretValue string
 				var err error
 				if showSecret {
-					if secretValue, err = node.Apps.Reveal(c); err != nil {
+					if secretValue, err = node.Admin.ViewSecret(ctx, cliActor(), c.ID); err != nil {
 						return err
 					}
 				}
-				return g.printClient(c, secretValue)
+				return g.printClient(ctx, node, c, secretValue)
 			})
 		},
 	}
@@ -203,14 +180,14 @@ func newClientRotate(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withClient(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, c store.Client) error {
-				secretValue, err := node.Apps.RotateSecret(ctx, c.ID)
+				secretValue, err := node.Admin.RotateSecret(ctx, cliActor(), c.ID)
 				if err != nil {
 					return err
 				}
 				if c, err = node.Apps.Get(ctx, c.ID); err != nil {
 					return err
 				}
-				return g.printClient(c, secretValue)
+				return g.printClient(ctx, node, c, secretValue)
 			})
 		},
 	}
@@ -223,7 +200,7 @@ func newClientDelete(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withClient(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, c store.Client) error {
-				if err := node.Apps.Delete(ctx, c.ID); err != nil {
+				if err := node.Admin.DeleteApp(ctx, cliActor(), c.ID); err != nil {
 					return err
 				}
 				if g.jsonOut {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -56,7 +57,9 @@ variables, then flags, each overriding the one before.`,
 	pf.BoolVar(&g.dev, "dev", false, "development mode: allow http URLs (never in production)")
 	pf.StringVar(&g.logLevel, "log-level", "", "log level: debug, info, warn, error")
 	pf.BoolVar(&g.jsonOut, "json", false, "print results as JSON")
-	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newUserCommand(g), newClientCommand(g), newKeygenCommand(g), newBenchCommand(g))
+	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newUserCommand(g), newClientCommand(g), newKeygenCommand(g), newBenchCommand(g), newBackupCommand(g))
+	root.AddCommand(newMailServerCommand(g))
+	root.AddCommand(newIntegrationCommand(g))
 	return root
 }
 
@@ -114,7 +117,25 @@ func (g *globals) open(cmd *cobra.Command) (*server.Gatehouse, error) {
 		return nil, err
 	}
 	cfg.Log.Level = "warn"
+	if err := requireDatabase(cfg); err != nil {
+		return nil, err
+	}
 	return server.Open(cmd.Context(), cfg, newLogger(cfg, g.stderr), server.Options{})
+}
+
+// requireDatabase refuses a management command run where no database is: it
+// would otherwise create an empty one with a key of its own, which the
+// running server never sees. Only serve and migrate create a database.
+func requireDatabase(cfg config.Config) error {
+	if cfg.Database.URL != "" {
+		return nil
+	}
+	path := cfg.SQLitePath()
+	if _, err := os.Stat(path); err != nil {
+		abs, _ := filepath.Abs(path)
+		return fmt.Errorf("no Gatehouse database at %s: run this where the server's data directory is, or name it with --data-dir (or GATEHOUSE_DATA_DIR); `gatehouse serve` or `gatehouse migrate` creates a new one", abs)
+	}
+	return nil
 }
 
 // withNode runs fn against an opened node and closes it.

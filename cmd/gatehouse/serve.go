@@ -73,7 +73,7 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 			return fmt.Errorf("production mode needs https redirect URIs (http is allowed only for loopback addresses); fix or delete these applications, or run with --dev:\n  %s", strings.Join(bad, "\n  "))
 		}
 	}
-	password, err := node.Users.EnsureAdmin(ctx, os.Getenv("GATEHOUSE_ADMIN_PASSWORD"))
+	password, err := node.Users.EnsureAdmin(ctx, os.Getenv(config.AdminPasswordEnv))
 	if err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}
@@ -82,15 +82,23 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 		// soon: give it back now rather than when the scavenger gets to it.
 		debug.FreeOSMemory()
 	}
-	if password != "" && os.Getenv("GATEHOUSE_ADMIN_PASSWORD") == "" {
-		fmt.Fprintf(g.stderr, "\n  Created the administrator \"admin\". Its password is shown only this once:\n\n      %s\n\n  Change it with: gatehouse user set-password --username admin\n\n", password)
+	if password != "" && os.Getenv(config.AdminPasswordEnv) == "" {
+		if err := announceFirstAdmin(g.stderr, log, cfg.DataDir, password); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stderr, "Gatehouse listening on %s (issuer %s, data %s)\n", ln.Addr(), cfg.BaseURL, cfg.DataDir)
-	return node.Serve(ctx, ln)
+	l := cfg.Lifetimes
+	log.Info("gatehouse started", "version", version, "listen", ln.Addr().String(), "issuer", cfg.BaseURL,
+		"store", server.StoreTarget(cfg), "dev", cfg.Dev, "scopes", cfg.Scopes.Catalogue, "trusted_proxies", len(cfg.TrustedProxies),
+		"access_token", l.AccessToken, "refresh_idle", l.RefreshIdle, "refresh_absolute", l.RefreshMax, "refresh_grace", l.RefreshGrace,
+		"log_level", cfg.Log.Level)
+	err = node.Serve(ctx, ln)
+	log.Info("gatehouse stopped", "error", err)
+	return err
 }
 
 func newMigrateCommand(g *globals) *cobra.Command {
@@ -108,7 +116,13 @@ func newMigrateCommand(g *globals) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			_, err = fmt.Fprintln(g.stdout, "database is up to date:", cfg.SQLitePath())
+			target := server.StoreTarget(cfg)
+			if g.jsonOut {
+				return g.printJSON(struct {
+					Store string `json:"store"`
+				}{target})
+			}
+			_, err = fmt.Fprintln(g.stdout, "database is up to date:", target)
 			return err
 		},
 	}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/server"
-	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
 
@@ -17,25 +16,6 @@ func newUserCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage users of the built-in directory"}
 	cmd.AddCommand(newUserCreate(g), newUserList(g), newUserSetPassword(g), newUserSetLevel(g), newUserDisable(g))
 	return cmd
-}
-
-type userJSON struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	Email       string    `json:"email,omitempty"`
-	Level       string    `json:"level"`
-	Groups      []string  `json:"groups"`
-	Disabled    bool      `json:"disabled"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-func toUserJSON(u store.User) userJSON {
-	groups := u.Groups
-	if groups == nil {
-		groups = []string{}
-	}
-	return userJSON{u.ID, u.Username, u.DisplayName, u.Email, user.LevelName(u.Level), groups, u.Disabled, u.CreatedAt.UTC()}
 }
 
 func newUserCreate(g *globals) *cobra.Command {
@@ -60,12 +40,12 @@ terminal, or read from the first line of standard input with --password-stdin.`,
 				return err
 			}
 			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-				u, err := node.Users.Create(ctx, n)
+				u, err := node.Admin.CreateUser(ctx, cliActor(), n)
 				if err != nil {
 					return err
 				}
 				if g.jsonOut {
-					return g.printJSON(toUserJSON(u))
+					return g.printJSON(admin.NewUserView(u))
 				}
 				_, err = fmt.Fprintf(g.stdout, "created user %s (%s)\n", u.Username, user.LevelName(u.Level))
 				return err
@@ -95,9 +75,9 @@ func newUserList(g *globals) *cobra.Command {
 					return err
 				}
 				if g.jsonOut {
-					out := make([]userJSON, 0, len(users))
+					out := make([]admin.UserView, 0, len(users))
 					for _, u := range users {
-						out = append(out, toUserJSON(u))
+						out = append(out, admin.NewUserView(u))
 					}
 					return g.printJSON(out)
 				}
@@ -133,7 +113,7 @@ func userChange(g *globals, use, short string, extra func(*cobra.Command), chang
 					if err != nil {
 						return err
 					}
-					return g.printJSON(toUserJSON(u))
+					return g.printJSON(admin.NewUserView(u))
 				}
 				_, err := fmt.Fprintf(g.stdout, "%s: done\n", user.NormalizeUsername(username))
 				return err
@@ -166,7 +146,7 @@ from the first line of standard input with --password-stdin.`
 			}
 		},
 		func(ctx context.Context, n *server.Gatehouse, username string) error {
-			return n.Users.SetPassword(ctx, username, password)
+			return n.Admin.ResetPassword(ctx, cliActor(), username, password)
 		})
 }
 
@@ -182,7 +162,8 @@ func newUserSetLevel(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return n.Users.SetLevel(ctx, username, lv)
+			_, err = n.Admin.UpdateUser(ctx, cliActor(), username, admin.UserChange{Level: &lv})
+			return err
 		})
 }
 
@@ -193,6 +174,8 @@ func newUserDisable(g *globals) *cobra.Command {
 			cmd.Flags().BoolVar(&enable, "enable", false, "re-enable the user instead")
 		},
 		func(ctx context.Context, n *server.Gatehouse, username string) error {
-			return n.Users.SetDisabled(ctx, username, !enable)
+			disabled := !enable
+			_, err := n.Admin.UpdateUser(ctx, cliActor(), username, admin.UserChange{Disabled: &disabled})
+			return err
 		})
 }

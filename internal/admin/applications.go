@@ -111,6 +111,18 @@ func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string,
 	return secretValue, nil
 }
 
+// NewSecret returns an application with its secret, for the one page that
+// shows a secret just created or rotated (both audited already). Callers
+// must show it only right after that creation or rotation.
+func (s *Service) NewSecret(ctx context.Context, id string) (store.Client, string, error) {
+	c, err := s.apps.Get(ctx, id)
+	if err != nil {
+		return c, "", err
+	}
+	secretValue, err := s.apps.Reveal(c)
+	return c, secretValue, err
+}
+
 // ViewSecret returns an application's current secret; every view is audited.
 // Callers must have re-checked the administrator's password recently.
 func (s *Service) ViewSecret(ctx context.Context, a Actor, id string) (string, error) {

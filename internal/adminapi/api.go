@@ -5,7 +5,11 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/reqlog"
+	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/user"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
@@ -19,11 +23,15 @@ const (
 // API serves the admin REST API.
 type API struct {
 	admin *admin.Service
+	mail  *mail.Service // set by AddMail
 	users *user.Service
 	oauth *oauth.Server
 	pages *web.Pages
 	log   *slog.Logger
 	mux   *http.ServeMux
+	// integrations and scopes serve the integrations (AddIntegrations).
+	integrations *integration.Service
+	scopes       *scope.Catalogue
 }
 
 // New builds the API over the admin service. users checks the password that
@@ -85,7 +93,7 @@ func (a *API) Handler() http.Handler {
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
-		a.mux.ServeHTTP(w, r)
+		reqlog.Route(a.mux).ServeHTTP(w, r)
 		return
 	}
 	// Ask the mux what it would answer (404, or 405 with Allow), then say it in JSON.

@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"encoding/json"
 	"mime"
 	"net/http"
 	"net/url"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Audit paging: a page holds DefaultAuditPage events unless limit says
@@ -20,8 +18,7 @@ import (
 const (
 	DefaultAuditPage = 50
 	MaxAuditPage     = 1000
-	MaxAuditExport   = 100_000
-	exportBatch      = 1000
+	MaxAuditExport   = admin.MaxAuditExport
 )
 
 // NDJSON is the media type of the audit export.
@@ -38,7 +35,7 @@ type auditQuery struct {
 // would silently ignore: an unreadable time, before or limit.
 func parseAuditQuery(r *http.Request) (auditQuery, error) {
 	q := r.URL.Query()
-	aq := auditQuery{filter: web.AuditFilterFromQuery(q), export: acceptsNDJSON(r.Header.Get("Accept"))}
+	aq := auditQuery{filter: admin.AuditFilterFromQuery(q), export: acceptsNDJSON(r.Header.Get("Accept"))}
 	f := aq.filter
 	if q.Get("since") != "" && f.Since.IsZero() {
 		return aq, badRequest("since must be a date (2006-01-02) or an RFC 3339 time")
@@ -75,7 +72,7 @@ func acceptsNDJSON(accept string) bool {
 
 // auditPage is one page of events, newest first.
 type auditPage struct {
-	Events []web.AuditJSON `json:"events"`
+	Events []admin.AuditView `json:"events"`
 	// Next is the path and query of the next (older) page, or "" on the last.
 	Next string `json:"next"`
 }
@@ -95,7 +92,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ admin.Actor) e
 	if err != nil {
 		return err
 	}
-	page := auditPage{Events: make([]web.AuditJSON, 0, len(events))}
+	page := auditPage{Events: make([]admin.AuditView, 0, len(events))}
 	if len(events) > aq.limit {
 		events = events[:aq.limit]
 		next := url.Values{}
@@ -106,7 +103,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ admin.Actor) e
 		page.Next = PathGatehouse + "/audit?" + next.Encode()
 	}
 	for _, e := range events {
-		page.Events = append(page.Events, web.ToAuditJSON(e))
+		page.Events = append(page.Events, admin.NewAuditView(e))
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
@@ -117,37 +114,21 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ admin.Actor) e
 // a later one can only end the stream early, and is logged.
 func (a *API) exportAudit(w http.ResponseWriter, r *http.Request, aq auditQuery) error {
 	rc := http.NewResponseController(w)
-	enc := json.NewEncoder(w)
-	f := aq.filter
-	started := false
-	for sent := 0; sent < aq.limit; {
-		f.Limit = min(exportBatch, aq.limit-sent)
-		events, err := a.admin.Audit(r.Context(), f)
-		if err != nil {
-			if !started {
-				return err
-			}
-			a.log.Error("audit export ended early", "error", err)
-			return nil
-		}
-		if !started {
+	started, err := a.admin.ExportAudit(r.Context(), w, aq.filter, admin.AuditExport{
+		Limit: aq.limit,
+		Start: func() {
 			w.Header().Set("Content-Type", NDJSON+"; charset=utf-8")
 			w.WriteHeader(http.StatusOK)
-			started = true
-		}
-		for _, e := range events {
-			if err := enc.Encode(web.ToAuditJSON(e)); err != nil {
-				return nil // the caller went away
-			}
-		}
-		sent += len(events)
-		if len(events) < f.Limit {
-			break
-		}
-		f.BeforeID = events[len(events)-1].ID
-		// A long export may outlive the server's write timeout: extend it per batch.
-		rc.SetWriteDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck // not every writer supports it
-		rc.Flush()                                            //nolint:errcheck
+		},
+		AfterBatch: func() {
+			// A long export may outlive the server's write timeout: extend it per batch.
+			rc.SetWriteDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck // not every writer supports it
+			rc.Flush()                                            //nolint:errcheck
+		},
+	})
+	if started && err != nil {
+		a.log.Warn("audit export ended early", "error", err)
+		return nil
 	}
-	return nil
+	return err
 }

@@ -1,12 +1,10 @@
 package adminapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -16,57 +14,6 @@ import (
 
 // clientJSON is an application. The field names are those of
 // `gatehouse client … --json`, so the CLI and the API agree.
-type clientJSON struct {
-	ClientID         string     `json:"client_id"`
-	ClientSecret     string     `json:"client_secret,omitempty"` // only when just created
-	Name             string     `json:"name"`
-	Description      string     `json:"description"`
-	Type             string     `json:"type"` // "confidential" or "public"
-	RedirectURIs     []string   `json:"redirect_uris"`
-	Scopes           []string   `json:"scopes"`
-	Grants           []string   `json:"grants"`
-	RequirePKCE      bool       `json:"require_pkce"`
-	Enabled          bool       `json:"enabled"`
-	SubscriberUsers  []string   `json:"subscriber_users"`
-	SubscriberGroups []string   `json:"subscriber_groups"`
-	AllowedIPs       []string   `json:"allowed_ips"`
-	IntrospectAny    bool       `json:"introspect_any"`
-	HasLogo          bool       `json:"has_logo"`
-	ActiveTokens     int        `json:"active_tokens"`
-	LastUsed         *time.Time `json:"last_used"` // when a token was last issued; null: never
-	CreatedAt        time.Time  `json:"created_at"`
-	UpdatedAt        time.Time  `json:"updated_at"`
-}
-
-func toClientJSON(s admin.AppSummary, secretValue string) clientJSON {
-	c := s.Client
-	kind := "confidential"
-	if c.Public {
-		kind = "public"
-	}
-	out := clientJSON{
-		ClientID: c.ID, ClientSecret: secretValue, Name: c.Name, Description: c.Description, Type: kind,
-		RedirectURIs: nonNil(c.RedirectURIs), Scopes: nonNil(c.Scopes), Grants: nonNil(c.Grants),
-		RequirePKCE: c.RequirePKCE, Enabled: c.Enabled, SubscriberUsers: nonNil(c.SubscriberUsers),
-		SubscriberGroups: nonNil(c.SubscriberGroups), AllowedIPs: nonNil(c.AllowedIPs), IntrospectAny: c.IntrospectAny, HasLogo: c.HasLogo,
-		ActiveTokens: s.Usage.ActiveTokens, CreatedAt: jsonTime(c.CreatedAt), UpdatedAt: jsonTime(c.UpdatedAt),
-	}
-	if !s.Usage.LastIssued.IsZero() {
-		t := jsonTime(s.Usage.LastIssued)
-		out.LastUsed = &t
-	}
-	return out
-}
-
-// jsonTime is how times are shown: UTC, to the millisecond (what every store keeps).
-func jsonTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
 
 // clientRequest creates an application or replaces its settings.
 type clientRequest struct {
@@ -115,26 +62,12 @@ func (q clientRequest) registration() (app.Registration, error) {
 	return r, nil
 }
 
-// summary adds an application's token usage.
-func (a *API) summary(ctx context.Context, c store.Client) (admin.AppSummary, error) {
-	apps, err := a.admin.ListApps(ctx, c.ID)
-	if err != nil {
-		return admin.AppSummary{}, err
-	}
-	for _, s := range apps {
-		if s.ID == c.ID {
-			return s, nil
-		}
-	}
-	return admin.AppSummary{Client: c}, nil
-}
-
 func (a *API) writeClient(w http.ResponseWriter, r *http.Request, status int, c store.Client) error {
-	s, err := a.summary(r.Context(), c)
+	s, err := a.admin.Summary(r.Context(), c)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, status, toClientJSON(s, ""))
+	writeJSON(w, status, admin.NewClientView(s, ""))
 	return nil
 }
 
@@ -144,12 +77,12 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ admin.Actor)
 	if err != nil {
 		return err
 	}
-	out := make([]clientJSON, 0, len(apps))
+	out := make([]admin.ClientView, 0, len(apps))
 	for _, s := range apps {
-		out = append(out, toClientJSON(s, ""))
+		out = append(out, admin.NewClientView(s, ""))
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Clients []clientJSON `json:"clients"`
+		Clients []admin.ClientView `json:"clients"`
 	}{out})
 	return nil
 }
@@ -172,7 +105,7 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request, actor admin.A
 		return err
 	}
 	w.Header().Set("Location", PathClients+"/"+c.ID)
-	writeJSON(w, http.StatusCreated, toClientJSON(admin.AppSummary{Client: c}, secretValue))
+	writeJSON(w, http.StatusCreated, admin.NewClientView(admin.AppSummary{Client: c}, secretValue))
 	return nil
 }
 

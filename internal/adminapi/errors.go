@@ -9,6 +9,9 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/mail"
+	"github.com/gatehouse/gatehouse/internal/reqlog"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
@@ -31,8 +34,9 @@ func badRequest(format string, args ...any) *apiError {
 
 // errorBody is every error answer.
 type errorBody struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
+	Error     string `json:"error"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id,omitempty"` // names the request in the server's log
 }
 
 // writeError is the API's one error writer. Refusals of the admin service
@@ -54,7 +58,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Challenge != "" {
 		w.Header().Set("WWW-Authenticate", e.Challenge)
 	}
-	writeJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message})
+	writeJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message, RequestID: reqlog.ID(r.Context())})
 }
 
 // Codes of the 503 answers.
@@ -66,6 +70,7 @@ const (
 func classify(r *http.Request, err error) *apiError {
 	var e *apiError
 	var tooBig *http.MaxBytesError
+	var failure *integration.Failure
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -79,9 +84,15 @@ func classify(r *http.Request, err error) *apiError {
 		return &apiError{Status: http.StatusConflict, Code: "limit_reached", Message: err.Error()}
 	case errors.Is(err, user.ErrThrottled):
 		return &apiError{Status: http.StatusTooManyRequests, Code: "throttled", Message: err.Error()}
-	case errors.Is(err, admin.ErrForbidden):
+	case errors.As(err, &failure):
+		return integrationFailure(failure)
+	case errors.Is(err, integration.ErrForbidden):
 		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
-	case errors.Is(err, admin.ErrInvalid), errors.Is(err, app.ErrInvalid), errors.Is(err, user.ErrInvalid):
+	case errors.Is(err, integration.ErrInvalid):
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_request", Message: err.Error()}
+	case errors.Is(err, admin.ErrForbidden), errors.Is(err, mail.ErrForbidden):
+		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
+	case errors.Is(err, admin.ErrInvalid), errors.Is(err, app.ErrInvalid), errors.Is(err, user.ErrInvalid), errors.Is(err, mail.ErrInvalid):
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid_request", Message: err.Error()}
 	case errors.Is(err, store.ErrUnavailable):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
@@ -101,6 +112,10 @@ func resourceOf(path string) string {
 		return "user"
 	case strings.HasPrefix(path, PathGatehouse+"/grants"):
 		return "grant"
+	case strings.HasPrefix(path, PathIntegrations):
+		return "integration"
+	case strings.HasPrefix(path, PathMailServers):
+		return "mail server"
 	}
 	return "resource"
 }
@@ -112,4 +127,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // never rendered as HTML: nosniff and a deny-all CSP are set
 	enc.Encode(v)            //nolint:errcheck // the caller went away; nothing to do
+}
+
+// integrationFailure answers a provider's failure to hand out a token. It
+// is not the server's fault, so it is no 5xx: 409 when only authorizing
+// again helps, 424 (the provider failed) when a later try may pass.
+func integrationFailure(f *integration.Failure) *apiError {
+	if f.NeedsReauth {
+		return &apiError{Status: http.StatusConflict, Code: "needs_reauthorization", Message: f.Error()}
+	}
+	return &apiError{Status: http.StatusFailedDependency, Code: "provider_failure", Message: f.Error()}
 }

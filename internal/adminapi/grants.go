@@ -3,36 +3,10 @@ package adminapi
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
-
-// grantJSON is one authorization: the tokens of one consent (or one
-// client-credentials request), revoked as a unit.
-type grantJSON struct {
-	ID           string    `json:"id"`
-	ClientID     string    `json:"client_id"`
-	ClientName   string    `json:"client_name"`
-	Username     *string   `json:"username"` // null for client credentials
-	Scopes       []string  `json:"scopes"`
-	GrantedAt    time.Time `json:"granted_at"`
-	LastUsed     time.Time `json:"last_used"` // when the grant last got a token
-	ActiveTokens int       `json:"active_tokens"`
-}
-
-func toGrantJSON(g admin.Grant) grantJSON {
-	out := grantJSON{
-		ID: g.ID, ClientID: g.Client.ID, ClientName: g.Client.Name, Scopes: nonNil(g.ScopeList()),
-		GrantedAt: jsonTime(g.GrantedAt), LastUsed: jsonTime(g.LastUsed), ActiveTokens: g.Tokens,
-	}
-	if g.User != nil {
-		name := g.User.Username
-		out.Username = &name
-	}
-	return out
-}
 
 // GET /rest/gatehouse/latest/grants?client_id=&username=
 func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
@@ -63,12 +37,12 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) 
 	if err != nil {
 		return err
 	}
-	out := make([]grantJSON, 0, len(grants))
+	out := make([]admin.GrantView, 0, len(grants))
 	for _, g := range grants {
-		out = append(out, toGrantJSON(g))
+		out = append(out, admin.NewGrantView(g))
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Grants []grantJSON `json:"grants"`
+		Grants []admin.GrantView `json:"grants"`
 	}{out})
 	return nil
 }

@@ -5,34 +5,13 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/clientip"
-	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
 
 // userJSON is a user. The field names are those of `gatehouse user … --json`.
-type userJSON struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	Email       string    `json:"email"`
-	Level       string    `json:"level"` // user, admin or system-admin
-	Groups      []string  `json:"groups"`
-	Disabled    bool      `json:"disabled"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-func toUserJSON(u store.User) userJSON {
-	return userJSON{
-		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email, Level: user.LevelName(u.Level),
-		Groups: nonNil(u.Groups), Disabled: u.Disabled, CreatedAt: jsonTime(u.CreatedAt), UpdatedAt: jsonTime(u.UpdatedAt),
-	}
-}
-
 // newUserRequest creates a user.
 type newUserRequest struct {
 	Username    string   `json:"username"`
@@ -73,12 +52,12 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ admin.Actor) e
 	if err != nil {
 		return err
 	}
-	out := make([]userJSON, 0, len(users))
+	out := make([]admin.UserView, 0, len(users))
 	for _, u := range users {
-		out = append(out, toUserJSON(u))
+		out = append(out, admin.NewUserView(u))
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Users []userJSON `json:"users"`
+		Users []admin.UserView `json:"users"`
 	}{out})
 	return nil
 }
@@ -100,7 +79,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, actor admin.Act
 		return err
 	}
 	w.Header().Set("Location", PathGatehouse+"/users/"+u.Username)
-	writeJSON(w, http.StatusCreated, toUserJSON(u))
+	writeJSON(w, http.StatusCreated, admin.NewUserView(u))
 	return nil
 }
 
@@ -110,7 +89,7 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, _ admin.Actor) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	writeJSON(w, http.StatusOK, admin.NewUserView(u))
 	return nil
 }
 
@@ -128,7 +107,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request, actor admin.Act
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	writeJSON(w, http.StatusOK, admin.NewUserView(u))
 	return nil
 }
 

@@ -36,6 +36,20 @@ const (
 	SignInFailure     = "signin.failure"
 	SignInThrottled   = "signin.throttled"
 	AdminReauth       = "admin.reauth"
+
+	IntegrationCreate      = "integration.create"
+	IntegrationUpdate      = "integration.update"
+	IntegrationDelete      = "integration.delete"
+	IntegrationSecretView  = "integration.secret.view"
+	IntegrationAuthorize   = "integration.authorize"         // tokens stored
+	IntegrationAuthFailure = "integration.authorize.failure" // the provider refused, or the exchange failed
+	IntegrationTest        = "integration.test"
+	IntegrationToken       = "integration.token" // an access token handed out by the token API or the command line
+
+	MailServerCreate = "mailserver.create"
+	MailServerUpdate = "mailserver.update"
+	MailServerDelete = "mailserver.delete"
+	MailServerTest   = "mailserver.test"
 )
 
 // Kinds lists every kind, for filters.
@@ -43,6 +57,9 @@ var Kinds = []string{
 	ClientCreate, ClientUpdate, ClientEnable, ClientDisable, ClientDelete, ClientLogo, ClientSecretReset, ClientSecretView,
 	UserCreate, UserUpdate, UserPassword, UserPasswordOwn, UserSignOutAll, ConsentAllow, ConsentDeny, TokenRevoke, GrantRevoke,
 	SignInSuccess, SignInFailure, SignInThrottled, AdminReauth,
+	IntegrationCreate, IntegrationUpdate, IntegrationDelete, IntegrationSecretView, IntegrationAuthorize, IntegrationAuthFailure,
+	IntegrationTest, IntegrationToken,
+	MailServerCreate, MailServerUpdate, MailServerDelete, MailServerTest,
 }
 
 // Log appends events.

@@ -40,6 +40,13 @@ func (r *Resolver) isTrusted(a netip.Addr) bool {
 	return false
 }
 
+// PeerTrusted reports whether req comes straight from a trusted proxy, whose
+// headers (X-Forwarded-For, X-Request-ID) may then be believed.
+func (r *Resolver) PeerTrusted(req *http.Request) bool {
+	peer, err := netip.ParseAddrPort(req.RemoteAddr)
+	return err == nil && r.isTrusted(peer.Addr().Unmap())
+}
+
 // Resolve returns the caller's address for req.
 func (r *Resolver) Resolve(req *http.Request) netip.Addr {
 	peer, err := netip.ParseAddrPort(req.RemoteAddr)

@@ -5,17 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is every setting of a Gatehouse node.
@@ -40,8 +42,12 @@ type Config struct {
 	Janitor   Janitor   `yaml:"janitor"`
 	Cache     Cache     `yaml:"cache"`
 	Log       Log       `yaml:"log"`
+	TLS       TLS       `yaml:"tls"`
 	// TrustedProxies lists CIDRs whose X-Forwarded-For header is believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	// Integrations tunes the outgoing OAuth 2.0 integrations.
+	Integrations Integrations `yaml:"integrations"`
 }
 
 // Database selects the store.
@@ -124,6 +130,20 @@ type Log struct {
 	Format string `yaml:"format"` // json or text; default json in production, text in dev
 }
 
+// TLS lets a node serve HTTPS itself, for a team without a reverse proxy.
+type TLS struct {
+	// CertFile (the certificate chain, leaf first) and KeyFile are PEM files,
+	// read again when they change, so a renewed certificate needs no restart.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// RedirectListen, when set, is a plain-HTTP address that only redirects
+	// to the https base URL (":80", say).
+	RedirectListen string `yaml:"redirect_listen"`
+}
+
+// Enabled reports whether the node serves HTTPS itself.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
 // Default returns the documented defaults.
 func Default() Config {
 	return Config{
@@ -149,6 +169,8 @@ func Default() Config {
 		},
 		Cache: Cache{ClientTTL: time.Second},
 		Log:   Log{Level: "info"},
+
+		Integrations: Integrations{RequestTimeout: 30 * time.Second, PollInterval: 5 * time.Second},
 	}
 }
 
@@ -187,13 +209,32 @@ func oneDocument(dec *yaml.Decoder) error {
 	return errors.New(`more than one YAML document ("---"): only the first would be read; put every setting in one`)
 }
 
+// AdminPasswordEnv sets the password of the administrator that serve
+// creates on first start.
+const AdminPasswordEnv = "GATEHOUSE_ADMIN_PASSWORD"
+
+// otherEnv are the GATEHOUSE_* variables that are not settings but are read
+// elsewhere; LoadEnv lets them pass. This is the one list of them.
+var otherEnv = []string{
+	AdminPasswordEnv,
+	// The test suite's PostgreSQL (scripts/with-postgres.sh exports it); the
+	// binaries the tests start inherit it.
+	"GATEHOUSE_TEST_DATABASE_URL",
+}
+
 // LoadEnv merges GATEHOUSE_* variables from environ (os.Environ form) into c.
+// A GATEHOUSE_* variable that is neither a setting nor in otherEnv is an
+// error, as an unknown YAML key is, so a misspelt name cannot leave a
+// default silently in force.
 func (c *Config) LoadEnv(environ []string) error {
 	env := map[string]string{}
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "GATEHOUSE_") {
 			env[k] = v
 		}
+	}
+	if err := unknownEnv(env); err != nil {
+		return err
 	}
 	return walk(reflect.ValueOf(c).Elem(), "GATEHOUSE", func(name string, field reflect.Value) error {
 		v, ok := env[name]
@@ -213,6 +254,59 @@ func EnvNames() []string {
 		return nil
 	})
 	return names
+}
+
+// unknownEnv refuses the variables of env that nothing reads, naming the
+// closest known name when one is near enough to be a typo of it.
+func unknownEnv(env map[string]string) error {
+	known := append(EnvNames(), otherEnv...)
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(env)) {
+		if slices.Contains(known, name) {
+			continue
+		}
+		if near := closest(name, known); near != "" {
+			errs = append(errs, fmt.Errorf("config: unknown setting %s; did you mean %s?", name, near))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("config: unknown setting %s: no GATEHOUSE_* variable has that name (see docs/configuration.md)", name))
+	}
+	return errors.Join(errs...)
+}
+
+// closest returns the name of names nearest to name by edit distance, or ""
+// when even that one differs by more than a typo: two edits, or a quarter of
+// what follows the GATEHOUSE_ prefix in a longer name.
+func closest(name string, names []string) string {
+	limit := max(2, (len(name)-len("GATEHOUSE_"))/4)
+	best, bestDist := "", limit+1
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (ASCII names).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func walk(v reflect.Value, prefix string, visit func(string, reflect.Value) error) error {
@@ -295,6 +389,7 @@ func (c *Config) validate(serving bool) error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen %q must be host:port", c.Listen))
 	}
+	errs = append(errs, c.validateTLS()...)
 	if serving {
 		errs = append(errs, c.validateBaseURL()...)
 	}
@@ -372,7 +467,36 @@ func (c *Config) validate(serving bool) error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		errs = append(errs, fmt.Errorf("log.format %q must be json or text", c.Log.Format))
 	}
+	errs = append(errs, c.Integrations.validate()...)
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateTLS() []error {
+	t := &c.TLS
+	if !t.Enabled() {
+		if t.RedirectListen != "" {
+			return []error{errors.New("tls.redirect_listen needs tls.cert_file and tls.key_file: it redirects to the node's https listener")}
+		}
+		return nil
+	}
+	var errs []error
+	if t.CertFile == "" || t.KeyFile == "" {
+		errs = append(errs, errors.New("tls.cert_file and tls.key_file must be set together"))
+	}
+	// Absolute, so that the reload log names the files wherever the node runs.
+	for _, f := range []*string{&t.CertFile, &t.KeyFile} {
+		if abs, err := filepath.Abs(*f); *f != "" && err == nil {
+			*f = abs
+		}
+	}
+	if t.RedirectListen != "" {
+		if _, _, err := net.SplitHostPort(t.RedirectListen); err != nil {
+			errs = append(errs, fmt.Errorf("tls.redirect_listen %q must be host:port", t.RedirectListen))
+		} else if t.RedirectListen == c.Listen {
+			errs = append(errs, fmt.Errorf("tls.redirect_listen %q must differ from listen", t.RedirectListen))
+		}
+	}
+	return errs
 }
 
 func (c *Config) validateBaseURL() []error {
@@ -381,6 +505,9 @@ func (c *Config) validateBaseURL() []error {
 			return []error{errors.New("base_url is required in production (for example --base-url https://auth.example.com); use --dev to run on http://" + c.Listen)}
 		}
 		c.BaseURL = "http://" + c.Listen
+		if c.TLS.Enabled() {
+			c.BaseURL = "https://" + c.Listen
+		}
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	u, err := url.Parse(c.BaseURL)
@@ -389,6 +516,9 @@ func (c *Config) validateBaseURL() []error {
 	}
 	if !c.Dev && u.Scheme != "https" {
 		return []error{fmt.Errorf("base_url %q must use https in production; use --dev for http", c.BaseURL)}
+	}
+	if c.TLS.Enabled() && u.Scheme != "https" {
+		return []error{fmt.Errorf("base_url %q must use https: with tls.cert_file set the node answers https only", c.BaseURL)}
 	}
 	return nil
 }

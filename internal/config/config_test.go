@@ -207,3 +207,98 @@ func TestSecondDocumentIsAnError(t *testing.T) {
 		t.Fatalf("LoadFile(one marked document) = %v, listen %q", err, c.Listen)
 	}
 }
+
+func TestUnknownEnvIsAnError(t *testing.T) {
+	cases := []struct {
+		name, want string
+	}{
+		{"GATEHOUSE_LIFETIME_ACCESS_TOKEN", "unknown setting GATEHOUSE_LIFETIME_ACCESS_TOKEN; did you mean GATEHOUSE_LIFETIMES_ACCESS_TOKEN?"},
+		{"GATEHOUSE_BASEURL", "unknown setting GATEHOUSE_BASEURL; did you mean GATEHOUSE_BASE_URL?"},
+		{"GATEHOUSE_ADMIN_PASWORD", "unknown setting GATEHOUSE_ADMIN_PASWORD; did you mean GATEHOUSE_ADMIN_PASSWORD?"},
+		{"GATEHOUSE_TLS_CERT_FIEL", "unknown setting GATEHOUSE_TLS_CERT_FIEL; did you mean GATEHOUSE_TLS_CERT_FILE?"},
+		// Nothing is near: no guess.
+		{"GATEHOUSE_FOO", "unknown setting GATEHOUSE_FOO: no GATEHOUSE_* variable has that name"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			err := c.LoadEnv([]string{tc.name + "=s3cret-value", "GATEHOUSE_LISTEN=127.0.0.1:9100"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("LoadEnv = %v, want an error containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cret-value") {
+				t.Errorf("the error shows the variable's value: %v", err)
+			}
+		})
+	}
+	t.Run("every unknown one is named", func(t *testing.T) {
+		c := Default()
+		err := c.LoadEnv([]string{"GATEHOUSE_B=1", "GATEHOUSE_A=1"})
+		if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_A") || !strings.Contains(err.Error(), "GATEHOUSE_B") {
+			t.Fatalf("LoadEnv = %v, want both names", err)
+		}
+	})
+	t.Run("variables read elsewhere pass", func(t *testing.T) {
+		c := Default()
+		env := []string{"GATEHOUSE_ADMIN_PASSWORD=x", "GATEHOUSE_TEST_DATABASE_URL=postgres://t/t", "GATEHOUSE_SECRET_KEY=k", "GATEHOUSE_DATABASE_URL=postgres://db/g", "PATH=/bin", "GATEHOUSEX=1"}
+		if err := c.LoadEnv(env); err != nil {
+			t.Fatal(err)
+		}
+		if c.SecretKey != "k" || c.Database.URL != "postgres://db/g" {
+			t.Fatalf("settings not read: %+v", c)
+		}
+	})
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"abc", "", 3}, {"kitten", "sitting", 3}, {"LIFETIME", "LIFETIMES", 1}, {"ab", "ba", 2}} {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestTLSSettings(t *testing.T) {
+	env := []string{"GATEHOUSE_TLS_CERT_FILE=cert.pem", "GATEHOUSE_TLS_KEY_FILE=key.pem", "GATEHOUSE_TLS_REDIRECT_LISTEN=127.0.0.1:8081"}
+	c := Default()
+	c.Dev = true
+	if err := c.LoadEnv(env); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ValidateServe(); err != nil {
+		t.Fatal(err)
+	}
+	// Development defaults to https on the listen address, and the files become absolute.
+	if c.BaseURL != "https://127.0.0.1:8080" || !filepath.IsAbs(c.TLS.CertFile) || !filepath.IsAbs(c.TLS.KeyFile) || c.TLS.RedirectListen != "127.0.0.1:8081" {
+		t.Fatalf("TLS settings %+v, base URL %q", c.TLS, c.BaseURL)
+	}
+
+	cases := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"certificate without key", func(c *Config) { c.TLS.CertFile = "cert.pem" }, "tls.cert_file and tls.key_file must be set together"},
+		{"key without certificate", func(c *Config) { c.TLS.KeyFile = "key.pem" }, "tls.cert_file and tls.key_file must be set together"},
+		{"redirect without TLS", func(c *Config) { c.TLS.RedirectListen = ":80" }, "tls.redirect_listen needs tls.cert_file"},
+		{"redirect not host:port", func(c *Config) { c.TLS = TLS{CertFile: "c", KeyFile: "k", RedirectListen: "80"} }, `tls.redirect_listen "80" must be host:port`},
+		{"redirect on the TLS listener", func(c *Config) { c.TLS = TLS{CertFile: "c", KeyFile: "k", RedirectListen: c.Listen} }, "must differ from listen"},
+		{"http base URL in dev", func(c *Config) {
+			c.TLS = TLS{CertFile: "c", KeyFile: "k"}
+			c.BaseURL = "http://auth.example.com"
+		}, "must use https: with tls.cert_file set"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Dev = true
+			tc.change(&c)
+			if err := c.ValidateServe(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ValidateServe = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}

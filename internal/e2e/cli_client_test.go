@@ -11,7 +11,7 @@ import (
 // introspect only its own. (No CLI command edits an application.)
 func TestCLIClientCreateIntrospectAny(t *testing.T) {
 	bin := buildBinary(t)
-	dir := t.TempDir()
+	dir := migratedDir(t, bin)
 	create := func(extra ...string) (id string, introspectAny bool) {
 		t.Helper()
 		args := append([]string{"client", "create", "--name", "Mail server", "--grant", "client_credentials", "--scope", "READ", "--json"}, extra...)

@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -81,5 +84,48 @@ func TestBinaryPasswordPrompt(t *testing.T) {
 	}
 	if p := e.newBrowser().signIn("erin", "erin's password"); p.status != http.StatusSeeOther {
 		t.Fatalf("sign-in with the password typed at the prompt: %d", p.status)
+	}
+}
+
+// TestBinaryShowsFirstAdminPasswordOnATerminal: on a terminal, the first
+// start shows the generated password there and writes no file.
+func TestBinaryShowsFirstAdminPasswordOnATerminal(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	screen, tty := openPTY(t)
+	cmd := exec.Command(bin, "serve", "--dev", "--listen", addr)
+	cmd.Dir = dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var shown syncBuffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := screen.Read(buf)
+			shown.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	e := &env{t: t, base: "http://" + addr}
+	password := ""
+	for deadline := time.Now().Add(20 * time.Second); password == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if m := regexp.MustCompile(`shown only this once:\s+(\S+)`).FindStringSubmatch(shown.String()); m != nil {
+			password = m[1]
+		}
+	}
+	if password == "" {
+		t.Fatalf("no password on the terminal:\n%s", shown.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gatehouse-data", "initial-admin-password")); !os.IsNotExist(err) {
+		t.Fatalf("a password file was written although a terminal showed it: %v", err)
+	}
+	if p := e.newBrowser().signIn("admin", password); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in with the password shown: %d", p.status)
 	}
 }

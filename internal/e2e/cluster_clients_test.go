@@ -47,7 +47,7 @@ func TestClusterEditRightAfterRotationKeepsTheNewSecret(t *testing.T) {
 		t.Fatal("node B refuses the application's secret")
 	}
 	// Within the second: rotate on node A, then save the form on node B.
-	rotated := b.submit(confirm, rotatePath)
+	rotated := b.follow(b.submit(confirm, rotatePath))
 	m := secretField.FindStringSubmatch(rotated.body)
 	if rotated.status != http.StatusOK || m == nil {
 		t.Fatalf("rotate on node A: %d", rotated.status)

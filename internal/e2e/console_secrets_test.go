@@ -62,7 +62,7 @@ func TestConsoleRotationNeedsReauthentication(t *testing.T) {
 	if confirm.status != http.StatusOK || !strings.Contains(confirm.body, `action="`+rotatePath+`"`) {
 		t.Fatalf("confirmation page: %d", confirm.status)
 	}
-	rotated := b.submit(confirm, rotatePath)
+	rotated := b.follow(b.submit(confirm, rotatePath))
 	m := secretField.FindStringSubmatch(rotated.body)
 	if rotated.status != http.StatusOK || m == nil || m[1] == secretValue {
 		t.Fatalf("rotation after re-authentication: %d", rotated.status)
@@ -105,7 +105,7 @@ func TestConsoleIntrospectAny(t *testing.T) {
 	if !strings.Contains(newForm.body, `name="introspect_any"`) || strings.Contains(newForm.body, `name="introspect_any" aria-describedby="introspect_any_help" checked`) {
 		t.Fatal("the new application form lacks the introspection checkbox, or has it ticked")
 	}
-	created := b.post("/admin/apps/new", fields(true))
+	created := b.follow(b.post("/admin/apps/new", fields(true)))
 	m := secretField.FindStringSubmatch(created.body)
 	if created.status != http.StatusOK || m == nil {
 		t.Fatalf("create: %d", created.status)

@@ -57,15 +57,25 @@ func TestConsoleApplicationLifecycle(t *testing.T) {
 	ctx := context.Background()
 
 	// Create through the form; the secret is shown once.
-	created := b.post("/admin/apps/new", url.Values{
+	posted := b.post("/admin/apps/new", url.Values{
 		"csrf_token": {b.csrf()}, "name": {"Bamboo"}, "description": {"Builds"}, "redirect_uris": {callback},
 		"scope": {"READ", "WRITE"}, "type": {"confidential"}, "grant": {"authorization_code", "refresh_token"}, "enabled": {"on"},
 	})
+	// Post/Redirect/Get: the answer to the post is a redirect to a page that
+	// shows the secret once; reloading that page creates nothing more and
+	// shows the secret no more.
+	if posted.status != http.StatusSeeOther || !strings.HasSuffix(posted.header.Get("Location"), "/new-secret") {
+		t.Fatalf("create: %d to %q, want 303 to the new-secret page", posted.status, posted.header.Get("Location"))
+	}
+	created := b.follow(posted)
 	m := secretField.FindStringSubmatch(created.body)
 	if created.status != http.StatusOK || m == nil {
 		t.Fatalf("create: %d %s", created.status, created.body)
 	}
 	secretValue := m[1]
+	if reload := b.follow(b.get(posted.header.Get("Location"))); reload.status != http.StatusOK || secretField.MatchString(reload.body) || !strings.Contains(reload.body, "shown only once") {
+		t.Fatalf("reloading the new-secret page: %d, secret shown again: %v", reload.status, secretField.MatchString(reload.body))
+	}
 	apps, _ := e.node.Apps.List(ctx)
 	if len(apps) != 1 || apps[0].Name != "Bamboo" || !apps[0].Enabled {
 		t.Fatalf("stored %+v", apps)
@@ -118,7 +128,7 @@ func TestConsoleApplicationLifecycle(t *testing.T) {
 
 	// Regenerate, which needs the password again too: the old secret stops working.
 	confirmRotate := b.follow(b.submit(b.follow(b.get("/admin/apps/"+c.ID+"/rotate")), "/admin/reauth", "password", "root-password"))
-	rotated := b.submit(confirmRotate, "/admin/apps/"+c.ID+"/rotate")
+	rotated := b.follow(b.submit(confirmRotate, "/admin/apps/"+c.ID+"/rotate"))
 	m = secretField.FindStringSubmatch(rotated.body)
 	if m == nil || m[1] == secretValue {
 		t.Fatalf("rotate: %d", rotated.status)

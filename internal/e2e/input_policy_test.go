@@ -178,7 +178,8 @@ func (e *env) jsonAs(b *browser, method, path, body string) tokenResult {
 // services, so it refuses the same values with the same message, and
 // writes nothing.
 func TestHostileTextThroughTheCLI(t *testing.T) {
-	bin, dir := buildBinary(t), t.TempDir()
+	bin := buildBinary(t)
+	dir := migratedDir(t, bin)
 	for name, value := range hostileText {
 		if strings.ContainsRune(value, 0) {
 			continue // no argument can hold a NUL

@@ -35,9 +35,9 @@ const keyMismatch = "this node's secret key does not match the one the data was 
 // right key must still start.
 func TestBinaryRefusesWrongSecretKey(t *testing.T) {
 	bin := buildBinary(t)
-	dir := t.TempDir()
-	data := filepath.Join(dir, "gatehouse-data") // the default --data-dir
 	right, wrong := secret.GenerateMaster(), secret.GenerateMaster()
+	dir := migratedDir(t, bin, "GATEHOUSE_SECRET_KEY="+right)
+	data := filepath.Join(dir, "gatehouse-data") // the default --data-dir
 	env := func(key string) []string { return []string{"GATEHOUSE_SECRET_KEY=" + key} }
 	if _, errOut, err := runCLIEnv(bin, dir, env(right), "client", "create", "--name", "Sealed", "--redirect-uri", callback, "--scope", "READ"); err != nil {
 		t.Fatalf("client create: %v\n%s", err, errOut)

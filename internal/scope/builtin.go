@@ -8,6 +8,13 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
+// IntegrationToken is the scope that lets an application's client-credentials
+// token fetch the integrations' access tokens (the token API). It is in both
+// built-in catalogues at the system-administrator level, implied by no other
+// scope; a custom catalogue offers it by defining a scope of this name at
+// that level.
+const IntegrationToken = "INTEGRATION_TOKEN"
+
 // Default names the catalogue used when none is configured.
 const Default = "atlassian"
 
@@ -53,6 +60,14 @@ var atlassian = []Scope{
 		},
 		Implies: []string{"ADMIN"},
 		Level:   store.LevelSystemAdmin,
+	},
+	{
+		Name: IntegrationToken,
+		Description: map[string]string{
+			"en": "Fetch the access tokens of Gatehouse's outgoing OAuth 2.0 integrations (for services that sign in to mailboxes)",
+			"ja": "Gatehouse の外部 OAuth 2.0 連携のアクセストークンを取得する（メールボックスにサインインするサービス向け）",
+		},
+		Level: store.LevelSystemAdmin,
 	},
 }
 
@@ -126,6 +141,14 @@ var bitbucket = []Scope{
 		},
 		Implies: []string{"ADMIN_WRITE"},
 		Level:   store.LevelSystemAdmin,
+	},
+	{
+		Name: IntegrationToken,
+		Description: map[string]string{
+			"en": "Fetch the access tokens of Gatehouse's outgoing OAuth 2.0 integrations (for services that sign in to mailboxes)",
+			"ja": "Gatehouse の外部 OAuth 2.0 連携のアクセストークンを取得する（メールボックスにサインインするサービス向け）",
+		},
+		Level: store.LevelSystemAdmin,
 	},
 }
 

@@ -43,37 +43,42 @@ func TestBuiltinCatalogues(t *testing.T) {
 	}{
 		{
 			catalogue: "atlassian",
-			names:     []string{"READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"},
+			names:     []string{"READ", "WRITE", "ADMIN", "SYSTEM_ADMIN", "INTEGRATION_TOKEN"},
 			levels: map[string]store.Level{
 				"READ": store.LevelUser, "WRITE": store.LevelUser,
 				"ADMIN": store.LevelAdmin, "SYSTEM_ADMIN": store.LevelSystemAdmin,
+				"INTEGRATION_TOKEN": store.LevelSystemAdmin,
 			},
 			expand: map[string][]string{
 				"READ":         {"READ"},
 				"WRITE":        {"READ", "WRITE"},
 				"ADMIN":        {"READ", "WRITE", "ADMIN"},
 				"SYSTEM_ADMIN": {"READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"},
+				// Implied by nothing: SYSTEM_ADMIN does not fetch integration tokens.
+				"INTEGRATION_TOKEN": {"INTEGRATION_TOKEN"},
 			},
 		},
 		{
 			catalogue: "bitbucket",
 			names: []string{"PUBLIC_REPOS", "ACCOUNT_WRITE", "REPO_READ", "REPO_WRITE",
-				"REPO_ADMIN", "PROJECT_ADMIN", "ADMIN_WRITE", "SYSTEM_ADMIN"},
+				"REPO_ADMIN", "PROJECT_ADMIN", "ADMIN_WRITE", "SYSTEM_ADMIN", "INTEGRATION_TOKEN"},
 			levels: map[string]store.Level{
 				"PUBLIC_REPOS": store.LevelUser, "ACCOUNT_WRITE": store.LevelUser,
 				"REPO_READ": store.LevelUser, "REPO_WRITE": store.LevelUser,
 				"REPO_ADMIN": store.LevelUser, "PROJECT_ADMIN": store.LevelUser,
 				"ADMIN_WRITE": store.LevelAdmin, "SYSTEM_ADMIN": store.LevelSystemAdmin,
+				"INTEGRATION_TOKEN": store.LevelSystemAdmin,
 			},
 			expand: map[string][]string{
-				"PUBLIC_REPOS":  {"PUBLIC_REPOS"},
-				"ACCOUNT_WRITE": {"ACCOUNT_WRITE"},
-				"REPO_READ":     {"REPO_READ"},
-				"REPO_WRITE":    {"REPO_READ", "REPO_WRITE"},
-				"REPO_ADMIN":    {"REPO_READ", "REPO_WRITE", "REPO_ADMIN"},
-				"PROJECT_ADMIN": {"REPO_READ", "REPO_WRITE", "REPO_ADMIN", "PROJECT_ADMIN"},
-				"ADMIN_WRITE":   {"REPO_READ", "REPO_WRITE", "REPO_ADMIN", "PROJECT_ADMIN", "ADMIN_WRITE"},
-				"SYSTEM_ADMIN":  {"REPO_READ", "REPO_WRITE", "REPO_ADMIN", "PROJECT_ADMIN", "ADMIN_WRITE", "SYSTEM_ADMIN"},
+				"PUBLIC_REPOS":      {"PUBLIC_REPOS"},
+				"ACCOUNT_WRITE":     {"ACCOUNT_WRITE"},
+				"REPO_READ":         {"REPO_READ"},
+				"REPO_WRITE":        {"REPO_READ", "REPO_WRITE"},
+				"REPO_ADMIN":        {"REPO_READ", "REPO_WRITE", "REPO_ADMIN"},
+				"PROJECT_ADMIN":     {"REPO_READ", "REPO_WRITE", "REPO_ADMIN", "PROJECT_ADMIN"},
+				"ADMIN_WRITE":       {"REPO_READ", "REPO_WRITE", "REPO_ADMIN", "PROJECT_ADMIN", "ADMIN_WRITE"},
+				"SYSTEM_ADMIN":      {"REPO_READ", "REPO_WRITE", "REPO_ADMIN", "PROJECT_ADMIN", "ADMIN_WRITE", "SYSTEM_ADMIN"},
+				"INTEGRATION_TOKEN": {"INTEGRATION_TOKEN"},
 			},
 		},
 	}

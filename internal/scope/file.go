@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/store"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // catalogueFile is the YAML form of a custom catalogue.

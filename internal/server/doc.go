@@ -2,7 +2,9 @@
 // and the scope catalogue, builds the services, and serves one http.Handler
 // made of the protocol endpoints, the browser pages and the health checks,
 // behind middleware for panics, caller addresses and request logging. It also
-// runs the janitor that purges expired rows, on one node at a time. A node
-// refuses to start with a secret key that cannot open the database's key
+// runs the janitor that purges expired rows, on one node at a time, in
+// bounded batches. With tls.cert_file it serves HTTPS itself, reloading the
+// certificate when its files change, and optionally redirects plain HTTP
+// (tls.go). A node refuses to start with a secret key that cannot open the database's key
 // check (keycheck.go).
 package server

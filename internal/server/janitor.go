@@ -26,8 +26,16 @@ func (g *Gatehouse) runJanitor(ctx context.Context) {
 	}
 }
 
+// purgeBatch bounds the rows one purge transaction deletes, so that the
+// janitor holds SQLite's only writer (or PostgreSQL's row locks) for a few
+// milliseconds at a time, however much is due.
+const purgeBatch = 1000
+
 // PurgeOnce runs one janitor pass if this node holds the lease; it reports
-// whether it ran.
+// whether it ran. It purges batch after batch until one comes back short.
+// Between batches the writer is free: writes that queued during a batch
+// commit before the next one starts (the group committer serves in order),
+// so sign-ins and token requests are never stuck behind a long purge.
 func (g *Gatehouse) PurgeOnce(ctx context.Context) bool {
 	now := g.Now()
 	ok, err := g.Store.TryLock(ctx, janitorLock, g.nodeID, now, g.Config.Janitor.Interval*3/2)
@@ -38,16 +46,26 @@ func (g *Gatehouse) PurgeOnce(ctx context.Context) bool {
 	if !ok {
 		return false
 	}
-	n, err := g.Store.Purge(ctx, now, store.PurgePolicy{
+	policy := store.PurgePolicy{
 		RevokedRetention: g.Config.Janitor.RevokedRetention,
 		RotatedRetention: g.Config.Janitor.RotatedRetention,
-	})
-	if err != nil {
-		g.Log.Warn("janitor purge", "error", err)
-		return true
 	}
-	if n > 0 {
-		g.Log.Info("janitor purged expired rows", "rows", n)
+	var total int64
+	batches := 0
+	for ctx.Err() == nil {
+		n, err := g.Store.Purge(ctx, now, policy, g.purgeBatch)
+		total += n
+		batches++
+		if err != nil {
+			g.Log.Warn("janitor purge", "error", err, "rows", total)
+			return true
+		}
+		if n < int64(g.purgeBatch) {
+			break
+		}
+	}
+	if total > 0 {
+		g.Log.Info("janitor purged expired rows", "rows", total, "batches", batches)
 	}
 	return true
 }

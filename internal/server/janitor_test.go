@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,5 +109,48 @@ func TestJanitorRunsOnOneNodeAtATime(t *testing.T) {
 	}
 	if nodes[0].PurgeOnce(ctx) {
 		t.Fatal("the old holder ran while the new one held the lease")
+	}
+}
+
+// TestJanitorPurgesInBatches: with more rows due than one batch holds, one
+// pass purges them all, a batch at a time, and keeps the live ones.
+func TestJanitorPurgesInBatches(t *testing.T) {
+	clk := &testClock{t: time.Now()}
+	g := openNodes(t, 1, clk)[0]
+	g.purgeBatch = 2
+	var logs bytes.Buffer
+	g.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := context.Background()
+	c, _, err := g.Apps.Create(ctx, app.Registration{Name: "a", RedirectURIs: []string{"https://a.example.com/cb"}, Scopes: []string{"READ"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := clk.Now()
+	issue := func(hash string, expires time.Time) {
+		t.Helper()
+		tok := store.Token{Hash: []byte(hash), Kind: store.KindAccess, GrantID: hash, ClientID: c.ID, Scope: "READ", CreatedAt: now, GrantedAt: now, ExpiresAt: expires}
+		if err := g.Store.IssueTokens(ctx, store.Issue{Access: tok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		issue(fmt.Sprint("short-", i), now.Add(time.Minute))
+	}
+	issue("long", now.Add(72*time.Hour))
+	clk.Advance(25 * time.Hour)
+	if !g.PurgeOnce(ctx) {
+		t.Fatal("the only node did not get the janitor lease")
+	}
+	for i := range 5 {
+		if _, err := g.Store.TokenByHash(ctx, []byte(fmt.Sprint("short-", i))); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("expired token %d not purged: %v", i, err)
+		}
+	}
+	if _, err := g.Store.TokenByHash(ctx, []byte("long")); err != nil {
+		t.Fatalf("live token purged: %v", err)
+	}
+	// 2 + 2 + 1: the short third batch ends the pass.
+	if !strings.Contains(logs.String(), "rows=5 batches=3") {
+		t.Errorf("janitor log %q; want rows=5 batches=3", logs.String())
 	}
 }

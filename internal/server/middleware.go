@@ -4,9 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"time"
-
-	"github.com/gatehouse/gatehouse/internal/clientip"
 )
 
 // recoverPanics turns a panic into a logged 500 so one bad request cannot
@@ -23,43 +20,6 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 			}
 		}()
 		next.ServeHTTP(w, r)
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// logRequests logs method, path (never the query: it may hold codes), status
-// and duration at debug level, and server errors at error level. A 503 is
-// logged at warn level: the node is up and says why it cannot serve (its
-// database is unreachable, or its secret key does not match the data), and
-// the cause is logged where that was found.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		level := slog.LevelDebug
-		switch {
-		case rec.status == http.StatusServiceUnavailable:
-			level = slog.LevelWarn
-		case rec.status >= 500:
-			level = slog.LevelError
-		}
-		if !log.Enabled(r.Context(), level) {
-			return // spare the hot paths building a record nobody reads
-		}
-		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration", time.Since(start), "address", clientip.From(r.Context()))
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,13 +12,18 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/adminapi"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/reqlog"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -41,6 +47,13 @@ type Gatehouse struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	nodeID string
+	// Integrations are the outgoing OAuth 2.0 integrations; Metrics the
+	// node's Prometheus registry, served at /metrics to loopback callers.
+	Integrations *integration.Service
+	Mail         *mail.Service // the incoming mail servers
+	Metrics      *prometheus.Registry
+	// purgeBatch is the janitor's rows per transaction (purgeBatch; tests shrink it).
+	purgeBatch int
 }
 
 // Options are the seams tests control.
@@ -75,7 +88,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		return nil, err
 	}
 	st = store.NewClientCache(st, cfg.Cache.ClientTTL, opt.Now)
-	g := &Gatehouse{Config: cfg, Store: st, Keys: keys, Scopes: catalogue, Log: log, Now: opt.Now, nodeID: newNodeID()}
+	g := &Gatehouse{Config: cfg, Store: st, Keys: keys, Scopes: catalogue, Log: log, Now: opt.Now, nodeID: newNodeID(), purgeBatch: purgeBatch}
 	minter := token.NewMinter(keys, nil)
 	g.Apps = app.NewService(st, keys, minter, catalogue, app.Options{Dev: cfg.Dev, Limit: cfg.Limits.Clients, Now: opt.Now, Log: log})
 	if err := g.checkKey(ctx); err != nil {
@@ -92,9 +105,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		CompatQuery: cfg.Compat.QueryParameters,
 	}, st, g.Apps, catalogue, minter, opt.Now, log)
 	g.Admin = admin.New(st, g.Apps, g.Users, audit.New(st, opt.Now, log), opt.Now)
+	g.openIntegrations()
+	g.Mail = mail.NewService(st, keys, g.Integrations, mail.Options{Dev: cfg.Dev, Now: opt.Now, Log: log})
 	g.Pages, err = web.New(g.OAuth, g.Users, g.Admin, st, catalogue, keys, log, web.Options{
 		Sessions: web.SessionOptions{Idle: l.SessionIdle, Absolute: l.SessionMax, Secure: !cfg.Dev},
-		Now:      opt.Now, HSTS: !cfg.Dev,
+		Now:      opt.Now, HSTS: !cfg.Dev, Integrations: g.Integrations, Mail: g.Mail,
 	})
 	if err != nil {
 		st.Close()
@@ -119,6 +134,19 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return sqlstore.OpenSQLite(ctx, cfg.SQLitePath())
 }
 
+// StoreTarget names the database cfg selects, for messages: the PostgreSQL
+// database, host and port (never the password), or the SQLite file.
+func StoreTarget(cfg config.Config) string {
+	if cfg.Database.URL == "" {
+		return "SQLite file " + cfg.SQLitePath()
+	}
+	target, err := sqlstore.PostgresTarget(cfg.Database.URL)
+	if err != nil {
+		return "PostgreSQL (the URL does not parse)"
+	}
+	return target
+}
+
 // Close releases the store.
 func (g *Gatehouse) Close() error { return g.Store.Close() }
 
@@ -128,11 +156,12 @@ func (g *Gatehouse) Handler() http.Handler {
 	g.OAuth.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", g.handleReady)
-	adminapi.New(g.Admin, g.Users, g.OAuth, g.Pages, g.Log).Register(mux)
+	adminapi.New(g.Admin, g.Users, g.OAuth, g.Pages, g.Log).AddIntegrations(g.Integrations, g.Scopes).AddMail(g.Mail).Register(mux)
+	mux.Handle("GET /metrics", g.handleMetrics())
 	mux.Handle("/", g.Pages.Handler())
-	var h http.Handler = mux
-	h = logRequests(g.Log, h)
-	h = clientip.NewResolver(g.Config.TrustedProxies).Middleware(h)
+	proxies := clientip.NewResolver(g.Config.TrustedProxies)
+	h := reqlog.Middleware(g.Log, proxies.PeerTrusted, reqlog.Route(mux))
+	h = proxies.Middleware(h)
 	h = recoverPanics(g.Log, h)
 	if !g.Config.Dev {
 		h = hsts(h)
@@ -152,7 +181,9 @@ func (g *Gatehouse) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-// Serve answers on ln until ctx ends, then shuts down gracefully.
+// Serve answers on ln until ctx ends, then shuts down gracefully. With
+// tls.cert_file it answers HTTPS (HTTP/2 or 1.1) on ln, and with
+// tls.redirect_listen also plain HTTP there, only to redirect to https.
 func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           g.Handler(),
@@ -163,17 +194,68 @@ func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn),
 	}
+	servers := []*http.Server{srv}
+	serve := srv.Serve
+	if g.Config.TLS.Enabled() {
+		cfg, err := g.tlsConfig()
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = cfg
+		// The certificate comes from cfg.GetCertificate, not from files here.
+		serve = func(ln net.Listener) error { return srv.ServeTLS(ln, "", "") }
+	}
+	errc := make(chan error, 2)
+	if addr := g.Config.TLS.RedirectListen; addr != "" {
+		redirect, err := g.redirectServer(addr, errc)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, redirect)
+	}
 	go g.runJanitor(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	refresherCtx, stopRefresher := context.WithCancel(ctx)
+	refresher := make(chan struct{})
+	// A refresh under way stores what the provider answered before Serve returns.
+	defer func() { stopRefresher(); <-refresher }()
+	go g.runRefresher(refresherCtx, refresher)
+	go func() { errc <- serve(ln) }()
+	var err error
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc: // a listener failed: stop the other one too
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	for _, s := range servers {
+		err = errors.Join(err, s.Shutdown(shutdown))
+	}
+	return err
+}
+
+// redirectServer listens on addr and serves redirectToHTTPS there, sending
+// the error that ends it to errc.
+func (g *Gatehouse) redirectServer(addr string, errc chan<- error) (*http.Server, error) {
+	h, err := redirectToHTTPS(g.Config.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("tls.redirect_listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn),
+	}
+	g.Log.Info("redirecting plain http to https", "listen", ln.Addr().String(), "to", g.Config.BaseURL)
+	go func() { errc <- srv.Serve(ln) }()
+	return srv, nil
 }
 
 func newNodeID() string {

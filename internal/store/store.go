@@ -28,10 +28,15 @@ type Store interface {
 	Throttle
 	Audit
 	KeyCheck
+	Integrations
+	MailServers
 	// Purge deletes what can no longer be used: expired codes, expired or
 	// long-revoked tokens, rotated refresh tokens past retention, expired
-	// sessions, expired pending consents and stale throttle counters. It returns the number of rows gone.
-	Purge(ctx context.Context, now time.Time, p PurgePolicy) (int64, error)
+	// sessions, expired pending consents and stale throttle counters. It
+	// deletes at most limit (> 0) rows, in one transaction, so that it never
+	// holds the database long; it returns how many went, and fewer than
+	// limit means nothing due was left. Callers repeat it until then.
+	Purge(ctx context.Context, now time.Time, p PurgePolicy, limit int) (int64, error)
 	// TryLock takes a named, cluster-wide lease until expiry if nobody else
 	// holds it (or theirs expired). Background jobs use it to run on one node.
 	TryLock(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)

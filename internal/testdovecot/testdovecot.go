@@ -1,8 +1,10 @@
-// Package testdovecot starts a real Dovecot (Debian's dovecot-imapd, 2.3) on
-// a free loopback port for tests, with a throw-away configuration whose
-// passdb oauth2 checks access tokens by introspection at Gatehouse. It is
-// stopped, with every process it started, when the test ends. Only tests
-// import it.
+// Package testdovecot starts a real Dovecot (Debian's dovecot-imapd and
+// dovecot-pop3d, 2.3) on free loopback ports for tests, with a throw-away
+// configuration: a passdb oauth2 that checks access tokens by introspection
+// at Gatehouse, a passwd-file passdb for password users, POP3 besides IMAP,
+// and TLS (implicit ports, STARTTLS and STLS) with a CA made for the test.
+// It is stopped, with every process it started, when the test ends. Only
+// tests import it.
 //
 // Without Dovecot the test is skipped, or fails when CI=true;
 // scripts/install-dovecot.sh installs it.
@@ -11,6 +13,7 @@ package testdovecot
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -24,8 +27,32 @@ import (
 
 // Dovecot is a running Dovecot.
 type Dovecot struct {
-	IMAPAddr string // 127.0.0.1:PORT, IMAP without TLS
-	logPath  string
+	IMAPAddr  string // 127.0.0.1:PORT, IMAP without TLS (with STARTTLS when TLS is on)
+	IMAPSAddr string // IMAP with implicit TLS, when TLS is on
+	POP3Addr  string // POP3 without TLS (with STLS when TLS is on), when POP3 is on
+	POP3SAddr string // POP3 with implicit TLS, when POP3 and TLS are on
+	// CACert is the PEM certificate of the throw-away CA that signed the
+	// server's certificate (subject ServerSubject, for 127.0.0.1 and
+	// localhost), when TLS is on.
+	CACert  string
+	dir     string
+	acc     accounts
+	logPath string
+}
+
+// Options say what to start.
+type Options struct {
+	// IntrospectionURL, when set, adds a passdb oauth2 that checks XOAUTH2
+	// and OAUTHBEARER tokens there (http://CLIENT_ID:CLIENT_SECRET@HOST:PORT/…/introspect,
+	// an application that may introspect every application's tokens).
+	IntrospectionURL string
+	// Passwords, when set, adds a passwd-file passdb with these users and
+	// passwords for PLAIN, LOGIN and USER/PASS.
+	Passwords map[string]string
+	POP3      bool // POP3 listeners besides IMAP
+	TLS       bool // a throw-away CA and certificate; implicit TLS listeners, STARTTLS and STLS
+	// Mechanisms is auth_mechanisms; default "plain login xoauth2 oauthbearer".
+	Mechanisms string
 }
 
 // log returns what Dovecot has logged so far.
@@ -34,11 +61,16 @@ func (d *Dovecot) log() string {
 	return string(b)
 }
 
-// Start starts Dovecot with a passdb oauth2 that introspects at
-// introspectionURL (http://CLIENT_ID:CLIENT_SECRET@HOST:PORT/…/introspect, an
-// application that may introspect every application's tokens) and a static
-// userdb with a maildir per user in a temporary directory.
+// Start starts Dovecot with IMAP only, without TLS, and a passdb oauth2
+// that introspects at introspectionURL.
 func Start(t testing.TB, introspectionURL string) *Dovecot {
+	t.Helper()
+	return StartWith(t, Options{IntrospectionURL: introspectionURL})
+}
+
+// StartWith starts Dovecot as o says, with a static userdb and a maildir
+// per user in a temporary directory.
+func StartWith(t testing.TB, o Options) *Dovecot {
 	t.Helper()
 	bin := binary(t)
 	// Not t.TempDir: its path holds the test's name, and Dovecot's sockets
@@ -64,11 +96,39 @@ func Start(t testing.TB, introspectionURL string) *Dovecot {
 	if err := os.Chown(filepath.Join(dir, "home"), acc.mailUID, acc.mailGID); err != nil {
 		t.Fatal(err)
 	}
-	d := &Dovecot{IMAPAddr: freeAddr(t), logPath: filepath.Join(dir, "dovecot.log")}
-	_, port, _ := net.SplitHostPort(d.IMAPAddr)
+	d := &Dovecot{IMAPAddr: freeAddr(t), dir: dir, acc: acc, logPath: filepath.Join(dir, "dovecot.log")}
+	l := layout{dir: dir, imap: d.IMAPAddr, mechanisms: o.Mechanisms, acc: acc}
+	if l.mechanisms == "" {
+		l.mechanisms = "plain login xoauth2 oauthbearer"
+	}
+	if o.POP3 {
+		d.POP3Addr = freeAddr(t)
+		l.pop3 = d.POP3Addr
+	}
+	if o.TLS {
+		ca, cert, key := testCerts(t)
+		d.CACert = string(ca)
+		writeFile(t, filepath.Join(dir, "cert.pem"), string(cert), 0o644)
+		writeFile(t, filepath.Join(dir, "key.pem"), string(key), 0o600)
+		d.IMAPSAddr = freeAddr(t)
+		l.tls, l.imaps = true, d.IMAPSAddr
+		if o.POP3 {
+			d.POP3SAddr = freeAddr(t)
+			l.pop3s = d.POP3SAddr
+		}
+	}
+	if o.IntrospectionURL != "" {
+		l.introspection = true
+		// Readable by Dovecot's auth process, which runs as another
+		// account (throw-away test credentials).
+		writeFile(t, filepath.Join(dir, "oauth2.conf.ext"), oauth2Config(o.IntrospectionURL), 0o644)
+	}
+	if len(o.Passwords) > 0 {
+		l.passwords = true
+		writeFile(t, filepath.Join(dir, "passwd"), passwdFile(o.Passwords), 0o644)
+	}
 	conf := filepath.Join(dir, "dovecot.conf")
-	writeFile(t, filepath.Join(dir, "oauth2.conf.ext"), oauth2Config(introspectionURL))
-	writeFile(t, conf, mainConfig(dir, port, acc))
+	writeFile(t, conf, mainConfig(l), 0o644)
 
 	cmd := exec.Command(bin, "-F", "-c", conf)
 	var out bytes.Buffer
@@ -89,11 +149,43 @@ func Start(t testing.TB, introspectionURL string) *Dovecot {
 			t.Logf("dovecot log:\n%s", d.log())
 		}
 	})
-	if err := waitListening(d.IMAPAddr, exited, 15*time.Second); err != nil {
-		stop(cmd, exited)
-		t.Fatalf("%v\n%s\n%s", err, out.String(), d.log())
+	for _, addr := range []string{d.IMAPAddr, d.IMAPSAddr, d.POP3Addr, d.POP3SAddr} {
+		if addr == "" {
+			continue
+		}
+		if err := waitListening(addr, exited, 15*time.Second); err != nil {
+			stop(cmd, exited)
+			t.Fatalf("%v\n%s\n%s", err, out.String(), d.log())
+		}
 	}
 	return d
+}
+
+// AddMessages writes n small messages into the INBOX (the maildir's new/)
+// of user, creating the maildir if needed, owned by the mail account.
+func (d *Dovecot) AddMessages(t testing.TB, user string, n int) {
+	t.Helper()
+	home := filepath.Join(d.dir, "home", user)
+	maildir := filepath.Join(home, "Maildir")
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(maildir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		name := fmt.Sprintf("%d.M%dP%d.gatehouse-test", time.Now().Unix(), i, os.Getpid())
+		body := fmt.Sprintf("From: test@example.com\r\nTo: %s@example.com\r\nSubject: test message %d\r\n\r\nHello %d.\r\n", user, i, i)
+		writeFile(t, filepath.Join(maildir, "new", name), body, 0o600)
+	}
+	err := filepath.WalkDir(home, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, d.acc.mailUID, d.acc.mailGID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // binary finds dovecot, which Debian installs in /usr/sbin (not on a
@@ -152,9 +244,9 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-func writeFile(t testing.TB, path, content string) {
+func writeFile(t testing.TB, path, content string, mode os.FileMode) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/mail"
 	"net/netip"
 	"regexp"
@@ -149,9 +150,26 @@ func checkPassword(p string) error {
 func (s *Service) ByUsername(ctx context.Context, username string) (store.User, error) {
 	name := NormalizeUsername(username)
 	if !usernamePattern.MatchString(name) {
-		return store.User{}, store.ErrNotFound // no such name can be stored
+		return store.User{}, notFound(name) // no such name can be stored
 	}
-	return s.store.UserByUsername(ctx, name)
+	u, err := s.store.UserByUsername(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, notFound(name)
+	}
+	return u, err
+}
+
+// notFoundError words store.ErrNotFound for people: `user "ghost" not found`.
+type notFoundError struct{ username string }
+
+func (e notFoundError) Error() string { return fmt.Sprintf("user %q not found", e.username) }
+func (e notFoundError) Unwrap() error { return store.ErrNotFound }
+
+func notFound(username string) error {
+	if len(username) > 64 || !validation.Clean(username) {
+		username = "(not a valid username)"
+	}
+	return notFoundError{username}
 }
 
 // Profile field rules (see internal/validation for the input policy).

@@ -49,6 +49,7 @@ func (p *Pages) registerAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/apps", p.requireAdmin(p.handleAppList))
 	mux.HandleFunc("GET /admin/apps/new", p.requireAdmin(p.handleAppNew))
 	mux.HandleFunc("POST /admin/apps/new", p.requireAdmin(p.handleAppCreate))
+	mux.HandleFunc("GET /admin/apps/{id}/new-secret", p.requireAdmin(p.handleAppNewSecret))
 	mux.HandleFunc("GET /admin/apps/{id}", p.requireAdmin(p.handleAppShow))
 	mux.HandleFunc("GET /admin/apps/{id}/edit", p.requireAdmin(p.handleAppEdit))
 	mux.HandleFunc("POST /admin/apps/{id}/edit", p.requireAdmin(p.handleAppUpdate))
@@ -63,7 +64,9 @@ func (p *Pages) registerAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/reauth", p.requireAdmin(p.handleReauthPage))
 	mux.HandleFunc("POST /admin/reauth", p.requireAdmin(p.handleReauth))
 	p.registerAdminUsers(mux)
+	p.registerIntegrations(mux)
 	p.registerAdminAudit(mux)
+	p.registerAdminMail(mux)
 }
 
 // adminError maps a service error to the error page: a refusal is worded in
@@ -178,8 +181,46 @@ func (p *Pages) handleAppCreate(w http.ResponseWriter, r *http.Request, u store.
 		p.fail(w, r, err)
 		return
 	}
-	// The secret is shown once, on this answer; it is not in any URL.
-	p.render(w, r, http.StatusOK, "admin_app_secret", p.t(r, "admin.app_created"), createdData{Client: c, Secret: secretValue, Title: p.t(r, "admin.app_created")})
+	p.showSecretOnce(w, r, c.ID, secretValue, "created")
+}
+
+// keyNewSecret remembers, for one page view, which application's secret was
+// just made ("created:ID" or "rotated:ID").
+const keyNewSecret = "new_secret"
+
+// showSecretOnce answers a creation or rotation with a redirect to a page
+// that shows the new secret once (Post/Redirect/Get): reloading that page
+// cannot create a second application or rotate again, and shows the secret
+// no more. Only which application it was is kept in the session, never the
+// secret, which the page reads back from its sealed copy.
+func (p *Pages) showSecretOnce(w http.ResponseWriter, r *http.Request, id, secretValue, what string) {
+	if secretValue == "" { // a public application has none
+		http.Redirect(w, r, "/admin/apps/"+id, http.StatusSeeOther)
+		return
+	}
+	p.sessions.Put(r.Context(), keyNewSecret, what+":"+id)
+	http.Redirect(w, r, "/admin/apps/"+id+"/new-secret", http.StatusSeeOther)
+}
+
+// handleAppNewSecret shows the secret just created or rotated, once.
+func (p *Pages) handleAppNewSecret(w http.ResponseWriter, r *http.Request, u store.User) {
+	id := r.PathValue("id")
+	what, shownID, _ := strings.Cut(p.sessions.PopString(r.Context(), keyNewSecret), ":")
+	if shownID != id {
+		p.flash(r, "admin.secret_shown_once")
+		http.Redirect(w, r, "/admin/apps/"+id, http.StatusSeeOther)
+		return
+	}
+	c, secretValue, err := p.admin.NewSecret(r.Context(), id)
+	if err != nil {
+		p.adminError(w, r, err)
+		return
+	}
+	title := p.t(r, "admin.app_created")
+	if what == "rotated" {
+		title = p.t(r, "admin.rotated")
+	}
+	p.render(w, r, http.StatusOK, "admin_app_secret", title, createdData{Client: c, Secret: secretValue, Title: title})
 }
 
 type appShowData struct {
@@ -350,12 +391,7 @@ func (p *Pages) handleAppRotate(w http.ResponseWriter, r *http.Request, u store.
 		p.adminError(w, r, err)
 		return
 	}
-	c, err := p.admin.GetApp(r.Context(), id)
-	if err != nil {
-		p.adminError(w, r, err)
-		return
-	}
-	p.render(w, r, http.StatusOK, "admin_app_secret", p.t(r, "admin.rotated"), createdData{Client: c, Secret: secretValue, Title: p.t(r, "admin.rotated")})
+	p.showSecretOnce(w, r, id, secretValue, "rotated")
 }
 
 // handleAppLogo takes a multipart upload (or a removal); the body is capped

@@ -6,6 +6,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/user"
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
@@ -14,10 +16,12 @@ import (
 // the key "app.scope_unknown" is worded by "refusal.app.scope_unknown".
 const refusalPrefix = "refusal."
 
-// isRefusal reports whether err is a refusal of the admin, application or user
-// services, to be shown to the administrator rather than logged as a failure.
+// isRefusal reports whether err is a refusal of the admin, application, user
+// or mail services, to be shown to the administrator rather than logged as a
+// failure.
 func isRefusal(err error) bool {
-	return errors.Is(err, admin.ErrInvalid) || errors.Is(err, app.ErrInvalid) || errors.Is(err, app.ErrLimit) || errors.Is(err, user.ErrInvalid)
+	return errors.Is(err, admin.ErrInvalid) || errors.Is(err, app.ErrInvalid) || errors.Is(err, app.ErrLimit) ||
+		errors.Is(err, user.ErrInvalid) || errors.Is(err, mail.ErrInvalid) || errors.Is(err, integration.ErrInvalid)
 }
 
 // refusal words a refusal in the request's language, from the catalogue entry

@@ -21,7 +21,7 @@ import (
 )
 
 // refusalSources are the packages whose refusals the pages show.
-var refusalSources = []string{"../app", "../admin", "../user", "../validation", "."}
+var refusalSources = []string{"../app", "../admin", "../user", "../validation", "../mail", "../integration", "."}
 
 // refusalUse is one place that makes a refusal with a literal message key.
 type refusalUse struct {

@@ -23,7 +23,10 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/reqlog"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -50,6 +53,7 @@ type Pages struct {
 	oauth    *oauth.Server
 	users    *user.Service
 	admin    *admin.Service
+	mail     *mail.Service
 	audit    *audit.Log
 	now      func() time.Time
 	store    store.Store
@@ -64,6 +68,9 @@ type Pages struct {
 	pages func() (map[string]map[string]*template.Template, error)
 	log   *slog.Logger
 	hsts  bool
+
+	// integrations serves the console's integration pages and the callback.
+	integrations *integration.Service
 }
 
 // Options configure Pages.
@@ -72,6 +79,10 @@ type Options struct {
 	Now      func() time.Time
 	// HSTS adds Strict-Transport-Security (production).
 	HSTS bool
+	// Mail is the incoming mail servers' service (the console's mail pages).
+	Mail *mail.Service
+	// Integrations is the outgoing integrations' service.
+	Integrations *integration.Service
 }
 
 // New builds the pages.
@@ -84,10 +95,11 @@ func New(o *oauth.Server, u *user.Service, a *admin.Service, s store.Store, c *s
 		return nil, err
 	}
 	p := &Pages{
-		oauth: o, users: u, admin: a, audit: audit.New(s, opt.Now, log), now: opt.Now,
+		oauth: o, users: u, admin: a, mail: opt.Mail, audit: audit.New(s, opt.Now, log), now: opt.Now,
 		store: s, scopes: c, messages: msgs, log: log, hsts: opt.HSTS, keys: keys,
 		sessions: newSessionManager(s, keys, opt.Now, opt.Sessions), idle: opt.Sessions.Idle,
 	}
+	p.integrations = opt.Integrations
 	p.sessions.ErrorFunc = p.sessionError
 	p.pages = sync.OnceValues(func() (map[string]map[string]*template.Template, error) { return parseTemplates(msgs) })
 	return p, nil
@@ -186,7 +198,7 @@ func (p *Pages) Handler() http.Handler {
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
 	}))
 	// Sessions wrap the cross-origin check so that its refusal page can render.
-	return p.securityHeaders(p.withSessions(p.idleSessions(cop.Handler(mux)), p.fail))
+	return p.securityHeaders(p.withSessions(p.idleSessions(cop.Handler(reqlog.Route(mux))), p.fail))
 }
 
 // WithSession gives h the browser session and the cross-origin check, so a
@@ -233,6 +245,13 @@ type page struct {
 	CSRF    string
 	Flash   string
 	Data    any
+	// RequestID names the request in the server's log, for error pages.
+	RequestID string
+	// LangSwitch is this page in the other language, its request kept.
+	LangSwitch string
+
+	// IsSystemAdmin shows what only system administrators manage.
+	IsSystemAdmin bool
 }
 
 func (p *Pages) t(r *http.Request, key string, args ...any) string {
@@ -246,7 +265,7 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 	}
 	u, _ := p.currentUser(r)
 	// The session (and its cookie) must be settled before the header is written.
-	csrf := p.csrfToken(r)
+	csrf := p.formToken(w, r)
 	flash := p.sessions.PopString(r.Context(), keyFlash)
 	sets, err := p.pages()
 	if err != nil { // the templates are embedded, so tests catch this before a release
@@ -257,8 +276,10 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 	tmpl := sets[lang][name]
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	pg := page{Lang: lang, Title: title, User: u, CSRF: csrf, Flash: flash, Data: data, Section: sectionOf(r.URL.Path)}
+	pg := page{Lang: lang, Title: title, User: u, CSRF: csrf, Flash: flash, Data: data, Section: sectionOf(r.URL.Path), RequestID: reqlog.ID(r.Context()),
+		LangSwitch: langSwitch(r, lang, data)}
 	pg.IsAdmin = u != nil && u.Level >= store.LevelAdmin
+	pg.IsSystemAdmin = u != nil && u.Level >= store.LevelSystemAdmin
 	if err := tmpl.ExecuteTemplate(w, "layout", pg); err != nil {
 		p.log.Error("render page", "page", name, "error", err)
 	}
@@ -266,9 +287,28 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 
 type errorData struct{ Message, Detail string }
 
+// langSwitch links to the page being shown in the other language, keeping
+// the request: the query of a page that was fetched, or — for a sign-in form
+// shown again after a post — where the sign-in goes next, so that switching
+// never loses an authorization in progress.
+func langSwitch(r *http.Request, lang string, data any) string {
+	other := "ja"
+	if lang == "ja" {
+		other = "en"
+	}
+	q := url.Values{}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		q = r.URL.Query()
+	} else if d, ok := data.(loginData); ok && d.Next != "/" {
+		q.Set("next", d.Next)
+	}
+	q.Set("lang", other)
+	return r.URL.Path + "?" + q.Encode()
+}
+
 // sectionOf names the admin console section a path belongs to.
 func sectionOf(path string) string {
-	for _, s := range []string{"apps", "users", "audit"} {
+	for _, s := range []string{"apps", "users", "audit", "mail", "integrations"} {
 		if strings.HasPrefix(path, "/admin/"+s) {
 			return s
 		}
@@ -332,8 +372,33 @@ func (p *Pages) csrfToken(r *http.Request) string {
 	return t
 }
 
+// preSessionCookie carries the form token of a visitor who has no session
+// yet (the sign-in form), so that a page view writes no session row.
+const preSessionCookie = "gatehouse_form"
+
+// formToken is the form token a page carries: the session's, when there is a
+// session; otherwise a pre-session token kept only in a cookie (compared with
+// the form's copy, as a double-submit check, behind the cross-origin check).
+// Anonymous traffic — the sign-in page, error pages, unknown paths — thus
+// writes nothing to the database.
+func (p *Pages) formToken(w http.ResponseWriter, r *http.Request) string {
+	if len(p.sessions.Keys(r.Context())) > 0 {
+		return p.csrfToken(r)
+	}
+	if c, err := r.Cookie(preSessionCookie); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	t := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: preSessionCookie, Value: t, Path: "/", HttpOnly: true,
+		Secure: p.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})
+	return t
+}
+
 // acceptForm reads a bounded form body and checks its CSRF token against the
-// session's in constant time; on failure it has answered already.
+// session's (or, without a session, the pre-session cookie's) in constant
+// time; on failure it has answered already.
 func (p *Pages) acceptForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
@@ -341,6 +406,9 @@ func (p *Pages) acceptForm(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	want := p.sessions.GetString(r.Context(), keyCSRF)
+	if c, err := r.Cookie(preSessionCookie); want == "" && err == nil {
+		want = c.Value
+	}
 	got := r.PostFormValue("csrf_token")
 	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})

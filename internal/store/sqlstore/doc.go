@@ -6,12 +6,40 @@
 // differences: migrations, unique-violation detection and the explicit locks
 // PostgreSQL needs where SQLite's single immediate writer already serializes.
 //
+// # The write path
+//
+// Every write goes through one path in sqlstore.go: inTx for a transaction,
+// exec and writeStatement for a single statement. Nothing else touches the
+// writer pool (Store.w) or the group committer, and no write goes through the
+// reader pool (write_path_test.go checks both).
+//
+//   - SQLite: group commit (commit.go). SQLite has one writer, and with
+//     synchronous=FULL every COMMIT waits for an fsync; so the writes of all
+//     callers queue for the one writer connection, and those that queued
+//     while a batch committed share the next transaction and its one fsync,
+//     each in a savepoint of its own (a single statement needs none, SQLite
+//     makes it atomic), so a failure undoes only that caller's writes. The
+//     queue is served in order, so a long job (the janitor's purge, in
+//     bounded batches) delays the others by one batch at most. A write that
+//     went around the committer would not be faster: it would wait for the
+//     writer connection behind a whole batch, outside the queue's order.
+//   - PostgreSQL: no group commit. It has many writer connections and
+//     already flushes the WAL of concurrent commits together; batching on one
+//     connection would serialize them. inTx is a transaction of its own on
+//     the pool; a single statement commits by itself.
+//
+// The exceptions, each on a connection of its own and none a row change of
+// the store's: Migrate (goose, before the store serves, under its session
+// lock), the checkpointer (PRAGMA wal_checkpoint copies committed pages into
+// the database file) and BackupSQLite (VACUUM INTO reads one snapshot and
+// writes another file).
+//
 // PostgreSQL errors that mean the database cannot be reached are wrapped in
 // store.ErrUnavailable at the driver (unavailable.go says what counts).
 //
 // Invariants:
 //   - Each method that changes more than one row is one transaction on the
-//     writer pool; plain reads go to the reader pool.
+//     write path; plain reads go to the reader pool.
 //   - RedeemCode and RotateRefreshToken claim the row with one conditional
 //     UPDATE, so of concurrent callers exactly one wins; the losers that find
 //     the code used or the token rotated (past grace) revoke the whole grant,

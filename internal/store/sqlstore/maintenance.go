@@ -25,29 +25,39 @@ func (s *Store) TryLock(ctx context.Context, name, holder string, now time.Time,
 	return n == 1, nil
 }
 
-// Purge implements store.Store, in one transaction.
-func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy) (int64, error) {
+// Purge implements store.Store: one transaction that deletes at most limit
+// rows, taking from each kind of row in turn until the limit is spent.
+func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("sqlstore: purge: limit %d must be positive", limit)
+	}
 	nowMS := ms(now)
 	revoked := ms(now.Add(-p.RevokedRetention))
 	rotated := ms(now.Add(-p.RotatedRetention))
-	// A 0 time means never. The token conditions spell "<> 0" exactly as
-	// their partial indexes do, so the planner can use them.
+	// Each query deletes at most $2 rows due by $1, picked by primary key:
+	// DELETE … LIMIT is not standard SQL (nor in every SQLite build). A 0 time
+	// means never. The token conditions spell "<> 0" exactly as their partial
+	// indexes do, so the planner can use them.
 	deletes := []struct {
 		query string
 		arg   int64
 	}{
-		{`DELETE FROM codes WHERE expires_at <> 0 AND expires_at < $1`, nowMS},
-		{`DELETE FROM tokens WHERE expires_at <> 0 AND expires_at < $1`, revoked},
-		{`DELETE FROM tokens WHERE revoked_at <> 0 AND revoked_at < $1`, revoked},
-		{`DELETE FROM tokens WHERE rotated_at <> 0 AND rotated_at < $1 AND kind = 'refresh'`, rotated},
-		{`DELETE FROM sessions WHERE expiry < $1`, nowMS},
-		{`DELETE FROM pending_consents WHERE expires_at < $1`, nowMS},
-		{`DELETE FROM throttle WHERE window_start + window_ms <= $1`, nowMS},
+		{`DELETE FROM codes WHERE hash IN (SELECT hash FROM codes WHERE expires_at <> 0 AND expires_at < $1 LIMIT $2)`, nowMS},
+		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires_at <> 0 AND expires_at < $1 LIMIT $2)`, revoked},
+		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE revoked_at <> 0 AND revoked_at < $1 LIMIT $2)`, revoked},
+		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE rotated_at <> 0 AND rotated_at < $1 AND kind = 'refresh' LIMIT $2)`, rotated},
+		{`DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE expiry < $1 LIMIT $2)`, nowMS},
+		{`DELETE FROM pending_consents WHERE id_hash IN (SELECT id_hash FROM pending_consents WHERE expires_at < $1 LIMIT $2)`, nowMS},
+		{`DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE window_start + window_ms <= $1 LIMIT $2)`, nowMS},
 	}
 	var total int64
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		for _, d := range deletes {
-			res, err := tx.ExecContext(ctx, d.query, d.arg)
+			left := int64(limit) - total
+			if left == 0 {
+				return nil
+			}
+			res, err := tx.ExecContext(ctx, d.query, d.arg, left)
 			if err != nil {
 				return err
 			}

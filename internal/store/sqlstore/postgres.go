@@ -4,6 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +28,21 @@ type PoolSettings struct {
 	ConnMaxLifetime time.Duration
 	// ConnMaxIdleTime closes a connection idle this long.
 	ConnMaxIdleTime time.Duration
+}
+
+// PostgresTarget names the database url points at, for messages: the
+// database name and each host:port pgx would try, never the user or password.
+func PostgresTarget(url string) (string, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: postgres: %w", err)
+	}
+	hosts := []string{net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))}
+	for _, f := range cfg.Fallbacks {
+		hosts = append(hosts, net.JoinHostPort(f.Host, strconv.Itoa(int(f.Port))))
+	}
+	// sslmode=prefer (the default) lists each host twice in a row, with and without TLS.
+	return fmt.Sprintf("PostgreSQL database %s on %s", cfg.Database, strings.Join(slices.Compact(hosts), ", ")), nil
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (postgres://… or

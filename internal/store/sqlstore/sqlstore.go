@@ -41,6 +41,9 @@ type Dialect struct {
 	// lockRow ends a SELECT that reads a row to rewrite it in the same
 	// transaction, so a concurrent rewrite waits instead of being lost.
 	lockRow string
+	// skipLocked ends a SELECT … LIMIT that picks rows to claim, so
+	// concurrent claimants take different rows instead of queueing.
+	skipLocked string
 	// sessionLock makes concurrent Migrate calls from several nodes wait.
 	sessionLock bool
 	// prepare keeps every query prepared (see prepared).
@@ -82,6 +85,7 @@ var Postgres = Dialect{
 	lockRefreshCap: "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))",
 	lockUsers:      "SELECT pg_advisory_xact_lock(hashtextextended('gatehouse users', 0))",
 	lockRow:        " FOR UPDATE",
+	skipLocked:     " FOR UPDATE SKIP LOCKED",
 	sessionLock:    true,
 	isUnique: func(err error) bool {
 		var e *pgconn.PgError
@@ -242,6 +246,7 @@ func errCommit(err error) bool {
 
 // inTx runs fn in a write transaction, committing when fn succeeds or fails
 // with an error that errCommit accepts. fn must use the context it is given.
+// With inTx, exec and writeStatement it is the write path (see doc.go).
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
 	if s.commits != nil {
 		return s.commits.do(ctx, fn)
@@ -261,18 +266,25 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx querie
 	return err
 }
 
-// exec runs one write statement, in a shared transaction where writes are batched.
+// exec runs one write statement on the write path.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if s.commits == nil {
-		return s.w.ExecContext(ctx, query, args...)
-	}
 	var res sql.Result
-	err := s.commits.doStatement(ctx, func(ctx context.Context, tx querier) error {
+	err := s.writeStatement(ctx, func(ctx context.Context, q querier) error {
 		var err error
-		res, err = tx.ExecContext(ctx, query, args...)
+		res, err = q.ExecContext(ctx, query, args...)
 		return err
 	})
 	return res, err
+}
+
+// writeStatement runs fn, which runs at most one write statement, in a
+// shared transaction where writes are batched, else on the writer pool,
+// where the statement commits by itself. fn must use the querier it is given.
+func (s *Store) writeStatement(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
+	if s.commits == nil {
+		return fn(ctx, s.w)
+	}
+	return s.commits.doStatement(ctx, fn)
 }
 
 // conflict maps a unique violation to store.ErrConflict.

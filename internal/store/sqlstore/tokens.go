@@ -132,11 +132,9 @@ func revokeGrant(ctx context.Context, ex querier, grantID string, now time.Time)
 func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 	var err error
 	switch {
-	case issue.Refresh == nil && s.commits == nil:
-		err = s.insertToken(ctx, s.w, issue.Access) // one row needs no transaction of its own
-	case issue.Refresh == nil:
-		err = s.commits.doStatement(ctx, func(ctx context.Context, tx querier) error {
-			return s.insertToken(ctx, tx, issue.Access)
+	case issue.Refresh == nil: // one row needs no transaction of its own
+		err = s.writeStatement(ctx, func(ctx context.Context, q querier) error {
+			return s.insertToken(ctx, q, issue.Access)
 		})
 	default:
 		err = s.inTx(ctx, func(ctx context.Context, tx querier) error {
@@ -285,7 +283,12 @@ func (s *Store) RevokeToken(ctx context.Context, hash []byte, now time.Time) err
 
 // RevokeGrant implements store.Tokens.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string, now time.Time) (int64, error) {
-	n, err := revokeGrant(ctx, s.w, grantID, now)
+	var n int64
+	err := s.writeStatement(ctx, func(ctx context.Context, q querier) error {
+		var err error
+		n, err = revokeGrant(ctx, q, grantID, now)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: revoke grant: %w", err)
 	}

@@ -59,7 +59,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentThrottle", testConcurrentThrottle},
 		{"TryLock", testTryLock},
 		{"KeyCheck", testKeyCheck},
+		{"Integrations", testIntegrations},
+		{"IntegrationLease", testIntegrationLease},
+		{"IntegrationsDue", testIntegrationsDue},
+		{"ConcurrentIntegrationClaims", testConcurrentIntegrationClaims},
+		{"IntegrationAuths", testIntegrationAuths},
+		{"ConcurrentTakeIntegrationAuth", testConcurrentTakeIntegrationAuth},
 		{"Purge", testPurge},
+		{"PurgeBatches", testPurgeBatches},
 		{"Audit", testAudit},
 		{"AuditPaging", testAuditPaging},
 		{"AuditLimit", testAuditLimit},
@@ -70,6 +77,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentClientRotateAndEdit", testConcurrentClientRotateAndEdit},
 		{"ConcurrentClientEdits", testConcurrentClientEdits},
 		{"ConcurrentRefreshCap", testConcurrentRefreshCap},
+		{"MailServers", testMailServers},
+		{"ConcurrentMailServerEdits", testConcurrentMailServerEdits},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open(t)) })
@@ -1363,7 +1372,7 @@ func testPurge(t *testing.T, s store.Store) {
 		}
 	}
 
-	n, err := s.Purge(ctx, now, policy)
+	n, err := s.Purge(ctx, now, policy, 1000)
 	if err != nil {
 		t.Fatalf("Purge: %v", err)
 	}
@@ -1388,7 +1397,7 @@ func testPurge(t *testing.T, s store.Store) {
 	if n, err := s.Failures(ctx, "k-live", now, 15*time.Minute); err != nil || n != 1 {
 		t.Errorf("Failures(live) after purge = %d, %v; want 1", n, err)
 	}
-	if n, err := s.Purge(ctx, now, policy); err != nil || n != 0 {
+	if n, err := s.Purge(ctx, now, policy, 1000); err != nil || n != 0 {
 		t.Errorf("second Purge = %d, %v; want 0, nil", n, err)
 	}
 }
@@ -1466,7 +1475,7 @@ func testAudit(t *testing.T, s store.Store) {
 
 	// Purge keeps the audit log, however old.
 	policy := store.PurgePolicy{}
-	if _, err := s.Purge(ctx, at(24*365*time.Hour), policy); err != nil {
+	if _, err := s.Purge(ctx, at(24*365*time.Hour), policy, 1000); err != nil {
 		t.Fatalf("Purge: %v", err)
 	}
 	if got := listAudit(t, s, store.AuditFilter{}); len(got) != len(events) {

@@ -1,0 +1,90 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// MaxAuditExport bounds one export; page with before= for more.
+const MaxAuditExport = 100_000
+
+// auditExportBatch is how many events one read of an export takes.
+const auditExportBatch = 1000
+
+// AuditFilterFromQuery reads kind, user, client, since, until (YYYY-MM-DD or
+// RFC 3339) and before (an event ID, for the next page); the console and the
+// API take the same query.
+func AuditFilterFromQuery(q url.Values) store.AuditFilter {
+	f := store.AuditFilter{Kind: q.Get("kind"), Username: q.Get("user"), ClientID: q.Get("client")}
+	f.Since = parseWhen(q.Get("since"), false)
+	f.Until = parseWhen(q.Get("until"), true)
+	f.BeforeID, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	return f
+}
+
+// parseWhen reads a date (a whole day: its start, or with endOfDay its end) or an RFC 3339 time.
+func parseWhen(s string, endOfDay bool) time.Time {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t
+	}
+	if d, err := time.Parse("2006-01-02", s); err == nil {
+		if endOfDay {
+			return d.AddDate(0, 0, 1)
+		}
+		return d
+	}
+	return time.Time{}
+}
+
+// AuditExport says how ExportAudit writes.
+type AuditExport struct {
+	Limit int // at most this many events (0 or more than MaxAuditExport: MaxAuditExport)
+	// Start runs once, just before the first line: headers go out then, so a
+	// refusal or a failure before it can still be answered as an error.
+	Start func()
+	// AfterBatch runs after each batch of lines (to flush, to extend a deadline).
+	AfterBatch func()
+}
+
+// ExportAudit writes the events matching f as JSON lines, newest first, in
+// batches: the one export of the console and the API. It reports whether it
+// started writing; an error after that can only end the stream early.
+func (s *Service) ExportAudit(ctx context.Context, w io.Writer, f store.AuditFilter, x AuditExport) (started bool, err error) {
+	if x.Limit <= 0 || x.Limit > MaxAuditExport {
+		x.Limit = MaxAuditExport
+	}
+	enc := json.NewEncoder(w)
+	for sent := 0; sent < x.Limit; {
+		f.Limit = min(auditExportBatch, x.Limit-sent)
+		events, err := s.Audit(ctx, f)
+		if err != nil {
+			return started, err
+		}
+		if !started {
+			if x.Start != nil {
+				x.Start()
+			}
+			started = true
+		}
+		for _, e := range events {
+			if err := enc.Encode(NewAuditView(e)); err != nil {
+				return started, err
+			}
+		}
+		sent += len(events)
+		if len(events) < f.Limit {
+			return started, nil
+		}
+		f.BeforeID = events[len(events)-1].ID
+		if x.AfterBatch != nil {
+			x.AfterBatch()
+		}
+	}
+	return started, nil
+}

@@ -1,0 +1,348 @@
+package adminapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+// PathIntegrations is the integrations' part of the API.
+const PathIntegrations = PathGatehouse + "/integrations"
+
+// AddIntegrations serves the outgoing integrations from s; scopes tells
+// which scopes of a token are at the system-administrator level.
+func (a *API) AddIntegrations(s *integration.Service, scopes *scope.Catalogue) *API {
+	a.integrations, a.scopes = s, scopes
+	m := a.mux
+	m.Handle("GET "+PathIntegrations, a.route(jsonBody, a.listIntegrations))
+	m.Handle("POST "+PathIntegrations, a.route(jsonBody, a.createIntegration))
+	m.Handle("GET "+PathIntegrations+"/{id}", a.route(jsonBody, a.getIntegration))
+	m.Handle("PATCH "+PathIntegrations+"/{id}", a.route(jsonBody, a.updateIntegration))
+	m.Handle("DELETE "+PathIntegrations+"/{id}", a.route(jsonBody, a.deleteIntegration))
+	m.Handle("POST "+PathIntegrations+"/{id}/authorize", a.route(jsonBody, a.authorizeIntegration))
+	m.Handle("POST "+PathIntegrations+"/{id}/test", a.route(jsonBody, a.testIntegration))
+	m.Handle("POST "+PathIntegrations+"/{id}/credentials", a.route(jsonBody, a.integrationCredentials))
+	m.Handle("GET "+PathIntegrations+"/{id}/token", a.tokenRoute(a.integrationToken))
+	return a
+}
+
+// integrationActor is the integrations' actor for an administrator of the API.
+func integrationActor(actor admin.Actor) integration.Actor {
+	return integration.Actor{Username: actor.User.Username, Level: actor.User.Level, Address: actor.Address}
+}
+
+// integrationRequest creates an integration (provider and name required)
+// or, as PATCH, changes the fields it has.
+type integrationRequest struct {
+	Provider                *string   `json:"provider"`
+	Name                    *string   `json:"name"`
+	Description             *string   `json:"description"`
+	ClientID                *string   `json:"client_id"`
+	ClientSecret            *string   `json:"client_secret"`
+	Scopes                  *[]string `json:"scopes"`
+	AuthorizationEndpoint   *string   `json:"authorization_endpoint"`
+	TokenEndpoint           *string   `json:"token_endpoint"`
+	UserinfoEndpoint        *string   `json:"userinfo_endpoint"`
+	Issuer                  *string   `json:"issuer"`
+	Tenant                  *string   `json:"tenant"`
+	AuthorizationParameters *string   `json:"authorization_parameters"`
+	PKCE                    *bool     `json:"pkce"`
+}
+
+func (q integrationRequest) change() integration.Change {
+	ch := integration.Change{
+		Name: q.Name, Description: q.Description, ClientID: q.ClientID, ClientSecret: q.ClientSecret, Scopes: q.Scopes,
+		AuthURL: q.AuthorizationEndpoint, TokenURL: q.TokenEndpoint, UserinfoURL: q.UserinfoEndpoint, Issuer: q.Issuer,
+		Tenant: q.Tenant, AuthParams: q.AuthorizationParameters,
+	}
+	if q.PKCE != nil {
+		noPKCE := !*q.PKCE
+		ch.NoPKCE = &noPKCE
+	}
+	return ch
+}
+
+func (q integrationRequest) settings() integration.Settings {
+	v := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	st := integration.Settings{
+		Provider: v(q.Provider), Name: v(q.Name), Description: v(q.Description), ClientID: v(q.ClientID),
+		ClientSecret: v(q.ClientSecret), AuthURL: v(q.AuthorizationEndpoint), TokenURL: v(q.TokenEndpoint),
+		UserinfoURL: v(q.UserinfoEndpoint), Issuer: v(q.Issuer), Tenant: v(q.Tenant), AuthParams: v(q.AuthorizationParameters),
+		NoPKCE: q.PKCE != nil && !*q.PKCE,
+	}
+	if q.Scopes != nil {
+		st.Scopes = *q.Scopes
+	}
+	return st
+}
+
+// GET /rest/gatehouse/latest/integrations
+func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	list, err := a.integrations.List(r.Context(), integrationActor(actor))
+	if err != nil {
+		return err
+	}
+	out := make([]integration.View, 0, len(list))
+	for _, in := range list {
+		out = append(out, a.integrations.ViewOf(in))
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Integrations []integration.View `json:"integrations"`
+	}{out})
+	return nil
+}
+
+// POST /rest/gatehouse/latest/integrations
+func (a *API) createIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	var q integrationRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	if q.Provider == nil {
+		return badRequest(`provider is required: "google", "microsoft" or "custom"`)
+	}
+	in, err := a.integrations.Create(r.Context(), integrationActor(actor), q.settings())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", PathIntegrations+"/"+in.ID)
+	writeJSON(w, http.StatusCreated, a.integrations.ViewOf(in))
+	return nil
+}
+
+// GET /rest/gatehouse/latest/integrations/{id} (an ID or a name)
+func (a *API) getIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	in, err := a.integrations.Find(r.Context(), integrationActor(actor), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a.integrations.ViewOf(in))
+	return nil
+}
+
+// updatedJSON is an integration after a change, with what the change meant.
+type updatedJSON struct {
+	integration.View
+	RedirectURLChanged bool `json:"redirect_url_changed"`
+	TokensDropped      bool `json:"tokens_dropped"`
+}
+
+// PATCH /rest/gatehouse/latest/integrations/{id} changes the fields sent.
+func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	var q integrationRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	ctx, ia := r.Context(), integrationActor(actor)
+	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if q.Provider != nil && *q.Provider != in.Provider {
+		return badRequest("the provider of an integration cannot change; create another integration")
+	}
+	up, err := a.integrations.Update(ctx, ia, in.ID, q.change())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, updatedJSON{View: a.integrations.ViewOf(up.Integration), RedirectURLChanged: up.RedirectChanged, TokensDropped: up.Forgotten})
+	return nil
+}
+
+// DELETE /rest/gatehouse/latest/integrations/{id}
+func (a *API) deleteIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ctx, ia := r.Context(), integrationActor(actor)
+	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := a.integrations.Delete(ctx, ia, in.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// POST /rest/gatehouse/latest/integrations/{id}/authorize returns a
+// single-use authorization URL that any browser may complete within 10
+// minutes (for headless set-ups; the console's button is bound to the
+// administrator's browser session instead).
+func (a *API) authorizeIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ctx, ia := r.Context(), integrationActor(actor)
+	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	u, expires, err := a.integrations.StartAuthorization(ctx, ia, in.ID, nil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		URL       string    `json:"url"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}{u, expires.UTC()})
+	return nil
+}
+
+// POST /rest/gatehouse/latest/integrations/{id}/test: the provider's
+// refusal is an answer ("ok": false), not an error.
+func (a *API) testIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ctx, ia := r.Context(), integrationActor(actor)
+	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	res, err := a.integrations.Test(ctx, ia, in.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		OK      bool   `json:"ok"`
+		Message string `json:"message"`
+	}{res.OK, res.Message()})
+	return nil
+}
+
+// POST /rest/gatehouse/latest/integrations/{id}/credentials shows the
+// client secret, only against the caller's own password; audited.
+func (a *API) integrationCredentials(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ctx, ia := r.Context(), integrationActor(actor)
+	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var q passwordRequest
+	if hasBody(r) {
+		if err := decode(r, &q); err != nil {
+			return err
+		}
+	}
+	if q.Password == "" {
+		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
+			Message: `your own password is required to view the client secret: send {"password": "…"}`}
+	}
+	_, err = a.users.Authenticate(ctx, actor.User.Username, q.Password, clientAddr(r))
+	if errors.Is(err, user.ErrInvalidCredentials) {
+		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
+			Message: "that is not your password: send your own password to view the client secret"}
+	}
+	if err != nil {
+		return err
+	}
+	secretValue, err := a.integrations.RevealSecret(ctx, ia, in.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}{in.ClientID, secretValue})
+	return nil
+}
+
+// tokenJSON is the token API's answer.
+type tokenJSON struct {
+	AccessToken string     `json:"access_token"`
+	TokenType   string     `json:"token_type"`
+	ExpiresAt   *time.Time `json:"expires_at"`
+	Scope       string     `json:"scope"`
+}
+
+// GET /rest/gatehouse/latest/integrations/{id}/token (an ID or a name)
+// hands out a current access token, refreshed first when it is about to
+// expire; every call is audited without the token.
+func (a *API) integrationToken(w http.ResponseWriter, r *http.Request, actor integration.Actor) error {
+	tok, err := a.integrations.HandOut(r.Context(), actor, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := tokenJSON{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Scope: tok.Scope}
+	if !tok.ExpiresAt.IsZero() {
+		at := tok.ExpiresAt.UTC()
+		out.ExpiresAt = &at
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+var errNoIntegrationScope = &apiError{Status: http.StatusForbidden, Code: "insufficient_scope",
+	Challenge: bearerChallenge + `, error="insufficient_scope", error_description="the token needs the ` + scope.IntegrationToken + ` scope"`,
+	Message:   "an application's token needs the " + scope.IntegrationToken + " scope, an administrator's a system-administrator scope"}
+
+var errNotSystemAdmin = &apiError{Status: http.StatusForbidden, Code: "forbidden",
+	Message: "only system administrators may use the integrations"}
+
+// tokenRoute adapts the token endpoint, whose callers are a system
+// administrator (session or token with a system-administrator scope) or an
+// application's client-credentials token with the INTEGRATION_TOKEN scope.
+func (a *API) tokenRoute(h func(http.ResponseWriter, *http.Request, integration.Actor) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, err := a.authenticateTokenCaller(r)
+		if err == nil {
+			err = h(w, r, actor)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+func (a *API) authenticateTokenCaller(r *http.Request) (integration.Actor, error) {
+	actor := integration.Actor{Address: clientAddr(r).String()}
+	if r.Header.Get("Authorization") == "" {
+		u, err := a.pages.SessionUser(r)
+		switch {
+		case err != nil:
+			return actor, err
+		case u == nil:
+			return actor, errNoCredentials
+		case u.Level < store.LevelSystemAdmin:
+			return actor, errNotSystemAdmin
+		}
+		actor.Username, actor.Level = u.Username, u.Level
+		return actor, nil
+	}
+	p, err := a.oauth.Authenticate(r)
+	if err != nil {
+		return actor, fromBearer(err)
+	}
+	actor.ClientID = p.Client.ID
+	if p.User == nil {
+		if !a.holdsScope(p.Scopes, func(sc scope.Scope) bool { return sc.Name == scope.IntegrationToken }) {
+			return actor, errNoIntegrationScope
+		}
+		// The scope, at the system-administrator level, is the permission.
+		actor.Username, actor.Level = "client:"+p.Client.ID, store.LevelSystemAdmin
+		return actor, nil
+	}
+	if p.User.Level < store.LevelSystemAdmin {
+		return actor, errNotSystemAdmin
+	}
+	if !a.holdsScope(p.Scopes, func(scope.Scope) bool { return true }) {
+		return actor, errNoIntegrationScope
+	}
+	actor.Username, actor.Level = p.User.Username, p.User.Level
+	return actor, nil
+}
+
+// holdsScope reports whether scopes include a system-administrator-level
+// scope that passes ok.
+func (a *API) holdsScope(scopes []string, ok func(scope.Scope) bool) bool {
+	for _, name := range scopes {
+		if sc, found := a.scopes.Lookup(name); found && sc.Level >= store.LevelSystemAdmin && ok(sc) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,175 @@
+package adminapi
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/mail"
+)
+
+// PathMailServers is where the incoming mail servers are, for system
+// administrators only.
+const PathMailServers = PathGatehouse + "/mailservers"
+
+// AddMail serves the incoming mail servers of m and returns a.
+func (a *API) AddMail(m *mail.Service) *API {
+	a.mail = m
+	a.mailRoutes(a.mux)
+	return a
+}
+
+func (a *API) mailRoutes(m *http.ServeMux) {
+	m.Handle("GET "+PathMailServers, a.route(jsonBody, a.listMailServers))
+	m.Handle("POST "+PathMailServers, a.route(jsonBody, a.createMailServer))
+	m.Handle("GET "+PathMailServers+"/{server}", a.route(jsonBody, a.getMailServer))
+	m.Handle("PUT "+PathMailServers+"/{server}", a.route(jsonBody, a.replaceMailServer))
+	m.Handle("DELETE "+PathMailServers+"/{server}", a.route(jsonBody, a.deleteMailServer))
+	m.Handle("POST "+PathMailServers+"/{server}/test", a.route(jsonBody, a.testMailServer))
+}
+
+// mailServerRequest creates or replaces a mail server. On a replace, a
+// password left out keeps the stored one (when it signs in with a password).
+type mailServerRequest struct {
+	Name        string `json:"name"`
+	Protocol    string `json:"protocol"` // imap or pop3
+	Host        string `json:"host"`
+	Port        int    `json:"port"` // 0 or absent: the protocol's port for the TLS mode
+	TLS         string `json:"tls"`  // implicit, starttls or none
+	CACert      string `json:"ca_cert"`
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	Integration string `json:"integration"` // its ID or name
+	SASL        string `json:"sasl"`        // xoauth2, oauthbearer, or absent
+}
+
+func (q mailServerRequest) settings() mail.Settings {
+	return mail.Settings{
+		Name: q.Name, Protocol: q.Protocol, Host: q.Host, Port: q.Port, TLS: q.TLS, CACert: q.CACert,
+		Username: q.Username, Password: q.Password, Integration: q.Integration, SASL: q.SASL,
+	}
+}
+
+func mailActor(actor admin.Actor) mail.Actor {
+	return mail.Actor{Username: actor.User.Username, Level: actor.User.Level, Address: actor.Address}
+}
+
+// view shows a mail server with its integration's name.
+func (a *API) mailView(r *http.Request, actor mail.Actor, id string) (mail.View, error) {
+	m, err := a.mail.Get(r.Context(), actor, id)
+	if err != nil {
+		return mail.View{}, err
+	}
+	names, err := a.mail.IntegrationNames(r.Context(), actor)
+	if err != nil {
+		return mail.View{}, err
+	}
+	return mail.NewView(m, names), nil
+}
+
+// GET /rest/gatehouse/latest/mailservers
+func (a *API) listMailServers(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ma := mailActor(actor)
+	servers, err := a.mail.List(r.Context(), ma)
+	if err != nil {
+		return err
+	}
+	names, err := a.mail.IntegrationNames(r.Context(), ma)
+	if err != nil {
+		return err
+	}
+	out := make([]mail.View, 0, len(servers))
+	for _, m := range servers {
+		out = append(out, mail.NewView(m, names))
+	}
+	writeJSON(w, http.StatusOK, struct {
+		MailServers []mail.View `json:"mail_servers"`
+	}{out})
+	return nil
+}
+
+// POST /rest/gatehouse/latest/mailservers
+func (a *API) createMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	var q mailServerRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	ma := mailActor(actor)
+	m, err := a.mail.Create(r.Context(), ma, q.settings())
+	if err != nil {
+		return err
+	}
+	v, err := a.mailView(r, ma, m.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", PathMailServers+"/"+m.ID)
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+// GET /rest/gatehouse/latest/mailservers/{server}: by ID or by name.
+func (a *API) getMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ma := mailActor(actor)
+	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
+	if err != nil {
+		return err
+	}
+	v, err := a.mailView(r, ma, m.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// PUT /rest/gatehouse/latest/mailservers/{server}
+func (a *API) replaceMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	var q mailServerRequest
+	if err := decode(r, &q); err != nil {
+		return err
+	}
+	ma := mailActor(actor)
+	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
+	if err != nil {
+		return err
+	}
+	if m, err = a.mail.Update(r.Context(), ma, m.ID, q.settings()); err != nil {
+		return err
+	}
+	v, err := a.mailView(r, ma, m.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// DELETE /rest/gatehouse/latest/mailservers/{server}
+func (a *API) deleteMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ma := mailActor(actor)
+	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
+	if err != nil {
+		return err
+	}
+	if err := a.mail.Delete(r.Context(), ma, m.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// POST /rest/gatehouse/latest/mailservers/{server}/test answers 200 with
+// the outcome, whether the test passed or not: a failed test is an answer.
+func (a *API) testMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	ma := mailActor(actor)
+	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
+	if err != nil {
+		return err
+	}
+	res, err := a.mail.Test(r.Context(), ma, m.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res.View())
+	return nil
+}

@@ -1,0 +1,267 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
+)
+
+// waitPoll is how often a caller waiting for another node's refresh looks
+// at the result.
+const waitPoll = 100 * time.Millisecond
+
+// accessToken implements AccessToken.
+func (s *Service) accessToken(ctx context.Context, id string, force bool) (Token, error) {
+	in, err := s.store.IntegrationByID(ctx, id)
+	if err != nil {
+		return Token{}, err
+	}
+	t, ok, err := s.open(in)
+	if err != nil {
+		return Token{}, err
+	}
+	now := s.now()
+	v := in.Vault
+	switch {
+	case !ok:
+		return Token{}, notAuthorized()
+	case v.NeedsReauth:
+		return Token{}, stored(v, true)
+	case !force && !due(v, now):
+		return t.token(v), nil
+	case t.Refresh == "":
+		if !force && now.Before(v.ExpiresAt) {
+			return t.token(v), nil // due, but nothing to refresh with
+		}
+		return Token{}, &Failure{NeedsReauth: true, Why: noRefreshToken()}
+	case !force && v.Failures > 0 && now.Before(v.NextRefreshAt):
+		// Backing off after a failure: hand out the old token while it is
+		// valid rather than ask the provider at every call.
+		if now.Before(v.ExpiresAt) {
+			return t.token(v), nil
+		}
+		return Token{}, stored(v, false)
+	}
+	key := id
+	if force {
+		key += " force"
+	}
+	// The refresh runs detached from the caller: a refresh token the provider
+	// rotated must be stored even if this caller has gone.
+	flight := s.flights.DoChan(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease+s.timeout)
+		defer cancel()
+		return s.refreshShared(ctx, id, force, now)
+	})
+	select {
+	case r := <-flight:
+		if r.Err != nil {
+			return Token{}, r.Err
+		}
+		return r.Val.(Token), nil
+	case <-ctx.Done():
+		return Token{}, ctx.Err()
+	}
+}
+
+// refreshShared refreshes under the integration's lease, or waits for the
+// node that holds it and uses its result: one refresh across the cluster
+// however many callers ask at once.
+func (s *Service) refreshShared(ctx context.Context, id string, force bool, started time.Time) (Token, error) {
+	for {
+		in, ok, err := s.store.ClaimIntegrationRefresh(ctx, id, s.holder, s.now(), s.lease)
+		if err != nil {
+			return Token{}, err
+		}
+		if ok {
+			return s.refreshHeld(ctx, in, force, started)
+		}
+		if in, err = s.waitLease(ctx, id); err != nil {
+			return Token{}, err
+		}
+		t, ok, err := s.open(in)
+		v, now := in.Vault, s.now()
+		switch {
+		case err != nil:
+			return Token{}, err
+		case !ok:
+			return Token{}, notAuthorized()
+		case v.NeedsReauth:
+			return Token{}, stored(v, true)
+		case force && !v.RefreshedAt.Before(started), !force && !due(v, now):
+			return t.token(v), nil // the other node's refresh did it
+		case !force && v.Failures > 0 && now.Before(v.ExpiresAt):
+			return t.token(v), nil // it failed; the old token still works
+		}
+	}
+}
+
+// waitLease polls until nobody holds the integration's lease.
+func (s *Service) waitLease(ctx context.Context, id string) (store.Integration, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return store.Integration{}, ctx.Err()
+		case <-time.After(waitPoll):
+		}
+		in, err := s.store.IntegrationByID(ctx, id)
+		if err != nil || in.LeaseHolder == "" || !s.now().Before(in.LeaseUntil) {
+			return in, err
+		}
+	}
+}
+
+// refreshHeld refreshes in, whose lease this node holds, unless that is no
+// longer needed, and releases the lease with the outcome. started is when
+// a forced refresh was asked for: one that finished since will do.
+func (s *Service) refreshHeld(ctx context.Context, in store.Integration, force bool, started time.Time) (Token, error) {
+	now := s.now()
+	t, ok, err := s.open(in)
+	if err != nil {
+		s.finish(in, s.restored(in, false, now))
+		return Token{}, err
+	}
+	v := in.Vault
+	switch {
+	case !ok:
+		s.finish(in, s.restored(in, false, now))
+		return Token{}, notAuthorized()
+	case v.NeedsReauth || t.Refresh == "":
+		s.finish(in, s.restored(in, false, now))
+		if !v.NeedsReauth && now.Before(v.ExpiresAt) && !force {
+			return t.token(v), nil
+		}
+		return Token{}, &Failure{NeedsReauth: true, Why: noRefreshToken()}
+	case force && !v.RefreshedAt.Before(started), !force && !due(v, now):
+		s.finish(in, s.restored(in, true, now))
+		return t.token(v), nil
+	case now.Add(s.timeout + time.Second).After(in.LeaseUntil):
+		// Claimed, then queued too long: the lease could end while the
+		// provider answers, and another node would present the same
+		// refresh token. Leave it to whoever claims it next.
+		return Token{}, errLeaseShort
+	}
+	tok, f := s.callProvider(ctx, in, t.Refresh)
+	now = s.now()
+	if f != nil {
+		return s.failed(in, t, f, force, now)
+	}
+	next := s.vaultOf(in, tok, t, v, now)
+	if err := s.finish(in, next); err != nil {
+		return Token{}, err
+	}
+	s.metrics.refreshes.WithLabelValues(resultSuccess).Inc()
+	fresh := sealedTokens{Access: tok.AccessToken, Refresh: tok.RefreshToken, Type: tok.TokenType}
+	return fresh.token(next), nil
+}
+
+var errLeaseShort = errors.New("integration: refresh lease too short to finish; left to the next claimant")
+
+// callProvider presents the refresh token at the token endpoint, once.
+func (s *Service) callProvider(ctx context.Context, in store.Integration, refresh string) (*oauth2.Token, *Failure) {
+	if err := s.endpointsAllowed(in); err != nil {
+		var f *Failure
+		if errors.As(err, &f) {
+			return nil, f
+		}
+		return nil, fail(problem("integration.insecure_endpoint", "the token endpoint %s must use https outside development mode", in.TokenURL))
+	}
+	clientSecret, err := s.clientSecret(in)
+	if err != nil {
+		return nil, fail(keyMismatch())
+	}
+	ctx, seen := recordAnswer(ctx)
+	tok, err := s.config(in, clientSecret).TokenSource(s.withClient(ctx), &oauth2.Token{RefreshToken: refresh}).Token()
+	if err != nil {
+		return nil, transportError(err, in.TokenURL, seconds(s.timeout), seen)
+	}
+	return tok, nil
+}
+
+// failed records a failed refresh. invalid_grant stops the refresher until
+// the integration is authorized again; anything else is tried again after a
+// backoff, and the old token is handed out meanwhile while it is valid.
+func (s *Service) failed(in store.Integration, t sealedTokens, f *Failure, force bool, now time.Time) (Token, error) {
+	v := in.Vault
+	v.Failures++
+	v.ErrorKey, v.ErrorDetail = f.encode()
+	v.ErrorAt = now
+	v.NeedsReauth = f.NeedsReauth
+	v.NextRefreshAt = schedule(v, true, now)
+	result := resultFailure
+	if f.NeedsReauth {
+		result = resultReauth
+	}
+	s.metrics.refreshes.WithLabelValues(result).Inc()
+	s.log.Warn("integration token refresh failed", "integration", in.ID, "name", in.Name, "failures", v.Failures,
+		"needs_reauthorization", f.NeedsReauth, "reason", f.Error())
+	if err := s.finish(in, v); err != nil {
+		return Token{}, err
+	}
+	if !f.NeedsReauth && !force && now.Before(in.Vault.ExpiresAt) {
+		return t.token(in.Vault), nil
+	}
+	return Token{}, f
+}
+
+// restored is in's vault as it was, with its schedule recomputed (the claim
+// moved it to the lease's end).
+func (s *Service) restored(in store.Integration, hasRefresh bool, now time.Time) store.IntegrationVault {
+	v := in.Vault
+	v.NextRefreshAt = schedule(v, hasRefresh, now)
+	return v
+}
+
+// finish writes the outcome and releases the lease. A write that fails is
+// tried again while the lease lasts: the provider may have rotated the
+// refresh token, and the new one exists nowhere else. It runs detached from
+// any caller for the same reason.
+func (s *Service) finish(in store.Integration, v store.IntegrationVault) error {
+	ctx, cancel := context.WithDeadline(context.Background(), in.LeaseUntil)
+	defer cancel()
+	for {
+		err := s.store.FinishIntegrationRefresh(ctx, in.ID, s.holder, v)
+		switch {
+		case err == nil:
+			s.poke()
+			return nil
+		case errors.Is(err, store.ErrNotFound):
+			// A new authorization or new endpoints took the lease: this
+			// outcome belongs to the old grant.
+			s.log.Warn("integration refresh outcome dropped: the lease was taken over", "integration", in.ID)
+			return errLeaseLost
+		}
+		select {
+		case <-ctx.Done():
+			s.log.Error("integration refresh outcome not stored", "integration", in.ID, "error", err)
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+var errLeaseLost = errors.New("integration: the refresh lease was taken over; authorize again if the status says so")
+
+// notAuthorized is AccessToken's failure before the first authorization.
+func notAuthorized() *Failure {
+	return &Failure{NeedsReauth: true, Why: problem("integration.not_authorized", "the integration has not been authorized yet: press Authorize on its page")}
+}
+
+func noRefreshToken() *validation.Error {
+	return problem("integration.no_refresh_token",
+		"the provider gave no refresh token, so the expired access token cannot be renewed: authorize again (Google needs access_type=offline and prompt=consent, Microsoft offline_access)")
+}
+
+// stored is the failure the vault records.
+func stored(v store.IntegrationVault, reauth bool) *Failure {
+	why := decodeWords(v.ErrorKey, v.ErrorDetail)
+	if why == nil {
+		why = problem("integration.refresh_failed", "the last refresh failed")
+	}
+	return &Failure{NeedsReauth: reauth, Why: why}
+}

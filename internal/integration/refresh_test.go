@@ -1,0 +1,158 @@
+package integration
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testprovider"
+)
+
+func TestMargin(t *testing.T) {
+	for lifetime, want := range map[time.Duration]time.Duration{
+		2 * time.Second: 2 * time.Second / 3, 3 * time.Minute: time.Minute, 15 * time.Minute: 5 * time.Minute,
+		time.Hour: 5 * time.Minute, 24 * time.Hour: 5 * time.Minute,
+	} {
+		if got := margin(lifetime); got != want {
+			t.Errorf("margin(%v) = %v, want %v", lifetime, got, want)
+		}
+	}
+	t0 := time.Unix(1_767_225_600, 0)
+	v := store.IntegrationVault{TokensSealed: []byte("x"), AuthorizedAt: t0, ExpiresAt: t0.Add(3 * time.Second)}
+	if due(v, t0.Add(1999*time.Millisecond)) || !due(v, t0.Add(2*time.Second)) {
+		t.Error("a 3-second token is due after 2 seconds, not before")
+	}
+	v.RefreshedAt = t0.Add(time.Hour) // refreshed since: the lifetime counts from then
+	v.ExpiresAt = v.RefreshedAt.Add(time.Hour)
+	if due(v, v.RefreshedAt.Add(54*time.Minute)) || !due(v, v.RefreshedAt.Add(55*time.Minute)) {
+		t.Error("an hour-long token is due 5 minutes before its end")
+	}
+	if !schedule(v, false, t0).IsZero() {
+		t.Error("a token without a refresh token is scheduled")
+	}
+	v.Failures = 3
+	if at := schedule(v, true, t0); at.Before(t0.Add(4*time.Second)) || !at.Before(t0.Add(12*time.Second)) {
+		t.Errorf("the third failure retries after %v; want 4-12s (8s ±50%%)", at.Sub(t0))
+	}
+	for failures := range 20 {
+		if d := backoff(failures + 1); d <= 0 || d > 450*time.Second {
+			t.Errorf("backoff(%d) = %v", failures+1, d)
+		}
+	}
+}
+
+// TestRefresherRenews: the background refresher renews a 3-second token
+// about a second before it expires, again and again, and never in a loop.
+func TestRefresherRenews(t *testing.T) {
+	e := newEnv(t)
+	p := testprovider.Start(t, testprovider.Options{AccessTTL: 3 * time.Second})
+	in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { e.s.RunRefresher(ctx); close(done) }()
+	time.Sleep(7 * time.Second)
+	cancel()
+	<-done
+	// Due at 2s, then every 2s: 3 in 7 seconds (a loop would make hundreds).
+	if n := p.Refreshes(); n < 2 || n > 4 {
+		t.Errorf("%d refreshes in 7 seconds of a 3-second token; want about 3", n)
+	}
+	in = e.get(in.ID)
+	if st := StateOf(in, e.s.now()); st.Status != StatusHealthy || st.RefreshedAt.IsZero() || !in.Vault.ExpiresAt.After(e.s.now()) {
+		t.Errorf("after the refresher: %+v", st)
+	}
+	if len(p.Reused()) > 0 {
+		t.Errorf("refresh tokens presented twice: %v", p.Reused())
+	}
+}
+
+// TestBadProviders: a provider that answers a web page, a 500 or garbage,
+// an unreachable host, a wrong port or a TLS failure each give a clear
+// failure; the stored tokens are kept and the still-valid access token is
+// handed out meanwhile.
+func TestBadProviders(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	notHTTP, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notHTTP.Close()
+	go func() {
+		for {
+			c, err := notHTTP.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("220 smtp.example.com ESMTP ready\r\n"))
+			c.Close()
+		}
+	}()
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate nobody trusts
+	defer tlsSrv.Close()
+	plain := httptest.NewServer(http.NotFoundHandler())
+	defer plain.Close()
+
+	cases := []struct {
+		name     string
+		answer   testprovider.Answer
+		tokenURL string // "" keeps the stand-in's
+		key      string
+	}{
+		{"a web page", testprovider.AnswerHTML, "", "integration.html"},
+		{"a 500", testprovider.Answer500, "", "integration.server_error"},
+		{"garbage", testprovider.AnswerGarbage, "", "integration.not_oauth"},
+		{"an unreachable host", "", "http://" + closedAddr + "/token", "integration.refused"},
+		{"an unknown host", "", "http://no-such-host.invalid/token", "integration.dns"},
+		{"a port that does not speak HTTP", "", "http://" + notHTTP.Addr().String() + "/token", "integration.not_http"},
+		{"a TLS failure", "", tlsSrv.URL + "/token", "integration.tls_certificate"},
+		{"https to a plain port", "", strings.Replace(plain.URL, "http:", "https:", 1) + "/token", "integration.tls_plain"},
+		{"a 404 web page", "", plain.URL + "/token", "integration.not_oauth"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			p := testprovider.Start(t, testprovider.Options{})
+			in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+			kept := e.tokens(in.ID)
+			p.SetAnswer(c.answer)
+			if c.tokenURL != "" {
+				// Moved by hand in the database: an edit would drop the tokens.
+				if _, err := e.store.UpdateIntegration(t.Context(), in.ID, func(in *store.Integration) error { in.TokenURL = c.tokenURL; return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := e.s.AccessToken(t.Context(), in.ID, true)
+			f := wantKey(t, "a refresh", err, c.key)
+			if f.NeedsReauth {
+				t.Error("a transport failure asks for re-authorization")
+			}
+			if msg := f.Error(); strings.Contains(msg, "oauth2:") || strings.Contains(msg, "Get \"") || strings.Contains(msg, "Post \"") {
+				t.Errorf("the message is not in plain words: %s", msg)
+			}
+			t.Logf("%s: %s", c.name, f.Error())
+			if e.tokens(in.ID) != kept {
+				t.Error("a failed refresh changed the stored tokens")
+			}
+			in = e.get(in.ID)
+			if st := StateOf(in, e.s.now()); st.Status != StatusFailing || st.LastError == nil || st.LastError.Key != c.key || in.Vault.NextRefreshAt.IsZero() {
+				t.Errorf("state after the failure: %+v, next refresh %v", st, in.Vault.NextRefreshAt)
+			}
+			// Inside the backoff a caller gets the old token, still valid.
+			tok, err := e.s.AccessToken(t.Context(), in.ID, false)
+			if err != nil || tok.AccessToken != kept.Access {
+				t.Errorf("AccessToken while the provider fails = %v; want the stored token", err)
+			}
+			e.noSecretsLogged(kept.Access, kept.Refresh, p.ClientSecret())
+		})
+	}
+}

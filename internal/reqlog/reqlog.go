@@ -1,0 +1,117 @@
+// Package reqlog gives every request an ID and writes one access-log line
+// per request: method, route pattern, status, duration, caller address and
+// request ID — never a query string, a header value or a form field, which
+// may hold codes, tokens or passwords.
+package reqlog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/clientip"
+)
+
+// Header carries the request ID, in and out.
+const Header = "X-Request-ID"
+
+type ctxKey struct{}
+
+// info is what the middleware learns about a request while it is served.
+type info struct {
+	id      string
+	pattern string // the innermost ServeMux pattern that matched
+}
+
+// ID returns the request's ID, or "" outside Middleware.
+func ID(ctx context.Context) string {
+	if in, ok := ctx.Value(ctxKey{}).(*info); ok {
+		return in.id
+	}
+	return ""
+}
+
+// Middleware names the request (X-Request-ID from a trusted proxy when it is
+// sane, else a fresh ID), returns the ID in the response, and logs the
+// request at info level — server errors at error, a 503 at warn (the node is
+// up and says why it cannot serve; the cause is logged where it was found).
+// It must run inside clientip's middleware, whose address it logs.
+func Middleware(log *slog.Logger, trusted func(*http.Request) bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		in := &info{}
+		if id := r.Header.Get(Header); id != "" && trusted(r) && saneID(id) {
+			in.id = id
+		} else {
+			in.id = newID()
+		}
+		w.Header().Set(Header, in.id)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), ctxKey{}, in)))
+		level := slog.LevelInfo
+		switch {
+		case rec.status == http.StatusServiceUnavailable:
+			level = slog.LevelWarn
+		case rec.status >= 500:
+			level = slog.LevelError
+		}
+		if !log.Enabled(r.Context(), level) {
+			return // spare the hot paths building a record nobody reads
+		}
+		route := in.pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method), slog.String("route", route),
+			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)),
+			slog.String("address", clientip.From(r.Context()).String()), slog.String("request_id", in.id))
+	})
+}
+
+// Route wraps a ServeMux so the access log names the pattern it matched, as
+// "POST /rest/oauth2/latest/token" rather than a path that may hold an ID.
+// With muxes nested, the innermost match wins: it returns first.
+func Route(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r) // sets r.Pattern on this very request
+		if in, ok := r.Context().Value(ctxKey{}).(*info); ok && in.pattern == "" {
+			in.pattern = r.Pattern
+		}
+	})
+}
+
+// saneID accepts up to 128 characters of [A-Za-z0-9._:-], so a proxy's ID
+// cannot inject anything into a log line or a page.
+func saneID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
