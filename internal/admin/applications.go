@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
 )
 
 // AppSummary is an application with its token usage.
@@ -52,8 +53,55 @@ func RegistrationOf(c store.Client) app.Registration {
 	}
 }
 
+// checkRegistration refuses what the application service cannot know is
+// wrong: a name another application has (users could not tell them apart
+// on the consent page), and subscribers that name no user or group.
+func (s *Service) checkRegistration(ctx context.Context, id string, r app.Registration) error {
+	apps, err := s.apps.List(ctx)
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSpace(r.Name)
+	for _, c := range apps {
+		if c.ID != id && strings.EqualFold(c.Name, name) {
+			return invalid("admin.app_name_taken", "another application is named %q; choose a name users can tell apart on the consent page", c.Name)
+		}
+	}
+	if len(r.SubscriberUsers) == 0 && len(r.SubscriberGroups) == 0 {
+		return nil
+	}
+	users, err := s.store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	names, groups := map[string]bool{}, map[string]bool{}
+	for _, u := range users {
+		names[u.Username] = true
+		for _, g := range u.Groups {
+			groups[g] = true
+		}
+	}
+	for _, n := range r.SubscriberUsers {
+		if n = user.NormalizeUsername(n); n != "" && !names[n] {
+			return invalid("admin.subscriber_unknown", "subscriber %q is not a user", n)
+		}
+	}
+	for _, g := range r.SubscriberGroups {
+		if g = strings.TrimSpace(g); g != "" && !groups[g] {
+			return invalid("admin.group_unknown", "group %q has no members", g)
+		}
+	}
+	return nil
+}
+
 // CreateApp registers an application; the secret is returned once.
 func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (store.Client, string, error) {
+	if err := s.guardIntegrationScope(ctx, a, "", r.Scopes); err != nil {
+		return store.Client{}, "", err
+	}
+	if err := s.checkRegistration(ctx, "", r); err != nil {
+		return store.Client{}, "", err
+	}
 	c, secretValue, err := s.apps.Create(ctx, r)
 	if err != nil {
 		return c, "", err
@@ -64,6 +112,12 @@ func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (s
 
 // UpdateApp replaces an application's settings.
 func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Registration) (store.Client, error) {
+	if err := s.guardIntegrationScope(ctx, a, id, r.Scopes); err != nil {
+		return store.Client{}, err
+	}
+	if err := s.checkRegistration(ctx, id, r); err != nil {
+		return store.Client{}, err
+	}
 	c, err := s.apps.Update(ctx, id, r)
 	if err != nil {
 		return c, err
@@ -74,6 +128,9 @@ func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Regis
 
 // SetAppEnabled enables or disables an application; a disabled one's tokens stop working at once.
 func (s *Service) SetAppEnabled(ctx context.Context, a Actor, id string, enabled bool) (store.Client, error) {
+	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
+		return store.Client{}, err
+	}
 	c, err := s.apps.SetEnabled(ctx, id, enabled)
 	if err != nil {
 		return c, err
@@ -103,6 +160,9 @@ func (s *Service) DeleteApp(ctx context.Context, a Actor, id string) error {
 // must have re-checked the administrator's password recently, as for
 // ViewSecret: the new secret is as good as the old one to whoever sees it.
 func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string, error) {
+	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
+		return "", err
+	}
 	secretValue, err := s.apps.RotateSecret(ctx, id)
 	if err != nil {
 		return "", err
@@ -126,6 +186,9 @@ func (s *Service) NewSecret(ctx context.Context, id string) (store.Client, strin
 // ViewSecret returns an application's current secret; every view is audited.
 // Callers must have re-checked the administrator's password recently.
 func (s *Service) ViewSecret(ctx context.Context, a Actor, id string) (string, error) {
+	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
+		return "", err
+	}
 	c, err := s.apps.Get(ctx, id)
 	if err != nil {
 		return "", err

@@ -107,3 +107,27 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID 
 	}
 	return store.ErrNotFound
 }
+
+// RevokeAppForUser ends every grant the user gave one application: the
+// user's own "Revoke" on their authorized-applications page, where several
+// consents to one application show as one. ErrNotFound when there is none.
+func (s *Service) RevokeAppForUser(ctx context.Context, a Actor, userID, clientID string) error {
+	grants, err := s.Grants(ctx, store.TokenFilter{UserID: userID, ClientID: clientID})
+	if err != nil {
+		return err
+	}
+	if len(grants) == 0 {
+		return store.ErrNotFound
+	}
+	for _, g := range grants {
+		if _, err := s.store.RevokeGrant(ctx, g.ID, s.now()); err != nil {
+			return err
+		}
+		username := ""
+		if g.User != nil {
+			username = g.User.Username
+		}
+		s.record(ctx, a, audit.GrantRevoke, g.Client.ID, username, g.Scope)
+	}
+	return nil
+}

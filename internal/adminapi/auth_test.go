@@ -111,7 +111,10 @@ func TestAdministratorsAreAdmitted(t *testing.T) {
 func TestSessionCrossOrigin(t *testing.T) {
 	f := newFixture(t)
 	s := f.withSession("ada", adaPassword)
-	body := map[string]any{"name": "x", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}
+	// Application names are unique: each request names its own.
+	body := func(name string) map[string]any {
+		return map[string]any{"name": name, "redirect_uris": []string{callback}, "scopes": []string{"READ"}}
+	}
 	cases := []struct {
 		name   string
 		header []string
@@ -126,7 +129,7 @@ func TestSessionCrossOrigin(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := s.do("POST", pathClients, body, tc.header...)
+			r := s.do("POST", pathClients, body(tc.name), tc.header...)
 			if tc.status == http.StatusForbidden {
 				want(t, r, tc.status, "cross_origin_request")
 				return
@@ -137,9 +140,9 @@ func TestSessionCrossOrigin(t *testing.T) {
 	// Reading needs no proof: cross-origin reads are not readable without CORS.
 	want(t, s.do("GET", pathClients, nil, "Origin", ""), http.StatusOK, "")
 	// A Bearer caller (not a browser) needs no Origin.
-	want(t, f.admin.do("POST", pathClients, body), http.StatusCreated, "")
+	want(t, f.admin.do("POST", pathClients, body("bearer")), http.StatusCreated, "")
 	// And a session user who is not an administrator is refused, not asked for Origin.
-	want(t, f.withSession("uma", userPassword).do("POST", pathClients, body, "Origin", ""), http.StatusForbidden, "forbidden")
+	want(t, f.withSession("uma", userPassword).do("POST", pathClients, body("uma"), "Origin", ""), http.StatusForbidden, "forbidden")
 }
 
 // A token of a user demoted below administrator stops working at once.

@@ -49,6 +49,11 @@ func ValidateRedirectURI(raw string, dev bool) error {
 	if u.Host == "" && (u.Scheme == "http" || u.Scheme == "https") {
 		return problem("app.redirect_uri_no_host", "redirect URI %q has no host", raw)
 	}
+	// Redirect URIs are compared exactly (RFC 9700 §4.1.3); a pattern would
+	// let any matching host receive the codes.
+	if strings.Contains(u.Host, "*") {
+		return problem("app.redirect_uri_wildcard", "redirect URI %q: wildcard hosts are not allowed; register each host exactly", raw)
+	}
 	return nil
 }
 

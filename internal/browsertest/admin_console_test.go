@@ -88,15 +88,16 @@ func TestAdminConsoleStory(t *testing.T) {
 	if h := text(t, admin, "main h1"); h != en("admin.app_created") {
 		t.Fatalf("after creating: heading %q, want %q", h, en("admin.app_created"))
 	}
-	if loc := location(t, admin); strings.Contains(loc, "secret") {
-		t.Errorf("the secret page's URL %s names the secret", loc)
-	}
 	// Read the credentials as a person copying them would: from the fields,
 	// and with the copy buttons.
 	clientID := fieldValue(t, admin, "#client_id")
 	clientSecret := fieldValue(t, admin, "#client_secret")
 	if clientID == "" || clientSecret == "" || clientID == clientSecret {
 		t.Fatalf("credentials on the page: id %q, secret %q", clientID, clientSecret)
+	}
+	secretPage := location(t, admin)
+	if strings.Contains(secretPage, clientSecret) {
+		t.Errorf("the secret page's URL %s holds the secret", secretPage)
 	}
 	for _, field := range []string{"client_id", "client_secret"} {
 		button := `button.copy[data-copy="` + field + `"]`
@@ -125,6 +126,12 @@ func TestAdminConsoleStory(t *testing.T) {
 	clickPage(t, admin, `main a.button[href="/admin/apps/`+clientID+`"]`) // Done
 	if h := text(t, admin, "main h1"); h != appName {
 		t.Fatalf("application page heading %q, want %q", h, appName)
+	}
+	wantNoSecret(t, admin, clientSecret)
+	// The secret was shown once: going back to its page (a reload) does not
+	// show it again, and leads to the application's page.
+	if again := navigate(t, admin, secretPage); again.Status != http.StatusOK || text(t, admin, "main h1") != appName {
+		t.Fatalf("the new-secret page again: %d at %s", again.Status, location(t, admin))
 	}
 	wantNoSecret(t, admin, clientSecret)
 	screenshot(t, admin, "console-06-app-page")

@@ -14,7 +14,7 @@ func TestCLIClientCreateIntrospectAny(t *testing.T) {
 	dir := migratedDir(t, bin)
 	create := func(extra ...string) (id string, introspectAny bool) {
 		t.Helper()
-		args := append([]string{"client", "create", "--name", "Mail server", "--grant", "client_credentials", "--scope", "READ", "--json"}, extra...)
+		args := append([]string{"client", "create", "--name", "Mail server " + strings.Join(extra, " "), "--grant", "client_credentials", "--scope", "READ", "--json"}, extra...)
 		out := cli(t, bin, dir, args...)
 		var j struct {
 			ID            string `json:"client_id"`

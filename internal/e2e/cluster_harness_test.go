@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -72,6 +73,7 @@ type cluster struct {
 	nodes []*process
 	lb    *httptest.Server
 	env   []string
+	apps  int // applications created, for unique names
 }
 
 // newCluster starts n nodes; extraEnv are GATEHOUSE_* settings for every node.
@@ -164,7 +166,8 @@ type createdClient struct {
 // createClient registers an application through the CLI.
 func (c *cluster) createClient(args ...string) createdClient {
 	c.t.Helper()
-	return parseCreatedClient(c.t, c.cli(append([]string{"client", "create", "--name", "Cluster app", "--redirect-uri", callback, "--scope", "READ", "--scope", "WRITE", "--json"}, args...)...))
+	c.apps++ // application names are unique
+	return parseCreatedClient(c.t, c.cli(append([]string{"client", "create", "--name", fmt.Sprint("Cluster app ", c.apps), "--redirect-uri", callback, "--scope", "READ", "--scope", "WRITE", "--json"}, args...)...))
 }
 
 // parseCreatedClient reads the JSON that `client create --json` prints.

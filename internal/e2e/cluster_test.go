@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -179,7 +180,7 @@ func TestClusterApplicationLimitUnderConcurrency(t *testing.T) {
 	created := 0
 	dir := t.TempDir()
 	together(8, func(i int) {
-		_, _, err := runCLIEnv(c.bin, dir, c.env, "client", "create", "--name", "app", "--grant", "client_credentials", "--scope", "READ")
+		_, _, err := runCLIEnv(c.bin, dir, c.env, "client", "create", "--name", fmt.Sprint("app ", i), "--grant", "client_credentials", "--scope", "READ")
 		if err == nil {
 			mu.Lock()
 			created++

@@ -294,35 +294,41 @@ func TestAuthorizedApplicationsPage(t *testing.T) {
 	c, secretValue := e.createClient(app.Registration{Name: "Sourcetree"})
 	alice := e.newBrowser()
 	alice.signIn("alice", "alice-password")
-	tok := e.token(form("grant_type", "authorization_code", "code", alice.code(authParams(c, "READ WRITE")), "redirect_uri", callback), c.ID, secretValue)
+	tok := e.token(form("grant_type", "authorization_code", "code", alice.code(authParams(c, "READ")), "redirect_uri", callback), c.ID, secretValue)
+	// A second consent to the same application, with another scope.
+	tok2 := e.token(form("grant_type", "authorization_code", "code", alice.code(authParams(c, "WRITE")), "redirect_uri", callback), c.ID, secretValue)
 	page := alice.get("/plugins/servlet/oauth2/authorized-apps")
-	for _, want := range []string{"Sourcetree", "READ", "WRITE", "grant_id"} {
+	for _, want := range []string{"Sourcetree", "READ", "WRITE", "client_id"} {
 		if !strings.Contains(page.body, want) {
 			t.Fatalf("authorized-apps page lacks %q", want)
 		}
 	}
-	grantID := formFields(page.body).Get("grant_id")
+	if n := strings.Count(page.body, `<li class="grant">`); n != 1 {
+		t.Fatalf("two consents to one application show as %d cards, want 1", n)
+	}
 
 	// Someone else cannot revoke it.
 	mallory := e.newBrowser()
 	mallory.signIn("mallory", "mallory-password")
-	mallory.post("/plugins/servlet/oauth2/authorized-apps/revoke", url.Values{"csrf_token": {mallory.csrf()}, "grant_id": {grantID}})
+	mallory.post("/plugins/servlet/oauth2/authorized-apps/revoke", url.Values{"csrf_token": {mallory.csrf()}, "client_id": {c.ID}})
 	if !e.active(tok.str("access_token"), c.ID, secretValue) {
 		t.Fatal("another user revoked alice's grant")
 	}
 	// Without the CSRF token nothing happens.
-	if p := alice.post("/plugins/servlet/oauth2/authorized-apps/revoke", url.Values{"grant_id": {grantID}}); p.status != http.StatusForbidden {
+	if p := alice.post("/plugins/servlet/oauth2/authorized-apps/revoke", url.Values{"client_id": {c.ID}}); p.status != http.StatusForbidden {
 		t.Fatalf("revoke without CSRF: %d", p.status)
 	}
-	// Alice revokes: every token of the grant ends at once.
+	// Alice revokes: every token of both grants ends at once.
 	alice.submit(page, "/plugins/servlet/oauth2/authorized-apps/revoke")
-	if e.active(tok.str("access_token"), c.ID, secretValue) || e.active(tok.str("refresh_token"), c.ID, secretValue) {
-		t.Fatal("tokens still active after revoking the grant")
+	for _, tk := range []tokenResult{tok, tok2} {
+		if e.active(tk.str("access_token"), c.ID, secretValue) || e.active(tk.str("refresh_token"), c.ID, secretValue) {
+			t.Fatal("tokens still active after revoking the application")
+		}
 	}
 	if after := alice.get("/plugins/servlet/oauth2/authorized-apps"); strings.Contains(after.body, "Sourcetree") {
 		t.Fatal("the revoked grant is still listed")
 	}
-	if events, _ := e.node.Store.ListAudit(context.Background(), store.AuditFilter{Kind: "grant.revoke"}); len(events) != 1 || events[0].Actor != "alice" {
+	if events, _ := e.node.Store.ListAudit(context.Background(), store.AuditFilter{Kind: "grant.revoke"}); len(events) != 2 || events[0].Actor != "alice" {
 		t.Fatalf("revocation not audited: %+v", events)
 	}
 }
@@ -373,7 +379,7 @@ func TestEveryStateChangingFormNeedsItsCSRFToken(t *testing.T) {
 		"/logout":            {},
 		"/logout/everywhere": {},
 		"/account/password":  {"current_password": {"root-password"}, "new_password": {"evil-password"}, "new_password_repeat": {"evil-password"}},
-		"/plugins/servlet/oauth2/authorized-apps/revoke": {"grant_id": {grantID}},
+		"/plugins/servlet/oauth2/authorized-apps/revoke": {"client_id": {c.ID}},
 		"/admin/apps/new":                      {"name": {"evil"}, "redirect_uris": {callback}, "scope": {"READ"}},
 		"/admin/apps/" + c.ID + "/edit":        {"name": {"evil"}, "redirect_uris": {callback}, "scope": {"READ"}},
 		"/admin/apps/" + c.ID + "/enabled":     {"enabled": {"false"}},

@@ -238,7 +238,7 @@ func TestSQLiteSurvivesKillNineUnderLoad(t *testing.T) {
 	node := startProcess(t, bin, dir, addr, nil, settings)
 	e := &env{t: t, base: "http://" + addr}
 	created := func(args ...string) createdClient {
-		return parseCreatedClient(t, cli(t, bin, dir, append([]string{"client", "create", "--name", "app", "--redirect-uri", callback, "--scope", "READ", "--json"}, args...)...))
+		return parseCreatedClient(t, cli(t, bin, dir, append([]string{"client", "create", "--name", "app " + strings.Join(args, " "), "--redirect-uri", callback, "--scope", "READ", "--json"}, args...)...))
 	}
 	chainApp, ccApp := created(), created("--grant", "client_credentials")
 	b := e.newBrowser()

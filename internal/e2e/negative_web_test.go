@@ -367,17 +367,21 @@ func TestSignInRenewsTheSession(t *testing.T) {
 		t.Fatalf("no session cookie in %v", p.header.Values("Set-Cookie"))
 		return nil
 	}
-	planted := sessionCookie(b.get("/login"))
+	// An attacker signs in with an account of their own and plants that
+	// session's cookie in the victim's browser (session fixation).
+	e.createUser("mallory", "mallory-password", store.LevelUser)
+	planted := sessionCookie(e.newBrowser().signIn("mallory", "mallory-password"))
+	base, _ := url.Parse(e.base)
+	b.http.Jar.SetCookies(base, []*http.Cookie{{Name: "gatehouse_session", Value: planted.Value}})
 	signedIn := sessionCookie(b.signIn("alice", alicePassword))
 	if planted.Value == signedIn.Value {
-		t.Fatal("sign-in kept the session token")
+		t.Fatal("sign-in kept the planted session token")
 	}
-	// The pre-sign-in token does not carry the sign-in.
+	// The planted token does not carry the victim's sign-in.
 	attacker := e.newBrowser()
-	base, _ := url.Parse(e.base)
 	attacker.http.Jar.SetCookies(base, []*http.Cookie{{Name: "gatehouse_session", Value: planted.Value}})
-	if home := attacker.get("/"); !strings.Contains(home.body, textSignedOut) {
-		t.Fatal("the planted session is signed in")
+	if home := attacker.get("/"); strings.Contains(home.body, "alice") {
+		t.Fatal("the planted session is signed in as the victim")
 	}
 	if home := b.get("/"); strings.Contains(home.body, textSignedOut) {
 		t.Fatal("the signed-in browser is signed out (control)")

@@ -99,7 +99,7 @@ func (s *Service) HandOut(ctx context.Context, a Actor, idOrName string) (Token,
 	if err != nil {
 		return Token{}, err
 	}
-	tok, err := s.AccessToken(ctx, in.ID, false)
+	tok, err := s.tokenOf(ctx, in, false)
 	if err != nil {
 		s.record(ctx, a, audit.IntegrationToken, in, "refused: "+err.Error())
 		return Token{}, err

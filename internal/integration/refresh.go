@@ -21,6 +21,12 @@ func (s *Service) accessToken(ctx context.Context, id string, force bool) (Token
 	if err != nil {
 		return Token{}, err
 	}
+	return s.tokenOf(ctx, in, force)
+}
+
+// tokenOf is accessToken for the integration as just read.
+func (s *Service) tokenOf(ctx context.Context, in store.Integration, force bool) (Token, error) {
+	id := in.ID
 	t, ok, err := s.open(in)
 	if err != nil {
 		return Token{}, err

@@ -69,7 +69,7 @@ func probe(ctx context.Context, t target, cred credential, deadline time.Time) p
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	conn := &guarded{Conn: raw, left: maxRead}
-	s := session{t: t, cred: cred, deadline: deadline, limit: limit}
+	s := session{t: t, cred: cred, deadline: deadline, limit: limit, read: conn}
 	var c net.Conn = conn
 	if t.tls == TLSImplicit {
 		tc := tls.Client(conn, t.tlsConfig())
@@ -116,6 +116,7 @@ type session struct {
 	cred     credential
 	deadline time.Time
 	limit    time.Duration
+	read     *guarded // what was read, for a server that would not stop
 }
 
 func (s session) expired() bool { return !time.Now().Before(s.deadline) }
@@ -195,6 +196,9 @@ func unavailable(text string) *failure {
 func (s session) broken(step string, err error, why *validation.Error) *failure {
 	if s.expired() || isTimeout(err) {
 		return s.timeout(step)
+	}
+	if s.read.left <= 0 {
+		return failAt(step, problem("mail.too_much", "the server at %s sent far more than a connection test needs (over %d KiB); check that it is a mail server", s.t.addr(), maxRead>>10))
 	}
 	return failAt(step, why)
 }

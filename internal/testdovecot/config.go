@@ -93,11 +93,14 @@ userdb {
 	if l.pop3 != "" {
 		conf += fmt.Sprintf("service pop3-login {\n  inet_listener pop3 {\n    port = %s\n  }\n  inet_listener pop3s {\n    port = %s\n    ssl = yes\n  }\n}\n", port(l.pop3), port(l.pop3s))
 	}
-	// No growing penalty for repeated failures from one address.
-	conf += "service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n"
+	// No growing penalty for repeated failures from one address; chrooting needs root.
+	anvil := "  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n"
 	if l.acc.rootless {
-		// Chrooting needs root.
-		conf += "service anvil {\n  chroot =\n}\nservice imap-login {\n  chroot =\n}\n"
+		anvil += "  chroot =\n"
+	}
+	conf += "service anvil {\n" + anvil + "}\n"
+	if l.acc.rootless {
+		conf += "service imap-login {\n  chroot =\n}\n"
 		if l.pop3 != "" {
 			conf += "service pop3-login {\n  chroot =\n}\n"
 		}

@@ -81,6 +81,7 @@ type Provider struct {
 	// Presented counts each refresh token the token endpoint processed.
 	presented map[string]int
 	refreshes int
+	dropped   int // refreshes whose caller hung up before they were processed
 	// authorizations are the queries of the authorization requests seen.
 	authorizations []url.Values
 	revoked        bool
@@ -160,6 +161,14 @@ func (p *Provider) Refreshes() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.refreshes
+}
+
+// Dropped is how many refreshes were dropped unprocessed because their
+// caller hung up during RefreshDelay.
+func (p *Provider) Dropped() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dropped
 }
 
 // Reused lists the refresh tokens that were presented more than once.
@@ -333,9 +342,11 @@ func (p *Provider) refreshToken(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(p.opt.RefreshDelay):
 		case <-r.Context().Done():
-			return // the caller died before the provider processed it
 		}
 		if r.Context().Err() != nil {
+			p.mu.Lock()
+			p.dropped++ // the caller died before the provider processed it
+			p.mu.Unlock()
 			return
 		}
 	}

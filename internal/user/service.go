@@ -180,6 +180,19 @@ var (
 	GroupsRule = validation.ListRule{Item: validation.TextRule{Field: "groups", Max: 100, Name: true}, Max: 100}
 )
 
+// groupPattern is the character set of a group name: letters and digits of
+// any script, spaces inside, and . _ - + @ — no commas, quotes or slashes,
+// which lists and filters use as separators.
+var groupPattern = regexp.MustCompile(`^[\p{L}\p{N}._+@-]([\p{L}\p{N} ._+@-]*[\p{L}\p{N}._+@-])?$`)
+
+// CheckGroupName refuses a group name outside groupPattern.
+func CheckGroupName(name string) error {
+	if !groupPattern.MatchString(name) {
+		return invalid("user.group_invalid", "group %q may hold only letters, digits, spaces inside, and . _ - + @", name)
+	}
+	return nil
+}
+
 // CleanProfile checks a display name and an email and returns the groups
 // trimmed and without duplicates, refusing anything over a limit.
 func CleanProfile(displayName, email string, groups []string) ([]string, error) {
@@ -192,7 +205,16 @@ func CleanProfile(displayName, email string, groups []string) ([]string, error) 
 	if a, err := mail.ParseAddress(email); email != "" && (err != nil || a.Address != email || a.Name != "") {
 		return nil, invalid("user.email_invalid", "email %q is not an address like name@example.com", email)
 	}
-	return GroupsRule.Clean(ErrInvalid, groups)
+	groups, err := GroupsRule.Clean(ErrInvalid, groups)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		if err := CheckGroupName(g); err != nil {
+			return nil, err
+		}
+	}
+	return groups, nil
 }
 
 // Authenticate checks a sign-in. It refuses with ErrThrottled while the

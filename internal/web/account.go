@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
@@ -67,10 +68,40 @@ func (p *Pages) handleAuthorizedApps(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "authorized_apps", p.t(r, "apps.title"), p.grantViews(r, grants))
+	p.render(w, r, http.StatusOK, "authorized_apps", p.t(r, "apps.title"), p.grantViews(r, byApplication(grants)))
 }
 
-// handleAuthorizedAppRevoke ends every token of one of the user's own grants.
+// byApplication merges the grants of each application into one: a user who
+// consented to one application several times sees it once, with every scope
+// granted, first granted and last used, and one Revoke for all of it.
+func byApplication(grants []admin.Grant) []admin.Grant {
+	var out []admin.Grant
+	at := map[string]int{}
+	for _, g := range grants {
+		i, seen := at[g.Client.ID]
+		if !seen {
+			at[g.Client.ID] = len(out)
+			out = append(out, g)
+			continue
+		}
+		m := &out[i]
+		for _, name := range g.ScopeList() {
+			if !slices.Contains(m.ScopeList(), name) {
+				m.Scope += " " + name
+			}
+		}
+		if g.GrantedAt.Before(m.GrantedAt) {
+			m.GrantedAt = g.GrantedAt
+		}
+		if g.LastUsed.After(m.LastUsed) {
+			m.LastUsed = g.LastUsed
+		}
+		m.Tokens += g.Tokens
+	}
+	return out
+}
+
+// handleAuthorizedAppRevoke ends every grant the user gave one application.
 func (p *Pages) handleAuthorizedAppRevoke(w http.ResponseWriter, r *http.Request) {
 	if !p.acceptForm(w, r) {
 		return
@@ -79,7 +110,7 @@ func (p *Pages) handleAuthorizedAppRevoke(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	err := p.admin.RevokeGrant(r.Context(), p.actor(r, *u), r.PostFormValue("grant_id"), u.ID)
+	err := p.admin.RevokeAppForUser(r.Context(), p.actor(r, *u), u.ID, r.PostFormValue("client_id"))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.fail(w, r, err)
 		return

@@ -1,0 +1,35 @@
+package admin
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// guardIntegrationScope refuses an administrator below system
+// administrator an application that has, or would get, the
+// INTEGRATION_TOKEN scope: its client-credentials token fetches the
+// integrations' access tokens, which only system administrators may, and
+// whoever creates, edits, enables or sees the secret of such an
+// application holds that power. id names a stored application ("" when
+// creating); scopes are the ones it would get (nil when unchanged).
+func (s *Service) guardIntegrationScope(ctx context.Context, a Actor, id string, scopes []string) error {
+	if a.User.Level >= store.LevelSystemAdmin {
+		return nil
+	}
+	if id != "" {
+		c, err := s.apps.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		scopes = append(scopes, c.Scopes...)
+	}
+	for _, name := range scopes {
+		if strings.EqualFold(strings.TrimSpace(name), scope.IntegrationToken) {
+			return invalid("admin.integration_scope", "only a system administrator may manage an application with the %s scope", scope.IntegrationToken)
+		}
+	}
+	return nil
+}

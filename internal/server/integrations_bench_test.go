@@ -1,0 +1,66 @@
+package server
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/testprovider"
+)
+
+// BenchmarkIntegrationTokenAPI: the token API answering from the vault
+// through the whole handler chain: an application's client-credentials
+// token checked, the integration read and opened, the call audited (a
+// durable write, batched by the group commit).
+//
+//	go test ./internal/server -run '^$' -bench IntegrationTokenAPI -cpu 1
+func BenchmarkIntegrationTokenAPI(b *testing.B) {
+	n := newBenchNode(b)
+	ctx := b.Context()
+	c, secretValue, err := n.g.Apps.Create(ctx, app.Registration{
+		Name: "mail fetcher", Scopes: []string{scope.IntegrationToken}, Grants: []string{app.GrantClientCredentials},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n.clientID, n.secret = c.ID, secretValue
+	bearer := n.post(b, "/rest/oauth2/latest/token", url.Values{"grant_type": {"client_credentials"}, "scope": {scope.IntegrationToken}})["access_token"].(string)
+
+	p := testprovider.Start(b, testprovider.Options{})
+	auth, tok, userinfo := p.Endpoints()
+	svc := n.g.Integrations
+	in, err := svc.Create(ctx, integration.CommandLine, integration.Settings{Provider: integration.Custom, Name: "Mail",
+		ClientID: p.ClientID(), ClientSecret: p.ClientSecret(), AuthURL: auth, TokenURL: tok, UserinfoURL: userinfo})
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, _, err := svc.StartAuthorization(ctx, integration.CommandLine, in.ID, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	redirect, q := p.Approve(b, u)
+	if done, err := svc.CompleteAuthorization(ctx, integration.Callback{Key: path.Base(redirect), Query: q}); err != nil || done.Failure != nil {
+		b.Fatalf("authorize: %v %v", err, done.Failure)
+	}
+	target := "/rest/gatehouse/latest/integrations/" + in.ID + "/token"
+	b.SetParallelism(64)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, target, nil)
+			req.Header.Set("Authorization", "Bearer "+bearer)
+			req.RemoteAddr = "127.0.0.1:40000"
+			rec := httptest.NewRecorder()
+			n.h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"access_token"`) {
+				b.Fatalf("token API: %d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
