@@ -2,14 +2,14 @@
 # Usage: scripts/bench.sh [--postgres | --cluster] [--quick]
 #
 # Runs Gatehouse's load suite on this machine and writes every result as JSON:
-#   - builds bin/gatehouse;
+#   - builds bin/gatehouse and bin/gatehouse-bench;
 #   - starts `gatehouse serve --dev` on a loopback port, pinned to CPU
 #     $SERVER_CPU (0) with taskset, on a fresh temporary data directory (SQLite);
 #     --postgres: on PostgreSQL instead ($GATEHOUSE_DATABASE_URL, else a
 #     throw-away one from scripts/with-postgres.sh, pinned to the same CPU);
 #     --cluster: three nodes on PostgreSQL sharing one GATEHOUSE_SECRET_KEY,
 #     the load spread over all three;
-#   - runs every scenario with `gatehouse bench` pinned to CPU $TOOL_CPU (1),
+#   - runs every scenario with `gatehouse-bench` pinned to CPU $TOOL_CPU (1),
 #     $RUNS (3) runs of $DURATION (8s) after $WARMUP (1s) each:
 #     client-credentials c=32, introspect c=32, refresh c=8, authcode c=8,
 #     bearer c=32, signin c=200 (with --timeout 60s, printing the server's
@@ -75,9 +75,11 @@ summary=$RESULTS/summary.txt
 : >"$summary"
 say() { echo "$*" | tee -a "$summary"; }
 
-log "building bin/gatehouse"
+log "building bin/gatehouse and bin/gatehouse-bench"
 go build -o bin/gatehouse ./cmd/gatehouse
+go build -o bin/gatehouse-bench ./cmd/gatehouse-bench
 bin=$root/bin/gatehouse
+tool=$root/bin/gatehouse-bench
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")
 pids=()
@@ -183,14 +185,14 @@ concurrency_of() {
 }
 
 failed=()
-# bench NAME OUTFILE ARGS...: one `gatehouse bench`, its table into the summary.
+# bench NAME OUTFILE ARGS...: one `gatehouse-bench`, its table into the summary.
 bench() {
   local name=$1 out=$2
   shift 2
   say ""
   say "== $name"
   local status=0
-  "${pin_tool[@]}" "$bin" bench --runs "$RUNS" --duration "$DURATION" --warmup "$WARMUP" --out "$out" "$@" \
+  "${pin_tool[@]}" "$tool" --runs "$RUNS" --duration "$DURATION" --warmup "$WARMUP" --out "$out" "$@" \
     2>"$RESULTS/$name.log" | tee -a "$summary" || status=$?
   if [ "$status" -ne 0 ]; then
     failed+=("$name")
@@ -206,7 +208,7 @@ for scenario in $SCENARIOS; do
       bench ceiling "$RESULTS/ceiling.json" --scenario ceiling -c "$c"
       # The same handler in a process of its own on the server's CPU.
       cport=$(free_port)
-      "${pin_server[@]}" "$bin" bench ceiling-server --listen "127.0.0.1:$cport" >"$RESULTS/ceiling-server.log" 2>&1 &
+      "${pin_server[@]}" "$tool" ceiling-server --listen "127.0.0.1:$cport" >"$RESULTS/ceiling-server.log" 2>&1 &
       cpid=$!
       pids+=("$cpid")
       for i in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$cport/" && break; sleep 0.05; done
@@ -253,7 +255,7 @@ sport=$(free_port)
 serve_cmd="${pin_server[*]} $bin serve --dev --listen 127.0.0.1:$sport --data-dir \"\$(mktemp -d $tmp/startup.XXXXXX)\""
 [ -n "$dburl" ] && serve_cmd+=" --database-url '$dburl'"
 status=0
-"${pin_tool[@]}" "$bin" bench startup --exec "$serve_cmd" --url "http://127.0.0.1:$sport" --runs "$STARTUP_RUNS" \
+"${pin_tool[@]}" "$tool" startup --exec "$serve_cmd" --url "http://127.0.0.1:$sport" --runs "$STARTUP_RUNS" \
   --out "$RESULTS/startup.json" 2>"$RESULTS/startup.log" | tee -a "$summary" || status=$?
 [ "$status" -eq 0 ] || { failed+=(startup); tail -n 5 "$RESULTS/startup.log" >&2; }
 

@@ -19,20 +19,6 @@ if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=ja family 2>/de
 fi
 [ ${#pkgs[@]} -eq 0 ] && exit 0
 
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { log "not root and no sudo: install ${pkgs[*]} first"; exit 1; }
-  sudo=(sudo)
-fi
-
-log "installing ${pkgs[*]} from Debian's packages"
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-if ! { "${sudo[@]}" apt-get update -qq &&
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"; } >"$out" 2>&1; then
-  cat "$out" >&2
-  log "apt-get failed"
-  exit 1
-fi
+"$(dirname "$0")/apt-install.sh" install-chromium "${pkgs[@]}"
 command -v chromium >/dev/null || { log "chromium installed but not on PATH"; exit 1; }
 log "$(chromium --version 2>/dev/null || echo 'chromium installed')"

@@ -17,20 +17,6 @@ found() { command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]; }
 found && exit 0
 
 pkgs=(dovecot-imapd dovecot-pop3d)
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { log "not root and no sudo: install ${pkgs[*]} first"; exit 1; }
-  sudo=(sudo)
-fi
-
-log "installing ${pkgs[*]} from Debian's packages"
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-if ! { "${sudo[@]}" apt-get update -qq &&
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"; } >"$out" 2>&1; then
-  cat "$out" >&2
-  log "apt-get failed"
-  exit 1
-fi
+"$(dirname "$0")/apt-install.sh" install-dovecot "${pkgs[@]}"
 found || { log "dovecot installed but not found"; exit 1; }
 log "dovecot $(PATH="$PATH:/usr/sbin" dovecot --version 2>/dev/null || echo installed)"

@@ -37,13 +37,7 @@ find_bin() {
 pgbin=$(find_bin)
 if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
   log "initdb not found; installing PostgreSQL from Debian's packages"
-  sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { log "not root and no sudo: install the postgresql package first"; exit 1; }
-    sudo=(sudo)
-  fi
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  "$(dirname "$0")/apt-install.sh" with-postgres postgresql
   pgbin=$(find_bin)
   [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || { log "PostgreSQL installed but initdb not found"; exit 1; }
 fi

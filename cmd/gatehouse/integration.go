@@ -35,13 +35,19 @@ sign-in and for other services (the token API).
 Redirect URLs are made from the node's base URL, so these commands need it as
 serve does: base_url in --config, GATEHOUSE_BASE_URL, or --base-url (in --dev,
 http://<listen> by default). The command line acts as a system administrator;
-its actions are audited as "(command line)". See docs/integrations.md.`,
+its actions are audited as cli:<OS user>. See docs/integrations.md.`,
 	}
 	cmd.PersistentFlags().StringVar(&f.baseURL, "base-url", "", "the nodes' public base URL, which redirect URLs start with")
 	cmd.AddCommand(newIntegrationCreate(g, f), newIntegrationUpdate(g, f), newIntegrationAuthorizeURL(g, f),
 		newIntegrationList(g, f), newIntegrationShow(g, f), newIntegrationTest(g, f), newIntegrationToken(g, f),
 		newIntegrationDelete(g, f))
 	return cmd
+}
+
+// integrationActor is cliActor for the integrations.
+func integrationActor() integration.Actor {
+	a := cliActor()
+	return integration.Actor{Username: a.User.Username, Level: a.User.Level, Address: a.Address}
 }
 
 // withIntegrations runs fn against a node opened with the base URL checks of serve.
@@ -69,7 +75,7 @@ func (g *globals) withIntegrations(cmd *cobra.Command, f *integrationFlags, fn f
 // withIntegration runs fn against the integration named (or with the ID) NAME.
 func (g *globals) withIntegration(cmd *cobra.Command, f *integrationFlags, name string, fn func(context.Context, *integration.Service, store.Integration) error) error {
 	return g.withIntegrations(cmd, f, func(ctx context.Context, s *integration.Service) error {
-		in, err := s.Find(ctx, integration.CommandLine, name)
+		in, err := s.Find(ctx, integrationActor(), name)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no integration is named %q (or has that ID); see `gatehouse integration list`", name)
 		}
@@ -186,7 +192,7 @@ may come later (update), once the redirect URL is registered at the provider.`,
 				}
 			}
 			return g.withIntegrations(cmd, f, func(ctx context.Context, svc *integration.Service) error {
-				in, err := svc.Create(ctx, integration.CommandLine, st)
+				in, err := svc.Create(ctx, integrationActor(), st)
 				if err != nil {
 					return err
 				}
@@ -248,7 +254,7 @@ again. A new endpoint also changes the redirect URL: register it at the provider
 				ch.ClientSecret = &secretValue
 			}
 			return g.withIntegration(cmd, f, args[0], func(ctx context.Context, svc *integration.Service, in store.Integration) error {
-				up, err := svc.Update(ctx, integration.CommandLine, in.ID, ch)
+				up, err := svc.Update(ctx, integrationActor(), in.ID, ch)
 				if err != nil {
 					return err
 				}
@@ -287,7 +293,7 @@ Treat the URL as a secret until it is used.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withIntegration(cmd, f, args[0], func(ctx context.Context, svc *integration.Service, in store.Integration) error {
-				u, expires, err := svc.StartAuthorization(ctx, integration.CommandLine, in.ID, nil)
+				u, expires, err := svc.StartAuthorization(ctx, integrationActor(), in.ID, nil)
 				if err != nil {
 					return err
 				}
@@ -308,7 +314,7 @@ func newIntegrationList(g *globals, f *integrationFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withIntegrations(cmd, f, func(ctx context.Context, svc *integration.Service) error {
-				list, err := svc.List(ctx, integration.CommandLine)
+				list, err := svc.List(ctx, integrationActor())
 				if err != nil {
 					return err
 				}
@@ -353,7 +359,7 @@ func newIntegrationTest(g *globals, f *integrationFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withIntegration(cmd, f, args[0], func(ctx context.Context, svc *integration.Service, in store.Integration) error {
-				res, err := svc.Test(ctx, integration.CommandLine, in.ID)
+				res, err := svc.Test(ctx, integrationActor(), in.ID)
 				if err != nil {
 					return err
 				}
@@ -378,7 +384,7 @@ func newIntegrationToken(g *globals, f *integrationFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withIntegrations(cmd, f, func(ctx context.Context, svc *integration.Service) error {
-				tok, err := svc.HandOut(ctx, integration.CommandLine, args[0])
+				tok, err := svc.HandOut(ctx, integrationActor(), args[0])
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("no integration is named %q (or has that ID); see `gatehouse integration list`", args[0])
 				}
@@ -406,7 +412,7 @@ func newIntegrationDelete(g *globals, f *integrationFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withIntegration(cmd, f, args[0], func(ctx context.Context, svc *integration.Service, in store.Integration) error {
-				if err := svc.Delete(ctx, integration.CommandLine, in.ID); err != nil {
+				if err := svc.Delete(ctx, integrationActor(), in.ID); err != nil {
 					return err
 				}
 				if g.jsonOut {

@@ -38,6 +38,20 @@ func (s *Service) ListApps(ctx context.Context, query string) ([]AppSummary, err
 	return out, nil
 }
 
+// AppNames maps the client ID of every application to its name, in one
+// read, for pages that name many applications (the audit log).
+func (s *Service) AppNames(ctx context.Context) (map[string]string, error) {
+	clients, err := s.apps.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(clients))
+	for _, c := range clients {
+		names[c.ID] = c.Name
+	}
+	return names, nil
+}
+
 // GetApp returns one application.
 func (s *Service) GetApp(ctx context.Context, id string) (store.Client, error) {
 	return s.apps.Get(ctx, id)

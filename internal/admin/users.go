@@ -4,14 +4,40 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // ListUsers returns every user.
 func (s *Service) ListUsers(ctx context.Context) ([]store.User, error) { return s.store.ListUsers(ctx) }
+
+// maxUserPage bounds the page number SearchUsers accepts, so that the offset
+// stays a sane number whatever a URL says.
+const maxUserPage = 100_000
+
+// SearchUsers returns page (counted from 1) of the users whose username,
+// display name or email contains query (trimmed; empty matches everyone),
+// size to a page, sorted by username, and whether a later page has more.
+// A query that no field could hold finds nobody.
+func (s *Service) SearchUsers(ctx context.Context, query string, page, size int) ([]store.User, bool, error) {
+	query = strings.TrimSpace(query)
+	if !validation.Clean(query) || utf8.RuneCountInString(query) > 254 { // an email's maximum
+		return nil, false, nil
+	}
+	page = min(max(page, 1), maxUserPage)
+	users, err := s.store.SearchUsers(ctx, store.UserSearch{Text: query, Offset: (page - 1) * size, Limit: size + 1})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(users) > size {
+		return users[:size], true, nil
+	}
+	return users, false, nil
+}
 
 // Groups returns every group name in use, sorted.
 func (s *Service) Groups(ctx context.Context) ([]string, error) {

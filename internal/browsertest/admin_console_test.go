@@ -269,8 +269,8 @@ func TestAdminConsoleStory(t *testing.T) {
 	if view == nil {
 		t.Fatalf("no %s row on the audit page; rows: %+v", audit.ClientSecretView, rows)
 	}
-	if view.Actor != "root" || view.App != clientID || view.Address == "" {
-		t.Errorf("credential view audited as %+v, want actor root, application %s and an address", *view, clientID)
+	if view.Actor != "root" || view.App != appName || view.AppID != clientID || view.Address == "" {
+		t.Errorf("credential view audited as %+v, want actor root, application %s (%s) and an address", *view, appName, clientID)
 	}
 	kinds := map[string]bool{}
 	for _, r := range rows {
@@ -515,7 +515,8 @@ type auditRow struct {
 	Kind    string `json:"kind"`
 	Actor   string `json:"actor"`
 	User    string `json:"user"`
-	App     string `json:"app"`
+	App     string `json:"app"`   // the application's name, or a note that it was deleted
+	AppID   string `json:"appID"` // its client ID
 	Address string `json:"address"`
 	Detail  string `json:"detail"`
 }
@@ -527,6 +528,9 @@ func auditRows(t *testing.T, ctx context.Context) []auditRow {
 		const c = Array.from(tr.cells, td => td.innerText.trim());
 		// The kind cell labels the kind in the page's language; the kind itself is its code.
 		const kind = tr.cells[1].querySelector("code");
-		return {when: c[0], kind: kind ? kind.innerText.trim() : c[1], actor: c[2], user: c[3], app: c[4], address: c[5], detail: c[6]};
+		// The application cell names it, with its client ID small beside the name.
+		const name = tr.cells[4].querySelector(".app-name"), id = tr.cells[4].querySelector("code");
+		return {when: c[0], kind: kind ? kind.innerText.trim() : c[1], actor: c[2], user: c[3],
+			app: name ? name.innerText.trim() : c[4], appID: id ? id.innerText.trim() : "", address: c[5], detail: c[6]};
 	})`)
 }

@@ -139,20 +139,24 @@ func TestIntegrationStory(t *testing.T) {
 	clickPage(t, b, `form[action$="/revoke"] button`)
 	waitIntegration(t, gh, id, 15*time.Second, func(in store.Integration) bool { return in.Vault.NeedsReauth })
 
-	b2 := newBrowser(t) // the first browser's time is spent
+	// A second browser (the first one's time is spent), in Japanese.
+	b2 := newBrowserLang(t, "ja")
 	signIn(t, b2, gh.BaseURL, "root", rootPassword)
 	navigate(t, b2, gh.BaseURL+"/admin/integrations")
-	if got := text(t, b2, "tbody .status"); got != "Needs re-authorization" {
+	if got := text(t, b2, "tbody .status"); got != "再認可が必要" {
 		t.Errorf("the list shows %q after the grant was revoked", got)
 	}
 	navigate(t, b2, integrationPage)
-	if got := text(t, b2, "h1 .status"); got != "Needs re-authorization" {
+	if got := text(t, b2, "h1 .status"); got != "再認可が必要" {
 		t.Errorf("the page shows %q after the grant was revoked", got)
 	}
-	if got := text(t, b2, "#authorize"); got != "Re-authorize" {
+	if got := text(t, b2, "#authorize"); got != "再認可" {
 		t.Errorf("the authorize button reads %q", got)
 	}
-	screenshot(t, b2, "integration-needs-reauthorization")
+	if got := text(t, b2, ".facts .off"); !strings.Contains(got, "invalid_grant") || !strings.Contains(got, "再認可してください") {
+		t.Errorf("the last error reads %q", got)
+	}
+	screenshot(t, b2, "integration-needs-reauthorization-ja")
 
 	vault, _ := gh.Store.IntegrationByID(ctx, id)
 	secrets := map[string]string{"access token": tok.AccessToken, "client secret": clientSecret, "admin password": rootPassword, "mailbox password": mailboxPassword}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/gatehouse/gatehouse/internal/yamlfile"
 )
 
 // Config is every setting of a Gatehouse node.
@@ -48,6 +47,8 @@ type Config struct {
 
 	// Integrations tunes the outgoing OAuth 2.0 integrations.
 	Integrations Integrations `yaml:"integrations"`
+	// Metrics says who may scrape /metrics, and where it is served.
+	Metrics Metrics `yaml:"metrics"`
 }
 
 // Database selects the store.
@@ -181,32 +182,14 @@ func (c *Config) LoadFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	err = dec.Decode(c)
+	err = yamlfile.Decode(data, c)
 	if errors.Is(err, io.EOF) { // an empty file is fine
 		return nil
-	}
-	if err == nil {
-		err = oneDocument(dec)
 	}
 	if err != nil {
 		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	return nil
-}
-
-// oneDocument refuses what follows the first YAML document: the decoder
-// reads one, so settings after a "---" would be ignored without a word.
-func oneDocument(dec *yaml.Decoder) error {
-	err := dec.Decode(new(yaml.Node))
-	if errors.Is(err, io.EOF) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return errors.New(`more than one YAML document ("---"): only the first would be read; put every setting in one`)
 }
 
 // AdminPasswordEnv sets the password of the administrator that serve
@@ -468,6 +451,7 @@ func (c *Config) validate(serving bool) error {
 		errs = append(errs, fmt.Errorf("log.format %q must be json or text", c.Log.Format))
 	}
 	errs = append(errs, c.Integrations.validate()...)
+	errs = append(errs, c.Metrics.validate(c)...)
 	return errors.Join(errs...)
 }
 

@@ -266,6 +266,23 @@ func TestMailServersAtDovecot(t *testing.T) {
 		}
 	})
 
+	t.Run("TLS none: development mode only", func(t *testing.T) {
+		set := byPassword("carol", carolPassword)
+		set.Protocol, set.TLS = mail.IMAP, mail.TLSNone
+		id := f.server(t, f.mail, set, d.IMAPAddr)
+		if res := f.test(t, f.mail, id); !res.OK || res.Messages != carolMessages {
+			t.Fatalf("in development mode: %s", res.Message())
+		}
+		production := mail.NewService(f.node.Store, f.node.Keys, f.tokens, mail.Options{})
+		set.Name = "plain in production"
+		if _, err := production.Create(context.Background(), mail.CommandLine, set); err == nil || !strings.Contains(err.Error(), "only in development mode") {
+			t.Fatalf("created in production: %v", err)
+		}
+		// Saved in development mode, tested by a production node: refused
+		// before any connection.
+		wantFailure(t, f.test(t, production, id), mail.StepConnect, "mail.tls_none_production", "development mode")
+	})
+
 	t.Run("a token for another mailbox is refused, also after a refresh", func(t *testing.T) {
 		_, before := f.tokens.counts()
 		set := byToken("bob", mail.XOAUTH2)

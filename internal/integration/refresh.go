@@ -101,8 +101,14 @@ func (s *Service) refreshShared(ctx context.Context, id string, force bool, star
 			return Token{}, stored(v, true)
 		case force && !v.RefreshedAt.Before(started), !force && !due(v, now):
 			return t.token(v), nil // the other node's refresh did it
-		case !force && v.Failures > 0 && now.Before(v.ExpiresAt):
-			return t.token(v), nil // it failed; the old token still works
+		case force && v.Failures > 0 && !v.ErrorAt.Before(started):
+			return Token{}, stored(v, false) // it failed just now: no second try at once
+		case !force && v.Failures > 0 && now.Before(v.NextRefreshAt):
+			// It failed: back off, with the old token while it works.
+			if now.Before(v.ExpiresAt) {
+				return t.token(v), nil
+			}
+			return Token{}, stored(v, false)
 		}
 	}
 }

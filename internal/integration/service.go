@@ -116,8 +116,9 @@ type Actor struct {
 	ClientID string
 }
 
-// CommandLine is the actor of the gatehouse command: an operator with the
-// data directory, audited under this name (no username can hold parentheses).
+// CommandLine is an operator acting with the data directory rather than a
+// session, as a system administrator. The gatehouse command itself names
+// the operating-system user instead (cli:<user>), as its other commands do.
 var CommandLine = Actor{Username: "(command line)", Level: store.LevelSystemAdmin}
 
 func (a Actor) check() error {
@@ -241,8 +242,8 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Change) (Up
 		}
 		return nil
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return Updated{}, invalid("integration.name_taken", "an integration named %q exists already", *ch.Name)
+	if errors.Is(err, store.ErrConflict) && ch.Name != nil { // only a new name can collide
+		return Updated{}, invalid("integration.name_taken", "an integration named %q exists already", strings.TrimSpace(*ch.Name))
 	}
 	if err != nil {
 		return Updated{}, err

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -68,7 +69,8 @@ func probe(ctx context.Context, t target, cred credential, deadline time.Time) p
 	// Cancelling the test (the caller went away) ends the connection at once.
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
-	conn := &guarded{Conn: raw, left: maxRead}
+	conn := &guarded{Conn: raw}
+	conn.left.Store(maxRead)
 	s := session{t: t, cred: cred, deadline: deadline, limit: limit, read: conn}
 	var c net.Conn = conn
 	if t.tls == TLSImplicit {
@@ -86,23 +88,24 @@ func probe(ctx context.Context, t target, cred credential, deadline time.Time) p
 
 // guarded is a connection whose deadline the protocol libraries cannot
 // move (go-imap sets its own generous ones) and whose reads stop after a
-// budget.
+// budget. go-imap reads in a goroutine of its own, hence the atomic.
 type guarded struct {
 	net.Conn
-	left int64
+	left atomic.Int64
 }
 
 var errTooMuch = errors.New("the server sent far more than a connection test needs")
 
 func (g *guarded) Read(p []byte) (int, error) {
-	if g.left <= 0 {
+	left := g.left.Load()
+	if left <= 0 {
 		return 0, errTooMuch
 	}
-	if int64(len(p)) > g.left {
-		p = p[:g.left]
+	if int64(len(p)) > left {
+		p = p[:left]
 	}
 	n, err := g.Conn.Read(p)
-	g.left -= int64(n)
+	g.left.Add(-int64(n))
 	return n, err
 }
 
@@ -197,7 +200,7 @@ func (s session) broken(step string, err error, why *validation.Error) *failure 
 	if s.expired() || isTimeout(err) {
 		return s.timeout(step)
 	}
-	if s.read.left <= 0 {
+	if s.read.left.Load() <= 0 {
 		return failAt(step, problem("mail.too_much", "the server at %s sent far more than a connection test needs (over %d KiB); check that it is a mail server", s.t.addr(), maxRead>>10))
 	}
 	return failAt(step, why)

@@ -45,16 +45,16 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (*AuthorizeRe
 	omitEmpty(q)
 	for _, k := range []string{"client_id", "redirect_uri"} {
 		if len(q[k]) > 1 {
-			return nil, invalidRequest("parameter " + k + " is sent more than once")
+			return nil, invalidRequest("parameter "+k+" is sent more than once").worded("error.detail.repeated", k)
 		}
 	}
 	id := q.Get("client_id")
 	if id == "" {
-		return nil, invalidRequest("the request has no client_id")
+		return nil, invalidRequest("the request has no client_id").worded("error.detail.no_client_id")
 	}
 	c, err := s.apps.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, invalidRequest("no application has this client_id")
+		return nil, invalidRequest("no application has this client_id").worded("error.detail.unknown_client")
 	}
 	if err != nil {
 		return nil, serverError(err)
@@ -63,13 +63,13 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (*AuthorizeRe
 	switch {
 	case req.RedirectParam != "":
 		if _, ok := app.MatchRedirectURI(c.RedirectURIs, req.RedirectParam); !ok {
-			return nil, invalidRequest("the redirect_uri is not registered for this application")
+			return nil, invalidRequest("the redirect_uri is not registered for this application").worded("error.detail.redirect_uri_unregistered")
 		}
 		req.RedirectURI = req.RedirectParam
 	case len(c.RedirectURIs) == 1:
 		req.RedirectURI = c.RedirectURIs[0]
 	default:
-		return nil, invalidRequest("the request has no redirect_uri and the application registers several")
+		return nil, invalidRequest("the request has no redirect_uri and the application registers several").worded("error.detail.redirect_uri_ambiguous")
 	}
 	// From here on, errors go back to the client's redirect URI, with state
 	// whenever state itself is fit to echo (RFC 6749 §4.1.2.1).

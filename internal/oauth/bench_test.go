@@ -14,7 +14,7 @@ import (
 )
 
 // Hot functions of the token, introspection and bearer paths. The whole
-// paths are benchmarked in internal/server and, over HTTP, by gatehouse bench.
+// paths are benchmarked in internal/server and, over HTTP, by gatehouse-bench.
 
 func BenchmarkReadForm(b *testing.B) {
 	body := url.Values{"grant_type": {"authorization_code"}, "code": {"gac_" + strings.Repeat("A", 51)},

@@ -38,6 +38,11 @@ type Error struct {
 	Description string
 	Status      int
 	Cause       error
+	// Key and Args word the error for people, in the pages' message
+	// catalogue, when a page shows it (an error that cannot go back to the
+	// client); Description stays the English text for clients and logs.
+	Key  string
+	Args []any
 	// basicChallenge asks the writer for WWW-Authenticate: Basic (RFC 6749 §5.2).
 	basicChallenge bool
 }
@@ -62,9 +67,22 @@ func newError(code string, status int, description string) *Error {
 }
 
 func invalidRequest(d string) *Error { return newError(CodeInvalidRequest, http.StatusBadRequest, d) }
-func invalidGrant(d string) *Error   { return newError(CodeInvalidGrant, http.StatusBadRequest, d) }
-func invalidScope(d string) *Error   { return newError(CodeInvalidScope, http.StatusBadRequest, d) }
-func invalidClient(d string) *Error  { return newError(CodeInvalidClient, http.StatusUnauthorized, d) }
+
+// worded gives e a message key for the pages.
+func (e *Error) worded(key string, args ...any) *Error {
+	e.Key, e.Args = key, args
+	return e
+}
+
+// Wording returns the message key and arguments of an error a page shows,
+// or "" when it has none.
+func Wording(err error) (key string, args []any) {
+	e := asError(err)
+	return e.Key, e.Args
+}
+func invalidGrant(d string) *Error  { return newError(CodeInvalidGrant, http.StatusBadRequest, d) }
+func invalidScope(d string) *Error  { return newError(CodeInvalidScope, http.StatusBadRequest, d) }
+func invalidClient(d string) *Error { return newError(CodeInvalidClient, http.StatusUnauthorized, d) }
 func unauthorizedClient(d string) *Error {
 	return newError(CodeUnauthorizedClient, http.StatusBadRequest, d)
 }

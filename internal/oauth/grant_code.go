@@ -60,18 +60,21 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c store.Client, for
 	}
 	err = s.store.RedeemCode(ctx, hash, s.now(), p.issue)
 	switch {
-	case errors.Is(err, store.ErrCodeReused):
+	case errors.Is(err, store.ErrCodeReused): // a concurrent request redeemed it first
+		s.metrics.replayed.Inc()
 		return nil, invalidGrant("the authorization code was already used; the tokens issued for it are revoked")
 	case errors.Is(err, store.ErrNotFound):
 		return nil, invalidGrant("the authorization code is invalid or expired")
 	case err != nil:
 		return nil, serverError(err)
 	}
+	s.metrics.redeemed.Inc()
 	return p.response, nil
 }
 
 // redeemReplay lets the store revoke what a reused code issued.
 func (s *Server) redeemReplay(ctx context.Context, hash []byte) error {
+	s.metrics.replayed.Inc()
 	err := s.store.RedeemCode(ctx, hash, s.now(), store.Issue{})
 	if err != nil && !errors.Is(err, store.ErrCodeReused) && !errors.Is(err, store.ErrNotFound) {
 		return serverError(err)

@@ -65,6 +65,7 @@ func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url
 	err = s.store.RotateRefreshToken(ctx, hash, s.now(), s.settings.RefreshGrace, p.issue)
 	switch {
 	case errors.Is(err, store.ErrTokenReused):
+		s.metrics.reuse.Inc()
 		return nil, invalidGrant("the refresh token was already used; every token of this grant is revoked")
 	case errors.Is(err, store.ErrNotFound):
 		return nil, invalidGrant("the refresh token is invalid, expired or revoked")

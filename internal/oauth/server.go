@@ -47,6 +47,7 @@ type Server struct {
 	audit    *audit.Log
 	metadata []byte
 	grants   map[string]grantHandler
+	metrics  *metrics
 }
 
 // New returns a Server; now defaults to time.Now.
@@ -54,7 +55,7 @@ func New(st Settings, s store.Store, apps *app.Service, scopes *scope.Catalogue,
 	if now == nil {
 		now = time.Now
 	}
-	srv := &Server{settings: st, store: s, apps: apps, scopes: scopes, minter: m, now: now, log: log, audit: audit.New(s, now, log)}
+	srv := &Server{settings: st, store: s, apps: apps, scopes: scopes, minter: m, now: now, log: log, audit: audit.New(s, now, log), metrics: newMetrics()}
 	srv.grants = map[string]grantHandler{
 		app.GrantAuthorizationCode: srv.grantAuthorizationCode,
 		app.GrantRefreshToken:      srv.grantRefreshToken,
@@ -63,6 +64,9 @@ func New(st Settings, s store.Store, apps *app.Service, scopes *scope.Catalogue,
 	srv.metadata = srv.buildMetadata()
 	return srv
 }
+
+// Issuer is the base URL that every endpoint's URL starts with.
+func (s *Server) Issuer() string { return s.settings.Issuer }
 
 // Register adds the JSON endpoints to mux. The browser endpoints (authorize,
 // consent) are served by the web package, which calls this package's core.

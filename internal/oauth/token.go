@@ -28,7 +28,8 @@ type tokenResponse struct {
 
 // handleToken serves POST /rest/oauth2/latest/token (RFC 6749 §3.2).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	resp, err := s.token(w, r)
+	resp, grantType, err := s.token(w, r)
+	s.metrics.token(grantType, err)
 	if err != nil {
 		writeError(w, s.log, err)
 		return
@@ -36,31 +37,34 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, error) {
+// token also returns the request's grant_type, "" when there is none; it
+// may be any text the client sent.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, string, error) {
 	form, e := readForm(w, r, s.settings.CompatQuery)
 	if e != nil {
-		return nil, e
+		return nil, "", e
 	}
 	grantType := form.Get("grant_type")
 	grant, known := s.grants[grantType]
 	if grantType == "" {
-		return nil, invalidRequest("grant_type is required")
+		return nil, "", invalidRequest("grant_type is required")
 	}
 	if !known {
 		d := "grant_type " + quoteScope(grantType) + " is not supported; use authorization_code, refresh_token or client_credentials"
 		if grantType == "password" {
 			d = "the resource owner password grant is refused on purpose; use authorization_code with PKCE"
 		}
-		return nil, newError(CodeUnsupportedGrantType, http.StatusBadRequest, d)
+		return nil, grantType, newError(CodeUnsupportedGrantType, http.StatusBadRequest, d)
 	}
 	c, _, e := s.authenticateClient(r.Context(), r, form)
 	if e != nil {
-		return nil, e
+		return nil, grantType, e
 	}
 	if !app.HasGrant(c, grantType) {
-		return nil, unauthorizedClient("this application may not use the " + grantType + " grant")
+		return nil, grantType, unauthorizedClient("this application may not use the " + grantType + " grant")
 	}
-	return grant(r.Context(), c, form)
+	resp, err := grant(r.Context(), c, form)
+	return resp, grantType, err
 }
 
 // pair is a freshly minted access token and optional refresh token.

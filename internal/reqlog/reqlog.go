@@ -34,12 +34,18 @@ func ID(ctx context.Context) string {
 	return ""
 }
 
+// Observer receives every request's route (the pattern, or "unmatched"),
+// status and duration, for metrics: the route is the one the log names,
+// found once.
+type Observer func(route string, status int, d time.Duration)
+
 // Middleware names the request (X-Request-ID from a trusted proxy when it is
 // sane, else a fresh ID), returns the ID in the response, and logs the
 // request at info level — server errors at error, a 503 at warn (the node is
 // up and says why it cannot serve; the cause is logged where it was found).
-// It must run inside clientip's middleware, whose address it logs.
-func Middleware(log *slog.Logger, trusted func(*http.Request) bool, next http.Handler) http.Handler {
+// It hands every request to observe. It must run inside clientip's
+// middleware, whose address it logs.
+func Middleware(log *slog.Logger, trusted func(*http.Request) bool, observe Observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		in := &info{}
@@ -51,6 +57,12 @@ func Middleware(log *slog.Logger, trusted func(*http.Request) bool, next http.Ha
 		w.Header().Set(Header, in.id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), ctxKey{}, in)))
+		took := time.Since(start)
+		route := in.pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		observe(route, rec.status, took)
 		level := slog.LevelInfo
 		switch {
 		case rec.status == http.StatusServiceUnavailable:
@@ -61,12 +73,8 @@ func Middleware(log *slog.Logger, trusted func(*http.Request) bool, next http.Ha
 		if !log.Enabled(r.Context(), level) {
 			return // spare the hot paths building a record nobody reads
 		}
-		route := in.pattern
-		if route == "" {
-			route = "unmatched"
-		}
 		log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method), slog.String("route", route),
-			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)),
+			slog.Int("status", rec.status), slog.Duration("duration", took),
 			slog.String("address", clientip.From(r.Context()).String()), slog.String("request_id", in.id))
 	})
 }

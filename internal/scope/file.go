@@ -1,7 +1,6 @@
 package scope
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/store"
-	"go.yaml.in/yaml/v3"
+	"github.com/gatehouse/gatehouse/internal/yamlfile"
 )
 
 // catalogueFile is the YAML form of a custom catalogue.
@@ -57,14 +56,8 @@ func Parse(data []byte) (*Catalogue, error) {
 
 func parse(data []byte) (*Catalogue, error) {
 	var f catalogueFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true) // a misspelt key would otherwise vanish silently
 	// io.EOF means an empty document, reported below as having no scopes.
-	err := dec.Decode(&f)
-	if err == nil {
-		err = oneDocument(dec)
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	if err := yamlfile.Decode(data, &f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	scopes := make([]Scope, len(f.Scopes))
@@ -84,17 +77,4 @@ func parse(data []byte) (*Catalogue, error) {
 		scopes[i] = Scope{Name: fs.Name, Description: desc, Implies: fs.Implies, Level: level}
 	}
 	return newCatalogue(scopes)
-}
-
-// oneDocument refuses what follows the first YAML document: the decoder
-// reads one, so scopes after a "---" would be missing without a word.
-func oneDocument(dec *yaml.Decoder) error {
-	err := dec.Decode(new(yaml.Node))
-	if errors.Is(err, io.EOF) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return errors.New(`more than one YAML document ("---"): only the first would be read; put every scope in one`)
 }

@@ -27,7 +27,7 @@ import (
 //
 //	go test ./internal/server -run '^$' -bench . -cpuprofile cpu.out
 //
-// The load tool (gatehouse bench) measures the same paths over loopback HTTP.
+// The load tool (gatehouse-bench) measures the same paths over loopback HTTP.
 
 type benchNode struct {
 	g        *Gatehouse

@@ -49,7 +49,7 @@ func BenchmarkIntegrationTokenAPI(b *testing.B) {
 		b.Fatalf("authorize: %v %v", err, done.Failure)
 	}
 	target := "/rest/gatehouse/latest/integrations/" + in.ID + "/token"
-	b.SetParallelism(64)
+	b.SetParallelism(16) // as the other handler benchmarks: a c=16 load per core
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -55,6 +55,7 @@ func (g *Gatehouse) PurgeOnce(ctx context.Context) bool {
 	for ctx.Err() == nil {
 		n, err := g.Store.Purge(ctx, now, policy, g.purgeBatch)
 		total += n
+		g.nodeMetrics.purged.Add(float64(n))
 		batches++
 		if err != nil {
 			g.Log.Warn("janitor purge", "error", err, "rows", total)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -152,5 +154,9 @@ func TestJanitorPurgesInBatches(t *testing.T) {
 	// 2 + 2 + 1: the short third batch ends the pass.
 	if !strings.Contains(logs.String(), "rows=5 batches=3") {
 		t.Errorf("janitor log %q; want rows=5 batches=3", logs.String())
+	}
+	var purged dto.Metric
+	if err := g.nodeMetrics.purged.Write(&purged); err != nil || purged.GetCounter().GetValue() != 5 {
+		t.Errorf("gatehouse_janitor_purged_rows_total = %v (%v); want 5", purged.GetCounter().GetValue(), err)
 	}
 }

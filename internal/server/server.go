@@ -48,10 +48,11 @@ type Gatehouse struct {
 	Now    func() time.Time
 	nodeID string
 	// Integrations are the outgoing OAuth 2.0 integrations; Metrics the
-	// node's Prometheus registry, served at /metrics to loopback callers.
+	// node's Prometheus registry, served at /metrics (metrics.go).
 	Integrations *integration.Service
 	Mail         *mail.Service // the incoming mail servers
 	Metrics      *prometheus.Registry
+	nodeMetrics  nodeMetrics
 	// purgeBatch is the janitor's rows per transaction (purgeBatch; tests shrink it).
 	purgeBatch int
 }
@@ -83,12 +84,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, cfg)
+	db, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	st = store.NewClientCache(st, cfg.Cache.ClientTTL, opt.Now)
-	g := &Gatehouse{Config: cfg, Store: st, Keys: keys, Scopes: catalogue, Log: log, Now: opt.Now, nodeID: newNodeID(), purgeBatch: purgeBatch}
+	st := store.NewClientCache(db, cfg.Cache.ClientTTL, opt.Now)
+	g := &Gatehouse{Config: cfg, Store: st, Keys: keys, Scopes: catalogue, Log: log, Now: opt.Now, nodeID: newNodeID(), purgeBatch: purgeBatch,
+		Metrics: prometheus.NewRegistry()}
 	minter := token.NewMinter(keys, nil)
 	g.Apps = app.NewService(st, keys, minter, catalogue, app.Options{Dev: cfg.Dev, Limit: cfg.Limits.Clients, Now: opt.Now, Log: log})
 	if err := g.checkKey(ctx); err != nil {
@@ -115,12 +117,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		st.Close()
 		return nil, err
 	}
+	g.registerMetrics(db)
 	return g, nil
 }
 
 // OpenStore opens (and migrates) the configured database: PostgreSQL when
 // database.url is set, else the SQLite file in the data directory.
-func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
 	if cfg.Database.URL != "" {
 		p := cfg.Database.Pool
 		return sqlstore.OpenPostgres(ctx, cfg.Database.URL, sqlstore.PoolSettings{
@@ -157,10 +160,12 @@ func (g *Gatehouse) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", g.handleReady)
 	adminapi.New(g.Admin, g.Users, g.OAuth, g.Pages, g.Log).AddIntegrations(g.Integrations, g.Scopes).AddMail(g.Mail).Register(mux)
-	mux.Handle("GET /metrics", g.handleMetrics())
+	if g.Config.Metrics.Listen == "" {
+		mux.Handle("GET /metrics", g.handleMetrics())
+	}
 	mux.Handle("/", g.Pages.Handler())
 	proxies := clientip.NewResolver(g.Config.TrustedProxies)
-	h := reqlog.Middleware(g.Log, proxies.PeerTrusted, reqlog.Route(mux))
+	h := reqlog.Middleware(g.Log, proxies.PeerTrusted, g.nodeMetrics.http.observe, reqlog.Route(mux))
 	h = proxies.Middleware(h)
 	h = recoverPanics(g.Log, h)
 	if !g.Config.Dev {
@@ -205,13 +210,23 @@ func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener) error {
 		// The certificate comes from cfg.GetCertificate, not from files here.
 		serve = func(ln net.Listener) error { return srv.ServeTLS(ln, "", "") }
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if addr := g.Config.TLS.RedirectListen; addr != "" {
 		redirect, err := g.redirectServer(addr, errc)
 		if err != nil {
 			return err
 		}
 		servers = append(servers, redirect)
+	}
+	if addr := g.Config.Metrics.Listen; addr != "" {
+		metrics, err := g.metricsServer(addr, errc)
+		if err != nil {
+			for _, s := range servers[1:] { // the redirect listener
+				s.Close()
+			}
+			return err
+		}
+		servers = append(servers, metrics)
 	}
 	go g.runJanitor(ctx)
 	refresherCtx, stopRefresher := context.WithCancel(ctx)
@@ -222,7 +237,7 @@ func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- serve(ln) }()
 	var err error
 	select {
-	case err = <-errc: // a listener failed: stop the other one too
+	case err = <-errc: // a listener failed: stop the others too
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)

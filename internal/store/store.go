@@ -59,6 +59,9 @@ type Users interface {
 	UserByID(ctx context.Context, id string) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	// SearchUsers returns one page of the users that match q, sorted by
+	// username (see UserSearch).
+	SearchUsers(ctx context.Context, q UserSearch) ([]User, error)
 	CountUsers(ctx context.Context) (int, error)
 	// UpdateUser reads the user with this ID, applies change and writes the
 	// mutable fields (display name, email, password hash, level, groups,
@@ -69,6 +72,17 @@ type Users interface {
 	// system administrator fails with ErrLastSystemAdmin, and disabling a user
 	// revokes every token of theirs (re-enabling revives none).
 	UpdateUser(ctx context.Context, id string, change func(*User) error) (User, error)
+}
+
+// UserSearch narrows and pages SearchUsers.
+type UserSearch struct {
+	// Text keeps the users whose username, display name or email contains
+	// it: as typed, or with ASCII letters in any case (PostgreSQL may fold
+	// other letters too); "" keeps everyone. It must be clean text
+	// (validation.Clean): a value no field can hold matches nothing anyway.
+	Text string
+	// Offset skips that many matching users; then at most Limit (> 0) come.
+	Offset, Limit int
 }
 
 // Clients holds the registered applications.
@@ -190,6 +204,8 @@ type Sessions interface {
 	FindSession(ctx context.Context, token string, now time.Time) (data []byte, found bool, err error)
 	CommitSession(ctx context.Context, token string, data []byte, expiry time.Time) error
 	DeleteSession(ctx context.Context, token string) error
+	// CountSessions counts the sessions unexpired at now, across every node.
+	CountSessions(ctx context.Context, now time.Time) (int, error)
 }
 
 // Consents holds authorization requests waiting for the user's decision on

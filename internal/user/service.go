@@ -48,7 +48,8 @@ type Service struct {
 	now      func() time.Time
 	// decoy is verified for unknown users so that they cost the same time as
 	// known ones: a hash of the same parameters whose password nobody knows.
-	decoy string
+	decoy   string
+	signIns signInMetrics
 }
 
 // NewService returns a Service; now defaults to time.Now.
@@ -56,7 +57,7 @@ func NewService(s store.Store, h *Hasher, tp ThrottlePolicy, now func() time.Tim
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: s, hasher: h, throttle: tp, now: now, decoy: h.Decoy()}
+	return &Service{store: s, hasher: h, throttle: tp, now: now, decoy: h.Decoy(), signIns: newSignInMetrics()}
 }
 
 var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]{0,63}$`)
@@ -231,6 +232,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 	name := NormalizeUsername(username)
 	accountKey, addressKey := "account:"+name, "address:"+addressKey(addr)
 	if !s.reserve(ctx, addressKey, s.throttle.PerAddress, now) || !s.reserve(ctx, accountKey, s.throttle.PerAccount, now) {
+		s.signIns.throttled.Inc()
 		return store.User{}, ErrThrottled
 	}
 	u, err := s.store.UserByUsername(ctx, name)
@@ -246,6 +248,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 		return store.User{}, verr
 	}
 	if err != nil || !ok || u.Disabled {
+		s.signIns.failure.Inc()
 		return store.User{}, ErrInvalidCredentials
 	}
 	// Only this attempt's own count is taken back, from the account as from
@@ -259,6 +262,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 			return store.User{}, err
 		}
 	}
+	s.signIns.success.Inc()
 	return u, nil
 }
 

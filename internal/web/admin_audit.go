@@ -20,7 +20,9 @@ func (p *Pages) registerAdminAudit(mux *http.ServeMux) {
 const auditKindPrefix = "audit.kind."
 
 type auditData struct {
-	Events   []store.AuditEvent
+	Events []store.AuditEvent
+	// AppNames names the applications by client ID; a deleted one is not in it.
+	AppNames map[string]string
 	Kinds    []string
 	Query    url.Values
 	NextPage string
@@ -42,7 +44,12 @@ func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User
 		p.fail(w, r, err)
 		return
 	}
-	d := auditData{Kinds: audit.Kinds, Query: q}
+	names, err := p.admin.AppNames(r.Context())
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	d := auditData{Kinds: audit.Kinds, Query: q, AppNames: names}
 	if len(events) > auditPageSize {
 		events = events[:auditPageSize]
 		next := url.Values{}

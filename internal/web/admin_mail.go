@@ -77,7 +77,10 @@ type mailForm struct {
 	ByToken      bool   // sign in with an integration
 	HasPassword  bool   // editing a server whose password is stored
 	Integrations []integrationChoice
-	Error        string
+	// IntegrationChosen: one of Integrations is selected; otherwise the
+	// form offers none, rather than letting the browser pick the first.
+	IntegrationChosen bool
+	Error             string
 }
 
 type integrationChoice struct {
@@ -95,7 +98,9 @@ func (p *Pages) newMailForm(r *http.Request, u store.User, id string, set mail.S
 		f.Port = strconv.Itoa(set.Port)
 	}
 	for id, name := range names {
-		f.Integrations = append(f.Integrations, integrationChoice{id, name, id == set.Integration || strings.EqualFold(name, set.Integration)})
+		chosen := set.Integration != "" && (id == set.Integration || strings.EqualFold(name, set.Integration))
+		f.Integrations = append(f.Integrations, integrationChoice{id, name, chosen})
+		f.IntegrationChosen = f.IntegrationChosen || chosen
 	}
 	slices.SortFunc(f.Integrations, func(a, b integrationChoice) int {
 		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))

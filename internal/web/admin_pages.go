@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 	"github.com/gatehouse/gatehouse/internal/validation"
@@ -106,7 +107,7 @@ type appForm struct {
 	GroupsText   string
 	IPsText      string
 	Scopes       []scopeChoice
-	Error        string
+	Problem      formProblem // why the form was refused
 }
 
 type scopeChoice struct {
@@ -173,7 +174,7 @@ func (p *Pages) handleAppCreate(w http.ResponseWriter, r *http.Request, u store.
 	c, secretValue, err := p.admin.CreateApp(r.Context(), p.actor(r, u), reg)
 	if isRefusal(err) {
 		f := p.newAppForm(r, "", reg)
-		f.Error = p.refusal(r, err)
+		f.Problem = p.problem(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_app_form", p.t(r, "admin.app_new"), f)
 		return
 	}
@@ -229,11 +230,34 @@ type appShowData struct {
 	Grants     []grantView
 	Reauthed   bool
 	ScopeTexts map[string]string
+	Endpoints  []endpoint
+	// Logo is why a logo upload was refused.
+	Logo formProblem
+}
+
+// endpoint is one of the server's URLs, as an application's page shows it
+// for the application's developers to copy.
+type endpoint struct{ ID, Label, URL string }
+
+// endpoints are the URLs a client is configured with, from the base URL.
+func (p *Pages) endpoints(r *http.Request) []endpoint {
+	base := p.oauth.Issuer()
+	return []endpoint{
+		{"endpoint_metadata", p.t(r, "admin.endpoint_metadata"), base + oauth.PathMetadata},
+		{"endpoint_authorize", p.t(r, "admin.endpoint_authorize"), base + oauth.PathAuthorize},
+		{"endpoint_token", p.t(r, "admin.endpoint_token"), base + oauth.PathToken},
+	}
 }
 
 func (p *Pages) handleAppShow(w http.ResponseWriter, r *http.Request, u store.User) {
+	p.renderApp(w, r, http.StatusOK, r.PathValue("id"), formProblem{})
+}
+
+// renderApp shows an application's page; logo is why a logo upload was
+// refused, shown by the logo form.
+func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, status int, id string, logo formProblem) {
 	ctx := r.Context()
-	c, err := p.admin.GetApp(ctx, r.PathValue("id"))
+	c, err := p.admin.GetApp(ctx, id)
 	if err != nil {
 		p.adminError(w, r, err)
 		return
@@ -248,7 +272,8 @@ func (p *Pages) handleAppShow(w http.ResponseWriter, r *http.Request, u store.Us
 		p.fail(w, r, err)
 		return
 	}
-	data := appShowData{App: admin.AppSummary{Client: c}, Grants: p.grantViews(r, grants), Reauthed: p.reauthed(r)}
+	data := appShowData{App: admin.AppSummary{Client: c}, Grants: p.grantViews(r, grants), Reauthed: p.reauthed(r),
+		Endpoints: p.endpoints(r), Logo: logo}
 	if len(apps) == 1 {
 		data.App = apps[0]
 	}
@@ -256,7 +281,7 @@ func (p *Pages) handleAppShow(w http.ResponseWriter, r *http.Request, u store.Us
 	for _, name := range c.Scopes {
 		data.Scopes = append(data.Scopes, scopeLine{name, p.scopes.Describe(name, lang)})
 	}
-	p.render(w, r, http.StatusOK, "admin_app", c.Name, data)
+	p.render(w, r, status, "admin_app", c.Name, data)
 }
 
 func (p *Pages) handleAppEdit(w http.ResponseWriter, r *http.Request, u store.User) {
@@ -274,7 +299,7 @@ func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.
 	c, err := p.admin.UpdateApp(r.Context(), p.actor(r, u), id, reg)
 	if isRefusal(err) {
 		f := p.newAppForm(r, id, reg)
-		f.Error = p.refusal(r, err)
+		f.Problem = p.problem(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_app_form", p.t(r, "admin.app_edit"), f)
 		return
 	}
@@ -395,11 +420,24 @@ func (p *Pages) handleAppRotate(w http.ResponseWriter, r *http.Request, u store.
 }
 
 // handleAppLogo takes a multipart upload (or a removal); the body is capped
-// before parsing and the CSRF token checked like every other form.
+// before parsing and the CSRF token checked like every other form. A refused
+// upload shows the application's page again, with the reason by the logo
+// form.
 func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, admin.MaxLogoBytes+64<<10)
 	if err := r.ParseMultipartForm(admin.MaxLogoBytes + 64<<10); err != nil {
-		p.render(w, r, http.StatusRequestEntityTooLarge, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "admin.logo_too_large")})
+		// Too large to read, so no form token either: nothing changes, and
+		// only an administrator sees the page.
+		u, ok := p.signedIn(w, r)
+		if !ok {
+			return
+		}
+		if u.Level < store.LevelAdmin {
+			p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "admin.forbidden")})
+			return
+		}
+		tooLarge := validation.Errorf(admin.ErrInvalid, "admin.logo_too_large", "the logo must be at most %d KiB", admin.MaxLogoBytes>>10)
+		p.renderApp(w, r, http.StatusRequestEntityTooLarge, r.PathValue("id"), p.problem(r, tooLarge))
 		return
 	}
 	p.requireAdmin(func(w http.ResponseWriter, r *http.Request, u store.User) {
@@ -409,6 +447,10 @@ func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 			err = p.admin.RemoveLogo(r.Context(), p.actor(r, u), id)
 		} else {
 			err = p.uploadLogo(r, u, id)
+		}
+		if isRefusal(err) {
+			p.renderApp(w, r, http.StatusBadRequest, id, p.problem(r, err))
+			return
 		}
 		if err != nil {
 			p.adminError(w, r, err)
@@ -442,7 +484,10 @@ func (p *Pages) handleGrantRevoke(w http.ResponseWriter, r *http.Request, u stor
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-type reauthData struct{ Next, Error string }
+type reauthData struct {
+	Next    string
+	Problem formProblem // why the password was not accepted
+}
 
 func (p *Pages) handleReauthPage(w http.ResponseWriter, r *http.Request, u store.User) {
 	p.render(w, r, http.StatusOK, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: safeNext(r.URL.Query().Get("next"))})
@@ -458,7 +503,7 @@ func (p *Pages) handleReauth(w http.ResponseWriter, r *http.Request, u store.Use
 			p.fail(w, r, err)
 			return
 		}
-		p.render(w, r, http.StatusUnauthorized, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: next, Error: p.t(r, "admin.reauth_failed")})
+		p.render(w, r, http.StatusUnauthorized, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: next, Problem: formProblem{Message: p.t(r, "admin.reauth_failed"), Field: "password"}})
 		return
 	}
 	p.sessions.Put(r.Context(), keyReauth, p.now().UnixMilli())

@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -18,13 +20,28 @@ func (p *Pages) registerAdminUsers(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users/{username}/signout", p.requireAdmin(p.handleUserSignOut))
 }
 
+// userPageSize is how many users the list shows at a time.
+const userPageSize = 50
+
 type userListData struct {
 	Users  []store.User
 	Groups []string
+	Query  string
+	// Page is the page shown, from 1; Prev and Next link to its neighbours
+	// ("" when there is none).
+	Page       int
+	Prev, Next string
 }
 
+// handleUserList lists the users whose username, display name or email
+// contains ?q=, 50 to a page (?page=, from 1), in username order.
 func (p *Pages) handleUserList(w http.ResponseWriter, r *http.Request, u store.User) {
-	users, err := p.admin.ListUsers(r.Context())
+	q := r.URL.Query().Get("q")
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	users, more, err := p.admin.SearchUsers(r.Context(), q, page, userPageSize)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -34,7 +51,27 @@ func (p *Pages) handleUserList(w http.ResponseWriter, r *http.Request, u store.U
 		p.fail(w, r, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "admin_users", p.t(r, "admin.users"), userListData{Users: users, Groups: groups})
+	d := userListData{Users: users, Groups: groups, Query: q, Page: page}
+	link := func(page int) string {
+		v := url.Values{}
+		if q != "" {
+			v.Set("q", q)
+		}
+		if page > 1 {
+			v.Set("page", strconv.Itoa(page))
+		}
+		if len(v) == 0 {
+			return "/admin/users"
+		}
+		return "/admin/users?" + v.Encode()
+	}
+	if page > 1 {
+		d.Prev = link(page - 1)
+	}
+	if more {
+		d.Next = link(page + 1)
+	}
+	p.render(w, r, http.StatusOK, "admin_users", p.t(r, "admin.users"), d)
 }
 
 type userFormData struct {
@@ -43,7 +80,7 @@ type userFormData struct {
 	GroupsText string
 	Grants     []grantView
 	Levels     []levelChoice
-	Error      string
+	Problem    formProblem // why a form of the page was refused
 }
 
 type levelChoice struct {
@@ -87,7 +124,7 @@ func (p *Pages) handleUserCreate(w http.ResponseWriter, r *http.Request, u store
 	}
 	if isRefusal(err) {
 		d := p.userForm(store.User{Username: n.Username, DisplayName: n.DisplayName, Email: n.Email, Level: level, Groups: n.Groups}, true, u)
-		d.Error = p.refusal(r, err)
+		d.Problem = p.problem(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_user", p.t(r, "admin.user_new"), d)
 		return
 	}
@@ -105,39 +142,50 @@ func (p *Pages) handleUserShow(w http.ResponseWriter, r *http.Request, u store.U
 		p.adminError(w, r, err)
 		return
 	}
-	p.renderUser(w, r, http.StatusOK, target, u, "")
+	p.renderUser(w, r, http.StatusOK, target, u, formProblem{})
 }
 
-func (p *Pages) renderUser(w http.ResponseWriter, r *http.Request, status int, target, actor store.User, problem string) {
+// renderUser shows a user's page; after a refusal, target holds what the
+// administrator typed rather than what is stored.
+func (p *Pages) renderUser(w http.ResponseWriter, r *http.Request, status int, target, actor store.User, problem formProblem) {
 	grants, err := p.admin.Grants(r.Context(), store.TokenFilter{UserID: target.ID})
 	if err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	d := p.userForm(target, false, actor)
-	d.Grants, d.Error = p.grantViews(r, grants), problem
+	d.Grants, d.Problem = p.grantViews(r, grants), problem
 	p.render(w, r, status, "admin_user", target.Username, d)
 }
 
 func (p *Pages) handleUserUpdate(w http.ResponseWriter, r *http.Request, u store.User) {
 	f := r.PostForm
-	level, err := user.ParseLevel(f.Get("level"))
-	if err != nil {
-		p.adminError(w, r, err)
-		return
-	}
 	display, email, groups, disabled := f.Get("display_name"), f.Get("email"), splitList(f.Get("groups")), f.Get("disabled") == "on"
 	username := r.PathValue("username")
-	_, err = p.admin.UpdateUser(r.Context(), p.actor(r, u), username, admin.UserChange{
-		DisplayName: &display, Email: &email, Level: &level, Groups: &groups, Disabled: &disabled,
-	})
+	level, err := user.ParseLevel(f.Get("level"))
+	if err == nil {
+		_, err = p.admin.UpdateUser(r.Context(), p.actor(r, u), username, admin.UserChange{
+			DisplayName: &display, Email: &email, Level: &level, Groups: &groups, Disabled: &disabled,
+		})
+	}
 	if isRefusal(err) {
 		target, lookupErr := p.users.ByUsername(r.Context(), username)
 		if lookupErr != nil {
 			p.adminError(w, r, lookupErr)
 			return
 		}
-		p.renderUser(w, r, http.StatusBadRequest, target, u, p.refusal(r, err))
+		// Show the form as it was sent, not as it is stored.
+		problem, stored := p.problem(r, err), target.Level
+		target.DisplayName, target.Email, target.Groups, target.Disabled = display, email, groups, disabled
+		if _, levelErr := user.ParseLevel(f.Get("level")); levelErr == nil {
+			target.Level = level
+		}
+		// The last system administrator stays one: when the level was left
+		// as it is, it is the Disabled box that would have broken the rule.
+		if refusalKey(err) == "admin.last_system_admin" && disabled && target.Level == stored {
+			problem.Field = "disabled"
+		}
+		p.renderUser(w, r, http.StatusBadRequest, target, u, problem)
 		return
 	}
 	if err != nil {
@@ -157,7 +205,11 @@ func (p *Pages) handleUserPassword(w http.ResponseWriter, r *http.Request, u sto
 			p.adminError(w, r, lookupErr)
 			return
 		}
-		p.renderUser(w, r, http.StatusBadRequest, target, u, p.refusal(r, err))
+		problem := p.problem(r, err)
+		if problem.Field == "password" {
+			problem.Field = "new_password" // the reset form's field
+		}
+		p.renderUser(w, r, http.StatusBadRequest, target, u, problem)
 		return
 	}
 	if err != nil {

@@ -49,14 +49,14 @@ func (p *Pages) authorizeRequest(w http.ResponseWriter, r *http.Request, q url.V
 	if err == nil {
 		return req, true
 	}
-	code, description := oauth.Describe(err)
+	code, _ := oauth.Describe(err)
 	if code == oauth.CodeServerError || code == oauth.CodeTemporarilyUnavailable {
 		p.fail(w, r, err)
 		return nil, false
 	}
 	if req == nil {
 		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
-			errorData{Message: p.t(r, "error.request"), Detail: p.errorDetail(r, code, description)})
+			errorData{Message: p.t(r, "error.request"), Detail: p.errorDetail(r, err)})
 		return nil, false
 	}
 	http.Redirect(w, r, p.oauth.ErrorRedirect(req, err), http.StatusFound)

@@ -14,7 +14,8 @@ import (
 )
 
 type loginData struct {
-	Next, Username, Error, ClientName string
+	Next, Username, ClientName string
+	Problem                    formProblem // why the sign-in failed
 }
 
 func (p *Pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
@@ -63,13 +64,14 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, user.ErrInvalidCredentials):
 		event.Kind = audit.SignInFailure
 		p.audit.Record(ctx, event)
-		data.Error, data.ClientName = p.t(r, "login.failed"), p.clientNameOf(r, data.Next)
+		// Which of the two was wrong is not said; the password is the field to retype.
+		data.Problem, data.ClientName = formProblem{Message: p.t(r, "login.failed"), Field: "password"}, p.clientNameOf(r, data.Next)
 		p.render(w, r, http.StatusUnauthorized, "login", p.t(r, "login.title"), data)
 		return
 	case errors.Is(err, user.ErrThrottled):
 		event.Kind = audit.SignInThrottled
 		p.audit.Record(ctx, event)
-		data.Error, data.ClientName = p.t(r, "login.throttled"), p.clientNameOf(r, data.Next)
+		data.Problem, data.ClientName = formProblem{Message: p.t(r, "login.throttled")}, p.clientNameOf(r, data.Next)
 		p.render(w, r, http.StatusTooManyRequests, "login", p.t(r, "login.title"), data)
 		return
 	case err != nil:
@@ -128,8 +130,8 @@ func (p *Pages) actor(r *http.Request, u store.User) admin.Actor {
 }
 
 type homeData struct {
-	Level         string
-	PasswordError string // why the password form was refused
+	Level    string
+	Password formProblem // why the password form was refused
 }
 
 func (p *Pages) handleHome(w http.ResponseWriter, r *http.Request) {

@@ -24,12 +24,12 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	refuse := func(status int, message string) {
-		p.render(w, r, status, "home", p.t(r, "home.title"), homeData{Level: user.LevelName(u.Level), PasswordError: message})
+	refuse := func(status int, problem formProblem) {
+		p.render(w, r, status, "home", p.t(r, "home.title"), homeData{Level: user.LevelName(u.Level), Password: problem})
 	}
 	next := r.PostFormValue("new_password")
 	if next != r.PostFormValue("new_password_repeat") {
-		refuse(http.StatusBadRequest, p.t(r, "password.mismatch"))
+		refuse(http.StatusBadRequest, formProblem{Message: p.t(r, "password.mismatch"), Field: "new_password_repeat"})
 		return
 	}
 	changed, err := p.users.ChangePassword(ctx, u.Username, r.PostFormValue("current_password"), next, clientAddr(r))
@@ -38,15 +38,19 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, user.ErrInvalidCredentials):
 		event.Kind, event.Detail = audit.SignInFailure, "password change"
 		p.audit.Record(ctx, event)
-		refuse(http.StatusUnauthorized, p.t(r, "password.wrong"))
+		refuse(http.StatusUnauthorized, formProblem{Message: p.t(r, "password.wrong"), Field: "current_password"})
 		return
 	case errors.Is(err, user.ErrThrottled):
 		event.Kind, event.Detail = audit.SignInThrottled, "password change"
 		p.audit.Record(ctx, event)
-		refuse(http.StatusTooManyRequests, p.t(r, "login.throttled"))
+		refuse(http.StatusTooManyRequests, formProblem{Message: p.t(r, "login.throttled")})
 		return
 	case isRefusal(err):
-		refuse(http.StatusBadRequest, p.refusal(r, err))
+		problem := p.problem(r, err)
+		if problem.Field == "password" { // too short or too long: the new one
+			problem.Field = "new_password"
+		}
+		refuse(http.StatusBadRequest, problem)
 		return
 	case err != nil:
 		p.fail(w, r, err)

@@ -28,3 +28,16 @@ func (f filesOnly) Open(name string) (fs.File, error) {
 	}
 	return file, nil
 }
+
+// serveFavicon answers /favicon.ico, where browsers look for an icon of a
+// page that names none (a JSON answer, an image), with the PNG icon that the
+// pages link to.
+func serveFavicon(w http.ResponseWriter, r *http.Request) {
+	data, err := staticFiles.ReadFile("static/favicon.png")
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(data)
+}

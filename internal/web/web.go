@@ -167,6 +167,9 @@ func templateFuncs(msgs Messages, lang string) template.FuncMap {
 			return []string{app.GrantAuthorizationCode, app.GrantRefreshToken, app.GrantClientCredentials}
 		},
 		"has": func(list []string, v string) bool { return slices.Contains(list, v) },
+		// A refused form marks its field at fault (form_problems.go).
+		"invalid":    invalidAttrs,
+		"fieldError": fieldErrorOf,
 		"grantTable": func(g []grantView, csrf, next string, showUser bool) grantTableData {
 			return grantTableData{g, csrf, next, showUser}
 		},
@@ -190,6 +193,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("GET /logo/{id}", p.handleLogo)
 	p.registerAdmin(mux)
 	mux.Handle("GET /static/", staticHandler())
+	mux.HandleFunc("GET /favicon.ico", serveFavicon) // for what asks without reading a page's <link rel=icon>
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusNotFound, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.not_found")})
 	})
@@ -296,15 +300,21 @@ func langSwitch(r *http.Request, lang string, data any) string {
 	if lang == "ja" {
 		other = "en"
 	}
-	q := url.Values{}
+	q, where := url.Values{}, r.URL.Path
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		q = r.URL.Query()
 	} else if d, ok := data.(loginData); ok && d.Next != "/" {
 		q.Set("next", d.Next)
+	} else if d, ok := data.(shownAt); ok {
+		where = d.shownAt() // a refused form's page, which a GET of the post's path may not show
 	}
 	q.Set("lang", other)
-	return r.URL.Path + "?" + q.Encode()
+	return where + "?" + q.Encode()
 }
+
+// shownAt is the data of a page that a refused form shows again, and that is
+// shown at that path otherwise (form_problems.go).
+type shownAt interface{ shownAt() string }
 
 // sectionOf names the admin console section a path belongs to.
 func sectionOf(path string) string {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"time"
 )
 
 // maxBatch bounds how many callers share one transaction, so a batch stays
@@ -20,8 +21,9 @@ var errClosed = errors.New("sqlstore: store is closed")
 // caller's writes, and every caller returns only once its writes are durable.
 // Batching adds no waiting: a caller alone is served at once.
 type groupCommitter struct {
-	db    *sql.DB
-	stmts *prepared
+	db      *sql.DB
+	stmts   *prepared
+	metrics *storeMetrics
 	// undone reports the errors after which SQLite has undone the failed
 	// statement and kept the transaction (constraint violations).
 	undone func(error) bool
@@ -43,9 +45,9 @@ type writeJob struct {
 	oneStatement bool
 }
 
-func newGroupCommitter(db *sql.DB, stmts *prepared, undone func(error) bool) *groupCommitter {
+func newGroupCommitter(db *sql.DB, stmts *prepared, m *storeMetrics, undone func(error) bool) *groupCommitter {
 	g := &groupCommitter{
-		db: db, stmts: stmts, undone: undone,
+		db: db, stmts: stmts, metrics: m, undone: undone,
 		queue: make(chan *writeJob, maxBatch),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -181,10 +183,13 @@ func (g *groupCommitter) run(batch []*writeJob) {
 			return
 		}
 	}
+	start := time.Now()
 	if err := tx.Commit(); err != nil {
 		fail(err)
 		return
 	}
+	g.metrics.observeCommit(start)
+	g.metrics.batchSize.Observe(float64(len(batch)))
 	for i, j := range batch {
 		j.result <- results[i]
 	}

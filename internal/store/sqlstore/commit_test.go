@@ -28,7 +28,7 @@ func insertUserJob(ctx context.Context, name string, then error) *writeJob {
 
 // newTestCommitter is the store's committer without its loop, for run.
 func newTestCommitter(s *Store) *groupCommitter {
-	return &groupCommitter{db: s.w, stmts: s.wstmts, undone: s.commits.undone}
+	return &groupCommitter{db: s.w, stmts: s.wstmts, metrics: s.metrics, undone: s.commits.undone}
 }
 
 func oneStatement(j *writeJob) *writeJob {

@@ -41,3 +41,12 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	}
 	return nil
 }
+
+// CountSessions implements store.Sessions.
+func (s *Store) CountSessions(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	if err := s.rq.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE expiry > $1`, ms(now)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count sessions: %w", err)
+	}
+	return n, nil
+}

@@ -104,6 +104,7 @@ type Store struct {
 	commits *groupCommitter
 	wstmts  *prepared     // the writer's prepared statements, with commits
 	ckpt    *checkpointer // SQLite: checkpoints off the commit path
+	metrics *storeMetrics
 }
 
 var _ store.Store = (*Store)(nil)
@@ -114,14 +115,14 @@ func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, erro
 	if err := Migrate(ctx, writeDB, d); err != nil {
 		return nil, err
 	}
-	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB}
+	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB, metrics: newStoreMetrics(d, writeDB, readDB, d.groupCommit)}
 	if d.prepare {
 		reads := newPrepared(readDB)
 		s.rq = reads
 		s.wstmts = newPrepared(writeDB)
 	}
 	if d.groupCommit {
-		s.commits = newGroupCommitter(writeDB, s.wstmts, func(err error) bool {
+		s.commits = newGroupCommitter(writeDB, s.wstmts, s.metrics, func(err error) bool {
 			return errors.Is(err, store.ErrConflict) || d.isConstraint(err)
 		})
 	}
@@ -260,9 +261,11 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx querie
 		tx.Rollback()
 		return err
 	}
+	start := time.Now()
 	if cerr := tx.Commit(); cerr != nil {
 		return cerr
 	}
+	s.metrics.observeCommit(start)
 	return err
 }
 

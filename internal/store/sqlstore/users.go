@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -66,6 +67,55 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 		return nil, fmt.Errorf("sqlstore: list users: %w", err)
 	}
 	return users, nil
+}
+
+// SearchUsers implements store.Users. The text is compared twice: as typed
+// with LIKE (which SQLite already makes case-insensitive for ASCII letters)
+// and lowered in Go against lower() of the column, so ASCII letters match in
+// any case on both dialects.
+func (s *Store) SearchUsers(ctx context.Context, q store.UserSearch) ([]store.User, error) {
+	if q.Limit <= 0 {
+		return nil, nil
+	}
+	query := `SELECT ` + userColumns + ` FROM users`
+	args := []any{q.Limit, max(q.Offset, 0)}
+	if q.Text != "" {
+		query += ` WHERE username LIKE $3 ESCAPE '\' OR display_name LIKE $3 ESCAPE '\' OR email LIKE $3 ESCAPE '\'
+			OR lower(username) LIKE $4 ESCAPE '\' OR lower(display_name) LIKE $4 ESCAPE '\' OR lower(email) LIKE $4 ESCAPE '\'`
+		args = append(args, "%"+escapeLike(q.Text)+"%", "%"+escapeLike(asciiLower(q.Text))+"%")
+	}
+	rows, err := s.rq.QueryContext(ctx, query+` ORDER BY username LIMIT $1 OFFSET $2`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: search users: %w", err)
+	}
+	defer rows.Close()
+	var users []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: search users: %w", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: search users: %w", err)
+	}
+	return users, nil
+}
+
+// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// asciiLower lowers the ASCII letters of s only, as SQLite's lower() does.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // CountUsers implements store.Users.

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		test func(t *testing.T, s store.Store)
 	}{
 		{"Users", testUsers},
+		{"SearchUsers", testSearchUsers},
 		{"UserGroups", testUserGroups},
 		{"UserSessionsAfter", testUserSessionsAfter},
 		{"LastSystemAdmin", testLastSystemAdmin},
@@ -1181,6 +1182,14 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 	if data, found := find("empty", t0); !found || len(data) != 0 {
 		t.Errorf("FindSession(empty) = %q, %v; want empty, true", data, found)
+	}
+	for _, c := range []struct {
+		now  time.Time
+		want int
+	}{{t0, 2}, {at(time.Hour), 1}, {at(2 * time.Hour), 0}} {
+		if n, err := s.CountSessions(ctx, c.now); err != nil || n != c.want {
+			t.Errorf("CountSessions(%v) = %d, %v; want %d", c.now, n, err, c.want)
+		}
 	}
 	if err := s.DeleteSession(ctx, "s1"); err != nil {
 		t.Fatalf("DeleteSession: %v", err)

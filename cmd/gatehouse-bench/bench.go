@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,17 +12,27 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse/internal/bench"
+	"github.com/gatehouse/gatehouse/cmd/gatehouse-bench/internal/bench"
+	"github.com/gatehouse/gatehouse/internal/cli"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
 
-func newBenchCommand(g *globals) *cobra.Command {
+// globals are the flags every command takes: the node's configuration, as
+// gatehouse's management commands take it, and --json.
+type globals struct {
+	stdout, stderr io.Writer
+	settings       cli.Flags
+	jsonOut        bool
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
 	o := bench.Options{}
 	var adminUser, adminPassword, password, outFile string
 	var scopes []string
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "gatehouse-bench",
 		Short: "Load a running Gatehouse and report req/s and latency percentiles",
 		Long: `Load one or more running Gatehouse nodes with a closed-loop generator: each
 worker sends an operation on its own keep-alive connection, waits for the
@@ -39,17 +50,19 @@ Before loading, it provisions what the scenario needs, reusing what is there:
 the confidential application "` + bench.ClientName + `" (redirect URI
 ` + bench.RedirectURI + `, never contacted) and users
 ` + bench.UserPrefix + `0 … ` + bench.UserPrefix + `<c-1>, one per worker. By default it opens the node's
-store like the other management commands (--data-dir, --database-url,
+store like gatehouse's management commands (--data-dir, --database-url,
 --config, GATEHOUSE_*; a cluster also needs GATEHOUSE_SECRET_KEY); with
 --admin-user and --admin-password it goes through the admin REST API of the
 first --url instead.
 
 See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
-		Example: `  gatehouse bench --url http://127.0.0.1:8080 --scenario client-credentials -c 32
-  gatehouse bench --scenario ceiling -c 32 --runs 3 --json
-  gatehouse bench --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 --scenario refresh -c 8
-  gatehouse bench --url http://127.0.0.1:8080 --scenario signin -c 50 --admin-user admin --admin-password "$PW"
-  gatehouse bench startup --exec 'gatehouse serve --dev --listen 127.0.0.1:9090 --data-dir "$(mktemp -d)"' --url http://127.0.0.1:9090 --runs 5`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Example: `  gatehouse-bench --url http://127.0.0.1:8080 --scenario client-credentials -c 32
+  gatehouse-bench --scenario ceiling -c 32 --runs 3 --json
+  gatehouse-bench --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 --scenario refresh -c 8
+  gatehouse-bench --url http://127.0.0.1:8080 --scenario signin -c 50 --admin-user admin --admin-password "$PW"
+  gatehouse-bench startup --exec 'gatehouse serve --dev --listen 127.0.0.1:9090 --data-dir "$(mktemp -d)"' --url http://127.0.0.1:9090 --runs 5`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -71,7 +84,7 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 				if adminUser != "" {
 					err = provision(ctx, bench.APIProvisioner{BaseURL: o.URLs[0], Username: adminUser, Password: adminPassword})
 				} else {
-					err = g.withNode(cmd, func(ctx context.Context, n *server.Gatehouse) error {
+					err = g.withNode(cmd, func(n *server.Gatehouse) error {
 						return provision(ctx, bench.StoreProvisioner{Apps: n.Apps, Users: n.Users, Argon2: user.DefaultArgon2})
 					})
 				}
@@ -102,6 +115,10 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 			return nil
 		},
 	}
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	g.settings.Register(cmd)
+	cmd.PersistentFlags().BoolVar(&g.jsonOut, "json", false, "print results as JSON")
 	f := cmd.Flags()
 	f.StringArrayVar(&o.URLs, "url", nil, "base URL of a node (repeatable: workers are spread round-robin; default http://127.0.0.1:8080, none for ceiling)")
 	f.StringVar(&o.Scenario, "scenario", "client-credentials", "what to load (see above)")
@@ -131,7 +148,7 @@ GET <url>` + bench.MetadataPath + ` every millisecond until it answers 200,
 report the time since launch, and stop the process (SIGTERM, then SIGKILL).
 A fresh data directory per run is the command's business, e.g.
 --data-dir "$(mktemp -d)".`,
-		Example: `  gatehouse bench startup --exec 'gatehouse serve --dev --listen 127.0.0.1:9090 --data-dir "$(mktemp -d)"' --url http://127.0.0.1:9090 --runs 5`,
+		Example: `  gatehouse-bench startup --exec 'gatehouse serve --dev --listen 127.0.0.1:9090 --data-dir "$(mktemp -d)"' --url http://127.0.0.1:9090 --runs 5`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -167,7 +184,7 @@ func newBenchCeilingServerCommand(g *globals) *cobra.Command {
 		Use:   "ceiling-server",
 		Short: "Serve the ceiling scenario's bare handler (to run it in its own process)",
 		Long: `Serve a bare net/http handler answering a small JSON object on every path,
-until interrupted: "gatehouse bench --scenario ceiling --url <its URL>" then
+until interrupted: "gatehouse-bench --scenario ceiling --url <its URL>" then
 measures the HTTP ceiling with the server in a process of its own (pinned
 like a Gatehouse node would be), rather than inside the load generator.`,
 		Args: cobra.NoArgs,
@@ -185,6 +202,27 @@ like a Gatehouse node would be), rather than inside the load generator.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on")
 	return cmd
+}
+
+// withNode runs fn against the node's store opened like gatehouse's
+// management commands open it, and closes it.
+func (g *globals) withNode(cmd *cobra.Command, fn func(n *server.Gatehouse) error) error {
+	cfg, err := g.settings.Load(cmd, false, nil)
+	if err != nil {
+		return err
+	}
+	n, err := cli.Open(cmd.Context(), cfg, g.stderr)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	return fn(n)
+}
+
+func (g *globals) printJSON(v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // writeJSONFile writes v as indented JSON to path; nothing when path is empty.

@@ -57,7 +57,7 @@ type Summary struct {
 	Latency Latency `json:"latency_ms"`
 }
 
-// Report is what `gatehouse bench --json` prints.
+// Report is what `gatehouse-bench --json` prints.
 type Report struct {
 	Scenario      string      `json:"scenario"`
 	URLs          []string    `json:"urls"`

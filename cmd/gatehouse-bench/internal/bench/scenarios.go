@@ -90,7 +90,7 @@ var scenarios = map[string]scenario{
 		build: buildSignin,
 	},
 	"ceiling": {
-		about: "GET of a bare handler served by the tool itself (or by `gatehouse bench ceiling-server` at --url): this machine's HTTP ceiling",
+		about: "GET of a bare handler served by the tool itself (or by `gatehouse-bench ceiling-server` at --url): this machine's HTTP ceiling",
 		build: buildCeiling,
 	},
 }

@@ -1,4 +1,4 @@
-// Package bench is Gatehouse's load generator, behind `gatehouse bench`.
+// Package bench is Gatehouse's load generator, behind the `gatehouse-bench` command.
 //
 // It is a closed-loop generator: each of N workers sends one operation, waits
 // for the answer, and sends the next, on its own keep-alive connection. The

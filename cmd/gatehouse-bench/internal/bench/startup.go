@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// StartupOptions say what `gatehouse bench startup` launches.
+// StartupOptions say what `gatehouse-bench startup` launches.
 type StartupOptions struct {
 	// Command is run with /bin/sh -c, once per run, so it may use shell
 	// syntax, e.g. `--data-dir "$(mktemp -d)"` for a fresh data directory.

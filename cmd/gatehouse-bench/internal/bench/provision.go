@@ -71,7 +71,7 @@ func UserNames(n int) []string {
 func registration(scopes []string) app.Registration {
 	return app.Registration{
 		Name:         ClientName,
-		Description:  "Made by `gatehouse bench`; safe to delete.",
+		Description:  "Made by `gatehouse-bench`; safe to delete.",
 		RedirectURIs: []string{RedirectURI},
 		Scopes:       scopes,
 		Grants:       benchGrants,
