@@ -28,7 +28,7 @@ type API struct {
 	oauth *oauth.Server
 	pages *web.Pages
 	log   *slog.Logger
-	mux   *http.ServeMux
+	mux   *routeMux
 	// integrations and scopes serve the integrations (AddIntegrations).
 	integrations *integration.Service
 	scopes       *scope.Catalogue
@@ -37,9 +37,25 @@ type API struct {
 // New builds the API over the admin service. users checks the password that
 // unlocks a secret; o checks Bearer tokens; pages loads browser sessions.
 func New(a *admin.Service, users *user.Service, o *oauth.Server, pages *web.Pages, log *slog.Logger) *API {
-	api := &API{admin: a, users: users, oauth: o, pages: pages, log: log, mux: http.NewServeMux()}
+	api := &API{admin: a, users: users, oauth: o, pages: pages, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	api.routes()
 	return api
+}
+
+// routeMux is the API's ServeMux, remembering its patterns so that the
+// tests can hold them against the OpenAPI description (openapi.yaml).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
 }
 
 func (a *API) routes() {
@@ -66,6 +82,7 @@ func (a *API) routes() {
 	m.Handle("GET "+PathGatehouse+"/grants", a.route(jsonBody, a.listGrants))
 	m.Handle("DELETE "+PathGatehouse+"/grants/{id}", a.route(jsonBody, a.revokeGrant))
 	m.Handle("GET "+PathGatehouse+"/audit", a.route(jsonBody, a.listAudit))
+	m.HandleFunc("GET "+PathOpenAPI, serveOpenAPI) // no credentials needed
 }
 
 // Register mounts the API on mux, behind the browser session and the
@@ -93,7 +110,7 @@ func (a *API) Handler() http.Handler {
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
-		reqlog.Route(a.mux).ServeHTTP(w, r)
+		reqlog.Route(a.mux.ServeMux).ServeHTTP(w, r)
 		return
 	}
 	// Ask the mux what it would answer (404, or 405 with Allow), then say it in JSON.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/adminapi/contract"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -24,6 +25,9 @@ import (
 
 // The minimum of internal/e2e's harness: one real node on a loopback port,
 // a cookie-keeping browser for sign-in and consent, and a JSON caller.
+// Every admin API request of these tests goes through a client wrapped by
+// internal/adminapi/contract, which fails the test when a request or answer
+// does not match the OpenAPI description (openapi.yaml).
 
 var netipLoopback = netip.MustParseAddr("127.0.0.1")
 
@@ -69,7 +73,8 @@ func (e *env) createClient(r app.Registration) (store.Client, string) {
 	return c, secretValue
 }
 
-// browser is a cookie-keeping client that does not follow redirects.
+// browser is a cookie-keeping client that does not follow redirects; its
+// admin API exchanges are held against the OpenAPI description.
 type browser struct {
 	e    *env
 	http *http.Client
@@ -81,6 +86,7 @@ func (e *env) newBrowser() *browser {
 		Jar:           jar,
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     contract.Transport(e.t, nil),
 	}}
 }
 
@@ -220,9 +226,11 @@ func (r result) str(k string) string { s, _ := r.body[k].(string); return s }
 
 func (r result) list(k string) []any { l, _ := r.body[k].([]any); return l }
 
+// roundTrip sends req with c, holding an admin API exchange against the
+// OpenAPI description.
 func (e *env) roundTrip(c *http.Client, req *http.Request) result {
 	e.t.Helper()
-	resp, err := c.Do(req)
+	resp, err := contract.Client(e.t, c).Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

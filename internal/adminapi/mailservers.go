@@ -18,7 +18,7 @@ func (a *API) AddMail(m *mail.Service) *API {
 	return a
 }
 
-func (a *API) mailRoutes(m *http.ServeMux) {
+func (a *API) mailRoutes(m *routeMux) {
 	m.Handle("GET "+PathMailServers, a.route(jsonBody, a.listMailServers))
 	m.Handle("POST "+PathMailServers, a.route(jsonBody, a.createMailServer))
 	m.Handle("GET "+PathMailServers+"/{server}", a.route(jsonBody, a.getMailServer))

@@ -22,9 +22,12 @@ import (
 // with 2-second access tokens fresh, against a provider that rotates refresh
 // tokens and refuses any reused one. For about 20 seconds, while callers ask
 // every node's token API at once and one node is killed (kill -9) in the
-// middle of a refresh, no refresh token is ever presented twice, every
-// integration stays healthy, and every token chain survives: each
-// integration's current token still works at the provider at the end.
+// middle of a refresh — its request on the way to the provider —, no refresh
+// token is ever presented twice, every integration stays healthy, and every
+// token chain survives: each integration's current token still works at the
+// provider at the end. (A crash in the milliseconds after the provider
+// answered and before the commit loses a rotated token; docs/integrations.md
+// says why nothing can close that window.)
 //
 // The integrations are created and authorized with the command line
 // (authorize-url, completed by a browser-less client through the load
@@ -105,9 +108,9 @@ func TestClusterIntegrationRefresh(t *testing.T) {
 
 	// After a few refresh rounds, kill the node that is refreshing.
 	time.Sleep(6 * time.Second)
-	victim := c.refreshingNode(t, 5*time.Second)
+	victim := c.refreshingNode(t, p, 10*time.Second)
 	victim.kill()
-	t.Logf("killed the node on %s while it held a refresh lease", victim.addr)
+	t.Logf("killed the node on %s while its refresh was on the way", victim.addr)
 	time.Sleep(14 * time.Second)
 	close(stop)
 	wg.Wait()
@@ -119,6 +122,9 @@ func TestClusterIntegrationRefresh(t *testing.T) {
 		t.Errorf("%d token API calls were refused; the last: %v", refused.Load(), lastRefusal.Load())
 	}
 	t.Logf("%d token API answers, %d refreshes at the provider, %d dropped unprocessed (their node died)", answered.Load(), p.Refreshes(), p.Dropped())
+	if p.Dropped() < 1 {
+		t.Error("the killed node's refresh reached the provider anyway: the kill did not land mid-refresh")
+	}
 	if p.Refreshes() < integrations*5 {
 		t.Errorf("only %d refreshes for %d integrations in 20 seconds of 2-second tokens", p.Refreshes(), integrations)
 	}
@@ -146,36 +152,38 @@ func TestClusterIntegrationRefresh(t *testing.T) {
 	}
 }
 
-// refreshingNode waits until a node holds an integration's refresh lease
-// and returns it (the lease holder names its process).
-func (c *cluster) refreshingNode(t *testing.T, limit time.Duration) *process {
+// refreshingNode waits until exactly one node holds a refresh lease while
+// exactly one refresh, which arrived less than 100 ms ago, waits at the
+// provider — so they are the same refresh, and it is still on its way —
+// and returns that node (the lease holder names its process).
+func (c *cluster) refreshingNode(t *testing.T, p *testprovider.Provider, limit time.Duration) *process {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
+		var holders []string
 		rows, err := c.db.Query(`SELECT lease_holder FROM integrations WHERE lease_holder <> ''`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var holders []string
 		for rows.Next() {
 			var h string
 			rows.Scan(&h)
 			holders = append(holders, h)
 		}
 		rows.Close()
-		for _, h := range holders {
+		if ages := p.InFlight(); len(holders) == 1 && len(ages) == 1 && ages[0] < 100*time.Millisecond {
 			// host-PID-random: see server.newNodeID.
-			parts := strings.Split(h, "-")
+			parts := strings.Split(holders[0], "-")
 			pid, _ := strconv.Atoi(parts[len(parts)-2])
-			for _, p := range c.alive() {
-				if p.cmd.Process.Pid == pid {
-					return p
+			for _, n := range c.alive() {
+				if n.cmd.Process.Pid == pid {
+					return n
 				}
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
 	}
-	t.Fatal("no node took a refresh lease")
+	t.Fatal("no node was caught refreshing")
 	return nil
 }
 

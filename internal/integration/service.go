@@ -146,6 +146,16 @@ func (s *Service) Create(ctx context.Context, a Actor, st Settings) (store.Integ
 		return store.Integration{}, err
 	}
 	def := s.Defaults(st.Provider)
+	if st.Provider == Microsoft && st.Tenant != "" {
+		tenanted := def
+		tenanted.Tenant = st.Tenant
+		p := s.presets[Microsoft]
+		tenanted.AuthURL, tenanted.TokenURL = withTenant(p.authURL, st.Tenant), withTenant(p.tokenURL, st.Tenant)
+		def = tenanted
+	}
+	if err := fixedEndpoints(st.Provider, def, &st.AuthURL, &st.TokenURL, &st.UserinfoURL, &st.Issuer); err != nil {
+		return store.Integration{}, err
+	}
 	if st.Scopes == nil {
 		st.Scopes = def.Scopes
 	}
@@ -227,6 +237,10 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Change) (Up
 	var out Updated
 	in, err := s.store.UpdateIntegration(ctx, id, func(in *store.Integration) error {
 		before := *in
+		stored := Settings{AuthURL: in.AuthURL, TokenURL: in.TokenURL, UserinfoURL: in.UserinfoURL, Issuer: in.Issuer}
+		if err := fixedEndpoints(in.Provider, stored, ch.AuthURL, ch.TokenURL, ch.UserinfoURL, ch.Issuer); err != nil {
+			return err
+		}
 		apply(in, ch)
 		if err := s.normalize(in); err != nil {
 			return err
@@ -280,6 +294,28 @@ func (s *Service) discoverChange(ctx context.Context, id string, ch *Change) err
 	}
 	if st.NoPKCE {
 		ch.NoPKCE = &st.NoPKCE
+	}
+	return nil
+}
+
+// fixedEndpoints refuses endpoints given for Google or Microsoft that are
+// not the ones the preset fixes (want): they cannot be chosen, and saying
+// so beats ignoring them. Empty or nil values are not given.
+func fixedEndpoints(provider string, want Settings, auth, token, userinfo, issuer *string) error {
+	if provider != Google && provider != Microsoft {
+		return nil
+	}
+	for _, e := range []struct {
+		field  string
+		got    *string
+		preset string
+	}{
+		{"authorization_endpoint", auth, want.AuthURL}, {"token_endpoint", token, want.TokenURL},
+		{"userinfo_endpoint", userinfo, want.UserinfoURL}, {"issuer", issuer, want.Issuer},
+	} {
+		if e.got != nil && *e.got != "" && strings.TrimSpace(*e.got) != e.preset {
+			return invalid("integration.preset_endpoint", "%s is fixed for %s; choose the custom provider to set your own", e.field, provider)
+		}
 	}
 	return nil
 }

@@ -153,13 +153,18 @@ func StoreTarget(cfg config.Config) string {
 // Close releases the store.
 func (g *Gatehouse) Close() error { return g.Store.Close() }
 
+// AdminAPI is the admin REST API with every part a node serves.
+func (g *Gatehouse) AdminAPI() *adminapi.API {
+	return adminapi.New(g.Admin, g.Users, g.OAuth, g.Pages, g.Log).AddIntegrations(g.Integrations, g.Scopes).AddMail(g.Mail)
+}
+
 // Handler is the whole HTTP surface of a node.
 func (g *Gatehouse) Handler() http.Handler {
 	mux := http.NewServeMux()
 	g.OAuth.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", g.handleReady)
-	adminapi.New(g.Admin, g.Users, g.OAuth, g.Pages, g.Log).AddIntegrations(g.Integrations, g.Scopes).AddMail(g.Mail).Register(mux)
+	g.AdminAPI().Register(mux)
 	if g.Config.Metrics.Listen == "" {
 		mux.Handle("GET /metrics", g.handleMetrics())
 	}

@@ -81,7 +81,8 @@ type Provider struct {
 	// Presented counts each refresh token the token endpoint processed.
 	presented map[string]int
 	refreshes int
-	dropped   int // refreshes whose caller hung up before they were processed
+	dropped   int                         // refreshes whose caller hung up before they were processed
+	inFlight  map[*http.Request]time.Time // refreshes held by RefreshDelay, by arrival
 	// authorizations are the queries of the authorization requests seen.
 	authorizations []url.Values
 	revoked        bool
@@ -112,7 +113,8 @@ func Start(t testing.TB, opt Options) *Provider {
 	if opt.Account == "" {
 		opt.Account = "ops@example.com"
 	}
-	p := &Provider{opt: opt, code: map[string]grant{}, refresh: map[string]*refreshState{}, access: map[string]time.Time{}, presented: map[string]int{}}
+	p := &Provider{opt: opt, code: map[string]grant{}, refresh: map[string]*refreshState{}, access: map[string]time.Time{},
+		presented: map[string]int{}, inFlight: map[*http.Request]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", p.handleAuthorize)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", p.handleToken)
@@ -161,6 +163,17 @@ func (p *Provider) Refreshes() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.refreshes
+}
+
+// InFlight returns how long ago each refresh now held by RefreshDelay arrived.
+func (p *Provider) InFlight() []time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ages []time.Duration
+	for _, at := range p.inFlight {
+		ages = append(ages, time.Since(at))
+	}
+	return ages
 }
 
 // Dropped is how many refreshes were dropped unprocessed because their
@@ -339,6 +352,14 @@ func (p *Provider) exchangeCode(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) refreshToken(w http.ResponseWriter, r *http.Request) {
 	if p.opt.RefreshDelay > 0 {
+		p.mu.Lock()
+		p.inFlight[r] = time.Now()
+		p.mu.Unlock()
+		defer func() {
+			p.mu.Lock()
+			delete(p.inFlight, r)
+			p.mu.Unlock()
+		}()
 		select {
 		case <-time.After(p.opt.RefreshDelay):
 		case <-r.Context().Done():

@@ -231,9 +231,20 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 	now := s.now()
 	name := NormalizeUsername(username)
 	accountKey, addressKey := "account:"+name, "address:"+addressKey(addr)
-	if !s.reserve(ctx, addressKey, s.throttle.PerAddress, now) || !s.reserve(ctx, accountKey, s.throttle.PerAccount, now) {
-		s.signIns.throttled.Inc()
-		return store.User{}, ErrThrottled
+	for _, r := range []struct {
+		key   string
+		limit int
+	}{{addressKey, s.throttle.PerAddress}, {accountKey, s.throttle.PerAccount}} {
+		within, err := s.reserve(ctx, r.key, r.limit, now)
+		if err != nil {
+			// Fail closed: no count, no guess (and the database's state, such
+			// as an outage, is the answer).
+			return store.User{}, err
+		}
+		if !within {
+			s.signIns.throttled.Inc()
+			return store.User{}, ErrThrottled
+		}
 	}
 	u, err := s.store.UserByUsername(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -279,13 +290,12 @@ func addressKey(addr netip.Addr) string {
 
 // reserve counts one attempt against key and reports whether it is within
 // limit (always, when limit <= 0).
-func (s *Service) reserve(ctx context.Context, key string, limit int, now time.Time) bool {
+func (s *Service) reserve(ctx context.Context, key string, limit int, now time.Time) (bool, error) {
 	if limit <= 0 {
-		return true
+		return true, nil
 	}
 	n, err := s.store.AddFailure(ctx, key, now, s.throttle.Window)
-	// Fail closed: if the counter cannot be written, do not offer a free guess.
-	return err == nil && n <= limit
+	return n <= limit, err
 }
 
 // SetPassword replaces a user's password.
