@@ -10,8 +10,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/reqlog"
 	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/user"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Route prefixes.
@@ -22,22 +22,22 @@ const (
 
 // API serves the admin REST API.
 type API struct {
-	admin *admin.Service
-	mail  *mail.Service // set by AddMail
-	users *user.Service
-	oauth *oauth.Server
-	pages *web.Pages
-	log   *slog.Logger
-	mux   *routeMux
+	admin    *admin.Service
+	mail     *mail.Service // set by AddMail
+	users    *user.Service
+	oauth    *oauth.Server
+	sessions *session.Manager
+	log      *slog.Logger
+	mux      *routeMux
 	// integrations and scopes serve the integrations (AddIntegrations).
 	integrations *integration.Service
 	scopes       *scope.Catalogue
 }
 
 // New builds the API over the admin service. users checks the password that
-// unlocks a secret; o checks Bearer tokens; pages loads browser sessions.
-func New(a *admin.Service, users *user.Service, o *oauth.Server, pages *web.Pages, log *slog.Logger) *API {
-	api := &API{admin: a, users: users, oauth: o, pages: pages, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}}
+// unlocks a secret; o checks Bearer tokens; sessions are the browser sessions.
+func New(a *admin.Service, users *user.Service, o *oauth.Server, sessions *session.Manager, log *slog.Logger) *API {
+	api := &API{admin: a, users: users, oauth: o, sessions: sessions, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	api.routes()
 	return api
 }
@@ -101,9 +101,7 @@ func (a *API) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errCrossOrigin)
 	}))
-	// WithSession applies the same check again inside; this outer one runs
-	// first so that a refusal is answered in the API's JSON.
-	return securityHeaders(cop.Handler(a.pages.WithSession(http.HandlerFunc(a.serve), a.writeError)))
+	return securityHeaders(cop.Handler(a.sessions.Wrap(http.HandlerFunc(a.serve), a.writeError)))
 }
 
 // serve routes a request, answering an unknown route or method in JSON.

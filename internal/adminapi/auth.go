@@ -48,7 +48,7 @@ func (a *API) authenticate(r *http.Request) (admin.Actor, error) {
 		actor.User = *p.User
 		return actor, nil
 	}
-	u, err := a.pages.SessionUser(r)
+	u, err := a.sessions.User(r)
 	if err != nil {
 		return actor, err
 	}

@@ -301,7 +301,7 @@ func (a *API) tokenRoute(h func(http.ResponseWriter, *http.Request, integration.
 func (a *API) authenticateTokenCaller(r *http.Request) (integration.Actor, error) {
 	actor := integration.Actor{Address: clientAddr(r).String()}
 	if r.Header.Get("Authorization") == "" {
-		u, err := a.pages.SessionUser(r)
+		u, err := a.sessions.User(r)
 		switch {
 		case err != nil:
 			return actor, err

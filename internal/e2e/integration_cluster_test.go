@@ -130,6 +130,7 @@ func TestClusterIntegrationRefresh(t *testing.T) {
 	}
 	// Every chain survived: each integration is healthy, and its token,
 	// fetched through the API now, works at the provider.
+	var lastToken string
 	for _, id := range ids {
 		var v struct{ Status string }
 		if err := json.Unmarshal([]byte(c.cli("integration", "--dev", "show", id, "--json")), &v); err != nil || v.Status != "healthy" {
@@ -146,7 +147,9 @@ func TestClusterIntegrationRefresh(t *testing.T) {
 		if status, _ := getWithBearer(userinfo, tok.AccessToken); status != http.StatusOK {
 			t.Errorf("integration %s: the provider refuses its current token (%d)", id, status)
 		}
+		lastToken = tok.AccessToken
 	}
+	c.noSecretInDatabase(t, p.ClientSecret(), lastToken)
 	if n := c.count(`SELECT COUNT(*) FROM audit_events WHERE kind = 'integration.token'`); int64(n) < answered.Load() {
 		t.Errorf("%d token hand-outs audited, %d answered", n, answered.Load())
 	}
@@ -185,6 +188,38 @@ func (c *cluster) refreshingNode(t *testing.T, p *testprovider.Provider, limit t
 	}
 	t.Fatal("no node was caught refreshing")
 	return nil
+}
+
+// noSecretInDatabase fails when a value is anywhere in the integrations'
+// rows (their sealed columns included) or in the audit log.
+func (c *cluster) noSecretInDatabase(t *testing.T, values ...string) {
+	t.Helper()
+	var raw bytes.Buffer
+	rows, err := c.db.Query(`SELECT COALESCE(secret_sealed, ''), COALESCE(tokens_sealed, ''), row_to_json(i)::text FROM integrations i
+		UNION ALL SELECT ''::bytea, ''::bytea, row_to_json(a)::text FROM audit_events a
+		UNION ALL SELECT COALESCE(verifier_sealed, ''), ''::bytea, row_to_json(x)::text FROM integration_auths x`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sealedSecret, sealedTokens []byte
+		var text string
+		if err := rows.Scan(&sealedSecret, &sealedTokens, &text); err != nil {
+			t.Fatal(err)
+		}
+		raw.Write(sealedSecret)
+		raw.Write(sealedTokens)
+		raw.WriteString(text)
+	}
+	if !bytes.Contains(raw.Bytes(), []byte("Mailbox 0")) {
+		t.Fatal("the rows read do not even hold an integration's name")
+	}
+	for _, v := range values {
+		if v != "" && bytes.Contains(raw.Bytes(), []byte(v)) {
+			t.Errorf("the database holds %.6s… in the clear", v)
+		}
+	}
 }
 
 // cliStdin runs a management command with stdin.

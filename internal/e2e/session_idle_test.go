@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // A browser session left unused past its idle timeout is purged by the
@@ -66,7 +66,7 @@ func (e *env) sessionKey(b *browser) string {
 	e.t.Helper()
 	u, _ := url.Parse(e.base)
 	for _, c := range b.http.Jar.Cookies(u) {
-		if c.Name == web.SessionCookie {
+		if c.Name == session.Cookie {
 			return hex.EncodeToString(e.node.Keys.Hash("session:" + c.Value))
 		}
 	}

@@ -172,6 +172,8 @@ func TestSettingsRefused(t *testing.T) {
 		{"bad tenant", e, Settings{Provider: Microsoft, Name: "m", Tenant: "../evil"}, "integration.tenant_invalid"},
 		{"reserved parameter", e, Settings{Provider: Google, Name: "g", AuthParams: "redirect_uri=https://evil.example"}, "integration.params_reserved"},
 		{"scope with a quote", e, Settings{Provider: Google, Name: "g", Scopes: []string{`mail"`}}, "integration.scope_invalid"},
+		{"Google's endpoint changed", e, Settings{Provider: Google, Name: "g", TokenURL: "https://evil.example/token"}, "integration.preset_endpoint"},
+		{"Microsoft's issuer changed", e, Settings{Provider: Microsoft, Name: "m", Issuer: "https://evil.example"}, "integration.preset_endpoint"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -182,8 +184,13 @@ func TestSettingsRefused(t *testing.T) {
 			}
 		})
 	}
-	if _, err := e.s.Create(t.Context(), root, Settings{Provider: Google, Name: "Gmail"}); err != nil {
-		t.Fatal(err)
+	gmail, err := e.s.Create(t.Context(), root, Settings{Provider: Google, Name: "Gmail", AuthURL: presets[Google].authURL})
+	if err != nil {
+		t.Fatalf("the preset's own endpoint, given: %v", err)
+	}
+	evil := "https://evil.example/token"
+	if _, err := e.s.Update(t.Context(), root, gmail.ID, Change{TokenURL: &evil}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a new token endpoint for Google: %v", err)
 	}
 	var v *validation.Error
 	if _, err := e.s.Create(t.Context(), root, Settings{Provider: Google, Name: "GMAIL"}); !errors.As(err, &v) || v.Key != "integration.name_taken" {

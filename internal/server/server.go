@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/reqlog"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/token"
@@ -110,7 +111,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	g.openIntegrations()
 	g.Mail = mail.NewService(st, keys, g.Integrations, mail.Options{Dev: cfg.Dev, Now: opt.Now, Log: log})
 	g.Pages, err = web.New(g.OAuth, g.Users, g.Admin, st, catalogue, keys, log, web.Options{
-		Sessions: web.SessionOptions{Idle: l.SessionIdle, Absolute: l.SessionMax, Secure: !cfg.Dev},
+		Sessions: session.Options{Idle: l.SessionIdle, Absolute: l.SessionMax, Secure: !cfg.Dev},
 		Now:      opt.Now, HSTS: !cfg.Dev, Integrations: g.Integrations, Mail: g.Mail,
 	})
 	if err != nil {
@@ -155,7 +156,7 @@ func (g *Gatehouse) Close() error { return g.Store.Close() }
 
 // AdminAPI is the admin REST API with every part a node serves.
 func (g *Gatehouse) AdminAPI() *adminapi.API {
-	return adminapi.New(g.Admin, g.Users, g.OAuth, g.Pages, g.Log).AddIntegrations(g.Integrations, g.Scopes).AddMail(g.Mail)
+	return adminapi.New(g.Admin, g.Users, g.OAuth, g.Pages.Sessions(), g.Log).AddIntegrations(g.Integrations, g.Scopes).AddMail(g.Mail)
 }
 
 // Handler is the whole HTTP surface of a node.

@@ -78,12 +78,10 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	if err := p.sessions.RenewToken(ctx); err != nil {
+	if err := p.sessions.SignIn(ctx, u.ID); err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	p.sessions.Put(ctx, keyUserID, u.ID)
-	p.sessions.Put(ctx, keyAuthAt, p.now().UnixMilli())
 	p.sessions.Remove(ctx, keyCSRF) // a new token for the signed-in session
 	event.Kind, event.Actor = audit.SignInSuccess, u.Username
 	p.audit.Record(ctx, event)

@@ -62,7 +62,7 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.sessions.Put(ctx, keyAuthAt, max(p.now().UnixMilli(), changed.SessionsAfter.UnixMilli()))
+	p.sessions.KeepAfter(ctx, changed.SessionsAfter)
 	event.Kind = audit.UserPasswordOwn
 	p.audit.Record(ctx, event)
 	p.flash(r, "password.changed")

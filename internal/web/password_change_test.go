@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -30,7 +31,7 @@ func (b *browser) signedIn() bool {
 func (b *browser) sessionCookie() string {
 	b.s.t.Helper()
 	for _, c := range b.c.Jar.Cookies(b.siteURL()) {
-		if c.Name == web.SessionCookie {
+		if c.Name == session.Cookie {
 			return c.Value
 		}
 	}
@@ -39,7 +40,7 @@ func (b *browser) sessionCookie() string {
 
 // setSessionCookie makes the browser present value as its session cookie.
 func (b *browser) setSessionCookie(value string) {
-	b.c.Jar.SetCookies(b.siteURL(), []*http.Cookie{{Name: web.SessionCookie, Value: value, Path: "/"}})
+	b.c.Jar.SetCookies(b.siteURL(), []*http.Cookie{{Name: session.Cookie, Value: value, Path: "/"}})
 }
 
 func (b *browser) siteURL() *url.URL {

@@ -18,8 +18,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/alexedwards/scs/v2"
-
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -29,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/reqlog"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
@@ -41,9 +40,7 @@ var staticFiles embed.FS
 
 // Session keys.
 const (
-	keyUserID = "user_id"
 	keyCSRF   = "csrf"
-	keyAuthAt = "auth_at"   // unix ms of the sign-in, compared with User.SessionsAfter
 	keyReauth = "reauth_at" // unix ms of the last password re-entry (secure administrator session)
 	keyFlash  = "flash"
 )
@@ -58,9 +55,8 @@ type Pages struct {
 	now      func() time.Time
 	store    store.Store
 	scopes   *scope.Catalogue
-	sessions *scs.SessionManager
+	sessions *session.Manager
 	keys     *secret.Keys
-	idle     time.Duration // session idle timeout (see idleSessions)
 	messages Messages
 	// pages returns language → page → template, parsed at the first page
 	// served: start-up (and a node that only serves tokens) skips the ~10 ms
@@ -75,7 +71,7 @@ type Pages struct {
 
 // Options configure Pages.
 type Options struct {
-	Sessions SessionOptions
+	Sessions session.Options
 	Now      func() time.Time
 	// HSTS adds Strict-Transport-Security (production).
 	HSTS bool
@@ -97,10 +93,9 @@ func New(o *oauth.Server, u *user.Service, a *admin.Service, s store.Store, c *s
 	p := &Pages{
 		oauth: o, users: u, admin: a, mail: opt.Mail, audit: audit.New(s, opt.Now, log), now: opt.Now,
 		store: s, scopes: c, messages: msgs, log: log, hsts: opt.HSTS, keys: keys,
-		sessions: newSessionManager(s, keys, opt.Now, opt.Sessions), idle: opt.Sessions.Idle,
+		sessions: session.New(s, keys, opt.Now, opt.Sessions),
 	}
 	p.integrations = opt.Integrations
-	p.sessions.ErrorFunc = p.sessionError
 	p.pages = sync.OnceValues(func() (map[string]map[string]*template.Template, error) { return parseTemplates(msgs) })
 	return p, nil
 }
@@ -202,19 +197,12 @@ func (p *Pages) Handler() http.Handler {
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
 	}))
 	// Sessions wrap the cross-origin check so that its refusal page can render.
-	return p.securityHeaders(p.withSessions(p.idleSessions(cop.Handler(reqlog.Route(mux))), p.fail))
+	return p.securityHeaders(p.sessions.Wrap(cop.Handler(reqlog.Route(mux)), p.fail))
 }
 
-// WithSession gives h the browser session and the cross-origin check, so a
-// JSON API can accept an administrator's session as well as a Bearer token.
-// fail answers a session that cannot be loaded or saved, in the API's form.
-func (p *Pages) WithSession(h http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
-	return p.withSessions(p.idleSessions(http.NewCrossOriginProtection().Handler(h)), fail)
-}
-
-// SessionUser returns the signed-in user of a request that went through
-// WithSession, or nil.
-func (p *Pages) SessionUser(r *http.Request) (*store.User, error) { return p.currentUser(r) }
+// Sessions is the browser session manager the pages use, which a JSON API
+// may share to accept an administrator's session as well as a Bearer token.
+func (p *Pages) Sessions() *session.Manager { return p.sessions }
 
 // securityHeaders makes every page unframeable and confined by a strict CSP.
 // The consent page widens form-action to the client's redirect origin, because
@@ -350,24 +338,7 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // currentUser returns the signed-in, enabled user, or nil.
-func (p *Pages) currentUser(r *http.Request) (*store.User, error) {
-	id := p.sessions.GetString(r.Context(), keyUserID)
-	if id == "" {
-		return nil, nil
-	}
-	u, err := p.store.UserByID(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		return nil, nil
-	}
-	// "Sign out everywhere", a password reset or disabling ends older sessions.
-	if err == nil && p.sessions.GetInt64(r.Context(), keyAuthAt) < u.SessionsAfter.UnixMilli() {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &u, nil
-}
+func (p *Pages) currentUser(r *http.Request) (*store.User, error) { return p.sessions.User(r) }
 
 // csrfToken returns the session's form token, creating it on first use.
 func (p *Pages) csrfToken(r *http.Request) string {

@@ -1,9 +1,8 @@
-package web
+package session
 
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -39,16 +38,13 @@ func TestIdleSessionsWriteRarelyAndExpire(t *testing.T) {
 	now := time.UnixMilli(1_767_225_600_000)
 	clock := func() time.Time { return now }
 	const idle = 30 * time.Minute
-	p := &Pages{
-		sessions: newSessionManager(st, keys, clock, SessionOptions{Idle: idle, Absolute: 12 * time.Hour}),
-		idle:     idle, now: clock, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
+	m := New(st, keys, clock, Options{Idle: idle, Absolute: 12 * time.Hour})
 	mux := http.NewServeMux()
-	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) { p.sessions.Put(r.Context(), "v", "hello") })
+	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) { m.Put(r.Context(), "v", "hello") })
 	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, p.sessions.GetString(r.Context(), "v"))
+		io.WriteString(w, m.GetString(r.Context(), "v"))
 	})
-	h := p.sessions.LoadAndSave(p.idleSessions(mux))
+	h := m.Wrap(mux, func(w http.ResponseWriter, _ *http.Request, err error) { t.Errorf("session error: %v", err) })
 
 	var cookie *http.Cookie
 	get := func(path string) string {
@@ -59,7 +55,7 @@ func TestIdleSessionsWriteRarelyAndExpire(t *testing.T) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		for _, c := range rec.Result().Cookies() {
-			if c.Name == SessionCookie {
+			if c.Name == Cookie {
 				cookie = c
 			}
 		}
