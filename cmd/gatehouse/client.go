@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	osuser "os/user"
 	"strings"
 	"text/tabwriter"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -22,16 +22,8 @@ func newClientCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// cliActor is who the audit log names for a management command: the
-// operating-system user, as a system administrator — whoever can open the
-// data directory can do anything there anyway.
-func cliActor() admin.Actor {
-	name := "unknown"
-	if u, err := osuser.Current(); err == nil {
-		name = u.Username
-	}
-	return admin.Actor{User: store.User{Username: "cli:" + name, Level: store.LevelSystemAdmin}, Address: "local"}
-}
+// cliActor is who the audit log names for a management command.
+func cliActor() audit.Actor { return audit.CommandLine() }
 
 // printClient shows an application, in the admin API's JSON with --json.
 func (g *globals) printClient(ctx context.Context, node *server.Gatehouse, c store.Client, secretValue string) error {

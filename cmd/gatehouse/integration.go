@@ -44,12 +44,6 @@ its actions are audited as cli:<OS user>. See docs/integrations.md.`,
 	return cmd
 }
 
-// integrationActor is cliActor for the integrations.
-func integrationActor() integration.Actor {
-	a := cliActor()
-	return integration.Actor{Username: a.User.Username, Level: a.User.Level, Address: a.Address}
-}
-
 // withIntegrations runs fn against a node opened with the base URL checks of serve.
 func (g *globals) withIntegrations(cmd *cobra.Command, f *integrationFlags, fn func(context.Context, *integration.Service) error) error {
 	cfg, err := g.loadConfig(cmd, true, func(c *config.Config) {
@@ -75,7 +69,7 @@ func (g *globals) withIntegrations(cmd *cobra.Command, f *integrationFlags, fn f
 // withIntegration runs fn against the integration named (or with the ID) NAME.
 func (g *globals) withIntegration(cmd *cobra.Command, f *integrationFlags, name string, fn func(context.Context, *integration.Service, store.Integration) error) error {
 	return g.withIntegrations(cmd, f, func(ctx context.Context, s *integration.Service) error {
-		in, err := s.Find(ctx, integrationActor(), name)
+		in, err := s.Find(ctx, cliActor(), name)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no integration is named %q (or has that ID); see `gatehouse integration list`", name)
 		}
@@ -192,7 +186,7 @@ may come later (update), once the redirect URL is registered at the provider.`,
 				}
 			}
 			return g.withIntegrations(cmd, f, func(ctx context.Context, svc *integration.Service) error {
-				in, err := svc.Create(ctx, integrationActor(), st)
+				in, err := svc.Create(ctx, cliActor(), st)
 				if err != nil {
 					return err
 				}
@@ -254,7 +248,7 @@ again. A new endpoint also changes the redirect URL: register it at the provider
 				ch.ClientSecret = &secretValue
 			}
 			return g.withIntegration(cmd, f, args[0], func(ctx context.Context, svc *integration.Service, in store.Integration) error {
-				up, err := svc.Update(ctx, integrationActor(), in.ID, ch)
+				up, err := svc.Update(ctx, cliActor(), in.ID, ch)
 				if err != nil {
 					return err
 				}
@@ -293,7 +287,7 @@ Treat the URL as a secret until it is used.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withIntegration(cmd, f, args[0], func(ctx context.Context, svc *integration.Service, in store.Integration) error {
-				u, expires, err := svc.StartAuthorization(ctx, integrationActor(), in.ID, nil)
+				u, expires, err := svc.StartAuthorization(ctx, cliActor(), in.ID, nil)
 				if err != nil {
 					return err
 				}
@@ -314,7 +308,7 @@ func newIntegrationList(g *globals, f *integrationFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withIntegrations(cmd, f, func(ctx context.Context, svc *integration.Service) error {
-				list, err := svc.List(ctx, integrationActor())
+				list, err := svc.List(ctx, cliActor())
 				if err != nil {
 					return err
 				}
@@ -359,7 +353,7 @@ func newIntegrationTest(g *globals, f *integrationFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withIntegration(cmd, f, args[0], func(ctx context.Context, svc *integration.Service, in store.Integration) error {
-				res, err := svc.Test(ctx, integrationActor(), in.ID)
+				res, err := svc.Test(ctx, cliActor(), in.ID)
 				if err != nil {
 					return err
 				}
@@ -384,7 +378,7 @@ func newIntegrationToken(g *globals, f *integrationFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withIntegrations(cmd, f, func(ctx context.Context, svc *integration.Service) error {
-				tok, err := svc.HandOut(ctx, integrationActor(), args[0])
+				tok, err := svc.HandOut(ctx, cliActor(), args[0])
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("no integration is named %q (or has that ID); see `gatehouse integration list`", args[0])
 				}
@@ -412,7 +406,7 @@ func newIntegrationDelete(g *globals, f *integrationFlags) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withIntegration(cmd, f, args[0], func(ctx context.Context, svc *integration.Service, in store.Integration) error {
-				if err := svc.Delete(ctx, integrationActor(), in.ID); err != nil {
+				if err := svc.Delete(ctx, cliActor(), in.ID); err != nil {
 					return err
 				}
 				if g.jsonOut {

@@ -96,7 +96,7 @@ otherwise. TLS none is refused outside development mode (--dev).`,
 				set.CACert = pem
 			}
 			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-				m, err := node.Mail.Create(ctx, mail.CommandLine, set)
+				m, err := node.Mail.Create(ctx, cliActor(), set)
 				if err != nil {
 					return err
 				}
@@ -136,7 +136,7 @@ func readCAFile(path string) (string, error) {
 }
 
 func (g *globals) printMailServerNamed(ctx context.Context, node *server.Gatehouse, m store.MailServer) error {
-	names, err := node.Mail.IntegrationNames(ctx, mail.CommandLine)
+	names, err := node.Mail.IntegrationNames(ctx, cliActor())
 	if err != nil {
 		return err
 	}
@@ -150,11 +150,11 @@ func newMailServerList(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-				servers, err := node.Mail.List(ctx, mail.CommandLine)
+				servers, err := node.Mail.List(ctx, cliActor())
 				if err != nil {
 					return err
 				}
-				names, err := node.Mail.IntegrationNames(ctx, mail.CommandLine)
+				names, err := node.Mail.IntegrationNames(ctx, cliActor())
 				if err != nil {
 					return err
 				}
@@ -184,7 +184,7 @@ func newMailServerList(g *globals) *cobra.Command {
 // the command's one argument.
 func (g *globals) withMailServer(cmd *cobra.Command, name string, fn func(context.Context, *server.Gatehouse, store.MailServer) error) error {
 	return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-		m, err := node.Mail.Find(ctx, mail.CommandLine, name)
+		m, err := node.Mail.Find(ctx, cliActor(), name)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no mail server is named %q", name)
 		}
@@ -215,7 +215,7 @@ func newMailServerDelete(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withMailServer(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, m store.MailServer) error {
-				if err := node.Mail.Delete(ctx, mail.CommandLine, m.ID); err != nil {
+				if err := node.Mail.Delete(ctx, cliActor(), m.ID); err != nil {
 					return err
 				}
 				if g.jsonOut {
@@ -241,7 +241,7 @@ fails.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withMailServer(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, m store.MailServer) error {
-				res, err := node.Mail.Test(ctx, mail.CommandLine, m.ID)
+				res, err := node.Mail.Test(ctx, cliActor(), m.ID)
 				if err != nil {
 					return err
 				}

@@ -20,10 +20,7 @@ var ErrInvalid = errors.New("invalid request")
 var ErrForbidden = errors.New("not allowed")
 
 // Actor is who performs an operation, for the audit log and permission checks.
-type Actor struct {
-	User    store.User
-	Address string
-}
+type Actor = audit.Actor
 
 // Service is the administrator's operations.
 type Service struct {
@@ -40,7 +37,7 @@ func New(s store.Store, apps *app.Service, users *user.Service, log *audit.Log, 
 }
 
 func (s *Service) record(ctx context.Context, a Actor, kind, clientID, username, detail string) {
-	s.audit.Record(ctx, store.AuditEvent{Kind: kind, Actor: a.User.Username, Address: a.Address, ClientID: clientID, Username: username, Detail: detail})
+	s.audit.Record(ctx, store.AuditEvent{Kind: kind, Actor: a.Username, Address: a.Address, ClientID: clientID, Username: username, Detail: detail})
 }
 
 // invalid returns a refusal with a message key (see internal/validation).

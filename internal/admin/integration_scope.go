@@ -16,7 +16,7 @@ import (
 // application holds that power. id names a stored application ("" when
 // creating); scopes are the ones it would get (nil when unchanged).
 func (s *Service) guardIntegrationScope(ctx context.Context, a Actor, id string, scopes []string) error {
-	if a.User.Level >= store.LevelSystemAdmin {
+	if a.Level >= store.LevelSystemAdmin {
 		return nil
 	}
 	if id != "" {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -45,8 +46,7 @@ func (a *API) authenticate(r *http.Request) (admin.Actor, error) {
 		case !a.oauth.HoldsAdminScope(p.Scopes):
 			return actor, errNoAdminScope
 		}
-		actor.User = *p.User
-		return actor, nil
+		return audit.UserActor(*p.User, actor.Address), nil
 	}
 	u, err := a.sessions.User(r)
 	if err != nil {
@@ -65,8 +65,7 @@ func (a *API) authenticate(r *http.Request) (admin.Actor, error) {
 	if !safeMethod(r.Method) && r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") == "" {
 		return actor, errCrossOrigin
 	}
-	actor.User = *u
-	return actor, nil
+	return audit.UserActor(*u, actor.Address), nil
 }
 
 func safeMethod(m string) bool {

@@ -215,7 +215,7 @@ func (a *API) confirmPassword(r *http.Request, actor admin.Actor, id, purpose st
 		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
 			Message: `your own password is required ` + purpose + `: send {"password": "…"}`}
 	}
-	_, err := a.users.Authenticate(ctx, actor.User.Username, q.Password, clientAddr(r))
+	_, err := a.users.Authenticate(ctx, actor.Username, q.Password, clientAddr(r))
 	if errors.Is(err, user.ErrInvalidCredentials) {
 		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
 			Message: "that is not your password: send your own password " + purpose}

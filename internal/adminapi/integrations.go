@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -30,11 +31,6 @@ func (a *API) AddIntegrations(s *integration.Service, scopes *scope.Catalogue) *
 	m.Handle("POST "+PathIntegrations+"/{id}/credentials", a.route(jsonBody, a.integrationCredentials))
 	m.Handle("GET "+PathIntegrations+"/{id}/token", a.tokenRoute(a.integrationToken))
 	return a
-}
-
-// integrationActor is the integrations' actor for an administrator of the API.
-func integrationActor(actor admin.Actor) integration.Actor {
-	return integration.Actor{Username: actor.User.Username, Level: actor.User.Level, Address: actor.Address}
 }
 
 // integrationRequest creates an integration (provider and name required)
@@ -89,7 +85,7 @@ func (q integrationRequest) settings() integration.Settings {
 
 // GET /rest/gatehouse/latest/integrations
 func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	list, err := a.integrations.List(r.Context(), integrationActor(actor))
+	list, err := a.integrations.List(r.Context(), actor)
 	if err != nil {
 		return err
 	}
@@ -112,7 +108,7 @@ func (a *API) createIntegration(w http.ResponseWriter, r *http.Request, actor ad
 	if q.Provider == nil {
 		return badRequest(`provider is required: "google", "microsoft" or "custom"`)
 	}
-	in, err := a.integrations.Create(r.Context(), integrationActor(actor), q.settings())
+	in, err := a.integrations.Create(r.Context(), actor, q.settings())
 	if err != nil {
 		return err
 	}
@@ -123,7 +119,7 @@ func (a *API) createIntegration(w http.ResponseWriter, r *http.Request, actor ad
 
 // GET /rest/gatehouse/latest/integrations/{id} (an ID or a name)
 func (a *API) getIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	in, err := a.integrations.Find(r.Context(), integrationActor(actor), r.PathValue("id"))
+	in, err := a.integrations.Find(r.Context(), actor, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -144,7 +140,7 @@ func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request, actor ad
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	ctx, ia := r.Context(), integrationActor(actor)
+	ctx, ia := r.Context(), actor
 	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -162,7 +158,7 @@ func (a *API) updateIntegration(w http.ResponseWriter, r *http.Request, actor ad
 
 // DELETE /rest/gatehouse/latest/integrations/{id}
 func (a *API) deleteIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ctx, ia := r.Context(), integrationActor(actor)
+	ctx, ia := r.Context(), actor
 	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -179,7 +175,7 @@ func (a *API) deleteIntegration(w http.ResponseWriter, r *http.Request, actor ad
 // minutes (for headless set-ups; the console's button is bound to the
 // administrator's browser session instead).
 func (a *API) authorizeIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ctx, ia := r.Context(), integrationActor(actor)
+	ctx, ia := r.Context(), actor
 	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -198,7 +194,7 @@ func (a *API) authorizeIntegration(w http.ResponseWriter, r *http.Request, actor
 // POST /rest/gatehouse/latest/integrations/{id}/test: the provider's
 // refusal is an answer ("ok": false), not an error.
 func (a *API) testIntegration(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ctx, ia := r.Context(), integrationActor(actor)
+	ctx, ia := r.Context(), actor
 	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -217,7 +213,7 @@ func (a *API) testIntegration(w http.ResponseWriter, r *http.Request, actor admi
 // POST /rest/gatehouse/latest/integrations/{id}/credentials shows the
 // client secret, only against the caller's own password; audited.
 func (a *API) integrationCredentials(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ctx, ia := r.Context(), integrationActor(actor)
+	ctx, ia := r.Context(), actor
 	in, err := a.integrations.Find(ctx, ia, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -232,7 +228,7 @@ func (a *API) integrationCredentials(w http.ResponseWriter, r *http.Request, act
 		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
 			Message: `your own password is required to view the client secret: send {"password": "…"}`}
 	}
-	_, err = a.users.Authenticate(ctx, actor.User.Username, q.Password, clientAddr(r))
+	_, err = a.users.Authenticate(ctx, actor.Username, q.Password, clientAddr(r))
 	if errors.Is(err, user.ErrInvalidCredentials) {
 		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
 			Message: "that is not your password: send your own password to view the client secret"}
@@ -310,8 +306,7 @@ func (a *API) authenticateTokenCaller(r *http.Request) (integration.Actor, error
 		case u.Level < store.LevelSystemAdmin:
 			return actor, errNotSystemAdmin
 		}
-		actor.Username, actor.Level = u.Username, u.Level
-		return actor, nil
+		return audit.UserActor(*u, actor.Address), nil
 	}
 	p, err := a.oauth.Authenticate(r)
 	if err != nil {
@@ -332,7 +327,7 @@ func (a *API) authenticateTokenCaller(r *http.Request) (integration.Actor, error
 	if !a.holdsScope(p.Scopes, func(scope.Scope) bool { return true }) {
 		return actor, errNoIntegrationScope
 	}
-	actor.Username, actor.Level = p.User.Username, p.User.Level
+	actor.UserID, actor.Username, actor.Level = p.User.ID, p.User.Username, p.User.Level
 	return actor, nil
 }
 

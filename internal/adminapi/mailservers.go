@@ -49,10 +49,6 @@ func (q mailServerRequest) settings() mail.Settings {
 	}
 }
 
-func mailActor(actor admin.Actor) mail.Actor {
-	return mail.Actor{Username: actor.User.Username, Level: actor.User.Level, Address: actor.Address}
-}
-
 // view shows a mail server with its integration's name.
 func (a *API) mailView(r *http.Request, actor mail.Actor, id string) (mail.View, error) {
 	m, err := a.mail.Get(r.Context(), actor, id)
@@ -68,7 +64,7 @@ func (a *API) mailView(r *http.Request, actor mail.Actor, id string) (mail.View,
 
 // GET /rest/gatehouse/latest/mailservers
 func (a *API) listMailServers(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ma := mailActor(actor)
+	ma := actor
 	servers, err := a.mail.List(r.Context(), ma)
 	if err != nil {
 		return err
@@ -93,7 +89,7 @@ func (a *API) createMailServer(w http.ResponseWriter, r *http.Request, actor adm
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	ma := mailActor(actor)
+	ma := actor
 	m, err := a.mail.Create(r.Context(), ma, q.settings())
 	if err != nil {
 		return err
@@ -109,7 +105,7 @@ func (a *API) createMailServer(w http.ResponseWriter, r *http.Request, actor adm
 
 // GET /rest/gatehouse/latest/mailservers/{server}: by ID or by name.
 func (a *API) getMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ma := mailActor(actor)
+	ma := actor
 	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
 	if err != nil {
 		return err
@@ -128,7 +124,7 @@ func (a *API) replaceMailServer(w http.ResponseWriter, r *http.Request, actor ad
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	ma := mailActor(actor)
+	ma := actor
 	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
 	if err != nil {
 		return err
@@ -146,7 +142,7 @@ func (a *API) replaceMailServer(w http.ResponseWriter, r *http.Request, actor ad
 
 // DELETE /rest/gatehouse/latest/mailservers/{server}
 func (a *API) deleteMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ma := mailActor(actor)
+	ma := actor
 	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
 	if err != nil {
 		return err
@@ -161,7 +157,7 @@ func (a *API) deleteMailServer(w http.ResponseWriter, r *http.Request, actor adm
 // POST /rest/gatehouse/latest/mailservers/{server}/test answers 200 with
 // the outcome, whether the test passed or not: a failed test is an answer.
 func (a *API) testMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ma := mailActor(actor)
+	ma := actor
 	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ package audit
 import (
 	"context"
 	"log/slog"
+	osuser "os/user"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -81,4 +82,31 @@ func (l *Log) Record(ctx context.Context, e store.AuditEvent) {
 	if err := l.store.RecordAudit(context.WithoutCancel(ctx), e); err != nil {
 		l.log.Error("audit event not recorded", "kind", e.Kind, "actor", e.Actor, "error", err)
 	}
+}
+
+// Actor is who does something, for permission checks and the audit log:
+// the one type the admin, integration and mail services take, whatever the
+// door (console, admin API, command line).
+type Actor struct {
+	UserID   string // "" for the command line or an application
+	Username string // what the audit log names: a username, cli:<OS user> or client:<ID>
+	Level    store.Level
+	Address  string
+	ClientID string // the application acting with its own client-credentials token
+}
+
+// UserActor is a signed-in user (or a user's token) acting from address.
+func UserActor(u store.User, address string) Actor {
+	return Actor{UserID: u.ID, Username: u.Username, Level: u.Level, Address: address}
+}
+
+// CommandLine is the actor of a management command: the operating-system
+// user, as a system administrator — whoever can open the data directory can
+// do anything there anyway.
+func CommandLine() Actor {
+	name := "unknown"
+	if u, err := osuser.Current(); err == nil {
+		name = u.Username
+	}
+	return Actor{Username: "cli:" + name, Level: store.LevelSystemAdmin, Address: "local"}
 }

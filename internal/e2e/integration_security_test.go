@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testprovider"
@@ -36,7 +37,7 @@ func csrf(t *testing.T, p page) string {
 func (e *env) customIntegration(p *testprovider.Provider, name string) store.Integration {
 	e.t.Helper()
 	auth, token, userinfo := p.Endpoints()
-	in, err := e.node.Integrations.Create(context.Background(), integration.CommandLine, integration.Settings{
+	in, err := e.node.Integrations.Create(context.Background(), audit.CommandLine(), integration.Settings{
 		Provider: integration.Custom, Name: name, ClientID: p.ClientID(), ClientSecret: p.ClientSecret(),
 		AuthURL: auth, TokenURL: token, UserinfoURL: userinfo, Scopes: []string{"mail"},
 	})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -124,7 +125,7 @@ func (f *mailFixture) server(t *testing.T, svc *mail.Service, set mail.Settings,
 	if set.CACert == "" {
 		set.CACert = f.dovecot.CACert
 	}
-	m, err := svc.Create(context.Background(), mail.CommandLine, set)
+	m, err := svc.Create(context.Background(), audit.CommandLine(), set)
 	if err != nil {
 		t.Fatalf("create %+v: %v", set, err)
 	}
@@ -133,7 +134,7 @@ func (f *mailFixture) server(t *testing.T, svc *mail.Service, set mail.Settings,
 
 func (f *mailFixture) test(t *testing.T, svc *mail.Service, id string) mail.Result {
 	t.Helper()
-	res, err := svc.Test(context.Background(), mail.CommandLine, id)
+	res, err := svc.Test(context.Background(), audit.CommandLine(), id)
 	if err != nil {
 		t.Fatalf("Test: %v", err)
 	}
@@ -230,7 +231,7 @@ func TestMailServersAtDovecot(t *testing.T) {
 			wantFailure(t, res, mail.StepTLS, "mail.tls_untrusted", testdovecot.ServerSubject, testdovecot.CASubject)
 		}
 		// The system's roots do not know the test CA either.
-		m, err := f.mail.Create(context.Background(), mail.CommandLine, mail.Settings{Name: "system roots", Protocol: mail.IMAP,
+		m, err := f.mail.Create(context.Background(), audit.CommandLine(), mail.Settings{Name: "system roots", Protocol: mail.IMAP,
 			Host: "127.0.0.1", Port: port(d.IMAPSAddr), TLS: mail.TLSImplicit, Username: "carol", Password: carolPassword})
 		if err != nil {
 			t.Fatal(err)
@@ -275,7 +276,7 @@ func TestMailServersAtDovecot(t *testing.T) {
 		}
 		production := mail.NewService(f.node.Store, f.node.Keys, f.tokens, mail.Options{})
 		set.Name = "plain in production"
-		if _, err := production.Create(context.Background(), mail.CommandLine, set); err == nil || !strings.Contains(err.Error(), "only in development mode") {
+		if _, err := production.Create(context.Background(), audit.CommandLine(), set); err == nil || !strings.Contains(err.Error(), "only in development mode") {
 			t.Fatalf("created in production: %v", err)
 		}
 		// Saved in development mode, tested by a production node: refused
@@ -341,14 +342,14 @@ func TestMailServerMechanisms(t *testing.T) {
 		t.Fatal(err)
 	}
 	create := func(name, sasl string) string {
-		m, err := svc.Create(context.Background(), mail.CommandLine, mail.Settings{Name: name, Protocol: mail.IMAP, Host: "127.0.0.1",
+		m, err := svc.Create(context.Background(), audit.CommandLine(), mail.Settings{Name: name, Protocol: mail.IMAP, Host: "127.0.0.1",
 			Port: port(d.IMAPSAddr), TLS: mail.TLSImplicit, CACert: d.CACert, Username: "alice", Integration: "Gatehouse provider", SASL: sasl})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return m.ID
 	}
-	res, err := svc.Test(context.Background(), mail.CommandLine, create("asks for XOAUTH2", mail.XOAUTH2))
+	res, err := svc.Test(context.Background(), audit.CommandLine(), create("asks for XOAUTH2", mail.XOAUTH2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +357,7 @@ func TestMailServerMechanisms(t *testing.T) {
 	if asked, _ := tokens.counts(); asked != 1 {
 		t.Errorf("tokens asked for: %d", asked)
 	}
-	res, err = svc.Test(context.Background(), mail.CommandLine, create("takes what is offered", ""))
+	res, err = svc.Test(context.Background(), audit.CommandLine(), create("takes what is offered", ""))
 	if err != nil {
 		t.Fatal(err)
 	}

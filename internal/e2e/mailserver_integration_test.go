@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -40,7 +41,7 @@ func TestMailServerThroughIntegration(t *testing.T) {
 	// The provider side: an application for the integration. Its redirect
 	// URI is the integration's, known once the integration exists.
 	provider, providerSecret := e.createClient(app.Registration{Name: "Gatehouse mail integration", Scopes: []string{"READ"}})
-	in, err := n.Integrations.Create(ctx, integration.CommandLine, integration.Settings{
+	in, err := n.Integrations.Create(ctx, audit.CommandLine(), integration.Settings{
 		Provider: integration.Custom, Name: "Own provider", ClientID: provider.ID, ClientSecret: providerSecret, Scopes: []string{"READ"},
 		AuthURL: e.base + "/rest/oauth2/latest/authorize", TokenURL: e.base + pathToken,
 	})
@@ -51,7 +52,7 @@ func TestMailServerThroughIntegration(t *testing.T) {
 
 	// Authorize: alice signs in and allows; the browser comes back to the
 	// integration's callback on the node, which stores the tokens.
-	authURL, _, err := n.Integrations.StartAuthorization(ctx, integration.CommandLine, in.ID, nil)
+	authURL, _, err := n.Integrations.StartAuthorization(ctx, audit.CommandLine(), in.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestMailServerThroughIntegration(t *testing.T) {
 	}
 
 	create := func(name, protocol, tlsMode, addr, sasl string) string {
-		m, err := n.Mail.Create(ctx, mail.CommandLine, mail.Settings{Name: name, Protocol: protocol, Host: "127.0.0.1", Port: port(addr),
+		m, err := n.Mail.Create(ctx, audit.CommandLine(), mail.Settings{Name: name, Protocol: protocol, Host: "127.0.0.1", Port: port(addr),
 			TLS: tlsMode, CACert: d.CACert, Username: "alice", Integration: "own provider", SASL: sasl})
 		if err != nil {
 			t.Fatal(err)
@@ -74,7 +75,7 @@ func TestMailServerThroughIntegration(t *testing.T) {
 	pop3 := create("POP3", mail.POP3, mail.TLSStartTLS, d.POP3Addr, mail.OAuthBearer)
 	test := func(id string) mail.Result {
 		t.Helper()
-		res, err := n.Mail.Test(ctx, mail.CommandLine, id)
+		res, err := n.Mail.Test(ctx, audit.CommandLine(), id)
 		if err != nil {
 			t.Fatal(err)
 		}

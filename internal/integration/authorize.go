@@ -34,7 +34,7 @@ func verifierContext(id string) string { return "integration pkce verifier " + i
 // (the console's Authorize button); nil makes a URL any browser may complete
 // (the command line's, for headless set-ups).
 func (s *Service) StartAuthorization(ctx context.Context, a Actor, id string, binding []byte) (url string, expires time.Time, err error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return "", expires, err
 	}
 	in, err := s.store.IntegrationByID(ctx, id)

@@ -106,22 +106,10 @@ func New(st store.Store, keys *secret.Keys, o Options) *Service {
 	return s
 }
 
-// Actor is who asks, for the permission check and the audit log.
-type Actor struct {
-	Username string
-	Level    store.Level
-	Address  string
-	// ClientID is the application whose client-credentials token asks (the
-	// token API); its scope was checked by the door.
-	ClientID string
-}
+// Actor is who acts (see audit.Actor).
+type Actor = audit.Actor
 
-// CommandLine is an operator acting with the data directory rather than a
-// session, as a system administrator. The gatehouse command itself names
-// the operating-system user instead (cli:<user>), as its other commands do.
-var CommandLine = Actor{Username: "(command line)", Level: store.LevelSystemAdmin}
-
-func (a Actor) check() error {
+func checkActor(a Actor) error {
 	if a.Level < store.LevelSystemAdmin {
 		return ErrForbidden
 	}
@@ -142,17 +130,10 @@ func secretContext(id string) string { return "integration client secret " + id 
 // Create adds an integration. Empty settings take the provider's preset;
 // a custom provider given only its issuer has its endpoints discovered.
 func (s *Service) Create(ctx context.Context, a Actor, st Settings) (store.Integration, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return store.Integration{}, err
 	}
-	def := s.Defaults(st.Provider)
-	if st.Provider == Microsoft && st.Tenant != "" {
-		tenanted := def
-		tenanted.Tenant = st.Tenant
-		p := s.presets[Microsoft]
-		tenanted.AuthURL, tenanted.TokenURL = withTenant(p.authURL, st.Tenant), withTenant(p.tokenURL, st.Tenant)
-		def = tenanted
-	}
+	def := s.defaults(st.Provider, strings.TrimSpace(st.Tenant))
 	if err := fixedEndpoints(st.Provider, def, &st.AuthURL, &st.TokenURL, &st.UserinfoURL, &st.Issuer); err != nil {
 		return store.Integration{}, err
 	}
@@ -223,7 +204,7 @@ type Updated struct {
 // ID drops the stored tokens: they belong to the old ones, and sending the
 // refresh token to a new endpoint would hand it to someone else.
 func (s *Service) Update(ctx context.Context, a Actor, id string, ch Change) (Updated, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return Updated{}, err
 	}
 	if ch.ClientSecret != nil {
@@ -345,7 +326,7 @@ func apply(in *store.Integration, ch Change) {
 
 // Get returns one integration by ID. Only system administrators may.
 func (s *Service) Get(ctx context.Context, a Actor, id string) (store.Integration, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return store.Integration{}, err
 	}
 	return s.store.IntegrationByID(ctx, id)
@@ -355,7 +336,7 @@ func (s *Service) Get(ctx context.Context, a Actor, id string) (store.Integratio
 // (whatever its case): the command line and the token API name them
 // either way.
 func (s *Service) Find(ctx context.Context, a Actor, idOrName string) (store.Integration, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return store.Integration{}, err
 	}
 	in, err := s.store.IntegrationByID(ctx, idOrName)
@@ -367,7 +348,7 @@ func (s *Service) Find(ctx context.Context, a Actor, idOrName string) (store.Int
 
 // List returns every integration, by name.
 func (s *Service) List(ctx context.Context, a Actor) ([]store.Integration, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return nil, err
 	}
 	return s.store.ListIntegrations(ctx)
@@ -376,7 +357,7 @@ func (s *Service) List(ctx context.Context, a Actor) ([]store.Integration, error
 // Delete removes an integration and its tokens. (Gatehouse cannot revoke
 // them at the provider: few providers offer it; the docs say where to.)
 func (s *Service) Delete(ctx context.Context, a Actor, id string) error {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return err
 	}
 	in, err := s.store.IntegrationByID(ctx, id)
@@ -393,7 +374,7 @@ func (s *Service) Delete(ctx context.Context, a Actor, id string) error {
 // RevealSecret returns the client secret; every view is audited. Doors
 // must have checked the administrator's password again just before.
 func (s *Service) RevealSecret(ctx context.Context, a Actor, id string) (string, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return "", err
 	}
 	in, err := s.store.IntegrationByID(ctx, id)

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"cmp"
 	"net/url"
 	"regexp"
 	"slices"
@@ -47,11 +48,14 @@ type Change struct {
 }
 
 // Defaults returns the settings a new integration of provider starts with.
-func (s *Service) Defaults(provider string) Settings {
+func (s *Service) Defaults(provider string) Settings { return s.defaults(provider, "") }
+
+// defaults is Defaults for Microsoft's tenant ("" for the default).
+func (s *Service) defaults(provider, tenant string) Settings {
 	p := s.presets[provider]
 	st := Settings{Provider: provider, Scopes: slices.Clone(p.scopes), AuthParams: p.params}
 	if provider == Microsoft {
-		st.Tenant = DefaultTenant
+		st.Tenant = cmp.Or(tenant, DefaultTenant)
 	}
 	st.AuthURL, st.TokenURL = withTenant(p.authURL, st.Tenant), withTenant(p.tokenURL, st.Tenant)
 	st.UserinfoURL, st.Issuer = p.userinfoURL, p.issuer

@@ -66,18 +66,10 @@ func NewService(s store.Store, keys *secret.Keys, tokens Tokens, o Options) *Ser
 // ErrForbidden refuses an actor who is not a system administrator.
 var ErrForbidden = errors.New("only system administrators may manage mail servers")
 
-// Actor is who asks, for the permission check and the audit log.
-type Actor struct {
-	Username string
-	Level    store.Level
-	Address  string
-}
+// Actor is who acts (see audit.Actor).
+type Actor = audit.Actor
 
-// CommandLine is the actor of the gatehouse command: an operator with the
-// data directory, audited under this name (no username can hold parentheses).
-var CommandLine = Actor{Username: "(command line)", Level: store.LevelSystemAdmin}
-
-func (a Actor) check() error {
+func checkActor(a Actor) error {
 	if a.Level < store.LevelSystemAdmin {
 		return ErrForbidden
 	}
@@ -90,7 +82,7 @@ func (s *Service) record(ctx context.Context, a Actor, kind, detail string) {
 
 // List returns every mail server, by name.
 func (s *Service) List(ctx context.Context, a Actor) ([]store.MailServer, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return nil, err
 	}
 	return s.store.ListMailServers(ctx)
@@ -98,7 +90,7 @@ func (s *Service) List(ctx context.Context, a Actor) ([]store.MailServer, error)
 
 // Get returns the mail server with this ID.
 func (s *Service) Get(ctx context.Context, a Actor, id string) (store.MailServer, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return store.MailServer{}, err
 	}
 	return s.store.MailServerByID(ctx, id)
@@ -107,7 +99,7 @@ func (s *Service) Get(ctx context.Context, a Actor, id string) (store.MailServer
 // Find returns the mail server with this ID or, failing that, this name
 // (any case): the command line names servers.
 func (s *Service) Find(ctx context.Context, a Actor, idOrName string) (store.MailServer, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return store.MailServer{}, err
 	}
 	m, err := s.store.MailServerByID(ctx, idOrName)
@@ -119,7 +111,7 @@ func (s *Service) Find(ctx context.Context, a Actor, idOrName string) (store.Mai
 
 // Delete removes a mail server.
 func (s *Service) Delete(ctx context.Context, a Actor, id string) error {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return err
 	}
 	m, err := s.store.MailServerByID(ctx, id)
@@ -136,7 +128,7 @@ func (s *Service) Delete(ctx context.Context, a Actor, id string) error {
 // IntegrationNames maps every integration's ID to its name, for listings
 // and the forms' choice.
 func (s *Service) IntegrationNames(ctx context.Context, a Actor) (map[string]string, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return nil, err
 	}
 	list, err := s.store.ListIntegrations(ctx)
@@ -161,7 +153,7 @@ func SettingsOf(m store.MailServer) Settings {
 
 // Create adds a mail server.
 func (s *Service) Create(ctx context.Context, a Actor, set Settings) (store.MailServer, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return store.MailServer{}, err
 	}
 	set, in, err := s.check(ctx, set)
@@ -184,7 +176,7 @@ func (s *Service) Create(ctx context.Context, a Actor, set Settings) (store.Mail
 // Update replaces a mail server's settings. An empty password keeps the
 // stored one when the server signed in with a password already.
 func (s *Service) Update(ctx context.Context, a Actor, id string, set Settings) (store.MailServer, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return store.MailServer{}, err
 	}
 	set, in, err := s.check(ctx, set)
@@ -288,7 +280,7 @@ func (r Result) Message() string {
 // refused access token is refreshed once and tried once more. The error is
 // only for what stops the test from starting (the database, the secret key).
 func (s *Service) Test(ctx context.Context, a Actor, id string) (Result, error) {
-	if err := a.check(); err != nil {
+	if err := checkActor(a); err != nil {
 		return Result{}, err
 	}
 	m, err := s.store.MailServerByID(ctx, id)

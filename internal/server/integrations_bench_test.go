@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/testprovider"
@@ -35,12 +36,12 @@ func BenchmarkIntegrationTokenAPI(b *testing.B) {
 	p := testprovider.Start(b, testprovider.Options{})
 	auth, tok, userinfo := p.Endpoints()
 	svc := n.g.Integrations
-	in, err := svc.Create(ctx, integration.CommandLine, integration.Settings{Provider: integration.Custom, Name: "Mail",
+	in, err := svc.Create(ctx, audit.CommandLine(), integration.Settings{Provider: integration.Custom, Name: "Mail",
 		ClientID: p.ClientID(), ClientSecret: p.ClientSecret(), AuthURL: auth, TokenURL: tok, UserinfoURL: userinfo})
 	if err != nil {
 		b.Fatal(err)
 	}
-	u, _, err := svc.StartAuthorization(ctx, integration.CommandLine, in.ID, nil)
+	u, _, err := svc.StartAuthorization(ctx, audit.CommandLine(), in.ID, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -55,6 +55,7 @@ func New(s Store, keys *secret.Keys, now func() time.Time, o Options) *Manager {
 	}
 	sm := scs.New()
 	sm.Store = sessionStore{store: s, keys: keys, now: now, idle: o.Idle}
+	sm.Codec = newCachingCodec()
 	// No scs IdleTimeout: it rewrites the session at every request to move
 	// its expiry. idleSessions enforces the idle timeout with far fewer
 	// writes, and sessionStore moves the stored expiry at each of them.

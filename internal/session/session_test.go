@@ -84,3 +84,26 @@ func TestIdleSessionsWriteRarelyAndExpire(t *testing.T) {
 		t.Fatalf("session survived the idle timeout: %q", got)
 	}
 }
+
+func TestCachingCodecDecodesLikeGob(t *testing.T) {
+	c := newCachingCodec()
+	deadline := time.UnixMilli(1_767_225_600_000).UTC()
+	b, err := c.Encode(deadline, map[string]any{"user_id": "u1", "auth_at": int64(42)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // a miss, then hits
+		d, v, err := c.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.Equal(deadline) || v["user_id"] != "u1" || v["auth_at"] != int64(42) || len(v) != 2 {
+			t.Fatalf("decode %d: %v %v", i, d, v)
+		}
+		v["user_id"] = "changed" // scs changes the map in place: the cache must not see it
+		v["extra"] = true
+	}
+	if _, _, err := c.Decode([]byte("not gob")); err == nil {
+		t.Fatal("garbage decoded")
+	}
+}

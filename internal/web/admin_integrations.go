@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
@@ -45,7 +46,7 @@ func (p *Pages) requireIntegrationAdmin(h adminHandler) http.HandlerFunc {
 }
 
 func integrationActor(r *http.Request, u store.User) integration.Actor {
-	return integration.Actor{Username: u.Username, Level: u.Level, Address: clientAddr(r).String()}
+	return audit.UserActor(u, clientAddr(r).String())
 }
 
 // integrationBinding ties an authorization started from the console to the

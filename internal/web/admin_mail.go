@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -37,7 +38,7 @@ func (p *Pages) requireSystemAdmin(h adminHandler) http.HandlerFunc {
 }
 
 func mailActor(r *http.Request, u store.User) mail.Actor {
-	return mail.Actor{Username: u.Username, Level: u.Level, Address: clientAddr(r).String()}
+	return audit.UserActor(u, clientAddr(r).String())
 }
 
 // mailError is adminError for the mail service's errors.

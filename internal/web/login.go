@@ -124,7 +124,7 @@ func (p *Pages) handleLogoutEverywhere(w http.ResponseWriter, r *http.Request) {
 
 // actor describes the signed-in user for the audit log.
 func (p *Pages) actor(r *http.Request, u store.User) admin.Actor {
-	return admin.Actor{User: u, Address: clientip.From(r.Context()).String()}
+	return audit.UserActor(u, clientip.From(r.Context()).String())
 }
 
 type homeData struct {

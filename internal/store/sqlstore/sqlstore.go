@@ -19,6 +19,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlitevfs"
 )
 
 //go:embed migrations
@@ -139,7 +140,13 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if err := restrictSQLiteFiles(path); err != nil {
 		return nil, err
 	}
-	const pragmas = "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	pragmas := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	// Every connection syncs through sqlitevfs where it works, so that a
+	// commit's fsync parks its goroutine instead of holding the process's P
+	// (see sqlitevfs); the syncs themselves are SQLite's own.
+	if vfs := sqlitevfs.VFS(); vfs != "" {
+		pragmas += "&vfs=" + vfs
+	}
 	// synchronous(FULL): every COMMIT waits for the disk, so an answered
 	// write survives a power cut. temp_store(MEMORY) keeps the savepoint
 	// journals of a group commit in memory instead of a temporary file.

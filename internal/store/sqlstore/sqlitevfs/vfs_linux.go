@@ -1,0 +1,313 @@
+//go:build linux && (amd64 || arm64 || riscv64 || ppc64le || s390x || loong64)
+
+package sqlitevfs
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// name is the VFS's name in SQLite's registry (the vfs= DSN parameter).
+const name = "gatehouse-aio"
+
+var (
+	once     sync.Once
+	vfsName  string // "" until registered, or when unavailable
+	unixVFS  uintptr
+	unixOpen uintptr // the unix VFS's xOpen
+	ring     *aioRing
+
+	mu     sync.Mutex
+	tables = map[uintptr]uintptr{} // a unix io_methods table → our copy of it
+	files  = map[uintptr]*file{}   // an open sqlite3_file we wrapped → its state
+
+	nAsync, nBlocking atomic.Uint64
+)
+
+// file is a wrapped file's state. It is used by one connection at a time:
+// SQLite serialises the calls on a connection's files.
+type file struct {
+	fd      int32
+	methods *sqlite3.Tsqlite3_io_methods // the unix VFS's table, for xSync and xClose
+	synced  bool                         // the first sync (the unix VFS's own) is done
+}
+
+// unixFileHead mirrors the start of SQLite's unixFile (os_unix.c), which
+// has been pMethod, pVfs, pInode, h since SQLite 3.7; the descriptor read
+// from it is checked against the file before it is used.
+type unixFileHead struct {
+	pMethod, pVfs, pInode uintptr
+	h                     int32
+}
+
+// VFS registers the VFS once and returns its name, or "" when it is not
+// available here (the caller then opens with SQLite's default VFS).
+func VFS() string {
+	once.Do(func() {
+		r, err := newRing()
+		if err != nil {
+			return
+		}
+		tls := libc.NewTLS() // kept: registration is for the life of the process
+		unixVFS = sqlite3.Xsqlite3_vfs_find(tls, 0)
+		if unixVFS == 0 {
+			return
+		}
+		base := (*sqlite3.Tsqlite3_vfs)(ptr(unixVFS))
+		zName, err := libc.CString(name)
+		if err != nil {
+			return
+		}
+		p := libc.Xmalloc(tls, libc.Tsize_t(unsafe.Sizeof(sqlite3.Tsqlite3_vfs{})))
+		if p == 0 {
+			return
+		}
+		v := (*sqlite3.Tsqlite3_vfs)(ptr(p))
+		*v = *base
+		v.FpNext = 0
+		v.FzName = zName
+		unixOpen = base.FxOpen
+		*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&v.FxOpen)) = xOpen
+		if rc := sqlite3.Xsqlite3_vfs_register(tls, p, 0); rc != sqlite3.SQLITE_OK {
+			return
+		}
+		ring = r
+		go r.reap()
+		vfsName = name
+	})
+	return vfsName
+}
+
+// Stats reports how many syncs went through AIO and how many through the
+// unix VFS's blocking fsync (first syncs, and fallbacks).
+func Stats() (async, blocking uint64) { return nAsync.Load(), nBlocking.Load() }
+
+// xOpen opens the file with the unix VFS, then swaps in our method table.
+func xOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags uintptr) int32 {
+	rc := (*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&unixOpen)))(tls, unixVFS, zName, pFile, flags, pOutFlags)
+	if rc != sqlite3.SQLITE_OK || zName == 0 {
+		return rc
+	}
+	f := (*sqlite3.Tsqlite3_file)(ptr(pFile))
+	if f.FpMethods == 0 {
+		return rc
+	}
+	fd := (*unixFileHead)(ptr(pFile)).h
+	if !sameFile(fd, libc.GoString(zName)) {
+		return rc // not the layout we know: leave the file to the unix VFS
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	ours, ok := tables[f.FpMethods]
+	if !ok {
+		ours = libc.Xmalloc(tls, libc.Tsize_t(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
+		if ours == 0 {
+			return rc
+		}
+		m := (*sqlite3.Tsqlite3_io_methods)(ptr(ours))
+		*m = *(*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))
+		*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&m.FxSync)) = xSync
+		*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&m.FxClose)) = xClose
+		tables[f.FpMethods] = ours
+	}
+	files[pFile] = &file{fd: fd, methods: (*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))}
+	f.FpMethods = ours
+	return rc
+}
+
+// ptr turns an address in SQLite's memory (allocated by modernc.org/libc, not
+// by Go) into a pointer; the garbage collector neither moves nor frees it.
+func ptr(addr uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&addr)) }
+
+// sameFile reports whether fd is open on the file at path.
+func sameFile(fd int32, path string) bool {
+	if fd < 0 || path == "" {
+		return false
+	}
+	var a, b unix.Stat_t
+	if unix.Fstat(int(fd), &a) != nil || unix.Stat(path, &b) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}
+
+func lookup(pFile uintptr) *file {
+	mu.Lock()
+	f := files[pFile]
+	mu.Unlock()
+	return f
+}
+
+// xSync is the unix VFS's sync with the fsync itself made through AIO.
+func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
+	f := lookup(pFile)
+	if !f.synced || ring.disabled.Load() {
+		// The first sync of a file also syncs its directory when the file is
+		// new (a WAL or journal): the unix VFS's own code does that.
+		nBlocking.Add(1)
+		rc := callSync(f.methods.FxSync, tls, pFile, flags)
+		if rc == sqlite3.SQLITE_OK {
+			f.synced = true
+		}
+		return rc
+	}
+	switch err := ring.fsync(f.fd); {
+	case err == nil:
+		nAsync.Add(1)
+		return sqlite3.SQLITE_OK
+	case errors.Is(err, errUnsupported):
+		nBlocking.Add(1)
+		return callSync(f.methods.FxSync, tls, pFile, flags)
+	default:
+		return sqlite3.SQLITE_IOERR_FSYNC
+	}
+}
+
+func callSync(fp uintptr, tls *libc.TLS, pFile uintptr, flags int32) int32 {
+	return (*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&fp)))(tls, pFile, flags)
+}
+
+// xClose forgets the file and closes it with the unix VFS.
+func xClose(tls *libc.TLS, pFile uintptr) int32 {
+	mu.Lock()
+	f := files[pFile]
+	delete(files, pFile)
+	mu.Unlock()
+	(*sqlite3.Tsqlite3_file)(ptr(pFile)).FpMethods = uintptr(unsafe.Pointer(f.methods))
+	fp := f.methods.FxClose
+	return (*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&fp)))(tls, pFile)
+}
+
+// Linux native AIO (linux/aio_abi.h).
+const (
+	iocbCmdFsync  = 2
+	iocbFlagResfd = 1
+	ringSize      = 128
+)
+
+type iocb struct {
+	data      uint64
+	key       uint32 // aio_key and aio_rw_flags, in either byte order: both 0
+	rwFlags   uint32
+	opcode    uint16
+	reqprio   int16
+	fildes    uint32
+	buf       uint64
+	nbytes    uint64
+	offset    int64
+	reserved2 uint64
+	flags     uint32
+	resfd     uint32
+}
+
+type ioEvent struct {
+	data, obj uint64
+	res, res2 int64
+}
+
+var errUnsupported = errors.New("aiosync: fsync through AIO not supported here")
+
+// aioRing submits fsyncs and hands each completion to its waiter. One
+// goroutine (reap) reads the eventfd, which the netpoller watches, and
+// collects the completions.
+type aioRing struct {
+	ctx      uintptr
+	efd      *os.File    // read by reap only (never call Fd: it would make reads block)
+	efdNum   uint32      // the eventfd's number, for the iocbs
+	disabled atomic.Bool // the kernel refused an AIO fsync: use the blocking one
+
+	mu      sync.Mutex
+	next    uint64
+	waiters map[uint64]chan int64
+}
+
+func newRing() (*aioRing, error) {
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	var ctx uintptr
+	if _, _, e := unix.Syscall(unix.SYS_IO_SETUP, ringSize, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
+		unix.Close(efd)
+		return nil, e
+	}
+	// A non-blocking descriptor becomes a pollable *os.File: reads park.
+	return &aioRing{ctx: ctx, efd: os.NewFile(uintptr(efd), "aiosync-eventfd"), efdNum: uint32(efd), waiters: map[uint64]chan int64{}}, nil
+}
+
+var chans = sync.Pool{New: func() any { return make(chan int64, 1) }}
+
+// fsync fsyncs fd and returns once the kernel has completed it; the calling
+// goroutine is parked meanwhile, its P free for others.
+func (r *aioRing) fsync(fd int32) error {
+	ch := chans.Get().(chan int64)
+	r.mu.Lock()
+	r.next++
+	id := r.next
+	r.waiters[id] = ch
+	r.mu.Unlock()
+	cb := &iocb{data: id, opcode: iocbCmdFsync, fildes: uint32(fd), flags: iocbFlagResfd, resfd: r.efdNum}
+	cbs := [1]uintptr{uintptr(unsafe.Pointer(cb))}
+	n, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, r.ctx, 1, uintptr(unsafe.Pointer(&cbs[0])))
+	if e != 0 || n != 1 {
+		r.mu.Lock()
+		delete(r.waiters, id)
+		r.mu.Unlock()
+		chans.Put(ch)
+		if e == unix.EINVAL || e == unix.ENOSYS || e == unix.EPERM || e == unix.EOPNOTSUPP {
+			r.disabled.Store(true)
+		}
+		return errUnsupported // EAGAIN (ring full) and the like: this once, the blocking way
+	}
+	res := <-ch
+	chans.Put(ch)
+	switch {
+	case res == 0:
+		return nil
+	case res == -int64(unix.EINVAL) || res == -int64(unix.EOPNOTSUPP):
+		r.disabled.Store(true)
+		return errUnsupported
+	default:
+		return unix.Errno(-res)
+	}
+}
+
+// reap delivers completions for the life of the process.
+func (r *aioRing) reap() {
+	var buf [8]byte
+	var events [32]ioEvent
+	var zero unix.Timespec
+	for {
+		if _, err := r.efd.Read(buf[:]); err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				return
+			}
+			continue
+		}
+		for {
+			n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, r.ctx, 0, uintptr(len(events)),
+				uintptr(unsafe.Pointer(&events[0])), uintptr(unsafe.Pointer(&zero)), 0)
+			if e != 0 || n == 0 {
+				break
+			}
+			r.mu.Lock()
+			for _, ev := range events[:n] {
+				if ch, ok := r.waiters[ev.data]; ok {
+					delete(r.waiters, ev.data)
+					ch <- ev.res
+				}
+			}
+			r.mu.Unlock()
+			if int(n) < len(events) {
+				break
+			}
+		}
+	}
+}
