@@ -31,23 +31,21 @@ type auditData struct {
 
 const auditPageSize = 50
 
-func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User) error {
 	q := r.URL.Query()
 	f := admin.AuditFilterFromQuery(q)
 	f.Limit = auditPageSize + 1
 	events, err := p.admin.Audit(r.Context(), f)
 	if isRefusal(err) {
 		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.refusal(r, err)})
-		return
+		return nil
 	}
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	names, err := p.admin.AppNames(r.Context())
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	d := auditData{Kinds: audit.Kinds, Query: q, AppNames: names}
 	if len(events) > auditPageSize {
@@ -67,10 +65,11 @@ func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User
 	}
 	d.Events, d.Export = events, "/admin/audit/export?"+exp.Encode()
 	p.render(w, r, http.StatusOK, "admin_audit", p.t(r, "admin.audit"), d)
+	return nil
 }
 
 // handleAuditExport streams the matching events as JSON lines, newest first.
-func (p *Pages) handleAuditExport(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAuditExport(w http.ResponseWriter, r *http.Request, u store.User) error {
 	started, err := p.admin.ExportAudit(r.Context(), w, admin.AuditFilterFromQuery(r.URL.Query()), admin.AuditExport{
 		Start: func() {
 			w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
@@ -84,6 +83,7 @@ func (p *Pages) handleAuditExport(w http.ResponseWriter, r *http.Request, u stor
 	case isRefusal(err):
 		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.refusal(r, err)})
 	default:
-		p.fail(w, r, err)
+		return err
 	}
+	return nil
 }

@@ -36,12 +36,11 @@ func (p *Pages) registerIntegrations(mux *http.ServeMux) {
 // requireIntegrationAdmin admits system administrators (after requireAdmin's
 // sign-in and form checks).
 func (p *Pages) requireIntegrationAdmin(h adminHandler) http.HandlerFunc {
-	return p.requireAdmin(func(w http.ResponseWriter, r *http.Request, u store.User) {
+	return p.requireAdmin(func(w http.ResponseWriter, r *http.Request, u store.User) error {
 		if u.Level < store.LevelSystemAdmin {
-			p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "integration.forbidden")})
-			return
+			return integration.ErrForbidden
 		}
-		h(w, r, u)
+		return h(w, r, u)
 	})
 }
 
@@ -76,17 +75,17 @@ func (p *Pages) integrationRow(in store.Integration) integrationRow {
 	return integrationRow{Integration: in, State: integration.StateOf(in, p.now()), RedirectURL: p.integrations.RedirectURL(in)}
 }
 
-func (p *Pages) handleIntegrationList(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationList(w http.ResponseWriter, r *http.Request, u store.User) error {
 	list, err := p.integrations.List(r.Context(), integrationActor(r, u))
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	rows := make([]integrationRow, 0, len(list))
 	for _, in := range list {
 		rows = append(rows, p.integrationRow(in))
 	}
 	p.render(w, r, http.StatusOK, "admin_integrations", p.t(r, "integration.list_title"), rows)
+	return nil
 }
 
 // integrationForm is the create and edit form.
@@ -109,7 +108,7 @@ func (p *Pages) newIntegrationForm(id string, st integration.Settings) integrati
 
 // handleIntegrationNew offers the providers, then the chosen one's form
 // filled with its preset.
-func (p *Pages) handleIntegrationNew(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationNew(w http.ResponseWriter, r *http.Request, u store.User) error {
 	provider := r.URL.Query().Get("provider")
 	if !slices.Contains(integration.Providers, provider) {
 		provider = ""
@@ -117,6 +116,7 @@ func (p *Pages) handleIntegrationNew(w http.ResponseWriter, r *http.Request, u s
 	f := p.newIntegrationForm("", p.integrations.Defaults(provider))
 	f.Settings.Provider = provider
 	p.render(w, r, http.StatusOK, "admin_integration_form", p.t(r, "integration.new_title"), f)
+	return nil
 }
 
 // settingsFromForm reads the posted form.
@@ -137,12 +137,12 @@ func splitScopes(s string) []string {
 	return append([]string{}, strings.Fields(s)...)
 }
 
-func (p *Pages) handleIntegrationCreate(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationCreate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	st := settingsFromForm(r)
 	ctx := r.Context()
 	if r.PostForm.Has("discover") {
 		p.discoverIntoForm(w, r, "", st)
-		return
+		return nil
 	}
 	in, err := p.integrations.Create(ctx, integrationActor(r, u), st)
 	if isRefusal(err) {
@@ -150,14 +150,14 @@ func (p *Pages) handleIntegrationCreate(w http.ResponseWriter, r *http.Request, 
 		f := p.newIntegrationForm("", st)
 		f.Error = p.refusal(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_integration_form", p.t(r, "integration.new_title"), f)
-		return
+		return nil
 	}
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "integration.created")
 	http.Redirect(w, r, "/admin/integrations/"+in.ID, http.StatusSeeOther)
+	return nil
 }
 
 // discoverIntoForm fills a custom provider's endpoints from its issuer and
@@ -192,11 +192,10 @@ type integrationPage struct {
 	ProviderNote    string // why the token cannot be renewed, when it cannot
 }
 
-func (p *Pages) handleIntegrationShow(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationShow(w http.ResponseWriter, r *http.Request, u store.User) error {
 	in, err := p.integrations.Get(r.Context(), integrationActor(r, u), r.PathValue("id"))
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	d := integrationPage{integrationRow: p.integrationRow(in), RedirectChanged: r.URL.Query().Has("redirect_changed")}
 	d.Problem = p.sessions.PopString(r.Context(), keyIntegrationProblem)
@@ -212,6 +211,7 @@ func (p *Pages) handleIntegrationShow(w http.ResponseWriter, r *http.Request, u 
 		w.Header().Set("Content-Security-Policy", csp(" "+origin))
 	}
 	p.render(w, r, http.StatusOK, "admin_integration", in.Name, d)
+	return nil
 }
 
 func originOf(raw string) string {
@@ -231,28 +231,27 @@ func settingsOf(in store.Integration) integration.Settings {
 	}
 }
 
-func (p *Pages) handleIntegrationEdit(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationEdit(w http.ResponseWriter, r *http.Request, u store.User) error {
 	in, err := p.integrations.Get(r.Context(), integrationActor(r, u), r.PathValue("id"))
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_integration_form", p.t(r, "integration.edit_title"), p.newIntegrationForm(in.ID, settingsOf(in)))
+	return nil
 }
 
-func (p *Pages) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	ctx, a := r.Context(), integrationActor(r, u)
 	in, err := p.integrations.Get(ctx, a, id)
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	st := settingsFromForm(r)
 	st.Provider = in.Provider // fixed at creation
 	if r.PostForm.Has("discover") {
 		p.discoverIntoForm(w, r, id, st)
-		return
+		return nil
 	}
 	ch := integration.Change{
 		Name: &st.Name, Description: &st.Description, ClientID: &st.ClientID, ClientSecret: &st.ClientSecret,
@@ -267,11 +266,10 @@ func (p *Pages) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request, 
 		f := p.newIntegrationForm(id, st)
 		f.Error = p.refusal(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_integration_form", p.t(r, "integration.edit_title"), f)
-		return
+		return nil
 	}
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.saved")
 	target := "/admin/integrations/" + id
@@ -279,23 +277,24 @@ func (p *Pages) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request, 
 		target += "?redirect_changed=1"
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
 }
 
 // handleIntegrationAuthorize sends the administrator to the provider; the
 // state is bound to this browser session.
-func (p *Pages) handleIntegrationAuthorize(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationAuthorize(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	target, _, err := p.integrations.StartAuthorization(r.Context(), integrationActor(r, u), id, p.integrationBinding(r))
 	if isRefusal(err) {
 		p.sessions.Put(r.Context(), keyIntegrationProblem, p.refusal(r, err))
 		http.Redirect(w, r, "/admin/integrations/"+id, http.StatusSeeOther)
-		return
+		return nil
 	}
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
 }
 
 // handleIntegrationCallback is where the provider sends the browser back.
@@ -332,17 +331,16 @@ func (p *Pages) handleIntegrationCallback(w http.ResponseWriter, r *http.Request
 	p.render(w, r, http.StatusOK, "integration_done", title, d)
 }
 
-func (p *Pages) handleIntegrationTest(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationTest(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	res, err := p.integrations.Test(r.Context(), integrationActor(r, u), id)
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	if !res.OK {
 		p.sessions.Put(r.Context(), keyIntegrationProblem, p.t(r, "integration.test_failed", p.words(r, res.Failure.Why)))
 		http.Redirect(w, r, "/admin/integrations/"+id, http.StatusSeeOther)
-		return
+		return nil
 	}
 	valid := p.t(r, "integration.no_expiry")
 	if !res.ExpiresAt.IsZero() {
@@ -357,6 +355,7 @@ func (p *Pages) handleIntegrationTest(w http.ResponseWriter, r *http.Request, u 
 		p.flash(r, "integration.test_ok_anonymous", valid)
 	}
 	http.Redirect(w, r, "/admin/integrations/"+id, http.StatusSeeOther)
+	return nil
 }
 
 // remaining words how long a token stays valid.
@@ -373,23 +372,22 @@ type integrationSecretData struct {
 
 // handleIntegrationSecret shows the client secret again, only inside a
 // secure administrator session; every view is audited.
-func (p *Pages) handleIntegrationSecret(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationSecret(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	if p.requireReauth(w, r, "/admin/integrations/"+id+"/secret") {
-		return
+		return nil
 	}
 	a := integrationActor(r, u)
 	in, err := p.integrations.Get(r.Context(), a, id)
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	secretValue, err := p.integrations.RevealSecret(r.Context(), a, id)
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_integration_secret", p.t(r, "integration.secret_title"), integrationSecretData{in, secretValue})
+	return nil
 }
 
 type integrationDeleteData struct {
@@ -397,30 +395,21 @@ type integrationDeleteData struct {
 	Message     string
 }
 
-func (p *Pages) handleIntegrationDeleteConfirm(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationDeleteConfirm(w http.ResponseWriter, r *http.Request, u store.User) error {
 	in, err := p.integrations.Get(r.Context(), integrationActor(r, u), r.PathValue("id"))
 	if err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_integration_delete", p.t(r, "admin.delete"),
 		integrationDeleteData{in, p.t(r, "integration.delete_confirm", in.Name)})
+	return nil
 }
 
-func (p *Pages) handleIntegrationDelete(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleIntegrationDelete(w http.ResponseWriter, r *http.Request, u store.User) error {
 	if err := p.integrations.Delete(r.Context(), integrationActor(r, u), r.PathValue("id")); err != nil {
-		p.integrationError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.deleted")
 	http.Redirect(w, r, "/admin/integrations", http.StatusSeeOther)
-}
-
-// integrationError is adminError for the integrations' errors.
-func (p *Pages) integrationError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, integration.ErrForbidden) {
-		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "integration.forbidden")})
-		return
-	}
-	p.adminError(w, r, err)
+	return nil
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -28,12 +27,11 @@ func (p *Pages) registerAdminMail(mux *http.ServeMux) {
 // requireSystemAdmin admits system administrators (after requireAdmin's
 // sign-in and form checks).
 func (p *Pages) requireSystemAdmin(h adminHandler) http.HandlerFunc {
-	return p.requireAdmin(func(w http.ResponseWriter, r *http.Request, u store.User) {
+	return p.requireAdmin(func(w http.ResponseWriter, r *http.Request, u store.User) error {
 		if u.Level < store.LevelSystemAdmin {
-			p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "mail.forbidden")})
-			return
+			return mail.ErrForbidden
 		}
-		h(w, r, u)
+		return h(w, r, u)
 	})
 }
 
@@ -41,33 +39,23 @@ func mailActor(r *http.Request, u store.User) mail.Actor {
 	return audit.UserActor(u, clientAddr(r).String())
 }
 
-// mailError is adminError for the mail service's errors.
-func (p *Pages) mailError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, mail.ErrForbidden) {
-		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "mail.forbidden")})
-		return
-	}
-	p.adminError(w, r, err)
-}
-
 type mailListData struct {
 	Servers      []store.MailServer
 	Integrations map[string]string // ID → name
 }
 
-func (p *Pages) handleMailList(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleMailList(w http.ResponseWriter, r *http.Request, u store.User) error {
 	a := mailActor(r, u)
 	servers, err := p.mail.List(r.Context(), a)
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	names, err := p.mail.IntegrationNames(r.Context(), a)
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_mail_servers", p.t(r, "admin.mail"), mailListData{Servers: servers, Integrations: names})
+	return nil
 }
 
 // mailForm is the add/edit form.
@@ -140,39 +128,38 @@ func (p *Pages) renderMailForm(w http.ResponseWriter, r *http.Request, u store.U
 	p.render(w, r, status, "admin_mail_form", title, f)
 }
 
-func (p *Pages) handleMailNew(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleMailNew(w http.ResponseWriter, r *http.Request, u store.User) error {
 	f, err := p.newMailForm(r, u, "", mail.Settings{Protocol: mail.IMAP, TLS: mail.TLSImplicit}, false)
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	p.renderMailForm(w, r, u, http.StatusOK, f)
+	return nil
 }
 
-func (p *Pages) handleMailCreate(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleMailCreate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	set := mailSettingsFromForm(r)
 	m, err := p.mail.Create(r.Context(), mailActor(r, u), set)
 	if isRefusal(err) {
-		p.mailFormRefused(w, r, u, "", set, false, err)
-		return
+		return p.mailFormRefused(w, r, u, "", set, false, err)
 	}
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.saved")
 	http.Redirect(w, r, "/admin/mail/"+m.ID, http.StatusSeeOther)
+	return nil
 }
 
 // mailFormRefused shows the form again with the refusal in the page's language.
-func (p *Pages) mailFormRefused(w http.ResponseWriter, r *http.Request, u store.User, id string, set mail.Settings, hasPassword bool, refusal error) {
+func (p *Pages) mailFormRefused(w http.ResponseWriter, r *http.Request, u store.User, id string, set mail.Settings, hasPassword bool, refusal error) error {
 	f, err := p.newMailForm(r, u, id, set, hasPassword)
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	f.Error = p.refusal(r, refusal)
 	p.renderMailForm(w, r, u, http.StatusBadRequest, f)
+	return nil
 }
 
 type mailShowData struct {
@@ -189,32 +176,30 @@ type mailResultView struct {
 	Refreshed bool
 }
 
-func (p *Pages) mailShow(w http.ResponseWriter, r *http.Request, u store.User, status int, result *mailResultView) {
+func (p *Pages) mailShow(w http.ResponseWriter, r *http.Request, u store.User, status int, result *mailResultView) error {
 	a := mailActor(r, u)
 	m, err := p.mail.Get(r.Context(), a, r.PathValue("id"))
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	names, err := p.mail.IntegrationNames(r.Context(), a)
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, status, "admin_mail_server", m.Name, mailShowData{Server: m, Integration: names[m.IntegrationID], Result: result})
+	return nil
 }
 
-func (p *Pages) handleMailShow(w http.ResponseWriter, r *http.Request, u store.User) {
-	p.mailShow(w, r, u, http.StatusOK, nil)
+func (p *Pages) handleMailShow(w http.ResponseWriter, r *http.Request, u store.User) error {
+	return p.mailShow(w, r, u, http.StatusOK, nil)
 }
 
 // handleMailTest runs the connection test and shows its outcome on the
 // server's page. A failed test is an answer, not an error: 200.
-func (p *Pages) handleMailTest(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleMailTest(w http.ResponseWriter, r *http.Request, u store.User) error {
 	res, err := p.mail.Test(r.Context(), mailActor(r, u), r.PathValue("id"))
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	view := &mailResultView{OK: res.OK, Refreshed: res.Refreshed}
 	if res.OK {
@@ -223,42 +208,39 @@ func (p *Pages) handleMailTest(w http.ResponseWriter, r *http.Request, u store.U
 		view.Step = p.t(r, "mail.step."+res.Step)
 		view.Text = p.refusal(r, res.Problem)
 	}
-	p.mailShow(w, r, u, http.StatusOK, view)
+	return p.mailShow(w, r, u, http.StatusOK, view)
 }
 
-func (p *Pages) handleMailEdit(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleMailEdit(w http.ResponseWriter, r *http.Request, u store.User) error {
 	m, err := p.mail.Get(r.Context(), mailActor(r, u), r.PathValue("id"))
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	f, err := p.newMailForm(r, u, m.ID, mail.SettingsOf(m), m.PasswordSealed != nil)
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	p.renderMailForm(w, r, u, http.StatusOK, f)
+	return nil
 }
 
-func (p *Pages) handleMailUpdate(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleMailUpdate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	set := mailSettingsFromForm(r)
 	m, err := p.mail.Update(r.Context(), mailActor(r, u), id, set)
 	if isRefusal(err) {
 		stored, getErr := p.mail.Get(r.Context(), mailActor(r, u), id)
 		if getErr != nil {
-			p.mailError(w, r, getErr)
-			return
+			return getErr
 		}
-		p.mailFormRefused(w, r, u, id, set, stored.PasswordSealed != nil, err)
-		return
+		return p.mailFormRefused(w, r, u, id, set, stored.PasswordSealed != nil, err)
 	}
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.saved")
 	http.Redirect(w, r, "/admin/mail/"+m.ID, http.StatusSeeOther)
+	return nil
 }
 
 type mailConfirmData struct {
@@ -266,20 +248,20 @@ type mailConfirmData struct {
 	Message string
 }
 
-func (p *Pages) handleMailDeleteConfirm(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleMailDeleteConfirm(w http.ResponseWriter, r *http.Request, u store.User) error {
 	m, err := p.mail.Get(r.Context(), mailActor(r, u), r.PathValue("id"))
 	if err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_mail_delete", p.t(r, "admin.delete"), mailConfirmData{Server: m, Message: p.t(r, "mail.delete_confirm", m.Name)})
+	return nil
 }
 
-func (p *Pages) handleMailDelete(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleMailDelete(w http.ResponseWriter, r *http.Request, u store.User) error {
 	if err := p.mail.Delete(r.Context(), mailActor(r, u), r.PathValue("id")); err != nil {
-		p.mailError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "mail.deleted")
 	http.Redirect(w, r, "/admin/mail", http.StatusSeeOther)
+	return nil
 }

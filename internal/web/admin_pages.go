@@ -14,6 +14,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
@@ -24,7 +26,9 @@ import (
 const ReauthWindow = 5 * time.Minute
 
 // adminHandler is a console handler for a signed-in administrator.
-type adminHandler func(w http.ResponseWriter, r *http.Request, u store.User)
+// adminHandler is a console page's handler: it returns its error to the
+// console's one error writer, consoleError.
+type adminHandler func(w http.ResponseWriter, r *http.Request, u store.User) error
 
 // requireAdmin admits administrators; state-changing requests must also pass
 // the form check (CSRF token).
@@ -41,7 +45,9 @@ func (p *Pages) requireAdmin(h adminHandler) http.HandlerFunc {
 			p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "admin.forbidden")})
 			return
 		}
-		h(w, r, *u)
+		if err := h(w, r, *u); err != nil {
+			p.consoleError(w, r, err)
+		}
 	}
 }
 
@@ -72,10 +78,18 @@ func (p *Pages) registerAdmin(mux *http.ServeMux) {
 
 // adminError maps a service error to the error page: a refusal is worded in
 // the page's language, anything unexpected is logged and shown without detail.
-func (p *Pages) adminError(w http.ResponseWriter, r *http.Request, err error) {
+// consoleError is the console's one error writer: a missing resource is 404,
+// an operation the caller's level does not allow 403, a refusal 400 in the
+// page's language, and anything else goes to fail (503 when the database is
+// unreachable, 500 otherwise).
+func (p *Pages) consoleError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		p.render(w, r, http.StatusNotFound, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.not_found")})
+	case errors.Is(err, integration.ErrForbidden):
+		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "integration.forbidden")})
+	case errors.Is(err, mail.ErrForbidden):
+		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "mail.forbidden")})
 	case isRefusal(err):
 		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.refusal(r, err)})
 	default:
@@ -88,14 +102,14 @@ type appListData struct {
 	Apps  []admin.AppSummary
 }
 
-func (p *Pages) handleAppList(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppList(w http.ResponseWriter, r *http.Request, u store.User) error {
 	q := r.URL.Query().Get("q")
 	apps, err := p.admin.ListApps(r.Context(), q)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_apps", p.t(r, "admin.apps"), appListData{Query: q, Apps: apps})
+	return nil
 }
 
 // appForm is the create/edit form.
@@ -155,9 +169,10 @@ func splitList(s string) []string {
 	return out
 }
 
-func (p *Pages) handleAppNew(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppNew(w http.ResponseWriter, r *http.Request, u store.User) error {
 	reg := app.Registration{Grants: app.DefaultGrants, Scopes: []string{p.scopes.All()[0].Name}}
 	p.render(w, r, http.StatusOK, "admin_app_form", p.t(r, "admin.app_new"), p.newAppForm(r, "", reg))
+	return nil
 }
 
 type createdData struct {
@@ -166,7 +181,7 @@ type createdData struct {
 	Title  string
 }
 
-func (p *Pages) handleAppCreate(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppCreate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	reg := registrationFromForm(r)
 	if len(reg.Grants) == 0 {
 		reg.Grants = nil // none ticked: the defaults
@@ -176,13 +191,13 @@ func (p *Pages) handleAppCreate(w http.ResponseWriter, r *http.Request, u store.
 		f := p.newAppForm(r, "", reg)
 		f.Problem = p.problem(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_app_form", p.t(r, "admin.app_new"), f)
-		return
+		return nil
 	}
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.showSecretOnce(w, r, c.ID, secretValue, "created")
+	return nil
 }
 
 // keyNewSecret remembers, for one page view, which application's secret was
@@ -204,24 +219,24 @@ func (p *Pages) showSecretOnce(w http.ResponseWriter, r *http.Request, id, secre
 }
 
 // handleAppNewSecret shows the secret just created or rotated, once.
-func (p *Pages) handleAppNewSecret(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppNewSecret(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	what, shownID, _ := strings.Cut(p.sessions.PopString(r.Context(), keyNewSecret), ":")
 	if shownID != id {
 		p.flash(r, "admin.secret_shown_once")
 		http.Redirect(w, r, "/admin/apps/"+id, http.StatusSeeOther)
-		return
+		return nil
 	}
 	c, secretValue, err := p.admin.NewSecret(r.Context(), id)
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	title := p.t(r, "admin.app_created")
 	if what == "rotated" {
 		title = p.t(r, "admin.rotated")
 	}
 	p.render(w, r, http.StatusOK, "admin_app_secret", title, createdData{Client: c, Secret: secretValue, Title: title})
+	return nil
 }
 
 type appShowData struct {
@@ -249,28 +264,25 @@ func (p *Pages) endpoints(r *http.Request) []endpoint {
 	}
 }
 
-func (p *Pages) handleAppShow(w http.ResponseWriter, r *http.Request, u store.User) {
-	p.renderApp(w, r, http.StatusOK, r.PathValue("id"), formProblem{})
+func (p *Pages) handleAppShow(w http.ResponseWriter, r *http.Request, u store.User) error {
+	return p.renderApp(w, r, http.StatusOK, r.PathValue("id"), formProblem{})
 }
 
 // renderApp shows an application's page; logo is why a logo upload was
 // refused, shown by the logo form.
-func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, status int, id string, logo formProblem) {
+func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, status int, id string, logo formProblem) error {
 	ctx := r.Context()
 	c, err := p.admin.GetApp(ctx, id)
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	apps, err := p.admin.ListApps(ctx, c.ID)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	grants, err := p.admin.Grants(ctx, store.TokenFilter{ClientID: c.ID})
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	data := appShowData{App: admin.AppSummary{Client: c}, Grants: p.grantViews(r, grants), Reauthed: p.reauthed(r),
 		Endpoints: p.endpoints(r), Logo: logo}
@@ -282,18 +294,19 @@ func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, status int, id
 		data.Scopes = append(data.Scopes, scopeLine{name, p.scopes.Describe(name, lang)})
 	}
 	p.render(w, r, status, "admin_app", c.Name, data)
+	return nil
 }
 
-func (p *Pages) handleAppEdit(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppEdit(w http.ResponseWriter, r *http.Request, u store.User) error {
 	c, err := p.admin.GetApp(r.Context(), r.PathValue("id"))
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_app_form", p.t(r, "admin.app_edit"), p.newAppForm(r, c.ID, admin.RegistrationOf(c)))
+	return nil
 }
 
-func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	reg := registrationFromForm(r)
 	c, err := p.admin.UpdateApp(r.Context(), p.actor(r, u), id, reg)
@@ -301,24 +314,24 @@ func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.
 		f := p.newAppForm(r, id, reg)
 		f.Problem = p.problem(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_app_form", p.t(r, "admin.app_edit"), f)
-		return
+		return nil
 	}
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.saved")
 	http.Redirect(w, r, "/admin/apps/"+c.ID, http.StatusSeeOther)
+	return nil
 }
 
-func (p *Pages) handleAppEnabled(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppEnabled(w http.ResponseWriter, r *http.Request, u store.User) error {
 	c, err := p.admin.SetAppEnabled(r.Context(), p.actor(r, u), r.PathValue("id"), r.PostFormValue("enabled") == "true")
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.saved")
 	http.Redirect(w, r, "/admin/apps/"+c.ID, http.StatusSeeOther)
+	return nil
 }
 
 type confirmData struct {
@@ -328,24 +341,24 @@ type confirmData struct {
 	Button  string
 }
 
-func (p *Pages) handleAppDeleteConfirm(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppDeleteConfirm(w http.ResponseWriter, r *http.Request, u store.User) error {
 	c, err := p.admin.GetApp(r.Context(), r.PathValue("id"))
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.delete"), confirmData{
 		Client: c, Message: p.t(r, "admin.delete_confirm", c.Name), Action: "/admin/apps/" + c.ID + "/delete", Button: p.t(r, "admin.delete"),
 	})
+	return nil
 }
 
-func (p *Pages) handleAppDelete(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppDelete(w http.ResponseWriter, r *http.Request, u store.User) error {
 	if err := p.admin.DeleteApp(r.Context(), p.actor(r, u), r.PathValue("id")); err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.deleted")
 	http.Redirect(w, r, "/admin/apps", http.StatusSeeOther)
+	return nil
 }
 
 // reauthed reports whether the administrator re-entered their password
@@ -369,54 +382,53 @@ func (p *Pages) requireReauth(w http.ResponseWriter, r *http.Request, next strin
 
 // handleAppCredentials shows the client secret again, only inside a secure
 // administrator session; every view is audited.
-func (p *Pages) handleAppCredentials(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppCredentials(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	if p.requireReauth(w, r, "/admin/apps/"+id+"/credentials") {
-		return
+		return nil
 	}
 	c, err := p.admin.GetApp(r.Context(), id)
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	secretValue, err := p.admin.ViewSecret(r.Context(), p.actor(r, u), id)
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_app_secret", p.t(r, "admin.credentials"), createdData{Client: c, Secret: secretValue, Title: p.t(r, "admin.credentials")})
+	return nil
 }
 
-func (p *Pages) handleAppRotateConfirm(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppRotateConfirm(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	if p.requireReauth(w, r, "/admin/apps/"+id+"/rotate") {
-		return
+		return nil
 	}
 	c, err := p.admin.GetApp(r.Context(), id)
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.rotate"), confirmData{
 		Client: c, Message: p.t(r, "admin.rotate_confirm", c.Name), Action: "/admin/apps/" + c.ID + "/rotate", Button: p.t(r, "admin.rotate"),
 	})
+	return nil
 }
 
 // handleAppRotate regenerates the secret, only inside a secure administrator
 // session: the answer shows a working secret, like viewing credentials. A
 // post from outside one goes to the password page and back to the
 // confirmation, never straight to a rotation.
-func (p *Pages) handleAppRotate(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleAppRotate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
 	if p.requireReauth(w, r, "/admin/apps/"+id+"/rotate") {
-		return
+		return nil
 	}
 	secretValue, err := p.admin.RotateSecret(r.Context(), p.actor(r, u), id)
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.showSecretOnce(w, r, id, secretValue, "rotated")
+	return nil
 }
 
 // handleAppLogo takes a multipart upload (or a removal); the body is capped
@@ -437,10 +449,12 @@ func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		tooLarge := validation.Errorf(admin.ErrInvalid, "admin.logo_too_large", "the logo must be at most %d KiB", admin.MaxLogoBytes>>10)
-		p.renderApp(w, r, http.StatusRequestEntityTooLarge, r.PathValue("id"), p.problem(r, tooLarge))
+		if err := p.renderApp(w, r, http.StatusRequestEntityTooLarge, r.PathValue("id"), p.problem(r, tooLarge)); err != nil {
+			p.consoleError(w, r, err)
+		}
 		return
 	}
-	p.requireAdmin(func(w http.ResponseWriter, r *http.Request, u store.User) {
+	p.requireAdmin(func(w http.ResponseWriter, r *http.Request, u store.User) error {
 		id := r.PathValue("id")
 		var err error
 		if r.PostFormValue("remove") == "true" {
@@ -449,15 +463,14 @@ func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 			err = p.uploadLogo(r, u, id)
 		}
 		if isRefusal(err) {
-			p.renderApp(w, r, http.StatusBadRequest, id, p.problem(r, err))
-			return
+			return p.renderApp(w, r, http.StatusBadRequest, id, p.problem(r, err))
 		}
 		if err != nil {
-			p.adminError(w, r, err)
-			return
+			return err
 		}
 		p.flash(r, "admin.saved")
 		http.Redirect(w, r, "/admin/apps/"+id, http.StatusSeeOther)
+		return nil
 	})(w, r)
 }
 
@@ -474,14 +487,14 @@ func (p *Pages) uploadLogo(r *http.Request, u store.User, id string) error {
 	return p.admin.SetLogo(r.Context(), p.actor(r, u), id, data)
 }
 
-func (p *Pages) handleGrantRevoke(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleGrantRevoke(w http.ResponseWriter, r *http.Request, u store.User) error {
 	err := p.admin.RevokeGrant(r.Context(), p.actor(r, u), r.PathValue("id"), "")
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "apps.revoked")
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	return nil
 }
 
 type reauthData struct {
@@ -489,26 +502,27 @@ type reauthData struct {
 	Problem formProblem // why the password was not accepted
 }
 
-func (p *Pages) handleReauthPage(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleReauthPage(w http.ResponseWriter, r *http.Request, u store.User) error {
 	p.render(w, r, http.StatusOK, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: safeNext(r.URL.Query().Get("next"))})
+	return nil
 }
 
 // handleReauth checks the administrator's password again (throttled like
 // any sign-in) and opens the secure administrator session.
-func (p *Pages) handleReauth(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleReauth(w http.ResponseWriter, r *http.Request, u store.User) error {
 	next := safeNext(r.PostFormValue("next"))
 	_, err := p.users.Authenticate(r.Context(), u.Username, r.PostFormValue("password"), clientAddr(r))
 	if err != nil {
 		if !errors.Is(err, user.ErrInvalidCredentials) && !errors.Is(err, user.ErrThrottled) {
-			p.fail(w, r, err)
-			return
+			return err
 		}
 		p.render(w, r, http.StatusUnauthorized, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: next, Problem: formProblem{Message: p.t(r, "admin.reauth_failed"), Field: "password"}})
-		return
+		return nil
 	}
 	p.sessions.Put(r.Context(), keyReauth, p.now().UnixMilli())
 	p.audit.Record(r.Context(), store.AuditEvent{Kind: audit.AdminReauth, Actor: u.Username, Username: u.Username, Address: clientAddr(r).String()})
 	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
 }
 
 func clientAddr(r *http.Request) netip.Addr { return clientip.From(r.Context()) }

@@ -35,7 +35,7 @@ type userListData struct {
 
 // handleUserList lists the users whose username, display name or email
 // contains ?q=, 50 to a page (?page=, from 1), in username order.
-func (p *Pages) handleUserList(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleUserList(w http.ResponseWriter, r *http.Request, u store.User) error {
 	q := r.URL.Query().Get("q")
 	page, err := strconv.Atoi(r.URL.Query().Get("page"))
 	if err != nil || page < 1 {
@@ -43,13 +43,11 @@ func (p *Pages) handleUserList(w http.ResponseWriter, r *http.Request, u store.U
 	}
 	users, more, err := p.admin.SearchUsers(r.Context(), q, page, userPageSize)
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	groups, err := p.admin.Groups(r.Context())
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	d := userListData{Users: users, Groups: groups, Query: q, Page: page}
 	link := func(page int) string {
@@ -72,6 +70,7 @@ func (p *Pages) handleUserList(w http.ResponseWriter, r *http.Request, u store.U
 		d.Next = link(page + 1)
 	}
 	p.render(w, r, http.StatusOK, "admin_users", p.t(r, "admin.users"), d)
+	return nil
 }
 
 type userFormData struct {
@@ -109,11 +108,12 @@ func joinComma(s []string) string {
 	return out
 }
 
-func (p *Pages) handleUserNew(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleUserNew(w http.ResponseWriter, r *http.Request, u store.User) error {
 	p.render(w, r, http.StatusOK, "admin_user", p.t(r, "admin.user_new"), p.userForm(store.User{}, true, u))
+	return nil
 }
 
-func (p *Pages) handleUserCreate(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleUserCreate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	f := r.PostForm
 	level, err := user.ParseLevel(f.Get("level"))
 	n := user.NewUser{Username: f.Get("username"), Password: f.Get("password"), DisplayName: f.Get("display_name"),
@@ -126,39 +126,38 @@ func (p *Pages) handleUserCreate(w http.ResponseWriter, r *http.Request, u store
 		d := p.userForm(store.User{Username: n.Username, DisplayName: n.DisplayName, Email: n.Email, Level: level, Groups: n.Groups}, true, u)
 		d.Problem = p.problem(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_user", p.t(r, "admin.user_new"), d)
-		return
+		return nil
 	}
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.saved")
 	http.Redirect(w, r, "/admin/users/"+created.Username, http.StatusSeeOther)
+	return nil
 }
 
-func (p *Pages) handleUserShow(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleUserShow(w http.ResponseWriter, r *http.Request, u store.User) error {
 	target, err := p.users.ByUsername(r.Context(), r.PathValue("username"))
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
-	p.renderUser(w, r, http.StatusOK, target, u, formProblem{})
+	return p.renderUser(w, r, http.StatusOK, target, u, formProblem{})
 }
 
 // renderUser shows a user's page; after a refusal, target holds what the
 // administrator typed rather than what is stored.
-func (p *Pages) renderUser(w http.ResponseWriter, r *http.Request, status int, target, actor store.User, problem formProblem) {
+func (p *Pages) renderUser(w http.ResponseWriter, r *http.Request, status int, target, actor store.User, problem formProblem) error {
 	grants, err := p.admin.Grants(r.Context(), store.TokenFilter{UserID: target.ID})
 	if err != nil {
-		p.fail(w, r, err)
-		return
+		return err
 	}
 	d := p.userForm(target, false, actor)
 	d.Grants, d.Problem = p.grantViews(r, grants), problem
 	p.render(w, r, status, "admin_user", target.Username, d)
+	return nil
 }
 
-func (p *Pages) handleUserUpdate(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleUserUpdate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	f := r.PostForm
 	display, email, groups, disabled := f.Get("display_name"), f.Get("email"), splitList(f.Get("groups")), f.Get("disabled") == "on"
 	username := r.PathValue("username")
@@ -171,8 +170,7 @@ func (p *Pages) handleUserUpdate(w http.ResponseWriter, r *http.Request, u store
 	if isRefusal(err) {
 		target, lookupErr := p.users.ByUsername(r.Context(), username)
 		if lookupErr != nil {
-			p.adminError(w, r, lookupErr)
-			return
+			return lookupErr
 		}
 		// Show the form as it was sent, not as it is stored.
 		problem, stored := p.problem(r, err), target.Level
@@ -185,47 +183,44 @@ func (p *Pages) handleUserUpdate(w http.ResponseWriter, r *http.Request, u store
 		if refusalKey(err) == "admin.last_system_admin" && disabled && target.Level == stored {
 			problem.Field = "disabled"
 		}
-		p.renderUser(w, r, http.StatusBadRequest, target, u, problem)
-		return
+		return p.renderUser(w, r, http.StatusBadRequest, target, u, problem)
 	}
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.saved")
 	http.Redirect(w, r, "/admin/users/"+username, http.StatusSeeOther)
+	return nil
 }
 
-func (p *Pages) handleUserPassword(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleUserPassword(w http.ResponseWriter, r *http.Request, u store.User) error {
 	username := r.PathValue("username")
 	err := p.admin.ResetPassword(r.Context(), p.actor(r, u), username, r.PostFormValue("password"))
 	if isRefusal(err) {
 		target, lookupErr := p.users.ByUsername(r.Context(), username)
 		if lookupErr != nil {
-			p.adminError(w, r, lookupErr)
-			return
+			return lookupErr
 		}
 		problem := p.problem(r, err)
 		if problem.Field == "password" {
 			problem.Field = "new_password" // the reset form's field
 		}
-		p.renderUser(w, r, http.StatusBadRequest, target, u, problem)
-		return
+		return p.renderUser(w, r, http.StatusBadRequest, target, u, problem)
 	}
 	if err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.password_reset")
 	http.Redirect(w, r, "/admin/users/"+username, http.StatusSeeOther)
+	return nil
 }
 
-func (p *Pages) handleUserSignOut(w http.ResponseWriter, r *http.Request, u store.User) {
+func (p *Pages) handleUserSignOut(w http.ResponseWriter, r *http.Request, u store.User) error {
 	username := r.PathValue("username")
 	if err := p.admin.SignOutEverywhere(r.Context(), p.actor(r, u), username); err != nil {
-		p.adminError(w, r, err)
-		return
+		return err
 	}
 	p.flash(r, "admin.signed_out")
 	http.Redirect(w, r, "/admin/users/"+username, http.StatusSeeOther)
+	return nil
 }

@@ -21,7 +21,7 @@ const auditColumns = `id, at, kind, actor, address, client_id, username, detail`
 // RecordAudit implements store.Audit. The database assigns the ID; e.ID is
 // ignored.
 func (s *Store) RecordAudit(ctx context.Context, e store.AuditEvent) error {
-	_, err := s.exec(ctx, `INSERT INTO audit_events (at, kind, actor, address, client_id, username, detail)
+	_, err := s.execEffects(ctx, neutral(), `INSERT INTO audit_events (at, kind, actor, address, client_id, username, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		ms(e.At), e.Kind, e.Actor, e.Address, e.ClientID, e.Username, e.Detail)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 // CreateCode implements store.Codes.
 func (s *Store) CreateCode(ctx context.Context, c store.Code) error {
-	_, err := s.exec(ctx, `INSERT INTO codes (hash, client_id, user_id, redirect_uri, scope,
+	_, err := s.execEffects(ctx, neutral(), `INSERT INTO codes (hash, client_id, user_id, redirect_uri, scope,
 		challenge, challenge_method, grant_id, created_at, expires_at, used_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Challenge, c.ChallengeMethod, c.GrantID,
@@ -38,7 +38,8 @@ func (s *Store) CodeByHash(ctx context.Context, hash []byte) (store.Code, error)
 // of any number of concurrent redeemers through; the others find the code
 // used and revoke its grant, which commits although they return an error.
 func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issue store.Issue) error {
-	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+	eff := &effects{}
+	err := s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
 		if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
 			return err
 		}
@@ -52,7 +53,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issu
 			return err
 		}
 		if n == 1 {
-			return s.insertIssue(ctx, tx, issue)
+			return s.insertIssue(ctx, tx, issue, eff)
 		}
 		var usedAt int64
 		var grantID string
@@ -63,6 +64,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issu
 		if usedAt == 0 { // unused, so it expired
 			return store.ErrNotFound
 		}
+		eff.all = true
 		if _, err := revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
 		}

@@ -27,6 +27,12 @@ type groupCommitter struct {
 	// undone reports the errors after which SQLite has undone the failed
 	// statement and kept the transaction (constraint violations).
 	undone func(error) bool
+	// cache, when set, is the store's read cache, which each batch keeps
+	// exact (see readCache); total is the writer connection's
+	// total_changes() after the last commit, when totalOK.
+	cache   *readCache
+	total   int64
+	totalOK bool
 
 	mu     sync.RWMutex // held for reading while queueing, for writing to close
 	closed bool
@@ -43,11 +49,14 @@ type writeJob struct {
 	// oneStatement says fn runs a single statement, which SQLite makes
 	// atomic by itself, so it needs no savepoint of its own.
 	oneStatement bool
+	// effects is what fn changed that the read cache may hold, filled in by
+	// fn; nil: anything (the cache drops everything after the commit).
+	effects *effects
 }
 
-func newGroupCommitter(db *sql.DB, stmts *prepared, m *storeMetrics, undone func(error) bool) *groupCommitter {
+func newGroupCommitter(db *sql.DB, stmts *prepared, m *storeMetrics, undone func(error) bool, cache *readCache) *groupCommitter {
 	g := &groupCommitter{
-		db: db, stmts: stmts, metrics: m, undone: undone,
+		db: db, stmts: stmts, metrics: m, undone: undone, cache: cache,
 		queue: make(chan *writeJob, maxBatch),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -63,12 +72,18 @@ func newGroupCommitter(db *sql.DB, stmts *prepared, m *storeMetrics, undone func
 // starts. Like a transaction of its own, fn's writes are kept when it
 // succeeds or fails with an error errCommit accepts.
 func (g *groupCommitter) do(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
-	return g.submit(&writeJob{ctx: ctx, fn: fn, result: make(chan error, 1)})
+	return g.doEffects(ctx, nil, fn)
 }
 
-// doStatement is do for an fn that runs exactly one statement.
-func (g *groupCommitter) doStatement(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
-	return g.submit(&writeJob{ctx: ctx, fn: fn, result: make(chan error, 1), oneStatement: true})
+// doEffects is do for an fn that records in eff what it changed that the
+// read cache may hold.
+func (g *groupCommitter) doEffects(ctx context.Context, eff *effects, fn func(ctx context.Context, q querier) error) error {
+	return g.submit(&writeJob{ctx: ctx, fn: fn, result: make(chan error, 1), effects: eff})
+}
+
+// doStatement is doEffects for an fn that runs exactly one statement.
+func (g *groupCommitter) doStatement(ctx context.Context, eff *effects, fn func(ctx context.Context, q querier) error) error {
+	return g.submit(&writeJob{ctx: ctx, fn: fn, result: make(chan error, 1), oneStatement: true, effects: eff})
 }
 
 func (g *groupCommitter) submit(j *writeJob) error {
@@ -137,7 +152,14 @@ func (g *groupCommitter) loop() {
 func (g *groupCommitter) run(batch []*writeJob) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
+	// With the read cache, the batch accounts for its commit (see readCache):
+	// certain turns false on any path after which the cache cannot know
+	// whether, or how, the database changed; it then drops everything.
+	var base uint32
+	baseOK, certain := false, true
+	done := func() {}
 	fail := func(err error) {
+		done()
 		for _, j := range batch {
 			j.result <- err
 		}
@@ -149,6 +171,16 @@ func (g *groupCommitter) run(batch []*writeJob) {
 	}
 	q := txn{tx: tx, stmts: g.stmts, missed: make(map[string]struct{})}
 	defer g.prepare(q.missed)
+	if g.cache != nil {
+		base, baseOK = g.cache.beginBatch()
+		done = func() { // rolled back: the batch changed nothing
+			g.totalOK = false // total_changes() counted what was undone
+			g.cache.endBatch(base, baseOK, false, true, nil)
+		}
+		if !g.totalOK {
+			g.total, g.totalOK = g.totalChanges(ctx, q)
+		}
+	}
 	single := len(batch) == 1
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
@@ -159,6 +191,7 @@ func (g *groupCommitter) run(batch []*writeJob) {
 			results[i] = j.fn(ctx, q)
 			if results[i] != nil && !errCommit(results[i]) {
 				tx.Rollback()
+				done()
 				j.result <- results[i]
 				return
 			}
@@ -175,12 +208,25 @@ func (g *groupCommitter) run(batch []*writeJob) {
 			}
 			continue
 		}
-		if err := g.inSavepoint(ctx, q, j, &results[i]); err != nil {
+		rolledBack, err := g.inSavepoint(ctx, q, j, &results[i])
+		if err != nil {
 			// The transaction is no longer sound (SQLite rolls the whole
 			// transaction back on some errors): nothing of the batch is kept.
 			tx.Rollback()
 			fail(err)
 			return
+		}
+		if rolledBack {
+			certain = false // total_changes() counts the undone rows
+		}
+	}
+	wrote := true
+	if g.cache != nil && g.totalOK && certain {
+		if total, ok := g.totalChanges(ctx, q); ok {
+			wrote = total != g.total
+			g.total = total
+		} else {
+			certain = false
 		}
 	}
 	start := time.Now()
@@ -188,11 +234,25 @@ func (g *groupCommitter) run(batch []*writeJob) {
 		fail(err)
 		return
 	}
+	if g.cache != nil {
+		g.cache.endBatch(base, baseOK, wrote, certain && g.totalOK, batch)
+		g.totalOK = g.totalOK && certain
+	}
 	g.metrics.observeCommit(start)
 	g.metrics.batchSize.Observe(float64(len(batch)))
 	for i, j := range batch {
 		j.result <- results[i]
 	}
+}
+
+// totalChanges returns the writer connection's count of rows changed since
+// it opened, which tells whether a batch's COMMIT writes anything.
+func (g *groupCommitter) totalChanges(ctx context.Context, q txn) (int64, bool) {
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&n); err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 // prepare prepares the queries a batch ran as text, now that the connection is free.
@@ -203,18 +263,20 @@ func (g *groupCommitter) prepare(queries map[string]struct{}) {
 }
 
 // inSavepoint runs j inside a savepoint, keeping its writes or rolling them
-// back by its outcome, which it stores in result. It returns an error only
-// when the savepoint itself failed, which means the transaction is lost.
-func (g *groupCommitter) inSavepoint(ctx context.Context, q txn, j *writeJob, result *error) error {
+// back by its outcome, which it stores in result; rolledBack reports the
+// latter. It returns an error only when the savepoint itself failed, which
+// means the transaction is lost.
+func (g *groupCommitter) inSavepoint(ctx context.Context, q txn, j *writeJob, result *error) (rolledBack bool, err error) {
 	if _, err := q.ExecContext(ctx, `SAVEPOINT job`); err != nil {
-		return err
+		return false, err
 	}
 	*result = j.fn(ctx, q)
 	if *result != nil && !errCommit(*result) {
+		rolledBack = true
 		if _, err := q.ExecContext(ctx, `ROLLBACK TO job`); err != nil {
-			return err
+			return rolledBack, err
 		}
 	}
-	_, err := q.ExecContext(ctx, `RELEASE job`)
-	return err
+	_, err = q.ExecContext(ctx, `RELEASE job`)
+	return rolledBack, err
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +12,7 @@ import (
 
 // CreateConsent implements store.Consents.
 func (s *Store) CreateConsent(ctx context.Context, c store.PendingConsent, limit int) error {
-	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+	err := s.inTxEffects(ctx, neutral(), func(ctx context.Context, tx querier) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO pending_consents (id_hash, user_id, binding, request, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, c.IDHash, c.UserID, c.Binding, c.Request, ms(c.CreatedAt), ms(c.ExpiresAt))
 		if err != nil || limit <= 0 {
@@ -31,11 +33,22 @@ func (s *Store) CreateConsent(ctx context.Context, c store.PendingConsent, limit
 // of concurrent takers only one deletes the row and gets it back.
 func (s *Store) TakeConsent(ctx context.Context, idHash []byte, now time.Time) (store.PendingConsent, error) {
 	var c store.PendingConsent
-	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
-		return notFound(tx.QueryRowContext(ctx, `DELETE FROM pending_consents WHERE id_hash = $1
+	found := false
+	// One statement, atomic by itself: in a batch it needs no savepoint. Not
+	// finding the row is no failure of the statement (the batch goes on).
+	err := s.writeStatementEffects(ctx, neutral(), func(ctx context.Context, tx querier) error {
+		err := tx.QueryRowContext(ctx, `DELETE FROM pending_consents WHERE id_hash = $1
 			RETURNING id_hash, user_id, binding, request, created_at, expires_at`, idHash).
-			Scan(&c.IDHash, &c.UserID, &c.Binding, &c.Request, msTime{&c.CreatedAt}, msTime{&c.ExpiresAt}))
+			Scan(&c.IDHash, &c.UserID, &c.Binding, &c.Request, msTime{&c.CreatedAt}, msTime{&c.ExpiresAt})
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		found = err == nil
+		return err
 	})
+	if err == nil && !found {
+		err = store.ErrNotFound
+	}
 	if err != nil {
 		return store.PendingConsent{}, fmt.Errorf("sqlstore: take consent: %w", err)
 	}

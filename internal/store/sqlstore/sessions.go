@@ -10,13 +10,24 @@ import (
 
 // FindSession implements store.Sessions.
 func (s *Store) FindSession(ctx context.Context, token string, now time.Time) ([]byte, bool, error) {
+	var gen uint64
+	if s.cache != nil {
+		if data, ok := s.cache.session(token, now); ok {
+			return data, true, nil
+		}
+		gen = s.cache.start()
+	}
 	var data []byte
-	err := s.rq.QueryRowContext(ctx, `SELECT data FROM sessions WHERE token = $1 AND expiry > $2`, token, ms(now)).Scan(&data)
+	var expiry int64
+	err := s.rq.QueryRowContext(ctx, `SELECT data, expiry FROM sessions WHERE token = $1 AND expiry > $2`, token, ms(now)).Scan(&data, &expiry)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlstore: find session: %w", err)
+	}
+	if s.cache != nil {
+		s.cache.putSession(gen, token, data, expiry)
 	}
 	return data, true, nil
 }
@@ -26,7 +37,7 @@ func (s *Store) CommitSession(ctx context.Context, token string, data []byte, ex
 	if data == nil {
 		data = []byte{} // the column is NOT NULL
 	}
-	_, err := s.exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
+	_, err := s.execEffects(ctx, &effects{sessions: []string{token}}, `INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
 		ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`, token, data, ms(expiry))
 	if err != nil {
 		return fmt.Errorf("sqlstore: commit session: %w", err)
@@ -36,7 +47,7 @@ func (s *Store) CommitSession(ctx context.Context, token string, data []byte, ex
 
 // DeleteSession implements store.Sessions; deleting a missing session is no error.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE token = $1`, token); err != nil {
+	if _, err := s.execEffects(ctx, &effects{sessions: []string{token}}, `DELETE FROM sessions WHERE token = $1`, token); err != nil {
 		return fmt.Errorf("sqlstore: delete session: %w", err)
 	}
 	return nil

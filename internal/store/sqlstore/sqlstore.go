@@ -106,6 +106,9 @@ type Store struct {
 	wstmts  *prepared     // the writer's prepared statements, with commits
 	ckpt    *checkpointer // SQLite: checkpoints off the commit path
 	metrics *storeMetrics
+	// cache, when set (SQLite through sqlitevfs), serves the hot reads
+	// while it can prove them current (see readCache).
+	cache *readCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -113,10 +116,19 @@ var _ store.Store = (*Store)(nil)
 // Open migrates writeDB and returns a Store that writes through writeDB and
 // reads through readDB (which may be the same pool). Close closes both.
 func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, error) {
+	return open(ctx, d, writeDB, readDB, "")
+}
+
+// open is Open with the read cache of the SQLite file at cachePath ("": none).
+func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath string) (*Store, error) {
 	if err := Migrate(ctx, writeDB, d); err != nil {
 		return nil, err
 	}
 	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB, metrics: newStoreMetrics(d, writeDB, readDB, d.groupCommit)}
+	if cachePath != "" && d.groupCommit {
+		// After Migrate the writer's connection is open, the WAL-index mapped.
+		s.cache = newReadCache(cachePath)
+	}
 	if d.prepare {
 		reads := newPrepared(readDB)
 		s.rq = reads
@@ -125,7 +137,7 @@ func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, erro
 	if d.groupCommit {
 		s.commits = newGroupCommitter(writeDB, s.wstmts, s.metrics, func(err error) bool {
 			return errors.Is(err, store.ErrConflict) || d.isConstraint(err)
-		})
+		}, s.cache)
 	}
 	return s, nil
 }
@@ -179,7 +191,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: open sqlite checkpointer: %w", err)
 	}
 	ckpt.SetMaxOpenConns(1)
-	s, err := Open(ctx, SQLite, w, r)
+	s, err := open(ctx, SQLite, w, r, path)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -254,10 +266,17 @@ func errCommit(err error) bool {
 
 // inTx runs fn in a write transaction, committing when fn succeeds or fails
 // with an error that errCommit accepts. fn must use the context it is given.
-// With inTx, exec and writeStatement it is the write path (see doc.go).
+// With inTx, exec and writeStatement (and their Effects forms) it is the
+// write path (see doc.go). The read cache drops everything after it.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
+	return s.inTxEffects(ctx, nil, fn)
+}
+
+// inTxEffects is inTx for an fn that records in eff (non-nil) every row it
+// changes that the read cache may hold: only those are dropped.
+func (s *Store) inTxEffects(ctx context.Context, eff *effects, fn func(ctx context.Context, tx querier) error) error {
 	if s.commits != nil {
-		return s.commits.do(ctx, fn)
+		return s.commits.doEffects(ctx, eff, fn)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -278,8 +297,14 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx querie
 
 // exec runs one write statement on the write path.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.execEffects(ctx, nil, query, args...)
+}
+
+// execEffects is exec with the statement's effects on the read cache (see
+// inTxEffects).
+func (s *Store) execEffects(ctx context.Context, eff *effects, query string, args ...any) (sql.Result, error) {
 	var res sql.Result
-	err := s.writeStatement(ctx, func(ctx context.Context, q querier) error {
+	err := s.writeStatementEffects(ctx, eff, func(ctx context.Context, q querier) error {
 		var err error
 		res, err = q.ExecContext(ctx, query, args...)
 		return err
@@ -291,11 +316,20 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 // shared transaction where writes are batched, else on the writer pool,
 // where the statement commits by itself. fn must use the querier it is given.
 func (s *Store) writeStatement(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
+	return s.writeStatementEffects(ctx, nil, fn)
+}
+
+// writeStatementEffects is writeStatement with fn's effects on the read
+// cache (see inTxEffects).
+func (s *Store) writeStatementEffects(ctx context.Context, eff *effects, fn func(ctx context.Context, q querier) error) error {
 	if s.commits == nil {
 		return fn(ctx, s.w)
 	}
-	return s.commits.doStatement(ctx, fn)
+	return s.commits.doStatement(ctx, eff, fn)
 }
+
+// neutral is the effects of a write to tables the read cache does not hold.
+func neutral() *effects { return &effects{} }
 
 // conflict maps a unique violation to store.ErrConflict.
 func (s *Store) conflict(err error) error {

@@ -13,7 +13,7 @@ import (
 // The row keeps its window length so Purge knows when it is stale.
 func (s *Store) AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+	err := s.inTxEffects(ctx, neutral(), func(ctx context.Context, tx querier) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO throttle (key, window_start, window_ms, failures) VALUES ($1, $2, $3, 1)
 		ON CONFLICT (key) DO UPDATE SET
 			failures = CASE WHEN throttle.window_start <= $4 THEN 1 ELSE throttle.failures + 1 END,
@@ -44,7 +44,7 @@ func (s *Store) Failures(ctx context.Context, key string, now time.Time, window 
 
 // ResetFailures implements store.Throttle.
 func (s *Store) ResetFailures(ctx context.Context, key string) error {
-	if _, err := s.exec(ctx, `DELETE FROM throttle WHERE key = $1`, key); err != nil {
+	if _, err := s.execEffects(ctx, neutral(), `DELETE FROM throttle WHERE key = $1`, key); err != nil {
 		return fmt.Errorf("sqlstore: reset failures: %w", err)
 	}
 	return nil
@@ -52,7 +52,7 @@ func (s *Store) ResetFailures(ctx context.Context, key string) error {
 
 // ReleaseFailure implements store.Throttle.
 func (s *Store) ReleaseFailure(ctx context.Context, key string, now time.Time, window time.Duration) error {
-	_, err := s.exec(ctx, `UPDATE throttle SET failures = failures - 1
+	_, err := s.execEffects(ctx, neutral(), `UPDATE throttle SET failures = failures - 1
 		WHERE key = $1 AND window_start > $2 AND failures > 0`, key, ms(now.Add(-window)))
 	if err != nil {
 		return fmt.Errorf("sqlstore: release failure: %w", err)

@@ -50,8 +50,9 @@ func (s *Store) lockRefreshCap(ctx context.Context, tx querier, issue store.Issu
 	return err
 }
 
-// insertIssue stores the pair and enforces the refresh cap.
-func (s *Store) insertIssue(ctx context.Context, tx querier, issue store.Issue) error {
+// insertIssue stores the pair and enforces the refresh cap, recording in eff
+// the tokens the cap revokes.
+func (s *Store) insertIssue(ctx context.Context, tx querier, issue store.Issue, eff *effects) error {
 	if err := s.insertToken(ctx, tx, issue.Access); err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func (s *Store) insertIssue(ctx context.Context, tx querier, issue store.Issue) 
 	if !capped(issue) {
 		return nil
 	}
-	return enforceRefreshCap(ctx, tx, *issue.Refresh, issue.RefreshCap)
+	return enforceRefreshCap(ctx, tx, *issue.Refresh, issue.RefreshCap, eff)
 }
 
 // liveRefreshTokens lists the live refresh tokens of user $2 and client $3
@@ -77,9 +78,9 @@ const liveRefreshTokens = `SELECT hash, access_hash FROM tokens
 	ORDER BY created_at DESC, hash DESC`
 
 // enforceRefreshCap revokes, with their access tokens, the oldest active
-// refresh tokens of fresh's user and client beyond limit. fresh itself always
-// survives: it is about to be handed out.
-func enforceRefreshCap(ctx context.Context, tx querier, fresh store.Token, limit int) error {
+// refresh tokens of fresh's user and client beyond limit, recording them in
+// eff. fresh itself always survives: it is about to be handed out.
+func enforceRefreshCap(ctx context.Context, tx querier, fresh store.Token, limit int, eff *effects) error {
 	// Revoking at time 0 would mean "not revoked": refuse rather than cap nothing.
 	if fresh.CreatedAt.IsZero() {
 		return errors.New("refresh token has no CreatedAt")
@@ -107,6 +108,7 @@ func enforceRefreshCap(ctx context.Context, tx querier, fresh store.Token, limit
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	eff.token(doomed...)
 	for _, h := range doomed {
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at = 0`, h, now); err != nil {
 			return err
@@ -133,15 +135,16 @@ func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 	var err error
 	switch {
 	case issue.Refresh == nil: // one row needs no transaction of its own
-		err = s.writeStatement(ctx, func(ctx context.Context, q querier) error {
+		err = s.writeStatementEffects(ctx, neutral(), func(ctx context.Context, q querier) error {
 			return s.insertToken(ctx, q, issue.Access)
 		})
 	default:
-		err = s.inTx(ctx, func(ctx context.Context, tx querier) error {
+		eff := &effects{}
+		err = s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
 			if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
 				return err
 			}
-			return s.insertIssue(ctx, tx, issue)
+			return s.insertIssue(ctx, tx, issue, eff)
 		})
 	}
 	if err != nil {
@@ -152,6 +155,11 @@ func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 
 // TokenByHash implements store.Tokens.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
+	if s.cache != nil {
+		if t, _, ok := s.cache.token(hash); ok {
+			return t, nil
+		}
+	}
 	t, err := scanToken(s.rq.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return store.Token{}, fmt.Errorf("sqlstore: token by hash: %w", notFound(err))
@@ -178,6 +186,13 @@ func qualify(table, columns string) string {
 
 // TokenWithUser implements store.Tokens.
 func (s *Store) TokenWithUser(ctx context.Context, hash []byte) (store.Token, *store.User, error) {
+	var gen uint64
+	if s.cache != nil {
+		if t, u, ok := s.cache.token(hash); ok {
+			return t, u, nil
+		}
+		gen = s.cache.start()
+	}
 	var t store.Token
 	var u store.User
 	err := s.rq.QueryRowContext(ctx, tokenWithUser, hash).Scan(&t.Hash, &t.Kind, &t.GrantID, &t.ClientID, &t.UserID, &t.Scope,
@@ -188,10 +203,14 @@ func (s *Store) TokenWithUser(ctx context.Context, hash []byte) (store.Token, *s
 	if err != nil {
 		return store.Token{}, nil, fmt.Errorf("sqlstore: token with user: %w", notFound(err))
 	}
+	up := &u
 	if u.ID == "" {
-		return t, nil, nil
+		up = nil
 	}
-	return t, &u, nil
+	if s.cache != nil {
+		s.cache.putToken(gen, t, up)
+	}
+	return t, up, nil
 }
 
 // RotateRefreshToken implements store.Tokens. The conditional update lets one
@@ -200,7 +219,9 @@ func (s *Store) TokenWithUser(ctx context.Context, hash []byte) (store.Token, *s
 // unexpired and inside grace, even if it was revoked since: that is what lets
 // every late caller of a detected replay see ErrTokenReused.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time.Time, grace store.ReuseGrace, issue store.Issue) error {
-	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+	eff := &effects{}
+	err := s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
+		eff.token(oldHash)
 		if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
 			return err
 		}
@@ -214,11 +235,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 				return errOtherGrant
 			}
 			if len(access) > 0 {
+				eff.token(access)
 				if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at = 0`, access, ms(now)); err != nil {
 					return err
 				}
 			}
-			return s.insertIssue(ctx, tx, issue)
+			return s.insertIssue(ctx, tx, issue, eff)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -250,9 +272,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 				if err != nil {
 					return err
 				}
-				return s.insertIssue(ctx, tx, issue) // the earlier successor stays valid too
+				return s.insertIssue(ctx, tx, issue, eff) // the earlier successor stays valid too
 			}
 		}
+		eff.all = true
 		if _, err := revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
 		}
@@ -270,7 +293,7 @@ var errOtherGrant = errors.New("the new tokens belong to another grant than the 
 
 // RevokeToken implements store.Tokens. Revoking twice keeps the first time.
 func (s *Store) RevokeToken(ctx context.Context, hash []byte, now time.Time) error {
-	res, err := s.exec(ctx, `UPDATE tokens
+	res, err := s.execEffects(ctx, &effects{tokens: [][]byte{hash}}, `UPDATE tokens
 		SET revoked_at = CASE WHEN revoked_at = 0 THEN $2 ELSE revoked_at END WHERE hash = $1`, hash, ms(now))
 	if err == nil {
 		err = affected(res)

@@ -32,9 +32,19 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 
 // UserByID implements store.Users.
 func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
+	var gen uint64
+	if s.cache != nil {
+		if u, ok := s.cache.user(id); ok {
+			return u, nil
+		}
+		gen = s.cache.start()
+	}
 	u, err := scanUser(s.rq.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return store.User{}, fmt.Errorf("sqlstore: user by id: %w", notFound(err))
+	}
+	if s.cache != nil {
+		s.cache.putUser(gen, u)
 	}
 	return u, nil
 }

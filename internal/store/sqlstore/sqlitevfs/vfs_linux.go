@@ -5,6 +5,7 @@ package sqlitevfs
 import (
 	"errors"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -27,6 +28,9 @@ var (
 	mu     sync.Mutex
 	tables = map[uintptr]uintptr{} // a unix io_methods table → our copy of it
 	files  = map[uintptr]*file{}   // an open sqlite3_file we wrapped → its state
+	// watches is every database file's WAL-index watch, kept for the life
+	// of the process (one small struct per database file ever opened).
+	watches = map[fileID]*Watch{}
 
 	nAsync, nBlocking atomic.Uint64
 )
@@ -35,9 +39,13 @@ var (
 // SQLite serialises the calls on a connection's files.
 type file struct {
 	fd      int32
-	methods *sqlite3.Tsqlite3_io_methods // the unix VFS's table, for xSync and xClose
+	methods *sqlite3.Tsqlite3_io_methods // the unix VFS's table, for the calls we pass on
 	synced  bool                         // the first sync (the unix VFS's own) is done
+	watch   *Watch                       // a main database file's WAL-index watch
 }
+
+// fileID names a file by device and inode, as the unix VFS does.
+type fileID struct{ dev, ino uint64 }
 
 // unixFileHead mirrors the start of SQLite's unixFile (os_unix.c), which
 // has been pMethod, pVfs, pInode, h since SQLite 3.7; the descriptor read
@@ -100,7 +108,8 @@ func xOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags uin
 		return rc
 	}
 	fd := (*unixFileHead)(ptr(pFile)).h
-	if !sameFile(fd, libc.GoString(zName)) {
+	id, ok := sameFile(fd, libc.GoString(zName))
+	if !ok {
 		return rc // not the layout we know: leave the file to the unix VFS
 	}
 	mu.Lock()
@@ -115,9 +124,17 @@ func xOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags uin
 		*m = *(*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))
 		*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&m.FxSync)) = xSync
 		*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&m.FxClose)) = xClose
+		if m.FiVersion >= 2 && m.FxShmMap != 0 && m.FxShmUnmap != 0 {
+			*(*func(*libc.TLS, uintptr, int32, int32, int32, uintptr) int32)(unsafe.Pointer(&m.FxShmMap)) = xShmMap
+			*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&m.FxShmUnmap)) = xShmUnmap
+		}
 		tables[f.FpMethods] = ours
 	}
-	files[pFile] = &file{fd: fd, methods: (*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))}
+	st := &file{fd: fd, methods: (*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))}
+	if flags&sqlite3.SQLITE_OPEN_MAIN_DB != 0 {
+		st.watch = watchLocked(id)
+	}
+	files[pFile] = st
 	f.FpMethods = ours
 	return rc
 }
@@ -126,16 +143,16 @@ func xOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags uin
 // by Go) into a pointer; the garbage collector neither moves nor frees it.
 func ptr(addr uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&addr)) }
 
-// sameFile reports whether fd is open on the file at path.
-func sameFile(fd int32, path string) bool {
+// sameFile reports whether fd is open on the file at path, and which file.
+func sameFile(fd int32, path string) (fileID, bool) {
 	if fd < 0 || path == "" {
-		return false
+		return fileID{}, false
 	}
 	var a, b unix.Stat_t
 	if unix.Fstat(int(fd), &a) != nil || unix.Stat(path, &b) != nil {
-		return false
+		return fileID{}, false
 	}
-	return a.Dev == b.Dev && a.Ino == b.Ino
+	return fileID{uint64(a.Dev), uint64(a.Ino)}, a.Dev == b.Dev && a.Ino == b.Ino
 }
 
 func lookup(pFile uintptr) *file {
@@ -180,6 +197,9 @@ func xClose(tls *libc.TLS, pFile uintptr) int32 {
 	f := files[pFile]
 	delete(files, pFile)
 	mu.Unlock()
+	if f.watch != nil {
+		f.watch.detach(pFile)
+	}
 	(*sqlite3.Tsqlite3_file)(ptr(pFile)).FpMethods = uintptr(unsafe.Pointer(f.methods))
 	fp := f.methods.FxClose
 	return (*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&fp)))(tls, pFile)
@@ -310,4 +330,117 @@ func (r *aioRing) reap() {
 			}
 		}
 	}
+}
+
+// xShmMap maps a region of the WAL-index with the unix VFS; region 0 of a
+// database holds the header that Watch reads.
+func xShmMap(tls *libc.TLS, pFile uintptr, iPg, pgsz, bExtend int32, pp uintptr) int32 {
+	f := lookup(pFile)
+	fp := f.methods.FxShmMap
+	rc := (*(*func(*libc.TLS, uintptr, int32, int32, int32, uintptr) int32)(unsafe.Pointer(&fp)))(tls, pFile, iPg, pgsz, bExtend, pp)
+	if rc == sqlite3.SQLITE_OK && iPg == 0 && f.watch != nil {
+		if region := *(*uintptr)(ptr(pp)); region != 0 {
+			f.watch.attach(pFile, region)
+		}
+	}
+	return rc
+}
+
+// xShmUnmap stops watching through the file before the unix VFS unmaps.
+func xShmUnmap(tls *libc.TLS, pFile uintptr, deleteFlag int32) int32 {
+	f := lookup(pFile)
+	if f.watch != nil {
+		f.watch.detach(pFile)
+	}
+	fp := f.methods.FxShmUnmap
+	return (*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&fp)))(tls, pFile, deleteFlag)
+}
+
+// walIndexHdr is the start of the WAL-index header (SQLite's WalIndexHdr,
+// documented in the file format: "The WAL-Index Format").
+type walIndexHdr struct {
+	version uint32 // 3007000
+	_       uint32
+	change  uint32 // incremented by every commit, by any connection of any process
+	isInit  uint8
+}
+
+const walIndexVersion = 3007000
+
+// Watch reads the change counter of one database's WAL-index header, which
+// every commit to the database increments, whichever connection or process
+// makes it, before that commit returns. It reads the header where SQLite
+// itself maps it in this process, so it knows only while a connection of the
+// process has the WAL-index mapped (a Store keeps its connections open).
+type Watch struct {
+	region atomic.Pointer[walIndexHdr] // nil: not mapped by any connection
+	mu     sync.Mutex
+	refs   map[uintptr]struct{} // files that have region 0 mapped
+}
+
+// WatchFile returns the watch of the database file at path, or nil where
+// this VFS is not in use. Connections opened with the VFS feed it.
+func WatchFile(path string) *Watch {
+	if VFS() == "" {
+		return nil
+	}
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return nil
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return watchLocked(fileID{uint64(st.Dev), uint64(st.Ino)})
+}
+
+func watchLocked(id fileID) *Watch {
+	w, ok := watches[id]
+	if !ok {
+		w = &Watch{refs: map[uintptr]struct{}{}}
+		watches[id] = w
+	}
+	return w
+}
+
+func (w *Watch) attach(pFile, region uintptr) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.refs[pFile] = struct{}{}
+	w.region.Store((*walIndexHdr)(ptr(region)))
+}
+
+func (w *Watch) detach(pFile uintptr) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.refs[pFile]; !ok {
+		return
+	}
+	delete(w.refs, pFile)
+	if len(w.refs) == 0 {
+		w.region.Store(nil) // before the unix VFS unmaps it
+	}
+}
+
+// Change returns the header's change counter; ok is false when it cannot be
+// read (nothing maps the WAL-index now, or it is not initialised).
+func (w *Watch) Change() (change uint32, ok bool) {
+	if w == nil {
+		return 0, false
+	}
+	h := w.region.Load()
+	if h == nil {
+		return 0, false
+	}
+	// The mapping belongs to SQLite: should it go away under us, a fault
+	// here means "unknown", never a crash.
+	defer func() {
+		if recover() != nil {
+			change, ok = 0, false
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	if atomic.LoadUint32(&h.version) != walIndexVersion {
+		return 0, false
+	}
+	return atomic.LoadUint32(&h.change), true
 }

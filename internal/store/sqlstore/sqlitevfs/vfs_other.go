@@ -7,3 +7,12 @@ func VFS() string { return "" }
 
 // Stats reports nothing: every sync is the unix VFS's own.
 func Stats() (async, blocking uint64) { return 0, 0 }
+
+// Watch is not available here.
+type Watch struct{}
+
+// WatchFile returns nil: no watch without the VFS.
+func WatchFile(path string) *Watch { return nil }
+
+// Change reports that the counter is unknown.
+func (w *Watch) Change() (uint32, bool) { return 0, false }

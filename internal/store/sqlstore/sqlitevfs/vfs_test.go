@@ -74,3 +74,48 @@ func TestDurableWrites(t *testing.T) {
 		t.Fatalf("%d rows after reopening, want 100", n)
 	}
 }
+
+// TestWatchSeesEveryCommit checks that the WAL-index change counter moves
+// with each commit, whichever connection (here: a second pool, as another
+// process would be) makes it, and does not move without one.
+func TestWatchSeesEveryCommit(t *testing.T) {
+	vfs := sqlitevfs.VFS()
+	if vfs == "" {
+		t.Skip("the VFS is not available here")
+	}
+	path := filepath.Join(t.TempDir(), "t.db")
+	dsn := path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&vfs=" + vfs
+	open := func() *sql.DB {
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a, b := open(), open()
+	if _, err := a.Exec(`CREATE TABLE t (v INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	w := sqlitevfs.WatchFile(path)
+	c0, ok := w.Change()
+	if !ok {
+		t.Fatal("no change counter while a connection is open")
+	}
+	for i, db := range []*sql.DB{a, b, a} {
+		if _, err := db.Exec(`INSERT INTO t VALUES (1)`); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := w.Change(); c != c0+uint32(i)+1 {
+			t.Fatalf("after commit %d: counter %d, want %d", i+1, c, c0+uint32(i)+1)
+		}
+	}
+	var n int
+	if err := b.QueryRow(`SELECT COUNT(*) FROM t`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := w.Change(); c != c0+3 {
+		t.Fatalf("a read moved the counter to %d", c)
+	}
+}

@@ -1,0 +1,305 @@
+package sqlstore
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlitevfs"
+)
+
+// readCacheSize bounds each map of the read cache; past it an entry is dropped.
+const readCacheSize = 4096
+
+// readCache keeps the rows the hot paths read on every request — a token with
+// its user (introspection, Bearer, refresh), a user (every signed-in page), a
+// session — of a SQLite store, and serves them only while it can prove they
+// are what the database holds, so that a revocation by this node or by any
+// other process (the CLI) takes effect at the next request, as without it.
+//
+// How it stays exact:
+//   - Writes through this store run on the group committer, which applies
+//     each write's effect on the cache after its commit and before the writer
+//     gets its answer: the entries it names are dropped (a revoked token, a
+//     rotated refresh token, a changed session) or, for a write that does not
+//     name them, everything is dropped.
+//   - Any other commit — another process, another store on the same file, a
+//     write that went around the committer — is seen through SQLite's
+//     WAL-index header, whose change counter every commit increments before it
+//     returns (sqlitevfs.Watch). The cache records the counter value it
+//     reflects (known); an entry is served only while the counter still has
+//     that value. The committer accounts for its own commits: at BEGIN (the
+//     write lock held) the counter must be known, else everything is dropped;
+//     after COMMIT it must have moved by exactly its own commit (one, if the
+//     batch changed rows), else everything is dropped. A reader that finds the
+//     counter moved while no batch is committing drops everything itself.
+//   - A read that raced an invalidation is not kept: every invalidation bumps
+//     gen, and an entry is stored only if gen is what it was before the read.
+//
+// Only found rows are kept, so a new row is seen at once. Entries are copies:
+// callers get their own.
+type readCache struct {
+	watch *sqlitevfs.Watch
+
+	// known is the change counter the cache reflects, plus one (0: none yet).
+	known      atomic.Uint64
+	committing atomic.Bool // a batch is between BEGIN and its effects
+	gen        atomic.Uint64
+
+	mu       sync.RWMutex
+	tokens   map[string]cachedToken
+	users    map[string]store.User
+	sessions map[string]cachedSession
+
+	hits, misses atomic.Uint64
+}
+
+type cachedToken struct {
+	token store.Token
+	user  *store.User // nil: no user
+}
+
+type cachedSession struct {
+	data   []byte
+	expiry int64 // unix ms
+}
+
+// newReadCache returns the cache of the database at path, or nil when its
+// commits cannot be watched (the cache is then off: every read is a query).
+func newReadCache(path string) *readCache {
+	w := sqlitevfs.WatchFile(path)
+	if w == nil {
+		return nil
+	}
+	if _, ok := w.Change(); !ok {
+		return nil
+	}
+	return &readCache{
+		watch:    w,
+		tokens:   make(map[string]cachedToken),
+		users:    make(map[string]store.User),
+		sessions: make(map[string]cachedSession),
+	}
+}
+
+// current reports whether the entries may be served now.
+func (c *readCache) current() bool {
+	ch, ok := c.watch.Change()
+	return ok && uint64(ch)+1 == c.known.Load()
+}
+
+// start is called before a database read whose result may be kept: it
+// returns the generation to keep it under, and first settles a commit the
+// cache has not accounted for when no batch is committing (that can only be
+// another process's, or one that went around the committer).
+func (c *readCache) start() uint64 {
+	if !c.current() && !c.committing.Load() {
+		c.mu.Lock()
+		if ch, ok := c.watch.Change(); ok && uint64(ch)+1 != c.known.Load() && !c.committing.Load() {
+			c.dropAllLocked()
+			c.known.Store(uint64(ch) + 1)
+		}
+		c.mu.Unlock()
+	}
+	return c.gen.Load()
+}
+
+func (c *readCache) dropAllLocked() {
+	clear(c.tokens)
+	clear(c.users)
+	clear(c.sessions)
+	c.gen.Add(1)
+}
+
+// bound makes room in m for one more entry.
+func bound[V any](m map[string]V) {
+	if len(m) >= readCacheSize {
+		for k := range m { // any one: maps iterate in random order
+			delete(m, k)
+			break
+		}
+	}
+}
+
+func copyUser(u store.User) store.User {
+	u.Groups = slices.Clone(u.Groups)
+	return u
+}
+
+func copyToken(t store.Token) store.Token {
+	t.Hash = slices.Clone(t.Hash)
+	t.AccessHash = slices.Clone(t.AccessHash)
+	return t
+}
+
+func (c *readCache) token(hash []byte) (store.Token, *store.User, bool) {
+	if !c.current() {
+		c.misses.Add(1)
+		return store.Token{}, nil, false
+	}
+	c.mu.RLock()
+	e, ok := c.tokens[string(hash)]
+	c.mu.RUnlock()
+	if !ok {
+		c.misses.Add(1)
+		return store.Token{}, nil, false
+	}
+	c.hits.Add(1)
+	var u *store.User
+	if e.user != nil {
+		cu := copyUser(*e.user)
+		u = &cu
+	}
+	return copyToken(e.token), u, true
+}
+
+func (c *readCache) putToken(gen uint64, t store.Token, u *store.User) {
+	e := cachedToken{token: copyToken(t)}
+	if u != nil {
+		cu := copyUser(*u)
+		e.user = &cu
+	}
+	c.mu.Lock()
+	if c.gen.Load() == gen {
+		bound(c.tokens)
+		c.tokens[string(t.Hash)] = e
+	}
+	c.mu.Unlock()
+}
+
+func (c *readCache) user(id string) (store.User, bool) {
+	if !c.current() {
+		c.misses.Add(1)
+		return store.User{}, false
+	}
+	c.mu.RLock()
+	u, ok := c.users[id]
+	c.mu.RUnlock()
+	if !ok {
+		c.misses.Add(1)
+		return store.User{}, false
+	}
+	c.hits.Add(1)
+	return copyUser(u), true
+}
+
+func (c *readCache) putUser(gen uint64, u store.User) {
+	u = copyUser(u)
+	c.mu.Lock()
+	if c.gen.Load() == gen {
+		bound(c.users)
+		c.users[u.ID] = u
+	}
+	c.mu.Unlock()
+}
+
+func (c *readCache) session(key string, now time.Time) ([]byte, bool) {
+	if !c.current() {
+		c.misses.Add(1)
+		return nil, false
+	}
+	c.mu.RLock()
+	e, ok := c.sessions[key]
+	c.mu.RUnlock()
+	if !ok || e.expiry <= ms(now) {
+		c.misses.Add(1)
+		return nil, false
+	}
+	c.hits.Add(1)
+	return slices.Clone(e.data), true
+}
+
+func (c *readCache) putSession(gen uint64, key string, data []byte, expiry int64) {
+	e := cachedSession{data: slices.Clone(data), expiry: expiry}
+	c.mu.Lock()
+	if c.gen.Load() == gen {
+		bound(c.sessions)
+		c.sessions[key] = e
+	}
+	c.mu.Unlock()
+}
+
+// effects is what one write job changed that the cache may hold. A job with
+// no effects value (nil) may have changed anything: everything is dropped.
+type effects struct {
+	all      bool     // drop everything (a grant revoked, say)
+	tokens   [][]byte // token hashes whose rows changed
+	sessions []string // session keys whose rows changed
+}
+
+func (e *effects) token(hashes ...[]byte) {
+	for _, h := range hashes {
+		if len(h) > 0 {
+			e.tokens = append(e.tokens, h)
+		}
+	}
+}
+
+// beginBatch is called by the committer once its transaction holds the
+// write lock: commits the cache has not accounted for are settled now.
+func (c *readCache) beginBatch() (base uint32, ok bool) {
+	c.committing.Store(true)
+	ch, ok := c.watch.Change()
+	c.mu.Lock()
+	if !ok || uint64(ch)+1 != c.known.Load() {
+		c.dropAllLocked()
+		if ok {
+			c.known.Store(uint64(ch) + 1)
+		} else {
+			c.known.Store(0)
+		}
+	}
+	c.mu.Unlock()
+	return ch, ok
+}
+
+// endBatch applies a batch's effects: jobs is the committed batch, nil for
+// one rolled back (no effects). base is the counter at BEGIN; wrote says
+// whether the batch changed rows, so that its COMMIT moved the counter by
+// one; certain is false when that is not known (then everything is dropped).
+func (c *readCache) endBatch(base uint32, baseOK, wrote, certain bool, jobs []*writeJob) {
+	c.mu.Lock()
+	defer c.committing.Store(false)
+	defer c.mu.Unlock()
+	all := !certain || !baseOK
+	if !all {
+		for _, j := range jobs {
+			if j.effects == nil || j.effects.all {
+				all = true
+				break
+			}
+		}
+	}
+	if all {
+		c.dropAllLocked()
+	} else {
+		for _, j := range jobs {
+			for _, h := range j.effects.tokens {
+				delete(c.tokens, string(h))
+			}
+			for _, k := range j.effects.sessions {
+				delete(c.sessions, k)
+			}
+		}
+		c.gen.Add(1)
+	}
+	ch, ok := c.watch.Change()
+	want := base
+	if wrote {
+		want++
+	}
+	switch {
+	case !ok:
+		c.dropAllLocked()
+		c.known.Store(0)
+	case !all && ch == want:
+		c.known.Store(uint64(ch) + 1)
+	default: // another commit came in between, or ours is not accounted for
+		if !all {
+			c.dropAllLocked()
+		}
+		c.known.Store(uint64(ch) + 1)
+	}
+}
