@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/adminapi/contract"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -96,7 +97,9 @@ func (e *env) createClient(r app.Registration) (store.Client, string) {
 	return c, secretValue
 }
 
-// browser is a cookie-keeping client that does not follow redirects by itself.
+// browser is a cookie-keeping client that does not follow redirects by
+// itself. Its admin API exchanges, and those of env.send, are held against
+// the API's OpenAPI description (internal/adminapi/contract).
 type browser struct {
 	e    *env
 	http *http.Client
@@ -106,6 +109,7 @@ type browser struct {
 func (e *env) newBrowser() *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{e: e, http: &http.Client{
+		Transport:     contract.Transport(e.t, nil),
 		Jar:           jar,
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -270,7 +274,7 @@ func (e *env) postForm(path string, form url.Values, basicID, basicSecret string
 
 func (e *env) send(req *http.Request) tokenResult {
 	e.t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contract.Client(e.t, nil).Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

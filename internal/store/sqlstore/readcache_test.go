@@ -1,0 +1,242 @@
+package sqlstore
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// The read cache must never change an answer: these tests read, change the
+// row through this store or through another one on the same file (as the
+// CLI, another process, would), and read again at once.
+
+func openPath(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func cacheFixture(t *testing.T) (path string, s *Store) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "gatehouse.db")
+	s = openPath(t, path)
+	if s.cache == nil {
+		t.Skip("no read cache here (the sqlitevfs VFS is unavailable)")
+	}
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, store.Client{ID: "c", Name: "c", Enabled: true}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, store.User{ID: "u", Username: "u", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	return path, s
+}
+
+func tokenHash(label string) []byte {
+	h := sha256.Sum256([]byte(label))
+	return h[:]
+}
+
+func issuePair(t testing.TB, s *Store, name, grant string, now time.Time) (access, refresh []byte) {
+	access, refresh = tokenHash(name+"/a"), tokenHash(name+"/r")
+	a := store.Token{Hash: access, Kind: store.KindAccess, GrantID: grant, ClientID: "c", UserID: "u", Scope: "READ",
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	r := store.Token{Hash: refresh, Kind: store.KindRefresh, GrantID: grant, ClientID: "c", UserID: "u", Scope: "READ",
+		CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour), AccessHash: access}
+	if err := s.IssueTokens(t.Context(), store.Issue{Access: a, Refresh: &r}); err != nil {
+		t.Fatal(err)
+	}
+	return access, refresh
+}
+
+func activeNow(t testing.TB, s *Store, hash []byte, now time.Time) bool {
+	t.Helper()
+	tok, u, err := s.TokenWithUser(t.Context(), hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Active(now) && u != nil && !u.Disabled
+}
+
+func TestReadCacheHitsAndSeesThisStoresWrites(t *testing.T) {
+	_, s := cacheFixture(t)
+	now := time.Now()
+	access, refresh := issuePair(t, s, "t1", "g1", now)
+	for range 3 {
+		if !activeNow(t, s, access, now) {
+			t.Fatal("fresh token inactive")
+		}
+	}
+	if s.cache.hits.Load() < 2 {
+		t.Fatalf("%d cache hits for three reads of one token, want 2", s.cache.hits.Load())
+	}
+	if err := s.RevokeToken(t.Context(), access, now); err != nil {
+		t.Fatal(err)
+	}
+	if activeNow(t, s, access, now) {
+		t.Fatal("revoked token still active")
+	}
+	// A rotation revokes the old pair.
+	if !activeNow(t, s, refresh, now) {
+		t.Fatal("refresh token inactive")
+	}
+	a2, r2 := tokenHash("t2/a"), tokenHash("t2/r")
+	issue := store.Issue{
+		Access:  store.Token{Hash: a2, Kind: store.KindAccess, GrantID: "g1", ClientID: "c", UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		Refresh: &store.Token{Hash: r2, Kind: store.KindRefresh, GrantID: "g1", ClientID: "c", UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour), AccessHash: a2},
+	}
+	if err := s.RotateRefreshToken(t.Context(), refresh, now, store.ReuseGrace{}, issue); err != nil {
+		t.Fatal(err)
+	}
+	if activeNow(t, s, refresh, now) {
+		t.Fatal("rotated refresh token still active")
+	}
+	// A replay revokes the grant: the new pair too.
+	if !activeNow(t, s, a2, now) {
+		t.Fatal("new access token inactive")
+	}
+	if err := s.RotateRefreshToken(t.Context(), refresh, now, store.ReuseGrace{}, issue); !errors.Is(err, store.ErrTokenReused) {
+		t.Fatalf("replay: %v", err)
+	}
+	if activeNow(t, s, a2, now) {
+		t.Fatal("access token of a revoked grant still active")
+	}
+	// Disabling the user.
+	a3, _ := issuePair(t, s, "t3", "g3", now)
+	if !activeNow(t, s, a3, now) {
+		t.Fatal("fresh token inactive")
+	}
+	if _, err := s.UpdateUser(t.Context(), "u", func(u *store.User) error { u.Disabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if activeNow(t, s, a3, now) {
+		t.Fatal("token of a disabled user still active")
+	}
+	if u, err := s.UserByID(t.Context(), "u"); err != nil || !u.Disabled {
+		t.Fatalf("UserByID after disabling: %+v %v", u, err)
+	}
+}
+
+func TestReadCacheSeesAnotherProcesssWrites(t *testing.T) {
+	path, s := cacheFixture(t)
+	other := openPath(t, path) // as the CLI would: its own connections, its own committer
+	ctx := t.Context()
+	now := time.Now()
+
+	access, _ := issuePair(t, s, "t1", "g1", now)
+	activeNow(t, s, access, now)
+	if !activeNow(t, s, access, now) {
+		t.Fatal("fresh token inactive")
+	}
+	if _, err := other.RevokeGrant(ctx, "g1", now); err != nil {
+		t.Fatal(err)
+	}
+	if activeNow(t, s, access, now) {
+		t.Fatal("a grant revoked by another process is still active here")
+	}
+
+	if u, err := s.UserByID(ctx, "u"); err != nil || u.Level != store.LevelUser {
+		t.Fatal(u, err)
+	}
+	if _, err := other.UpdateUser(ctx, "u", func(u *store.User) error { u.Level = store.LevelAdmin; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.UserByID(ctx, "u"); u.Level != store.LevelAdmin {
+		t.Fatal("a user changed by another process is stale here")
+	}
+
+	if err := s.CommitSession(ctx, "k", []byte("one"), now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if d, ok, err := s.FindSession(ctx, "k", now); err != nil || !ok || string(d) != "one" {
+			t.Fatal(string(d), ok, err)
+		}
+	}
+	if err := other.CommitSession(ctx, "k", []byte("two"), now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if d, _, _ := s.FindSession(ctx, "k", now); string(d) != "two" {
+		t.Fatalf("session changed by another process reads %q here", d)
+	}
+	if err := other.DeleteSession(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.FindSession(ctx, "k", now); ok {
+		t.Fatal("session deleted by another process still found here")
+	}
+	// An expired session is not served from the cache either.
+	if err := s.CommitSession(ctx, "e", []byte("x"), now.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	s.FindSession(ctx, "e", now)
+	if _, ok, _ := s.FindSession(ctx, "e", now.Add(2*time.Second)); ok {
+		t.Fatal("expired session served")
+	}
+}
+
+// TestReadCacheRevocationRace revokes tokens, alternately here and through
+// another store, while readers keep the cache busy; after each revocation
+// returns, a read must find the token revoked.
+func TestReadCacheRevocationRace(t *testing.T) {
+	path, s := cacheFixture(t)
+	other := openPath(t, path)
+	ctx := t.Context()
+	now := time.Now()
+	const n = 60
+	hashes := make([][]byte, n)
+	for i := range hashes {
+		hashes[i], _ = issuePair(t, s, fmt.Sprint("race", i), fmt.Sprint("g", i), now)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 4 { // readers, filling and hitting the cache
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; !stop.Load(); i++ {
+				s.TokenWithUser(ctx, hashes[i%n])
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // unrelated writes, so that batches commit meanwhile
+		defer wg.Done()
+		for i := 0; !stop.Load(); i++ {
+			h := tokenHash(fmt.Sprint("noise", i))
+			s.IssueTokens(ctx, store.Issue{Access: store.Token{Hash: h, Kind: store.KindAccess, ClientID: "c", CreatedAt: now}})
+		}
+	}()
+	for i, h := range hashes {
+		activeNow(t, s, h, now)
+		var err error
+		if i%2 == 0 {
+			err = s.RevokeToken(ctx, h, now)
+		} else {
+			err = other.RevokeToken(ctx, h, now)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if activeNow(t, s, h, now) {
+			t.Fatalf("token %d still active after its revocation returned (through %s)", i, map[bool]string{true: "this store", false: "another store"}[i%2 == 0])
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+}
