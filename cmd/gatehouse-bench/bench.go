@@ -133,6 +133,7 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 	f.StringVar(&outFile, "out", "", "also write the JSON report to this file")
 	f.StringVar(&adminUser, "admin-user", "", "provision through the admin API, signed in as this administrator")
 	f.StringVar(&adminPassword, "admin-password", "", "the administrator's password (with --admin-user)")
+	f.IntSliceVar(&o.ServerPIDs, "server-pid", nil, "report the CPU time these processes (the nodes; Linux) used in each measured window, and per operation")
 	cmd.AddCommand(newBenchStartupCommand(g), newBenchCeilingServerCommand(g))
 	return cmd
 }

@@ -137,6 +137,8 @@ func TestContractCatchesMismatches(t *testing.T) {
 			respBody: `{"id":2,"at":"2026-11-22T05:13:22.187Z","kind":"user.create","actor":"root"}` + "\n" + `{"id":1,"at":"2026-11-22T05:13:22.187Z","kind":"signin.success"}` + "\n"},
 		{name: "an unknown route", method: "GET", path: "/rest/gatehouse/latest/nothing", status: 404, respType: jsonType,
 			respBody: `{"error":"not_found","message":"there is no such API route","request_id":"r1"}`},
+		{name: "a value the server cleans first", method: "PATCH", path: adminPathUser + "/ada", reqType: "application/json",
+			reqBody: `{"level":"ADMIN","groups":[" ops "]}`, status: 200, respType: jsonType, respBody: user},
 		{name: "an unknown method", method: "PATCH", path: pathClients, status: 405, respType: jsonType, header: []string{"Allow", "GET, POST"},
 			respBody: `{"error":"method_not_allowed","message":"no","request_id":"r1"}`},
 

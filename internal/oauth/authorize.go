@@ -210,16 +210,30 @@ func (s *Server) CheckUser(req *AuthorizeRequest, u store.User) error {
 // Approve issues an authorization code for the user's consent and returns the
 // redirect that carries it (RFC 6749 §4.1.2).
 func (s *Server) Approve(ctx context.Context, req *AuthorizeRequest, u store.User) (string, error) {
-	if err := s.CheckUser(req, u); err != nil {
+	code, target, err := s.PrepareApproval(req, u)
+	if err != nil {
 		return "", err
+	}
+	if err := s.store.CreateCode(ctx, code); err != nil {
+		return "", serverError(err)
+	}
+	return target, nil
+}
+
+// PrepareApproval is Approve without storing the code: it returns the code
+// to store and the redirect that carries it once stored (the consent page
+// stores it in the transaction that takes the pending consent).
+func (s *Server) PrepareApproval(req *AuthorizeRequest, u store.User) (store.Code, string, error) {
+	if err := s.CheckUser(req, u); err != nil {
+		return store.Code{}, "", err
 	}
 	kept, _ := s.ConsentScopes(req, u)
 	if len(kept) == 0 {
-		return "", invalidScope("none of the requested scopes are available to your account")
+		return store.Code{}, "", invalidScope("none of the requested scopes are available to your account")
 	}
 	value, hash, err := s.minter.New(token.Code)
 	if err != nil {
-		return "", serverError(err)
+		return store.Code{}, "", serverError(err)
 	}
 	now := s.now()
 	code := store.Code{
@@ -227,10 +241,7 @@ func (s *Server) Approve(ctx context.Context, req *AuthorizeRequest, u store.Use
 		Scope: scope.Format(kept), Challenge: req.Challenge, ChallengeMethod: req.ChallengeMethod,
 		GrantID: newGrantID(now), CreatedAt: now, ExpiresAt: now.Add(s.settings.CodeTTL),
 	}
-	if err := s.store.CreateCode(ctx, code); err != nil {
-		return "", serverError(err)
-	}
-	return s.redirect(req, url.Values{"code": {value}}), nil
+	return code, s.redirect(req, url.Values{"code": {value}}), nil
 }
 
 // ErrorRedirect returns the redirect that carries err to the client

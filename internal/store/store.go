@@ -219,6 +219,15 @@ type Consents interface {
 	// number of concurrent takers exactly one gets it. ErrNotFound when it is
 	// missing, already taken, or expired at now.
 	TakeConsent(ctx context.Context, idHash []byte, now time.Time) (PendingConsent, error)
+	// PendingConsent returns the consent with this ID hash without taking
+	// it; ErrNotFound when it is missing or expired at now.
+	PendingConsent(ctx context.Context, idHash []byte, now time.Time) (PendingConsent, error)
+	// DecideConsent takes the consent with this ID hash, unexpired at now,
+	// and in the same transaction stores code (unless nil) and event (unless
+	// nil; its ID is ignored): of any number of concurrent deciders exactly
+	// one gets nil; the others get ErrNotFound and store nothing. So a
+	// decision and what it produces are one commit, and one decision there is.
+	DecideConsent(ctx context.Context, idHash []byte, now time.Time, code *Code, event *AuditEvent) error
 }
 
 // Throttle counts sign-in attempts in fixed windows, cluster-wide. Callers

@@ -230,11 +230,19 @@ func CleanProfile(displayName, email string, groups []string) ([]string, error) 
 func (s *Service) Authenticate(ctx context.Context, username, password string, addr netip.Addr) (store.User, error) {
 	now := s.now()
 	name := NormalizeUsername(username)
+	// A name no account can have is not counted per account (nor looked up:
+	// it might not even be storable text); the address still counts it, and
+	// it costs the same decoy hash as an unknown user.
+	possible := usernamePattern.MatchString(name)
 	accountKey, addressKey := "account:"+name, "address:"+addressKey(addr)
+	accountLimit := s.throttle.PerAccount
+	if !possible {
+		accountLimit = 0
+	}
 	for _, r := range []struct {
 		key   string
 		limit int
-	}{{addressKey, s.throttle.PerAddress}, {accountKey, s.throttle.PerAccount}} {
+	}{{addressKey, s.throttle.PerAddress}, {accountKey, accountLimit}} {
 		within, err := s.reserve(ctx, r.key, r.limit, now)
 		if err != nil {
 			// Fail closed: no count, no guess (and the database's state, such
@@ -246,7 +254,10 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 			return store.User{}, ErrThrottled
 		}
 	}
-	u, err := s.store.UserByUsername(ctx, name)
+	u, err := store.User{}, store.ErrNotFound
+	if possible {
+		u, err = s.store.UserByUsername(ctx, name)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, err
 	}

@@ -96,3 +96,22 @@ func (r ListRule) Clean(kind error, items []string) ([]string, error) {
 func Clean(value string) bool {
 	return TextRule{}.Check(nil, value) == nil
 }
+
+// Printable makes untrusted text fit to record (an attempted username in the
+// audit log): invalid UTF-8 and control characters become U+FFFD, and it is
+// cut to max characters, never inside one.
+func Printable(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range strings.ToValidUTF8(s, "\uFFFD") {
+		if n == max {
+			break
+		}
+		if unicode.IsControl(c) || isBidiControl(c) {
+			c = '\uFFFD'
+		}
+		b.WriteRune(c)
+		n++
+	}
+	return b.String()
+}

@@ -74,3 +74,16 @@ func TestListRule(t *testing.T) {
 		t.Fatalf("100,000 groups: %v", err)
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice":                 "alice",
+		"a\x00b\xffc":           "a\uFFFDb\uFFFDc",
+		"ab\u202ecd":            "ab\uFFFDcd",
+		strings.Repeat("é", 70): strings.Repeat("é", 64),
+	} {
+		if got := Printable(in, 64); got != want {
+			t.Errorf("Printable(%q) = %q; want %q", in, got, want)
+		}
+	}
+}

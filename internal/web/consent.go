@@ -162,10 +162,11 @@ func (p *Pages) consentBinding(r *http.Request) []byte {
 // consentFields are the only fields the consent form posts.
 var consentFields = map[string]bool{"csrf_token": true, "consent_id": true, "decision": true}
 
-// handleConsentDecision records Allow or Deny for a pending consent. The ID is
-// taken (deleted) before anything else, so a form posted twice, or twice at
-// once, gets one decision; the stored request is validated again, since the
-// application may have changed meanwhile.
+// handleConsentDecision records Allow or Deny for a pending consent. The
+// pending request is read and validated again (the application may have
+// changed meanwhile); then one transaction takes the ID, stores the code and
+// records the decision (store.DecideConsent): a form posted twice, or twice
+// at once, gets one decision, and the user waits for the disk once.
 func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 	if !p.acceptForm(w, r) {
 		return
@@ -186,15 +187,36 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	pending, err := p.store.TakeConsent(ctx, p.keys.Hash("consent:"+id), p.now())
+	idHash, now := p.keys.Hash("consent:"+id), p.now()
+	gone := func() {
+		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
+			errorData{Message: p.t(r, "consent.gone"), Detail: p.t(r, "consent.gone_detail")})
+	}
+	pending, err := p.store.PendingConsent(ctx, idHash, now)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.fail(w, r, err)
 		return
 	}
 	if err != nil || pending.UserID != u.ID || subtle.ConstantTimeCompare(pending.Binding, p.consentBinding(r)) != 1 {
-		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
-			errorData{Message: p.t(r, "consent.gone"), Detail: p.t(r, "consent.gone_detail")})
+		gone()
 		return
+	}
+	// decide takes the consent with what the decision stores; false when it
+	// has answered (the consent was taken meanwhile, or the store failed).
+	decide := func(code *store.Code, event *store.AuditEvent) bool {
+		if event != nil {
+			event.At = now
+		}
+		err := p.store.DecideConsent(ctx, idHash, now, code, event)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			gone()
+			return false
+		case err != nil:
+			p.fail(w, r, err)
+			return false
+		}
+		return true
 	}
 	q, err := url.ParseQuery(pending.Request)
 	if err != nil {
@@ -203,30 +225,35 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 	}
 	req, ok := p.authorizeRequest(w, r, q)
 	if !ok {
+		// Answered already; the request is no longer valid, so neither is
+		// its consent.
+		p.store.DecideConsent(ctx, idHash, now, nil, nil)
 		return
 	}
+	event := store.AuditEvent{Kind: audit.ConsentAllow, Actor: u.Username, Username: u.Username, Address: clientip.From(ctx).String(), ClientID: req.Client.ID, Detail: req.Query.Get("scope")}
 	if decision != "allow" {
-		p.audit.Record(ctx, store.AuditEvent{Kind: audit.ConsentDeny, Actor: u.Username, Username: u.Username, Address: clientip.From(ctx).String(), ClientID: req.Client.ID})
-		http.Redirect(w, r, p.oauth.ErrorRedirect(req, oauth.AccessDenied("the user denied the request")), http.StatusSeeOther)
+		event.Kind, event.Detail = audit.ConsentDeny, ""
+		if decide(nil, &event) {
+			http.Redirect(w, r, p.oauth.ErrorRedirect(req, oauth.AccessDenied("the user denied the request")), http.StatusSeeOther)
+		}
 		return
 	}
-	// The decision is audited while the code is stored: both writes usually
-	// share one commit, so the user waits for the disk once, not twice.
-	recorded := make(chan struct{})
-	go func() {
-		defer close(recorded)
-		p.audit.Record(ctx, store.AuditEvent{Kind: audit.ConsentAllow, Actor: u.Username, Username: u.Username, Address: clientip.From(ctx).String(), ClientID: req.Client.ID, Detail: req.Query.Get("scope")})
-	}()
-	target, err := p.oauth.Approve(ctx, req, *u)
-	<-recorded
+	code, target, err := p.oauth.PrepareApproval(req, *u)
 	if err != nil {
-		if code, _ := oauth.Describe(err); code == oauth.CodeServerError {
+		if c, _ := oauth.Describe(err); c == oauth.CodeServerError {
 			p.fail(w, r, err)
 			return
 		}
-		target = p.oauth.ErrorRedirect(req, err)
+		// Allowed, but nothing can be granted (no scope left for this user):
+		// the decision is recorded, and the client told why.
+		if decide(nil, &event) {
+			http.Redirect(w, r, p.oauth.ErrorRedirect(req, err), http.StatusSeeOther)
+		}
+		return
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	if decide(&code, &event) {
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	}
 }
 
 // consentForm reads the decision form strictly: exactly one consent_id and

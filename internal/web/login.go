@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 type loginData struct {
@@ -55,10 +56,8 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	data := loginData{Next: safeNext(r.PostFormValue("next")), Username: r.PostFormValue("username")}
 	u, err := p.users.Authenticate(ctx, data.Username, r.PostFormValue("password"), clientip.From(ctx))
-	name := user.NormalizeUsername(data.Username)
-	if len(name) > 64 {
-		name = name[:64]
-	}
+	// The attempted name is recorded as typed, made fit to store and read.
+	name := validation.Printable(user.NormalizeUsername(data.Username), 64)
 	event := store.AuditEvent{Username: name, Address: clientip.From(ctx).String()}
 	switch {
 	case errors.Is(err, user.ErrInvalidCredentials):

@@ -21,13 +21,20 @@ const auditColumns = `id, at, kind, actor, address, client_id, username, detail`
 // RecordAudit implements store.Audit. The database assigns the ID; e.ID is
 // ignored.
 func (s *Store) RecordAudit(ctx context.Context, e store.AuditEvent) error {
-	_, err := s.execEffects(ctx, neutral(), `INSERT INTO audit_events (at, kind, actor, address, client_id, username, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		ms(e.At), e.Kind, e.Actor, e.Address, e.ClientID, e.Username, e.Detail)
+	err := s.writeStatementEffects(ctx, neutral(), func(ctx context.Context, q querier) error {
+		return insertAudit(ctx, q, e)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: record audit: %w", err)
 	}
 	return nil
+}
+
+func insertAudit(ctx context.Context, q querier, e store.AuditEvent) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO audit_events (at, kind, actor, address, client_id, username, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ms(e.At), e.Kind, e.Actor, e.Address, e.ClientID, e.Username, e.Detail)
+	return err
 }
 
 // ListAudit implements store.Audit. Only the set filters become conditions.

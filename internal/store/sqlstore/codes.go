@@ -10,15 +10,22 @@ import (
 
 // CreateCode implements store.Codes.
 func (s *Store) CreateCode(ctx context.Context, c store.Code) error {
-	_, err := s.execEffects(ctx, neutral(), `INSERT INTO codes (hash, client_id, user_id, redirect_uri, scope,
-		challenge, challenge_method, grant_id, created_at, expires_at, used_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Challenge, c.ChallengeMethod, c.GrantID,
-		ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt))
+	err := s.writeStatementEffects(ctx, neutral(), func(ctx context.Context, q querier) error {
+		return insertCode(ctx, q, c)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: create code: %w", s.conflict(err))
 	}
 	return nil
+}
+
+func insertCode(ctx context.Context, q querier, c store.Code) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO codes (hash, client_id, user_id, redirect_uri, scope,
+		challenge, challenge_method, grant_id, created_at, expires_at, used_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Challenge, c.ChallengeMethod, c.GrantID,
+		ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt))
+	return err
 }
 
 // CodeByHash implements store.Codes.

@@ -49,16 +49,11 @@ type readCache struct {
 	gen        atomic.Uint64
 
 	mu       sync.RWMutex
-	tokens   map[string]cachedToken
+	tokens   map[string]store.Token
 	users    map[string]store.User
 	sessions map[string]cachedSession
 
 	hits, misses atomic.Uint64
-}
-
-type cachedToken struct {
-	token store.Token
-	user  *store.User // nil: no user
 }
 
 type cachedSession struct {
@@ -78,7 +73,7 @@ func newReadCache(path string) *readCache {
 	}
 	return &readCache{
 		watch:    w,
-		tokens:   make(map[string]cachedToken),
+		tokens:   make(map[string]store.Token),
 		users:    make(map[string]store.User),
 		sessions: make(map[string]cachedSession),
 	}
@@ -134,37 +129,49 @@ func copyToken(t store.Token) store.Token {
 	return t
 }
 
-func (c *readCache) token(hash []byte) (store.Token, *store.User, bool) {
+// token returns a token and, when withUser, its user (nil for a token
+// without one); ok is false unless everything asked for is cached.
+func (c *readCache) token(hash []byte, withUser bool) (store.Token, *store.User, bool) {
 	if !c.current() {
 		c.misses.Add(1)
 		return store.Token{}, nil, false
 	}
 	c.mu.RLock()
-	e, ok := c.tokens[string(hash)]
+	t, ok := c.tokens[string(hash)]
+	var u store.User
+	hasUser := false
+	if ok && withUser && t.UserID != "" {
+		u, hasUser = c.users[t.UserID]
+		ok = hasUser
+	}
 	c.mu.RUnlock()
 	if !ok {
 		c.misses.Add(1)
 		return store.Token{}, nil, false
 	}
 	c.hits.Add(1)
-	var u *store.User
-	if e.user != nil {
-		cu := copyUser(*e.user)
-		u = &cu
+	var up *store.User
+	if hasUser {
+		u = copyUser(u)
+		up = &u
 	}
-	return copyToken(e.token), u, true
+	return copyToken(t), up, true
 }
 
 func (c *readCache) putToken(gen uint64, t store.Token, u *store.User) {
-	e := cachedToken{token: copyToken(t)}
+	t = copyToken(t)
+	var cu store.User
 	if u != nil {
-		cu := copyUser(*u)
-		e.user = &cu
+		cu = copyUser(*u)
 	}
 	c.mu.Lock()
 	if c.gen.Load() == gen {
 		bound(c.tokens)
-		c.tokens[string(t.Hash)] = e
+		c.tokens[string(t.Hash)] = t
+		if u != nil {
+			bound(c.users)
+			c.users[cu.ID] = cu
+		}
 	}
 	c.mu.Unlock()
 }
@@ -223,10 +230,43 @@ func (c *readCache) putSession(gen uint64, key string, data []byte, expiry int64
 
 // effects is what one write job changed that the cache may hold. A job with
 // no effects value (nil) may have changed anything: everything is dropped.
+// What is dropped may be declared before the job runs and only grows (a job
+// may run twice, see groupCommitter.run); inserted is what the last run
+// inserted: the committer resets it before each run.
 type effects struct {
 	all      bool     // drop everything (a grant revoked, say)
 	tokens   [][]byte // token hashes whose rows changed
 	sessions []string // session keys whose rows changed
+	// inserted are token rows the job inserted, exactly as a read returns
+	// them: when the job succeeds, they go into the cache at its commit
+	// (a refresh token is read back by the next rotation).
+	inserted []store.Token
+}
+
+func (e *effects) reset() {
+	if e != nil {
+		e.inserted = e.inserted[:0]
+	}
+}
+
+// insert records a token row the job inserted.
+func (e *effects) insert(t store.Token) {
+	e.inserted = append(e.inserted, asRead(t))
+}
+
+// asRead is t as the database returns it: times in milliseconds, UTC; an
+// empty access hash NULL, so nil.
+func asRead(t store.Token) store.Token {
+	t.Hash = slices.Clone(t.Hash)
+	if len(t.AccessHash) == 0 {
+		t.AccessHash = nil
+	} else {
+		t.AccessHash = slices.Clone(t.AccessHash)
+	}
+	for _, p := range []*time.Time{&t.GrantedAt, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.RotatedAt} {
+		*p = fromMS(ms(*p))
+	}
+	return t
 }
 
 func (e *effects) token(hashes ...[]byte) {
@@ -255,11 +295,12 @@ func (c *readCache) beginBatch() (base uint32, ok bool) {
 	return ch, ok
 }
 
-// endBatch applies a batch's effects: jobs is the committed batch, nil for
-// one rolled back (no effects). base is the counter at BEGIN; wrote says
-// whether the batch changed rows, so that its COMMIT moved the counter by
-// one; certain is false when that is not known (then everything is dropped).
-func (c *readCache) endBatch(base uint32, baseOK, wrote, certain bool, jobs []*writeJob) {
+// endBatch applies a batch's effects: jobs is the committed batch and
+// results their outcomes, nil for a batch rolled back (no effects). base is
+// the counter at BEGIN; wrote says whether the batch changed rows, so that
+// its COMMIT moved the counter by one; certain is false when that is not
+// known (then everything is dropped).
+func (c *readCache) endBatch(base uint32, baseOK, wrote, certain bool, jobs []*writeJob, results []error) {
 	c.mu.Lock()
 	defer c.committing.Store(false)
 	defer c.mu.Unlock()
@@ -275,7 +316,15 @@ func (c *readCache) endBatch(base uint32, baseOK, wrote, certain bool, jobs []*w
 	if all {
 		c.dropAllLocked()
 	} else {
-		for _, j := range jobs {
+		// In batch order, so that a later job's change to a row an earlier
+		// one inserted drops it again.
+		for i, j := range jobs {
+			if results[i] == nil {
+				for _, t := range j.effects.inserted {
+					bound(c.tokens)
+					c.tokens[string(t.Hash)] = t
+				}
+			}
 			for _, h := range j.effects.tokens {
 				delete(c.tokens, string(h))
 			}

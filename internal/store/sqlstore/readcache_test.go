@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -239,4 +240,65 @@ func TestReadCacheRevocationRace(t *testing.T) {
 	}
 	stop.Store(true)
 	wg.Wait()
+}
+
+// TestReadCacheKeepsOnlyCommittedInserts checks the write-through of new
+// tokens: a committed insert is served from the cache at once, and an
+// insert undone with its job (the batch runs again without it) never is.
+func TestReadCacheKeepsOnlyCommittedInserts(t *testing.T) {
+	_, s := cacheFixture(t)
+	ctx := t.Context()
+	now := time.Now()
+	if _, err := s.UserByID(ctx, "u"); err != nil { // the user, cached
+		t.Fatal(err)
+	}
+	access, _ := issuePair(t, s, "t1", "g1", now)
+	misses := s.cache.misses.Load()
+	if !activeNow(t, s, access, now) {
+		t.Fatal("fresh token inactive")
+	}
+	if s.cache.misses.Load() != misses {
+		t.Error("a token just issued was read from the database, not from the cache")
+	}
+
+	// A pair whose refresh token collides: the job fails, its access token
+	// was inserted and undone.
+	a2 := tokenHash("t2/a")
+	dup := store.Token{Hash: tokenHash("t1/r"), Kind: store.KindRefresh, GrantID: "g2", ClientID: "c", UserID: "u", CreatedAt: now}
+	err := s.IssueTokens(ctx, store.Issue{Access: store.Token{Hash: a2, Kind: store.KindAccess, GrantID: "g2", ClientID: "c", UserID: "u", CreatedAt: now}, Refresh: &dup})
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("colliding refresh token: %v", err)
+	}
+	if _, err := s.TokenByHash(ctx, a2); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the access token of a failed issue: %v", err)
+	}
+
+	// The same inside a batch of several jobs, which then runs again.
+	ok, bad := tokenHash("ok"), tokenHash("bad")
+	insertJob := func(h []byte, then error) *writeJob {
+		eff := &effects{}
+		return &writeJob{ctx: ctx, result: make(chan error, 1), effects: eff, fn: func(ctx context.Context, q querier) error {
+			if err := s.insertToken(ctx, q, store.Token{Hash: h, Kind: store.KindAccess, ClientID: "c", CreatedAt: now}, eff); err != nil {
+				return err
+			}
+			return then
+		}}
+	}
+	boom := errors.New("boom")
+	jobs := []*writeJob{insertJob(ok, nil), insertJob(bad, boom)}
+	g := newTestCommitter(s)
+	g.cache = s.cache
+	g.run(jobs)
+	if err := <-jobs[0].result; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-jobs[1].result; !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if _, err := s.TokenByHash(ctx, ok); err != nil {
+		t.Fatalf("the committed insert: %v", err)
+	}
+	if _, err := s.TokenByHash(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the undone insert: %v", err)
+	}
 }

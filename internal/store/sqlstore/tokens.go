@@ -26,11 +26,14 @@ func scanToken(row scanner) (store.Token, error) {
 	return t, err
 }
 
-func (s *Store) insertToken(ctx context.Context, ex querier, t store.Token) error {
+func (s *Store) insertToken(ctx context.Context, ex querier, t store.Token, eff *effects) error {
 	_, err := ex.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		t.Hash, string(t.Kind), t.GrantID, t.ClientID, t.UserID, t.Scope, ms(t.GrantedAt), ms(t.CreatedAt),
 		ms(t.ExpiresAt), ms(t.RevokedAt), ms(t.RotatedAt), blob(t.AccessHash))
+	if err == nil && eff != nil && s.cache != nil {
+		eff.insert(t)
+	}
 	return s.conflict(err)
 }
 
@@ -53,13 +56,13 @@ func (s *Store) lockRefreshCap(ctx context.Context, tx querier, issue store.Issu
 // insertIssue stores the pair and enforces the refresh cap, recording in eff
 // the tokens the cap revokes.
 func (s *Store) insertIssue(ctx context.Context, tx querier, issue store.Issue, eff *effects) error {
-	if err := s.insertToken(ctx, tx, issue.Access); err != nil {
+	if err := s.insertToken(ctx, tx, issue.Access, eff); err != nil {
 		return err
 	}
 	if issue.Refresh == nil {
 		return nil
 	}
-	if err := s.insertToken(ctx, tx, *issue.Refresh); err != nil {
+	if err := s.insertToken(ctx, tx, *issue.Refresh, eff); err != nil {
 		return err
 	}
 	if !capped(issue) {
@@ -135,8 +138,9 @@ func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 	var err error
 	switch {
 	case issue.Refresh == nil: // one row needs no transaction of its own
-		err = s.writeStatementEffects(ctx, neutral(), func(ctx context.Context, q querier) error {
-			return s.insertToken(ctx, q, issue.Access)
+		eff := &effects{}
+		err = s.writeStatementEffects(ctx, eff, func(ctx context.Context, q querier) error {
+			return s.insertToken(ctx, q, issue.Access, eff)
 		})
 	default:
 		eff := &effects{}
@@ -156,7 +160,7 @@ func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 // TokenByHash implements store.Tokens.
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
 	if s.cache != nil {
-		if t, _, ok := s.cache.token(hash); ok {
+		if t, _, ok := s.cache.token(hash, false); ok {
 			return t, nil
 		}
 	}
@@ -188,7 +192,7 @@ func qualify(table, columns string) string {
 func (s *Store) TokenWithUser(ctx context.Context, hash []byte) (store.Token, *store.User, error) {
 	var gen uint64
 	if s.cache != nil {
-		if t, u, ok := s.cache.token(hash); ok {
+		if t, u, ok := s.cache.token(hash, true); ok {
 			return t, u, nil
 		}
 		gen = s.cache.start()

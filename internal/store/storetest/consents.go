@@ -113,3 +113,102 @@ func testConcurrentTakeConsent(t *testing.T, s store.Store) {
 		t.Errorf("%d of %d concurrent takes got the consent; want 1", won, n)
 	}
 }
+
+// testDecideConsent: the decision takes the consent and stores its code and
+// audit event in one transaction; a missing, expired or taken consent stores
+// nothing.
+func testDecideConsent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	c := consent("decide", "u1", t0)
+	if err := s.CreateConsent(ctx, c, 0); err != nil {
+		t.Fatalf("CreateConsent: %v", err)
+	}
+	got, err := s.PendingConsent(ctx, c.IDHash, at(time.Minute))
+	if err != nil {
+		t.Fatalf("PendingConsent: %v", err)
+	}
+	if diff := cmp.Diff(c, got); diff != "" {
+		t.Errorf("PendingConsent (-want +got):\n%s", diff)
+	}
+	if _, err := s.PendingConsent(ctx, c.IDHash, c.ExpiresAt); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PendingConsent at expiry = %v; want ErrNotFound", err)
+	}
+	code := store.Code{Hash: hash("decided code"), ClientID: "c1", UserID: "u1", GrantID: "g", CreatedAt: t0, ExpiresAt: at(10 * time.Minute)}
+	event := store.AuditEvent{At: at(time.Minute), Kind: "consent.allow", Actor: "u1", Username: "u1", ClientID: "c1", Detail: "decided"}
+	if err := s.DecideConsent(ctx, c.IDHash, at(time.Minute), &code, &event); err != nil {
+		t.Fatalf("DecideConsent: %v", err)
+	}
+	if _, err := s.CodeByHash(ctx, code.Hash); err != nil {
+		t.Errorf("the decision's code: %v", err)
+	}
+	if evs, err := s.ListAudit(ctx, store.AuditFilter{Kind: "consent.allow"}); err != nil || len(evs) != 1 || evs[0].Detail != "decided" {
+		t.Errorf("the decision's audit event: %v %v", evs, err)
+	}
+	if _, err := s.PendingConsent(ctx, c.IDHash, at(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PendingConsent after the decision = %v; want ErrNotFound", err)
+	}
+	// Decided again, or never pending, or expired: nothing is stored.
+	again := store.Code{Hash: hash("second code"), ClientID: "c1", UserID: "u1", GrantID: "g", CreatedAt: t0, ExpiresAt: at(10 * time.Minute)}
+	old := consent("expired", "u1", t0)
+	if err := s.CreateConsent(ctx, old, 0); err != nil {
+		t.Fatalf("CreateConsent: %v", err)
+	}
+	for name, id := range map[string][]byte{"twice": c.IDHash, "unknown": hash("never"), "expired": old.IDHash} {
+		err := s.DecideConsent(ctx, id, old.ExpiresAt, &again, &event)
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("DecideConsent %s = %v; want ErrNotFound", name, err)
+		}
+	}
+	if _, err := s.CodeByHash(ctx, again.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused decision stored its code: %v", err)
+	}
+	if evs, _ := s.ListAudit(ctx, store.AuditFilter{Kind: "consent.allow"}); len(evs) != 1 {
+		t.Errorf("a refused decision recorded its event: %d events", len(evs))
+	}
+}
+
+// testConcurrentDecideConsent: one form posted many times at once gets one
+// decision, and one code.
+func testConcurrentDecideConsent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	c := consent("race", "u1", t0)
+	if err := s.CreateConsent(ctx, c, 0); err != nil {
+		t.Fatalf("CreateConsent: %v", err)
+	}
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code := store.Code{Hash: hash(fmt.Sprint("race code ", i)), ClientID: "c1", UserID: "u1", GrantID: "g", CreatedAt: t0, ExpiresAt: at(10 * time.Minute)}
+			errs <- s.DecideConsent(ctx, c.IDHash, at(time.Minute), &code, nil)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	won := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrNotFound):
+			t.Errorf("DecideConsent: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d concurrent decisions won; want 1", won, n)
+	}
+	codes := 0
+	for i := range n {
+		if _, err := s.CodeByHash(ctx, hash(fmt.Sprint("race code ", i))); err == nil {
+			codes++
+		}
+	}
+	if codes != 1 {
+		t.Errorf("%d codes stored; want 1", codes)
+	}
+}

@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Consents", testConsents},
 		{"ConsentLimit", testConsentLimit},
 		{"ConcurrentTakeConsent", testConcurrentTakeConsent},
+		{"DecideConsent", testDecideConsent},
+		{"ConcurrentDecideConsent", testConcurrentDecideConsent},
 		{"Throttle", testThrottle},
 		{"ConcurrentThrottle", testConcurrentThrottle},
 		{"TryLock", testTryLock},

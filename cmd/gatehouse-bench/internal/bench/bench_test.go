@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -322,5 +323,21 @@ func TestProvisionThroughAdminAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantClean(t, rep, 20, 1)
+	}
+}
+
+func TestServersCPUReadsProc(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc here")
+	}
+	before := serversCPU([]int{os.Getpid()})
+	for deadline := time.Now().Add(50 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	after := serversCPU([]int{os.Getpid()})
+	if after <= before {
+		t.Fatalf("CPU time did not grow: %v then %v", before, after)
+	}
+	if got := serversCPU([]int{-1}); got != 0 {
+		t.Fatalf("a missing process counts %v", got)
 	}
 }

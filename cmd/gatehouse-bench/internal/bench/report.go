@@ -49,12 +49,20 @@ type RunResult struct {
 	// the run's wall time: near GOMAXPROCS, the generator itself (or, for
 	// the in-process ceiling, generator and server) limits the figures.
 	ToolCPU float64 `json:"tool_cpu"`
+	// ServerCPU is the CPU time the --server-pid processes used during the
+	// measured window divided by its length (1.0: one core, busy all the
+	// time); ServerCPUPerOp is that time per operation, in microseconds.
+	// Both are 0 without --server-pid.
+	ServerCPU      float64 `json:"server_cpu,omitempty"`
+	ServerCPUPerOp float64 `json:"server_cpu_us_per_op,omitempty"`
 }
 
 // Summary is the median of the runs, each figure on its own.
 type Summary struct {
 	RPS     float64 `json:"req_per_s"`
 	Latency Latency `json:"latency_ms"`
+	// ServerCPUPerOp is the median of the runs' (0 without --server-pid).
+	ServerCPUPerOp float64 `json:"server_cpu_us_per_op,omitempty"`
 }
 
 // Report is what `gatehouse-bench --json` prints.
@@ -113,6 +121,7 @@ func (r *Report) summarise() {
 			P99:  pick(func(x RunResult) float64 { return x.Latency.P99 }),
 			Max:  pick(func(x RunResult) float64 { return x.Latency.Max }),
 		},
+		ServerCPUPerOp: pick(func(x RunResult) float64 { return x.ServerCPUPerOp }),
 	}
 	r.Operations, r.Errors = 0, 0
 	for _, run := range r.Runs {
@@ -132,13 +141,26 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nnodes %s; GOMAXPROCS %d of %d CPUs\n\n", strings.Join(r.URLs, ", "), r.GOMAXPROCS, r.NumCPU)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\toperations\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\ttool CPU\t")
+	server := r.Median.ServerCPUPerOp > 0
+	head := "run\toperations\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\ttool CPU\t"
+	if server {
+		head += "server CPU\tµs CPU/op\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, run := range r.Runs {
 		l := run.Latency
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%.0f%%\t\n", run.Run, run.Operations, run.RPS, l.P50, l.P90, l.P99, l.Max, run.Errors, 100*run.ToolCPU)
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%.0f%%\t", run.Run, run.Operations, run.RPS, l.P50, l.P90, l.P99, l.Max, run.Errors, 100*run.ToolCPU)
+		if server {
+			fmt.Fprintf(tw, "%.0f%%\t%.1f\t", 100*run.ServerCPU, run.ServerCPUPerOp)
+		}
+		fmt.Fprintln(tw)
 	}
 	l := r.Median.Latency
-	fmt.Fprintf(tw, "median\t\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t\t\t\n", r.Median.RPS, l.P50, l.P90, l.P99, l.Max)
+	fmt.Fprintf(tw, "median\t\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t\t\t", r.Median.RPS, l.P50, l.P90, l.P99, l.Max)
+	if server {
+		fmt.Fprintf(tw, "\t%.1f\t", r.Median.ServerCPUPerOp)
+	}
+	fmt.Fprintln(tw)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

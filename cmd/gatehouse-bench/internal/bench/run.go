@@ -31,6 +31,10 @@ type Options struct {
 	Timeout time.Duration
 	Client  Client
 	Users   []Credentials
+	// ServerPIDs, when set (Linux), are the server processes whose CPU time
+	// during each measured window is reported (RunResult.ServerCPU): on a
+	// shared machine, CPU per operation moves far less than req/s.
+	ServerPIDs []int
 	// Progress receives a line per phase; nil for none.
 	Progress io.Writer
 }
@@ -278,6 +282,20 @@ func runOnce(ctx context.Context, workers []*worker, o Options) RunResult {
 	warmEnd := start.Add(o.Warmup)
 	end := warmEnd.Add(o.Duration)
 	cpu0 := cpuTime()
+	// The servers' CPU time is read when the measured window opens and
+	// when it closes.
+	var server0, server1 time.Duration
+	serverDone := make(chan struct{})
+	go func() {
+		defer close(serverDone)
+		if len(o.ServerPIDs) == 0 {
+			return
+		}
+		time.Sleep(time.Until(warmEnd))
+		server0 = serversCPU(o.ServerPIDs)
+		time.Sleep(time.Until(end))
+		server1 = serversCPU(o.ServerPIDs)
+	}()
 	var counted atomic.Int64
 	var stop atomic.Bool
 	done := make(chan struct{})
@@ -300,6 +318,7 @@ func runOnce(ctx context.Context, workers []*worker, o Options) RunResult {
 	close(done)
 	// The tool's own CPU use over the run (warm-up included).
 	cpu, wall := cpuTime()-cpu0, time.Since(start)
+	<-serverDone
 
 	var all stats
 	var last time.Time
@@ -338,6 +357,13 @@ func runOnce(ctx context.Context, workers []*worker, o Options) RunResult {
 	}
 	if r.ErrorKinds == nil {
 		r.ErrorKinds = map[string]int64{}
+	}
+	if len(o.ServerPIDs) > 0 && server1 > server0 {
+		// Over the whole window, whether or not --requests ended it early.
+		r.ServerCPU = (server1 - server0).Seconds() / o.Duration.Seconds()
+		if all.ops > 0 && elapsed == o.Duration {
+			r.ServerCPUPerOp = float64((server1 - server0).Microseconds()) / float64(all.ops)
+		}
 	}
 	if elapsed > 0 {
 		r.RPS = float64(all.ops) / elapsed.Seconds()
