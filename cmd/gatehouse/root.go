@@ -49,6 +49,7 @@ variables, then flags, each overriding the one before.`,
 	root.AddCommand(newServeCommand(g), newMigrateCommand(g), newUserCommand(g), newClientCommand(g), newKeygenCommand(g), newBackupCommand(g))
 	root.AddCommand(newMailServerCommand(g))
 	root.AddCommand(newIntegrationCommand(g))
+	root.AddCommand(newHashWorkerCommand())
 	return root
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/reqlog"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/server"
 )
@@ -55,11 +58,14 @@ In production the base URL must be https. --dev allows http and says so loudly.`
 func serve(ctx context.Context, g *globals, cfg config.Config) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := newLogger(cfg, g.stderr)
+	// The access log's lines are written in batches (see reqlog.Batch).
+	handler, flushLog := reqlog.Batch(g.stderr, func(w io.Writer) slog.Handler { return newLogger(cfg, w).Handler() })
+	defer flushLog()
+	log := slog.New(handler)
 	if cfg.Dev {
 		fmt.Fprintln(g.stderr, "\n  !!  DEVELOPMENT MODE: http URLs are allowed and cookies are not Secure.\n  !!  Never run --dev in production.")
 	}
-	node, err := server.Open(ctx, cfg, log, server.Options{})
+	node, err := server.Open(ctx, cfg, log, server.Options{HashWorker: hashWorker()})
 	if err != nil {
 		return err
 	}

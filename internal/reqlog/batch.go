@@ -30,7 +30,9 @@ func Batch(w io.Writer, newHandler func(io.Writer) slog.Handler) (h slog.Handler
 	return &batchHandler{Handler: newHandler(b), b: b}, b.flush
 }
 
-// batcher is the writer the handler writes to.
+// batcher is the writer the handler writes to. Its lock is held by
+// batchHandler across a whole record, so holding says which record a Write
+// belongs to.
 type batcher struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -39,9 +41,8 @@ type batcher struct {
 	timer   *time.Timer
 }
 
+// Write is called by the wrapped handler with b.mu held (see batchHandler).
 func (b *batcher) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	if !b.holding {
 		if err := b.flushLocked(); err != nil {
 			return 0, err
@@ -80,26 +81,18 @@ func (b *batcher) flushLocked() error {
 	return err
 }
 
-// batchHandler marks the access log's records as held. A slog handler
-// writes each record with one Write call while holding its own lock, so
-// the mark applies to that record alone.
+// batchHandler serialises records through the batcher, marking the access
+// log's as held.
 type batchHandler struct {
 	slog.Handler
 	b *batcher
 }
 
 func (h *batchHandler) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level > slog.LevelInfo || r.Message != accessMessage {
-		return h.Handler.Handle(ctx, r)
-	}
 	h.b.mu.Lock()
-	h.b.holding = true
-	h.b.mu.Unlock()
-	err := h.Handler.Handle(ctx, r)
-	h.b.mu.Lock()
-	h.b.holding = false
-	h.b.mu.Unlock()
-	return err
+	defer h.b.mu.Unlock()
+	h.b.holding = r.Level <= slog.LevelInfo && r.Message == accessMessage
+	return h.Handler.Handle(ctx, r)
 }
 
 func (h *batchHandler) WithAttrs(attrs []slog.Attr) slog.Handler {

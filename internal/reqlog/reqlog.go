@@ -18,6 +18,9 @@ import (
 // Header carries the request ID, in and out.
 const Header = "X-Request-ID"
 
+// accessMessage is the message of the access log's records.
+const accessMessage = "request"
+
 type ctxKey struct{}
 
 // info is what the middleware learns about a request while it is served.
@@ -73,9 +76,13 @@ func Middleware(log *slog.Logger, trusted func(*http.Request) bool, observe Obse
 		if !log.Enabled(r.Context(), level) {
 			return // spare the hot paths building a record nobody reads
 		}
-		log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method), slog.String("route", route),
+		// The record goes to the handler directly: Logger.LogAttrs would
+		// also look up the caller's program counter, which no line shows.
+		rec2 := slog.NewRecord(time.Now(), level, accessMessage, 0)
+		rec2.AddAttrs(slog.String("method", r.Method), slog.String("route", route),
 			slog.Int("status", rec.status), slog.Duration("duration", took),
 			slog.String("address", clientip.From(r.Context()).String()), slog.String("request_id", in.id))
+		log.Handler().Handle(r.Context(), rec2) //nolint:errcheck // as LogAttrs: a log line that cannot be written is dropped
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,12 +57,18 @@ type Gatehouse struct {
 	nodeMetrics  nodeMetrics
 	// purgeBatch is the janitor's rows per transaction (purgeBatch; tests shrink it).
 	purgeBatch int
+	hasher     *user.Hasher
 }
 
 // Options are the seams tests control.
 type Options struct {
 	Now    func() time.Time
 	Argon2 *user.Argon2Params // nil: user.DefaultArgon2
+	// HashWorker, when set, starts the process that derives password keys
+	// (user.ServeHashWorker at low priority; `gatehouse hash-worker`), so
+	// that sign-ins neither hold up other requests nor grow this process's
+	// memory; nil: keys are derived in this process.
+	HashWorker func() *exec.Cmd
 }
 
 // Open builds a node from a validated configuration.
@@ -98,7 +105,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		st.Close()
 		return nil, err
 	}
-	g.Users = user.NewService(st, user.NewHasher(argon, cfg.SignIn.HashConcurrency), user.ThrottlePolicy{
+	g.hasher = user.NewHasher(argon, cfg.SignIn.HashConcurrency)
+	if opt.HashWorker != nil {
+		g.hasher.UseWorkerProcess(opt.HashWorker)
+	}
+	g.Users = user.NewService(st, g.hasher, user.ThrottlePolicy{
 		PerAccount: cfg.SignIn.MaxFailuresPerAccount, PerAddress: cfg.SignIn.MaxFailuresPerAddress, Window: cfg.SignIn.FailureWindow,
 	}, opt.Now)
 	l := cfg.Lifetimes
@@ -151,8 +162,11 @@ func StoreTarget(cfg config.Config) string {
 	return target
 }
 
-// Close releases the store.
-func (g *Gatehouse) Close() error { return g.Store.Close() }
+// Close releases the store and stops the hash worker.
+func (g *Gatehouse) Close() error {
+	g.hasher.Close()
+	return g.Store.Close()
+}
 
 // AdminAPI is the admin REST API with every part a node serves.
 func (g *Gatehouse) AdminAPI() *adminapi.API {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os/exec"
 	"runtime"
 	"strings"
 
@@ -39,10 +40,39 @@ const (
 var ErrBadHash = errors.New("user: stored password hash is not argon2id")
 
 // Hasher hashes and verifies passwords, running at most a fixed number of
-// argon2 computations at once; the others wait (or give up with ctx).
+// argon2 computations at once; the others wait (or give up with ctx). With
+// UseWorkerProcess, the computations run in a worker process (hashworker.go).
 type Hasher struct {
 	params Argon2Params
 	slots  chan struct{}
+	worker *hashWorker // nil: in this process
+}
+
+// UseWorkerProcess makes h derive keys in a worker process that start
+// returns a command for (ServeHashWorker on its standard input and output),
+// started at the first hash and stopped after a while without one. Call it
+// before h is used; Close stops the process.
+func (h *Hasher) UseWorkerProcess(start func() *exec.Cmd) {
+	h.worker = newHashWorker(start)
+}
+
+// Close stops the worker process, if any.
+func (h *Hasher) Close() {
+	if h.worker != nil {
+		h.worker.close()
+	}
+}
+
+// idKey derives the argon2id key, in the worker process when there is one
+// (falling back to this process should it fail).
+func (h *Hasher) idKey(ctx context.Context, password, salt []byte, p Argon2Params, keyLen uint32) ([]byte, error) {
+	if h.worker != nil {
+		key, err := h.worker.key(ctx, password, salt, p, keyLen)
+		if err == nil || ctx.Err() != nil {
+			return key, err
+		}
+	}
+	return argon2.IDKey(password, salt, p.Time, p.MemoryKiB, p.Threads, keyLen), nil
 }
 
 // NewHasher returns a Hasher; concurrency <= 0 means one per CPU.
@@ -76,7 +106,11 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	}
 	defer h.release()
 	p := h.params
-	return h.format(salt, argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyBytes)), nil
+	key, err := h.idKey(ctx, []byte(password), salt, p, keyBytes)
+	if err != nil {
+		return "", err
+	}
+	return h.format(salt, key), nil
 }
 
 // Decoy returns a hash in the current parameters that no password matches:
@@ -108,7 +142,10 @@ func (h *Hasher) Verify(ctx context.Context, phc, password string) (bool, error)
 		return false, err
 	}
 	defer h.release()
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	got, err := h.idKey(ctx, []byte(password), salt, p, uint32(len(want)))
+	if err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 

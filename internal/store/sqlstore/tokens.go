@@ -244,7 +244,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 					return err
 				}
 			}
-			return s.insertIssue(ctx, tx, issue, eff)
+			// A live refresh token was just replaced by one: the user's count
+			// of live ones cannot have grown, so the cap needs no query here.
+			// (A grace reuse, below, adds one and is capped.)
+			replaced := issue
+			replaced.RefreshCap = 0
+			return s.insertIssue(ctx, tx, replaced, eff)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err

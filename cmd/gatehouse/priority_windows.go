@@ -1,0 +1,4 @@
+package main
+
+// lowerPriority does nothing on Windows: the worker runs at normal priority.
+func lowerPriority() {}
