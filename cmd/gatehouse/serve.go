@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -84,8 +85,11 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}
 	if password != "" {
-		// Hashing the password took 19 MiB that the node will not need again
-		// soon: give it back now rather than when the scavenger gets to it.
+		// Hashing the password took 19 MiB (in the worker process, or here
+		// when it could not start) that the node will not need again soon:
+		// give it back now rather than when the worker's idle time is up or
+		// the scavenger gets to it.
+		node.StopIdleHashWorker()
 		debug.FreeOSMemory()
 	}
 	if password != "" && os.Getenv(config.AdminPasswordEnv) == "" {
@@ -102,6 +106,9 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 		"store", server.StoreTarget(cfg), "dev", cfg.Dev, "scopes", cfg.Scopes.Catalogue, "trusted_proxies", len(cfg.TrustedProxies),
 		"access_token", l.AccessToken, "refresh_idle", l.RefreshIdle, "refresh_absolute", l.RefreshMax, "refresh_grace", l.RefreshGrace,
 		"log_level", cfg.Log.Level)
+	// Once serving, the pages of the executable that only the start touched
+	// are given back (see dropStartPages).
+	time.AfterFunc(startPagesDelay, dropStartPages)
 	err = node.Serve(ctx, ln)
 	log.Info("gatehouse stopped", "error", err)
 	return err

@@ -175,7 +175,10 @@ func transportError(err error, endpoint string, timeout string, seen *answered) 
 	case seen != nil && seen.status != 0:
 		// A 2xx answer x/oauth2 could not read, or one without access_token.
 		return answerError(&http.Response{StatusCode: seen.status, Header: http.Header{"Content-Type": {seen.contentType}}}, endpoint)
-	case strings.Contains(err.Error(), "malformed HTTP"), strings.Contains(err.Error(), "transport connection broken"):
+	case strings.Contains(err.Error(), "malformed HTTP"), strings.Contains(err.Error(), "transport connection broken"),
+		// The server spoke first (an SMTP or IMAP banner): net/http finds
+		// bytes on an idle connection and gives up before any answer.
+		strings.Contains(err.Error(), "readLoopPeekFailLocked"):
 		return fail(problem("integration.not_http", "%s does not answer HTTP on that port: check the port of %s", host, endpoint))
 	}
 	return fail(problem("integration.unreachable", "cannot reach %s: %s", host, providerText(netText(err))))

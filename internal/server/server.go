@@ -162,6 +162,10 @@ func StoreTarget(cfg config.Config) string {
 	return target
 }
 
+// StopIdleHashWorker stops the password-hashing worker process if it is
+// idle (after the first administrator's hash at a first start, say).
+func (g *Gatehouse) StopIdleHashWorker() { g.hasher.StopIdleWorker() }
+
 // Close releases the store and stops the hash worker.
 func (g *Gatehouse) Close() error {
 	g.hasher.Close()

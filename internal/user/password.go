@@ -63,6 +63,14 @@ func (h *Hasher) Close() {
 	}
 }
 
+// StopIdleWorker stops the worker process now if it has nothing to do (the
+// next hash starts it again), rather than after its idle time.
+func (h *Hasher) StopIdleWorker() {
+	if h.worker != nil {
+		h.worker.stopIfIdle()
+	}
+}
+
 // idKey derives the argon2id key, in the worker process when there is one
 // (falling back to this process should it fail).
 func (h *Hasher) idKey(ctx context.Context, password, salt []byte, p Argon2Params, keyLen uint32) ([]byte, error) {
