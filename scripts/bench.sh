@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/bench.sh [--postgres | --cluster] [--quick]
+# Usage: scripts/bench.sh [--postgres | --cluster | --sync-normal] [--quick]
 #
 # Runs Gatehouse's load suite on this machine and writes every result as JSON:
 #   - builds bin/gatehouse and bin/gatehouse-bench;
@@ -9,15 +9,24 @@
 #     throw-away one from scripts/with-postgres.sh, pinned to the same CPU);
 #     --cluster: three nodes on PostgreSQL sharing one GATEHOUSE_SECRET_KEY,
 #     the load spread over all three;
+#     --sync-normal: SQLite with the opt-in database.sqlite_synchronous=normal
+#     (not durable against a power cut; measured apart from the default);
+#     every node allows unlimited failed sign-ins per address, since all the
+#     tool's sign-ins come from 127.0.0.1;
 #   - runs every scenario with `gatehouse-bench` pinned to CPU $TOOL_CPU (1),
 #     $RUNS (3) runs of $DURATION (8s) after $WARMUP (1s) each:
 #     client-credentials c=32, introspect c=32, refresh c=8, authcode c=8,
 #     bearer c=32, signin c=200 (with --timeout 60s, printing the server's
-#     RSS meanwhile), and
-#     ceiling c=32 (in the tool's process, then as a separate process on the
-#     server's CPU);
-#   - records the server's idle RSS and peak RSS (VmRSS, VmHWM) and the time
-#     from start to the first metadata answer ($STARTUP_RUNS (5) fresh starts).
+#     RSS meanwhile), flood (introspect c=32 while signin c=200 runs),
+#     sweep (client-credentials at c=1, 8, 32, 128 and 256, one run each)
+#     and ceiling c=32 (in the tool's process, then as a separate process on
+#     the server's CPU); every run reports the nodes' CPU time per
+#     operation (--server-pid), and the summary each median's ratio to the
+#     ceiling;
+#   - records the server's idle RSS and peak RSS (VmRSS, VmHWM), and its
+#     password-hashing worker's (a child process while sign-ins run), and the
+#     time from start to the first metadata answer ($STARTUP_RUNS (5) fresh
+#     starts).
 # Results go to $RESULTS (default test-artifacts/bench/<date>-<mode>):
 # one JSON file per scenario, startup.json, rss.txt and summary.txt.
 # --quick: RUNS=1 DURATION=2s, for a smoke test. SCENARIOS="a b" runs a subset.
@@ -31,6 +40,7 @@ for arg in "$@"; do
   case "$arg" in
     --postgres) mode=postgres ;;
     --cluster) mode=cluster ;;
+    --sync-normal) mode=sqlite-normal ;;
     --quick) RUNS=${RUNS:-1} DURATION=${DURATION:-2s} ;;
     -h|--help) usage ;;
     *) echo "bench.sh: unknown argument $arg" >&2; usage ;;
@@ -42,7 +52,7 @@ WARMUP=${WARMUP:-1s}
 STARTUP_RUNS=${STARTUP_RUNS:-5}
 SERVER_CPU=${SERVER_CPU:-0}
 TOOL_CPU=${TOOL_CPU:-1}
-SCENARIOS=${SCENARIOS:-"client-credentials introspect refresh authcode bearer signin ceiling"}
+SCENARIOS=${SCENARIOS:-"client-credentials introspect refresh authcode bearer signin flood sweep ceiling"}
 
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -59,7 +69,7 @@ fi
 # PostgreSQL: the given database, else a throw-away one (this script runs
 # again inside scripts/with-postgres.sh, PostgreSQL on the server's CPU).
 dburl=
-if [ "$mode" != sqlite ]; then
+if [ "$mode" = postgres ] || [ "$mode" = cluster ]; then
   dburl=${GATEHOUSE_DATABASE_URL:-${GATEHOUSE_TEST_DATABASE_URL:-}}
   if [ -z "$dburl" ]; then
     log "no GATEHOUSE_DATABASE_URL: starting a throw-away PostgreSQL"
@@ -102,6 +112,12 @@ GATEHOUSE_SECRET_KEY=$("$bin" keygen)
 GATEHOUSE_ADMIN_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 export GATEHOUSE_SECRET_KEY GATEHOUSE_ADMIN_PASSWORD
 unset GATEHOUSE_DATABASE_URL
+# Every sign-in of the tool comes from 127.0.0.1: the per-address limit on
+# failed sign-ins (reserved before each hash) would refuse most of them.
+export GATEHOUSE_SIGN_IN_MAX_FAILURES_PER_ADDRESS=1000000
+if [ "$mode" = sqlite-normal ]; then
+  export GATEHOUSE_DATABASE_SQLITE_SYNCHRONOUS=normal
+fi
 store=(--data-dir "$tmp/data")
 [ -n "$dburl" ] && store+=(--database-url "$dburl")
 
@@ -137,6 +153,33 @@ wait_ready() {
 
 rss_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# worker_of PID: the node's password-hashing worker process, if running.
+worker_of() { pgrep -P "$1" -f "hash-worker" 2>/dev/null | head -1; }
+# note_worker: remember (in a file: samplers run in subshells) the highest
+# VmHWM seen of any node's worker, which exits when idle, taking it along.
+note_worker() {
+  local i w k peak
+  peak=$(cat "$tmp/worker.peak" 2>/dev/null || echo 0)
+  for i in "${!node_pids[@]}"; do
+    w=$(worker_of "${node_pids[$i]}")
+    [ -n "$w" ] || continue
+    k=$(rss_kib "$w" VmHWM)
+    [ "${k:-0}" -gt "$peak" ] && peak=$k
+  done
+  echo "$peak" >"$tmp/worker.peak"
+}
+# sample_rss WHILE_FILE LABEL: print the nodes' memory every second until
+# WHILE_FILE exists (in the background; the caller waits for it).
+sample_rss() {
+  local i
+  for i in $(seq 1 600); do
+    sleep 1
+    [ -e "$1" ] && break
+    echo "  $2 t=${i}s: $(rss_line)"
+  done
+}
+# median_rps FILE: the median req/s of a gatehouse-bench JSON report.
+median_rps() { awk '/"median"/ { m = 1 } m && /"req_per_s"/ { gsub(/[^0-9.]/, "", $2); print $2; exit }' "$1" 2>/dev/null; }
 
 nodes=1
 [ "$mode" = cluster ] && nodes=3
@@ -169,12 +212,17 @@ sleep 1
 } | tee "$RESULTS/rss.txt" | tee -a "$summary"
 
 rss_line() {
-  local out="" i
+  local out="" i w
   for i in "${!node_pids[@]}"; do
-    out+="node$((i + 1)) VmRSS $(mib "$(rss_kib "${node_pids[$i]}" VmRSS)") MiB, VmHWM $(mib "$(rss_kib "${node_pids[$i]}" VmHWM)") MiB; "
+    out+="node$((i + 1)) VmRSS $(mib "$(rss_kib "${node_pids[$i]}" VmRSS)") MiB, VmHWM $(mib "$(rss_kib "${node_pids[$i]}" VmHWM)") MiB"
+    w=$(worker_of "${node_pids[$i]}")
+    [ -n "$w" ] && out+=", hash worker VmRSS $(mib "$(rss_kib "$w" VmRSS)") MiB"
+    out+="; "
   done
+  note_worker
   echo "$out"
 }
+server_pids=$(IFS=,; echo "${node_pids[*]}")
 
 concurrency_of() {
   case "$1" in
@@ -183,6 +231,8 @@ concurrency_of() {
     *) echo 32 ;;
   esac
 }
+# ratios: each scenario's median next to the same run's ceiling.
+ratios=()
 
 failed=()
 # bench NAME OUTFILE ARGS...: one `gatehouse-bench`, its table into the summary.
@@ -194,6 +244,7 @@ bench() {
   local status=0
   "${pin_tool[@]}" "$tool" --runs "$RUNS" --duration "$DURATION" --warmup "$WARMUP" --out "$out" "$@" \
     2>"$RESULTS/$name.log" | tee -a "$summary" || status=$?
+  ratios+=("$name $(median_rps "$out")")
   if [ "$status" -ne 0 ]; then
     failed+=("$name")
     tail -n 3 "$RESULTS/$name.log" | tee -a "$summary" >&2
@@ -212,26 +263,44 @@ for scenario in $SCENARIOS; do
       cpid=$!
       pids+=("$cpid")
       for i in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$cport/" && break; sleep 0.05; done
-      bench ceiling-server "$RESULTS/ceiling-server.json" --scenario ceiling -c "$c" --url "http://127.0.0.1:$cport"
+      bench ceiling-server "$RESULTS/ceiling-server.json" --scenario ceiling -c "$c" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
       kill "$cpid" 2>/dev/null || true
       wait "$cpid" 2>/dev/null || true
       ;;
     signin)
       # Print the server's memory while sign-ins (argon2id, 19 MiB each) run.
-      (
-        for i in $(seq 1 600); do
-          sleep 1
-          [ -e "$tmp/signin.done" ] && break
-          echo "  signin t=${i}s: $(rss_line)"
-        done
-      ) | tee -a "$RESULTS/rss.txt" >&2 &
+      sample_rss "$tmp/signin.done" signin | tee -a "$RESULTS/rss.txt" >&2 &
       sampler=$!
-      bench signin "$RESULTS/signin.json" "${store[@]}" "${url_flags[@]}" --scenario signin -c "$c" --timeout 60s
+      bench signin "$RESULTS/signin.json" "${store[@]}" "${url_flags[@]}" --server-pid "$server_pids" --scenario signin -c "$c" --timeout 60s
       touch "$tmp/signin.done"
       wait "$sampler" 2>/dev/null || true
       ;;
+    flood)
+      # Introspection while 200 clients sign in: the sign-ins start first and
+      # outlast the introspection runs; their own figures are not the point
+      # (they wait behind the tokens by design), so they are not judged.
+      fdur=$(awk -v r="$RUNS" -v d="${DURATION%s}" -v w="${WARMUP%s}" 'BEGIN { print int(r * (d + w) + 15) "s" }')
+      rm -f "$tmp/flood.done"
+      sample_rss "$tmp/flood.done" flood | tee -a "$RESULTS/rss.txt" >&2 &
+      sampler=$!
+      "${pin_tool[@]}" "$tool" "${store[@]}" "${url_flags[@]}" --scenario signin -c 200 --timeout 60s \
+        --duration "$fdur" --warmup 0s --out "$RESULTS/flood-signin.json" >"$RESULTS/flood-signin.txt" 2>"$RESULTS/flood-signin.log" &
+      flooder=$!
+      sleep 5 # the sign-ins are all queued
+      bench flood "$RESULTS/flood.json" "${store[@]}" "${url_flags[@]}" --server-pid "$server_pids" --scenario introspect -c 32
+      wait "$flooder" 2>/dev/null || true
+      touch "$tmp/flood.done"
+      wait "$sampler" 2>/dev/null || true
+      say "(sign-ins meanwhile: $(awk '/median/ { print $2 " /s" }' "$RESULTS/flood-signin.txt"))"
+      ;;
+    sweep)
+      # The write path at every concurrency: batches of 1 to 256 commits.
+      for sc in 1 8 32 128 256; do
+        RUNS=1 bench "sweep-c$sc" "$RESULTS/sweep-c$sc.json" "${store[@]}" "${url_flags[@]}" --server-pid "$server_pids" --scenario client-credentials -c "$sc"
+      done
+      ;;
     *)
-      bench "$scenario" "$RESULTS/$scenario.json" "${store[@]}" "${url_flags[@]}" --scenario "$scenario" -c "$c"
+      bench "$scenario" "$RESULTS/$scenario.json" "${store[@]}" "${url_flags[@]}" --server-pid "$server_pids" --scenario "$scenario" -c "$c"
       ;;
   esac
   echo "after $scenario: $(rss_line)" >>"$RESULTS/rss.txt"
@@ -239,11 +308,23 @@ done
 
 say ""
 say "== memory"
+note_worker
 {
   for i in "${!node_pids[@]}"; do
     echo "node$((i + 1)) peak: VmHWM $(mib "$(rss_kib "${node_pids[$i]}" VmHWM)") MiB (now VmRSS $(mib "$(rss_kib "${node_pids[$i]}" VmRSS)") MiB)"
   done
+  echo "hash worker peak (highest seen, any node): VmHWM $(mib "$(cat "$tmp/worker.peak" 2>/dev/null || echo 0)") MiB"
 } | tee -a "$summary" "$RESULTS/rss.txt"
+
+ceiling=$(median_rps "$RESULTS/ceiling-server.json")
+if [ -n "$ceiling" ]; then
+  say ""
+  say "== medians against the same run's ceiling ($ceiling/s: the bare handler on the server's CPU)"
+  for r in "${ratios[@]}"; do
+    set -- $r
+    [ -n "${2:-}" ] && say "$(awk -v n="$1" -v x="$2" -v c="$ceiling" 'BEGIN { printf "%-22s %10.1f/s  %5.3f of the ceiling", n, x, x / c }')"
+  done
+fi
 
 # Stop the nodes before timing start-ups, so that they do not compete.
 for p in "${node_pids[@]}"; do kill "$p" 2>/dev/null || true; done

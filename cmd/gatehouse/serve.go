@@ -85,13 +85,12 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}
 	if password != "" {
-		// Hashing the password took 19 MiB (in the worker process, or here
-		// when it could not start) that the node will not need again soon:
-		// give it back now rather than when the worker's idle time is up or
-		// the scavenger gets to it.
-		node.StopIdleHashWorker()
+		// Hashing the password took 19 MiB that the node will not need again
+		// soon: give it back now rather than when the scavenger gets to it.
 		debug.FreeOSMemory()
 	}
+	// From now on sign-ins hash in the worker process (see user.Hasher).
+	node.EnableHashWorker()
 	if password != "" && os.Getenv(config.AdminPasswordEnv) == "" {
 		if err := announceFirstAdmin(g.stderr, log, cfg.DataDir, password); err != nil {
 			return err

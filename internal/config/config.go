@@ -58,6 +58,13 @@ type Database struct {
 	// Pool sizes the PostgreSQL connection pool; its keys sit directly under
 	// database: (database.max_open_conns, GATEHOUSE_DATABASE_MAX_OPEN_CONNS).
 	Pool Pool `yaml:",inline"`
+	// SQLiteSynchronous is the embedded SQLite file's durability: "full"
+	// (the default) answers a write only once it is on disk; "normal" answers
+	// once the operating system has it, and flushes it to disk at the next
+	// checkpoint (~every 100 ms): a power cut or a kernel crash may then lose
+	// the last ~100 ms of writes, tokens issued and revocations made
+	// included. See docs/configuration.md.
+	SQLiteSynchronous string `yaml:"sqlite_synchronous"`
 }
 
 // Pool sizes each node's PostgreSQL connection pool (SQLite has its own fixed
@@ -152,7 +159,7 @@ func Default() Config {
 		DataDir: "./gatehouse-data",
 		Database: Database{Pool: Pool{
 			MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute,
-		}},
+		}, SQLiteSynchronous: "full"},
 		Scopes: Scopes{Catalogue: "atlassian"},
 		Lifetimes: Lifetimes{
 			Code:               10 * time.Minute,
@@ -383,6 +390,11 @@ func (c *Config) validate(serving bool) error {
 	}
 	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") && !strings.HasPrefix(c.Database.URL, "postgresql://") {
 		errs = append(errs, errors.New("database.url must be empty (embedded SQLite) or a postgres:// URL"))
+	}
+	switch c.Database.SQLiteSynchronous {
+	case "full", "normal":
+	default:
+		errs = append(errs, fmt.Errorf("database.sqlite_synchronous must be full or normal, not %q", c.Database.SQLiteSynchronous))
 	}
 	p := c.Database.Pool
 	for name, n := range map[string]int64{

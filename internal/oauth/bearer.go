@@ -23,10 +23,11 @@ type Principal struct {
 }
 
 // inspect checks an access or refresh token and returns its principal, or
-// ok false when the token is not active. The token and its user are read
-// from the database in one query, never from a cache, so a revocation, a
-// disabled user or a lowered level takes effect at once; the application
-// comes from the bounded cache (see store.ClientCache).
+// ok false when the token is not active. The token and its user are read in
+// one query, or on SQLite from the store's read cache, which serves a row
+// only while it can prove it current (sqlstore's readCache): either way a
+// revocation, a disabled user or a lowered level takes effect at once; the
+// application comes from the bounded cache (see store.ClientCache).
 func (s *Server) inspect(ctx context.Context, kind token.Kind, value string) (p Principal, ok bool, err error) {
 	hash, valid := s.minter.Parse(kind, value)
 	if !valid {

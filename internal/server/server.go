@@ -58,6 +58,7 @@ type Gatehouse struct {
 	// purgeBatch is the janitor's rows per transaction (purgeBatch; tests shrink it).
 	purgeBatch int
 	hasher     *user.Hasher
+	hashWorker func() *exec.Cmd
 }
 
 // Options are the seams tests control.
@@ -67,7 +68,8 @@ type Options struct {
 	// HashWorker, when set, starts the process that derives password keys
 	// (user.ServeHashWorker at low priority; `gatehouse hash-worker`), so
 	// that sign-ins neither hold up other requests nor grow this process's
-	// memory; nil: keys are derived in this process.
+	// memory, once EnableHashWorker is called (before serving); until then,
+	// and when nil, keys are derived in this process.
 	HashWorker func() *exec.Cmd
 }
 
@@ -106,9 +108,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		return nil, err
 	}
 	g.hasher = user.NewHasher(argon, cfg.SignIn.HashConcurrency)
-	if opt.HashWorker != nil {
-		g.hasher.UseWorkerProcess(opt.HashWorker)
-	}
+	g.hashWorker = opt.HashWorker
 	g.Users = user.NewService(st, g.hasher, user.ThrottlePolicy{
 		PerAccount: cfg.SignIn.MaxFailuresPerAccount, PerAddress: cfg.SignIn.MaxFailuresPerAddress, Window: cfg.SignIn.FailureWindow,
 	}, opt.Now)
@@ -146,13 +146,16 @@ func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return sqlstore.OpenSQLite(ctx, cfg.SQLitePath())
+	return sqlstore.OpenSQLiteWith(ctx, cfg.SQLitePath(), sqlstore.SQLiteOptions{NormalSync: cfg.Database.SQLiteSynchronous == "normal"})
 }
 
 // StoreTarget names the database cfg selects, for messages: the PostgreSQL
 // database, host and port (never the password), or the SQLite file.
 func StoreTarget(cfg config.Config) string {
 	if cfg.Database.URL == "" {
+		if cfg.Database.SQLiteSynchronous == "normal" {
+			return "SQLite file " + cfg.SQLitePath() + " (sqlite_synchronous=normal: a power cut may lose the last writes)"
+		}
 		return "SQLite file " + cfg.SQLitePath()
 	}
 	target, err := sqlstore.PostgresTarget(cfg.Database.URL)
@@ -162,9 +165,15 @@ func StoreTarget(cfg config.Config) string {
 	return target
 }
 
-// StopIdleHashWorker stops the password-hashing worker process if it is
-// idle (after the first administrator's hash at a first start, say).
-func (g *Gatehouse) StopIdleHashWorker() { g.hasher.StopIdleWorker() }
+// EnableHashWorker moves password hashing to the worker process of
+// Options.HashWorker, if any. Call it before serving: the start's own hash
+// (the first administrator's) is quicker in process than through a worker
+// that must start first.
+func (g *Gatehouse) EnableHashWorker() {
+	if g.hashWorker != nil {
+		g.hasher.UseWorkerProcess(g.hashWorker)
+	}
+}
 
 // Close releases the store and stops the hash worker.
 func (g *Gatehouse) Close() error {

@@ -51,7 +51,7 @@ type Hasher struct {
 // UseWorkerProcess makes h derive keys in a worker process that start
 // returns a command for (ServeHashWorker on its standard input and output),
 // started at the first hash and stopped after a while without one. Call it
-// before h is used; Close stops the process.
+// before h is used concurrently; Close stops the process.
 func (h *Hasher) UseWorkerProcess(start func() *exec.Cmd) {
 	h.worker = newHashWorker(start)
 }
@@ -60,14 +60,6 @@ func (h *Hasher) UseWorkerProcess(start func() *exec.Cmd) {
 func (h *Hasher) Close() {
 	if h.worker != nil {
 		h.worker.close()
-	}
-}
-
-// StopIdleWorker stops the worker process now if it has nothing to do (the
-// next hash starts it again), rather than after its idle time.
-func (h *Hasher) StopIdleWorker() {
-	if h.worker != nil {
-		h.worker.stopIfIdle()
 	}
 }
 

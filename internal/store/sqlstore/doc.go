@@ -9,20 +9,30 @@
 // # The write path
 //
 // Every write goes through one path in sqlstore.go: inTx for a transaction,
-// exec and writeStatement for a single statement. Nothing else touches the
-// writer pool (Store.w) or the group committer, and no write goes through the
-// reader pool (write_path_test.go checks both).
+// exec and writeStatement for a single statement (and their Effects forms,
+// which say what the write changes that the read cache may hold). Nothing
+// else touches the writer pool (Store.w) or the group committer, and no write
+// goes through the reader pool (write_path_test.go checks both).
 //
 //   - SQLite: group commit (commit.go). SQLite has one writer, and with
 //     synchronous=FULL every COMMIT waits for an fsync; so the writes of all
 //     callers queue for the one writer connection, and those that queued
-//     while a batch committed share the next transaction and its one fsync,
-//     each in a savepoint of its own (a single statement needs none, SQLite
-//     makes it atomic), so a failure undoes only that caller's writes. The
-//     queue is served in order, so a long job (the janitor's purge, in
-//     bounded batches) delays the others by one batch at most. A write that
-//     went around the committer would not be faster: it would wait for the
-//     writer connection behind a whole batch, outside the queue's order.
+//     while a batch committed share the next transaction and its one fsync.
+//     Jobs run without savepoints; when a job of several statements fails
+//     after writing, the batch is rolled back and runs again with that job
+//     settled and every other one in a savepoint of its own, so a failure
+//     undoes only that caller's writes. The queue is served in order, so a
+//     long job (the janitor's purge, in bounded batches) delays the others
+//     by one batch at most. A write that went around the committer would not
+//     be faster: it would wait for the writer connection behind a whole
+//     batch, outside the queue's order.
+//   - SQLite's fsyncs go through sqlitevfs, which parks the goroutine while
+//     the kernel syncs instead of holding the process's P: the node keeps
+//     serving while a commit is on its way to the disk.
+//   - SQLite: the read cache (readcache.go) serves tokens, users and
+//     sessions while SQLite's WAL-index change counter proves nothing it
+//     cannot account for was committed; each batch applies its jobs' effects
+//     before its writers get their answers.
 //   - PostgreSQL: no group commit. It has many writer connections and
 //     already flushes the WAL of concurrent commits together; batching on one
 //     connection would serialize them. inTx is a transaction of its own on
@@ -48,7 +58,13 @@
 //     later, so every late replay reports reuse rather than ErrNotFound.
 //   - The refresh cap never revokes the token being stored; it keeps the
 //     newest cap-1 others (by created_at, then hash) and revokes the rest with
-//     their access tokens.
+//     their access tokens. A rotation, which replaces a live refresh token by
+//     one, cannot raise the count and does not query it; a grace reuse does.
+//   - DecideConsent takes a pending consent and stores its code and audit
+//     event in one transaction: a decision and what it produces commit
+//     together or not at all.
+//   - With the read cache, an answer is never older than the last write
+//     whose caller has its answer, by this node or any other process.
 //   - Times are unix milliseconds in BIGINT columns, 0 meaning the zero
 //     time.Time ("never"); string lists are JSON arrays in TEXT; hashes are
 //     BLOB/BYTEA, NULL when empty.

@@ -119,3 +119,30 @@ func migrationCount(t *testing.T, dialect string) int64 {
 	}
 	return int64(len(files))
 }
+
+// TestNormalSync: the opt-in synchronous=NORMAL store commits and keeps its
+// writes across a reopen (the conformance suite runs on FULL).
+func TestNormalSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s, err := OpenSQLiteWith(t.Context(), path, SQLiteOptions{NormalSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode int
+	if err := s.w.QueryRowContext(t.Context(), `PRAGMA synchronous`).Scan(&mode); err != nil || mode != 1 {
+		t.Fatalf("synchronous = %d (%v), want 1 (NORMAL)", mode, err)
+	}
+	if err := s.CreateUser(t.Context(), store.User{ID: "u", Username: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openPath(t, path)
+	if _, err := s.UserByID(t.Context(), "u"); err != nil {
+		t.Fatalf("after reopening: %v", err)
+	}
+	if err := s.w.QueryRowContext(t.Context(), `PRAGMA synchronous`).Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("OpenSQLite: synchronous = %d (%v), want 2 (FULL)", mode, err)
+	}
+}

@@ -142,9 +142,24 @@ func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath str
 	return s, nil
 }
 
+// SQLiteOptions are the settings of OpenSQLiteWith.
+type SQLiteOptions struct {
+	// NormalSync commits with synchronous=NORMAL instead of FULL: a commit
+	// returns once its WAL frames are written, not flushed; the checkpointer
+	// flushes them (~every 100 ms). A power cut or kernel crash may lose the
+	// commits since; a crash of the process loses nothing. Opt-in.
+	NormalSync bool
+}
+
 // OpenSQLite opens (creating if needed) and migrates the SQLite database at
-// path: one writer connection and a pool of read-only connections.
+// path: one writer connection and a pool of read-only connections. Every
+// commit is durable (synchronous=FULL).
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	return OpenSQLiteWith(ctx, path, SQLiteOptions{})
+}
+
+// OpenSQLiteWith is OpenSQLite with options.
+func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, error) {
 	// The driver cuts the DSN at the first '?', so such a path would be mangled.
 	if strings.Contains(path, "?") {
 		return nil, fmt.Errorf("sqlstore: sqlite path %q must not contain '?'", path)
@@ -164,7 +179,11 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	// journals of a group commit in memory instead of a temporary file.
 	// wal_autocheckpoint(10000): the checkpointer does this work off the
 	// commit path; the writer steps in only if the WAL reaches ~40 MB.
-	w, err := sql.Open("sqlite", path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
+	sync := "FULL"
+	if o.NormalSync {
+		sync = "NORMAL"
+	}
+	w, err := sql.Open("sqlite", path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open sqlite writer: %w", err)
 	}

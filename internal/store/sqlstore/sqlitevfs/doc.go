@@ -1,5 +1,8 @@
-// Package aiosync gives SQLite (modernc.org/sqlite) an fsync that parks the
-// calling goroutine instead of holding a Go P while the disk works.
+// Package sqlitevfs is SQLite's default unix VFS (modernc.org/sqlite) with
+// two additions: an fsync that parks the calling goroutine instead of holding
+// a Go P while the disk works, and a view of each database's WAL-index
+// header (Watch), whose change counter tells a cache whether anything was
+// committed.
 //
 // Why: modernc.org/sqlite is SQLite translated to Go, and its fsync(2) is an
 // ordinary blocking system call (unix.Syscall6). While a goroutine is in a
@@ -11,7 +14,7 @@
 // the group commit fell to batches of one (see docs/performance.md).
 //
 // What: VFS registers a SQLite VFS that is the default "unix" VFS in every
-// respect but one: after a file's first sync (done by the unix VFS itself,
+// respect but these: after a file's first sync (done by the unix VFS itself,
 // which also syncs the directory of a new journal or WAL file), its xSync
 // submits the fsync through Linux native AIO (io_submit with IOCB_CMD_FSYNC,
 // completion signalled on an eventfd that the Go netpoller watches). The
@@ -31,4 +34,7 @@
 //     pointer is swapped, to a copy of the unix table with xSync and xClose
 //     replaced. The descriptor is read from unixFile.h and checked against the
 //     file's name (same device and inode) before a file is wrapped.
+//   - Watch reads the header where SQLite maps it in this process, and only
+//     while a connection of the process has it mapped (xShmMap/xShmUnmap are
+//     followed); a read that faults reports "unknown", never crashes.
 package sqlitevfs
