@@ -154,7 +154,7 @@ wait_ready() {
 rss_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 # worker_of PID: the node's password-hashing worker process, if running.
-worker_of() { pgrep -P "$1" -f "hash-worker" 2>/dev/null | head -1; }
+worker_of() { pgrep -P "$1" -f "hash-worker" 2>/dev/null | head -1 || true; }
 # note_worker: remember (in a file: samplers run in subshells) the highest
 # VmHWM seen of any node's worker, which exits when idle, taking it along.
 note_worker() {
@@ -286,7 +286,13 @@ for scenario in $SCENARIOS; do
       "${pin_tool[@]}" "$tool" "${store[@]}" "${url_flags[@]}" --scenario signin -c 200 --timeout 60s \
         --duration "$fdur" --warmup 0s --out "$RESULTS/flood-signin.json" >"$RESULTS/flood-signin.txt" 2>"$RESULTS/flood-signin.log" &
       flooder=$!
-      sleep 5 # the sign-ins are all queued
+      # The tool checks the 200 users' passwords first (argon2, on the tool's
+      # CPU): introspection starts only once the sign-ins are under way.
+      for i in $(seq 1 1200); do
+        grep -q "setting up" "$RESULTS/flood-signin.log" 2>/dev/null && break
+        sleep 0.1
+      done
+      sleep 3
       bench flood "$RESULTS/flood.json" "${store[@]}" "${url_flags[@]}" --server-pid "$server_pids" --scenario introspect -c 32
       wait "$flooder" 2>/dev/null || true
       touch "$tmp/flood.done"

@@ -209,7 +209,9 @@ func (s *Store) ClaimIntegrationRefresh(ctx context.Context, id, holder string, 
 // outer conditions are checked again on each row as it is locked.
 func (s *Store) ClaimDueIntegrations(ctx context.Context, holder string, now time.Time, ttl time.Duration, limit int) ([]store.Integration, error) {
 	var out []store.Integration
-	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+	// Every node's refresher claims every few seconds: integrations are not
+	// in the read cache, which keeps its entries.
+	err := s.inTxEffects(ctx, neutral(), func(ctx context.Context, tx querier) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE integrations
 			SET lease_holder = $1, lease_until = $2, next_refresh_at = $2
 			WHERE id IN (SELECT id FROM integrations WHERE next_refresh_at <> 0 AND next_refresh_at <= $3

@@ -11,7 +11,7 @@ import (
 // TryLock implements store.Store. One upsert takes the lease when it is free,
 // expired, or already ours (a renewal); otherwise it changes nothing.
 func (s *Store) TryLock(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	res, err := s.exec(ctx, `INSERT INTO locks (name, holder, expires_at) VALUES ($1, $2, $3)
+	res, err := s.execEffects(ctx, neutral(), `INSERT INTO locks (name, holder, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 		WHERE locks.expires_at <= $4 OR locks.holder = excluded.holder`,
 		name, holder, ms(now.Add(ttl)), ms(now))

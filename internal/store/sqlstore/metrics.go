@@ -51,5 +51,25 @@ func (m *storeMetrics) observeCommit(start time.Time) {
 }
 
 // Metrics returns the store's collectors: commit latency, the group
-// commit's batch sizes (SQLite) and each connection pool's statistics.
-func (s *Store) Metrics() []prometheus.Collector { return s.metrics.collectors }
+// commit's batch sizes (SQLite), the read cache's hits and misses (SQLite)
+// and each connection pool's statistics.
+func (s *Store) Metrics() []prometheus.Collector {
+	if s.cache == nil {
+		return s.metrics.collectors
+	}
+	c := s.cache
+	return append(s.metrics.collectors[:len(s.metrics.collectors):len(s.metrics.collectors)],
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_store_read_cache_hits_total",
+			Help: "Reads of a token, user or session served by the SQLite read cache.",
+		}, func() float64 { return float64(c.hits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_store_read_cache_misses_total",
+			Help: "Reads of a token, user or session the SQLite read cache could not serve (read from the database).",
+		}, func() float64 { return float64(c.misses.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_store_read_cache_drops_total",
+			Help: "Times the SQLite read cache dropped everything (a write that may change any row, or a commit it could not account for).",
+		}, func() float64 { return float64(c.drops.Load()) }),
+	)
+}

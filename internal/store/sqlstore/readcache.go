@@ -53,7 +53,7 @@ type readCache struct {
 	users    map[string]store.User
 	sessions map[string]cachedSession
 
-	hits, misses atomic.Uint64
+	hits, misses, drops atomic.Uint64
 }
 
 type cachedSession struct {
@@ -102,6 +102,7 @@ func (c *readCache) start() uint64 {
 }
 
 func (c *readCache) dropAllLocked() {
+	c.drops.Add(1)
 	clear(c.tokens)
 	clear(c.users)
 	clear(c.sessions)
