@@ -50,7 +50,7 @@ func BenchmarkIntegrationTokenAPI(b *testing.B) {
 		b.Fatalf("authorize: %v %v", err, done.Failure)
 	}
 	target := "/rest/gatehouse/latest/integrations/" + in.ID + "/token"
-	b.SetParallelism(16) // as the other handler benchmarks: a c=16 load per core
+	b.SetParallelism(32) // c=32 per core, as scripts/bench.sh loads the token endpoints
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

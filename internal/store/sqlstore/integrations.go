@@ -53,10 +53,21 @@ func (s *Store) CreateIntegration(ctx context.Context, in store.Integration) err
 }
 
 // IntegrationByID implements store.Integrations.
+// On SQLite the read cache keeps it: the token API reads it at every call.
 func (s *Store) IntegrationByID(ctx context.Context, id string) (store.Integration, error) {
+	var gen uint64
+	if s.cache != nil {
+		if in, ok := s.cache.integration(id); ok {
+			return in, nil
+		}
+		gen = s.cache.start()
+	}
 	in, err := scanIntegration(s.rq.QueryRowContext(ctx, selectIntegration+` WHERE id = $1`, id))
 	if err != nil {
 		return store.Integration{}, fmt.Errorf("sqlstore: integration by id: %w", notFound(err))
+	}
+	if s.cache != nil {
+		s.cache.putIntegration(gen, in)
 	}
 	return in, nil
 }
@@ -209,9 +220,9 @@ func (s *Store) ClaimIntegrationRefresh(ctx context.Context, id, holder string, 
 // outer conditions are checked again on each row as it is locked.
 func (s *Store) ClaimDueIntegrations(ctx context.Context, holder string, now time.Time, ttl time.Duration, limit int) ([]store.Integration, error) {
 	var out []store.Integration
-	// Every node's refresher claims every few seconds: integrations are not
-	// in the read cache, which keeps its entries.
-	err := s.inTxEffects(ctx, neutral(), func(ctx context.Context, tx querier) error {
+	// Every node's refresher claims every few seconds: only the cached
+	// integrations are dropped, not the tokens, users and sessions.
+	err := s.inTxEffects(ctx, &effects{integrations: true}, func(ctx context.Context, tx querier) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE integrations
 			SET lease_holder = $1, lease_until = $2, next_refresh_at = $2
 			WHERE id IN (SELECT id FROM integrations WHERE next_refresh_at <> 0 AND next_refresh_at <= $3

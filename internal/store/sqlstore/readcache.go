@@ -15,7 +15,7 @@ const readCacheSize = 4096
 
 // readCache keeps the rows the hot paths read on every request — a token with
 // its user (introspection, Bearer, refresh), a user (every signed-in page), a
-// session — of a SQLite store, and serves them only while it can prove they
+// session, an integration (the token API) — of a SQLite store, and serves them only while it can prove they
 // are what the database holds, so that a revocation by this node or by any
 // other process (the CLI) takes effect at the next request, as without it.
 //
@@ -48,10 +48,11 @@ type readCache struct {
 	committing atomic.Bool // a batch is between BEGIN and its effects
 	gen        atomic.Uint64
 
-	mu       sync.RWMutex
-	tokens   map[string]store.Token
-	users    map[string]store.User
-	sessions map[string]cachedSession
+	mu           sync.RWMutex
+	tokens       map[string]store.Token
+	users        map[string]store.User
+	sessions     map[string]cachedSession
+	integrations map[string]store.Integration
 
 	hits, misses, drops atomic.Uint64
 }
@@ -72,10 +73,11 @@ func newReadCache(path string) *readCache {
 		return nil
 	}
 	return &readCache{
-		watch:    w,
-		tokens:   make(map[string]store.Token),
-		users:    make(map[string]store.User),
-		sessions: make(map[string]cachedSession),
+		watch:        w,
+		tokens:       make(map[string]store.Token),
+		users:        make(map[string]store.User),
+		sessions:     make(map[string]cachedSession),
+		integrations: make(map[string]store.Integration),
 	}
 }
 
@@ -106,6 +108,7 @@ func (c *readCache) dropAllLocked() {
 	clear(c.tokens)
 	clear(c.users)
 	clear(c.sessions)
+	clear(c.integrations)
 	c.gen.Add(1)
 }
 
@@ -177,30 +180,56 @@ func (c *readCache) putToken(gen uint64, t store.Token, u *store.User) {
 	c.mu.Unlock()
 }
 
-func (c *readCache) user(id string) (store.User, bool) {
-	if !c.current() {
-		c.misses.Add(1)
-		return store.User{}, false
+// lookup returns a copy of m[key] while the cache is current.
+func lookup[V any](c *readCache, m map[string]V, key string, clone func(V) V) (V, bool) {
+	var v V
+	ok := c.current()
+	if ok {
+		c.mu.RLock()
+		v, ok = m[key]
+		c.mu.RUnlock()
 	}
-	c.mu.RLock()
-	u, ok := c.users[id]
-	c.mu.RUnlock()
 	if !ok {
 		c.misses.Add(1)
-		return store.User{}, false
+		return v, false
 	}
 	c.hits.Add(1)
-	return copyUser(u), true
+	return clone(v), true
+}
+
+// keep stores a copy of v, read under generation gen, unless an invalidation
+// came in since.
+func keep[V any](c *readCache, gen uint64, m map[string]V, key string, v V, clone func(V) V) {
+	v = clone(v)
+	c.mu.Lock()
+	if c.gen.Load() == gen {
+		bound(m)
+		m[key] = v
+	}
+	c.mu.Unlock()
+}
+
+func (c *readCache) user(id string) (store.User, bool) {
+	return lookup(c, c.users, id, copyUser)
 }
 
 func (c *readCache) putUser(gen uint64, u store.User) {
-	u = copyUser(u)
-	c.mu.Lock()
-	if c.gen.Load() == gen {
-		bound(c.users)
-		c.users[u.ID] = u
-	}
-	c.mu.Unlock()
+	keep(c, gen, c.users, u.ID, u, copyUser)
+}
+
+func copyIntegration(in store.Integration) store.Integration {
+	in.SecretSealed = slices.Clone(in.SecretSealed)
+	in.Scopes = slices.Clone(in.Scopes)
+	in.Vault.TokensSealed = slices.Clone(in.Vault.TokensSealed)
+	return in
+}
+
+func (c *readCache) integration(id string) (store.Integration, bool) {
+	return lookup(c, c.integrations, id, copyIntegration)
+}
+
+func (c *readCache) putIntegration(gen uint64, in store.Integration) {
+	keep(c, gen, c.integrations, in.ID, in, copyIntegration)
 }
 
 func (c *readCache) session(key string, now time.Time) ([]byte, bool) {
@@ -235,9 +264,10 @@ func (c *readCache) putSession(gen uint64, key string, data []byte, expiry int64
 // may run twice, see groupCommitter.run); inserted is what the last run
 // inserted: the committer resets it before each run.
 type effects struct {
-	all      bool     // drop everything (a grant revoked, say)
-	tokens   [][]byte // token hashes whose rows changed
-	sessions []string // session keys whose rows changed
+	all          bool     // drop everything (a grant revoked, say)
+	tokens       [][]byte // token hashes whose rows changed
+	sessions     []string // session keys whose rows changed
+	integrations bool     // drop every integration (a refresher's claim)
 	// inserted are token rows the job inserted, exactly as a read returns
 	// them: when the job succeeds, they go into the cache at its commit
 	// (a refresh token is read back by the next rotation).
@@ -331,6 +361,9 @@ func (c *readCache) endBatch(base uint32, baseOK, wrote, certain bool, jobs []*w
 			}
 			for _, k := range j.effects.sessions {
 				delete(c.sessions, k)
+			}
+			if j.effects.integrations {
+				clear(c.integrations)
 			}
 		}
 		c.gen.Add(1)

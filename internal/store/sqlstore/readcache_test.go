@@ -302,3 +302,73 @@ func TestReadCacheKeepsOnlyCommittedInserts(t *testing.T) {
 		t.Fatalf("the undone insert: %v", err)
 	}
 }
+
+// The token API reads an integration at every call from the cache: a new
+// token stored here or by another process, a refresher's claim, a change of
+// settings and a deletion must each be seen by the next read.
+func TestReadCacheIntegrations(t *testing.T) {
+	path, s := cacheFixture(t)
+	other := openPath(t, path)
+	ctx := t.Context()
+	now := time.Now().Truncate(time.Millisecond)
+	in := store.Integration{ID: "i1", Name: "Mail", Provider: "custom", ClientID: "x", Scopes: []string{"a"},
+		AuthURL: "https://p.example/auth", TokenURL: "https://p.example/token", CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateIntegration(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	read := func(who string) store.Integration {
+		t.Helper()
+		got, err := s.IntegrationByID(ctx, "i1")
+		if err != nil {
+			t.Fatalf("%s: %v", who, err)
+		}
+		return got
+	}
+	read("first")
+	hits := s.cache.hits.Load()
+	if got := read("again"); got.Name != "Mail" || s.cache.hits.Load() != hits+1 {
+		t.Fatalf("second read: %+v, hits %d → %d", got, hits, s.cache.hits.Load())
+	}
+	// A caller changing its copy changes nothing cached.
+	got := read("copy")
+	got.Scopes[0] = "changed"
+	if read("after changing a copy").Scopes[0] != "a" {
+		t.Fatal("the cached integration shares memory with a caller's copy")
+	}
+
+	vault := func(account string) store.IntegrationVault {
+		return store.IntegrationVault{TokensSealed: []byte("sealed " + account), Account: account, Scope: "a",
+			ExpiresAt: now.Add(time.Hour), AuthorizedAt: now, RefreshedAt: now, NextRefreshAt: now.Add(time.Minute)}
+	}
+	if err := s.StoreIntegrationTokens(ctx, "i1", vault("here@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("after storing tokens here"); got.Vault.Account != "here@example.com" {
+		t.Fatalf("tokens stored here not seen: %+v", got.Vault)
+	}
+	if err := other.StoreIntegrationTokens(ctx, "i1", vault("there@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("after storing tokens elsewhere"); got.Vault.Account != "there@example.com" {
+		t.Fatalf("tokens stored by another process not seen: %+v", got.Vault)
+	}
+	claimed, err := s.ClaimDueIntegrations(ctx, "node-a", now.Add(2*time.Minute), time.Minute, 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if got := read("after a claim"); got.LeaseHolder != "node-a" {
+		t.Fatalf("a claim here not seen: lease holder %q", got.LeaseHolder)
+	}
+	if _, err := other.UpdateIntegration(ctx, "i1", func(in *store.Integration) error { in.Description = "renamed"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("after an edit elsewhere"); got.Description != "renamed" {
+		t.Fatal("an edit by another process not seen")
+	}
+	if err := other.DeleteIntegration(ctx, "i1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IntegrationByID(ctx, "i1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a deleted integration still read: %v", err)
+	}
+}

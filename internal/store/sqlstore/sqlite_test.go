@@ -90,7 +90,7 @@ func TestSQLiteConnections(t *testing.T) {
 // for reuse detection, and scanning them made every rotation slower.
 func TestRefreshCapReadsOnlyLiveTokens(t *testing.T) {
 	s := openSQLite(t)
-	rows, err := s.w.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+liveRefreshTokens, 0, "u", "c", []byte("h"))
+	rows, err := s.w.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+liveRefreshTokens, 0, "u", "c", []byte("h"), 9)
 	if err != nil {
 		t.Fatal(err)
 	}

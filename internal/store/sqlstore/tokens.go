@@ -72,13 +72,15 @@ func (s *Store) insertIssue(ctx context.Context, tx querier, issue store.Issue, 
 }
 
 // liveRefreshTokens lists the live refresh tokens of user $2 and client $3
-// but $4, newest first, at time $1. Its conditions spell those of the
-// partial index tokens_live_refresh, so only live tokens are read, however
-// many have rotated or been revoked.
+// but $4, newest first, at time $1, skipping the newest $5 (those within the
+// cap: the database skips them rather than hand each to Go). Its conditions
+// spell those of the partial index tokens_live_refresh, so only live tokens
+// are read, however many have rotated or been revoked. (SQLite needs a LIMIT
+// before an OFFSET; PostgreSQL takes any.)
 const liveRefreshTokens = `SELECT hash, access_hash FROM tokens
 	WHERE user_id = $2 AND client_id = $3 AND kind = 'refresh' AND revoked_at = 0 AND rotated_at = 0
 	AND hash <> $4 AND (expires_at = 0 OR expires_at > $1)
-	ORDER BY created_at DESC, hash DESC`
+	ORDER BY created_at DESC, hash DESC LIMIT 2147483647 OFFSET $5`
 
 // enforceRefreshCap revokes, with their access tokens, the oldest active
 // refresh tokens of fresh's user and client beyond limit, recording them in
@@ -89,19 +91,17 @@ func enforceRefreshCap(ctx context.Context, tx querier, fresh store.Token, limit
 		return errors.New("refresh token has no CreatedAt")
 	}
 	now := ms(fresh.CreatedAt)
-	rows, err := tx.QueryContext(ctx, liveRefreshTokens, now, fresh.UserID, fresh.ClientID, fresh.Hash)
+	// The newest limit-1 stay beside fresh.
+	rows, err := tx.QueryContext(ctx, liveRefreshTokens, now, fresh.UserID, fresh.ClientID, fresh.Hash, max(limit-1, 0))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var doomed [][]byte
-	for i := 0; rows.Next(); i++ {
+	for rows.Next() {
 		var hash, access []byte
 		if err := rows.Scan(&hash, &access); err != nil {
 			return err
-		}
-		if i < limit-1 { // the newest limit-1 stay beside fresh
-			continue
 		}
 		doomed = append(doomed, hash)
 		if len(access) > 0 {
