@@ -16,7 +16,7 @@
 #   - runs every scenario with `gatehouse-bench` pinned to CPU $TOOL_CPU (1),
 #     $RUNS (3) runs of $DURATION (8s) after $WARMUP (1s) each:
 #     client-credentials c=32, introspect c=32, refresh c=8, authcode c=8,
-#     bearer c=32, signin c=200 (with --timeout 60s, printing the server's
+#     bearer c=32, integration-token c=32, signin c=200 (with --timeout 60s, printing the server's
 #     RSS meanwhile), flood (introspect c=32 while signin c=200 runs),
 #     sweep (client-credentials at c=1, 8, 32, 128 and 256, one run each)
 #     and ceiling c=32 (in the tool's process, then as a separate process on
@@ -52,7 +52,7 @@ WARMUP=${WARMUP:-1s}
 STARTUP_RUNS=${STARTUP_RUNS:-5}
 SERVER_CPU=${SERVER_CPU:-0}
 TOOL_CPU=${TOOL_CPU:-1}
-SCENARIOS=${SCENARIOS:-"client-credentials introspect refresh authcode bearer signin flood sweep ceiling"}
+SCENARIOS=${SCENARIOS:-"client-credentials introspect refresh authcode bearer integration-token signin flood sweep ceiling"}
 
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -242,7 +242,9 @@ bench() {
   say ""
   say "== $name"
   local status=0
-  "${pin_tool[@]}" "$tool" --runs "$RUNS" --duration "$DURATION" --warmup "$WARMUP" --out "$out" "$@" \
+  # --dev: the tool provisions like a node in development mode (the bench
+  # integration's provider is served over http on loopback).
+  "${pin_tool[@]}" "$tool" --dev --runs "$RUNS" --duration "$DURATION" --warmup "$WARMUP" --out "$out" "$@" \
     2>"$RESULTS/$name.log" | tee -a "$summary" || status=$?
   ratios+=("$name $(median_rps "$out")")
   if [ "$status" -ne 0 ]; then

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -70,22 +71,25 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 			if len(o.URLs) == 0 && o.Scenario != "ceiling" {
 				o.URLs = []string{"http://127.0.0.1:8080"}
 			}
-			needClient, users, err := bench.Needs(o.Scenario, o.Concurrency)
+			need, err := bench.Needs(o.Scenario, o.Concurrency)
 			if err != nil {
 				return err
 			}
-			if needClient || users > 0 {
-				fmt.Fprintf(g.stderr, "provisioning: application %v, %d users\n", needClient, users)
+			if !cmd.Flags().Changed("scope") {
+				scopes = need.Scopes
+			}
+			if need.Client || need.Users > 0 || need.Integration {
+				fmt.Fprintf(g.stderr, "provisioning: application %v, %d users, integration %v\n", need.Client, need.Users, need.Integration)
 				provision := func(ctx context.Context, p bench.Provisioner) error {
-					c, creds, err := p.Provision(ctx, needClient, users, password, scopes)
-					o.Client, o.Users = c, creds
+					got, err := bench.ProvisionFor(ctx, p, need, password, scopes, o.URLs[0])
+					o.Client, o.Users, o.Integration = got.Client, got.Users, got.Integration
 					return err
 				}
 				if adminUser != "" {
 					err = provision(ctx, bench.APIProvisioner{BaseURL: o.URLs[0], Username: adminUser, Password: adminPassword})
 				} else {
-					err = g.withNode(cmd, func(n *server.Gatehouse) error {
-						return provision(ctx, bench.StoreProvisioner{Apps: n.Apps, Users: n.Users, Argon2: user.DefaultArgon2})
+					err = g.withNode(cmd, o.URLs[0], func(n *server.Gatehouse) error {
+						return provision(ctx, bench.StoreProvisioner{Apps: n.Apps, Users: n.Users, Integrations: n.Integrations, Argon2: user.DefaultArgon2})
 					})
 				}
 				if err != nil {
@@ -128,7 +132,7 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 	f.Int64Var(&o.Requests, "requests", 0, "end a run after this many measured operations (0: only --duration bounds it)")
 	f.IntVar(&o.Runs, "runs", 1, "runs; each is reported, with the median of every figure")
 	f.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "longest time one operation may take; a slower one fails as a transport error")
-	f.StringSliceVar(&scopes, "scope", bench.DefaultScopes, "scopes the bench application has and asks for")
+	f.StringSliceVar(&scopes, "scope", nil, "scopes the bench application has and asks for (default READ,WRITE; INTEGRATION_TOKEN for integration-token)")
 	f.StringVar(&password, "user-password", bench.DefaultPassword, "password of the bench users")
 	f.StringVar(&outFile, "out", "", "also write the JSON report to this file")
 	f.StringVar(&adminUser, "admin-user", "", "provision through the admin API, signed in as this administrator")
@@ -206,11 +210,15 @@ like a Gatehouse node would be), rather than inside the load generator.`,
 }
 
 // withNode runs fn against the node's store opened like gatehouse's
-// management commands open it, and closes it.
-func (g *globals) withNode(cmd *cobra.Command, fn func(n *server.Gatehouse) error) error {
+// management commands, as the node at url (its base URL, unless the
+// configuration names one: authorizations started here end there).
+func (g *globals) withNode(cmd *cobra.Command, url string, fn func(n *server.Gatehouse) error) error {
 	cfg, err := g.settings.Load(cmd, false, nil)
 	if err != nil {
 		return err
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = strings.TrimSuffix(url, "/")
 	}
 	n, err := cli.Open(cmd.Context(), cfg, g.stderr)
 	if err != nil {

@@ -85,22 +85,22 @@ func startNode(t *testing.T, listeners int) *testNode {
 }
 
 func (tn *testNode) provisioner() StoreProvisioner {
-	return StoreProvisioner{Apps: tn.node.Apps, Users: tn.node.Users, Argon2: fastArgon2}
+	return StoreProvisioner{Apps: tn.node.Apps, Users: tn.node.Users, Integrations: tn.node.Integrations, Argon2: fastArgon2}
 }
 
 // options provisions what the scenario needs and returns a short bounded run.
 func (tn *testNode) options(t *testing.T, scenario string, concurrency int) Options {
 	t.Helper()
-	needClient, users, err := Needs(scenario, concurrency)
+	need, err := Needs(scenario, concurrency)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, creds, err := tn.provisioner().Provision(context.Background(), needClient, users, DefaultPassword, DefaultScopes)
+	got, err := ProvisionFor(context.Background(), tn.provisioner(), need, DefaultPassword, nil, tn.urls[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := Options{
-		Scenario: scenario, URLs: tn.urls, Concurrency: concurrency, Client: c, Users: creds,
+		Scenario: scenario, URLs: tn.urls, Concurrency: concurrency, Client: got.Client, Users: got.Users, Integration: got.Integration,
 		Duration: time.Minute, Warmup: 50 * time.Millisecond, Requests: 50, Runs: 2,
 	}
 	if testing.Verbose() {
@@ -148,6 +148,7 @@ func TestScenarios(t *testing.T) {
 		{"refresh", 3, 1},
 		{"authcode", 2, 4},
 		{"signin", 3, 2},
+		{"integration-token", 3, 1},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			o := tn.options(t, tc.scenario, tc.concurrency)
@@ -323,6 +324,23 @@ func TestProvisionThroughAdminAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantClean(t, rep, 20, 1)
+	}
+	// The integration twice: made, then found and pointed at a new provider.
+	need, _ := Needs("integration-token", 2)
+	for range 2 {
+		got, err := ProvisionFor(ctx, p, need, DefaultPassword, nil, tn.urls[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(ctx, Options{Scenario: "integration-token", URLs: tn.urls, Concurrency: 2, Client: got.Client,
+			Integration: got.Integration, Duration: time.Minute, Requests: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantClean(t, rep, 20, 1)
+	}
+	if all, _ := tn.node.Store.ListIntegrations(ctx); len(all) != 1 {
+		t.Fatalf("%d integrations after provisioning twice, want 1", len(all))
 	}
 }
 

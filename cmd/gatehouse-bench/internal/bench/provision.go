@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
@@ -45,18 +46,32 @@ type Credentials struct {
 	Username, Password string
 }
 
-// Needs says what a scenario needs provisioned: the bench application, and
-// how many users (one per worker, since every user may hold only a few
-// refresh tokens per application).
-func Needs(scenario string, concurrency int) (client bool, users int, err error) {
+// Need is what a scenario needs provisioned.
+type Need struct {
+	Client bool // the bench application
+	// Users is how many bench users: one per worker, since every user may
+	// hold only a few refresh tokens per application.
+	Users int
+	// Integration: the bench integration, authorized (IntegrationProvisioner).
+	Integration bool
+	// Scopes the application holds and asks for unless told otherwise.
+	Scopes []string
+}
+
+// Needs says what a scenario needs provisioned.
+func Needs(scenario string, concurrency int) (Need, error) {
 	s, ok := scenarios[scenario]
 	if !ok {
-		return false, 0, fmt.Errorf("unknown scenario %q (one of %s)", scenario, strings.Join(ScenarioNames(), ", "))
+		return Need{}, fmt.Errorf("unknown scenario %q (one of %s)", scenario, strings.Join(ScenarioNames(), ", "))
 	}
+	n := Need{Client: s.client, Integration: s.integration, Scopes: DefaultScopes}
 	if s.users {
-		users = concurrency
+		n.Users = concurrency
 	}
-	return s.client, users, nil
+	if s.scopes != nil {
+		n.Scopes = s.scopes
+	}
+	return n, nil
 }
 
 // UserNames returns the names of the first n bench users.
@@ -79,16 +94,47 @@ func registration(scopes []string) app.Registration {
 }
 
 // Provisioner finds or creates the bench application (when needClient) and
-// users bench-0 … bench-(n-1) with password.
+// users bench-0 … bench-(n-1) with password; and the bench integration,
+// pointing at the provider p, returning its ID and a single-use
+// authorization URL.
 type Provisioner interface {
 	Provision(ctx context.Context, needClient bool, n int, password string, scopes []string) (Client, []Credentials, error)
+	Integration(ctx context.Context, p *Provider) (id, authorizeURL string, err error)
+}
+
+// Provisioned is what a scenario was given.
+type Provisioned struct {
+	Client      Client
+	Users       []Credentials
+	Integration string // the authorized bench integration's ID, when needed
+}
+
+// ProvisionFor provisions what need says through p; the bench integration
+// is authorized on the node at nodeBase. scopes are the application's (nil:
+// the scenario's).
+func ProvisionFor(ctx context.Context, p Provisioner, need Need, password string, scopes []string, nodeBase string) (Provisioned, error) {
+	if scopes == nil {
+		scopes = need.Scopes
+	}
+	var out Provisioned
+	var err error
+	if need.Client || need.Users > 0 {
+		if out.Client, out.Users, err = p.Provision(ctx, need.Client, need.Users, password, scopes); err != nil {
+			return out, err
+		}
+	}
+	if need.Integration {
+		out.Integration, err = provisionIntegration(ctx, p, nodeBase)
+	}
+	return out, err
 }
 
 // StoreProvisioner provisions directly through a node's services (the
 // management commands' way: the store, with the node's secret key).
 type StoreProvisioner struct {
-	Apps  *app.Service
-	Users *user.Service
+	Apps         *app.Service
+	Users        *user.Service
+	Integrations *integration.Service
 	// Argon2 are the parameters new hashes get; an existing bench user whose
 	// hash has others, or whose password differs, gets a new one.
 	Argon2 user.Argon2Params

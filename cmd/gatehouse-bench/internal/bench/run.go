@@ -31,6 +31,9 @@ type Options struct {
 	Timeout time.Duration
 	Client  Client
 	Users   []Credentials
+	// Integration is the ID of the authorized bench integration
+	// (integration-token scenario).
+	Integration string
 	// ServerPIDs, when set (Linux), are the server processes whose CPU time
 	// during each measured window is reported (RunResult.ServerCPU): on a
 	// shared machine, CPU per operation moves far less than req/s.
@@ -50,7 +53,7 @@ const (
 
 func (o *Options) check() error {
 	if _, ok := scenarios[o.Scenario]; !ok {
-		_, _, err := Needs(o.Scenario, 0)
+		_, err := Needs(o.Scenario, 0)
 		return err
 	}
 	if o.Concurrency < 1 || o.Concurrency > 10000 {
@@ -102,7 +105,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		urls = []string{srv.URL}
 		o.progress("ceiling: serving the bare handler in this process at %s", srv.URL)
 	}
-	t := &target{client: o.Client, users: o.Users, setupDeadline: time.Now().Add(setupTimeout)}
+	t := &target{client: o.Client, users: o.Users, integration: o.Integration, setupDeadline: time.Now().Add(setupTimeout)}
 	for _, u := range urls {
 		n, err := parseNode(u)
 		if err != nil {

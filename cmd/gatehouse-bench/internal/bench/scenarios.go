@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,6 +18,8 @@ type target struct {
 	basic  string // the Authorization header value for the client
 	scope  string
 	users  []Credentials
+	// integration is the bench integration's ID (integration-token).
+	integration string
 	// setupDeadline bounds every exchange made before the measured runs.
 	setupDeadline time.Time
 }
@@ -52,7 +55,10 @@ type newWorkerFunc func(i int, c *conn) (*worker, error)
 type scenario struct {
 	about  string
 	client bool // needs the bench application
-	users  bool // needs one user per worker
+	// integration: needs the bench integration authorized (Options.Integration)
+	integration bool
+	scopes      []string // the application's scopes unless told (default DefaultScopes)
+	users       bool     // needs one user per worker
 	// build prepares what the workers share (unmeasured) and returns how to
 	// make each worker.
 	build func(t *target) (newWorkerFunc, error)
@@ -83,6 +89,11 @@ var scenarios = map[string]scenario{
 		about:  "one whole authorization code flow with PKCE through the sign-in and consent pages (signed in once per worker; consent answered each flow); 200 with an access_token",
 		client: true, users: true,
 		build: buildAuthcode,
+	},
+	"integration-token": {
+		about:  "GET the bench integration's access token from the vault (token API) with a client-credentials token holding INTEGRATION_TOKEN; 200 with an access_token",
+		client: true, integration: true, scopes: IntegrationScopes,
+		build: buildIntegrationToken,
 	},
 	"signin": {
 		about: "GET /login and POST /login with a fresh session each time; a redirect after sign-in",
@@ -147,6 +158,56 @@ func buildClientCredentials(t *target) (newWorkerFunc, error) {
 	}, nil
 }
 
+// clientToken gets an access token for the bench application
+// (client_credentials, the scenario's scopes) from node n.
+func (t *target) clientToken(c *conn, n node) (string, error) {
+	var r request
+	resp, body, err := c.do(r.start("POST", pathToken, n.host).header("Authorization", t.basic).
+		form([]byte("grant_type=client_credentials&scope=" + url.QueryEscape(t.scope))))
+	if err != nil {
+		return "", err
+	}
+	tok, ok := jsonString(body, "access_token")
+	if resp.StatusCode != http.StatusOK || !ok {
+		return "", fmt.Errorf("status %d: %s", resp.StatusCode, snippet(body))
+	}
+	return string(tok), nil
+}
+
+func buildIntegrationToken(t *target) (newWorkerFunc, error) {
+	if t.integration == "" {
+		return nil, errors.New("no integration to ask for (Options.Integration)")
+	}
+	path := "/rest/gatehouse/latest/integrations/" + url.PathEscape(t.integration) + "/token"
+	reqs := make([][]byte, len(t.nodes))
+	for i, n := range t.nodes {
+		c := t.setupConn(n)
+		tok, err := t.clientToken(c, n)
+		c.close()
+		if err != nil {
+			return nil, fmt.Errorf("get a client-credentials token with %s: %w", t.scope, err)
+		}
+		var r request
+		reqs[i] = r.start("GET", path, n.host).header("Authorization", "Bearer "+tok).end(nil)
+	}
+	return func(i int, c *conn) (*worker, error) {
+		req := reqs[i%len(reqs)]
+		return &worker{conn: c, op: func() *failure {
+			resp, body, err := c.do(req)
+			if err != nil {
+				return transportFailure(err)
+			}
+			if resp.StatusCode != http.StatusOK {
+				return statusFailure(resp, body)
+			}
+			if tok, ok := jsonString(body, "access_token"); !ok || len(tok) == 0 {
+				return badBody("no access_token", body)
+			}
+			return nil
+		}}, nil
+	}, nil
+}
+
 // introspectPool is how many access tokens the introspect scenario cycles through.
 const introspectPool = 256
 
@@ -154,20 +215,13 @@ func buildIntrospect(t *target) (newWorkerFunc, error) {
 	// Mint the pool with client_credentials, on the first node.
 	c := t.setupConn(t.nodes[0])
 	defer c.close()
-	var r request
-	mint := r.start("POST", pathToken, t.nodes[0].host).header("Authorization", t.basic).
-		form([]byte("grant_type=client_credentials&scope=" + url.QueryEscape(t.scope)))
 	tokens := make([]string, 0, introspectPool)
 	for range introspectPool {
-		resp, body, err := c.do(mint)
+		tok, err := t.clientToken(c, t.nodes[0])
 		if err != nil {
 			return nil, fmt.Errorf("mint the token pool: %w", err)
 		}
-		tok, ok := jsonString(body, "access_token")
-		if resp.StatusCode != http.StatusOK || !ok {
-			return nil, fmt.Errorf("mint the token pool: status %d: %s", resp.StatusCode, snippet(body))
-		}
-		tokens = append(tokens, string(tok))
+		tokens = append(tokens, tok)
 	}
 	// One serialised request per node and token.
 	reqs := make([][][]byte, len(t.nodes))
