@@ -89,7 +89,7 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 					err = provision(ctx, bench.APIProvisioner{BaseURL: o.URLs[0], Username: adminUser, Password: adminPassword})
 				} else {
 					err = g.withNode(cmd, o.URLs[0], func(n *server.Gatehouse) error {
-						return provision(ctx, bench.StoreProvisioner{Apps: n.Apps, Users: n.Users, Integrations: n.Integrations, Argon2: user.DefaultArgon2})
+						return provision(ctx, bench.StoreProvisioner{Apps: n.Apps, Users: n.Users, Integrations: n.Integrations, Argon2: user.DefaultArgon2, ClientTTL: n.Config.Cache.ClientTTL})
 					})
 				}
 				if err != nil {

@@ -89,21 +89,26 @@ func TestBenchUnknownScenario(t *testing.T) {
 
 // TestBenchSmoke is CI's run of the load tool, so that it cannot rot: a real
 // node, provisioned through its store as the tool does by default, and one
-// second of the client-credentials scenario with two workers. It checks
-// that operations were made and none failed, never how fast.
+// second of the client-credentials scenario with two workers, then of
+// integration-token (which gives the bench application other scopes, a
+// change the node sees only after its application cache's TTL, and
+// authorizes the bench integration through the node). It checks that
+// operations were made and none failed, never how fast.
 func TestBenchSmoke(t *testing.T) {
 	n := testnode.Start(t, testnode.Options{})
-	out, errOut, err := runCommand(t, "--data-dir", n.Config.DataDir, "--url", n.BaseURL, "--scenario", "client-credentials",
-		"-c", "2", "--duration", "1s", "--warmup", "100ms", "--json")
-	if err != nil {
-		t.Fatalf("%v\n%s", err, errOut)
-	}
-	var rep report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
-	if len(rep.Runs) != 1 || rep.Runs[0].Operations == 0 || rep.Runs[0].Errors != 0 {
-		t.Fatalf("want operations and no errors:\n%s\n%s", out, errOut)
+	for _, scenario := range []string{"client-credentials", "integration-token"} {
+		out, errOut, err := runCommand(t, "--dev", "--data-dir", n.Config.DataDir, "--url", n.BaseURL, "--scenario", scenario,
+			"-c", "2", "--duration", "1s", "--warmup", "100ms", "--json")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", scenario, err, errOut)
+		}
+		var rep report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%s: not JSON: %v\n%s", scenario, err, out)
+		}
+		if len(rep.Runs) != 1 || rep.Runs[0].Operations == 0 || rep.Runs[0].Errors != 0 {
+			t.Fatalf("%s: want operations and no errors:\n%s\n%s", scenario, out, errOut)
+		}
 	}
 }
 

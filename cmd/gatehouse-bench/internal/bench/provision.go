@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/integration"
@@ -138,6 +139,10 @@ type StoreProvisioner struct {
 	// Argon2 are the parameters new hashes get; an existing bench user whose
 	// hash has others, or whose password differs, gets a new one.
 	Argon2 user.Argon2Params
+	// ClientTTL is how long a node may serve an application as it was
+	// before a change made elsewhere (cache.client_ttl): after changing the
+	// bench application, provisioning waits that long.
+	ClientTTL time.Duration
 }
 
 // Provision finds or creates the bench application (when needClient) and
@@ -169,6 +174,11 @@ func (p StoreProvisioner) client(ctx context.Context, scopes []string) (Client, 
 		if !sameSettings(c, reg) {
 			if c, err = p.Apps.Update(ctx, c.ID, reg); err != nil {
 				return Client{}, err
+			}
+			select {
+			case <-time.After(p.ClientTTL):
+			case <-ctx.Done():
+				return Client{}, ctx.Err()
 			}
 		}
 		secretValue, err := p.Apps.Reveal(c)
