@@ -71,7 +71,11 @@ type Database struct {
 // pool). A node holds at most MaxOpenConns connections, so nodes ×
 // MaxOpenConns must stay below the server's max_connections.
 type Pool struct {
-	MaxOpenConns    int           `yaml:"max_open_conns"`     // 0: unlimited
+	MaxOpenConns int `yaml:"max_open_conns"` // 0: unlimited
+	// MaxIdleConns is best equal to MaxOpenConns: a connection closed because
+	// more were idle is opened again at the next burst, and each opening is
+	// a new PostgreSQL backend process (milliseconds of CPU). Idle ones still
+	// close after ConnMaxIdleTime.
 	MaxIdleConns    int           `yaml:"max_idle_conns"`     // 0: none kept idle
 	ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`  // 0: no limit
 	ConnMaxIdleTime time.Duration `yaml:"conn_max_idle_time"` // 0: no limit
@@ -158,7 +162,7 @@ func Default() Config {
 		Listen:  "127.0.0.1:8080",
 		DataDir: "./gatehouse-data",
 		Database: Database{Pool: Pool{
-			MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute,
+			MaxOpenConns: 20, MaxIdleConns: 20, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute,
 		}, SQLiteSynchronous: "full"},
 		Scopes: Scopes{Catalogue: "atlassian"},
 		Lifetimes: Lifetimes{

@@ -104,7 +104,7 @@ func TestEnvNamesCoverNestedFields(t *testing.T) {
 }
 
 func TestDatabasePool(t *testing.T) {
-	want := Pool{MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute}
+	want := Pool{MaxOpenConns: 20, MaxIdleConns: 20, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute}
 	if got := Default().Database.Pool; got != want {
 		t.Errorf("default pool %+v, want %+v", got, want)
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 // testPool is the production default (config.Default).
-var testPool = PoolSettings{MaxOpenConns: 20, MaxIdleConns: 10, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute}
+var testPool = PoolSettings{MaxOpenConns: 20, MaxIdleConns: 20, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute}
 
 // testDatabaseURL is the PostgreSQL server the tests use
 // (scripts/with-postgres.sh starts one). Without it the test is skipped,
