@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -134,6 +135,12 @@ func (g *groupCommitter) loop() {
 				}
 			}
 		}
+		// Let the goroutines that are ready to run go first: requests
+		// already under way queue their writes and join this batch. Under
+		// synchronous=FULL the previous commit's fsync gave them that time;
+		// without it (synchronous=NORMAL, or a node with one P whose
+		// requests arrive together) batches were of one job each.
+		runtime.Gosched()
 	drain:
 		for len(batch) < maxBatch {
 			select {
