@@ -106,10 +106,22 @@ func parseTemplates(msgs Messages) (map[string]map[string]*template.Template, er
 	sets := map[string]map[string]*template.Template{}
 	names, _ := fs.Glob(templateFiles, "templates/*.html")
 	for _, lang := range Languages {
-		funcs := templateFuncs(msgs, lang)
-		base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html")
-		if err != nil {
-			return nil, err
+		// parse adds a template file to t, its constant translations written in.
+		parse := func(t *template.Template, file string) (*template.Template, error) {
+			src, err := fs.ReadFile(templateFiles, file)
+			if err != nil {
+				return nil, err
+			}
+			if name := path.Base(file); name != t.Name() {
+				t = t.New(name) // (New of t's own name would empty t)
+			}
+			return t.Parse(pretranslate(string(src), msgs, lang))
+		}
+		base := template.New("layout.html").Funcs(templateFuncs(msgs, lang))
+		for _, file := range []string{"templates/layout.html", "templates/partials.html"} {
+			if _, err := parse(base, file); err != nil {
+				return nil, err
+			}
 		}
 		sets[lang] = map[string]*template.Template{}
 		for _, name := range names {
@@ -117,10 +129,11 @@ func parseTemplates(msgs Messages) (map[string]map[string]*template.Template, er
 			if short == "layout" || short == "partials" {
 				continue
 			}
-			clone := template.Must(base.Clone())
-			if sets[lang][short], err = clone.ParseFS(templateFiles, name); err != nil {
+			page := template.Must(base.Clone())
+			if _, err := parse(page, name); err != nil {
 				return nil, err
 			}
+			sets[lang][short] = page
 		}
 	}
 	return sets, nil
