@@ -96,13 +96,14 @@ func StartWith(t testing.TB, o Options) *Dovecot {
 	if err := os.Chown(filepath.Join(dir, "home"), acc.mailUID, acc.mailGID); err != nil {
 		t.Fatal(err)
 	}
-	d := &Dovecot{IMAPAddr: freeAddr(t), dir: dir, acc: acc, logPath: filepath.Join(dir, "dovecot.log")}
+	addrs := freeAddrs(t, 4) // IMAP, POP3, IMAPS, POP3S: some go unused
+	d := &Dovecot{IMAPAddr: addrs[0], dir: dir, acc: acc, logPath: filepath.Join(dir, "dovecot.log")}
 	l := layout{dir: dir, imap: d.IMAPAddr, mechanisms: o.Mechanisms, acc: acc}
 	if l.mechanisms == "" {
 		l.mechanisms = "plain login xoauth2 oauthbearer"
 	}
 	if o.POP3 {
-		d.POP3Addr = freeAddr(t)
+		d.POP3Addr = addrs[1]
 		l.pop3 = d.POP3Addr
 	}
 	if o.TLS {
@@ -110,10 +111,10 @@ func StartWith(t testing.TB, o Options) *Dovecot {
 		d.CACert = string(ca)
 		writeFile(t, filepath.Join(dir, "cert.pem"), string(cert), 0o644)
 		writeFile(t, filepath.Join(dir, "key.pem"), string(key), 0o600)
-		d.IMAPSAddr = freeAddr(t)
+		d.IMAPSAddr = addrs[2]
 		l.tls, l.imaps = true, d.IMAPSAddr
 		if o.POP3 {
-			d.POP3SAddr = freeAddr(t)
+			d.POP3SAddr = addrs[3]
 			l.pop3s = d.POP3SAddr
 		}
 	}
@@ -234,14 +235,22 @@ func waitListening(addr string, exited <-chan struct{}, limit time.Duration) err
 	return fmt.Errorf("dovecot did not listen on %s within %v", addr, limit)
 }
 
-func freeAddr(t testing.TB) string {
+// freeAddrs returns n distinct free loopback addresses. The listeners are
+// all held until every port is chosen: one closed before the next was
+// asked for could be handed out again (Dovecot then refused its
+// configuration: "duplicate listener").
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
 
 func writeFile(t testing.TB, path, content string, mode os.FileMode) {
