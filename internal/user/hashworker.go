@@ -23,9 +23,9 @@ import (
 //   - a hash takes ~30 ms of CPU and cannot be split; in the serving process
 //     the Go runtime lets it run for 10 ms at a time, so on one core every
 //     other request queued behind it (introspection p99 4 → 37 ms during a
-//     sign-in flood). At nice 19, the kernel runs the worker only when the
-//     serving process has nothing to do, down to a ~1.5% share when it is
-//     busy: tokens come first, sign-ins wait.
+//     sign-in flood). In Linux's SCHED_IDLE class (nice 19 where that is
+//     refused) the kernel runs the worker on what the serving process
+//     leaves: tokens come first, sign-ins wait.
 //   - a hash needs 19 MiB; made in the serving process it raised that
 //     process's heap, and so its memory, to twice that and more. The worker
 //     returns its memory after each burst of hashes and exits after
