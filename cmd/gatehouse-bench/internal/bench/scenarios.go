@@ -134,12 +134,9 @@ func perNode(t *target, build func(n node) []byte) [][]byte {
 	return out
 }
 
-func buildClientCredentials(t *target) (newWorkerFunc, error) {
-	body := []byte("grant_type=client_credentials&scope=" + url.QueryEscape(t.scope))
-	reqs := perNode(t, func(n node) []byte {
-		var r request
-		return r.start("POST", pathToken, n.host).header("Authorization", t.basic).form(body)
-	})
+// accessTokenWorkers send reqs[i] (one per node) again and again, each
+// answer a 200 with an access_token.
+func accessTokenWorkers(reqs [][]byte) newWorkerFunc {
 	return func(i int, c *conn) (*worker, error) {
 		req := reqs[i%len(reqs)]
 		return &worker{conn: c, op: func() *failure {
@@ -155,7 +152,16 @@ func buildClientCredentials(t *target) (newWorkerFunc, error) {
 			}
 			return nil
 		}}, nil
-	}, nil
+	}
+}
+
+func buildClientCredentials(t *target) (newWorkerFunc, error) {
+	body := []byte("grant_type=client_credentials&scope=" + url.QueryEscape(t.scope))
+	reqs := perNode(t, func(n node) []byte {
+		var r request
+		return r.start("POST", pathToken, n.host).header("Authorization", t.basic).form(body)
+	})
+	return accessTokenWorkers(reqs), nil
 }
 
 // clientToken gets an access token for the bench application
@@ -190,22 +196,7 @@ func buildIntegrationToken(t *target) (newWorkerFunc, error) {
 		var r request
 		reqs[i] = r.start("GET", path, n.host).header("Authorization", "Bearer "+tok).end(nil)
 	}
-	return func(i int, c *conn) (*worker, error) {
-		req := reqs[i%len(reqs)]
-		return &worker{conn: c, op: func() *failure {
-			resp, body, err := c.do(req)
-			if err != nil {
-				return transportFailure(err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				return statusFailure(resp, body)
-			}
-			if tok, ok := jsonString(body, "access_token"); !ok || len(tok) == 0 {
-				return badBody("no access_token", body)
-			}
-			return nil
-		}}, nil
-	}, nil
+	return accessTokenWorkers(reqs), nil
 }
 
 // introspectPool is how many access tokens the introspect scenario cycles through.
