@@ -95,13 +95,23 @@ func (a *API) Register(mux *http.ServeMux) {
 }
 
 // Handler is the API with its security headers, the cross-origin check
-// (refusing in JSON) and the browser session.
+// (refusing in JSON) and the browser session. A request with an
+// Authorization header is authenticated by its token alone, never by the
+// session (authenticate), so it neither loads nor saves one: its cookie,
+// if it has one, is left as it was.
 func (a *API) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errCrossOrigin)
 	}))
-	return securityHeaders(cop.Handler(a.sessions.Wrap(http.HandlerFunc(a.serve), a.writeError)))
+	withSession := a.sessions.Wrap(http.HandlerFunc(a.serve), a.writeError)
+	return securityHeaders(cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			a.serve(w, r)
+			return
+		}
+		withSession.ServeHTTP(w, r)
+	})))
 }
 
 // serve routes a request, answering an unknown route or method in JSON.

@@ -106,6 +106,23 @@ func TestAdministratorsAreAdmitted(t *testing.T) {
 	}
 }
 
+// A request with a token is the token's, even from a browser holding a
+// system administrator's session: the session is neither consulted nor
+// touched (no cookie set), and it keeps working for its own requests.
+func TestTokenRequestsIgnoreTheSession(t *testing.T) {
+	f := newFixture(t)
+	session := f.withSession("root", rootPassword)
+	both := *session
+	both.bearer = f.admin.bearer // ada: an administrator, not a system administrator
+	r := both.do("GET", pathIntegrations, nil)
+	want(t, r, http.StatusForbidden, "forbidden")
+	if c := r.header.Values("Set-Cookie"); len(c) > 0 {
+		t.Errorf("a token request set cookies: %q", c)
+	}
+	want(t, both.do("GET", adminPathUser+"/ada", nil), http.StatusOK, "")
+	want(t, session.do("GET", pathIntegrations, nil), http.StatusOK, "")
+}
+
 // A session carries the browser's ambient authority, so a state-changing
 // request with it must prove it comes from this site.
 func TestSessionCrossOrigin(t *testing.T) {

@@ -157,6 +157,16 @@ func (c *Catalogue) Lookup(name string) (Scope, bool) {
 	return clone(c.scopes[i]), true
 }
 
+// Level returns the level of the scope with exactly this name, without
+// copying the scope as Lookup does (it is asked at every token API call).
+func (c *Catalogue) Level(name string) (store.Level, bool) {
+	i, ok := c.index[name]
+	if !ok {
+		return 0, false
+	}
+	return c.scopes[i].Level, true
+}
+
 // All returns every scope in catalogue order.
 func (c *Catalogue) All() []Scope {
 	all := make([]Scope, len(c.scopes))

@@ -132,9 +132,15 @@ func TestLookup(t *testing.T) {
 		t.Errorf("catalogue changed through All result: %q", d)
 	}
 
+	if level, ok := c.Level("g:schedule:write"); !ok || level != want.Level {
+		t.Errorf("Level(g:schedule:write) = %v, %v; want %v, true", level, ok, want.Level)
+	}
 	for _, name := range []string{"", "G:SCHEDULE:WRITE", "g:schedule", "nope"} {
 		if _, ok := c.Lookup(name); ok {
 			t.Errorf("Lookup(%q) found, want not found", name)
+		}
+		if _, ok := c.Level(name); ok {
+			t.Errorf("Level(%q) found, want not found", name)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // maxBatch bounds how many callers share one transaction, so a batch stays
@@ -53,6 +55,9 @@ type writeJob struct {
 	// effects is what fn changed that the read cache may hold, filled in by
 	// fn; nil: anything (the cache drops everything after the commit).
 	effects *effects
+	// audit, instead of fn, is an audit event to append: the batch's events
+	// are inserted together (appendAudits).
+	audit *store.AuditEvent
 }
 
 func newGroupCommitter(db *sql.DB, stmts *prepared, m *storeMetrics, undone func(error) bool, cache *readCache) *groupCommitter {
@@ -208,9 +213,14 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 			g.total, g.totalOK = g.totalChanges(ctx, q)
 		}
 	}
+	if err := g.appendAudits(ctx, q, batch, results, settled); err != nil {
+		tx.Rollback()
+		fail(err)
+		return true
+	}
 	single := len(batch) == 1
 	for i, j := range batch {
-		if settled[i] {
+		if settled[i] || j.audit != nil {
 			continue
 		}
 		if err := j.ctx.Err(); err != nil {
@@ -282,6 +292,42 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 		j.result <- results[i]
 	}
 	return true
+}
+
+// appendAudits inserts the audit events of the batch's unsettled jobs, in
+// queue order, with a few multi-row statements instead of one statement
+// each (a busy token API audits every call). A statement SQLite undid
+// answers its own jobs with its error; any other failure is returned, after
+// which the transaction is not to be trusted.
+func (g *groupCommitter) appendAudits(ctx context.Context, q txn, batch []*writeJob, results []error, settled []bool) error {
+	var jobs []int
+	for i, j := range batch {
+		if settled[i] || j.audit == nil {
+			continue
+		}
+		if err := j.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		jobs = append(jobs, i)
+	}
+	events := make([]store.AuditEvent, 0, len(jobs))
+	for len(jobs) > 0 {
+		n := auditRowsAtOnce(len(jobs))
+		events = events[:0]
+		for _, i := range jobs[:n] {
+			events = append(events, *batch[i].audit)
+		}
+		err := insertAudits(ctx, q, events)
+		if err != nil && !g.undone(err) {
+			return err
+		}
+		for _, i := range jobs[:n] {
+			results[i] = err
+		}
+		jobs = jobs[n:]
+	}
+	return nil
 }
 
 // totalChanges returns the writer connection's count of rows changed since

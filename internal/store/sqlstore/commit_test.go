@@ -255,3 +255,46 @@ func TestWritersShareCommitsWithoutFsync(t *testing.T) {
 		t.Fatalf("%d commits for %d writes (%.1f per commit): concurrent writers did not share commits", h.count, writers*each, avg)
 	}
 }
+
+// A batch's audit events are appended together, in queue order, each once,
+// also when another job's failure makes the batch run a second time.
+func TestBatchAppendsAuditEventsTogether(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	auditJob := func(ctx context.Context, detail string) *writeJob {
+		return &writeJob{ctx: ctx, result: make(chan error, 1), effects: neutral(),
+			audit: &store.AuditEvent{At: time.UnixMilli(1), Kind: "user.update", Actor: "alice", Detail: detail}}
+	}
+	var jobs, audits []*writeJob
+	var want []string
+	for i := range 90 { // 64 + 16 + 4 + 4 + 1 + 1 rows
+		if i == 50 {
+			jobs = append(jobs, insertUserJob(ctx, "failed", errors.New("boom"))) // the batch runs again
+			jobs = append(jobs, auditJob(cancelled, "cancelled"))
+		}
+		j := auditJob(ctx, fmt.Sprint("e", i))
+		jobs, audits, want = append(jobs, j), append(audits, j), append(want, fmt.Sprint("e", i))
+	}
+	newTestCommitter(s).run(jobs)
+	for _, j := range audits {
+		if err := <-j.result; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-jobs[51].result; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled audit job: %v", err)
+	}
+	events, err := s.ListAudit(ctx, store.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(events) - 1; i >= 0; i-- {
+		got = append(got, events[i].Detail)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("audit events, oldest first:\n got %v\nwant %v", got, want)
+	}
+}

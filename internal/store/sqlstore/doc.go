@@ -10,7 +10,10 @@
 //
 // Every write goes through one path in sqlstore.go: inTx for a transaction,
 // exec and writeStatement for a single statement (and their Effects forms,
-// which say what the write changes that the read cache may hold). Nothing
+// which say what the write changes that the read cache may hold), and
+// appendAudit for an audit event (the group commit appends a batch's events
+// with a few multi-row INSERTs, since a busy token API audits every call).
+// Nothing
 // else touches the writer pool (Store.w) or the group committer, and no write
 // goes through the reader pool (write_path_test.go checks both).
 //

@@ -90,7 +90,15 @@ func TestSQLiteConnections(t *testing.T) {
 // for reuse detection, and scanning them made every rotation slower.
 func TestRefreshCapReadsOnlyLiveTokens(t *testing.T) {
 	s := openSQLite(t)
-	rows, err := s.w.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+liveRefreshTokens, 0, "u", "c", []byte("h"), 9)
+	if plan := queryPlan(t, s, liveRefreshTokens, 0, "u", "c", []byte("h"), 9); !strings.Contains(plan, "tokens_live_refresh") {
+		t.Fatalf("the cap query does not use tokens_live_refresh:\n%s", plan)
+	}
+}
+
+// queryPlan is SQLite's plan for query, one step a line.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.w.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +112,10 @@ func TestRefreshCapReadsOnlyLiveTokens(t *testing.T) {
 		}
 		plan = append(plan, detail)
 	}
-	if !strings.Contains(strings.Join(plan, "\n"), "tokens_live_refresh") {
-		t.Fatalf("the cap query does not use tokens_live_refresh:\n%s", strings.Join(plan, "\n"))
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
+	return strings.Join(plan, "\n")
 }
 
 // migrationCount is the number of embedded migrations of a dialect, which is

@@ -347,6 +347,16 @@ func (s *Store) writeStatementEffects(ctx context.Context, eff *effects, fn func
 	return s.commits.doStatement(ctx, eff, fn)
 }
 
+// appendAudit writes one audit event on the write path: with the group
+// commit, appended together with its batch's other events (appendAudits);
+// else as one statement.
+func (s *Store) appendAudit(ctx context.Context, e store.AuditEvent) error {
+	if s.commits == nil {
+		return insertAudit(ctx, s.w, e)
+	}
+	return s.commits.submit(&writeJob{ctx: ctx, audit: &e, result: make(chan error, 1), effects: neutral()})
+}
+
 // neutral is the effects of a write to tables the read cache does not hold.
 func neutral() *effects { return &effects{} }
 
