@@ -45,6 +45,7 @@ type Service struct {
 	metrics *metrics
 	// keyMismatch logs a secret key that cannot open the vault once.
 	keyMismatch sync.Once
+	opened      openedTokens
 }
 
 // Options configure a Service.

@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -32,6 +34,9 @@ func (s *Service) open(in store.Integration) (t sealedTokens, ok bool, err error
 	if in.Vault.TokensSealed == nil {
 		return t, false, nil
 	}
+	if t, ok := s.opened.get(in.ID, in.Vault.TokensSealed); ok {
+		return t, true, nil
+	}
 	plain, err := s.keys.Open(in.Vault.TokensSealed, tokensContext(in.ID))
 	if err != nil {
 		s.keyMismatch.Do(func() { s.log.Error("cannot open an integration's sealed tokens: "+err.Error(), "integration", in.ID) })
@@ -40,7 +45,46 @@ func (s *Service) open(in store.Integration) (t sealedTokens, ok bool, err error
 	if err := json.Unmarshal(plain, &t); err != nil {
 		return t, false, fmt.Errorf("integration %s: sealed tokens unreadable: %w", in.ID, err)
 	}
+	s.opened.put(in.ID, in.Vault.TokensSealed, t)
 	return t, true, nil
+}
+
+// openedMax bounds the opened tokens kept: past it, the memory starts over.
+const openedMax = 1024
+
+// openedTokens remembers the tokens last opened for each integration with
+// the sealed bytes they came from, so that the token API does not decrypt
+// and decode the same vault entry at every call. An entry serves only while
+// the stored bytes are identical, so new tokens (a refresh, another node's
+// write) are opened at once. The plaintext is no more exposed than before:
+// the key that opens the vault is in the same memory.
+type openedTokens struct {
+	mu sync.Mutex
+	m  map[string]openedEntry
+}
+
+type openedEntry struct {
+	sealed []byte
+	tokens sealedTokens
+}
+
+func (o *openedTokens) get(id string, sealed []byte) (sealedTokens, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e, ok := o.m[id]
+	if !ok || !bytes.Equal(e.sealed, sealed) {
+		return sealedTokens{}, false
+	}
+	return e.tokens, true
+}
+
+func (o *openedTokens) put(id string, sealed []byte, t sealedTokens) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil || len(o.m) >= openedMax {
+		o.m = make(map[string]openedEntry)
+	}
+	o.m[id] = openedEntry{sealed: bytes.Clone(sealed), tokens: t}
 }
 
 // token is what AccessToken hands out.
