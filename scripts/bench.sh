@@ -16,7 +16,7 @@
 #   - runs every scenario with `gatehouse-bench` pinned to CPU $TOOL_CPU (1),
 #     $RUNS (3) runs of $DURATION (8s) after $WARMUP (1s) each:
 #     client-credentials c=32, introspect c=32, refresh c=8, authcode c=8,
-#     bearer c=32, integration-token c=32, signin c=200 (with --timeout 60s, printing the server's
+#     bearer c=32, integration-token c=32 and c=128 (capacity), signin c=200 (with --timeout 60s, printing the server's
 #     RSS meanwhile), flood (introspect c=32 while signin c=200 runs),
 #     sweep (client-credentials at c=1, 8, 32, 128 and 256, one run each)
 #     and ceiling c=32 (in the tool's process, then as a separate process on
@@ -52,7 +52,7 @@ WARMUP=${WARMUP:-1s}
 STARTUP_RUNS=${STARTUP_RUNS:-5}
 SERVER_CPU=${SERVER_CPU:-0}
 TOOL_CPU=${TOOL_CPU:-1}
-SCENARIOS=${SCENARIOS:-"client-credentials introspect refresh authcode bearer integration-token signin flood sweep ceiling"}
+SCENARIOS=${SCENARIOS:-"client-credentials introspect refresh authcode bearer integration-token integration-token-c128 signin flood sweep ceiling"}
 
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -227,6 +227,7 @@ server_pids=$(IFS=,; echo "${node_pids[*]}")
 concurrency_of() {
   case "$1" in
     refresh|authcode) echo 8 ;;
+    integration-token-c128) echo 128 ;;
     signin) echo 200 ;;
     *) echo 32 ;;
   esac
@@ -306,6 +307,9 @@ for scenario in $SCENARIOS; do
       for sc in 1 8 32 128 256; do
         RUNS=1 bench "sweep-c$sc" "$RESULTS/sweep-c$sc.json" "${store[@]}" "${url_flags[@]}" --server-pid "$server_pids" --scenario client-credentials -c "$sc"
       done
+      ;;
+    integration-token-c128)
+      bench "$scenario" "$RESULTS/$scenario.json" "${store[@]}" "${url_flags[@]}" --server-pid "$server_pids" --scenario integration-token -c "$c"
       ;;
     *)
       bench "$scenario" "$RESULTS/$scenario.json" "${store[@]}" "${url_flags[@]}" --server-pid "$server_pids" --scenario "$scenario" -c "$c"

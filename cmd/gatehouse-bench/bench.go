@@ -32,6 +32,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	o := bench.Options{}
 	var adminUser, adminPassword, password, outFile string
 	var scopes []string
+	var otherIntegrations int
 	cmd := &cobra.Command{
 		Use:   "gatehouse-bench",
 		Short: "Load a running Gatehouse and report req/s and latency percentiles",
@@ -78,8 +79,11 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 			if !cmd.Flags().Changed("scope") {
 				scopes = need.Scopes
 			}
+			if need.Integration {
+				need.OtherIntegrations = otherIntegrations
+			}
 			if need.Client || need.Users > 0 || need.Integration {
-				fmt.Fprintf(g.stderr, "provisioning: application %v, %d users, integration %v\n", need.Client, need.Users, need.Integration)
+				fmt.Fprintf(g.stderr, "provisioning: application %v, %d users, integration %v (among %d others)\n", need.Client, need.Users, need.Integration, need.OtherIntegrations)
 				provision := func(ctx context.Context, p bench.Provisioner) error {
 					got, err := bench.ProvisionFor(ctx, p, need, password, scopes, o.URLs[0])
 					o.Client, o.Users, o.Integration = got.Client, got.Users, got.Integration
@@ -132,6 +136,7 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 	f.Int64Var(&o.Requests, "requests", 0, "end a run after this many measured operations (0: only --duration bounds it)")
 	f.IntVar(&o.Runs, "runs", 1, "runs; each is reported, with the median of every figure")
 	f.DurationVar(&o.Timeout, "timeout", bench.DefaultTimeout, "longest time one operation may take; a slower one fails as a transport error")
+	f.IntVar(&otherIntegrations, "other-integrations", bench.OtherIntegrations, "integration-token: integrations the node holds besides the bench one (created when missing)")
 	f.StringSliceVar(&scopes, "scope", nil, "scopes the bench application has and asks for (default READ,WRITE; INTEGRATION_TOKEN for integration-token)")
 	f.StringVar(&password, "user-password", bench.DefaultPassword, "password of the bench users")
 	f.StringVar(&outFile, "out", "", "also write the JSON report to this file")

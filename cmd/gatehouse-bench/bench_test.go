@@ -92,13 +92,14 @@ func TestBenchUnknownScenario(t *testing.T) {
 // second of the client-credentials scenario with two workers, then of
 // integration-token (which gives the bench application other scopes, a
 // change the node sees only after its application cache's TTL, and
-// authorizes the bench integration through the node). It checks that
-// operations were made and none failed, never how fast.
+// authorizes the bench integration through the node, among 50 other
+// integrations it creates). It checks that operations were made and none
+// failed, never how fast.
 func TestBenchSmoke(t *testing.T) {
 	n := testnode.Start(t, testnode.Options{})
 	for _, scenario := range []string{"client-credentials", "integration-token"} {
 		out, errOut, err := runCommand(t, "--dev", "--data-dir", n.Config.DataDir, "--url", n.BaseURL, "--scenario", scenario,
-			"-c", "2", "--duration", "1s", "--warmup", "100ms", "--json")
+			"-c", "2", "--duration", "1s", "--warmup", "100ms", "--json", "--other-integrations", "50")
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", scenario, err, errOut)
 		}
@@ -109,6 +110,13 @@ func TestBenchSmoke(t *testing.T) {
 		if len(rep.Runs) != 1 || rep.Runs[0].Operations == 0 || rep.Runs[0].Errors != 0 {
 			t.Fatalf("%s: want operations and no errors:\n%s\n%s", scenario, out, errOut)
 		}
+	}
+	list, err := n.Store.ListIntegrations(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 51 {
+		t.Fatalf("the node holds %d integrations, want the bench one and 50 others", len(list))
 	}
 }
 

@@ -325,8 +325,10 @@ func TestProvisionThroughAdminAPI(t *testing.T) {
 		}
 		wantClean(t, rep, 20, 1)
 	}
-	// The integration twice: made, then found and pointed at a new provider.
+	// The integration twice: made, then found and pointed at a new provider;
+	// the other integrations made once.
 	need, _ := Needs("integration-token", 2)
+	need.OtherIntegrations = 5
 	for range 2 {
 		got, err := ProvisionFor(ctx, p, need, DefaultPassword, nil, tn.urls[0])
 		if err != nil {
@@ -339,8 +341,8 @@ func TestProvisionThroughAdminAPI(t *testing.T) {
 		}
 		wantClean(t, rep, 20, 1)
 	}
-	if all, _ := tn.node.Store.ListIntegrations(ctx); len(all) != 1 {
-		t.Fatalf("%d integrations after provisioning twice, want 1", len(all))
+	if all, _ := tn.node.Store.ListIntegrations(ctx); len(all) != 6 {
+		t.Fatalf("%d integrations after provisioning twice, want the bench one and 5 others", len(all))
 	}
 }
 

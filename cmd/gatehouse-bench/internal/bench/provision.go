@@ -55,6 +55,10 @@ type Need struct {
 	Users int
 	// Integration: the bench integration, authorized (IntegrationProvisioner).
 	Integration bool
+	// OtherIntegrations is how many other integrations the node must hold
+	// (FillerNames), so that the bench one is found among many as on a busy
+	// node; set by the caller (--other-integrations).
+	OtherIntegrations int
 	// Scopes the application holds and asks for unless told otherwise.
 	Scopes []string
 }
@@ -101,6 +105,9 @@ func registration(scopes []string) app.Registration {
 type Provisioner interface {
 	Provision(ctx context.Context, needClient bool, n int, password string, scopes []string) (Client, []Credentials, error)
 	Integration(ctx context.Context, p *Provider) (id, authorizeURL string, err error)
+	// Fillers makes sure the node holds integrations with these names
+	// (never authorized, pointing nowhere), creating the missing ones.
+	Fillers(ctx context.Context, names []string) error
 }
 
 // Provisioned is what a scenario was given.
@@ -122,6 +129,11 @@ func ProvisionFor(ctx context.Context, p Provisioner, need Need, password string
 	if need.Client || need.Users > 0 {
 		if out.Client, out.Users, err = p.Provision(ctx, need.Client, need.Users, password, scopes); err != nil {
 			return out, err
+		}
+	}
+	if need.OtherIntegrations > 0 {
+		if err = p.Fillers(ctx, FillerNames(need.OtherIntegrations)); err != nil {
+			return out, fmt.Errorf("provision the other integrations: %w", err)
 		}
 	}
 	if need.Integration {

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/scope"
@@ -153,6 +155,64 @@ func provisionIntegration(ctx context.Context, p Provisioner, nodeBase string) (
 	return id, prov.Authorize(ctx, authorizeURL, nodeBase)
 }
 
+// OtherIntegrations is how many integrations the integration-token scenario
+// wants on the node besides its own, as a node serving many would hold.
+const OtherIntegrations = 10_000
+
+// FillerPrefix starts the names of those integrations.
+const FillerPrefix = "Gatehouse bench filler "
+
+// FillerNames are the names of n filler integrations.
+func FillerNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s%05d", FillerPrefix, i)
+	}
+	return names
+}
+
+// createMissing calls create for each of names not in have, 32 at a time.
+func createMissing(ctx context.Context, names, have []string, create func(context.Context, integration.Settings) error) error {
+	exists := make(map[string]bool, len(have))
+	for _, name := range have {
+		exists[name] = true
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for _, name := range names {
+		if !exists[name] {
+			g.Go(func() error { return create(ctx, filler(name)) })
+		}
+	}
+	return g.Wait()
+}
+
+// filler is a filler integration's settings.
+func filler(name string) integration.Settings {
+	return integration.Settings{
+		Provider: integration.Custom, Name: name, Description: "Made by `gatehouse-bench`; safe to delete.",
+		ClientID: "gatehouse-bench-filler", Scopes: []string{"mail"},
+		AuthURL: "https://provider.invalid/authorize", TokenURL: "https://provider.invalid/token",
+	}
+}
+
+// Fillers implements Provisioner through the node's services.
+func (p StoreProvisioner) Fillers(ctx context.Context, names []string) error {
+	actor := audit.CommandLine()
+	list, err := p.Integrations.List(ctx, actor)
+	if err != nil {
+		return err
+	}
+	have := make([]string, len(list))
+	for i, in := range list {
+		have[i] = in.Name
+	}
+	return createMissing(ctx, names, have, func(ctx context.Context, st integration.Settings) error {
+		_, err := p.Integrations.Create(ctx, actor, st)
+		return err
+	})
+}
+
 // Integration implements Provisioner through the node's services.
 func (p StoreProvisioner) Integration(ctx context.Context, prov *Provider) (string, string, error) {
 	svc, actor, want := p.Integrations, audit.CommandLine(), prov.settings()
@@ -169,6 +229,37 @@ func (p StoreProvisioner) Integration(ctx context.Context, prov *Provider) (stri
 	}
 	u, _, err := svc.StartAuthorization(ctx, actor, in.ID, nil)
 	return in.ID, u, err
+}
+
+// Fillers implements Provisioner through the admin API.
+func (p APIProvisioner) Fillers(ctx context.Context, names []string) error {
+	n0, err := parseNode(p.BaseURL)
+	if err != nil {
+		return err
+	}
+	a, err := signInAPI(ctx, n0.base, p.Username, p.Password)
+	if err != nil {
+		return err
+	}
+	const path = "/rest/gatehouse/latest/integrations"
+	var list struct {
+		Integrations []struct {
+			Name string `json:"name"`
+		} `json:"integrations"`
+	}
+	if _, err := a.json(ctx, "GET", path, nil, &list); err != nil {
+		return err
+	}
+	have := make([]string, len(list.Integrations))
+	for i, in := range list.Integrations {
+		have[i] = in.Name
+	}
+	return createMissing(ctx, names, have, func(ctx context.Context, st integration.Settings) error {
+		_, err := a.json(ctx, "POST", path, map[string]any{"provider": st.Provider, "name": st.Name,
+			"description": st.Description, "client_id": st.ClientID, "scopes": st.Scopes,
+			"authorization_endpoint": st.AuthURL, "token_endpoint": st.TokenURL}, nil)
+		return err
+	})
 }
 
 // Integration implements Provisioner through the admin API.

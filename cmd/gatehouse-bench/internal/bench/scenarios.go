@@ -91,7 +91,7 @@ var scenarios = map[string]scenario{
 		build: buildAuthcode,
 	},
 	"integration-token": {
-		about:  "GET the bench integration's access token from the vault (token API) with a client-credentials token holding INTEGRATION_TOKEN; 200 with an access_token",
+		about:  "GET the bench integration's access token from the vault (token API) with a client-credentials token holding INTEGRATION_TOKEN, among --other-integrations (10,000) others; 200 with an access_token",
 		client: true, integration: true, scopes: IntegrationScopes,
 		build: buildIntegrationToken,
 	},
