@@ -337,7 +337,9 @@ note_worker
   echo "hash worker peak (highest seen, any node): VmHWM $(mib "$(cat "$tmp/worker.peak" 2>/dev/null || echo 0)") MiB"
 } | tee -a "$summary" "$RESULTS/rss.txt"
 
-ceiling=$(median_rps "$RESULTS/ceiling-server.json")
+ceiling=
+# A subset of SCENARIOS without the ceiling has no ratios to give.
+[ -f "$RESULTS/ceiling-server.json" ] && ceiling=$(median_rps "$RESULTS/ceiling-server.json")
 if [ -n "$ceiling" ]; then
   say ""
   say "== medians against the same run's ceiling ($ceiling/s: the bare handler on the server's CPU)"
