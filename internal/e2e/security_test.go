@@ -1,18 +1,21 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// The consent form posts an opaque, single-use ID: nothing in the
-// authorization request's query string can reach the decision.
+// The consent form posts a signed, single-use ID: nothing in the
+// authorization request's query string, and no change to the ID, can reach
+// the decision.
 func TestConsentDecisionComesOnlyFromTheForm(t *testing.T) {
 	t.Run("decision=allow in the authorize query does not make Deny issue a code", func(t *testing.T) {
 		w := newWorld(t, app.Registration{})
@@ -23,7 +26,7 @@ func TestConsentDecisionComesOnlyFromTheForm(t *testing.T) {
 			t.Fatalf("Deny issued a code: %s", p.header.Get("Location"))
 		}
 	})
-	t.Run("the form carries no copy of the request", func(t *testing.T) {
+	t.Run("the form carries only the signed consent ID and the form token", func(t *testing.T) {
 		w := newWorld(t, app.Registration{})
 		fields := formFields(w.alice.authorize(authParams(w.client, "READ")).body)
 		if len(fields) != 2 || fields.Get("consent_id") == "" || fields.Get("csrf_token") == "" {
@@ -99,6 +102,72 @@ func TestConsentDecisionComesOnlyFromTheForm(t *testing.T) {
 		}
 		if issued != 1 {
 			t.Fatalf("%d codes from %d posts of one form; want 1", issued, n)
+		}
+	})
+	t.Run("a changed consent ID is refused and spends nothing", func(t *testing.T) {
+		w := newWorld(t, app.Registration{Scopes: []string{"READ", "WRITE"}})
+		fields := formFields(w.alice.authorize(authParams(w.client, "READ")).body)
+		id := fields.Get("consent_id")
+		payload, mac, ok := strings.Cut(id, ".")
+		if !ok {
+			t.Fatalf("consent ID %q is not payload.mac", id)
+		}
+		// The request asked for READ; an ID that asks for WRITE too, with
+		// the old MAC, or any flipped character, is worthless.
+		raw, _ := base64.RawURLEncoding.DecodeString(payload)
+		wider := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), "scope=READ", "scope=READ+WRITE", 1)))
+		flip := func(s string, i int) string {
+			b := []byte(s)
+			b[i] ^= 1
+			return string(b)
+		}
+		for name, changed := range map[string]string{
+			"wider scope":     wider + "." + mac,
+			"payload flipped": flip(payload, len(payload)/2) + "." + mac,
+			"mac flipped":     payload + "." + flip(mac, 3),
+			"no mac":          payload,
+			"not base64":      "!!!." + mac,
+		} {
+			p := w.alice.post(pathConsent, set(fields, "consent_id", changed, "decision", "allow"))
+			if p.status != http.StatusBadRequest || p.header.Get("Location") != "" {
+				t.Fatalf("%s: got %d to %q, want 400", name, p.status, p.header.Get("Location"))
+			}
+		}
+		p := w.alice.post(pathConsent, set(fields, "consent_id", id, "decision", "allow"))
+		if p.status != http.StatusSeeOther || p.location().Query().Get("code") == "" {
+			t.Fatalf("the genuine form after the changed ones: %d %q", p.status, p.header.Get("Location"))
+		}
+		tok := w.redeem(w.client, w.secret, p.location().Query().Get("code"))
+		if tok.status != http.StatusOK || tok.str("scope") != "READ" {
+			t.Fatalf("the code's token: %d scope %q, want READ", tok.status, tok.str("scope"))
+		}
+	})
+	t.Run("a consent page expires", func(t *testing.T) {
+		w := newWorld(t, app.Registration{})
+		fields := formFields(w.alice.authorize(authParams(w.client, "READ")).body)
+		w.clock.Advance(16 * time.Minute) // the session (idle 30 m) is still there; the page is not
+		if p := w.alice.post(pathConsent, set(fields, "decision", "allow")); p.status != http.StatusBadRequest || p.header.Get("Location") != "" {
+			t.Fatalf("a 16-minute-old consent page: got %d to %q, want 400", p.status, p.header.Get("Location"))
+		}
+	})
+	t.Run("showing consent pages writes nothing", func(t *testing.T) {
+		w := newWorld(t, app.Registration{})
+		db := openSQLiteFile(t, w.node.Config.SQLitePath())
+		count := func() (n int) {
+			t.Helper()
+			if err := db.QueryRow(`SELECT (SELECT count(*) FROM decided_consents) + (SELECT count(*) FROM pending_consents) + (SELECT count(*) FROM codes)`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := count()
+		for range 20 {
+			if page := w.alice.authorize(authParams(w.client, "READ")); formFields(page.body).Get("consent_id") == "" {
+				t.Fatalf("no consent page: %d", page.status)
+			}
+		}
+		if n := count(); n != before {
+			t.Fatalf("20 consent pages wrote %d rows", n-before)
 		}
 	})
 	t.Run("another user's consent ID is refused", func(t *testing.T) {

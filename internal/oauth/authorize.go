@@ -35,6 +35,23 @@ type AuthorizeRequest struct {
 	Query url.Values
 }
 
+// authorizeParameters are the parameters ParseAuthorize reads; any other is
+// ignored (RFC 6749 §3.1).
+var authorizeParameters = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
+
+// Essential returns the request's parameters that ParseAuthorize reads: all
+// that must travel with a consent page for its decision to validate the
+// request again, and no more (unknown parameters could make it any size).
+func (r *AuthorizeRequest) Essential() url.Values {
+	v := url.Values{}
+	for _, k := range authorizeParameters {
+		if vs, ok := r.Query[k]; ok {
+			v[k] = vs
+		}
+	}
+	return v
+}
+
 // ParseAuthorize validates an authorization request. On failure it returns an
 // *Error and, when the client and redirect URI are trustworthy, a request
 // whose RedirectURI can carry the error (RFC 6749 §4.1.2.1); a nil request
@@ -222,7 +239,7 @@ func (s *Server) Approve(ctx context.Context, req *AuthorizeRequest, u store.Use
 
 // PrepareApproval is Approve without storing the code: it returns the code
 // to store and the redirect that carries it once stored (the consent page
-// stores it in the transaction that takes the pending consent).
+// stores it in the transaction that records the consent decided).
 func (s *Server) PrepareApproval(req *AuthorizeRequest, u store.User) (store.Code, string, error) {
 	if err := s.CheckUser(req, u); err != nil {
 		return store.Code{}, "", err

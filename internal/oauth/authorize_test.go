@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -148,4 +150,35 @@ func FuzzParseAuthorize(f *testing.F) {
 			t.Fatalf("would redirect to unregistered %q", req.RedirectURI)
 		}
 	})
+}
+
+// Essential keeps every parameter ParseAuthorize reads, so the request it
+// carries through consent parses exactly as the original, and drops the
+// rest (which could make a consent page's form any size).
+func TestEssentialParsesAsTheRequest(t *testing.T) {
+	s, conf, pub := newTestServer(t)
+	for _, q := range []url.Values{
+		{"client_id": {conf.ID}, "redirect_uri": {"http://127.0.0.1:5123/native"}, "response_type": {"code"}, "scope": {"read WRITE"}, "state": {"xyz"},
+			"code_challenge": {rfcChallenge}, "code_challenge_method": {"S256"}, "prompt": {"consent"}, "extra": {strings.Repeat("x", 100_000)}},
+		{"client_id": {pub.ID}, "response_type": {"code"}, "scope": {"READ"}, "code_challenge": {rfcChallenge}, "login_hint": {"alice"}},
+	} {
+		want, err := s.ParseAuthorize(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		essential := want.Essential()
+		for k := range essential {
+			if k == "extra" || k == "prompt" || k == "login_hint" {
+				t.Errorf("Essential keeps the unknown parameter %q", k)
+			}
+		}
+		got, err := s.ParseAuthorize(context.Background(), essential)
+		if err != nil {
+			t.Fatalf("the essential request does not parse: %v", err)
+		}
+		want.Query, got.Query = nil, nil
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("the essential request parses differently (-original +essential):\n%s", diff)
+		}
+	}
 }

@@ -124,16 +124,3 @@ type AuditEvent struct {
 	Username string // the user concerned, if any
 	Detail   string // short human-readable detail; never a secret
 }
-
-// PendingConsent is a validated authorization request shown on the consent
-// page and waiting for the user's decision.
-type PendingConsent struct {
-	IDHash []byte // keyed hash of the opaque consent ID the page's form posts
-	UserID string
-	// Binding is a keyed hash of a secret of the browser session that saw the
-	// page, so the ID is worthless in any other session.
-	Binding   []byte
-	Request   string // the authorization request's query string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-}

@@ -32,7 +32,8 @@ type Store interface {
 	MailServers
 	// Purge deletes what can no longer be used: expired codes, expired or
 	// long-revoked tokens, rotated refresh tokens past retention, expired
-	// sessions, expired pending consents and stale throttle counters. It
+	// sessions, decided consent pages past their expiry (and the pending
+	// consents of earlier releases) and stale throttle counters. It
 	// deletes at most limit (> 0) rows, in one transaction, so that it never
 	// holds the database long; it returns how many went, and fewer than
 	// limit means nothing due was left. Callers repeat it until then.
@@ -208,26 +209,17 @@ type Sessions interface {
 	CountSessions(ctx context.Context, now time.Time) (int, error)
 }
 
-// Consents holds authorization requests waiting for the user's decision on
-// the consent page, so the page's form carries only an opaque ID.
+// Consents makes each consent page's decision single-use. The page's form
+// carries its authorization request signed with the secret key, so nothing
+// is stored until the user decides.
 type Consents interface {
-	// CreateConsent stores c. When the user already has limit pending
-	// consents (limit > 0), the oldest beyond it are dropped in the same
-	// transaction, so one account cannot pile up rows.
-	CreateConsent(ctx context.Context, c PendingConsent, limit int) error
-	// TakeConsent deletes and returns the consent with this ID hash: of any
-	// number of concurrent takers exactly one gets it. ErrNotFound when it is
-	// missing, already taken, or expired at now.
-	TakeConsent(ctx context.Context, idHash []byte, now time.Time) (PendingConsent, error)
-	// PendingConsent returns the consent with this ID hash without taking
-	// it; ErrNotFound when it is missing or expired at now.
-	PendingConsent(ctx context.Context, idHash []byte, now time.Time) (PendingConsent, error)
-	// DecideConsent takes the consent with this ID hash, unexpired at now,
-	// and in the same transaction stores code (unless nil) and event (unless
-	// nil; its ID is ignored): of any number of concurrent deciders exactly
-	// one gets nil; the others get ErrNotFound and store nothing. So a
-	// decision and what it produces are one commit, and one decision there is.
-	DecideConsent(ctx context.Context, idHash []byte, now time.Time, code *Code, event *AuditEvent) error
+	// DecideConsent records that the consent page with this ID hash, valid
+	// until expiresAt, is decided, and in the same transaction stores code
+	// (unless nil) and event (unless nil; its ID is ignored): of any number
+	// of concurrent or repeated deciders exactly one gets nil; the others
+	// get ErrNotFound and store nothing. So a decision and what it produces
+	// are one commit, and one decision there is.
+	DecideConsent(ctx context.Context, idHash []byte, expiresAt time.Time, code *Code, event *AuditEvent) error
 }
 
 // Throttle counts sign-in attempts in fixed windows, cluster-wide. Callers

@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -65,12 +67,22 @@ func (p *Pages) authorizeRequest(w http.ResponseWriter, r *http.Request, q url.V
 
 type scopeLine struct{ Name, Text string }
 
-// A consent page's request waits on the server this long for the decision.
+// A consent page's decision is accepted this long after the page was shown.
 const consentTTL = 15 * time.Minute
 
-// pendingPerUser bounds a user's consent pages awaiting a decision; opening
-// more drops the oldest.
-const pendingPerUser = 20
+// consentPage is what a consent page's form carries as its consent_id,
+// signed with the secret key (consentID): the validated request and whom it
+// was shown to. Showing the page writes nothing; the decision makes the ID
+// single-use (store.DecideConsent). The request is no secret from the user,
+// whose browser has it in the page's URL; what matters is that nothing in
+// it can be changed and that it is decided once.
+type consentPage struct {
+	Nonce   []byte `json:"n"` // makes every page's ID unique
+	UserID  string `json:"u"`
+	Binding []byte `json:"b"` // consentBinding: worthless in another browser session
+	Request string `json:"r"` // the request's essential parameters (oauth.AuthorizeRequest.Essential)
+	Expires int64  `json:"e"` // unix milliseconds
+}
 
 type consentData struct {
 	Client struct {
@@ -121,10 +133,10 @@ func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	if data.RedirectHost == "" {
 		data.RedirectHost = target.Scheme + ":"
 	}
-	if data.ConsentID, err = p.holdConsent(r, req, *u); err != nil {
-		p.fail(w, r, err)
-		return
-	}
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	data.ConsentID = p.consentID(consentPage{Nonce: nonce, UserID: u.ID, Binding: p.consentBinding(r),
+		Request: req.Essential().Encode(), Expires: p.now().Add(consentTTL).UnixMilli()})
 	w.Header().Set("Content-Security-Policy", csp(" "+formTarget(target)))
 	p.render(w, r, http.StatusOK, "consent", p.t(r, "consent.title"), data)
 }
@@ -137,23 +149,30 @@ func formTarget(u *url.URL) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// holdConsent keeps the validated request on the server under a new opaque
-// ID, bound to the user and to this browser session, and returns the ID: the
-// page's form posts only it, the CSRF token and the decision, so nothing from
-// the query string can reach the decision.
-func (p *Pages) holdConsent(r *http.Request, req *oauth.AuthorizeRequest, u store.User) (string, error) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	id := base64.RawURLEncoding.EncodeToString(b)
-	now := p.now()
-	err := p.store.CreateConsent(r.Context(), store.PendingConsent{
-		IDHash: p.keys.Hash("consent:" + id), UserID: u.ID, Binding: p.consentBinding(r),
-		Request: req.Query.Encode(), CreatedAt: now, ExpiresAt: now.Add(consentTTL),
-	}, pendingPerUser)
-	return id, err
+// consentID signs c: its JSON, then a MAC of it under the secret key, both
+// base64url, joined by a dot.
+func (p *Pages) consentID(c consentPage) string {
+	raw, _ := json.Marshal(c) // strings, bytes and a number always marshal
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(p.keys.Tag("consent page:"+payload))
 }
 
-// consentBinding ties a pending consent to the browser session that saw it,
+// openConsentID returns what id carries; ok is false when id was not made
+// by consentID with this node's secret key, or was changed since.
+func (p *Pages) openConsentID(id string) (c consentPage, ok bool) {
+	payload, mac, found := strings.Cut(id, ".")
+	got, err := base64.RawURLEncoding.DecodeString(mac)
+	if !found || err != nil || subtle.ConstantTimeCompare(got, p.keys.Tag("consent page:"+payload)) != 1 {
+		return c, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil || json.Unmarshal(raw, &c) != nil {
+		return c, false
+	}
+	return c, true
+}
+
+// consentBinding ties a consent page to the browser session that saw it,
 // through the session's secret form token.
 func (p *Pages) consentBinding(r *http.Request) []byte {
 	return p.keys.Hash("consent-binding:" + p.csrfToken(r))
@@ -162,11 +181,12 @@ func (p *Pages) consentBinding(r *http.Request) []byte {
 // consentFields are the only fields the consent form posts.
 var consentFields = map[string]bool{"csrf_token": true, "consent_id": true, "decision": true}
 
-// handleConsentDecision records Allow or Deny for a pending consent. The
-// pending request is read and validated again (the application may have
-// changed meanwhile); then one transaction takes the ID, stores the code and
-// records the decision (store.DecideConsent): a form posted twice, or twice
-// at once, gets one decision, and the user waits for the disk once.
+// handleConsentDecision records Allow or Deny for a consent page. The
+// request its signed ID carries is validated again (the application may
+// have changed meanwhile); then one transaction marks the ID decided, stores
+// the code and records the decision (store.DecideConsent): a form posted
+// twice, or twice at once, gets one decision, and the user waits for the
+// disk once.
 func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 	if !p.acceptForm(w, r) {
 		return
@@ -187,27 +207,24 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	idHash, now := p.keys.Hash("consent:"+id), p.now()
+	now := p.now()
 	gone := func() {
 		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"),
 			errorData{Message: p.t(r, "consent.gone"), Detail: p.t(r, "consent.gone_detail")})
 	}
-	pending, err := p.store.PendingConsent(ctx, idHash, now)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		p.fail(w, r, err)
-		return
-	}
-	if err != nil || pending.UserID != u.ID || subtle.ConstantTimeCompare(pending.Binding, p.consentBinding(r)) != 1 {
+	page, ok := p.openConsentID(id)
+	if !ok || page.UserID != u.ID || now.UnixMilli() >= page.Expires || subtle.ConstantTimeCompare(page.Binding, p.consentBinding(r)) != 1 {
 		gone()
 		return
 	}
-	// decide takes the consent with what the decision stores; false when it
-	// has answered (the consent was taken meanwhile, or the store failed).
+	idHash, expires := p.keys.Hash("consent:"+id), time.UnixMilli(page.Expires)
+	// decide records the decision with what it stores; false when it has
+	// answered (the page was decided already, or the store failed).
 	decide := func(code *store.Code, event *store.AuditEvent) bool {
 		if event != nil {
 			event.At = now
 		}
-		err := p.store.DecideConsent(ctx, idHash, now, code, event)
+		err := p.store.DecideConsent(ctx, idHash, expires, code, event)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			gone()
@@ -218,7 +235,7 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	}
-	q, err := url.ParseQuery(pending.Request)
+	q, err := url.ParseQuery(page.Request)
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -227,7 +244,7 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		// Answered already; the request is no longer valid, so neither is
 		// its consent.
-		p.store.DecideConsent(ctx, idHash, now, nil, nil)
+		p.store.DecideConsent(ctx, idHash, expires, nil, nil)
 		return
 	}
 	event := store.AuditEvent{Kind: audit.ConsentAllow, Actor: u.Username, Username: u.Username, Address: clientip.From(ctx).String(), ClientID: req.Client.ID, Detail: req.Query.Get("scope")}

@@ -63,9 +63,9 @@
 //     newest cap-1 others (by created_at, then hash) and revokes the rest with
 //     their access tokens. A rotation, which replaces a live refresh token by
 //     one, cannot raise the count and does not query it; a grace reuse does.
-//   - DecideConsent takes a pending consent and stores its code and audit
-//     event in one transaction: a decision and what it produces commit
-//     together or not at all.
+//   - DecideConsent records a consent page as decided and stores its code
+//     and audit event in one transaction: a decision and what it produces
+//     commit together or not at all, and a page is decided once.
 //   - With the read cache, an answer is never older than the last write
 //     whose caller has its answer, by this node or any other process.
 //   - Times are unix milliseconds in BIGINT columns, 0 meaning the zero

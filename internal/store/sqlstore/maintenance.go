@@ -47,6 +47,8 @@ func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, l
 		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE revoked_at <> 0 AND revoked_at < $1 LIMIT $2)`, revoked},
 		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE rotated_at <> 0 AND rotated_at < $1 AND kind = 'refresh' LIMIT $2)`, rotated},
 		{`DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE expiry < $1 LIMIT $2)`, nowMS},
+		{`DELETE FROM decided_consents WHERE id_hash IN (SELECT id_hash FROM decided_consents WHERE expires_at < $1 LIMIT $2)`, nowMS},
+		// Left by nodes of the release before 00011 (see that migration).
 		{`DELETE FROM pending_consents WHERE id_hash IN (SELECT id_hash FROM pending_consents WHERE expires_at < $1 LIMIT $2)`, nowMS},
 		{`DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE window_start + window_ms <= $1 LIMIT $2)`, nowMS},
 	}
