@@ -50,8 +50,10 @@ func TestAuthorizeNeverRedirectsToUntrustedTargets(t *testing.T) {
 	}
 	t.Run("a loopback redirect with another port is accepted (control)", func(t *testing.T) {
 		p := e.newBrowser().get("/rest/oauth2/latest/authorize?" + authParams(c, "READ", "redirect_uri", "http://127.0.0.1:9999/callback").Encode())
-		if p.status != http.StatusFound || !strings.HasPrefix(p.header.Get("Location"), "/plugins/servlet/oauth2/consent?") {
-			t.Fatalf("got %d to %q, want the consent page", p.status, p.header.Get("Location"))
+		// Signed out, an accepted request goes to sign-in, which returns to consent.
+		want := "/login?" + url.Values{"next": {"/plugins/servlet/oauth2/consent?"}}.Encode()
+		if p.status != http.StatusFound || !strings.HasPrefix(p.header.Get("Location"), want) {
+			t.Fatalf("got %d to %q, want sign-in on the way to the consent page", p.status, p.header.Get("Location"))
 		}
 	})
 }

@@ -17,22 +17,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// handleAuthorize validates the authorization request and sends the browser
-// on to the consent page, by way of sign-in when needed. Errors about the
-// client or redirect URI are shown here and never redirected (RFC 6749 §4.1.2.1).
-func (p *Pages) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	q, ok := p.strictQuery(w, r)
-	if !ok {
-		return
-	}
-	req, ok := p.authorizeRequest(w, r, q)
-	if !ok {
-		return
-	}
-	consent := oauth.PathConsent + "?" + req.Query.Encode()
-	http.Redirect(w, r, consent, http.StatusFound)
-}
-
 // strictQuery parses the query string, refusing (rather than silently
 // dropping) a badly encoded pair such as redirect_uri=%zz.
 func (p *Pages) strictQuery(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
@@ -95,7 +79,13 @@ type consentData struct {
 	ConsentID     string
 }
 
-// handleConsentPage shows what the application asks for, in plain words.
+// handleConsentPage answers an authorization request, at the authorize
+// endpoint and at the consent page's own path (where sign-in returns to): it
+// validates the request and shows a signed-in user what the application asks
+// for, in plain words, without a redirect between the two — one round trip
+// fewer per authorization. A signed-out browser goes to sign-in first. Errors
+// about the client or redirect URI are shown here and never redirected
+// (RFC 6749 §4.1.2.1).
 func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	q, ok := p.strictQuery(w, r)
 	if !ok {
@@ -111,7 +101,8 @@ func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil {
-		http.Redirect(w, r, "/login?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusFound)
+		next := oauth.PathConsent + "?" + req.Query.Encode()
+		http.Redirect(w, r, "/login?"+url.Values{"next": {next}}.Encode(), http.StatusFound)
 		return
 	}
 	if err := p.oauth.CheckUser(req, *u); err != nil {

@@ -290,3 +290,40 @@ func TestSignInNamesTheApplication(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthorizeAnswersWithTheConsentPage: a signed-in user's authorization
+// request is answered with the consent page itself, no redirect in between,
+// and its form decides the request like the one at the consent path.
+func TestAuthorizeAnswersWithTheConsentPage(t *testing.T) {
+	s := newSite(t)
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "alice", Password: "alice-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	c := s.createClient(app.Registration{Name: "Wiki"})
+	b := s.browser("en")
+	signIn := b.follow(oauth.PathAuthorize + "?" + authorizeQuery(c).Encode())
+	next := hidden(signIn.body, "next")
+	if a := b.do("POST", "/login", url.Values{"csrf_token": {hidden(signIn.body, "csrf_token")}, "next": {next}, "username": {"alice"}, "password": {"alice-password"}}); a.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", a.status)
+	}
+
+	for _, path := range []string{oauth.PathAuthorize, oauth.PathConsent} {
+		t.Run(path, func(t *testing.T) {
+			page := b.get(path + "?" + authorizeQuery(c, "state", "st-"+path).Encode())
+			if page.status != http.StatusOK || page.location != "" || !strings.Contains(page.body, `action="`+oauth.PathConsent+`"`) {
+				t.Fatalf("%d to %q, want the consent page", page.status, page.location)
+			}
+			if got, want := hidden(page.body, "consent_id"), ""; got == want {
+				t.Fatal("the consent form has no consent_id")
+			}
+			if got, _ := element(page.body, `class="lead"`); got != s.msgs.T("en", "consent.intro", c.Name) {
+				t.Errorf("the consent page says %q", got)
+			}
+			a := b.do("POST", oauth.PathConsent, url.Values{"csrf_token": {hidden(page.body, "csrf_token")}, "consent_id": {hidden(page.body, "consent_id")}, "decision": {"allow"}})
+			back, err := url.Parse(a.location)
+			if a.status != http.StatusSeeOther || err != nil || !strings.HasPrefix(a.location, callbackURL+"?") || back.Query().Get("code") == "" || back.Query().Get("state") != "st-"+path {
+				t.Fatalf("Allow: %d to %q, want the client's redirect URI with a code and the state", a.status, a.location)
+			}
+		})
+	}
+}

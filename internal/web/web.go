@@ -187,7 +187,7 @@ func templateFuncs(msgs Messages, lang string) template.FuncMap {
 // Handler returns the browser routes with sessions, CSRF and security headers.
 func (p *Pages) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+oauth.PathAuthorize, p.handleAuthorize)
+	mux.HandleFunc("GET "+oauth.PathAuthorize, p.handleConsentPage)
 	mux.HandleFunc("GET "+oauth.PathConsent, p.handleConsentPage)
 	mux.HandleFunc("POST "+oauth.PathConsent, p.handleConsentDecision)
 	mux.HandleFunc("GET /login", p.handleLoginPage)

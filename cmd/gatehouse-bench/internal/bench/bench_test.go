@@ -146,7 +146,7 @@ func TestScenarios(t *testing.T) {
 		{"introspect", 3, 1},
 		{"bearer", 3, 1},
 		{"refresh", 3, 1},
-		{"authcode", 2, 4},
+		{"authcode", 2, 3},
 		{"signin", 3, 2},
 		{"integration-token", 3, 1},
 	} {
