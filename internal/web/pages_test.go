@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,7 @@ type answer struct {
 	status   int
 	location string
 	body     string
+	header   http.Header
 }
 
 func (b *browser) do(method, path string, form url.Values) answer {
@@ -121,7 +123,7 @@ func (b *browser) do(method, path string, form url.Values) answer {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header.Get("Location"), string(raw)}
+	return answer{resp.StatusCode, resp.Header.Get("Location"), string(raw), resp.Header}
 }
 
 func (b *browser) get(path string) answer { return b.do("GET", path, nil) }
@@ -312,6 +314,10 @@ func TestAuthorizeAnswersWithTheConsentPage(t *testing.T) {
 			page := b.get(path + "?" + authorizeQuery(c, "state", "st-"+path).Encode())
 			if page.status != http.StatusOK || page.location != "" || !strings.Contains(page.body, `action="`+oauth.PathConsent+`"`) {
 				t.Fatalf("%d to %q, want the consent page", page.status, page.location)
+			}
+			// Rendered whole before it is sent (web.render): its length is known.
+			if cl := page.header.Get("Content-Length"); cl != strconv.Itoa(len(page.body)) {
+				t.Errorf("Content-Length %q for a page of %d bytes", cl, len(page.body))
 			}
 			if got, want := hidden(page.body, "consent_id"), ""; got == want {
 				t.Fatal("the consent form has no consent_id")

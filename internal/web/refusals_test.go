@@ -71,7 +71,7 @@ func (b *browser) uploadLogo(clientID string, file []byte) answer {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header.Get("Location"), string(raw)}
+	return answer{resp.StatusCode, resp.Header.Get("Location"), string(raw), resp.Header}
 }
 
 func pngOf(w, h int) []byte {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -278,15 +280,34 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
-	tmpl := sets[lang][name]
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
 	pg := page{Lang: lang, Title: title, User: u, CSRF: csrf, Flash: flash, Data: data, Section: sectionOf(r.URL.Path), RequestID: reqlog.ID(r.Context()),
 		LangSwitch: langSwitch(r, lang, data)}
 	pg.IsAdmin = u != nil && u.Level >= store.LevelAdmin
 	pg.IsSystemAdmin = u != nil && u.Level >= store.LevelSystemAdmin
-	if err := tmpl.ExecuteTemplate(w, "layout", pg); err != nil {
+	// The page is rendered whole before anything is sent: one write instead
+	// of one per template action through every response-writer wrapper, and
+	// a template error still gets an honest 500 instead of half a page.
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer putPageBuffer(buf)
+	buf.Reset()
+	if err := sets[lang][name].ExecuteTemplate(buf, "layout", pg); err != nil {
 		p.log.Error("render page", "page", name, "error", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes()) //nolint:errcheck // the browser went away; nothing to do
+}
+
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putPageBuffer keeps a buffer for the next page unless a long page (a big
+// audit log, say) grew it: the pool should not pin that much memory.
+func putPageBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		pageBuffers.Put(b)
 	}
 }
 

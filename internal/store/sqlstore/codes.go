@@ -10,8 +10,9 @@ import (
 
 // CreateCode implements store.Codes.
 func (s *Store) CreateCode(ctx context.Context, c store.Code) error {
-	err := s.writeStatementEffects(ctx, neutral(), func(ctx context.Context, q querier) error {
-		return insertCode(ctx, q, c)
+	eff := &effects{}
+	err := s.writeStatementEffects(ctx, eff, func(ctx context.Context, q querier) error {
+		return s.insertCode(ctx, q, c, eff)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: create code: %w", s.conflict(err))
@@ -19,17 +20,25 @@ func (s *Store) CreateCode(ctx context.Context, c store.Code) error {
 	return nil
 }
 
-func insertCode(ctx context.Context, q querier, c store.Code) error {
+func (s *Store) insertCode(ctx context.Context, q querier, c store.Code, eff *effects) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO codes (hash, client_id, user_id, redirect_uri, scope,
 		challenge, challenge_method, grant_id, created_at, expires_at, used_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Scope, c.Challenge, c.ChallengeMethod, c.GrantID,
 		ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt))
+	if err == nil && s.cache != nil {
+		eff.insertCode(c)
+	}
 	return err
 }
 
 // CodeByHash implements store.Codes.
 func (s *Store) CodeByHash(ctx context.Context, hash []byte) (store.Code, error) {
+	if s.cache != nil {
+		if c, ok := s.cache.code(hash); ok {
+			return c, nil
+		}
+	}
 	var c store.Code
 	err := s.rq.QueryRowContext(ctx, `SELECT hash, client_id, user_id, redirect_uri, scope, challenge,
 		challenge_method, grant_id, created_at, expires_at, used_at FROM codes WHERE hash = $1`, hash).
@@ -45,7 +54,7 @@ func (s *Store) CodeByHash(ctx context.Context, hash []byte) (store.Code, error)
 // of any number of concurrent redeemers through; the others find the code
 // used and revoke its grant, which commits although they return an error.
 func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issue store.Issue) error {
-	eff := &effects{}
+	eff := &effects{codes: [][]byte{hash}} // the code is marked used
 	err := s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
 		if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
 			return err

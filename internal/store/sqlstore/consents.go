@@ -12,7 +12,8 @@ import (
 // single-use check (a second insert is a unique violation), and the code and
 // the audit event commit with it or not at all.
 func (s *Store) DecideConsent(ctx context.Context, idHash []byte, expiresAt time.Time, code *store.Code, event *store.AuditEvent) error {
-	err := s.inTxEffects(ctx, neutral(), func(ctx context.Context, tx querier) error {
+	eff := &effects{}
+	err := s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO decided_consents (id_hash, expires_at) VALUES ($1, $2)`, idHash, ms(expiresAt)); err != nil {
 			if s.d.isUnique(err) {
 				return store.ErrNotFound
@@ -20,7 +21,7 @@ func (s *Store) DecideConsent(ctx context.Context, idHash []byte, expiresAt time
 			return err
 		}
 		if code != nil {
-			if err := insertCode(ctx, tx, *code); err != nil {
+			if err := s.insertCode(ctx, tx, *code, eff); err != nil {
 				return s.conflict(err)
 			}
 		}

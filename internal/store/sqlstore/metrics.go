@@ -61,11 +61,11 @@ func (s *Store) Metrics() []prometheus.Collector {
 	return append(s.metrics.collectors[:len(s.metrics.collectors):len(s.metrics.collectors)],
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_store_read_cache_hits_total",
-			Help: "Reads of a token, user or session served by the SQLite read cache.",
+			Help: "Reads of a token, user, session, integration or authorization code served by the SQLite read cache.",
 		}, func() float64 { return float64(c.hits.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_store_read_cache_misses_total",
-			Help: "Reads of a token, user or session the SQLite read cache could not serve (read from the database).",
+			Help: "Reads of a token, user, session, integration or authorization code the SQLite read cache could not serve (read from the database).",
 		}, func() float64 { return float64(c.misses.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_store_read_cache_drops_total",

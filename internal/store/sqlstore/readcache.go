@@ -15,7 +15,8 @@ const readCacheSize = 4096
 
 // readCache keeps the rows the hot paths read on every request — a token with
 // its user (introspection, Bearer, refresh), a user (every signed-in page), a
-// session, an integration (the token API) — of a SQLite store, and serves them only while it can prove they
+// session, an integration (the token API), an authorization code (written by
+// the consent decision, read back by the code exchange) — of a SQLite store, and serves them only while it can prove they
 // are what the database holds, so that a revocation by this node or by any
 // other process (the CLI) takes effect at the next request, as without it.
 //
@@ -38,7 +39,7 @@ const readCacheSize = 4096
 //   - A read that raced an invalidation is not kept: every invalidation bumps
 //     gen, and an entry is stored only if gen is what it was before the read.
 //
-// Only found rows are kept, so a new row is seen at once. Entries are copies:
+// Only found rows and rows this store inserted are kept, so a new row is seen at once. Entries are copies:
 // callers get their own.
 type readCache struct {
 	watch *sqlitevfs.Watch
@@ -53,6 +54,7 @@ type readCache struct {
 	users        map[string]store.User
 	sessions     map[string]cachedSession
 	integrations map[string]store.Integration
+	codes        map[string]store.Code
 
 	hits, misses, drops atomic.Uint64
 }
@@ -78,6 +80,7 @@ func newReadCache(path string) *readCache {
 		users:        make(map[string]store.User),
 		sessions:     make(map[string]cachedSession),
 		integrations: make(map[string]store.Integration),
+		codes:        make(map[string]store.Code),
 	}
 }
 
@@ -109,6 +112,7 @@ func (c *readCache) dropAllLocked() {
 	clear(c.users)
 	clear(c.sessions)
 	clear(c.integrations)
+	clear(c.codes)
 	c.gen.Add(1)
 }
 
@@ -232,6 +236,17 @@ func (c *readCache) putIntegration(gen uint64, in store.Integration) {
 	keep(c, gen, c.integrations, in.ID, in, copyIntegration)
 }
 
+func copyCode(c store.Code) store.Code {
+	c.Hash = slices.Clone(c.Hash)
+	return c
+}
+
+// code returns an authorization code, which the cache holds only from its
+// insert (a code is read once, by its exchange).
+func (c *readCache) code(hash []byte) (store.Code, bool) {
+	return lookup(c, c.codes, string(hash), copyCode)
+}
+
 func (c *readCache) session(key string, now time.Time) ([]byte, bool) {
 	if !c.current() {
 		c.misses.Add(1)
@@ -272,11 +287,17 @@ type effects struct {
 	// them: when the job succeeds, they go into the cache at its commit
 	// (a refresh token is read back by the next rotation).
 	inserted []store.Token
+	// insertedCodes are the code rows the job inserted, kept the same way
+	// (the code exchange reads its code back); codes are the code hashes
+	// whose rows changed.
+	insertedCodes []store.Code
+	codes         [][]byte
 }
 
 func (e *effects) reset() {
 	if e != nil {
 		e.inserted = e.inserted[:0]
+		e.insertedCodes = e.insertedCodes[:0]
 	}
 }
 
@@ -298,6 +319,15 @@ func asRead(t store.Token) store.Token {
 		*p = fromMS(ms(*p))
 	}
 	return t
+}
+
+// insertCode records a code row the job inserted.
+func (e *effects) insertCode(c store.Code) {
+	c.Hash = slices.Clone(c.Hash)
+	for _, p := range []*time.Time{&c.CreatedAt, &c.ExpiresAt, &c.UsedAt} {
+		*p = fromMS(ms(*p))
+	}
+	e.insertedCodes = append(e.insertedCodes, c)
 }
 
 func (e *effects) token(hashes ...[]byte) {
@@ -355,6 +385,13 @@ func (c *readCache) endBatch(base uint32, baseOK, wrote, certain bool, jobs []*w
 					bound(c.tokens)
 					c.tokens[string(t.Hash)] = t
 				}
+				for _, code := range j.effects.insertedCodes {
+					bound(c.codes)
+					c.codes[string(code.Hash)] = code
+				}
+			}
+			for _, h := range j.effects.codes {
+				delete(c.codes, string(h))
 			}
 			for _, h := range j.effects.tokens {
 				delete(c.tokens, string(h))

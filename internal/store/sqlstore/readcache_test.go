@@ -376,3 +376,99 @@ func TestReadCacheIntegrations(t *testing.T) {
 		t.Fatalf("a deleted integration still read: %v", err)
 	}
 }
+
+// TestReadCacheCodes: a code this store inserted (by the consent decision or
+// CreateCode) is read back from the cache exactly as the database returns
+// it; its redemption, a change by another process, a purge and a deleted
+// client are all seen at the next read.
+func TestReadCacheCodes(t *testing.T) {
+	path, s := cacheFixture(t)
+	other := openPath(t, path)
+	ctx := t.Context()
+	now := time.Now()
+	code := func(label string) store.Code {
+		return store.Code{Hash: tokenHash(label), ClientID: "c", UserID: "u", RedirectURI: "https://app.example/cb", Scope: "READ",
+			Challenge: "ch", ChallengeMethod: "S256", GrantID: "g-" + label, CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	}
+	// fromDB reads a code around the cache, for comparison.
+	fromDB := func(hash []byte) store.Code {
+		t.Helper()
+		got, err := other.CodeByHash(ctx, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	read := func(hash []byte) (store.Code, error) {
+		return s.CodeByHash(ctx, hash)
+	}
+
+	decided := code("decided")
+	if err := s.DecideConsent(ctx, tokenHash("consent page"), now.Add(time.Minute), &decided, nil); err != nil {
+		t.Fatal(err)
+	}
+	created := code("created")
+	if err := s.CreateCode(ctx, created); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []store.Code{decided, created} {
+		hits := s.cache.hits.Load()
+		got, err := read(c.Hash)
+		if err != nil || s.cache.hits.Load() != hits+1 {
+			t.Fatalf("%s: %v, hits %d → %d: want a cache hit", c.GrantID, err, hits, s.cache.hits.Load())
+		}
+		if want := fromDB(c.Hash); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s from the cache:\n%+v\nfrom the database:\n%+v", c.GrantID, got, want)
+		}
+		got.Hash[0] ^= 1 // a caller's copy is its own
+	}
+	if got, _ := read(decided.Hash); got.Hash[0] != decided.Hash[0] {
+		t.Fatal("the cached code shares memory with a caller's copy")
+	}
+
+	// Redeemed here: the next read shows it used.
+	access := store.Token{Hash: tokenHash("code access"), Kind: store.KindAccess, GrantID: decided.GrantID, ClientID: "c", UserID: "u",
+		Scope: "READ", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.RedeemCode(ctx, decided.Hash, now, store.Issue{Access: access}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read(decided.Hash); err != nil || got.UsedAt.IsZero() {
+		t.Fatalf("a code redeemed here reads as unused: %+v %v", got, err)
+	}
+	// Redeemed by another process.
+	if err := other.RedeemCode(ctx, created.Hash, now, store.Issue{Access: store.Token{Hash: tokenHash("other access"),
+		Kind: store.KindAccess, GrantID: created.GrantID, ClientID: "c", UserID: "u", Scope: "READ", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read(created.Hash); err != nil || got.UsedAt.IsZero() {
+		t.Fatalf("a code redeemed by another process reads as unused here: %+v %v", got, err)
+	}
+
+	// Purged when expired, and gone with its client.
+	expired := code("expired")
+	expired.ExpiresAt = now.Add(-time.Minute)
+	gone := code("gone")
+	for _, c := range []store.Code{expired, gone} {
+		if err := s.CreateCode(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := read(expired.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Purge(ctx, now, store.PurgePolicy{}, 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(expired.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a purged code: %v, want not found", err)
+	}
+	if _, err := read(gone.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteClient(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(gone.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a code of a deleted client: %v, want not found", err)
+	}
+}
