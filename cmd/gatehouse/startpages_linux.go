@@ -18,11 +18,15 @@ const startPagesDelay = 500 * time.Millisecond
 // pages of its executable's read-only mappings (code, tables) that it has
 // now: at start every package's code and tables are touched once, ~20 MiB
 // of them, and they would otherwise count in the process's RSS for as long
-// as it runs. They are clean, shared file pages: the kernel keeps them in
-// its page cache, and those the node uses come back at their next use (a
-// minor fault), so what stays resident is the working set. Linux 5.4 and
-// later (MADV_PAGEOUT); a page another process maps too (the hash worker)
-// is left alone. Errors are ignored: it is an optimisation only.
+// as it runs. They are clean file pages that were never written (the
+// mappings are read-only), so MADV_DONTNEED only unmaps them from this
+// process: the kernel keeps them in its page cache, and those the node uses
+// come back at their next use (a minor fault), so what stays resident is the
+// working set. Unlike MADV_PAGEOUT, which evicts pages from the page cache
+// and leaves alone any page another process maps too, it also works while
+// other processes run the same executable (the hash worker, the other nodes
+// of a cluster on one machine, a gatehouse command). Errors are ignored: it
+// is an optimisation only.
 func dropStartPages() {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -54,6 +58,6 @@ func dropStartPages() {
 		}
 	}
 	for _, s := range spans {
-		unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_PAGEOUT)
+		unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_DONTNEED)
 	}
 }
