@@ -16,9 +16,10 @@ const readCacheSize = 4096
 // readCache keeps the rows the hot paths read on every request — a token with
 // its user (introspection, Bearer, refresh), a user (every signed-in page), a
 // session, an integration (the token API), an authorization code (written by
-// the consent decision, read back by the code exchange) — of a SQLite store, and serves them only while it can prove they
-// are what the database holds, so that a revocation by this node or by any
-// other process (the CLI) takes effect at the next request, as without it.
+// the consent decision, read back by the code exchange) — of a SQLite store,
+// and serves them only while it can prove they are what the database holds,
+// so that a revocation by this node or by any other process (the CLI) takes
+// effect at the next request, as without it.
 //
 // How it stays exact:
 //   - Writes through this store run on the group committer, which applies
@@ -39,8 +40,8 @@ const readCacheSize = 4096
 //   - A read that raced an invalidation is not kept: every invalidation bumps
 //     gen, and an entry is stored only if gen is what it was before the read.
 //
-// Only found rows and rows this store inserted are kept, so a new row is seen at once. Entries are copies:
-// callers get their own.
+// Only found rows and rows this store inserted are kept, so a new row is
+// seen at once. Entries are copies: callers get their own.
 type readCache struct {
 	watch *sqlitevfs.Watch
 
