@@ -20,9 +20,9 @@
 #     RSS meanwhile), flood (introspect c=32 while signin c=200 runs),
 #     sweep (client-credentials at c=1, 8, 32, 128 and 256, one run each)
 #     and ceiling c=32 (in the tool's process, then as a separate process on
-#     the server's CPU); every run reports the nodes' CPU time per
-#     operation (--server-pid), and the summary each median's ratio to the
-#     ceiling;
+#     the server's CPU, GET and ceiling-post: an introspection-shaped POST);
+#     every run reports the nodes' CPU time per operation (--server-pid),
+#     and the summary each median's ratio to the ceiling;
 #   - records the server's idle RSS and peak RSS (VmRSS, VmHWM), and its
 #     password-hashing worker's (a child process while sign-ins run), and the
 #     time from start to the first metadata answer ($STARTUP_RUNS (5) fresh
@@ -33,7 +33,7 @@
 # Exits non-zero if any scenario had more than 1% failed operations.
 set -euo pipefail
 
-usage() { sed -n '2,25s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 mode=sqlite
 for arg in "$@"; do
@@ -268,6 +268,8 @@ for scenario in $SCENARIOS; do
       pids+=("$cpid")
       for i in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$cport/" && break; sleep 0.05; done
       bench ceiling-server "$RESULTS/ceiling-server.json" --scenario ceiling -c "$c" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
+      # And POSTed an introspection-shaped request: net/http's own part of one.
+      bench ceiling-post "$RESULTS/ceiling-post.json" --scenario ceiling-post -c "$c" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
       kill "$cpid" 2>/dev/null || true
       wait "$cpid" 2>/dev/null || true
       ;;

@@ -69,12 +69,12 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if len(o.URLs) == 0 && o.Scenario != "ceiling" {
-				o.URLs = []string{"http://127.0.0.1:8080"}
-			}
 			need, err := bench.Needs(o.Scenario, o.Concurrency)
 			if err != nil {
 				return err
+			}
+			if len(o.URLs) == 0 && !need.ServedByTool {
+				o.URLs = []string{"http://127.0.0.1:8080"}
 			}
 			if !cmd.Flags().Changed("scope") {
 				scopes = need.Scopes

@@ -38,17 +38,19 @@ type report struct {
 }
 
 func TestBenchCeilingJSON(t *testing.T) {
-	out, errOut, err := runCommand(t, "--scenario", "ceiling", "--requests", "100", "--warmup", "100ms", "--json")
-	if err != nil {
-		t.Fatalf("%v\n%s", err, errOut)
-	}
-	var rep report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
-	if rep.Scenario != "ceiling" || len(rep.Runs) != 1 || rep.Runs[0].Operations != 100 || rep.Runs[0].Errors != 0 ||
-		rep.Runs[0].Kinds == nil || rep.Median.RPS <= 0 || rep.Runs[0].Latency.P50 <= 0 {
-		t.Fatalf("%s", out)
+	for _, scenario := range []string{"ceiling", "ceiling-post"} {
+		out, errOut, err := runCommand(t, "--scenario", scenario, "--requests", "100", "--warmup", "100ms", "--json")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", scenario, err, errOut)
+		}
+		var rep report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%s: not JSON: %v\n%s", scenario, err, out)
+		}
+		if rep.Scenario != scenario || len(rep.Runs) != 1 || rep.Runs[0].Operations != 100 || rep.Runs[0].Errors != 0 ||
+			rep.Runs[0].Kinds == nil || rep.Median.RPS <= 0 || rep.Runs[0].Latency.P50 <= 0 {
+			t.Fatalf("%s", out)
+		}
 	}
 }
 

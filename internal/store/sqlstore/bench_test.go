@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"context"
 	"encoding/binary"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,6 +152,7 @@ func benchIssueTokensParallel(b *testing.B, open func(testing.TB) *Store) {
 	s := benchStore(b, open)
 	var next atomic.Uint64
 	b.SetParallelism(32 / runtime.GOMAXPROCS(0))
+	defer reportCPUPerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			issue := benchIssue(next.Add(1))
@@ -160,4 +163,118 @@ func benchIssueTokensParallel(b *testing.B, open func(testing.TB) *Store) {
 			}
 		}
 	})
+}
+
+// BenchmarkCommitFloor stores token rows in a table with only its primary
+// key — the tokens table's columns, the same group commit and fsync, none of
+// its secondary indexes, no read cache — as the least any design storing
+// a durable row per token pays through this driver (docs/performance.md):
+//
+//   - client-credentials: one row per write from 32 goroutines, against
+//     BenchmarkIssueTokensParallel;
+//   - rotation: a refresh rotation's three row changes (the old refresh
+//     token marked, a new access and refresh token) in one transaction from
+//     8 goroutines, against BenchmarkRotateRefreshTokenParallel.
+//
+// Run with -cpu 1 and read cpu-µs/op.
+func BenchmarkCommitFloor(b *testing.B) {
+	insert := func(ctx context.Context, q querier, t store.Token) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO floor_tokens VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			t.Hash, string(t.Kind), t.GrantID, t.ClientID, t.UserID, t.Scope, ms(t.GrantedAt), ms(t.CreatedAt),
+			ms(t.ExpiresAt), ms(t.RevokedAt), ms(t.RotatedAt), blob(t.AccessHash))
+		return err
+	}
+	floorStore := func(b *testing.B) *Store {
+		s := benchStore(b, openSQLite)
+		if _, err := s.w.ExecContext(b.Context(), `CREATE TABLE floor_tokens (
+			hash BLOB PRIMARY KEY, kind TEXT, grant_id TEXT, client_id TEXT, user_id TEXT, scope TEXT,
+			granted_at BIGINT, created_at BIGINT, expires_at BIGINT, revoked_at BIGINT, rotated_at BIGINT, access_hash BLOB)`); err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	b.Run("client-credentials", func(b *testing.B) {
+		s := floorStore(b)
+		var next atomic.Uint64
+		b.SetParallelism(32 / runtime.GOMAXPROCS(0))
+		defer reportCPUPerOp(b)()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				t := benchIssue(next.Add(1)).Access
+				if err := s.writeStatementEffects(b.Context(), neutral(), func(ctx context.Context, q querier) error {
+					return insert(ctx, q, t)
+				}); err != nil {
+					b.Errorf("insert: %v", err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("rotation", func(b *testing.B) {
+		s := floorStore(b)
+		var chains atomic.Uint64
+		b.SetParallelism(8 / runtime.GOMAXPROCS(0))
+		defer reportCPUPerOp(b)()
+		b.RunParallel(func(pb *testing.PB) {
+			i := chains.Add(1) << 32 // this goroutine's own chain of numbers
+			for pb.Next() {
+				i++
+				issue := benchIssue(i)
+				if err := s.inTxEffects(b.Context(), neutral(), func(ctx context.Context, q querier) error {
+					if _, err := q.ExecContext(ctx, `UPDATE floor_tokens SET rotated_at = $2 WHERE hash = $1`, benchHash('r', i-1), ms(benchNow)); err != nil {
+						return err
+					}
+					if err := insert(ctx, q, issue.Access); err != nil {
+						return err
+					}
+					return insert(ctx, q, *issue.Refresh)
+				}); err != nil {
+					b.Errorf("rotate: %v", err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkRotateRefreshTokenParallel rotates 8 refresh-token chains at
+// once, as the refresh scenario of gatehouse-bench does at c=8.
+func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
+	s := benchStore(b, openSQLite)
+	var chains atomic.Uint64
+	b.SetParallelism(8 / runtime.GOMAXPROCS(0))
+	defer reportCPUPerOp(b)()
+	b.RunParallel(func(pb *testing.PB) {
+		i := chains.Add(1) << 32
+		if err := s.IssueTokens(b.Context(), benchIssue(i)); err != nil {
+			b.Errorf("IssueTokens: %v", err)
+			return
+		}
+		for pb.Next() {
+			i++
+			if err := s.RotateRefreshToken(b.Context(), benchHash('r', i-1), benchNow, store.ReuseGrace{}, benchIssue(i)); err != nil {
+				b.Errorf("RotateRefreshToken: %v", err)
+				return
+			}
+		}
+	})
+}
+
+// reportCPUPerOp reports the process's CPU time (user and system) per
+// operation as cpu-µs/op when the returned function runs: with -cpu 1 the
+// wall time per operation also counts the core idling while a commit's
+// fsync is on its way, which this leaves out.
+func reportCPUPerOp(b *testing.B) func() {
+	start := processCPU(b)
+	return func() {
+		b.ReportMetric(float64((processCPU(b)-start).Microseconds())/float64(b.N), "cpu-µs/op")
+	}
+}
+
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

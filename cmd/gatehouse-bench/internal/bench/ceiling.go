@@ -6,8 +6,12 @@ import (
 	"time"
 )
 
-// CeilingServer is the bare HTTP server of the ceiling scenario: net/http
-// with a handler answering a small JSON object, nothing else.
+// CeilingServer is the bare HTTP server of the ceiling scenarios: net/http
+// with a handler answering a small JSON object, nothing else. A GET is the
+// ceiling scenario; a POST (ceiling-post) also reads what an introspection
+// request carries — Basic credentials and a form — and answers as many bytes
+// with the same headers as Gatehouse's introspection, so the two differ only
+// by Gatehouse's own work.
 type CeilingServer struct {
 	URL string
 	srv *http.Server
@@ -16,10 +20,27 @@ type CeilingServer struct {
 
 var ceilingBody = []byte(`{"ok":true,"server":"gatehouse-bench-ceiling"}` + "\n")
 
-func ceilingHandler(w http.ResponseWriter, _ *http.Request) {
+// ceilingPostBody is as long as Gatehouse's answer to an introspection of a
+// client-credentials token (206 bytes).
+var ceilingPostBody = []byte(`{"active":true,"scope":"READ","client_id":"00000000000000000000000000000000","sub":"00000000000000000000000000000000","token_type":"bearer","exp":1796183213,"iat":1796176013,"iss":"http://127.0.0.1:28080"}` + "\n")
+
+func ceilingHandler(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	w.Write(ceilingBody)
+	if r.Method != http.MethodPost {
+		h["Content-Type"] = []string{"application/json"}
+		w.Write(ceilingBody)
+		return
+	}
+	_, _, basic := r.BasicAuth()
+	if err := r.ParseForm(); err != nil || !basic || r.PostForm.Get("token") == "" {
+		http.Error(w, "want Basic credentials and a token in a form", http.StatusBadRequest)
+		return
+	}
+	h["Cache-Control"] = []string{"no-store"}
+	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
+	h["Pragma"] = []string{"no-cache"}
+	h["X-Request-Id"] = []string{"000000000000000000000000"}
+	w.Write(ceilingPostBody)
 }
 
 // StartCeiling serves the bare handler on addr (e.g. 127.0.0.1:0) until Close.

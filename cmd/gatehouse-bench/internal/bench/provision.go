@@ -61,6 +61,9 @@ type Need struct {
 	OtherIntegrations int
 	// Scopes the application holds and asks for unless told otherwise.
 	Scopes []string
+	// ServedByTool: a ceiling scenario, whose bare handler the tool serves
+	// itself when given no --url.
+	ServedByTool bool
 }
 
 // Needs says what a scenario needs provisioned.
@@ -69,7 +72,7 @@ func Needs(scenario string, concurrency int) (Need, error) {
 	if !ok {
 		return Need{}, fmt.Errorf("unknown scenario %q (one of %s)", scenario, strings.Join(ScenarioNames(), ", "))
 	}
-	n := Need{Client: s.client, Integration: s.integration, Scopes: DefaultScopes}
+	n := Need{Client: s.client, Integration: s.integration, Scopes: DefaultScopes, ServedByTool: s.servedByTool}
 	if s.users {
 		n.Users = concurrency
 	}

@@ -78,7 +78,7 @@ func (o *Options) check() error {
 	if sc.users && len(o.Users) == 0 {
 		return fmt.Errorf("scenario %s needs users", o.Scenario)
 	}
-	if len(o.URLs) == 0 && o.Scenario != "ceiling" {
+	if len(o.URLs) == 0 && !sc.servedByTool {
 		return errors.New("no URL to load")
 	}
 	return nil

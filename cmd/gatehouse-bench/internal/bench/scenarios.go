@@ -59,6 +59,8 @@ type scenario struct {
 	integration bool
 	scopes      []string // the application's scopes unless told (default DefaultScopes)
 	users       bool     // needs one user per worker
+	// servedByTool: the tool serves the bare handler itself when given no URL.
+	servedByTool bool
 	// build prepares what the workers share (unmeasured) and returns how to
 	// make each worker.
 	build func(t *target) (newWorkerFunc, error)
@@ -101,8 +103,14 @@ var scenarios = map[string]scenario{
 		build: buildSignin,
 	},
 	"ceiling": {
-		about: "GET of a bare handler served by the tool itself (or by `gatehouse-bench ceiling-server` at --url): this machine's HTTP ceiling",
-		build: buildCeiling,
+		about:        "GET of a bare handler served by the tool itself (or by `gatehouse-bench ceiling-server` at --url): this machine's HTTP ceiling",
+		build:        buildCeiling(false),
+		servedByTool: true,
+	},
+	"ceiling-post": {
+		about:        "the ceiling's bare handler, POSTed an introspection-shaped request (Basic credentials, a token in a form) that it parses, answering as many bytes as an introspection: net/http's own part of a token endpoint request",
+		build:        buildCeiling(true),
+		servedByTool: true,
 	},
 }
 
@@ -373,24 +381,33 @@ func buildSignin(t *target) (newWorkerFunc, error) {
 // CeilingPath is what the ceiling scenario asks for.
 const CeilingPath = "/ceiling"
 
-func buildCeiling(t *target) (newWorkerFunc, error) {
-	reqs := perNode(t, func(n node) []byte {
-		var r request
-		return r.start("GET", CeilingPath, n.host).end(nil)
-	})
-	return func(i int, c *conn) (*worker, error) {
-		req := reqs[i%len(reqs)]
-		return &worker{conn: c, op: func() *failure {
-			resp, body, err := c.do(req)
-			if err != nil {
-				return transportFailure(err)
+// ceilingToken is the form's token in ceiling-post: as long as a Gatehouse access token.
+const ceilingToken = "gat_AaI0burKXw_VfmQ6ZJZdqiWM57LZ4culGL--rZLhMlMr9fNVFEL"
+
+func buildCeiling(post bool) func(t *target) (newWorkerFunc, error) {
+	return func(t *target) (newWorkerFunc, error) {
+		reqs := perNode(t, func(n node) []byte {
+			var r request
+			if post {
+				return r.start("POST", CeilingPath, n.host).header("Authorization", basicAuth("00000000000000000000000000000000", "gcs_JWZjPl2VOV1zUdiFQg1ml5CHmXLMQ7M6ytB_ZN9j5D8cy2APYqH")).
+					form([]byte("token=" + ceilingToken))
 			}
-			if resp.StatusCode != http.StatusOK {
-				return statusFailure(resp, body)
-			}
-			return nil
-		}}, nil
-	}, nil
+			return r.start("GET", CeilingPath, n.host).end(nil)
+		})
+		return func(i int, c *conn) (*worker, error) {
+			req := reqs[i%len(reqs)]
+			return &worker{conn: c, op: func() *failure {
+				resp, body, err := c.do(req)
+				if err != nil {
+					return transportFailure(err)
+				}
+				if resp.StatusCode != http.StatusOK {
+					return statusFailure(resp, body)
+				}
+				return nil
+			}}, nil
+		}, nil
+	}
 }
 
 // appendFormValue appends v form-encoded, copying it as it is when it needs
