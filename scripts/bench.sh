@@ -181,6 +181,8 @@ sample_rss() {
 }
 # median_rps FILE: the median req/s of a gatehouse-bench JSON report.
 median_rps() { awk '/"median"/ { m = 1 } m && /"req_per_s"/ { gsub(/[^0-9.]/, "", $2); print $2; exit }' "$1" 2>/dev/null; }
+# median_cpu FILE: the median's server CPU per operation (µs), if measured.
+median_cpu() { awk '/"median"/ { m = 1 } m && /"server_cpu_us_per_op"/ { gsub(/[^0-9.]/, "", $2); print $2; exit }' "$1" 2>/dev/null; }
 
 nodes=1
 [ "$mode" = cluster ] && nodes=3
@@ -349,6 +351,15 @@ if [ -n "$ceiling" ]; then
     set -- $r
     [ -n "${2:-}" ] && say "$(awk -v n="$1" -v x="$2" -v c="$ceiling" 'BEGIN { printf "%-22s %10.1f/s  %5.3f of the ceiling", n, x, x / c }')"
   done
+fi
+
+# Gatehouse's own work per introspection: its CPU per request over the bare
+# handler's for the same request (docs/performance.md, "The floors").
+own=$(median_cpu "$RESULTS/introspect.json")
+floor=$(median_cpu "$RESULTS/ceiling-post.json")
+if [ -n "$own" ] && [ -n "$floor" ]; then
+  say ""
+  say "$(awk -v o="$own" -v f="$floor" 'BEGIN { printf "introspection: %.1f µs CPU per request, of which net/http alone (ceiling-post) %.1f: Gatehouse'"'"'s own work %.1f µs", o, f, o - f }')"
 fi
 
 # Stop the nodes before timing start-ups, so that they do not compete.
