@@ -142,18 +142,28 @@ func perNode(t *target, build func(n node) []byte) [][]byte {
 	return out
 }
 
+// doOK sends req and returns the answer's body, or the failure when the
+// exchange fails or its answer is not a 200.
+func doOK(c *conn, req []byte) ([]byte, *failure) {
+	resp, body, err := c.do(req)
+	if err != nil {
+		return nil, transportFailure(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, statusFailure(resp, body)
+	}
+	return body, nil
+}
+
 // accessTokenWorkers send reqs[i] (one per node) again and again, each
 // answer a 200 with an access_token.
 func accessTokenWorkers(reqs [][]byte) newWorkerFunc {
 	return func(i int, c *conn) (*worker, error) {
 		req := reqs[i%len(reqs)]
 		return &worker{conn: c, op: func() *failure {
-			resp, body, err := c.do(req)
-			if err != nil {
-				return transportFailure(err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				return statusFailure(resp, body)
+			body, f := doOK(c, req)
+			if f != nil {
+				return f
 			}
 			if tok, ok := jsonString(body, "access_token"); !ok || len(tok) == 0 {
 				return badBody("no access_token", body)
@@ -237,12 +247,9 @@ func buildIntrospect(t *target) (newWorkerFunc, error) {
 		return &worker{conn: c, op: func() *failure {
 			req := mine[next]
 			next = (next + 1) % len(mine)
-			resp, body, err := c.do(req)
-			if err != nil {
-				return transportFailure(err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				return statusFailure(resp, body)
+			body, f := doOK(c, req)
+			if f != nil {
+				return f
 			}
 			if !jsonTrue(body, "active") {
 				return badBody(`not "active":true`, body)
@@ -273,14 +280,8 @@ func buildBearer(t *target) (newWorkerFunc, error) {
 		return &worker{conn: c, op: func() *failure {
 			req := reqs[next]
 			next = (next + 1) % len(reqs)
-			resp, body, err := c.do(req)
-			if err != nil {
-				return transportFailure(err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				return statusFailure(resp, body)
-			}
-			return nil
+			_, f := doOK(c, req)
+			return f
 		}}, nil
 	}, nil
 }
@@ -322,12 +323,9 @@ func buildRefresh(t *target) (newWorkerFunc, error) {
 			form = appendFormValue(append(form[:0], prefix...), current)
 			req := r.start("POST", pathToken, b.n.host).header("Authorization", t.basic).form(form)
 			current = current[:0]
-			resp, body, err := c.do(req)
-			if err != nil {
-				return transportFailure(err)
-			}
-			if resp.StatusCode != http.StatusOK {
-				return statusFailure(resp, body)
+			body, f := doOK(c, req)
+			if f != nil {
+				return f
 			}
 			tok, ok := jsonString(body, "refresh_token")
 			if !ok || len(tok) == 0 {
@@ -397,14 +395,8 @@ func buildCeiling(post bool) func(t *target) (newWorkerFunc, error) {
 		return func(i int, c *conn) (*worker, error) {
 			req := reqs[i%len(reqs)]
 			return &worker{conn: c, op: func() *failure {
-				resp, body, err := c.do(req)
-				if err != nil {
-					return transportFailure(err)
-				}
-				if resp.StatusCode != http.StatusOK {
-					return statusFailure(resp, body)
-				}
-				return nil
+				_, f := doOK(c, req)
+				return f
 			}}, nil
 		}, nil
 	}
