@@ -151,7 +151,7 @@ func TestClientAuthenticationFailures(t *testing.T) {
 		basicChallenge bool
 	}{
 		{"wrong secret with HTTP Basic", false, func(e *env, c store.Client, s, f string) tokenResult {
-			return e.request("POST", pathToken, formType, strings.NewReader(f), withBasic(c.ID, s[:len(s)-1]+"x"))
+			return e.request("POST", pathToken, formType, strings.NewReader(f), withBasic(c.ID, tamperLast(s)))
 		}, http.StatusUnauthorized, "invalid_client", true},
 		{"unknown client with HTTP Basic", false, func(e *env, c store.Client, s, f string) tokenResult {
 			return e.request("POST", pathToken, formType, strings.NewReader(f), withBasic(strings.Repeat("a", 32), s))
