@@ -73,7 +73,11 @@ func TestDropStartPages(t *testing.T) {
 	if before < 4<<10 {
 		t.Fatalf("only %d KiB of file pages resident before: nothing to measure", before)
 	}
-	if after > before/2 {
+	// What stays is the binary's writable data and the pages this test
+	// touches again at once (~4 MiB either way); what goes grows with the
+	// binary (4 MiB without -race, 12 with it). MADV_PAGEOUT, which skips the
+	// pages the other process maps, dropped nothing here.
+	if before-after < 2<<10 {
 		t.Fatalf("RssFile %d KiB → %d KiB: the executable's pages stayed resident", before, after)
 	}
 }
