@@ -151,9 +151,7 @@ func BenchmarkIssueTokensParallel(b *testing.B) { benchIssueTokensParallel(b, op
 func benchIssueTokensParallel(b *testing.B, open func(testing.TB) *Store) {
 	s := benchStore(b, open)
 	var next atomic.Uint64
-	b.SetParallelism(32 / runtime.GOMAXPROCS(0))
-	defer reportCPUPerOp(b)()
-	b.RunParallel(func(pb *testing.PB) {
+	runWriters(b, 32, func(pb *testing.PB) {
 		for pb.Next() {
 			issue := benchIssue(next.Add(1))
 			issue.Refresh = nil
@@ -196,9 +194,7 @@ func BenchmarkCommitFloor(b *testing.B) {
 	b.Run("client-credentials", func(b *testing.B) {
 		s := floorStore(b)
 		var next atomic.Uint64
-		b.SetParallelism(32 / runtime.GOMAXPROCS(0))
-		defer reportCPUPerOp(b)()
-		b.RunParallel(func(pb *testing.PB) {
+		runWriters(b, 32, func(pb *testing.PB) {
 			for pb.Next() {
 				t := benchIssue(next.Add(1)).Access
 				if err := s.writeStatementEffects(b.Context(), neutral(), func(ctx context.Context, q querier) error {
@@ -213,9 +209,7 @@ func BenchmarkCommitFloor(b *testing.B) {
 	b.Run("rotation", func(b *testing.B) {
 		s := floorStore(b)
 		var chains atomic.Uint64
-		b.SetParallelism(8 / runtime.GOMAXPROCS(0))
-		defer reportCPUPerOp(b)()
-		b.RunParallel(func(pb *testing.PB) {
+		runWriters(b, 8, func(pb *testing.PB) {
 			i := chains.Add(1) << 32 // this goroutine's own chain of numbers
 			for pb.Next() {
 				i++
@@ -242,9 +236,7 @@ func BenchmarkCommitFloor(b *testing.B) {
 func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 	s := benchStore(b, openSQLite)
 	var chains atomic.Uint64
-	b.SetParallelism(8 / runtime.GOMAXPROCS(0))
-	defer reportCPUPerOp(b)()
-	b.RunParallel(func(pb *testing.PB) {
+	runWriters(b, 8, func(pb *testing.PB) {
 		i := chains.Add(1) << 32
 		if err := s.IssueTokens(b.Context(), benchIssue(i)); err != nil {
 			b.Errorf("IssueTokens: %v", err)
@@ -258,6 +250,14 @@ func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// runWriters runs body from n goroutines in all (as many callers as the
+// scenario it stands for) and reports cpu-µs/op.
+func runWriters(b *testing.B, n int, body func(pb *testing.PB)) {
+	b.SetParallelism(max(n/runtime.GOMAXPROCS(0), 1))
+	defer reportCPUPerOp(b)()
+	b.RunParallel(body)
 }
 
 // reportCPUPerOp reports the process's CPU time (user and system) per
