@@ -71,14 +71,14 @@ func (r *Resolver) Resolve(req *http.Request) netip.Addr {
 	return addr
 }
 
-// Middleware stores the caller's address in the request context.
-func (r *Resolver) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		next.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), ctxKey{}, r.Resolve(req))))
-	})
+// NewContext returns ctx carrying addr as the caller's address, for From.
+// reqlog's middleware stores it with the request's other values, so that
+// a request is copied once for all of them.
+func NewContext(ctx context.Context, addr netip.Addr) context.Context {
+	return context.WithValue(ctx, ctxKey{}, addr)
 }
 
-// From returns the address Middleware stored, or the zero Addr.
+// From returns the address NewContext stored, or the zero Addr.
 func From(ctx context.Context) netip.Addr {
 	a, _ := ctx.Value(ctxKey{}).(netip.Addr)
 	return a

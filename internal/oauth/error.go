@@ -138,12 +138,19 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: e.Description})
 }
 
+// The headers of every JSON answer, shared rather than allocated per answer:
+// net/http copies a handler's headers before it changes any, and nothing
+// here writes into a header's values in place.
+var (
+	jsonType = []string{"application/json;charset=UTF-8"}
+	noStore  = []string{"no-store"}
+	noCache  = []string{"no-cache"}
+)
+
 // writeJSON writes v with the headers RFC 6749 §5.1 asks of every token-endpoint answer.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json;charset=UTF-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	h["Content-Type"], h["Cache-Control"], h["Pragma"] = jsonType, noStore, noCache
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away; nothing to do
 }

@@ -10,13 +10,15 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/clientip"
 )
 
-// Header carries the request ID, in and out.
-const Header = "X-Request-ID"
+// Header carries the request ID, in and out (X-Request-ID, in the canonical
+// form net/http would otherwise compute for every request).
+const Header = "X-Request-Id"
 
 // accessMessage is the message of the access log's records.
 const accessMessage = "request"
@@ -42,24 +44,33 @@ func ID(ctx context.Context) string {
 // found once.
 type Observer func(route string, status int, d time.Duration)
 
+// Callers tells a request's caller (clientip.Resolver): its address, and
+// whether its peer is a proxy trusted to name the request.
+type Callers interface {
+	Resolve(*http.Request) netip.Addr
+	PeerTrusted(*http.Request) bool
+}
+
 // Middleware names the request (X-Request-ID from a trusted proxy when it is
-// sane, else a fresh ID), returns the ID in the response, and logs the
-// request at info level — server errors at error, a 503 at warn (the node is
-// up and says why it cannot serve; the cause is logged where it was found).
-// It hands every request to observe. It must run inside clientip's
-// middleware, whose address it logs.
-func Middleware(log *slog.Logger, trusted func(*http.Request) bool, observe Observer, next http.Handler) http.Handler {
+// sane, else a fresh ID), returns the ID in the response, stores the
+// caller's address for clientip.From, and logs the request at info level —
+// server errors at error, a 503 at warn (the node is up and says why it
+// cannot serve; the cause is logged where it was found). It hands every
+// request to observe.
+func Middleware(log *slog.Logger, callers Callers, observe Observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		in := &info{}
-		if id := r.Header.Get(Header); id != "" && trusted(r) && saneID(id) {
+		if id := r.Header.Get(Header); id != "" && callers.PeerTrusted(r) && saneID(id) {
 			in.id = id
 		} else {
 			in.id = newID()
 		}
-		w.Header().Set(Header, in.id)
+		w.Header()[Header] = []string{in.id}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), ctxKey{}, in)))
+		addr := callers.Resolve(r)
+		ctx := context.WithValue(clientip.NewContext(r.Context(), addr), ctxKey{}, in)
+		next.ServeHTTP(rec, r.WithContext(ctx))
 		took := time.Since(start)
 		route := in.pattern
 		if route == "" {
@@ -81,7 +92,7 @@ func Middleware(log *slog.Logger, trusted func(*http.Request) bool, observe Obse
 		rec2 := slog.NewRecord(time.Now(), level, accessMessage, 0)
 		rec2.AddAttrs(slog.String("method", r.Method), slog.String("route", route),
 			slog.Int("status", rec.status), slog.Duration("duration", took),
-			slog.String("address", clientip.From(r.Context()).String()), slog.String("request_id", in.id))
+			slog.String("address", addr.String()), slog.String("request_id", in.id))
 		log.Handler().Handle(r.Context(), rec2) //nolint:errcheck // as LogAttrs: a log line that cannot be written is dropped
 	})
 }

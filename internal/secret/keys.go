@@ -25,8 +25,8 @@ const KeyFileName = "secret.key"
 
 // Keys holds the subkeys derived from the master key. It is safe for concurrent use.
 type Keys struct {
-	hashes sync.Pool // of hash.Hash keyed for storage hashes
-	tags   sync.Pool // of hash.Hash keyed for token tags
+	hashes sync.Pool // of *keyedMAC for storage hashes
+	tags   sync.Pool // of *keyedMAC for token tags
 	aead   cipher.AEAD
 }
 
@@ -60,19 +60,27 @@ func New(master []byte) (*Keys, error) {
 		return nil, err
 	}
 	k := &Keys{aead: aead}
-	k.hashes.New = func() any { return hmac.New(sha256.New, hashKey) }
-	k.tags.New = func() any { return hmac.New(sha256.New, tagKey) }
+	k.hashes.New = func() any { return &keyedMAC{mac: hmac.New(sha256.New, hashKey)} }
+	k.tags.New = func() any { return &keyedMAC{mac: hmac.New(sha256.New, tagKey)} }
 	return k, nil
 }
 
-func sum(pool *sync.Pool, parts ...string) []byte {
-	h := pool.Get().(hash.Hash)
-	h.Reset()
-	for _, p := range parts {
-		h.Write([]byte(p))
+// keyedMAC is an HMAC with a buffer to hand it a string without allocating
+// a copy per call: these run several times in every token request.
+type keyedMAC struct {
+	mac hash.Hash
+	buf []byte
+}
+
+func sum(pool *sync.Pool, value string) []byte {
+	k := pool.Get().(*keyedMAC)
+	k.mac.Reset()
+	k.buf = append(k.buf[:0], value...)
+	k.mac.Write(k.buf)
+	out := k.mac.Sum(make([]byte, 0, sha256.Size))
+	if cap(k.buf) <= 1<<10 { // a long value's buffer is not worth keeping
+		pool.Put(k)
 	}
-	out := h.Sum(nil)
-	pool.Put(h)
 	return out
 }
 

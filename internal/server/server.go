@@ -198,8 +198,7 @@ func (g *Gatehouse) Handler() http.Handler {
 	}
 	mux.Handle("/", g.Pages.Handler())
 	proxies := clientip.NewResolver(g.Config.TrustedProxies)
-	h := reqlog.Middleware(g.Log, proxies.PeerTrusted, g.nodeMetrics.http.observe, reqlog.Route(mux))
-	h = proxies.Middleware(h)
+	h := reqlog.Middleware(g.Log, proxies, g.nodeMetrics.http.observe, reqlog.Route(mux))
 	h = recoverPanics(g.Log, h)
 	if !g.Config.Dev {
 		h = hsts(h)

@@ -100,22 +100,38 @@ func (m *Minter) hash(k Kind, raw []byte, value string) []byte {
 // tag, and returns the hash to look up. ok is false for anything else; no
 // database read is needed to refuse it.
 func (m *Minter) Parse(k Kind, s string) (hash []byte, ok bool) {
-	if len(s) != Length || s[:prefixLen] != string(k) {
-		return nil, false
-	}
-	var tag [tagBytes]byte
-	if n, err := b64.Decode(tag[:], []byte(s[prefixLen+bodyLen:])); err != nil || n != tagBytes {
-		return nil, false
-	}
-	var raw [randomBytes]byte
-	if n, err := b64.Decode(raw[:], []byte(s[prefixLen:prefixLen+bodyLen])); err != nil || n != randomBytes {
-		return nil, false
-	}
-	want := m.keys.Tag(s[:prefixLen+bodyLen])[:tagBytes]
-	if !secret.Equal(tag[:], want) {
+	raw, tag, ok := decode(k, s)
+	if !ok || !secret.Equal(tag[:], m.keys.Tag(s[:prefixLen+bodyLen])[:tagBytes]) {
 		return nil, false
 	}
 	return m.hash(k, raw[:], s), true
+}
+
+// HashOf returns the hash stored for s when s is shaped as a credential of
+// kind k, without checking its tag. It is for a caller that compares the
+// result with a hash it already holds (an application's secret): an equal
+// keyed hash is the credential itself, so the tag's keyed MAC would be
+// computed for nothing.
+func (m *Minter) HashOf(k Kind, s string) (hash []byte, ok bool) {
+	raw, _, ok := decode(k, s)
+	if !ok {
+		return nil, false
+	}
+	return m.hash(k, raw[:], s), true
+}
+
+// decode splits a credential of kind k into its random part and its tag.
+func decode(k Kind, s string) (raw [randomBytes]byte, tag [tagBytes]byte, ok bool) {
+	if len(s) != Length || s[:prefixLen] != string(k) {
+		return raw, tag, false
+	}
+	if n, err := b64.Decode(tag[:], []byte(s[prefixLen+bodyLen:])); err != nil || n != tagBytes {
+		return raw, tag, false
+	}
+	if n, err := b64.Decode(raw[:], []byte(s[prefixLen:prefixLen+bodyLen])); err != nil || n != randomBytes {
+		return raw, tag, false
+	}
+	return raw, tag, true
 }
 
 // KindOf returns the kind named by s's prefix, or "" when it has none of ours.

@@ -35,30 +35,70 @@ func TestNewAndParse(t *testing.T) {
 	}
 }
 
-func TestParseRefuses(t *testing.T) {
-	m := testMinter(t, 1)
-	v, _, _ := m.New(Access)
-	flipped := []byte(v)
-	flipped[10] ^= 0x01
+// refusals are strings Parse must refuse beside v, an Access token of m:
+// malformed ones, which HashOf refuses too, and forged ones, well shaped but
+// with a tag that does not match.
+func refusals(t *testing.T, m *Minter, v string) (malformed, forged map[string]string) {
+	altered := []byte(v) // another letter of the alphabet: still well formed
+	altered[10] = 'A'
+	if v[10] == 'A' {
+		altered[10] = 'B'
+	}
 	other, _, _ := testMinter(t, 2).New(Access)
-	cases := map[string]string{
+	malformed = map[string]string{
 		"empty":        "",
 		"short":        v[:20],
 		"long":         v + "x",
 		"other kind":   strings.Replace(v, string(Access), string(Refresh), 1),
-		"altered body": string(flipped),
-		"altered tag":  v[:Length-1] + string(rune('A'+(v[Length-1]-'A'+1)%26)),
-		"other key":    other,
 		"not base64":   v[:prefixLen] + strings.Repeat("!", bodyLen+tagLen),
 		"binary":       string(Access) + strings.Repeat("\x00", bodyLen+tagLen),
 		"unicode tail": v[:Length-2] + "é",
 	}
-	for name, s := range cases {
-		t.Run(name, func(t *testing.T) {
-			if _, ok := m.Parse(Access, s); ok {
-				t.Fatalf("Parse accepted %q", s)
-			}
-		})
+	forged = map[string]string{
+		"altered body": string(altered),
+		"altered tag":  v[:Length-1] + string(rune('A'+(v[Length-1]-'A'+1)%26)),
+		"other key":    other,
+	}
+	return malformed, forged
+}
+
+func TestParseRefuses(t *testing.T) {
+	m := testMinter(t, 1)
+	v, _, _ := m.New(Access)
+	malformed, forged := refusals(t, m, v)
+	for _, cases := range []map[string]string{malformed, forged} {
+		for name, s := range cases {
+			t.Run(name, func(t *testing.T) {
+				if _, ok := m.Parse(Access, s); ok {
+					t.Fatalf("Parse accepted %q", s)
+				}
+			})
+		}
+	}
+}
+
+// HashOf skips the tag, so a forged credential gets a hash — one that
+// matches no stored hash but its own string's.
+func TestHashOf(t *testing.T) {
+	m := testMinter(t, 1)
+	for _, k := range []Kind{Access, Refresh, Code, ClientSecret} {
+		v, h, _ := m.New(k)
+		if got, ok := m.HashOf(k, v); !ok || !bytes.Equal(got, h) {
+			t.Fatalf("%s: HashOf(%q) = %x, %v; want the stored hash %x", k, v, got, ok, h)
+		}
+	}
+	v, h, _ := m.New(Access)
+	malformed, forged := refusals(t, m, v)
+	for name, s := range malformed {
+		if _, ok := m.HashOf(Access, s); ok {
+			t.Errorf("%s: HashOf accepted %q", name, s)
+		}
+	}
+	for name, s := range forged {
+		got, ok := m.HashOf(Access, s)
+		if !ok || bytes.Equal(got, h) {
+			t.Errorf("%s: HashOf(%q) = %x, %v; want a well-formed hash other than the token's", name, s, got, ok)
+		}
 	}
 }
 
