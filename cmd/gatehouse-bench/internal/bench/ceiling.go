@@ -43,7 +43,11 @@ func ceilingHandler(w http.ResponseWriter, r *http.Request) {
 	w.Write(ceilingPostBody)
 }
 
-// StartCeiling serves the bare handler on addr (e.g. 127.0.0.1:0) until Close.
+// StartCeiling serves the bare handler on addr (e.g. 127.0.0.1:0) until Close,
+// with the limits of Gatehouse's own server (server.Serve): a server that
+// faces callers it does not know bounds how long a request's headers, its
+// body and its answer may take, and each bound is a deadline set per
+// request — part of the floor, not of Gatehouse's work.
 func StartCeiling(addr string) (*CeilingServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -51,8 +55,9 @@ func StartCeiling(addr string) (*CeilingServer, error) {
 	}
 	s := &CeilingServer{
 		URL: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: http.HandlerFunc(ceilingHandler), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second},
-		ln:  ln,
+		srv: &http.Server{Handler: http.HandlerFunc(ceilingHandler), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10},
+		ln: ln,
 	}
 	go s.srv.Serve(ln)
 	return s, nil
