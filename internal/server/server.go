@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/heapfloor"
 	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/oauth"
@@ -218,10 +219,18 @@ func (g *Gatehouse) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
+// heapFloor is the least heap goal a serving node gives the garbage
+// collector (unless GOGC is set): 12 MiB, where Go's default is 4 MiB for a
+// node's 1–2 MiB of live heap. Measured: a third as many collections, about
+// 2 µs less CPU per introspection; the node's memory targets (≤ 60 MiB at
+// its peak) leave room for it (docs/performance.md).
+const heapFloor = 12 << 20
+
 // Serve answers on ln until ctx ends, then shuts down gracefully. With
 // tls.cert_file it answers HTTPS (HTTP/2 or 1.1) on ln, and with
 // tls.redirect_listen also plain HTTP there, only to redirect to https.
 func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener) error {
+	heapfloor.Keep(heapFloor)
 	srv := &http.Server{
 		Handler:           g.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
