@@ -60,18 +60,19 @@ type Callers interface {
 func Middleware(log *slog.Logger, callers Callers, observe Observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		in := &info{}
+		rec := &recorded{statusRecorder: statusRecorder{ResponseWriter: w, status: http.StatusOK}}
+		in := &rec.info
 		if id := r.Header.Get(Header); id != "" && callers.PeerTrusted(r) && saneID(id) {
 			in.id = id
 		} else {
 			in.id = newID()
 		}
 		w.Header()[Header] = []string{in.id}
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		addr := callers.Resolve(r)
 		ctx := context.WithValue(clientip.NewContext(r.Context(), addr), ctxKey{}, in)
-		next.ServeHTTP(rec, r.WithContext(ctx))
-		took := time.Since(start)
+		next.ServeHTTP(&rec.statusRecorder, r.WithContext(ctx))
+		end := time.Now()
+		took := end.Sub(start)
 		route := in.pattern
 		if route == "" {
 			route = "unmatched"
@@ -89,7 +90,7 @@ func Middleware(log *slog.Logger, callers Callers, observe Observer, next http.H
 		}
 		// The record goes to the handler directly: Logger.LogAttrs would
 		// also look up the caller's program counter, which no line shows.
-		rec2 := slog.NewRecord(time.Now(), level, accessMessage, 0)
+		rec2 := slog.NewRecord(end, level, accessMessage, 0)
 		rec2.AddAttrs(slog.String("method", r.Method), slog.String("route", route),
 			slog.Int("status", rec.status), slog.Duration("duration", took),
 			slog.String("address", addr.String()), slog.String("request_id", in.id))
@@ -128,6 +129,12 @@ func newID() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// recorded is what Middleware keeps of a request, in one allocation.
+type recorded struct {
+	statusRecorder
+	info
 }
 
 type statusRecorder struct {
