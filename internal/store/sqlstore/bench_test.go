@@ -278,3 +278,24 @@ func processCPU(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkIssueTokensAtRefreshCap issues refresh-token pairs to one user
+// and client held at a cap of 10, from 8 writers (the browser flow's
+// scenario at c=8): once the first ten are in, every issue revokes the
+// oldest pair, as in every flow of gatehouse-bench's authcode scenario.
+func BenchmarkIssueTokensAtRefreshCap(b *testing.B) {
+	s := benchStore(b, openSQLite)
+	var writers atomic.Uint64
+	runWriters(b, 8, func(pb *testing.PB) {
+		i := writers.Add(1) << 32
+		for pb.Next() {
+			i++
+			issue := benchIssue(i)
+			issue.RefreshCap = 10
+			if err := s.IssueTokens(b.Context(), issue); err != nil {
+				b.Errorf("IssueTokens: %v", err)
+				return
+			}
+		}
+	})
+}

@@ -901,12 +901,26 @@ func testRefreshCap(t *testing.T, s store.Store) {
 	}
 	issue(t, s, capped("u1-c2", "g-x", "c2", "u1", t0, 3))
 	issue(t, s, capped("u2-c1", "g-y", "c1", "u2", t0, 3))
+	withUserActive := func(h []byte, now time.Time) bool { // the hot paths' read, which a node may serve from memory
+		t.Helper()
+		tok, _, err := s.TokenWithUser(ctx, h)
+		if err != nil {
+			t.Fatalf("TokenWithUser: %v", err)
+		}
+		return tok.Active(now)
+	}
 	for i := range 4 {
 		name := fmt.Sprint("t", i)
+		if i == 3 && (!withUserActive(refreshOf("t0"), t0) || !withUserActive(accessOf("t0"), t0)) {
+			t.Fatal("t0's tokens are not active before the cap is reached")
+		}
 		issue(t, s, capped(name, "g-"+name, "c1", "u1", at(time.Duration(i+1)*time.Minute), 3))
 	}
 	now := at(5 * time.Minute)
 	wantActive(t, s, now, false, refreshOf("t0"), accessOf("t0"))
+	if withUserActive(refreshOf("t0"), now) || withUserActive(accessOf("t0"), now) {
+		t.Error("a token the cap revoked is still active when read with its user")
+	}
 	wantActive(t, s, now, true, refreshOf("t1"), refreshOf("t2"), refreshOf("t3"), accessOf("t3"))
 	wantActive(t, s, now, true, refreshOf("u1-c2"), refreshOf("u2-c1"))
 
