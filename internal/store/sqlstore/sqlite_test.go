@@ -91,7 +91,7 @@ func TestSQLiteConnections(t *testing.T) {
 // reads them in the index's order, without sorting them for every check.
 func TestRefreshCapReadsOnlyLiveTokens(t *testing.T) {
 	s := openSQLite(t)
-	plan := queryPlan(t, s, revokeBeyondRefreshCap, 0, "u", "c", []byte("h"), 9)
+	plan := queryPlan(t, s, liveRefreshTokens, 0, "u", "c", []byte("h"), 9)
 	if !strings.Contains(plan, "tokens_live_refresh_sorted") || strings.Contains(plan, "TEMP B-TREE") {
 		t.Fatalf("the cap query does not read tokens_live_refresh_sorted in order:\n%s", plan)
 	}
