@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -59,21 +60,56 @@ func (m Messages) T(lang, key string, args ...any) string {
 
 var matcher = language.NewMatcher([]language.Tag{language.English, language.Japanese})
 
-// pickLanguage honours an explicit ?lang= or lang cookie, then Accept-Language.
+// pickLanguage is the request's page language: the one the pages'
+// middleware found (withLanguage), else found now.
 func pickLanguage(r *http.Request) string {
-	for _, explicit := range []string{r.URL.Query().Get("lang"), cookieValue(r, "gatehouse_lang")} {
+	if l, ok := r.Context().Value(languageKey{}).(pageLanguage); ok {
+		return l.lang
+	}
+	return findLanguage(r).lang
+}
+
+// pageLanguage is a request's page language and whether ?lang= chose it.
+type pageLanguage struct {
+	lang      string
+	fromQuery bool
+}
+
+type languageKey struct{}
+
+// withLanguage finds r's language once for all who ask (a page asks for
+// each translation and its rendering; each answer parsed the query string,
+// the cookies and Accept-Language again).
+func withLanguage(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), languageKey{}, findLanguage(r)))
+}
+
+// findLanguage honours an explicit ?lang= or lang cookie, then Accept-Language.
+func findLanguage(r *http.Request) pageLanguage {
+	query := r.URL.Query()
+	found := pageLanguage{fromQuery: query.Has("lang")}
+	for _, explicit := range []string{query.Get("lang"), cookieValue(r, "gatehouse_lang")} {
 		for _, l := range Languages {
 			if strings.EqualFold(explicit, l) {
-				return l
+				found.lang = l
+				return found
 			}
 		}
 	}
-	tags, _, err := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
-	if err != nil || len(tags) == 0 {
-		return Languages[0]
+	found.lang = Languages[0]
+	if tags, _, err := language.ParseAcceptLanguage(r.Header.Get("Accept-Language")); err == nil && len(tags) > 0 {
+		_, i, _ := matcher.Match(tags...)
+		found.lang = Languages[i]
 	}
-	_, i, _ := matcher.Match(tags...)
-	return Languages[i]
+	return found
+}
+
+// languageFromQuery reports whether the request named its language with ?lang=.
+func languageFromQuery(r *http.Request) bool {
+	if l, ok := r.Context().Value(languageKey{}).(pageLanguage); ok {
+		return l.fromQuery
+	}
+	return findLanguage(r).fromQuery
 }
 
 func cookieValue(r *http.Request, name string) string {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 )
@@ -38,6 +39,32 @@ func TestPickLanguage(t *testing.T) {
 		r.Header.Set("Accept-Language", c.accept)
 		if got := pickLanguage(r); got != c.want {
 			t.Errorf("pickLanguage(%q, lang=%q) = %s, want %s", c.accept, c.query, got, c.want)
+		}
+	}
+}
+
+// withLanguage finds the language once; later reads give what it found, and
+// whether ?lang= was given (which render answers with a cookie).
+func TestWithLanguage(t *testing.T) {
+	cases := []struct {
+		target, cookie string
+		want           pageLanguage
+	}{
+		{"/", "", pageLanguage{"en", false}},
+		{"/", "ja", pageLanguage{"ja", false}},
+		{"/?lang=ja", "en", pageLanguage{"ja", true}},
+		{"/?lang=xx", "ja", pageLanguage{"ja", true}},
+		{"/?lang=", "", pageLanguage{"en", true}},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", c.target, nil)
+		if c.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: "gatehouse_lang", Value: c.cookie})
+		}
+		r = withLanguage(r)
+		r.URL.RawQuery, r.Header = "lang=other", http.Header{} // found once: later changes are not read
+		if got := (pageLanguage{pickLanguage(r), languageFromQuery(r)}); got != c.want {
+			t.Errorf("%s with cookie %q: %+v, want %+v", c.target, c.cookie, got, c.want)
 		}
 	}
 }

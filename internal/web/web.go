@@ -219,7 +219,8 @@ func (p *Pages) Handler() http.Handler {
 // may share to accept an administrator's session as well as a Bearer token.
 func (p *Pages) Sessions() *session.Manager { return p.sessions }
 
-// securityHeaders makes every page unframeable and confined by a strict CSP.
+// securityHeaders makes every page unframeable and confined by a strict CSP,
+// and finds the page's language once (withLanguage).
 // The consent page widens form-action to the client's redirect origin, because
 // browsers apply form-action to the redirect that follows the form post.
 func (p *Pages) securityHeaders(next http.Handler) http.Handler {
@@ -233,7 +234,7 @@ func (p *Pages) securityHeaders(next http.Handler) http.Handler {
 		if p.hsts {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, withLanguage(r))
 	})
 }
 
@@ -267,7 +268,7 @@ func (p *Pages) t(r *http.Request, key string, args ...any) string {
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	lang := pickLanguage(r)
-	if r.URL.Query().Has("lang") {
+	if languageFromQuery(r) {
 		http.SetCookie(w, &http.Cookie{Name: "gatehouse_lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	}
 	u, _ := p.currentUser(r)
