@@ -60,13 +60,16 @@ func (m Messages) T(lang, key string, args ...any) string {
 
 var matcher = language.NewMatcher([]language.Tag{language.English, language.Japanese})
 
-// pickLanguage is the request's page language: the one the pages'
-// middleware found (withLanguage), else found now.
-func pickLanguage(r *http.Request) string {
+// pickLanguage is the request's page language.
+func pickLanguage(r *http.Request) string { return requestLanguage(r).lang }
+
+// requestLanguage is what the pages' middleware found (withLanguage), else
+// what findLanguage finds now.
+func requestLanguage(r *http.Request) pageLanguage {
 	if l, ok := r.Context().Value(languageKey{}).(pageLanguage); ok {
-		return l.lang
+		return l
 	}
-	return findLanguage(r).lang
+	return findLanguage(r)
 }
 
 // pageLanguage is a request's page language and whether ?lang= chose it.
@@ -102,14 +105,6 @@ func findLanguage(r *http.Request) pageLanguage {
 		found.lang = Languages[i]
 	}
 	return found
-}
-
-// languageFromQuery reports whether the request named its language with ?lang=.
-func languageFromQuery(r *http.Request) bool {
-	if l, ok := r.Context().Value(languageKey{}).(pageLanguage); ok {
-		return l.fromQuery
-	}
-	return findLanguage(r).fromQuery
 }
 
 func cookieValue(r *http.Request, name string) string {

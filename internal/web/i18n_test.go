@@ -63,7 +63,7 @@ func TestWithLanguage(t *testing.T) {
 		}
 		r = withLanguage(r)
 		r.URL.RawQuery, r.Header = "lang=other", http.Header{} // found once: later changes are not read
-		if got := (pageLanguage{pickLanguage(r), languageFromQuery(r)}); got != c.want {
+		if got := requestLanguage(r); got != c.want {
 			t.Errorf("%s with cookie %q: %+v, want %+v", c.target, c.cookie, got, c.want)
 		}
 	}

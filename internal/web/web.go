@@ -267,8 +267,9 @@ func (p *Pages) t(r *http.Request, key string, args ...any) string {
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
-	lang := pickLanguage(r)
-	if languageFromQuery(r) {
+	found := requestLanguage(r)
+	lang := found.lang
+	if found.fromQuery {
 		http.SetCookie(w, &http.Cookie{Name: "gatehouse_lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	}
 	u, _ := p.currentUser(r)
