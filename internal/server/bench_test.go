@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/cpubench"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/internal/user"
@@ -38,10 +40,16 @@ type benchNode struct {
 }
 
 func newBenchNode(b *testing.B) *benchNode {
+	return newBenchNodeWith(b, func(cfg *config.Config) {
+		cfg.Limits.RefreshTokensPerUserClient = 0 // parallel refresh chains of one user
+	})
+}
+
+func newBenchNodeWith(b *testing.B, configure func(*config.Config)) *benchNode {
 	cfg := config.Default()
 	cfg.Dev = true
 	cfg.DataDir = b.TempDir()
-	cfg.Limits.RefreshTokensPerUserClient = 0 // parallel refresh chains of one user
+	configure(&cfg)
 	if err := cfg.ValidateServe(); err != nil {
 		b.Fatal(err)
 	}
@@ -167,4 +175,103 @@ func BenchmarkBearer(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkAuthorizationCodeFlow is the load tool's authcode scenario
+// without the network: a browser already signed in asks for authorization
+// and gets the consent page, allows, and the application exchanges the code
+// (with PKCE) at the token endpoint. Eight browsers of one user run at once,
+// at the default refresh-token cap, which every flow after the tenth meets,
+// as the load tool's users do. allocs/op is per flow.
+//
+//	go test ./internal/server -run '^$' -bench AuthorizationCodeFlow -benchmem -cpu 1
+func BenchmarkAuthorizationCodeFlow(b *testing.B) {
+	n := newBenchNodeWith(b, func(*config.Config) {})
+	const browsers = 8
+	signedIn := make(chan *benchBrowser, browsers*runtime.GOMAXPROCS(0))
+	for range cap(signedIn) { // one after another: sign-in is rate-limited
+		br := &benchBrowser{n: n, b: b, cookies: map[string]string{}}
+		br.signIn()
+		signedIn <- br
+	}
+	b.SetParallelism(browsers)
+	b.ResetTimer()
+	defer cpubench.Report(b)()
+	b.RunParallel(func(pb *testing.PB) {
+		br := <-signedIn
+		for pb.Next() {
+			br.flow()
+		}
+	})
+}
+
+// benchBrowser keeps one browser's cookies.
+type benchBrowser struct {
+	n       *benchNode
+	b       *testing.B
+	cookies map[string]string
+}
+
+func (br *benchBrowser) do(method, target string, form url.Values) *httptest.ResponseRecorder {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, target, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for name, value := range br.cookies {
+		req.AddCookie(&http.Cookie{Name: name, Value: value})
+	}
+	req.RemoteAddr = "127.0.0.1:40000"
+	rec := httptest.NewRecorder()
+	br.n.h.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		br.cookies[c.Name] = c.Value
+	}
+	return rec
+}
+
+// hiddenValue reads a hidden form field's value from a page.
+func hiddenValue(b *testing.B, page, name string) string {
+	_, rest, ok := strings.Cut(page, `name="`+name+`" value="`)
+	value, _, closed := strings.Cut(rest, `"`)
+	if !ok || !closed {
+		b.Fatalf("no %s in the page", name)
+	}
+	return value
+}
+
+func (br *benchBrowser) signIn() {
+	page := br.do("GET", "/login", nil)
+	rec := br.do("POST", "/login", url.Values{"csrf_token": {hiddenValue(br.b, page.Body.String(), "csrf_token")},
+		"username": {"bench"}, "password": {"bench-password-1"}})
+	if rec.Code != http.StatusSeeOther {
+		br.b.Fatalf("sign-in: %d", rec.Code)
+	}
+}
+
+func (br *benchBrowser) flow() {
+	b := br.b
+	// RFC 7636 appendix B's pair; each code gets its own challenge checked all the same.
+	const verifier, challenge = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+	q := url.Values{"response_type": {"code"}, "client_id": {br.n.clientID}, "redirect_uri": {"http://127.0.0.1/cb"},
+		"scope": {"READ"}, "state": {"s1"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	page := br.do("GET", "/rest/oauth2/latest/authorize?"+q.Encode(), nil)
+	if page.Code != http.StatusOK {
+		b.Fatalf("authorize: %d %s", page.Code, page.Body)
+	}
+	body := page.Body.String()
+	allow := br.do("POST", "/plugins/servlet/oauth2/consent", url.Values{"decision": {"allow"},
+		"csrf_token": {hiddenValue(b, body, "csrf_token")}, "consent_id": {hiddenValue(b, body, "consent_id")}})
+	back, err := url.Parse(allow.Header().Get("Location"))
+	if allow.Code != http.StatusSeeOther || err != nil || back.Query().Get("code") == "" {
+		b.Fatalf("consent: %d, Location %q", allow.Code, allow.Header().Get("Location"))
+	}
+	out := br.n.post(b, "/rest/oauth2/latest/token", url.Values{"grant_type": {"authorization_code"},
+		"code": {back.Query().Get("code")}, "redirect_uri": {"http://127.0.0.1/cb"}, "code_verifier": {verifier}})
+	if out["access_token"] == nil || out["refresh_token"] == nil {
+		b.Fatal("no token pair")
+	}
 }

@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/cpubench"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -256,27 +256,8 @@ func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 // scenario it stands for) and reports cpu-µs/op.
 func runWriters(b *testing.B, n int, body func(pb *testing.PB)) {
 	b.SetParallelism(max(n/runtime.GOMAXPROCS(0), 1))
-	defer reportCPUPerOp(b)()
+	defer cpubench.Report(b)()
 	b.RunParallel(body)
-}
-
-// reportCPUPerOp reports the process's CPU time (user and system) per
-// operation as cpu-µs/op when the returned function runs: with -cpu 1 the
-// wall time per operation also counts the core idling while a commit's
-// fsync is on its way, which this leaves out.
-func reportCPUPerOp(b *testing.B) func() {
-	start := processCPU(b)
-	return func() {
-		b.ReportMetric(float64((processCPU(b)-start).Microseconds())/float64(b.N), "cpu-µs/op")
-	}
-}
-
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkIssueTokensAtRefreshCap issues refresh-token pairs to one user
