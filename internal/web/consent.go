@@ -75,8 +75,7 @@ type consentData struct {
 	}
 	Kept, Dropped []scopeLine
 	RedirectHost  string
-	Action        string
-	ConsentID     string
+	ConsentID     string // the form posts to oauth.PathConsent, written in the template
 }
 
 // handleConsentPage answers an authorization request, at the authorize
@@ -111,7 +110,7 @@ func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := pickLanguage(r)
 	kept, dropped := p.oauth.ConsentScopes(req, *u)
-	data := consentData{Action: oauth.PathConsent}
+	var data consentData
 	data.Client.ID, data.Client.Name, data.Client.Description, data.Client.HasLogo = req.Client.ID, req.Client.Name, req.Client.Description, req.Client.HasLogo
 	for _, n := range kept {
 		data.Kept = append(data.Kept, scopeLine{n, p.scopes.Describe(n, lang)})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 
@@ -89,9 +90,9 @@ func withLanguage(r *http.Request) *http.Request {
 
 // findLanguage honours an explicit ?lang= or lang cookie, then Accept-Language.
 func findLanguage(r *http.Request) pageLanguage {
-	query := r.URL.Query()
-	found := pageLanguage{fromQuery: query.Has("lang")}
-	for _, explicit := range []string{query.Get("lang"), cookieValue(r, "gatehouse_lang")} {
+	asked, inQuery := queryValue(r.URL.RawQuery, "lang")
+	found := pageLanguage{fromQuery: inQuery}
+	for _, explicit := range []string{asked, cookieValue(r, "gatehouse_lang")} {
 		for _, l := range Languages {
 			if strings.EqualFold(explicit, l) {
 				found.lang = l
@@ -105,6 +106,34 @@ func findLanguage(r *http.Request) pageLanguage {
 		found.lang = Languages[i]
 	}
 	return found
+}
+
+// queryValue is url.ParseQuery(raw).Get(key) and whether key is there,
+// without building the whole map: every page asks it of its query.
+func queryValue(raw, key string) (value string, found bool) {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if strings.Contains(pair, ";") {
+			continue // ParseQuery refuses such a pair
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if k != key && (!strings.ContainsAny(k, "%+") || unescaped(k) != key) {
+			continue
+		}
+		if v, err := url.QueryUnescape(v); err == nil {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func unescaped(s string) string {
+	u, err := url.QueryUnescape(s)
+	if err != nil {
+		return ""
+	}
+	return u
 }
 
 func cookieValue(r *http.Request, name string) string {

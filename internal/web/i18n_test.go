@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 )
 
@@ -65,6 +66,43 @@ func TestWithLanguage(t *testing.T) {
 		r.URL.RawQuery, r.Header = "lang=other", http.Header{} // found once: later changes are not read
 		if got := requestLanguage(r); got != c.want {
 			t.Errorf("%s with cookie %q: %+v, want %+v", c.target, c.cookie, got, c.want)
+		}
+	}
+}
+
+// queryRaws are query strings with the shapes ParseQuery treats specially.
+var queryRaws = []string{
+	"", "lang=ja", "a=1&lang=ja&b=2", "lang=ja&lang=en", "lang=", "lang", "a=1",
+	"l%61ng=ja", "lang=j%61", "lang=%zz&lang=en", "%zz=1&lang=ja", "lang=ja;x=1&lang=en",
+	"&&lang=ja&", "lang+=ja&lang=en", "lan%67=%65n", "a=%2B&lang=ja+x", "lang=ja%26b%3D1",
+}
+
+func TestQueryValueIsParseQuery(t *testing.T) {
+	for _, raw := range queryRaws {
+		want, _ := url.ParseQuery(raw) // an error still leaves the pairs it could read
+		got, found := queryValue(raw, "lang")
+		if got != want.Get("lang") || found != want.Has("lang") {
+			t.Errorf("queryValue(%q) = %q, %v; ParseQuery: %q, %v", raw, got, found, want.Get("lang"), want.Has("lang"))
+		}
+	}
+}
+
+// The language switch keeps a GET's query as it came, but for the one
+// language parameter, which it replaces.
+func TestLangSwitchKeepsTheQuery(t *testing.T) {
+	for _, raw := range queryRaws {
+		r := httptest.NewRequest("GET", "/consent", nil)
+		r.URL.RawQuery = raw
+		link, err := url.Parse(langSwitch(r, "en", nil))
+		if err != nil || link.Path != "/consent" {
+			t.Fatalf("%q: switch link %v, %v", raw, link, err)
+		}
+		got, _ := url.ParseQuery(link.RawQuery)
+		want, _ := url.ParseQuery(raw)
+		want.Del("lang")
+		want.Set("lang", "ja")
+		if got.Encode() != want.Encode() {
+			t.Errorf("%q: switch link's query %q, want the pairs of %q", raw, link.RawQuery, want.Encode())
 		}
 	}
 }

@@ -58,7 +58,7 @@ func TestPretranslatedPagesRenderAsBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, lang := range Languages {
-		data := consentData{Kept: []scopeLine{{Name: "READ", Text: `read <all> & "more"`}}, RedirectHost: "app.example", Action: "/consent", ConsentID: "c1"}
+		data := consentData{Kept: []scopeLine{{Name: "READ", Text: `read <all> & "more"`}}, RedirectHost: "app.example", ConsentID: "c1"}
 		data.Client.ID, data.Client.Name, data.Client.Description = "id1", `Tom & Jerry's <app>`, "desc"
 		pg := page{Lang: lang, Title: "T", CSRF: "tok", Data: data, LangSwitch: "/x?lang=ja", IsAdmin: true,
 			User: &store.User{Username: "alice", DisplayName: `Alice "A" <a@example.com>`}}
@@ -105,7 +105,7 @@ func BenchmarkRenderConsent(b *testing.B) {
 		b.Fatal(err)
 	}
 	data := consentData{Kept: []scopeLine{{Name: "READ", Text: "View your data"}, {Name: "WRITE", Text: "Change your data"}},
-		RedirectHost: "app.example", Action: "/consent", ConsentID: "c1"}
+		RedirectHost: "app.example", ConsentID: "c1"}
 	data.Client.ID, data.Client.Name = "id1", "Example app"
 	pg := page{Lang: "en", Title: "Allow access", CSRF: "tok", Data: data, LangSwitch: "/x?lang=ja",
 		User: &store.User{Username: "alice", DisplayName: "Alice"}}

@@ -226,17 +226,33 @@ func (p *Pages) Sessions() *session.Manager { return p.sessions }
 func (p *Pages) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", csp(""))
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
+		for _, s := range pageHeaders {
+			h[s.name] = s.value
+		}
 		if p.hsts {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = hstsValue
 		}
 		next.ServeHTTP(w, withLanguage(r))
 	})
 }
+
+// The headers of every page, shared rather than allocated per page (two
+// pages per authorization): net/http copies a handler's headers before it
+// changes any, a page that needs another value (the consent page's CSP)
+// sets a new slice, and nothing writes into a header's values in place.
+var (
+	pageHeaders = []struct {
+		name  string
+		value []string
+	}{
+		{"Content-Security-Policy", []string{csp("")}},
+		{"X-Frame-Options", []string{"DENY"}},
+		{"X-Content-Type-Options", []string{"nosniff"}},
+		{"Referrer-Policy", []string{"no-referrer"}},
+		{"Cache-Control", []string{"no-store"}},
+	}
+	hstsValue = []string{"max-age=63072000; includeSubDomains"}
+)
 
 func csp(formTarget string) string {
 	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'" + formTarget +
@@ -324,16 +340,41 @@ func langSwitch(r *http.Request, lang string, data any) string {
 	if lang == "ja" {
 		other = "en"
 	}
-	q, where := url.Values{}, r.URL.Path
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		q = r.URL.Query()
-	} else if d, ok := data.(loginData); ok && d.Next != "/" {
+		return withQueryValue(r.URL.Path, r.URL.RawQuery, "lang", other)
+	}
+	q, where := url.Values{}, r.URL.Path
+	if d, ok := data.(loginData); ok && d.Next != "/" {
 		q.Set("next", d.Next)
 	} else if d, ok := data.(shownAt); ok {
 		where = d.shownAt() // a refused form's page, which a GET of the post's path may not show
 	}
 	q.Set("lang", other)
 	return where + "?" + q.Encode()
+}
+
+// withQueryValue is path with the query raw, its key parameters replaced by
+// key=value (which needs no escaping), the other pairs kept as they came
+// rather than parsed and encoded again.
+func withQueryValue(path, raw, key, value string) string {
+	var b strings.Builder
+	b.Grow(len(path) + len(raw) + len(key) + len(value) + 3)
+	b.WriteString(path)
+	b.WriteByte('?')
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, _, _ := strings.Cut(pair, "=")
+		if pair == "" || k == key || strings.ContainsAny(k, "%+") && unescaped(k) == key {
+			continue
+		}
+		b.WriteString(pair)
+		b.WriteByte('&')
+	}
+	b.WriteString(key)
+	b.WriteByte('=')
+	b.WriteString(value)
+	return b.String()
 }
 
 // shownAt is the data of a page that a refused form shows again, and that is
