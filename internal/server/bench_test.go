@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/cpubench"
+	"github.com/gatehouse/gatehouse/internal/heapfloor"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/internal/user"
@@ -46,6 +47,7 @@ func newBenchNode(b *testing.B) *benchNode {
 }
 
 func newBenchNodeWith(b *testing.B, configure func(*config.Config)) *benchNode {
+	heapfloor.Keep(heapFloor) // as Serve does: the collector paces as in a node
 	cfg := config.Default()
 	cfg.Dev = true
 	cfg.DataDir = b.TempDir()
