@@ -62,7 +62,7 @@ func TestAuditRebuildKeepsIDs(t *testing.T) {
 		t.Errorf("audit after the rebuild = %q, want %q", strings.Join(got, " "), want)
 	}
 	var autoincrement int
-	if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_events' AND sql LIKE '%AUTOINCREMENT%'`).Scan(&autoincrement); err != nil || autoincrement != 0 {
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_events' AND sql LIKE '%AUTOINCREMENT%'`).Scan(&autoincrement); err != nil || autoincrement != 0 {
 		t.Errorf("audit_events still AUTOINCREMENT (%d, %v)", autoincrement, err)
 	}
 }

@@ -184,9 +184,12 @@ func BenchmarkCommitFloor(b *testing.B) {
 	}
 	floorStore := func(b *testing.B) *Store {
 		s := benchStore(b, openSQLite)
-		if _, err := s.w.ExecContext(b.Context(), `CREATE TABLE floor_tokens (
-			hash BLOB PRIMARY KEY, kind TEXT, grant_id TEXT, client_id TEXT, user_id TEXT, scope TEXT,
-			granted_at BIGINT, created_at BIGINT, expires_at BIGINT, revoked_at BIGINT, rotated_at BIGINT, access_hash BLOB)`); err != nil {
+		if err := s.commits.do(b.Context(), func(ctx context.Context, q querier) error {
+			_, err := q.ExecContext(ctx, `CREATE TABLE floor_tokens (
+				hash BLOB PRIMARY KEY, kind TEXT, grant_id TEXT, client_id TEXT, user_id TEXT, scope TEXT,
+				granted_at BIGINT, created_at BIGINT, expires_at BIGINT, revoked_at BIGINT, rotated_at BIGINT, access_hash BLOB)`)
+			return err
+		}); err != nil {
 			b.Fatal(err)
 		}
 		return s

@@ -24,8 +24,7 @@ var errClosed = errors.New("sqlstore: store is closed")
 // caller's writes, and every caller returns only once its writes are durable.
 // Batching adds no waiting: a caller alone is served at once.
 type groupCommitter struct {
-	db      *sql.DB
-	stmts   *prepared
+	w       *writer
 	metrics *storeMetrics
 	// undone reports the errors after which SQLite has undone the failed
 	// statement and kept the transaction (constraint violations).
@@ -60,9 +59,9 @@ type writeJob struct {
 	audit *store.AuditEvent
 }
 
-func newGroupCommitter(db *sql.DB, stmts *prepared, m *storeMetrics, undone func(error) bool, cache *readCache) *groupCommitter {
+func newGroupCommitter(db *sql.DB, m *storeMetrics, undone func(error) bool, cache *readCache) *groupCommitter {
 	g := &groupCommitter{
-		db: db, stmts: stmts, metrics: m, undone: undone, cache: cache,
+		w: newWriter(db), metrics: m, undone: undone, cache: cache,
 		queue: make(chan *writeJob, maxBatch),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -120,6 +119,7 @@ func (g *groupCommitter) close() {
 	g.mu.Unlock()
 	close(g.stop)
 	<-g.done
+	g.w.close()
 }
 
 func (g *groupCommitter) loop() {
@@ -196,13 +196,15 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 			j.result <- err
 		}
 	}
-	tx, err := g.db.BeginTx(ctx, nil)
+	q := g.w
+	fresh, err := q.begin(ctx)
+	if fresh {
+		g.totalOK = false // total_changes() counts per connection: a new one starts over
+	}
 	if err != nil {
 		fail(err)
 		return true
 	}
-	q := txn{tx: tx, stmts: g.stmts, missed: make(map[string]struct{})}
-	defer g.prepare(q.missed)
 	if g.cache != nil {
 		base, baseOK = g.cache.beginBatch()
 		done = func() { // rolled back: the batch changed nothing
@@ -214,7 +216,7 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 		}
 	}
 	if err := g.appendAudits(ctx, q, batch, results, settled); err != nil {
-		tx.Rollback()
+		q.rollback(ctx)
 		fail(err)
 		return true
 	}
@@ -232,7 +234,7 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 		case single:
 			results[i] = j.fn(ctx, q)
 			if results[i] != nil && !errCommit(results[i]) {
-				tx.Rollback()
+				q.rollback(ctx)
 				done()
 				j.result <- results[i]
 				return true
@@ -242,14 +244,14 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 			if results[i] != nil && !g.undone(results[i]) {
 				// Not a failure SQLite undoes by itself: the transaction may
 				// be gone, so nothing of the batch is trusted.
-				tx.Rollback()
+				q.rollback(ctx)
 				fail(results[i])
 				return true
 			}
 		case !savepoints:
 			results[i] = j.fn(ctx, q)
 			if results[i] != nil && !errCommit(results[i]) {
-				tx.Rollback()
+				q.rollback(ctx)
 				done()
 				settled[i] = true
 				return false
@@ -259,7 +261,7 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 			if err != nil {
 				// The transaction is no longer sound (SQLite rolls the whole
 				// transaction back on some errors): nothing of the batch is kept.
-				tx.Rollback()
+				q.rollback(ctx)
 				fail(err)
 				return true
 			}
@@ -278,7 +280,7 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 		}
 	}
 	start := time.Now()
-	if err := tx.Commit(); err != nil {
+	if err := q.commit(ctx); err != nil {
 		fail(err)
 		return true
 	}
@@ -299,7 +301,7 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 // each (a busy token API audits every call). A statement SQLite undid
 // answers its own jobs with its error; any other failure is returned, after
 // which the transaction is not to be trusted.
-func (g *groupCommitter) appendAudits(ctx context.Context, q txn, batch []*writeJob, results []error, settled []bool) error {
+func (g *groupCommitter) appendAudits(ctx context.Context, q *writer, batch []*writeJob, results []error, settled []bool) error {
 	var jobs []int
 	for i, j := range batch {
 		if settled[i] || j.audit == nil {
@@ -332,7 +334,7 @@ func (g *groupCommitter) appendAudits(ctx context.Context, q txn, batch []*write
 
 // totalChanges returns the writer connection's count of rows changed since
 // it opened, which tells whether a batch's COMMIT writes anything.
-func (g *groupCommitter) totalChanges(ctx context.Context, q txn) (int64, bool) {
+func (g *groupCommitter) totalChanges(ctx context.Context, q *writer) (int64, bool) {
 	var n int64
 	if err := q.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&n); err != nil {
 		return 0, false
@@ -340,18 +342,11 @@ func (g *groupCommitter) totalChanges(ctx context.Context, q txn) (int64, bool) 
 	return n, true
 }
 
-// prepare prepares the queries a batch ran as text, now that the connection is free.
-func (g *groupCommitter) prepare(queries map[string]struct{}) {
-	for query := range queries {
-		g.stmts.stmt(query)
-	}
-}
-
 // inSavepoint runs j inside a savepoint, keeping its writes or rolling them
 // back by its outcome, which it stores in result; rolledBack reports the
 // latter. It returns an error only when the savepoint itself failed, which
 // means the transaction is lost.
-func (g *groupCommitter) inSavepoint(ctx context.Context, q txn, j *writeJob, result *error) (rolledBack bool, err error) {
+func (g *groupCommitter) inSavepoint(ctx context.Context, q *writer, j *writeJob, result *error) (rolledBack bool, err error) {
 	if _, err := q.ExecContext(ctx, `SAVEPOINT job`); err != nil {
 		return false, err
 	}

@@ -2,11 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,7 +34,7 @@ func insertUserJob(ctx context.Context, name string, then error) *writeJob {
 
 // newTestCommitter is the store's committer without its loop, for run.
 func newTestCommitter(s *Store) *groupCommitter {
-	return &groupCommitter{db: s.w, stmts: s.wstmts, metrics: s.metrics, undone: s.commits.undone}
+	return &groupCommitter{w: s.commits.w, metrics: s.metrics, undone: s.commits.undone}
 }
 
 func oneStatement(j *writeJob) *writeJob {
@@ -296,5 +298,63 @@ func TestBatchAppendsAuditEventsTogether(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("audit events, oldest first:\n got %v\nwant %v", got, want)
+	}
+}
+
+// A COMMIT that fails (here at a deferred foreign key, which SQLite checks
+// at COMMIT and after which it keeps the transaction open) fails its batch
+// and leaves no transaction behind: the next batch commits.
+func TestFailedCommitLeavesNoTransaction(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	err := s.commits.do(ctx, func(ctx context.Context, q querier) error {
+		if _, err := q.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+			return err
+		}
+		_, err := q.ExecContext(ctx, `INSERT INTO tokens (hash, kind, client_id) VALUES (x'01', 'access', 'no such client')`)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "FOREIGN KEY") {
+		t.Fatalf("batch with a deferred foreign key violation: %v, want the COMMIT's failure", err)
+	}
+	if err := s.commits.submit(insertUserJob(ctx, "after", nil)); err != nil {
+		t.Fatalf("the batch after a failed COMMIT: %v", err)
+	}
+	if !userExists(t, s, "after") {
+		t.Error("the batch after a failed COMMIT did not commit")
+	}
+}
+
+// The committer holds the writer connection; should it go, the next batch
+// takes a new one and runs, and the read cache's change count (per
+// connection) is started over rather than compared with the old one's.
+func TestWriterReplacesItsConnection(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	if err := s.commits.submit(insertUserJob(ctx, "before", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if s.commits.w.conn == nil || !s.commits.totalOK {
+		t.Fatal("no writer connection or change count after a batch")
+	}
+	// The driver connection breaks (its statements go with it).
+	s.commits.w.conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // the error is the point
+	if err := s.commits.submit(insertUserJob(ctx, "after", nil)); err != nil {
+		t.Fatalf("the batch after the connection went: %v", err)
+	}
+	if !userExists(t, s, "after") {
+		t.Error("the batch after the connection went did not commit")
+	}
+	var n int
+	if err := s.commits.do(ctx, func(ctx context.Context, q querier) error {
+		return q.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&n)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("total_changes() = %d on the writer, want 1 (the one row since a new connection)", n)
+	}
+	if s.commits.total != int64(n) {
+		t.Errorf("the committer counts %d changes, the connection %d", s.commits.total, n)
 	}
 }

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"sync"
 )
 
@@ -81,49 +83,101 @@ func (p *prepared) close() {
 	})
 }
 
-// txn is a transaction that uses the pool's prepared statements when it has them.
-type txn struct {
-	tx    *sql.Tx
-	stmts *prepared // nil: run queries as text
-	// missed collects queries not yet prepared: preparing needs a connection,
-	// and a one-connection pool has none to spare while the transaction runs,
-	// so they are run as text now and prepared after the transaction.
-	missed map[string]struct{}
+// writer is the group committer's hold on SQLite's writer connection: the
+// pool's one connection, taken for the committer's life, so that its
+// transactions are statements of its own (BEGIN IMMEDIATE … COMMIT) and each
+// query runs through a statement prepared once on that connection. Through a
+// database/sql transaction instead, every BEGIN was parsed again and every
+// statement bound to the transaction anew (a new Stmt per statement, a tenth
+// of a browser flow's allocations). Only the committer's goroutine uses it.
+type writer struct {
+	db    *sql.DB
+	conn  *sql.Conn // nil until the first batch, and after a failure to get it
+	stmts map[string]*sql.Stmt
 }
 
-// stmt returns query's prepared statement bound to the transaction, or nil.
-func (t txn) stmt(ctx context.Context, query string) *sql.Stmt {
-	if t.stmts == nil {
-		return nil
-	}
-	st := t.stmts.cached(query)
-	if st == nil {
-		if t.missed != nil {
-			t.missed[query] = struct{}{}
+func newWriter(db *sql.DB) *writer { return &writer{db: db, stmts: map[string]*sql.Stmt{}} }
+
+// begin starts a write transaction, taking the connection first if needed
+// (fresh reports that it did). A connection found gone is replaced once.
+func (w *writer) begin(ctx context.Context) (fresh bool, err error) {
+	for retried := false; ; retried = true {
+		if w.conn == nil {
+			if w.conn, err = w.db.Conn(ctx); err != nil {
+				return false, err
+			}
+			fresh = true
 		}
-		return nil
+		_, err = w.ExecContext(ctx, `BEGIN IMMEDIATE`)
+		if retried || !errors.Is(err, sql.ErrConnDone) && !errors.Is(err, driver.ErrBadConn) {
+			return fresh, err
+		}
+		// The statements went with the connection: closing them now would
+		// finalize them on a closed database.
+		clear(w.stmts)
+		w.conn.Close()
+		w.conn = nil
 	}
-	// Reuses the statement already prepared on the transaction's connection.
-	return t.tx.StmtContext(ctx, st)
 }
 
-func (t txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.stmt(ctx, query); st != nil {
+// commit commits; a COMMIT that fails leaves no transaction open.
+func (w *writer) commit(ctx context.Context) error {
+	if _, err := w.ExecContext(ctx, `COMMIT`); err != nil {
+		w.rollback(ctx)
+		return err
+	}
+	return nil
+}
+
+// rollback ends the transaction, if SQLite has not ended it already.
+func (w *writer) rollback(ctx context.Context) {
+	w.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // "no transaction is active" after SQLite's own rollback
+}
+
+// close closes the statements and gives the connection back to the pool.
+func (w *writer) close() {
+	for q, st := range w.stmts {
+		st.Close()
+		delete(w.stmts, q)
+	}
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+	}
+}
+
+// stmt returns query's statement on the connection, prepared on first use;
+// nil when it does not prepare (the caller runs it as text and so reports
+// the same error).
+func (w *writer) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := w.stmts[query]; ok {
+		return st
+	}
+	st, err := w.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	w.stmts[query] = st
+	return st
+}
+
+func (w *writer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := w.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return t.tx.ExecContext(ctx, query, args...)
+	return w.conn.ExecContext(ctx, query, args...)
 }
 
-func (t txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.stmt(ctx, query); st != nil {
+func (w *writer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := w.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return t.tx.QueryContext(ctx, query, args...)
+	return w.conn.QueryContext(ctx, query, args...)
 }
 
-func (t txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.stmt(ctx, query); st != nil {
+func (w *writer) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := w.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return t.tx.QueryRowContext(ctx, query, args...)
+	return w.conn.QueryRowContext(ctx, query, args...)
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"io/fs"
 	"path/filepath"
@@ -70,8 +71,8 @@ func TestSQLiteConnections(t *testing.T) {
 		"busy_timeout": "10000",
 		"temp_store":   "2", // MEMORY
 	} {
-		var got string
-		if err := s.w.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+		got, err := writerPragma(t, s, pragma)
+		if err != nil {
 			t.Fatalf("PRAGMA %s: %v", pragma, err)
 		}
 		if got != want {
@@ -97,24 +98,45 @@ func TestRefreshCapReadsOnlyLiveTokens(t *testing.T) {
 	}
 }
 
+// onWriter runs fn on the store's writer connection, as no store method
+// would: on SQLite, whose one writer connection the group committer holds,
+// inside one of its batches; elsewhere on the writer pool.
+func onWriter(ctx context.Context, s *Store, fn func(ctx context.Context, q querier) error) error {
+	if s.commits != nil {
+		return s.commits.do(ctx, fn)
+	}
+	return fn(ctx, s.w)
+}
+
+// writerPragma reads a pragma's value on the writer connection.
+func writerPragma(t *testing.T, s *Store, pragma string) (value string, err error) {
+	err = onWriter(t.Context(), s, func(ctx context.Context, q querier) error {
+		return q.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&value)
+	})
+	return value, err
+}
+
 // queryPlan is SQLite's plan for query, one step a line.
 func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
 	t.Helper()
-	rows, err := s.w.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
+	err := onWriter(t.Context(), s, func(ctx context.Context, q querier) error {
+		rows, err := q.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+		if err != nil {
+			return err
 		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				return err
+			}
+			plan = append(plan, detail)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return strings.Join(plan, "\n")
@@ -139,9 +161,8 @@ func TestNormalSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mode int
-	if err := s.w.QueryRowContext(t.Context(), `PRAGMA synchronous`).Scan(&mode); err != nil || mode != 1 {
-		t.Fatalf("synchronous = %d (%v), want 1 (NORMAL)", mode, err)
+	if mode, err := writerPragma(t, s, "synchronous"); err != nil || mode != "1" {
+		t.Fatalf("synchronous = %s (%v), want 1 (NORMAL)", mode, err)
 	}
 	if err := s.CreateUser(t.Context(), store.User{ID: "u", Username: "u"}); err != nil {
 		t.Fatal(err)
@@ -153,7 +174,7 @@ func TestNormalSync(t *testing.T) {
 	if _, err := s.UserByID(t.Context(), "u"); err != nil {
 		t.Fatalf("after reopening: %v", err)
 	}
-	if err := s.w.QueryRowContext(t.Context(), `PRAGMA synchronous`).Scan(&mode); err != nil || mode != 2 {
-		t.Fatalf("OpenSQLite: synchronous = %d (%v), want 2 (FULL)", mode, err)
+	if mode, err := writerPragma(t, s, "synchronous"); err != nil || mode != "2" {
+		t.Fatalf("OpenSQLite: synchronous = %s (%v), want 2 (FULL)", mode, err)
 	}
 }

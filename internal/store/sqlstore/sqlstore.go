@@ -103,7 +103,6 @@ type Store struct {
 	// commits, when set, batches the write transactions of concurrent
 	// callers (SQLite's one writer); nil runs each in a transaction of its own.
 	commits *groupCommitter
-	wstmts  *prepared     // the writer's prepared statements, with commits
 	ckpt    *checkpointer // SQLite: checkpoints off the commit path
 	metrics *storeMetrics
 	// cache, when set (SQLite through sqlitevfs), serves the hot reads
@@ -130,12 +129,10 @@ func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath str
 		s.cache = newReadCache(cachePath)
 	}
 	if d.prepare {
-		reads := newPrepared(readDB)
-		s.rq = reads
-		s.wstmts = newPrepared(writeDB)
+		s.rq = newPrepared(readDB)
 	}
 	if d.groupCommit {
-		s.commits = newGroupCommitter(writeDB, s.wstmts, s.metrics, func(err error) bool {
+		s.commits = newGroupCommitter(writeDB, s.metrics, func(err error) bool {
 			return errors.Is(err, store.ErrConflict) || d.isConstraint(err)
 		}, s.cache)
 	}
@@ -187,8 +184,8 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open sqlite writer: %w", err)
 	}
-	// One writer: SQLite allows one anyway, and queuing in database/sql is
-	// cheaper and fairer than retrying on SQLITE_BUSY.
+	// One writer connection (SQLite allows one writer anyway), which the
+	// group committer takes for its life once migrations are done (writer).
 	w.SetMaxOpenConns(1)
 	// The writer's first connection switches the file to WAL before any reader opens.
 	if err := w.PingContext(ctx); err != nil {
@@ -267,9 +264,6 @@ func (s *Store) Close() error {
 	if p, ok := s.rq.(*prepared); ok {
 		p.close()
 	}
-	if s.wstmts != nil {
-		s.wstmts.close()
-	}
 	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -301,7 +295,7 @@ func (s *Store) inTxEffects(ctx context.Context, eff *effects, fn func(ctx conte
 	if err != nil {
 		return err
 	}
-	err = fn(ctx, txn{tx: tx})
+	err = fn(ctx, tx)
 	if err != nil && !errCommit(err) {
 		tx.Rollback()
 		return err

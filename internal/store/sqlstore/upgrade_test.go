@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -11,8 +12,14 @@ import (
 // working against the new schema.
 func testPreviousRelease(t *testing.T, s *Store) {
 	ctx := t.Context()
+	old := func(query string, args ...any) error {
+		return onWriter(ctx, s, func(ctx context.Context, q querier) error {
+			_, err := q.ExecContext(ctx, query, args...)
+			return err
+		})
+	}
 	// CreateUser without sessions_after.
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO users (id, username, display_name, email, password_hash, level,
+	if err := old(`INSERT INTO users (id, username, display_name, email, password_hash, level,
 		group_names, disabled, created_at, updated_at) VALUES ('u1', 'alice', '', '', '', 0, '[]', FALSE, 1, 1)`); err != nil {
 		t.Fatalf("old CreateUser: %v", err)
 	}
@@ -32,12 +39,12 @@ func testPreviousRelease(t *testing.T, s *Store) {
 		t.Fatalf("SetClientLogo: %v", err)
 	}
 	for _, q := range []string{`DELETE FROM tokens WHERE client_id = $1`, `DELETE FROM codes WHERE client_id = $1`, `DELETE FROM clients WHERE id = $1`} {
-		if _, err := s.w.ExecContext(ctx, q, "c1"); err != nil {
+		if err := old(q, "c1"); err != nil {
 			t.Fatalf("old DeleteClient: %s: %v", q, err)
 		}
 	}
 	var n int
-	if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM client_logos`).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM client_logos`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {
