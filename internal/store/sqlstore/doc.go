@@ -21,6 +21,10 @@
 //     synchronous=FULL every COMMIT waits for an fsync; so the writes of all
 //     callers queue for the one writer connection, and those that queued
 //     while a batch committed share the next transaction and its one fsync.
+//     The committer holds that connection for its life (writer, exec.go):
+//     its BEGIN IMMEDIATE and COMMIT are statements of its own and every
+//     query is prepared once on it, not bound to a database/sql transaction
+//     for each use.
 //     Jobs run without savepoints; when a job of several statements fails
 //     after writing, the batch is rolled back and runs again with that job
 //     settled and every other one in a savepoint of its own, so a failure
