@@ -236,8 +236,8 @@ func (p *Pages) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// The headers of every page, shared rather than allocated per page (two
-// pages per authorization): net/http copies a handler's headers before it
+// The headers of every page, shared rather than allocated per request (two
+// requests of an authorization come through here): net/http copies a handler's headers before it
 // changes any, a page that needs another value (the consent page's CSP)
 // sets a new slice, and nothing writes into a header's values in place.
 var (
