@@ -118,7 +118,7 @@ func queryValue(raw, key string) (value string, found bool) {
 			continue // ParseQuery refuses such a pair
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		if k != key && (!strings.ContainsAny(k, "%+") || unescaped(k) != key) {
+		if !isKey(k, key) {
 			continue
 		}
 		if v, err := url.QueryUnescape(v); err == nil {
@@ -128,12 +128,17 @@ func queryValue(raw, key string) (value string, found bool) {
 	return "", false
 }
 
-func unescaped(s string) string {
-	u, err := url.QueryUnescape(s)
-	if err != nil {
-		return ""
+// isKey reports whether k, a query pair's key as it came, is key once
+// unescaped (as ParseQuery reads it).
+func isKey(k, key string) bool {
+	if k == key {
+		return true
 	}
-	return u
+	if !strings.ContainsAny(k, "%+") {
+		return false
+	}
+	u, err := url.QueryUnescape(k)
+	return err == nil && u == key
 }
 
 func cookieValue(r *http.Request, name string) string {

@@ -237,9 +237,10 @@ func (p *Pages) securityHeaders(next http.Handler) http.Handler {
 }
 
 // The headers of every page, shared rather than allocated per request (two
-// requests of an authorization come through here): net/http copies a handler's headers before it
-// changes any, a page that needs another value (the consent page's CSP)
-// sets a new slice, and nothing writes into a header's values in place.
+// requests of an authorization come through here): net/http copies a
+// handler's headers before it changes any, a page that needs another value
+// (the consent page's CSP) sets a new slice, and nothing writes into a
+// header's values in place.
 var (
 	pageHeaders = []struct {
 		name  string
@@ -365,7 +366,7 @@ func withQueryValue(path, raw, key, value string) string {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
 		k, _, _ := strings.Cut(pair, "=")
-		if pair == "" || k == key || strings.ContainsAny(k, "%+") && unescaped(k) == key {
+		if pair == "" || isKey(k, key) {
 			continue
 		}
 		b.WriteString(pair)
