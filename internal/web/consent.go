@@ -78,6 +78,15 @@ type consentData struct {
 	ConsentID     string // the form posts to oauth.PathConsent, written in the template
 }
 
+// The consent page is kept rendered (slottedPages): its consent ID is the
+// one part that differs every time.
+func (d consentData) formID() string { return d.ConsentID }
+
+func (d consentData) withFormID(id string) any {
+	d.ConsentID = id
+	return d
+}
+
 // handleConsentPage answers an authorization request, at the authorize
 // endpoint and at the consent page's own path (where sign-in returns to): it
 // validates the request and shows a signed-in user what the application asks

@@ -10,5 +10,6 @@
 // a local path; a refusal of the services is worded in the page's language
 // from its message key (internal/validation), never shown in its English
 // text; a request gets one answer, also when its session cannot be loaded or
-// saved (session_errors.go).
+// saved (session_errors.go); a page kept rendered (pagecache.go) is byte for
+// byte the page its templates render.
 package web

@@ -64,8 +64,10 @@ type Pages struct {
 	// served: start-up (and a node that only serves tokens) skips the ~10 ms
 	// and the memory of parsing every page in every language.
 	pages func() (map[string]map[string]*template.Template, error)
-	log   *slog.Logger
-	hsts  bool
+	// slotted keeps pages of slottedData rendered.
+	slotted slottedPages
+	log     *slog.Logger
+	hsts    bool
 
 	// integrations serves the console's integration pages and the callback.
 	integrations *integration.Service
@@ -309,7 +311,12 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 	buf := pageBuffers.Get().(*bytes.Buffer)
 	defer putPageBuffer(buf)
 	buf.Reset()
-	if err := sets[lang][name].ExecuteTemplate(buf, "layout", pg); err != nil {
+	if d, ok := data.(slottedData); ok {
+		err = p.slotted.execute(buf, name, sets[lang][name], pg, d)
+	} else {
+		err = sets[lang][name].ExecuteTemplate(buf, "layout", pg)
+	}
+	if err != nil {
 		p.log.Error("render page", "page", name, "error", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return

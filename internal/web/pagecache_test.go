@@ -1,0 +1,121 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+func consentTemplates(t testing.TB) map[string]map[string]*template.Template {
+	t.Helper()
+	msgs, err := LoadMessages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets, err := parseTemplates(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sets
+}
+
+// consentPageOf is a consent page as handleConsentPage builds it.
+func consentPageOf(lang string, u *store.User, clientName, csrf, consentID, langSwitch string) page {
+	var d consentData
+	d.Client.ID, d.Client.Name, d.Client.Description = "c1", clientName, "Reads <your> issues & more"
+	d.Kept = []scopeLine{{"READ", "View your issues"}}
+	d.RedirectHost, d.ConsentID = "app.example:8443", consentID
+	return page{Lang: lang, Title: "Authorize", User: u, IsAdmin: u.Level >= store.LevelAdmin, CSRF: csrf,
+		Data: d, RequestID: "0123abcd", LangSwitch: langSwitch}
+}
+
+// A kept page with its slots filled is byte for byte the page the
+// templates render, whatever the slots and the rest hold — including
+// values that the escapers change or that no kept page can take.
+func TestKeptPagesAreTheRenderedPages(t *testing.T) {
+	sets := consentTemplates(t)
+	alice := &store.User{ID: "u1", Username: "alice", DisplayName: `Alice "<b>" & Co`}
+	admin := &store.User{ID: "u2", Username: "root", DisplayName: "Root", Level: store.LevelSystemAdmin}
+	const link = "/rest/oauth2/latest/authorize?client_id=c1&state=s1&lang=ja"
+	pages := []struct {
+		name string
+		pg   page
+	}{
+		{"plain", consentPageOf("en", alice, "Wiki", "tokA_-1", "payload.mac-_", link)},
+		{"the same page for another request", consentPageOf("en", alice, "Wiki", "tokB", "other.id", link+"&x=1")},
+		{"Japanese", consentPageOf("ja", alice, "Wiki", "tokA", "payload.mac", "/rest/oauth2/latest/authorize?lang=en")},
+		{"another user, an administrator", consentPageOf("en", admin, "Wiki", "tokC", "id.c", link)},
+		{"a name with markup", consentPageOf("en", alice, `<script>alert("x")</script> & 'q'`, "tokD", "id.d", link)},
+		{"a link the escapers change", consentPageOf("en", alice, "Wiki", "tokE", "id.e",
+			`/rest/oauth2/latest/authorize?state=a"b<c>'d+e f%zz&redirect_uri=javascript:x&n=é(1)`)},
+		{"a link with another scheme", consentPageOf("en", alice, "Wiki", "tokF", "id.f", "javascript:alert(1)")},
+		{"a form token no kept page takes", consentPageOf("en", alice, "Wiki", `tok"G`, "id.g", link)},
+		{"a consent ID no kept page takes", consentPageOf("en", alice, "Wiki", "tokH", "id h<", link)},
+		{"a flash message", func() page {
+			pg := consentPageOf("en", alice, "Wiki", "tokI", "id.i", link)
+			pg.Flash = "Saved & done"
+			return pg
+		}()},
+	}
+	var kept slottedPages
+	for round := range 2 { // the first round fills the cache, the second reads it
+		for _, c := range pages {
+			tmpl := sets[c.pg.Lang]["consent"]
+			var want, got bytes.Buffer
+			if err := tmpl.ExecuteTemplate(&want, "layout", c.pg); err != nil {
+				t.Fatal(err)
+			}
+			if err := kept.execute(&got, "consent", tmpl, c.pg, c.pg.Data.(consentData)); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Errorf("round %d, %s: the kept page differs from the rendered one\n got: %s\nwant: %s", round, c.name, got.Bytes(), want.Bytes())
+			}
+		}
+	}
+	// The second round's pages whose tokens fit came from the cache, as did
+	// three of the first round's (the first page's shape: only slots differ).
+	if got, want := kept.hits.Load(), uint64(len(pages)-2+3); got != want {
+		t.Errorf("%d pages came from the cache, want %d", got, want)
+	}
+}
+
+// A template that writes a slot where a kept page cannot fill it is
+// rendered in full every time.
+func TestPageWithSlotsElsewhereIsNotKept(t *testing.T) {
+	tmpl := template.Must(template.New("x").Parse(`{{define "layout"}}<p>{{.CSRF}}</p><form><input value="{{.Data.ConsentID}}"></form>{{end}}`))
+	var kept slottedPages
+	for _, csrf := range []string{"one", "two"} {
+		pg := page{CSRF: csrf, Data: consentData{ConsentID: "id"}}
+		var got bytes.Buffer
+		if err := kept.execute(&got, "x", tmpl, pg, pg.Data.(consentData)); err != nil {
+			t.Fatal(err)
+		}
+		if want := `<p>` + csrf + `</p><form><input value="id"></form>`; got.String() != want {
+			t.Errorf("got %q, want %q", got.String(), want)
+		}
+	}
+	if kept.hits.Load() != 0 {
+		t.Error("a page with a slot outside an attribute value came from the cache")
+	}
+}
+
+// The cache holds at most keptPages pages.
+func TestKeptPagesAreBounded(t *testing.T) {
+	sets := consentTemplates(t)
+	var kept slottedPages
+	u := &store.User{ID: "u1", Username: "alice"}
+	for i := range keptPages + 5 {
+		pg := consentPageOf("en", u, fmt.Sprint("app ", i), "tok", "id", "/x")
+		var buf bytes.Buffer
+		if err := kept.execute(&buf, "consent", sets["en"]["consent"], pg, pg.Data.(consentData)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(kept.pages); n > keptPages || n == 0 {
+		t.Errorf("%d pages kept, want 1…%d", n, keptPages)
+	}
+}
