@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -117,5 +118,39 @@ func TestKeptPagesAreBounded(t *testing.T) {
 	}
 	if n := len(kept.pages); n > keptPages || n == 0 {
 		t.Errorf("%d pages kept, want 1…%d", n, keptPages)
+	}
+}
+
+// Pages kept, read and dropped (a full cache starts over) from many
+// requests at once are each the page the templates render.
+func TestKeptPagesConcurrently(t *testing.T) {
+	sets := consentTemplates(t)
+	tmpl := sets["en"]["consent"]
+	var kept slottedPages
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			u := &store.User{ID: "u1", Username: "alice"}
+			for i := range 40 {
+				pg := consentPageOf("en", u, fmt.Sprint("app ", (g*40+i)%(keptPages+7)), fmt.Sprint("tok", g, "_", i), "id.x", fmt.Sprint("/a?state=", i, "&b=<", g, ">"))
+				var want, got bytes.Buffer
+				if err := tmpl.ExecuteTemplate(&want, "layout", pg); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := kept.execute(&got, "consent", tmpl, pg, pg.Data.(consentData)); err != nil {
+					t.Error(err)
+					return
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					t.Errorf("goroutine %d, page %d: the kept page differs from the rendered one", g, i)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if kept.hits.Load() == 0 {
+		t.Error("no page came from the cache")
 	}
 }
