@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -153,4 +154,28 @@ func TestKeptPagesConcurrently(t *testing.T) {
 	if kept.hits.Load() == 0 {
 		t.Error("no page came from the cache")
 	}
+}
+
+// A kept page's key is the JSON of its page: a field that JSON leaves out
+// (unexported, or tagged "-") would be rendered without being in the key,
+// and a page kept for one value would be shown for another.
+func TestKeptPageKeyHoldsEveryField(t *testing.T) {
+	var check func(ty reflect.Type, path string)
+	check = func(ty reflect.Type, path string) {
+		for ty.Kind() == reflect.Pointer || ty.Kind() == reflect.Slice {
+			ty = ty.Elem()
+		}
+		if ty.Kind() != reflect.Struct || ty.PkgPath() == "time" {
+			return
+		}
+		for i := range ty.NumField() {
+			f := ty.Field(i)
+			if !f.IsExported() || f.Tag.Get("json") != "" {
+				t.Errorf("%s.%s: not in a kept page's key as it is", path, f.Name)
+			}
+			check(f.Type, path+"."+f.Name)
+		}
+	}
+	check(reflect.TypeFor[page](), "page")
+	check(reflect.TypeFor[consentData](), "consentData")
 }
