@@ -11,19 +11,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-func consentTemplates(t testing.TB) map[string]map[string]*template.Template {
-	t.Helper()
-	msgs, err := LoadMessages()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sets, err := parseTemplates(msgs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sets
-}
-
 // consentPageOf is a consent page as handleConsentPage builds it.
 func consentPageOf(lang string, u *store.User, clientName, csrf, consentID, langSwitch string) page {
 	var d consentData
@@ -38,7 +25,7 @@ func consentPageOf(lang string, u *store.User, clientName, csrf, consentID, lang
 // templates render, whatever the slots and the rest hold — including
 // values that the escapers change or that no kept page can take.
 func TestKeptPagesAreTheRenderedPages(t *testing.T) {
-	sets := consentTemplates(t)
+	_, sets := parsedTemplates(t)
 	alice := &store.User{ID: "u1", Username: "alice", DisplayName: `Alice "<b>" & Co`}
 	admin := &store.User{ID: "u2", Username: "root", DisplayName: "Root", Level: store.LevelSystemAdmin}
 	const link = "/rest/oauth2/latest/authorize?client_id=c1&state=s1&lang=ja"
@@ -107,7 +94,7 @@ func TestPageWithSlotsElsewhereIsNotKept(t *testing.T) {
 
 // The cache holds at most keptPages pages.
 func TestKeptPagesAreBounded(t *testing.T) {
-	sets := consentTemplates(t)
+	_, sets := parsedTemplates(t)
 	var kept slottedPages
 	u := &store.User{ID: "u1", Username: "alice"}
 	for i := range keptPages + 5 {
@@ -125,7 +112,7 @@ func TestKeptPagesAreBounded(t *testing.T) {
 // Pages kept, read and dropped (a full cache starts over) from many
 // requests at once are each the page the templates render.
 func TestKeptPagesConcurrently(t *testing.T) {
-	sets := consentTemplates(t)
+	_, sets := parsedTemplates(t)
 	tmpl := sets["en"]["consent"]
 	var kept slottedPages
 	var wg sync.WaitGroup

@@ -99,14 +99,7 @@ func referenceTemplate(t testing.TB, msgs Messages, lang, page string) *template
 //
 //	go test ./internal/web -run '^$' -bench RenderConsent -cpu 1
 func BenchmarkRenderConsent(b *testing.B) {
-	msgs, err := LoadMessages()
-	if err != nil {
-		b.Fatal(err)
-	}
-	sets, err := parseTemplates(msgs)
-	if err != nil {
-		b.Fatal(err)
-	}
+	msgs, sets := parsedTemplates(b)
 	data := consentData{Kept: []scopeLine{{Name: "READ", Text: "View your data"}, {Name: "WRITE", Text: "Change your data"}},
 		RedirectHost: "app.example", ConsentID: "c1"}
 	data.Client.ID, data.Client.Name = "id1", "Example app"

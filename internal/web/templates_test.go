@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"io/fs"
 	"testing"
 )
@@ -8,14 +9,7 @@ import (
 // Pages parse their templates at the first page served, so a broken template
 // must fail here rather than at a user's first request.
 func TestEveryTemplateParsesInEveryLanguage(t *testing.T) {
-	msgs, err := LoadMessages()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sets, err := parseTemplates(msgs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sets := parsedTemplates(t)
 	names, _ := fs.Glob(templateFiles, "templates/*.html")
 	for _, lang := range Languages {
 		// Every file but the layout and the partials is a page.
@@ -28,4 +22,19 @@ func TestEveryTemplateParsesInEveryLanguage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// parsedTemplates are the message catalogues and every page's templates in
+// every language, as Pages parses them.
+func parsedTemplates(tb testing.TB) (Messages, map[string]map[string]*template.Template) {
+	tb.Helper()
+	msgs, err := LoadMessages()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sets, err := parseTemplates(msgs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return msgs, sets
 }
