@@ -20,7 +20,8 @@
 #     RSS meanwhile), flood (introspect c=32 while signin c=200 runs),
 #     sweep (client-credentials at c=1, 8, 32, 128 and 256, one run each)
 #     and ceiling c=32 (in the tool's process, then as a separate process on
-#     the server's CPU, GET and ceiling-post: an introspection-shaped POST);
+#     the server's CPU, GET and ceiling-post: an introspection-shaped POST;
+#     and ceiling-flow c=8: authcode's three exchanges answered bare);
 #     every run reports the nodes' CPU time per operation (--server-pid),
 #     and the summary each median's ratio to the ceiling;
 #   - records the server's idle RSS and peak RSS (VmRSS, VmHWM), and its
@@ -272,6 +273,8 @@ for scenario in $SCENARIOS; do
       bench ceiling-server "$RESULTS/ceiling-server.json" --scenario ceiling -c "$c" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
       # And POSTed an introspection-shaped request: net/http's own part of one.
       bench ceiling-post "$RESULTS/ceiling-post.json" --scenario ceiling-post -c "$c" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
+      # And the browser flow's three exchanges at authcode's concurrency.
+      bench ceiling-flow "$RESULTS/ceiling-flow.json" --scenario ceiling-flow -c "$(concurrency_of authcode)" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
       kill "$cpid" 2>/dev/null || true
       wait "$cpid" 2>/dev/null || true
       ;;
@@ -353,14 +356,19 @@ if [ -n "$ceiling" ]; then
   done
 fi
 
-# Gatehouse's own work per introspection: its CPU per request over the bare
-# handler's for the same request (docs/performance.md, "The floors").
-own=$(median_cpu "$RESULTS/introspect.json")
-floor=$(median_cpu "$RESULTS/ceiling-post.json")
-if [ -n "$own" ] && [ -n "$floor" ]; then
-  say ""
-  say "$(awk -v o="$own" -v f="$floor" 'BEGIN { printf "introspection: %.1f µs CPU per request, of which net/http alone (ceiling-post) %.1f: Gatehouse'"'"'s own work %.1f µs", o, f, o - f }')"
-fi
+# Gatehouse's own work per introspection and per browser flow: its CPU per
+# operation over the bare handlers' for the same exchanges
+# (docs/performance.md, "The floors").
+own_work() { # WHAT SCENARIO FLOOR-SCENARIO UNIT
+  local own floor
+  own=$(median_cpu "$RESULTS/$2.json")
+  floor=$(median_cpu "$RESULTS/$3.json")
+  [ -n "$own" ] && [ -n "$floor" ] || return 0
+  say "$(awk -v w="$1" -v u="$4" -v s="$3" -v o="$own" -v f="$floor" 'BEGIN { printf "%s: %.1f µs CPU per %s, of which net/http alone (%s) %.1f: Gatehouse'"'"'s own work %.1f µs", w, o, u, s, f, o - f }')"
+}
+say ""
+own_work introspection introspect ceiling-post request
+own_work "browser flow" authcode ceiling-flow flow
 
 # Stop the nodes before timing start-ups, so that they do not compete.
 for p in "${node_pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -192,11 +192,13 @@ func newBenchCeilingServerCommand(g *globals) *cobra.Command {
 	var listen string
 	cmd := &cobra.Command{
 		Use:   "ceiling-server",
-		Short: "Serve the ceiling scenario's bare handler (to run it in its own process)",
-		Long: `Serve a bare net/http handler answering a small JSON object on every path,
-until interrupted: "gatehouse-bench --scenario ceiling --url <its URL>" then
-measures the HTTP ceiling with the server in a process of its own (pinned
-like a Gatehouse node would be), rather than inside the load generator.`,
+		Short: "Serve the ceiling scenarios' bare handlers (to run them in their own process)",
+		Long: `Serve bare net/http handlers until interrupted: a small JSON object on every
+path, and on the authorization, consent and token paths answers shaped like
+Gatehouse's. "gatehouse-bench --scenario ceiling --url <its URL>" (or
+ceiling-post, ceiling-flow) then measures the HTTP ceiling with the server in
+a process of its own (pinned like a Gatehouse node would be), rather than
+inside the load generator.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

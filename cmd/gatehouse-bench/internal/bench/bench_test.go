@@ -142,6 +142,7 @@ func TestScenarios(t *testing.T) {
 		minExchanges int64
 	}{
 		{"ceiling", 4, 1},
+		{"ceiling-flow", 2, 3},
 		{"client-credentials", 4, 1},
 		{"introspect", 3, 1},
 		{"bearer", 3, 1},
@@ -152,7 +153,7 @@ func TestScenarios(t *testing.T) {
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			o := tn.options(t, tc.scenario, tc.concurrency)
-			if tc.scenario == "ceiling" {
+			if tc.scenario == "ceiling" || tc.scenario == "ceiling-flow" {
 				o.URLs = nil // served by the tool itself
 			}
 			rep, err := Run(context.Background(), o)

@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"encoding/base64"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -25,6 +28,17 @@ var ceilingBody = []byte(`{"ok":true,"server":"gatehouse-bench-ceiling"}` + "\n"
 var ceilingPostBody = []byte(`{"active":true,"scope":"READ","client_id":"00000000000000000000000000000000","sub":"00000000000000000000000000000000","token_type":"bearer","exp":1796183213,"iat":1796176013,"iss":"http://127.0.0.1:28080"}` + "\n")
 
 func ceilingHandler(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case pathAuthorize:
+		ceilingConsentPage(w, r)
+		return
+	case pathConsent:
+		ceilingDecision(w, r)
+		return
+	case pathToken:
+		ceilingCodeExchange(w, r)
+		return
+	}
 	h := w.Header()
 	if r.Method != http.MethodPost {
 		h["Content-Type"] = []string{"application/json"}
@@ -41,6 +55,107 @@ func ceilingHandler(w http.ResponseWriter, r *http.Request) {
 	h["Pragma"] = []string{"no-cache"}
 	h["X-Request-Id"] = []string{"000000000000000000000000"}
 	w.Write(ceilingPostBody)
+}
+
+// The ceiling-flow scenario's three exchanges are the authcode scenario's,
+// answered by bare handlers that read what Gatehouse's read (the session
+// cookie, the query, the form, the Basic credentials) and answer with as many
+// bytes and the same headers as Gatehouse does, but check, store and render
+// nothing: net/http's own part of a browser flow. The authorization request's
+// query travels in the consent form as Gatehouse's signed consent ID carries
+// it, so the decision can send the state back.
+const (
+	pathConsent = "/plugins/servlet/oauth2/consent"
+	// ceilingSession is the session cookie the browser is given: as long as
+	// Gatehouse's (32 random bytes, base64url).
+	ceilingSession = "gatehouse_session=" + "0000000000000000000000000000000000000000000"
+	// ceilingPageBytes is the length of Gatehouse's consent page for the
+	// bench application (English, two scopes).
+	ceilingPageBytes = 3545
+	// ceilingSignature stands for the consent ID's signature.
+	ceilingSignature = ".0000000000000000000000000000000000000000000"
+)
+
+// ceilingPageHeaders are the consent page's security headers.
+var ceilingPageHeaders = map[string][]string{
+	"Cache-Control":           {"no-store"},
+	"Content-Security-Policy": {"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self' http://127.0.0.1:9; frame-ancestors 'none'; base-uri 'none'"},
+	"Content-Type":            {"text/html; charset=utf-8"},
+	"Referrer-Policy":         {"no-referrer"},
+	"Vary":                    {"Cookie"},
+	"X-Content-Type-Options":  {"nosniff"},
+	"X-Frame-Options":         {"DENY"},
+	"X-Request-Id":            {"000000000000000000000000"},
+}
+
+func setHeaders(w http.ResponseWriter, hs map[string][]string) {
+	h := w.Header()
+	for k, v := range hs {
+		h[k] = v
+	}
+}
+
+// ceilingConsentPage answers an authorization request with a page of the
+// consent page's length holding its form.
+func ceilingConsentPage(w http.ResponseWriter, r *http.Request) {
+	if _, err := r.Cookie("gatehouse_session"); err != nil || r.URL.Query().Get("redirect_uri") == "" {
+		http.Error(w, "want a session and an authorization request", http.StatusBadRequest)
+		return
+	}
+	var b strings.Builder
+	b.Grow(ceilingPageBytes)
+	b.WriteString(`<!doctype html><html lang="en"><title>Allow access?</title><form method="post" action="` + pathConsent + `">` +
+		`<input type="hidden" name="csrf_token" value="0000000000000000000000000000000000000000000">` +
+		`<input type="hidden" name="consent_id" value="`)
+	b.WriteString(base64.RawURLEncoding.EncodeToString([]byte(r.URL.RawQuery)) + ceilingSignature)
+	b.WriteString(`"><button type="submit" name="decision" value="allow">Allow</button>` +
+		`<button type="submit" name="decision" value="deny">Deny</button></form>`)
+	if pad := ceilingPageBytes - b.Len() - len("<!---->"); pad > 0 {
+		b.WriteString("<!--" + strings.Repeat(" ", pad) + "-->")
+	}
+	setHeaders(w, ceilingPageHeaders)
+	w.Write([]byte(b.String()))
+}
+
+// ceilingDecision answers Allow with the redirect to the client that
+// Gatehouse sends, a code of a code's length in it.
+func ceilingDecision(w http.ResponseWriter, r *http.Request) {
+	_, errCookie := r.Cookie("gatehouse_session")
+	errForm := r.ParseForm()
+	id, _, _ := strings.Cut(r.PostForm.Get("consent_id"), ".")
+	raw, errID := base64.RawURLEncoding.DecodeString(id)
+	q, errQuery := url.ParseQuery(string(raw))
+	if errCookie != nil || errForm != nil || errID != nil || errQuery != nil || r.PostForm.Get("csrf_token") == "" || q.Get("redirect_uri") == "" {
+		http.Error(w, "want a session and the consent form", http.StatusBadRequest)
+		return
+	}
+	setHeaders(w, ceilingPageHeaders)
+	h := w.Header()
+	delete(h, "Content-Type")
+	h["Content-Security-Policy"] = []string{"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"}
+	h["Location"] = []string{q.Get("redirect_uri") + "?code=gac_" + strings.Repeat("0", 51) +
+		"&iss=http%3A%2F%2F127.0.0.1%3A28080&state=" + url.QueryEscape(q.Get("state"))}
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// ceilingTokenPair is as long as Gatehouse's answer to a code exchange
+// (an access and a refresh token).
+var ceilingTokenPair = []byte(`{"access_token":"gat_` + strings.Repeat("0", 51) + `","token_type":"bearer","expires_in":7200,"refresh_token":"grt_` +
+	strings.Repeat("0", 51) + `","scope":"READ WRITE","created_at":1796176013}` + "\n")
+
+// ceilingCodeExchange answers a code exchange with a token pair.
+func ceilingCodeExchange(w http.ResponseWriter, r *http.Request) {
+	_, _, basic := r.BasicAuth()
+	if err := r.ParseForm(); err != nil || !basic || r.PostForm.Get("code") == "" || r.PostForm.Get("code_verifier") == "" {
+		http.Error(w, "want Basic credentials, a code and its verifier", http.StatusBadRequest)
+		return
+	}
+	h := w.Header()
+	h["Cache-Control"] = []string{"no-store"}
+	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
+	h["Pragma"] = []string{"no-cache"}
+	h["X-Request-Id"] = []string{"000000000000000000000000"}
+	w.Write(ceilingTokenPair)
 }
 
 // StartCeiling serves the bare handler on addr (e.g. 127.0.0.1:0) until Close,

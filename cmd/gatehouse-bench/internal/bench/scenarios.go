@@ -112,6 +112,11 @@ var scenarios = map[string]scenario{
 		build:        buildCeiling(true),
 		servedByTool: true,
 	},
+	"ceiling-flow": {
+		about:        "the authcode scenario's three exchanges (authorization request with a session cookie, Allow, code exchange) answered by bare handlers with as many bytes and the same headers as Gatehouse's, reading the cookie, query, form and Basic credentials and checking nothing: net/http's own part of a browser flow",
+		build:        buildCeilingFlow,
+		servedByTool: true,
+	},
 }
 
 // ScenarioNames lists the scenarios, sorted.
@@ -405,6 +410,24 @@ func buildCeiling(post bool) func(t *target) (newWorkerFunc, error) {
 			}}, nil
 		}, nil
 	}
+}
+
+// buildCeilingFlow runs authcode's browser against the ceiling handlers,
+// signed in by a session cookie of the length Gatehouse sets, as an
+// application with an ID and secret as long as Gatehouse's.
+func buildCeilingFlow(t *target) (newWorkerFunc, error) {
+	if t.client.ID == "" {
+		t.client.ID = strings.Repeat("0", 32)
+		t.basic = basicAuth(t.client.ID, ceilingSecret)
+	}
+	return func(i int, c *conn) (*worker, error) {
+		b := &browser{t: t, n: t.nodeFor(i), c: c, signedIn: true}
+		b.jar.update(http.Header{"Set-Cookie": {ceilingSession}})
+		return &worker{conn: c, op: func() *failure {
+			_, f := b.flow()
+			return f
+		}}, nil
+	}, nil
 }
 
 // appendFormValue appends v form-encoded, copying it as it is when it needs
