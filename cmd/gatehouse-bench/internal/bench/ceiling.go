@@ -66,9 +66,11 @@ func ceilingHandler(w http.ResponseWriter, r *http.Request) {
 // it, so the decision can send the state back.
 const (
 	pathConsent = "/plugins/servlet/oauth2/consent"
-	// ceilingSession is the session cookie the browser is given: as long as
-	// Gatehouse's (32 random bytes, base64url).
-	ceilingSession = "gatehouse_session=" + "0000000000000000000000000000000000000000000"
+	// ceilingSession and ceilingFormCookie are the cookies a signed-in
+	// browser holds: the session and the sign-in form's CSRF cookie, each as
+	// long as Gatehouse's (32 random bytes, base64url).
+	ceilingSession    = "gatehouse_session=" + "0000000000000000000000000000000000000000000"
+	ceilingFormCookie = "gatehouse_form=" + "0000000000000000000000000000000000000000000"
 	// ceilingPageBytes is the length of Gatehouse's consent page for the
 	// bench application (English, two scopes).
 	ceilingPageBytes = 3545

@@ -413,7 +413,7 @@ func buildCeiling(post bool) func(t *target) (newWorkerFunc, error) {
 }
 
 // buildCeilingFlow runs authcode's browser against the ceiling handlers,
-// signed in by a session cookie of the length Gatehouse sets, as an
+// signed in by cookies of the names and lengths Gatehouse sets, as an
 // application with an ID and secret as long as Gatehouse's.
 func buildCeilingFlow(t *target) (newWorkerFunc, error) {
 	if t.client.ID == "" {
@@ -422,7 +422,7 @@ func buildCeilingFlow(t *target) (newWorkerFunc, error) {
 	}
 	return func(i int, c *conn) (*worker, error) {
 		b := &browser{t: t, n: t.nodeFor(i), c: c, signedIn: true}
-		b.jar.update(http.Header{"Set-Cookie": {ceilingSession}})
+		b.jar.update(http.Header{"Set-Cookie": {ceilingSession, ceilingFormCookie}})
 		return &worker{conn: c, op: func() *failure {
 			_, f := b.flow()
 			return f
