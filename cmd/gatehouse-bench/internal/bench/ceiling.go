@@ -2,6 +2,8 @@ package bench
 
 import (
 	"encoding/base64"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,6 +27,14 @@ var ceilingBody = []byte(`{"ok":true,"server":"gatehouse-bench-ceiling"}` + "\n"
 
 // ceilingPostBody is as long as Gatehouse's answer to an introspection of a
 // client-credentials token (206 bytes).
+// ceilingTokenHeaders are the headers of Gatehouse's token endpoint answers.
+var ceilingTokenHeaders = map[string][]string{
+	"Cache-Control": {"no-store"},
+	"Content-Type":  {"application/json;charset=UTF-8"},
+	"Pragma":        {"no-cache"},
+	"X-Request-Id":  {"000000000000000000000000"},
+}
+
 var ceilingPostBody = []byte(`{"active":true,"scope":"READ","client_id":"00000000000000000000000000000000","sub":"00000000000000000000000000000000","token_type":"bearer","exp":1796183213,"iat":1796176013,"iss":"http://127.0.0.1:28080"}` + "\n")
 
 func ceilingHandler(w http.ResponseWriter, r *http.Request) {
@@ -50,10 +60,7 @@ func ceilingHandler(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want Basic credentials and a token in a form", http.StatusBadRequest)
 		return
 	}
-	h["Cache-Control"] = []string{"no-store"}
-	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
-	h["Pragma"] = []string{"no-cache"}
-	h["X-Request-Id"] = []string{"000000000000000000000000"}
+	setHeaders(w, ceilingTokenHeaders)
 	w.Write(ceilingPostBody)
 }
 
@@ -90,6 +97,15 @@ var ceilingPageHeaders = map[string][]string{
 	"X-Request-Id":            {"000000000000000000000000"},
 }
 
+// ceilingRedirectHeaders are those of the consent decision's redirect: the
+// page's, without a body type, with the CSP of a page without the form.
+var ceilingRedirectHeaders = func() map[string][]string {
+	hs := maps.Clone(ceilingPageHeaders)
+	delete(hs, "Content-Type")
+	hs["Content-Security-Policy"] = []string{"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"}
+	return hs
+}()
+
 func setHeaders(w http.ResponseWriter, hs map[string][]string) {
 	h := w.Header()
 	for k, v := range hs {
@@ -116,7 +132,7 @@ func ceilingConsentPage(w http.ResponseWriter, r *http.Request) {
 		b.WriteString("<!--" + strings.Repeat(" ", pad) + "-->")
 	}
 	setHeaders(w, ceilingPageHeaders)
-	w.Write([]byte(b.String()))
+	io.WriteString(w, b.String())
 }
 
 // ceilingDecision answers Allow with the redirect to the client that
@@ -131,11 +147,8 @@ func ceilingDecision(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want a session and the consent form", http.StatusBadRequest)
 		return
 	}
-	setHeaders(w, ceilingPageHeaders)
-	h := w.Header()
-	delete(h, "Content-Type")
-	h["Content-Security-Policy"] = []string{"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"}
-	h["Location"] = []string{q.Get("redirect_uri") + "?code=gac_" + strings.Repeat("0", 51) +
+	setHeaders(w, ceilingRedirectHeaders)
+	w.Header()["Location"] = []string{q.Get("redirect_uri") + "?code=gac_" + strings.Repeat("0", 51) +
 		"&iss=http%3A%2F%2F127.0.0.1%3A28080&state=" + url.QueryEscape(q.Get("state"))}
 	w.WriteHeader(http.StatusSeeOther)
 }
@@ -152,11 +165,7 @@ func ceilingCodeExchange(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want Basic credentials, a code and its verifier", http.StatusBadRequest)
 		return
 	}
-	h := w.Header()
-	h["Cache-Control"] = []string{"no-store"}
-	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
-	h["Pragma"] = []string{"no-cache"}
-	h["X-Request-Id"] = []string{"000000000000000000000000"}
+	setHeaders(w, ceilingTokenHeaders)
 	w.Write(ceilingTokenPair)
 }
 
