@@ -1,8 +1,10 @@
 // Package sqlitevfs is SQLite's default unix VFS (modernc.org/sqlite) with
-// two additions: an fsync that parks the calling goroutine instead of holding
-// a Go P while the disk works, and a view of each database's WAL-index
+// three additions: an fsync that parks the calling goroutine instead of
+// holding a Go P while the disk works, a view of each database's WAL-index
 // header (Watch), whose change counter tells a cache whether anything was
-// committed.
+// committed, and WAL frames written with one pwrite(2) per commit instead of
+// two per frame (walbuffer_linux.go says when they are written, and why that
+// keeps the database whole).
 //
 // Why: modernc.org/sqlite is SQLite translated to Go, and its fsync(2) is an
 // ordinary blocking system call (unix.Syscall6). While a goroutine is in a
@@ -31,9 +33,12 @@
 //     by a sandbox), or a file's descriptor cannot be verified, VFS returns ""
 //     or the file keeps the unix VFS's own methods: slower, never less durable.
 //   - Files are the unix VFS's own unixFile structures; only the method table
-//     pointer is swapped, to a copy of the unix table with xSync and xClose
-//     replaced. The descriptor is read from unixFile.h and checked against the
+//     pointer is swapped, to a copy of the unix table with xSync, xClose and
+//     the WAL-index calls replaced (and, for a WAL file whose database file
+//     is wrapped too, xWrite, xRead, xTruncate, xFileSize, xFileControl). The descriptor is read from unixFile.h and checked against the
 //     file's name (same device and inode) before a file is wrapped.
+//   - A WAL frame is in its file before SQLite publishes it to any other
+//     connection, and before its connection releases the write lock.
 //   - Watch reads the header where SQLite maps it in this process, and only
 //     while a connection of the process has it mapped (xShmMap/xShmUnmap are
 //     followed); a read that faults reports "unknown", never crashes.

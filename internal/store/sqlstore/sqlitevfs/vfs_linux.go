@@ -25,9 +25,9 @@ var (
 	unixOpen uintptr // the unix VFS's xOpen
 	ring     *aioRing
 
-	mu     sync.Mutex
-	tables = map[uintptr]uintptr{} // a unix io_methods table → our copy of it
-	files  = map[uintptr]*file{}   // an open sqlite3_file we wrapped → its state
+	mu     sync.RWMutex
+	tables = map[tableKey]uintptr{} // a unix io_methods table → our copy of it, per kind of file
+	files  = map[uintptr]*file{}    // an open sqlite3_file we wrapped → its state
 	// watches is every database file's WAL-index watch, kept for the life
 	// of the process (one small struct per database file ever opened).
 	watches = map[fileID]*Watch{}
@@ -42,6 +42,15 @@ type file struct {
 	methods *sqlite3.Tsqlite3_io_methods // the unix VFS's table, for the calls we pass on
 	synced  bool                         // the first sync (the unix VFS's own) is done
 	watch   *Watch                       // a main database file's WAL-index watch
+	wal     *file                        // a main database file's WAL file, while it buffers (walbuffer_linux.go)
+	frames  *walFrames                   // a WAL file's buffered frames
+}
+
+// tableKey names one of our method tables: WAL files get their own, with
+// the buffered writes.
+type tableKey struct {
+	unix uintptr // the unix VFS's table
+	wal  bool
 }
 
 // fileID names a file by device and inode, as the unix VFS does.
@@ -114,7 +123,18 @@ func xOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags uin
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	ours, ok := tables[f.FpMethods]
+	st := &file{fd: fd, methods: (*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))}
+	key := tableKey{unix: f.FpMethods}
+	// A WAL file buffers its frames only when its database file is ours, so
+	// that the database's write lock is seen being released (xShmLock).
+	var db *file
+	if flags&sqlite3.SQLITE_OPEN_WAL != 0 {
+		if db = files[sqlite3.Xsqlite3_database_file_object(tls, zName)]; db != nil && db.wal == nil && db.watch != nil {
+			key.wal = true
+			st.frames = &walFrames{db: db}
+		}
+	}
+	ours, ok := tables[key]
 	if !ok {
 		ours = libc.Xmalloc(tls, libc.Tsize_t(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
 		if ours == 0 {
@@ -124,15 +144,21 @@ func xOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags uin
 		*m = *(*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))
 		*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&m.FxSync)) = xSync
 		*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&m.FxClose)) = xClose
-		if m.FiVersion >= 2 && m.FxShmMap != 0 && m.FxShmUnmap != 0 {
+		if m.FiVersion >= 2 && m.FxShmMap != 0 && m.FxShmUnmap != 0 && m.FxShmLock != 0 {
 			*(*func(*libc.TLS, uintptr, int32, int32, int32, uintptr) int32)(unsafe.Pointer(&m.FxShmMap)) = xShmMap
 			*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&m.FxShmUnmap)) = xShmUnmap
+			*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&m.FxShmLock)) = xShmLock
 		}
-		tables[f.FpMethods] = ours
+		if key.wal {
+			bufferWrites(m)
+		}
+		tables[key] = ours
 	}
-	st := &file{fd: fd, methods: (*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))}
 	if flags&sqlite3.SQLITE_OPEN_MAIN_DB != 0 {
 		st.watch = watchLocked(id)
+	}
+	if st.frames != nil {
+		db.wal = st
 	}
 	files[pFile] = st
 	f.FpMethods = ours
@@ -156,15 +182,18 @@ func sameFile(fd int32, path string) (fileID, bool) {
 }
 
 func lookup(pFile uintptr) *file {
-	mu.Lock()
+	mu.RLock()
 	f := files[pFile]
-	mu.Unlock()
+	mu.RUnlock()
 	return f
 }
 
 // xSync is the unix VFS's sync with the fsync itself made through AIO.
 func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
 	f := lookup(pFile)
+	if rc := f.flush(); rc != sqlite3.SQLITE_OK {
+		return rc
+	}
 	if !f.synced || ring.disabled.Load() {
 		// The first sync of a file also syncs its directory when the file is
 		// new (a WAL or journal): the unix VFS's own code does that.
@@ -191,11 +220,16 @@ func callSync(fp uintptr, tls *libc.TLS, pFile uintptr, flags int32) int32 {
 	return (*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&fp)))(tls, pFile, flags)
 }
 
-// xClose forgets the file and closes it with the unix VFS.
+// xClose forgets the file and closes it with the unix VFS. A WAL file's
+// frames are written first: nothing of a file is left behind.
 func xClose(tls *libc.TLS, pFile uintptr) int32 {
+	f := lookup(pFile)
+	f.flush()
 	mu.Lock()
-	f := files[pFile]
 	delete(files, pFile)
+	if f.frames != nil && f.frames.db != nil {
+		f.frames.db.wal = nil
+	}
 	mu.Unlock()
 	if f.watch != nil {
 		f.watch.detach(pFile)
