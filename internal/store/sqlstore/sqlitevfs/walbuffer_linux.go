@@ -40,9 +40,10 @@ import (
 // Any write error discards the buffer and fails the call, as the unix VFS's
 // write would have.
 
-// maxBuffered bounds a WAL file's buffer: larger transactions are written in
-// pieces of about this size.
-const maxBuffered = 1 << 20
+// maxBuffered bounds a WAL file's buffer, which it keeps for the next
+// commit: larger transactions are written in pieces of about this size. A
+// browser flow's commit is ~60–140 KiB; a batch of 32 tokens a few hundred.
+const maxBuffered = 256 << 10
 
 // frameHeaderSize is a WAL frame header's size; the WAL header itself is 32
 // bytes and a page at least 512, so a 24-byte write is a frame header.

@@ -158,7 +158,7 @@ func TestWALBufferKeepsDatabaseWhole(t *testing.T) {
 				}
 			}
 			for round := range 3 {
-				// Larger than the buffer (1 MiB): written in pieces.
+				// Larger than the buffer (256 KiB): written in pieces.
 				insert(a, round*10000, 800, round)
 				checkRows(t, b, want, size)
 				// Spilled, then rolled back; the other connection commits
