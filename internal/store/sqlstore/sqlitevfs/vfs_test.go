@@ -2,7 +2,6 @@ package sqlitevfs_test
 
 import (
 	"database/sql"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -80,13 +79,7 @@ func TestDurableWrites(t *testing.T) {
 // with each commit, whichever connection (here: a second pool, as another
 // process would be) makes it, and does not move without one.
 func TestWatchSeesEveryCommit(t *testing.T) {
-	vfs := sqlitevfs.VFS()
-	if vfs == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the VFS is not available (Linux AIO refused?); with CI=true this test fails rather than skips")
-		}
-		t.Skip("the VFS is not available here")
-	}
+	vfs := requireVFS(t)
 	path := filepath.Join(t.TempDir(), "t.db")
 	dsn := path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&vfs=" + vfs
 	open := func() *sql.DB {
