@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"math/rand/v2"
 	"reflect"
 	"sync"
 	"testing"
@@ -165,4 +166,49 @@ func TestKeptPageKeyHoldsEveryField(t *testing.T) {
 	}
 	check(reflect.TypeFor[page](), "page")
 	check(reflect.TypeFor[consentData](), "consentData")
+}
+
+// hrefValue writes every link as the template does: links of the plain
+// characters (written by the replacer) and links with any other character
+// (by the template), made at random from both.
+func TestHrefValueIsTheTemplates(t *testing.T) {
+	const plain = alphanumerics + "-._~/?=&%+"
+	const other = ":#\"'<> é\x00;()[]@!$*,\\"
+	rng := rand.New(rand.NewPCG(1, 2))
+	links := []string{"", "/", "/rest/oauth2/latest/authorize?client_id=c1&scope=READ+WRITE&state=a%20b&lang=ja",
+		"//evil.example/x", "%zz", "%", "%4", "a%4", "%4g", "%4F%", "%%41", "&amp;", "+", "javascript:alert(1)", "/a?b=c#frag"}
+	for range 3000 {
+		var b []byte
+		for range rng.IntN(40) {
+			switch rng.IntN(10) {
+			case 0:
+				b = append(b, other[rng.IntN(len(other))])
+			case 1: // a percent escape, valid or not
+				b = append(b, '%', "0123456789abcdefABCDEFxyz"[rng.IntN(25)], "0123456789abcdefABCDEFxyz"[rng.IntN(25)])
+			default:
+				b = append(b, plain[rng.IntN(len(plain))])
+			}
+		}
+		links = append(links, string(b))
+	}
+	plainSeen := 0
+	for _, link := range links {
+		var want bytes.Buffer
+		if err := hrefTemplate.Execute(&want, link); err != nil {
+			t.Fatal(err)
+		}
+		got, err := hrefValue(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if `<a href="`+got+`">` != want.String() {
+			t.Fatalf("hrefValue(%q) = %q, the template writes %q", link, got, want.String())
+		}
+		if plainHref(link) {
+			plainSeen++
+		}
+	}
+	if plainSeen < 100 || plainSeen == len(links) {
+		t.Fatalf("%d of %d links took the replacer: both ways must be exercised", plainSeen, len(links))
+	}
 }
