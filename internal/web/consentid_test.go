@@ -73,7 +73,7 @@ func TestConsentIDRefusesBrokenPayloads(t *testing.T) {
 	broken = append(broken,
 		huge,
 		append([]byte{consentPageV1, 0, 0, 0, 0, 0, 0, 0, 5}, 0x80), // a uvarint that never ends
-		append([]byte{2}, whole[1:]...),                              // a version this node does not know
+		append([]byte{2}, whole[1:]...),                             // a version this node does not know
 		[]byte(`{"n":`), []byte(`{"e":"soon"}`))
 	for _, raw := range broken {
 		if c, ok := p.openConsentID(sign(raw)); ok {

@@ -222,4 +222,3 @@ func keep(tmpl *template.Template, blank page, d slottedData) (*keptPage, error)
 	kept.text = append(kept.text, page)
 	return kept, nil
 }
-
