@@ -54,10 +54,7 @@ func TestPretranslatedPagesRenderAsBefore(t *testing.T) {
 			msgs[lang][k] = v + ` <&"'+>`
 		}
 	}
-	sets, err := parseTemplates(msgs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sets := allTemplates(t, msgs)
 	for _, lang := range Languages {
 		data := consentData{Kept: []scopeLine{{Name: "READ", Text: `read <all> & "more"`}}, RedirectHost: "app.example", ConsentID: "c1"}
 		data.Client.ID, data.Client.Name, data.Client.Description = "id1", `Tom & Jerry's <app>`, "desc"

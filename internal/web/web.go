@@ -7,6 +7,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -60,10 +61,10 @@ type Pages struct {
 	sessions *session.Manager
 	keys     *secret.Keys
 	messages Messages
-	// pages returns language → page → template, parsed at the first page
-	// served: start-up (and a node that only serves tokens) skips the ~10 ms
-	// and the memory of parsing every page in every language.
-	pages func() (map[string]map[string]*template.Template, error)
+	// templates are each page's, parsed when first shown: start-up (and a
+	// node that only serves tokens) skips parsing every page in every
+	// language, and the garbage collector walks only the pages in use.
+	templates *pageTemplates
 	// slotted keeps pages of slottedData rendered.
 	slotted slottedPages
 	log     *slog.Logger
@@ -100,47 +101,79 @@ func New(o *oauth.Server, u *user.Service, a *admin.Service, s store.Store, c *s
 		sessions: session.New(s, keys, opt.Now, opt.Sessions),
 	}
 	p.integrations = opt.Integrations
-	p.pages = sync.OnceValues(func() (map[string]map[string]*template.Template, error) { return parseTemplates(msgs) })
+	p.templates = newPageTemplates(msgs)
 	return p, nil
 }
 
-// parseTemplates builds one template set per language, so a request picks
-// its set instead of cloning and rebinding templates.
-func parseTemplates(msgs Messages) (map[string]map[string]*template.Template, error) {
-	sets := map[string]map[string]*template.Template{}
-	names, _ := fs.Glob(templateFiles, "templates/*.html")
-	for _, lang := range Languages {
-		// parse adds a template file to t, its constant translations written in.
-		parse := func(t *template.Template, file string) (*template.Template, error) {
-			src, err := fs.ReadFile(templateFiles, file)
-			if err != nil {
-				return nil, err
-			}
-			if name := path.Base(file); name != t.Name() {
-				t = t.New(name) // (New of t's own name would empty t)
-			}
-			return t.Parse(pretranslate(string(src), msgs, lang))
-		}
-		base := template.New("layout.html").Funcs(templateFuncs(msgs, lang))
-		for _, file := range []string{"templates/layout.html", "templates/partials.html"} {
-			if _, err := parse(base, file); err != nil {
-				return nil, err
-			}
-		}
-		sets[lang] = map[string]*template.Template{}
-		for _, name := range names {
-			short := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
-			if short == "layout" || short == "partials" {
-				continue
-			}
-			page := template.Must(base.Clone())
-			if _, err := parse(page, name); err != nil {
-				return nil, err
-			}
-			sets[lang][short] = page
-		}
+// pageTemplates parses a page's templates — the layout, the partials and
+// the page, their constant translations written in (pretranslate) — the
+// first time the page is shown in a language, and keeps them. All 48 held
+// at once are ~3 MiB of parse trees, which every garbage collection walks:
+// on a node that had shown one page, introspection's collections took ~3 ms
+// of CPU instead of ~1 and its p99 rose by a third (docs/performance.md). A
+// node that signs users in and asks for consent holds only those pages.
+type pageTemplates struct {
+	msgs Messages
+
+	mu    sync.RWMutex
+	bases map[string]*template.Template // language → layout and partials, never executed (Clone needs that)
+	pages map[pageKey]*template.Template
+}
+
+type pageKey struct{ lang, name string }
+
+func newPageTemplates(msgs Messages) *pageTemplates {
+	return &pageTemplates{msgs: msgs, bases: map[string]*template.Template{}, pages: map[pageKey]*template.Template{}}
+}
+
+// get returns page name's template set in lang, parsing it the first time.
+func (t *pageTemplates) get(lang, name string) (*template.Template, error) {
+	key := pageKey{lang, name}
+	t.mu.RLock()
+	page := t.pages[key]
+	t.mu.RUnlock()
+	if page != nil {
+		return page, nil
 	}
-	return sets, nil
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if page := t.pages[key]; page != nil {
+		return page, nil
+	}
+	if name == "layout" || name == "partials" || !slices.Contains(Languages, lang) {
+		return nil, fmt.Errorf("web: no page %q in %q", name, lang)
+	}
+	base := t.bases[lang]
+	if base == nil {
+		base = template.New("layout.html").Funcs(templateFuncs(t.msgs, lang))
+		for _, file := range []string{"templates/layout.html", "templates/partials.html"} {
+			if _, err := t.parse(base, lang, file); err != nil {
+				return nil, err
+			}
+		}
+		t.bases[lang] = base
+	}
+	page, err := base.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.parse(page, lang, "templates/"+name+".html"); err != nil {
+		return nil, err
+	}
+	t.pages[key] = page
+	return page, nil
+}
+
+// parse adds a template file to tmpl, its constant translations written in.
+func (t *pageTemplates) parse(tmpl *template.Template, lang, file string) (*template.Template, error) {
+	src, err := fs.ReadFile(templateFiles, file)
+	if err != nil {
+		return nil, err
+	}
+	if name := path.Base(file); name != tmpl.Name() {
+		tmpl = tmpl.New(name) // (New of tmpl's own name would empty tmpl)
+	}
+	return tmpl.Parse(pretranslate(string(src), t.msgs, lang))
 }
 
 // grantTableData feeds the grant_table partial.
@@ -295,9 +328,9 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 	// The session (and its cookie) must be settled before the header is written.
 	csrf := p.formToken(w, r)
 	flash := p.sessions.PopString(r.Context(), keyFlash)
-	sets, err := p.pages()
+	tmpl, err := p.templates.get(lang, name)
 	if err != nil { // the templates are embedded, so tests catch this before a release
-		p.log.Error("parse page templates", "error", err)
+		p.log.Error("parse page templates", "page", name, "error", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
@@ -312,9 +345,9 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 	defer putPageBuffer(buf)
 	buf.Reset()
 	if d, ok := data.(slottedData); ok {
-		err = p.slotted.execute(buf, name, sets[lang][name], pg, d)
+		err = p.slotted.execute(buf, name, tmpl, pg, d)
 	} else {
-		err = sets[lang][name].ExecuteTemplate(buf, "layout", pg)
+		err = tmpl.ExecuteTemplate(buf, "layout", pg)
 	}
 	if err != nil {
 		p.log.Error("render page", "page", name, "error", err)
