@@ -11,13 +11,19 @@ import (
 	"github.com/gatehouse/gatehouse/internal/secret"
 )
 
-func consentIDPages(t *testing.T) *Pages {
-	t.Helper()
+func consentIDPages(tb testing.TB) *Pages {
+	tb.Helper()
 	keys, err := secret.New(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return &Pages{keys: keys}
+}
+
+// signedConsentID is raw as a consent ID payload, signed as consentID signs.
+func signedConsentID(p *Pages, raw []byte) string {
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(p.keys.Tag("consent page:"+payload))
 }
 
 // A consent ID carries its page unchanged, whatever the fields hold.
@@ -47,9 +53,7 @@ func TestConsentIDOfAnEarlierRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload := base64.RawURLEncoding.EncodeToString(raw)
-	id := payload + "." + base64.RawURLEncoding.EncodeToString(p.keys.Tag("consent page:"+payload))
-	if got, ok := p.openConsentID(id); !ok || !reflect.DeepEqual(got, want) {
+	if got, ok := p.openConsentID(signedConsentID(p, raw)); !ok || !reflect.DeepEqual(got, want) {
 		t.Fatalf("openConsentID(JSON ID) = %+v, %v; want %+v", got, ok, want)
 	}
 }
@@ -59,10 +63,6 @@ func TestConsentIDOfAnEarlierRelease(t *testing.T) {
 // length running past the end, an unknown version, bad JSON.
 func TestConsentIDRefusesBrokenPayloads(t *testing.T) {
 	p := consentIDPages(t)
-	sign := func(raw []byte) string {
-		payload := base64.RawURLEncoding.EncodeToString(raw)
-		return payload + "." + base64.RawURLEncoding.EncodeToString(p.keys.Tag("consent page:"+payload))
-	}
 	whole := consentPage{Nonce: []byte("nonce"), UserID: "u1", Binding: []byte("bind"), Request: "client_id=c1", Expires: 5}.append(nil)
 	fieldsEnd := len(whole) - len("client_id=c1")
 	var broken [][]byte
@@ -76,11 +76,11 @@ func TestConsentIDRefusesBrokenPayloads(t *testing.T) {
 		append([]byte{2}, whole[1:]...),                             // a version this node does not know
 		[]byte(`{"n":`), []byte(`{"e":"soon"}`))
 	for _, raw := range broken {
-		if c, ok := p.openConsentID(sign(raw)); ok {
+		if c, ok := p.openConsentID(signedConsentID(p, raw)); ok {
 			t.Fatalf("payload %x opened as %+v", raw, c)
 		}
 	}
-	if _, ok := p.openConsentID(sign(whole)); !ok {
+	if _, ok := p.openConsentID(signedConsentID(p, whole)); !ok {
 		t.Fatal("the whole payload does not open")
 	}
 	// Unsigned or re-signed by another key: refused before decoding.
@@ -94,11 +94,7 @@ func TestConsentIDRefusesBrokenPayloads(t *testing.T) {
 // The consent ID made for a consent page and opened at its decision, as a
 // browser flow does once each.
 func BenchmarkConsentID(b *testing.B) {
-	keys, err := secret.New(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := &Pages{keys: keys}
+	p := consentIDPages(b)
 	c := consentPage{Nonce: bytes.Repeat([]byte{9}, 16), UserID: "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", Binding: bytes.Repeat([]byte{1}, 32),
 		Request: "client_id=0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fbench-callback&response_type=code&scope=READ&state=s0123456789",
 		Expires: 1_800_000_000_000}
