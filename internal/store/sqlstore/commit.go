@@ -35,6 +35,10 @@ type groupCommitter struct {
 	cache   *readCache
 	total   int64
 	totalOK bool
+	// flushes says the writer's connection flushes every commit
+	// (synchronous=FULL); the jobs that may be answered before their flush
+	// then commit apart, without one (see run).
+	flushes bool
 
 	mu     sync.RWMutex // held for reading while queueing, for writing to close
 	closed bool
@@ -57,11 +61,14 @@ type writeJob struct {
 	// audit, instead of fn, is an audit event to append: the batch's events
 	// are inserted together (appendAudits).
 	audit *store.AuditEvent
+	// unflushed says the job may be answered once its writes are committed
+	// and visible, before they are flushed (Store.inTxUnflushed).
+	unflushed bool
 }
 
-func newGroupCommitter(db *sql.DB, m *storeMetrics, undone func(error) bool, cache *readCache) *groupCommitter {
+func newGroupCommitter(db *sql.DB, m *storeMetrics, undone func(error) bool, cache *readCache, flushes bool) *groupCommitter {
 	g := &groupCommitter{
-		w: newWriter(db), metrics: m, undone: undone, cache: cache,
+		w: newWriter(db), metrics: m, undone: undone, cache: cache, flushes: flushes,
 		queue: make(chan *writeJob, maxBatch),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -160,7 +167,41 @@ func (g *groupCommitter) loop() {
 	}
 }
 
-// run executes one batch in one transaction and answers every job.
+// run executes one batch and answers every job. Its unflushed jobs, when
+// the connection flushes every commit, go first in a transaction of their
+// own committed with synchronous=NORMAL and are answered at once; the rest
+// follow in one transaction whose flush also covers theirs (the WAL is
+// written and flushed in order), so nothing answered after a flush can
+// depend on a write that is not on disk. Without that split such a job
+// would wait for a flush it does not need: the consent's decision, which
+// its code exchange follows within milliseconds, waited for one of its own.
+func (g *groupCommitter) run(batch []*writeJob) {
+	if g.flushes && g.w.conn != nil {
+		var unflushed []*writeJob
+		rest := batch[:0:0]
+		for _, j := range batch {
+			if j.unflushed {
+				unflushed = append(unflushed, j)
+			} else {
+				rest = append(rest, j)
+			}
+		}
+		// If the connection cannot switch, the jobs are simply flushed.
+		if len(unflushed) > 0 && g.w.synchronous(context.Background(), false) == nil {
+			g.runTx(unflushed)
+			// A lost connection needs nothing: its successor opens with FULL.
+			if g.w.conn != nil && g.w.synchronous(context.Background(), true) != nil {
+				g.w.drop()
+			}
+			batch = rest
+		}
+	}
+	if len(batch) > 0 {
+		g.runTx(batch)
+	}
+}
+
+// runTx executes jobs in one transaction and answers every job.
 //
 // Jobs run without savepoints: a savepoint and its release cost two
 // statements per job, a sixth of a browser flow's CPU. When a job of several
@@ -170,7 +211,7 @@ func (g *groupCommitter) loop() {
 // in a savepoint of its own, as before. A job's fn may so run twice; only the
 // run that commits counts, and fn is a function of the database and its
 // arguments, so both runs agree.
-func (g *groupCommitter) run(batch []*writeJob) {
+func (g *groupCommitter) runTx(batch []*writeJob) {
 	results := make([]error, len(batch))
 	settled := make([]bool, len(batch)) // the result is final: not run again
 	if !g.attempt(batch, results, settled, false) {

@@ -10,10 +10,11 @@ import (
 
 // DecideConsent implements store.Consents: inserting the ID hash is the
 // single-use check (a second insert is a unique violation), and the code and
-// the audit event commit with it or not at all.
+// the audit event commit with it or not at all. It is answered before its
+// flush (inTxUnflushed): a code's exchange flushes it first.
 func (s *Store) DecideConsent(ctx context.Context, idHash []byte, expiresAt time.Time, code *store.Code, event *store.AuditEvent) error {
 	eff := &effects{}
-	err := s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
+	err := s.inTxUnflushed(ctx, eff, func(ctx context.Context, tx querier) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO decided_consents (id_hash, expires_at) VALUES ($1, $2)`, idHash, ms(expiresAt)); err != nil {
 			if s.d.isUnique(err) {
 				return store.ErrNotFound

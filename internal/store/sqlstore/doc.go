@@ -8,9 +8,10 @@
 //
 // # The write path
 //
-// Every write goes through one path in sqlstore.go: inTx for a transaction,
-// exec and writeStatement for a single statement (and their Effects forms,
-// which say what the write changes that the read cache may hold), and
+// Every write goes through one path in sqlstore.go: inTx for a transaction
+// (inTxUnflushed for one that may be answered before its flush), exec and
+// writeStatement for a single statement (and their Effects forms, which say
+// what the write changes that the read cache may hold), and
 // appendAudit for an audit event (the group commit appends a batch's events
 // with a few multi-row INSERTs, since a busy token API audits every call).
 // Nothing
@@ -33,6 +34,17 @@
 //     by one batch at most. A write that went around the committer would not
 //     be faster: it would wait for the writer connection behind a whole
 //     batch, outside the queue's order.
+//   - Durability: every write is answered after the flush that puts it on
+//     disk, except the consent's decision (inTxUnflushed), answered once it
+//     is committed and visible. On SQLite the committer commits a batch's
+//     decisions first, in a transaction of their own under
+//     synchronous=NORMAL, then the rest under FULL; on PostgreSQL the
+//     decision's transaction sets synchronous_commit off. Both WALs are
+//     flushed in order, so the flush of any later durable commit (the
+//     code's exchange above all) covers the decision; until one comes, the
+//     checkpointer's sync (SQLite, within ~100 ms) or the WAL writer
+//     (PostgreSQL) does. A power cut may so lose a decision whose code
+//     nobody exchanged yet, never a token without its consent's audit row.
 //   - SQLite's fsyncs go through sqlitevfs, which parks the goroutine while
 //     the kernel syncs instead of holding the process's P: the node keeps
 //     serving while a commit is on its way to the disk.
@@ -69,7 +81,8 @@
 //     one, cannot raise the count and does not query it; a grace reuse does.
 //   - DecideConsent records a consent page as decided and stores its code
 //     and audit event in one transaction: a decision and what it produces
-//     commit together or not at all, and a page is decided once.
+//     commit together or not at all, and a page is decided once. Any write
+//     answered after it (its code's exchange) is flushed with it.
 //   - With the read cache, an answer is never older than the last write
 //     whose caller has its answer, by this node or any other process.
 //   - Times are unix milliseconds in BIGINT columns, 0 meaning the zero

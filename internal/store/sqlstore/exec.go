@@ -134,6 +134,25 @@ func (w *writer) rollback(ctx context.Context) {
 	w.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // "no transaction is active" after SQLite's own rollback
 }
 
+// synchronous sets the connection's synchronous pragma to FULL or NORMAL.
+// SQLite refuses to change it inside a transaction, so it runs between them.
+func (w *writer) synchronous(ctx context.Context, full bool) error {
+	if full {
+		_, err := w.ExecContext(ctx, `PRAGMA synchronous=FULL`)
+		return err
+	}
+	_, err := w.ExecContext(ctx, `PRAGMA synchronous=NORMAL`)
+	return err
+}
+
+// drop closes the connection, so that the next begin opens a new one with
+// the pool's settings.
+func (w *writer) drop() {
+	clear(w.stmts)
+	w.conn.Close()
+	w.conn = nil
+}
+
 // close closes the statements and gives the connection back to the pool.
 func (w *writer) close() {
 	for q, st := range w.stmts {

@@ -254,3 +254,34 @@ func BenchmarkPostgresRedeemCode(b *testing.B) { benchRedeemCode(b, openPostgres
 func BenchmarkPostgresTokenWithUser(b *testing.B) { benchTokenWithUser(b, openPostgres) }
 
 func BenchmarkPostgresIssueTokensParallel(b *testing.B) { benchIssueTokensParallel(b, openPostgres) }
+
+// TestPostgresDecisionsSkipTheFlush: the decision's transaction commits with
+// synchronous_commit off (answered before PostgreSQL flushes its WAL); every
+// other transaction keeps the server's setting.
+func TestPostgresDecisionsSkipTheFlush(t *testing.T) {
+	// The test server runs with synchronous_commit off; this store's
+	// sessions start with it on, as a production server's do.
+	_, u := freshSchema(t)
+	s, err := OpenPostgres(t.Context(), u+"&synchronous_commit=on", testPool)
+	if err != nil {
+		t.Fatalf("OpenPostgres: %v", err)
+	}
+	defer s.Close()
+	setting := func(run func(*Store, context.Context, *effects, func(context.Context, querier) error) error) string {
+		t.Helper()
+		var v string
+		err := run(s, t.Context(), neutral(), func(ctx context.Context, q querier) error {
+			return q.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&v)
+		})
+		if err != nil {
+			t.Fatalf("SHOW synchronous_commit: %v", err)
+		}
+		return v
+	}
+	if v := setting((*Store).inTxUnflushed); v != "off" {
+		t.Errorf("in the decision's transaction synchronous_commit = %q, want off", v)
+	}
+	if v := setting((*Store).inTxEffects); v != "on" {
+		t.Errorf("in any other transaction synchronous_commit = %q, want on", v)
+	}
+}

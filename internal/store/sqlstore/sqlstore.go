@@ -51,7 +51,11 @@ type Dialect struct {
 	prepare bool
 	// groupCommit batches concurrent write transactions (see groupCommitter).
 	groupCommit bool
-	isUnique    func(error) bool
+	// unflushed, when set, starts a transaction that may be answered before
+	// its commit is flushed (inTxUnflushed); with groupCommit the committer
+	// does that instead.
+	unflushed string
+	isUnique  func(error) bool
 	// isConstraint, with groupCommit, reports a constraint violation.
 	isConstraint func(error) bool
 }
@@ -87,6 +91,7 @@ var Postgres = Dialect{
 	lockUsers:      "SELECT pg_advisory_xact_lock(hashtextextended('gatehouse users', 0))",
 	lockRow:        " FOR UPDATE",
 	skipLocked:     " FOR UPDATE SKIP LOCKED",
+	unflushed:      "SET LOCAL synchronous_commit TO OFF",
 	sessionLock:    true,
 	isUnique: func(err error) bool {
 		var e *pgconn.PgError
@@ -115,11 +120,13 @@ var _ store.Store = (*Store)(nil)
 // Open migrates writeDB and returns a Store that writes through writeDB and
 // reads through readDB (which may be the same pool). Close closes both.
 func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, error) {
-	return open(ctx, d, writeDB, readDB, "")
+	return open(ctx, d, writeDB, readDB, "", false)
 }
 
-// open is Open with the read cache of the SQLite file at cachePath ("": none).
-func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath string) (*Store, error) {
+// open is Open with the read cache of the SQLite file at cachePath ("": none);
+// flushes says the writer's connection is on synchronous=FULL, which the
+// group committer may lower for one transaction (see groupCommitter.run).
+func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath string, flushes bool) (*Store, error) {
 	if err := Migrate(ctx, writeDB, d); err != nil {
 		return nil, err
 	}
@@ -134,7 +141,7 @@ func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath str
 	if d.groupCommit {
 		s.commits = newGroupCommitter(writeDB, s.metrics, func(err error) bool {
 			return errors.Is(err, store.ErrConflict) || d.isConstraint(err)
-		}, s.cache)
+		}, s.cache, flushes)
 	}
 	return s, nil
 }
@@ -207,7 +214,7 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 		return nil, fmt.Errorf("sqlstore: open sqlite checkpointer: %w", err)
 	}
 	ckpt.SetMaxOpenConns(1)
-	s, err := open(ctx, SQLite, w, r, path)
+	s, err := open(ctx, SQLite, w, r, path, !o.NormalSync)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -306,6 +313,27 @@ func (s *Store) inTxEffects(ctx context.Context, eff *effects, fn func(ctx conte
 	}
 	s.metrics.observeCommit(start)
 	return err
+}
+
+// inTxUnflushed is inTxEffects for a transaction that may be answered once
+// it is committed and visible to every reader, before its commit is flushed
+// to disk. Only for writes whose loss in a power cut harms nothing that was
+// answered durably: every later flush covers it (SQLite's WAL and
+// PostgreSQL's are written in order), so no write that depends on it can be
+// durable without it; the checkpointer (SQLite) or the WAL writer
+// (PostgreSQL) flushes it within a fraction of a second otherwise.
+func (s *Store) inTxUnflushed(ctx context.Context, eff *effects, fn func(ctx context.Context, tx querier) error) error {
+	if s.commits != nil {
+		return s.commits.submit(&writeJob{ctx: ctx, fn: fn, result: make(chan error, 1), effects: eff, unflushed: true})
+	}
+	return s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
+		if s.d.unflushed != "" {
+			if _, err := tx.ExecContext(ctx, s.d.unflushed); err != nil {
+				return err
+			}
+		}
+		return fn(ctx, tx)
+	})
 }
 
 // exec runs one write statement on the write path.
