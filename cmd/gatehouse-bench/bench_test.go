@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -28,6 +30,7 @@ type report struct {
 		Errors     int64            `json:"errors"`
 		Kinds      map[string]int64 `json:"errors_by_kind"`
 		RPS        float64          `json:"req_per_s"`
+		Flushes    float64          `json:"server_flushes_per_op"`
 		Latency    struct {
 			P50, P90, P99 float64
 		} `json:"latency_ms"`
@@ -100,8 +103,10 @@ func TestBenchUnknownScenario(t *testing.T) {
 func TestBenchSmoke(t *testing.T) {
 	n := testnode.Start(t, testnode.Options{})
 	for _, scenario := range []string{"client-credentials", "integration-token"} {
+		// The node runs in this process, whose CPU and flushes the report measures.
 		out, errOut, err := runCommand(t, "--dev", "--data-dir", n.Config.DataDir, "--url", n.BaseURL, "--scenario", scenario,
-			"-c", "2", "--duration", "1s", "--warmup", "100ms", "--json", "--other-integrations", "50")
+			"-c", "2", "--duration", "1s", "--warmup", "100ms", "--json", "--other-integrations", "50",
+			"--server-pid", strconv.Itoa(os.Getpid()))
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", scenario, err, errOut)
 		}
@@ -111,6 +116,10 @@ func TestBenchSmoke(t *testing.T) {
 		}
 		if len(rep.Runs) != 1 || rep.Runs[0].Operations == 0 || rep.Runs[0].Errors != 0 {
 			t.Fatalf("%s: want operations and no errors:\n%s\n%s", scenario, out, errOut)
+		}
+		// Every operation is a durable write: the node's /metrics counted flushes.
+		if f := rep.Runs[0].Flushes; f <= 0 || f > 1.5 {
+			t.Errorf("%s: %v flushes per operation, want some (at most one each, and the checkpoints')", scenario, f)
 		}
 	}
 	list, err := n.Store.ListIntegrations(t.Context())

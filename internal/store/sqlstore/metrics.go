@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlitevfs"
 )
 
 // storeMetrics measures the write path's commits and exports the pools'
@@ -35,6 +37,17 @@ func newStoreMetrics(d Dialect, w, r *sql.DB, batched bool) *storeMetrics {
 	m.collectors = append(m.collectors, m.commitSeconds)
 	if batched {
 		m.collectors = append(m.collectors, m.batchSize)
+	}
+	if batched && sqlitevfs.VFS() != "" {
+		// A flush costs a small machine's core far more than the commit
+		// it makes durable (performance.md): their rate is worth watching.
+		m.collectors = append(m.collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_store_fsyncs_total",
+			Help: "fsyncs of the SQLite database and its WAL (commits' and checkpoints'), by this process.",
+		}, func() float64 {
+			async, blocking := sqlitevfs.Stats()
+			return float64(async + blocking)
+		}))
 	}
 	// Each pool's database/sql statistics (go_sql_*), labelled db_name.
 	if r == w {

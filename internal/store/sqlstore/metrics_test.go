@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlitevfs"
 )
 
 func TestCommitMetrics(t *testing.T) {
@@ -22,6 +24,12 @@ func TestCommitMetrics(t *testing.T) {
 	}
 	if n := after["gatehouse_store_commit_seconds"].count - before["gatehouse_store_commit_seconds"].count; n != 1 {
 		t.Errorf("commits observed: %d, want 1", n)
+	}
+	if sqlitevfs.VFS() != "" {
+		// That durable commit flushed the WAL at least once.
+		if n := after["gatehouse_store_fsyncs_total"].sum - before["gatehouse_store_fsyncs_total"].sum; n < 1 {
+			t.Errorf("fsyncs counted for a durable commit: %v, want at least 1", n)
+		}
 	}
 	// Both pools of the SQLite store report their statistics.
 	families, err := reg.Gather()
@@ -60,6 +68,9 @@ func gatherHistograms(t *testing.T, reg *prometheus.Registry) map[string]histogr
 		for _, m := range f.GetMetric() {
 			if h := m.GetHistogram(); h != nil {
 				out[f.GetName()] = histogram{h.GetSampleCount(), h.GetSampleSum()}
+			}
+			if c := m.GetCounter(); c != nil { // a counter's value as the sum
+				out[f.GetName()] = histogram{sum: c.GetValue()}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
@@ -363,5 +364,25 @@ func TestServersCPUReadsProc(t *testing.T) {
 	}
 	if got := serversCPU([]int{-1}); got != 0 {
 		t.Fatalf("a missing process counts %v", got)
+	}
+}
+
+func TestMetricValue(t *testing.T) {
+	answer := func(code int, body string) *http.Response {
+		return &http.Response{StatusCode: code, Body: io.NopCloser(strings.NewReader(body))}
+	}
+	page := "# HELP gatehouse_store_fsyncs_total fsyncs.\n# TYPE gatehouse_store_fsyncs_total counter\n" +
+		"gatehouse_store_fsyncs_total_other 9\ngatehouse_store_fsyncs_total{x=\"y\"} 8\ngatehouse_store_fsyncs_total 1234\n"
+	if n, ok := metricValue(answer(200, page), flushesMetric); !ok || n != 1234 {
+		t.Errorf("metricValue = %v, %v; want 1234", n, ok)
+	}
+	for name, resp := range map[string]*http.Response{
+		"absent":    answer(200, "go_goroutines 7\n"),
+		"forbidden": answer(403, "gatehouse_store_fsyncs_total 5\n"),
+		"garbled":   answer(200, "gatehouse_store_fsyncs_total many\n"),
+	} {
+		if n, ok := metricValue(resp, flushesMetric); ok {
+			t.Errorf("%s: metricValue = %v, true; want not found", name, n)
+		}
 	}
 }

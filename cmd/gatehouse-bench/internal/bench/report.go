@@ -55,14 +55,20 @@ type RunResult struct {
 	// Both are 0 without --server-pid.
 	ServerCPU      float64 `json:"server_cpu,omitempty"`
 	ServerCPUPerOp float64 `json:"server_cpu_us_per_op,omitempty"`
+	// ServerFlushesPerOp is the nodes' SQLite fsyncs in the measured window
+	// per operation (gatehouse_store_fsyncs_total from their /metrics, read
+	// with --server-pid); 0 when they do not give it or made none.
+	ServerFlushesPerOp float64 `json:"server_flushes_per_op,omitempty"`
 }
 
 // Summary is the median of the runs, each figure on its own.
 type Summary struct {
 	RPS     float64 `json:"req_per_s"`
 	Latency Latency `json:"latency_ms"`
-	// ServerCPUPerOp is the median of the runs' (0 without --server-pid).
-	ServerCPUPerOp float64 `json:"server_cpu_us_per_op,omitempty"`
+	// ServerCPUPerOp is the median of the runs' (0 without --server-pid);
+	// so is ServerFlushesPerOp.
+	ServerCPUPerOp     float64 `json:"server_cpu_us_per_op,omitempty"`
+	ServerFlushesPerOp float64 `json:"server_flushes_per_op,omitempty"`
 }
 
 // Report is what `gatehouse-bench --json` prints.
@@ -121,7 +127,8 @@ func (r *Report) summarise() {
 			P99:  pick(func(x RunResult) float64 { return x.Latency.P99 }),
 			Max:  pick(func(x RunResult) float64 { return x.Latency.Max }),
 		},
-		ServerCPUPerOp: pick(func(x RunResult) float64 { return x.ServerCPUPerOp }),
+		ServerCPUPerOp:     pick(func(x RunResult) float64 { return x.ServerCPUPerOp }),
+		ServerFlushesPerOp: pick(func(x RunResult) float64 { return x.ServerFlushesPerOp }),
 	}
 	r.Operations, r.Errors = 0, 0
 	for _, run := range r.Runs {
@@ -142,9 +149,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "\nnodes %s; GOMAXPROCS %d of %d CPUs\n\n", strings.Join(r.URLs, ", "), r.GOMAXPROCS, r.NumCPU)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	server := r.Median.ServerCPUPerOp > 0
+	flushes := r.Median.ServerFlushesPerOp > 0
 	head := "run\toperations\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\ttool CPU\t"
 	if server {
 		head += "server CPU\tµs CPU/op\t"
+	}
+	if flushes {
+		head += "flushes/op\t"
 	}
 	fmt.Fprintln(tw, head)
 	for _, run := range r.Runs {
@@ -153,12 +164,18 @@ func (r *Report) WriteText(w io.Writer) error {
 		if server {
 			fmt.Fprintf(tw, "%.0f%%\t%.1f\t", 100*run.ServerCPU, run.ServerCPUPerOp)
 		}
+		if flushes {
+			fmt.Fprintf(tw, "%.3f\t", run.ServerFlushesPerOp)
+		}
 		fmt.Fprintln(tw)
 	}
 	l := r.Median.Latency
 	fmt.Fprintf(tw, "median\t\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t\t\t", r.Median.RPS, l.P50, l.P90, l.P99, l.Max)
 	if server {
 		fmt.Fprintf(tw, "\t%.1f\t", r.Median.ServerCPUPerOp)
+	}
+	if flushes {
+		fmt.Fprintf(tw, "%.3f\t", r.Median.ServerFlushesPerOp)
 	}
 	fmt.Fprintln(tw)
 	if err := tw.Flush(); err != nil {

@@ -288,6 +288,9 @@ func runOnce(ctx context.Context, workers []*worker, o Options) RunResult {
 	// The servers' CPU time is read when the measured window opens and
 	// when it closes.
 	var server0, server1 time.Duration
+	// So are the nodes' flush counts, when their /metrics give them.
+	var flushes0, flushes1 float64
+	var flushesOK bool
 	serverDone := make(chan struct{})
 	go func() {
 		defer close(serverDone)
@@ -296,8 +299,12 @@ func runOnce(ctx context.Context, workers []*worker, o Options) RunResult {
 		}
 		time.Sleep(time.Until(warmEnd))
 		server0 = serversCPU(o.ServerPIDs)
+		flushes0, flushesOK = serversFlushes(ctx, o.URLs)
 		time.Sleep(time.Until(end))
 		server1 = serversCPU(o.ServerPIDs)
+		var ok bool
+		flushes1, ok = serversFlushes(ctx, o.URLs)
+		flushesOK = flushesOK && ok
 	}()
 	var counted atomic.Int64
 	var stop atomic.Bool
@@ -367,6 +374,9 @@ func runOnce(ctx context.Context, workers []*worker, o Options) RunResult {
 		if all.ops > 0 && elapsed == o.Duration {
 			r.ServerCPUPerOp = float64((server1 - server0).Microseconds()) / float64(all.ops)
 		}
+	}
+	if flushesOK && all.ops > 0 && elapsed == o.Duration {
+		r.ServerFlushesPerOp = (flushes1 - flushes0) / float64(all.ops)
 	}
 	if elapsed > 0 {
 		r.RPS = float64(all.ops) / elapsed.Seconds()

@@ -1,6 +1,9 @@
 package bench
 
 import (
+	"bufio"
+	"context"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -35,4 +38,49 @@ func serversCPU(pids []int) time.Duration {
 		total += time.Duration(utime+stime) * time.Second / clockTicks
 	}
 	return total
+}
+
+// flushesMetric is the node's count of SQLite fsyncs (gatehouse_store_fsyncs_total).
+const flushesMetric = "gatehouse_store_fsyncs_total"
+
+// serversFlushes sums the nodes' flushesMetric from their /metrics; ok is
+// false when a node does not give it (not on loopback or in metrics.allow,
+// a PostgreSQL node, a SQLite build without the fsync-counting VFS).
+func serversFlushes(ctx context.Context, urls []string) (total float64, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	for _, u := range urls {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(u, "/")+"/metrics", nil)
+		if err != nil {
+			return 0, false
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, false
+		}
+		n, found := metricValue(resp, flushesMetric)
+		resp.Body.Close()
+		if !found {
+			return 0, false
+		}
+		total += n
+	}
+	return total, len(urls) > 0
+}
+
+// metricValue finds an unlabelled sample of name in a Prometheus text answer.
+func metricValue(resp *http.Response, name string) (float64, bool) {
+	if resp.StatusCode != http.StatusOK {
+		return 0, false
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		value, found := strings.CutPrefix(sc.Text(), name+" ")
+		if !found {
+			continue
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		return n, err == nil
+	}
+	return 0, false
 }
