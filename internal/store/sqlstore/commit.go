@@ -191,7 +191,7 @@ func (g *groupCommitter) run(batch []*writeJob) {
 			g.runTx(unflushed)
 			// A lost connection needs nothing: its successor opens with FULL.
 			if g.w.conn != nil && g.w.synchronous(context.Background(), true) != nil {
-				g.w.drop()
+				g.w.drop(true)
 			}
 			batch = rest
 		}

@@ -114,9 +114,7 @@ func (w *writer) begin(ctx context.Context) (fresh bool, err error) {
 		}
 		// The statements went with the connection: closing them now would
 		// finalize them on a closed database.
-		clear(w.stmts)
-		w.conn.Close()
-		w.conn = nil
+		w.drop(false)
 	}
 }
 
@@ -145,9 +143,14 @@ func (w *writer) synchronous(ctx context.Context, full bool) error {
 	return err
 }
 
-// drop closes the connection, so that the next begin opens a new one with
-// the pool's settings.
-func (w *writer) drop() {
+// drop forgets the connection and its statements (which go with it). A
+// connection found gone is closed by the pool; discard also has the pool
+// close one that works, so the next begin opens a new one with the pool's
+// settings instead of getting this one back.
+func (w *writer) drop(discard bool) {
+	if discard {
+		w.conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // it reports ErrBadConn, as asked
+	}
 	clear(w.stmts)
 	w.conn.Close()
 	w.conn = nil

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -139,5 +141,45 @@ func TestUnflushedBesideDurableWrites(t *testing.T) {
 	}
 	if mode, err := writerPragma(t, s, "synchronous"); err != nil || mode != "2" {
 		t.Fatalf("synchronous = %s (%v), want 2 (FULL)", mode, err)
+	}
+}
+
+// TestDiscardedWriterReopensOnFull: a writer whose connection could not be
+// put back on synchronous=FULL drops it for good, so the next transaction
+// runs on a new connection with the pool's FULL, not on this one again.
+func TestDiscardedWriterReopensOnFull(t *testing.T) {
+	ctx := t.Context()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "w.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // as the store's writer pool: one connection
+	for _, discard := range []bool{false, true} {
+		w := newWriter(db)
+		if _, err := w.begin(ctx); err != nil {
+			t.Fatalf("begin: %v", err)
+		}
+		if err := w.commit(ctx); err != nil {
+			t.Fatalf("commit: %v", err)
+		}
+		if err := w.synchronous(ctx, false); err != nil {
+			t.Fatalf("synchronous: %v", err)
+		}
+		w.drop(discard)
+		if _, err := w.begin(ctx); err != nil {
+			t.Fatalf("begin after drop: %v", err)
+		}
+		var mode string
+		if err := w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		w.rollback(ctx)
+		// Without discard the pool hands the same connection back, still on
+		// NORMAL: what the committer must not run its durable batches on.
+		if want := map[bool]string{false: "1", true: "2"}[discard]; mode != want {
+			t.Errorf("drop(%v): the next connection's synchronous = %s, want %s", discard, mode, want)
+		}
+		w.close()
 	}
 }
