@@ -143,6 +143,7 @@ See docs/benchmarking.md, and scripts/bench.sh for the whole suite.`,
 	f.StringVar(&adminUser, "admin-user", "", "provision through the admin API, signed in as this administrator")
 	f.StringVar(&adminPassword, "admin-password", "", "the administrator's password (with --admin-user)")
 	f.IntSliceVar(&o.ServerPIDs, "server-pid", nil, "report the CPU time these processes (the nodes; Linux) used in each measured window, and per operation")
+	f.BoolVar(&o.Flushes, "flushes", false, "with --server-pid, also report the nodes' SQLite fsyncs per operation, read from their /metrics before and after each window (each read is a scrape: on a node holding thousands of integrations it costs the node tens of MiB)")
 	cmd.AddCommand(newBenchStartupCommand(g), newBenchCeilingServerCommand(g))
 	return cmd
 }

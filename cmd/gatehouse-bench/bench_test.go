@@ -107,7 +107,7 @@ func TestBenchSmoke(t *testing.T) {
 		// The node runs in this process, whose CPU and flushes the report measures.
 		out, errOut, err := runCommand(t, "--dev", "--data-dir", n.Config.DataDir, "--url", n.BaseURL, "--scenario", scenario,
 			"-c", "2", "--duration", "1s", "--warmup", "100ms", "--json", "--other-integrations", "50",
-			"--server-pid", strconv.Itoa(os.Getpid()))
+			"--server-pid", strconv.Itoa(os.Getpid()), "--flushes")
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", scenario, err, errOut)
 		}

@@ -57,7 +57,8 @@ type RunResult struct {
 	ServerCPUPerOp float64 `json:"server_cpu_us_per_op,omitempty"`
 	// ServerFlushesPerOp is the nodes' SQLite fsyncs in the measured window
 	// per operation (gatehouse_store_fsyncs_total from their /metrics, read
-	// with --server-pid); 0 when they do not give it or made none.
+	// with --server-pid and --flushes); 0 when they do not give it or made
+	// none.
 	ServerFlushesPerOp float64 `json:"server_flushes_per_op,omitempty"`
 }
 
