@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -176,9 +177,9 @@ func (g *groupCommitter) loop() {
 // would wait for a flush it does not need: the consent's decision, which
 // its code exchange follows within milliseconds, waited for one of its own.
 func (g *groupCommitter) run(batch []*writeJob) {
-	if g.flushes && g.w.conn != nil {
-		var unflushed []*writeJob
-		rest := batch[:0:0]
+	// Most batches hold no such job: they are not copied.
+	if g.flushes && g.w.conn != nil && slices.ContainsFunc(batch, func(j *writeJob) bool { return j.unflushed }) {
+		var unflushed, rest []*writeJob
 		for _, j := range batch {
 			if j.unflushed {
 				unflushed = append(unflushed, j)
@@ -187,7 +188,7 @@ func (g *groupCommitter) run(batch []*writeJob) {
 			}
 		}
 		// If the connection cannot switch, the jobs are simply flushed.
-		if len(unflushed) > 0 && g.w.synchronous(context.Background(), false) == nil {
+		if g.w.synchronous(context.Background(), false) == nil {
 			g.runTx(unflushed)
 			// A lost connection needs nothing: its successor opens with FULL.
 			if g.w.conn != nil && g.w.synchronous(context.Background(), true) != nil {
