@@ -167,7 +167,7 @@ func (s *Service) refreshHeld(ctx context.Context, in store.Integration, force b
 	if err := s.finish(in, next); err != nil {
 		return Token{}, err
 	}
-	s.metrics.refreshes.WithLabelValues(resultSuccess).Inc()
+	s.refreshes.WithLabelValues(resultSuccess).Inc()
 	fresh := sealedTokens{Access: tok.AccessToken, Refresh: tok.RefreshToken, Type: tok.TokenType}
 	return fresh.token(next), nil
 }
@@ -209,7 +209,7 @@ func (s *Service) failed(in store.Integration, t sealedTokens, f *Failure, force
 	if f.NeedsReauth {
 		result = resultReauth
 	}
-	s.metrics.refreshes.WithLabelValues(result).Inc()
+	s.refreshes.WithLabelValues(result).Inc()
 	s.log.Warn("integration token refresh failed", "integration", in.ID, "name", in.Name, "failures", v.Failures,
 		"needs_reauthorization", f.NeedsReauth, "reason", f.Error())
 	if err := s.finish(in, v); err != nil {

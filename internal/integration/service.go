@@ -27,22 +27,22 @@ import (
 // Service manages the integrations, their authorization and their tokens.
 // The console, the admin API and the command line all call it.
 type Service struct {
-	store   store.Store
-	keys    *secret.Keys
-	audit   *audit.Log
-	log     *slog.Logger
-	now     func() time.Time
-	baseURL string
-	dev     bool
-	holder  string        // this node's name on refresh leases
-	timeout time.Duration // of one request to a provider
-	lease   time.Duration // of a refresh lease: outlasts the request and the write after it
-	poll    time.Duration // the refresher's longest sleep
-	client  *http.Client
-	presets map[string]preset
-	flights singleflight.Group // one refresh per integration at a time on this node
-	wake    chan struct{}      // tells the refresher that the schedule changed
-	metrics *metrics
+	store     store.Store
+	keys      *secret.Keys
+	audit     *audit.Log
+	log       *slog.Logger
+	now       func() time.Time
+	baseURL   string
+	dev       bool
+	holder    string        // this node's name on refresh leases
+	timeout   time.Duration // of one request to a provider
+	lease     time.Duration // of a refresh lease: outlasts the request and the write after it
+	poll      time.Duration // the refresher's longest sleep
+	client    *http.Client
+	presets   map[string]preset
+	flights   singleflight.Group     // one refresh per integration at a time on this node
+	wake      chan struct{}          // tells the refresher that the schedule changed
+	refreshes *prometheus.CounterVec // by result: this node's refreshes
 	// keyMismatch logs a secret key that cannot open the vault once.
 	keyMismatch sync.Once
 	opened      openedTokens
@@ -61,7 +61,8 @@ type Options struct {
 	PollInterval time.Duration
 	Now          func() time.Time
 	Log          *slog.Logger // nil: discard
-	// Metrics, when set, gets the integrations' metrics.
+	// Metrics, when set, gets the counter of refreshes; the status and
+	// expiry of every integration are read at each scrape (WriteMetrics).
 	Metrics prometheus.Registerer
 }
 
@@ -100,9 +101,9 @@ func New(st store.Store, keys *secret.Keys, o Options) *Service {
 		presets: maps.Clone(presets),
 		wake:    make(chan struct{}, 1),
 	}
-	s.metrics = newMetrics(s)
+	s.refreshes = newRefreshCounter()
 	if o.Metrics != nil {
-		o.Metrics.MustRegister(s.metrics)
+		o.Metrics.MustRegister(s.refreshes)
 	}
 	return s
 }

@@ -41,20 +41,29 @@ type State struct {
 // StateOf computes in's state at now.
 func StateOf(in store.Integration, now time.Time) State {
 	v := in.Vault
-	st := State{
-		Account: v.Account, Scope: v.Scope, ExpiresAt: v.ExpiresAt, AuthorizedAt: v.AuthorizedAt, RefreshedAt: v.RefreshedAt,
-		Renewable: v.TokensSealed != nil && !v.NeedsReauth && !v.NextRefreshAt.IsZero(),
-		Failures:  v.Failures, LastError: decodeWords(v.ErrorKey, v.ErrorDetail), ErrorAt: v.ErrorAt,
+	sum := store.IntegrationSummary{Authorized: v.TokensSealed != nil, NeedsReauth: v.NeedsReauth, Failures: v.Failures,
+		ExpiresAt: v.ExpiresAt, NextRefreshAt: v.NextRefreshAt}
+	return State{
+		Status: statusOf(sum, now), Account: v.Account, Scope: v.Scope,
+		ExpiresAt: v.ExpiresAt, AuthorizedAt: v.AuthorizedAt, RefreshedAt: v.RefreshedAt, Renewable: renewable(sum),
+		Failures: v.Failures, LastError: decodeWords(v.ErrorKey, v.ErrorDetail), ErrorAt: v.ErrorAt,
 	}
+}
+
+// renewable: a refresh token is held and the refresher will use it.
+func renewable(sum store.IntegrationSummary) bool {
+	return sum.Authorized && !sum.NeedsReauth && !sum.NextRefreshAt.IsZero()
+}
+
+// statusOf is the status of the integration summed up by sum, at now.
+func statusOf(sum store.IntegrationSummary, now time.Time) Status {
 	switch {
-	case v.TokensSealed == nil:
-		st.Status = StatusNotAuthorized
-	case v.NeedsReauth, !st.Renewable && !v.ExpiresAt.IsZero() && !now.Before(v.ExpiresAt):
-		st.Status = StatusNeedsReauth
-	case v.Failures > 0:
-		st.Status = StatusFailing
-	default:
-		st.Status = StatusHealthy
+	case !sum.Authorized:
+		return StatusNotAuthorized
+	case sum.NeedsReauth, !renewable(sum) && !sum.ExpiresAt.IsZero() && !now.Before(sum.ExpiresAt):
+		return StatusNeedsReauth
+	case sum.Failures > 0:
+		return StatusFailing
 	}
-	return st
+	return StatusHealthy
 }

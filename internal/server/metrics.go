@@ -1,20 +1,23 @@
 package server
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -49,21 +52,66 @@ func (g *Gatehouse) registerMetrics(db *sqlstore.Store) {
 	reg.MustRegister(g.nodeMetrics.http.requests, g.nodeMetrics.http.duration)
 }
 
-// handleMetrics serves the registry to loopback and to metrics.allow. The
-// TCP peer decides, and a request that came through a proxy is refused
-// whatever the peer: a local reverse proxy would make every caller look
-// local. Refusals are a plain 404, as if there were no such page.
+// handleMetrics serves the registry and the integrations' series to
+// loopback and to metrics.allow. The TCP peer decides, and a request that
+// came through a proxy is refused whatever the peer: a local reverse proxy
+// would make every caller look local. Refusals are a plain 404, as if there
+// were no such page.
+//
+// The answer is always the text format (version 0.0.4, which every
+// Prometheus reads), gzipped when the scraper accepts it: the integrations'
+// series are written after the registry's as they are read (see
+// integration.Service.WriteMetrics), which the protobuf and OpenMetrics
+// encodings, ended by the registry's last family, would not allow.
 func (g *Gatehouse) handleMetrics() http.Handler {
 	// A Resolver's list is matched against the TCP peer only: here it is the allow-list.
 	allowed := clientip.NewResolver(g.Config.Metrics.Allow)
-	h := promhttp.HandlerFor(g.Metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn)})
+	format := expfmt.NewFormat(expfmt.TypeTextPlain)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if forwarded(r) || !(loopbackPeer(r) || allowed.PeerTrusted(r)) {
 			http.NotFound(w, r)
 			return
 		}
-		h.ServeHTTP(w, r)
+		families, err := g.Metrics.Gather()
+		if err != nil { // what could be gathered is served, as the rest is still worth having
+			g.Log.Warn("metrics: gathering", "error", err)
+		}
+		w.Header().Set("Content-Type", string(format))
+		w.Header().Set("Vary", "Accept-Encoding")
+		var out io.Writer = w
+		if acceptsGzip(r) {
+			w.Header().Set("Content-Encoding", "gzip")
+			gz := gzip.NewWriter(w)
+			defer gz.Close()
+			out = gz
+		}
+		enc := expfmt.NewEncoder(out, format)
+		for _, f := range families {
+			if err := enc.Encode(f); err != nil {
+				return // the scraper went away
+			}
+		}
+		if err := g.Integrations.WriteMetrics(r.Context(), out); err != nil && r.Context().Err() == nil {
+			g.Log.Warn("metrics: the integrations' series", "error", err)
+		}
 	})
+}
+
+// acceptsGzip reports whether r's Accept-Encoding names gzip with a weight
+// above zero (RFC 9110, section 12.5.3).
+func acceptsGzip(r *http.Request) bool {
+	for _, h := range r.Header.Values("Accept-Encoding") {
+		for coding := range strings.SplitSeq(h, ",") {
+			name, params, _ := strings.Cut(coding, ";")
+			if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+				continue
+			}
+			q, set := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
+			weight, err := strconv.ParseFloat(q, 64)
+			return !set || (err == nil && weight > 0)
+		}
+	}
+	return false
 }
 
 func forwarded(r *http.Request) bool {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"compress/gzip"
 	"io"
 	"net"
 	"net/http"
@@ -9,9 +10,77 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testnode"
 )
+
+// TestMetricsScrape: the registry's families and the integrations' series,
+// written after them, make one text that Prometheus' parser reads (each
+// family once); gzipped when the scraper asks for it, and only then.
+func TestMetricsScrape(t *testing.T) {
+	n := testnode.Start(t, testnode.Options{})
+	now := time.Now()
+	if err := n.Store.CreateIntegration(t.Context(), store.Integration{ID: "i1", Name: "Mail", Provider: integration.Custom,
+		CreatedAt: now, UpdatedAt: now, Vault: store.IntegrationVault{TokensSealed: []byte("sealed"), ExpiresAt: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	scrape := func(acceptEncoding string) (*http.Response, string) {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.RemoteAddr = "127.0.0.1:40000"
+		r.Header.Set("Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+		if acceptEncoding != "" {
+			r.Header.Set("Accept-Encoding", acceptEncoding)
+		}
+		w := httptest.NewRecorder()
+		n.Handler().ServeHTTP(w, r)
+		resp := w.Result()
+		body := io.Reader(resp.Body)
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			gz, err := gzip.NewReader(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = gz
+		}
+		text, err := io.ReadAll(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(text)
+	}
+	for _, c := range []struct {
+		acceptEncoding string
+		gzipped        bool
+	}{{"", false}, {"gzip", true}, {"br, GZIP;q=0.5", true}, {"gzip;q=0", false}, {"deflate", false}} {
+		resp, text := scrape(c.acceptEncoding)
+		if resp.StatusCode != http.StatusOK || (resp.Header.Get("Content-Encoding") == "gzip") != c.gzipped {
+			t.Fatalf("Accept-Encoding %q: status %d, Content-Encoding %q", c.acceptEncoding, resp.StatusCode, resp.Header.Get("Content-Encoding"))
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+			t.Fatalf("Content-Type %q", ct)
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+		if err != nil {
+			t.Fatalf("Accept-Encoding %q: Prometheus cannot read the scrape: %v", c.acceptEncoding, err)
+		}
+		for _, name := range []string{"gatehouse_sign_ins_total", "go_goroutines", "gatehouse_integration_refreshes_total",
+			"gatehouse_integration_status", "gatehouse_integration_token_expiry_seconds"} {
+			if families[name] == nil {
+				t.Errorf("Accept-Encoding %q: no %s", c.acceptEncoding, name)
+			}
+		}
+		if got := len(families["gatehouse_integration_status"].GetMetric()); got != len(integration.Statuses) {
+			t.Errorf("%d status series for one integration", got)
+		}
+	}
+}
 
 // TestMetricsAllowList sends requests with crafted peers through the node's
 // real handler: loopback is always served, another address only when

@@ -57,6 +57,17 @@ type IntegrationVault struct {
 	ErrorAt     time.Time
 }
 
+// IntegrationSummary is what a metrics scrape reads of every integration:
+// its names and the vault's state, nothing sealed or descriptive.
+type IntegrationSummary struct {
+	ID, Name      string
+	Authorized    bool // the vault holds tokens (TokensSealed != nil)
+	NeedsReauth   bool
+	Failures      int
+	ExpiresAt     time.Time
+	NextRefreshAt time.Time
+}
+
 // IntegrationAuth is an authorization in progress: the state sent to the
 // provider, and what the callback needs to finish it.
 type IntegrationAuth struct {
@@ -81,6 +92,9 @@ type Integrations interface {
 	IntegrationByName(ctx context.Context, name string) (Integration, error)
 	// ListIntegrations returns every integration, by name.
 	ListIntegrations(ctx context.Context) ([]Integration, error)
+	// ListIntegrationSummaries returns every integration's summary, by name
+	// as ListIntegrations.
+	ListIntegrationSummaries(ctx context.Context) ([]IntegrationSummary, error)
 	// UpdateIntegration reads the integration inside a write transaction
 	// (locking its row), applies change and writes back every field but ID
 	// and CreatedAt, vault and lease included, in that transaction.

@@ -73,6 +73,22 @@ func testIntegrations(t *testing.T, s store.Store) {
 	}
 	diff(t, "ListIntegrations names (by name, whatever the case)", []string{"another", "Mail"}, names)
 
+	broken := integration("i3", "broken")
+	broken.Vault = store.IntegrationVault{TokensSealed: []byte("sealed"), NeedsReauth: true, Failures: 3, ExpiresAt: at(-time.Minute)}
+	addIntegration(t, s, broken)
+	summaries, err := s.ListIntegrationSummaries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "ListIntegrationSummaries", []store.IntegrationSummary{
+		{ID: "i2", Name: "another"},
+		{ID: "i3", Name: "broken", Authorized: true, NeedsReauth: true, Failures: 3, ExpiresAt: at(-time.Minute)},
+		{ID: "i1", Name: "Mail", Authorized: true, ExpiresAt: mail.Vault.ExpiresAt, NextRefreshAt: mail.Vault.NextRefreshAt},
+	}, summaries)
+	if err := s.DeleteIntegration(ctx, "i3"); err != nil {
+		t.Fatal(err)
+	}
+
 	updated, err := s.UpdateIntegration(ctx, "i1", func(in *store.Integration) error {
 		in.Name, in.Scopes, in.PKCE, in.UpdatedAt = "Mail (EU)", []string{"mail"}, false, at(time.Minute)
 		in.ID, in.CreatedAt = "changed", at(time.Hour) // neither may change
