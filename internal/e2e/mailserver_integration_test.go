@@ -73,6 +73,13 @@ func TestMailServerThroughIntegration(t *testing.T) {
 	}
 	imap := create("IMAP", mail.IMAP, mail.TLSImplicit, d.IMAPSAddr, "")
 	pop3 := create("POP3", mail.POP3, mail.TLSStartTLS, d.POP3Addr, mail.OAuthBearer)
+	names, err := n.Mail.IntegrationNames(ctx, audit.CommandLine())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := n.Mail.Get(ctx, audit.CommandLine(), imap); err != nil || mail.NewView(m, names).Integration != "Own provider" {
+		t.Fatalf("the mail server's integration shows as %q (%v), want its name", mail.NewView(m, names).Integration, err)
+	}
 	test := func(id string) mail.Result {
 		t.Helper()
 		res, err := n.Mail.Test(ctx, audit.CommandLine(), id)

@@ -131,7 +131,7 @@ func (s *Service) IntegrationNames(ctx context.Context, a Actor) (map[string]str
 	if err := checkActor(a); err != nil {
 		return nil, err
 	}
-	list, err := s.store.ListIntegrations(ctx)
+	list, err := s.store.ListIntegrationSummaries(ctx) // names alone: no sealed blob read
 	if err != nil {
 		return nil, err
 	}
