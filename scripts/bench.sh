@@ -21,7 +21,9 @@
 #     sweep (client-credentials at c=1, 8, 32, 128 and 256, one run each)
 #     and ceiling c=32 (in the tool's process, then as a separate process on
 #     the server's CPU, GET and ceiling-post: an introspection-shaped POST;
-#     and ceiling-flow c=8: authcode's three exchanges answered bare);
+#     and ceiling-flow c=8: authcode's three exchanges answered bare; then
+#     floor-flow: the same against `ceiling-server --floor-dir`, which stores
+#     what the flow must keep through a node's write path);
 #     every run reports the nodes' CPU time per operation (--server-pid),
 #     and the summary each median's ratio to the ceiling;
 #   - records the server's idle RSS and peak RSS (VmRSS, VmHWM), and its
@@ -278,6 +280,17 @@ for scenario in $SCENARIOS; do
       bench ceiling-flow "$RESULTS/ceiling-flow.json" --scenario ceiling-flow -c "$(concurrency_of authcode)" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
       kill "$cpid" 2>/dev/null || true
       wait "$cpid" 2>/dev/null || true
+      # And the same flow storing what it must keep, through a node's write
+      # path on a fresh SQLite file: the browser flow's floor, flushes included.
+      fport=$(free_port)
+      mkdir -p "$tmp/floor"
+      "${pin_server[@]}" "$tool" ceiling-server --listen "127.0.0.1:$fport" --floor-dir "$tmp/floor" >"$RESULTS/floor-server.log" 2>&1 &
+      fpid=$!
+      pids+=("$fpid")
+      for i in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$fport/" && break; sleep 0.05; done
+      bench floor-flow "$RESULTS/floor-flow.json" --scenario ceiling-flow -c "$(concurrency_of authcode)" --url "http://127.0.0.1:$fport" --server-pid "$fpid" --flushes
+      kill "$fpid" 2>/dev/null || true
+      wait "$fpid" 2>/dev/null || true
       ;;
     signin)
       # Print the server's memory while sign-ins (argon2id, 19 MiB each) run.
@@ -362,21 +375,22 @@ fi
 # Gatehouse's own work per introspection and per browser flow: its CPU per
 # operation over the bare handlers' for the same exchanges
 # (docs/performance.md, "The floors").
-own_work() { # WHAT SCENARIO FLOOR-SCENARIO UNIT
+own_work() { # WHAT SCENARIO FLOOR-SCENARIO UNIT [FLOOR-DESCRIPTION]
   local own floor
   # A subset run (SCENARIOS) may have neither.
   [ -f "$RESULTS/$2.json" ] && [ -f "$RESULTS/$3.json" ] || return 0
   own=$(median_cpu "$RESULTS/$2.json")
   floor=$(median_cpu "$RESULTS/$3.json")
   [ -n "$own" ] && [ -n "$floor" ] || return 0
-  say "$(awk -v w="$1" -v u="$4" -v s="$3" -v o="$own" -v f="$floor" 'BEGIN { printf "%s: %.1f µs CPU per %s, of which net/http alone (%s) %.1f: Gatehouse'"'"'s own work %.1f µs", w, o, u, s, f, o - f }')"
+  say "$(awk -v w="$1" -v u="$4" -v s="$3" -v d="${5:-net/http alone}" -v o="$own" -v f="$floor" 'BEGIN { printf "%s: %.1f µs CPU per %s, of which %s (%s) %.1f: Gatehouse'"'"'s own work %.1f µs", w, o, u, d, s, f, o - f }')"
 }
 say ""
 own_work introspection introspect ceiling-post request
 own_work "browser flow" authcode ceiling-flow flow
+own_work "browser flow" authcode floor-flow flow "the flow's floor with its durable writes"
 # SQLite's flushes per write operation: on a small VM each costs the core
 # about half a millisecond (docs/performance.md, "The browser flow").
-for sc in client-credentials refresh authcode; do
+for sc in client-credentials refresh authcode floor-flow; do
   [ -f "$RESULTS/$sc.json" ] || continue
   f=$(median_flushes "$RESULTS/$sc.json")
   [ -n "$f" ] && say "$(awk -v s="$sc" -v f="$f" 'BEGIN { printf "%-22s %.3f flushes per operation", s, f }')"

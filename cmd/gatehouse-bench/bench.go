@@ -190,7 +190,7 @@ A fresh data directory per run is the command's business, e.g.
 }
 
 func newBenchCeilingServerCommand(g *globals) *cobra.Command {
-	var listen string
+	var listen, floorDir string
 	cmd := &cobra.Command{
 		Use:   "ceiling-server",
 		Short: "Serve the ceiling scenarios' bare handlers (to run them in their own process)",
@@ -199,12 +199,23 @@ path, and on the authorization, consent and token paths answers shaped like
 Gatehouse's. "gatehouse-bench --scenario ceiling --url <its URL>" (or
 ceiling-post, ceiling-flow) then measures the HTTP ceiling with the server in
 a process of its own (pinned like a Gatehouse node would be), rather than
-inside the load generator.`,
+inside the load generator.
+
+With --floor-dir, Allow and the code exchange also store what an
+authorization code flow must keep, and nothing else, in a SQLite database in
+that directory, through a Gatehouse node's own write path (the decision
+answered before its flush, the exchange after one, synchronous=FULL), and
+/metrics reports its fsyncs: ceiling-flow against it (with --flushes) is the
+browser flow's floor with its durable writes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			s, err := bench.StartCeiling(listen)
+			start := bench.StartCeiling
+			if floorDir != "" {
+				start = func(addr string) (*bench.CeilingServer, error) { return bench.StartCeilingFloor(ctx, addr, floorDir) }
+			}
+			s, err := start(listen)
 			if err != nil {
 				return err
 			}
@@ -214,6 +225,7 @@ inside the load generator.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on")
+	cmd.Flags().StringVar(&floorDir, "floor-dir", "", "store the flow's codes and tokens in a SQLite database in this directory (the flow's floor)")
 	return cmd
 }
 

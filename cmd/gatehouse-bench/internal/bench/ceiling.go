@@ -1,14 +1,24 @@
 package bench
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlitevfs"
 )
 
 // CeilingServer is the bare HTTP server of the ceiling scenarios: net/http
@@ -21,6 +31,8 @@ type CeilingServer struct {
 	URL string
 	srv *http.Server
 	ln  net.Listener
+	// floor, when set, stores what the flow must keep (StartCeilingFloor).
+	floor *sqlstore.FlowFloor
 }
 
 var ceilingBody = []byte(`{"ok":true,"server":"gatehouse-bench-ceiling"}` + "\n")
@@ -37,17 +49,22 @@ var ceilingTokenHeaders = map[string][]string{
 
 var ceilingPostBody = []byte(`{"active":true,"scope":"READ","client_id":"00000000000000000000000000000000","sub":"00000000000000000000000000000000","token_type":"bearer","exp":1796183213,"iat":1796176013,"iss":"http://127.0.0.1:28080"}` + "\n")
 
-func ceilingHandler(w http.ResponseWriter, r *http.Request) {
+func (s *CeilingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case pathAuthorize:
 		ceilingConsentPage(w, r)
 		return
 	case pathConsent:
-		ceilingDecision(w, r)
+		s.decision(w, r)
 		return
 	case pathToken:
-		ceilingCodeExchange(w, r)
+		s.codeExchange(w, r)
 		return
+	case floorMetricsPath:
+		if s.floor != nil {
+			s.floorMetrics(w)
+			return
+		}
 	}
 	h := w.Header()
 	if r.Method != http.MethodPost {
@@ -135,9 +152,9 @@ func ceilingConsentPage(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, b.String())
 }
 
-// ceilingDecision answers Allow with the redirect to the client that
-// Gatehouse sends, a code of a code's length in it.
-func ceilingDecision(w http.ResponseWriter, r *http.Request) {
+// decision answers Allow with the redirect to the client that Gatehouse
+// sends, a code of a code's length in it; with a floor, a fresh code, stored.
+func (s *CeilingServer) decision(w http.ResponseWriter, r *http.Request) {
 	_, errCookie := r.Cookie("gatehouse_session")
 	errForm := r.ParseForm()
 	id, _, _ := strings.Cut(r.PostForm.Get("consent_id"), ".")
@@ -147,8 +164,18 @@ func ceilingDecision(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want a session and the consent form", http.StatusBadRequest)
 		return
 	}
+	code := "gac_" + strings.Repeat("0", 51)
+	if s.floor != nil {
+		code = "gac_" + floorSecret()
+		err := s.floor.Decide(r.Context(), sqlstore.FloorCode{Hash: floorHash(code), ClientID: q.Get("client_id"), UserID: "bench",
+			RedirectURI: q.Get("redirect_uri"), Challenge: q.Get("code_challenge"), Scope: q.Get("scope"), ExpiresAt: time.Now().Add(floorCodeLife)})
+		if err != nil {
+			http.Error(w, "storing the code: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
 	setHeaders(w, ceilingRedirectHeaders)
-	w.Header()["Location"] = []string{q.Get("redirect_uri") + "?code=gac_" + strings.Repeat("0", 51) +
+	w.Header()["Location"] = []string{q.Get("redirect_uri") + "?code=" + code +
 		"&iss=http%3A%2F%2F127.0.0.1%3A28080&state=" + url.QueryEscape(q.Get("state"))}
 	w.WriteHeader(http.StatusSeeOther)
 }
@@ -158,15 +185,58 @@ func ceilingDecision(w http.ResponseWriter, r *http.Request) {
 var ceilingTokenPair = []byte(`{"access_token":"gat_` + strings.Repeat("0", 51) + `","token_type":"bearer","expires_in":7200,"refresh_token":"grt_` +
 	strings.Repeat("0", 51) + `","scope":"READ WRITE","created_at":1796176013}` + "\n")
 
-// ceilingCodeExchange answers a code exchange with a token pair.
-func ceilingCodeExchange(w http.ResponseWriter, r *http.Request) {
+// codeExchange answers a code exchange with a token pair; with a floor, a
+// fresh pair stored as the code is redeemed, and 400 for a code it refuses.
+func (s *CeilingServer) codeExchange(w http.ResponseWriter, r *http.Request) {
 	_, _, basic := r.BasicAuth()
 	if err := r.ParseForm(); err != nil || !basic || r.PostForm.Get("code") == "" || r.PostForm.Get("code_verifier") == "" {
 		http.Error(w, "want Basic credentials, a code and its verifier", http.StatusBadRequest)
 		return
 	}
+	if s.floor == nil {
+		setHeaders(w, ceilingTokenHeaders)
+		w.Write(ceilingTokenPair)
+		return
+	}
+	access, refresh := "gat_"+floorSecret(), "grt_"+floorSecret()
+	switch err := s.floor.Exchange(r.Context(), floorHash(r.PostForm.Get("code")), floorHash(access), floorHash(refresh), time.Now()); {
+	case errors.Is(err, store.ErrNotFound):
+		http.Error(w, "unknown, used or expired code", http.StatusBadRequest)
+		return
+	case err != nil:
+		http.Error(w, "storing the tokens: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	setHeaders(w, ceilingTokenHeaders)
-	w.Write(ceilingTokenPair)
+	pair := make([]byte, 0, len(ceilingTokenPair))
+	pair = append(pair, `{"access_token":"`+access+`","token_type":"bearer","expires_in":7200,"refresh_token":"`+refresh+
+		`","scope":"READ WRITE","created_at":1796176013}`+"\n"...)
+	w.Write(pair)
+}
+
+// The floor's codes and tokens are as long as Gatehouse's (a prefix and 51
+// characters: 38 random bytes) and stored by their SHA-256.
+const floorCodeLife = time.Minute
+
+func floorSecret() string {
+	var b [38]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func floorHash(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// floorMetricsPath answers the one series gatehouse-bench --flushes reads,
+// as a node names it.
+const floorMetricsPath = "/metrics"
+
+func (s *CeilingServer) floorMetrics(w http.ResponseWriter) {
+	async, blocking := sqlitevfs.Stats()
+	w.Header()["Content-Type"] = []string{"text/plain; version=0.0.4"}
+	fmt.Fprintf(w, "gatehouse_store_fsyncs_total %d\n", async+blocking)
 }
 
 // StartCeiling serves the bare handler on addr (e.g. 127.0.0.1:0) until Close,
@@ -174,20 +244,42 @@ func ceilingCodeExchange(w http.ResponseWriter, r *http.Request) {
 // faces callers it does not know bounds how long a request's headers, its
 // body and its answer may take, and each bound is a deadline set per
 // request — part of the floor, not of Gatehouse's work.
-func StartCeiling(addr string) (*CeilingServer, error) {
+func StartCeiling(addr string) (*CeilingServer, error) { return start(addr, nil) }
+
+// StartCeilingFloor is StartCeiling whose Allow and code exchange also store
+// what an authorization code flow must keep, and nothing else, in a SQLite
+// database in dir through a node's own write path (sqlstore.FlowFloor): the
+// ceiling-flow scenario against it measures the flow's floor with its
+// durable writes and their flushes.
+func StartCeilingFloor(ctx context.Context, addr, dir string) (*CeilingServer, error) {
+	floor, err := sqlstore.OpenFlowFloor(ctx, filepath.Join(dir, "floor.db"))
+	if err != nil {
+		return nil, err
+	}
+	s, err := start(addr, floor)
+	if err != nil {
+		floor.Close()
+	}
+	return s, err
+}
+
+func start(addr string, floor *sqlstore.FlowFloor) (*CeilingServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &CeilingServer{
-		URL: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: http.HandlerFunc(ceilingHandler), ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10},
-		ln: ln,
-	}
+	s := &CeilingServer{URL: "http://" + ln.Addr().String(), ln: ln, floor: floor}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10}
 	go s.srv.Serve(ln)
 	return s, nil
 }
 
-// Close stops the server.
-func (s *CeilingServer) Close() error { return s.srv.Close() }
+// Close stops the server (and closes its floor's database).
+func (s *CeilingServer) Close() error {
+	err := s.srv.Close()
+	if s.floor != nil {
+		err = errors.Join(err, s.floor.Close())
+	}
+	return err
+}

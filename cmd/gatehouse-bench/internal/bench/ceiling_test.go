@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The POST of ceiling-post must do what an introspection request makes
@@ -108,5 +111,65 @@ func TestCeilingFlowReadsTheRequests(t *testing.T) {
 		if resp, _ := refused(); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", name, resp.StatusCode)
 		}
+	}
+}
+
+// With a floor, the flow's writes are real: each Allow stores a fresh code,
+// each exchange redeems it once and stores a token pair, and /metrics gives
+// the fsyncs that --flushes reads. The ceiling-flow scenario runs clean
+// against it, with at least one flush per few exchanges.
+func TestCeilingFloorStoresTheFlow(t *testing.T) {
+	srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	o := Options{Scenario: "ceiling-flow", URLs: []string{srv.URL}, Concurrency: 2, ServerPIDs: []int{os.Getpid()}, Flushes: true,
+		Duration: time.Second, Warmup: 100 * time.Millisecond, Runs: 1}
+	rep, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Runs[0]
+	if r.Operations == 0 || r.Errors != 0 || r.HTTPRequests < 3*r.Operations {
+		t.Fatalf("%d flows, %d errors %v, %d requests", r.Operations, r.Errors, r.ErrorSamples, r.HTTPRequests)
+	}
+	// Each exchange waits for a flush, which two browsers share at most.
+	if r.ServerFlushesPerOp < 0.45 {
+		t.Errorf("%.2f flushes per flow, want each exchange flushed", r.ServerFlushesPerOp)
+	}
+
+	// A code is redeemed once: the same exchange again is refused.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(path, form string, basic bool) *http.Response {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Cookie", ceilingSession)
+		if basic {
+			req.SetBasicAuth("client", ceilingSecret)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	id := base64.RawURLEncoding.EncodeToString([]byte("client_id=c&redirect_uri=" + url.QueryEscape(RedirectURI) + "&state=s"))
+	allow := post(pathConsent, "csrf_token=x&decision=allow&consent_id="+id+ceilingSignature, false)
+	loc, err := url.Parse(allow.Header.Get("Location"))
+	if allow.StatusCode != http.StatusSeeOther || err != nil || len(loc.Query().Get("code")) != len("gac_")+51 {
+		t.Fatalf("Allow: %d, Location %q", allow.StatusCode, allow.Header.Get("Location"))
+	}
+	exchange := "grant_type=authorization_code&code=" + loc.Query().Get("code") + "&code_verifier=v"
+	if resp := post(pathToken, exchange, true); resp.StatusCode != http.StatusOK {
+		t.Fatalf("exchange: %d", resp.StatusCode)
+	}
+	if resp := post(pathToken, exchange, true); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the same code again: %d, want 400", resp.StatusCode)
+	}
+	if resp := post(pathToken, "grant_type=authorization_code&code=gac_unknown&code_verifier=v", true); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an unknown code: %d, want 400", resp.StatusCode)
 	}
 }
