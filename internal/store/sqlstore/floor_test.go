@@ -2,14 +2,12 @@ package sqlstore
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlitevfs"
 )
 
 func openFlowFloor(t *testing.T) *FlowFloor {
@@ -90,12 +88,7 @@ func TestFlowFloorRedeemsOnce(t *testing.T) {
 // The floor's writes are flushed as a node's are: the decision is answered
 // before its flush, the exchange after one of its own.
 func TestFlowFloorFlushes(t *testing.T) {
-	if sqlitevfs.VFS() == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the VFS is not available (Linux AIO refused?); with CI=true this test fails rather than skips")
-		}
-		t.Skip("the VFS is not available here, so its syncs cannot be counted")
-	}
+	requireSyncCount(t)
 	ctx := t.Context()
 	f := openFlowFloor(t)
 	now := time.Now()
