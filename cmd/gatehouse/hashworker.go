@@ -21,6 +21,9 @@ func newHashWorkerCommand() *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lowerPriority()
+			// Its start touched every package's code and tables, of which
+			// hashing needs a sliver: give them back, as serve does.
+			dropStartPages()
 			return user.ServeHashWorker(os.Stdin, os.Stdout)
 		},
 	}
