@@ -4,33 +4,11 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
-)
 
-// rssFileKiB is the process's resident file-backed memory (RssFile).
-func rssFileKiB(t *testing.T) int {
-	t.Helper()
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "RssFile:"); ok {
-			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no RssFile in /proc/self/status")
-	return 0
-}
+	"github.com/gatehouse/gatehouse/internal/testproc"
+)
 
 // TestMain doubles as the second process of TestDropStartPages: run with
 // GATEHOUSE_TEST_HOLD_EXE=1, this binary maps the same executable and waits,
@@ -66,9 +44,9 @@ func TestDropStartPages(t *testing.T) {
 		t.Fatalf("helper process: %q %v", line, err)
 	}
 
-	before := rssFileKiB(t)
+	before := testproc.StatusKiB(t, os.Getpid(), "RssFile")
 	dropStartPages()
-	after := rssFileKiB(t)
+	after := testproc.StatusKiB(t, os.Getpid(), "RssFile")
 	t.Logf("RssFile %d KiB → %d KiB", before, after)
 	if before < 4<<10 {
 		t.Fatalf("only %d KiB of file pages resident before: nothing to measure", before)

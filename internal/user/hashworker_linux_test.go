@@ -3,33 +3,12 @@ package user
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
-)
 
-// peakKiB is process pid's peak resident memory (VmHWM).
-func peakKiB(t *testing.T, pid int) int {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no VmHWM in /proc/status")
-	return 0
-}
+	"github.com/gatehouse/gatehouse/internal/testproc"
+)
 
 // TestWorkerPeakDuringAFlood: hashes queued in the worker while others run
 // (a sign-in flood) hold at most one hash's memory per slot at any time —
@@ -49,9 +28,9 @@ func TestWorkerPeakDuringAFlood(t *testing.T) {
 	pid := w.proc.cmd.Process.Pid
 	// What one hash's memory adds to the worker's peak (with -race, its
 	// shadow memory too).
-	started := peakKiB(t, pid)
+	started := testproc.StatusKiB(t, pid, "VmHWM")
 	derive(big, "one")
-	base := peakKiB(t, pid)
+	base := testproc.StatusKiB(t, pid, "VmHWM")
 	block := base - started
 
 	var wg sync.WaitGroup
@@ -60,7 +39,7 @@ func TestWorkerPeakDuringAFlood(t *testing.T) {
 	}
 	wg.Wait()
 	slots := runtime.GOMAXPROCS(0) // the worker's: it inherits this process's CPUs
-	grew := peakKiB(t, pid) - base
+	grew := testproc.StatusKiB(t, pid, "VmHWM") - base
 	t.Logf("one hash: +%d KiB of peak; 12 queued on %d slots: +%d KiB more", block, slots, grew)
 	// base holds one hash's memory; each further slot may add one. Left
 	// for the collector to find, a finished hash's memory is still there
