@@ -156,16 +156,21 @@ wait_ready() {
 }
 
 rss_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# pss_kib PID: its proportional set size: each page it shares with other
+# processes (a node and its worker map the same executable) counted in part.
+pss_kib() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 # worker_of PID: the node's password-hashing worker process, if running.
 worker_of() { pgrep -P "$1" -f "hash-worker" 2>/dev/null | head -1 || true; }
 # note_worker: remember (in files: samplers run in subshells) the highest
 # VmHWM seen of any node's worker, which exits when idle, taking it along,
-# and the highest VmRSS of a node and its worker together at one sample.
+# and the highest VmRSS and Pss of a node and its worker together at one
+# sample.
 note_worker() {
-  local i w k n peak sum together
+  local i w k n peak sum together pss
   peak=$(cat "$tmp/worker.peak" 2>/dev/null || echo 0)
   together=$(cat "$tmp/together.peak" 2>/dev/null || echo 0)
+  pss=$(cat "$tmp/together-pss.peak" 2>/dev/null || echo 0)
   for i in "${!node_pids[@]}"; do
     w=$(worker_of "${node_pids[$i]}")
     [ -n "$w" ] || continue
@@ -174,9 +179,13 @@ note_worker() {
     n=$(rss_kib "${node_pids[$i]}" VmRSS) k=$(rss_kib "$w" VmRSS) # empty for a zombie
     sum=$(( ${n:-0} + ${k:-0} ))
     [ "$sum" -gt "$together" ] && together=$sum
+    n=$(pss_kib "${node_pids[$i]}") k=$(pss_kib "$w")
+    sum=$(( ${n:-0} + ${k:-0} ))
+    [ "$sum" -gt "$pss" ] && pss=$sum
   done
   echo "$peak" >"$tmp/worker.peak"
   echo "$together" >"$tmp/together.peak"
+  echo "$pss" >"$tmp/together-pss.peak"
 }
 # sample_rss WHILE_FILE LABEL: print the nodes' memory every second until
 # WHILE_FILE exists (in the background; the caller waits for it).
@@ -364,7 +373,7 @@ note_worker
     echo "node$((i + 1)) peak: VmHWM $(mib "$(rss_kib "${node_pids[$i]}" VmHWM)") MiB (now VmRSS $(mib "$(rss_kib "${node_pids[$i]}" VmRSS)") MiB)"
   done
   echo "hash worker peak (highest seen, any node): VmHWM $(mib "$(cat "$tmp/worker.peak" 2>/dev/null || echo 0)") MiB"
-  echo "a node and its hash worker together (highest VmRSS sum sampled, once a second): $(mib "$(cat "$tmp/together.peak" 2>/dev/null || echo 0)") MiB"
+  echo "a node and its hash worker together (highest sums sampled, once a second): VmRSS $(mib "$(cat "$tmp/together.peak" 2>/dev/null || echo 0)") MiB, Pss $(mib "$(cat "$tmp/together-pss.peak" 2>/dev/null || echo 0)") MiB (the executable's pages both map counted once)"
 } | tee -a "$summary" "$RESULTS/rss.txt"
 
 ceiling=

@@ -20,7 +20,7 @@ func TestHashWorkerGivesBackItsStartPages(t *testing.T) {
 	h.UseWorkerProcess(func() *exec.Cmd {
 		worker = exec.Command(bin, "hash-worker")
 		return worker
-	})
+	}, nil)
 	defer h.Close()
 	phc, err := h.Hash(context.Background(), "a password")
 	if err != nil {

@@ -8,6 +8,8 @@
 // to Go's default as soon as the live heap reaches half the floor. Unlike a
 // memory limit (GOMEMLIMIT), it never makes the collector work harder: a
 // node whose live heap outgrows the floor runs exactly as with GOGC=100.
+// SetAside gives the floor's room up for a while (a node does so while its
+// password-hashing worker runs, whose hashes need that memory more).
 package heapfloor
 
 import (
@@ -23,7 +25,10 @@ import (
 // with GOGC.
 const minimumHeap = 4 << 20
 
-var once sync.Once
+var (
+	once sync.Once
+	kept atomic.Pointer[tuner] // the process's tuner, once Keep has armed one
+)
 
 // Keep holds the heap goal at floor bytes or more for the rest of the
 // process, adjusting GOGC after every collection. It does nothing when the
@@ -32,12 +37,39 @@ func Keep(floor uint64) {
 	if _, set := os.LookupEnv("GOGC"); set {
 		return
 	}
-	once.Do(func() { newTuner(floor).arm() })
+	once.Do(func() {
+		t := newTuner(floor)
+		kept.Store(t)
+		t.arm()
+	})
+}
+
+// SetAside makes the collector pace as with GOGC=100 (Go's default) until
+// release is called, at once rather than from the next collection on; calls
+// may overlap, and the floor returns when every one is released. Without
+// Keep (or with GOGC set) it does nothing.
+func SetAside() (release func()) {
+	t := kept.Load()
+	if t == nil {
+		return func() {}
+	}
+	return t.setAside()
 }
 
 type tuner struct {
 	floor atomic.Uint64 // atomic so that a test may move it while the tuner runs
+	aside atomic.Int64  // holders of SetAside
+	mu    sync.Mutex    // one adjustment at a time, so the last one stands
 	live  []metrics.Sample
+}
+
+func (t *tuner) setAside() (release func()) {
+	t.aside.Add(1)
+	t.adjust()
+	return sync.OnceFunc(func() {
+		t.aside.Add(-1)
+		t.adjust()
+	})
 }
 
 func newTuner(floor uint64) *tuner {
@@ -51,14 +83,27 @@ func newTuner(floor uint64) *tuner {
 type sentinel struct{ _ [32]byte }
 
 // arm runs adjust (and arms again) after the next collection that finds
-// a fresh sentinel unreachable.
+// a fresh sentinel unreachable; a tuner whose floor is 0 keeps nothing and
+// stops.
 func (t *tuner) arm() {
-	runtime.AddCleanup(new(sentinel), func(t *tuner) { t.adjust(); t.arm() }, t)
+	runtime.AddCleanup(new(sentinel), func(t *tuner) {
+		if t.floor.Load() == 0 {
+			return
+		}
+		t.adjust()
+		t.arm()
+	}, t)
 }
 
 func (t *tuner) adjust() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	floor := t.floor.Load()
+	if t.aside.Load() > 0 {
+		floor = 0
+	}
 	metrics.Read(t.live)
-	debug.SetGCPercent(Percent(t.live[0].Value.Uint64(), t.floor.Load()))
+	debug.SetGCPercent(Percent(t.live[0].Value.Uint64(), floor))
 }
 
 // Percent is the GOGC that gives a heap of live bytes a goal of about floor

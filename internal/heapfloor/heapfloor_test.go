@@ -2,6 +2,7 @@ package heapfloor
 
 import (
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"time"
@@ -30,8 +31,10 @@ func TestPercent(t *testing.T) {
 }
 
 // After a collection the tuner has set GOGC for this test's small heap,
-// and sets it again after the next one (it re-arms itself).
-func TestKeepAdjustsAfterEveryCollection(t *testing.T) {
+// and sets it again after the next one (it re-arms itself); set aside, it
+// gives Go's default at once and through collections until every holder
+// has released it. (One test: two armed tuners in a process would fight.)
+func TestTunerAdjustsAfterEveryCollectionAndSetsAside(t *testing.T) {
 	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
 	read := func() uint64 { metrics.Read(gogc); return gogc[0].Value.Uint64() }
 	waitFor := func(want uint64) {
@@ -46,7 +49,41 @@ func TestKeepAdjustsAfterEveryCollection(t *testing.T) {
 	}
 	tn := newTuner(12 << 20)
 	tn.arm()
+	// A floor of 0 stops the tuner, so that -count=N runs one at a time.
+	t.Cleanup(func() { tn.floor.Store(0) })
 	waitFor(300) // this test's live heap is well under 3 MiB
+
+	release := tn.setAside()
+	if got := read(); got != 100 {
+		t.Fatalf("set aside: GOGC is %d, want 100 before any collection", got)
+	}
+	runtime.GC()
+	runtime.GC()
+	if got := read(); got != 100 {
+		t.Fatalf("set aside: GOGC is %d after collections, want 100", got)
+	}
+	second := tn.setAside()
+	release()
+	release() // a second call changes nothing
+	if got := read(); got != 100 {
+		t.Fatalf("one holder left: GOGC is %d, want 100", got)
+	}
+	second()
+	if got := read(); got != 300 {
+		t.Fatalf("released: GOGC is %d, want the floor's 300 at once", got)
+	}
+
 	tn.floor.Store(1 << 20)
 	waitFor(100) // a floor under twice the live heap: Go's default again
+}
+
+// Without a kept floor (GOGC set, or not serving) SetAside changes nothing.
+func TestSetAsideWithoutKeep(t *testing.T) {
+	before := debug.SetGCPercent(137)
+	defer debug.SetGCPercent(before)
+	release := SetAside()
+	release()
+	if got := debug.SetGCPercent(137); got != 137 {
+		t.Errorf("GOGC is %d, want the 137 set before", got)
+	}
 }

@@ -172,7 +172,7 @@ func StoreTarget(cfg config.Config) string {
 // that must start first.
 func (g *Gatehouse) EnableHashWorker() {
 	if g.hashWorker != nil {
-		g.hasher.UseWorkerProcess(g.hashWorker)
+		g.hasher.UseWorkerProcess(g.hashWorker, heapfloor.SetAside)
 	}
 }
 

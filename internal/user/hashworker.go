@@ -39,7 +39,8 @@ const workerIdle = 30 * time.Second
 
 // hashWorker runs the worker process and sends it keys to derive.
 type hashWorker struct {
-	start func() *exec.Cmd
+	start        func() *exec.Cmd
+	whileRunning func() (release func()) // held from a process's start to its end; may be nil
 
 	mu       sync.Mutex
 	proc     *workerProc
@@ -49,10 +50,11 @@ type hashWorker struct {
 }
 
 type workerProc struct {
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	wmu  sync.Mutex // one request written at a time
-	dead chan struct{}
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	wmu     sync.Mutex // one request written at a time
+	dead    chan struct{}
+	release func() // once the process has ended: what whileRunning returned
 
 	mu      sync.Mutex
 	pending map[uint64]chan []byte
@@ -61,8 +63,8 @@ type workerProc struct {
 
 var errWorker = errors.New("user: hash worker failed")
 
-func newHashWorker(start func() *exec.Cmd) *hashWorker {
-	w := &hashWorker{start: start}
+func newHashWorker(start func() *exec.Cmd, whileRunning func() (release func())) *hashWorker {
+	w := &hashWorker{start: start, whileRunning: whileRunning}
 	w.idle = time.AfterFunc(time.Hour, w.stopIfIdle)
 	w.idle.Stop()
 	return w
@@ -76,6 +78,9 @@ func (w *hashWorker) key(ctx context.Context, password, salt []byte, p Argon2Par
 		if err != nil {
 			w.mu.Unlock()
 			return nil, err
+		}
+		if w.whileRunning != nil {
+			proc.release = sync.OnceFunc(w.whileRunning())
 		}
 		w.proc = proc
 	}
@@ -170,7 +175,7 @@ func startWorker(cmd *exec.Cmd) (*workerProc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("user: start hash worker: %w", err)
 	}
-	p := &workerProc{cmd: cmd, in: in, dead: make(chan struct{}), pending: map[uint64]chan []byte{}}
+	p := &workerProc{cmd: cmd, in: in, dead: make(chan struct{}), release: func() {}, pending: map[uint64]chan []byte{}}
 	go p.read(out)
 	return p, nil
 }
@@ -244,6 +249,7 @@ func (p *workerProc) stop() {
 			p.cmd.Process.Kill()
 			<-done
 		}
+		p.release()
 	}()
 }
 

@@ -16,7 +16,7 @@ import (
 // takes its own, not left beside it.
 func TestWorkerPeakDuringAFlood(t *testing.T) {
 	ctx := context.Background()
-	w := newHashWorker(workerCommand(t))
+	w := newHashWorker(workerCommand(t), nil)
 	defer w.close()
 	derive := func(p Argon2Params, password string) {
 		if _, err := w.key(ctx, []byte(password), []byte("saltsaltsaltsalt"), p, 32); err != nil {

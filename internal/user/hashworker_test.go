@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The test binary doubles as the worker process.
@@ -46,7 +47,7 @@ func TestWorkerHashesLikeThisProcess(t *testing.T) {
 	ctx := context.Background()
 	local := NewHasher(testParams, 2)
 	remote := NewHasher(testParams, 2)
-	remote.UseWorkerProcess(workerCommand(t))
+	remote.UseWorkerProcess(workerCommand(t), nil)
 	defer remote.Close()
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -85,7 +86,7 @@ func TestWorkerFailureFallsBack(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := NewHasher(testParams, 1)
-			h.UseWorkerProcess(start)
+			h.UseWorkerProcess(start, nil)
 			defer h.Close()
 			for range 3 {
 				phc, err := h.Hash(ctx, "password-1")
@@ -97,5 +98,84 @@ func TestWorkerFailureFallsBack(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWorkerHoldsWhileRunning: each worker process holds what whileRunning
+// gives from its start until it has ended — stopped by Close, or dead —
+// and releases it once.
+func TestWorkerHoldsWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var procs []*exec.Cmd // each started process, in order
+	held, releases := 0, 0
+	var endedAtRelease []bool
+	hold := func() func() {
+		mu.Lock()
+		defer mu.Unlock()
+		held++
+		cmd := procs[len(procs)-1]
+		return func() {
+			mu.Lock()
+			defer mu.Unlock()
+			held--
+			releases++
+			endedAtRelease = append(endedAtRelease, cmd.ProcessState != nil)
+		}
+	}
+	state := func() (int, int) { mu.Lock(); defer mu.Unlock(); return held, releases }
+	waitReleased := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if h, r := state(); h == 0 && r == want {
+				return
+			}
+		}
+		h, r := state()
+		t.Fatalf("held %d, released %d times; want 0 held after %d releases", h, r, want)
+	}
+	starter := func(cmd func() *exec.Cmd) func() *exec.Cmd {
+		return func() *exec.Cmd {
+			c := cmd()
+			mu.Lock()
+			procs = append(procs, c)
+			mu.Unlock()
+			return c
+		}
+	}
+
+	h := NewHasher(testParams, 2)
+	h.UseWorkerProcess(starter(workerCommand(t)), hold)
+	for range 3 {
+		if _, err := h.Hash(ctx, "password-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, r := state(); n != 1 || r != 0 {
+		t.Fatalf("one running worker: held %d, released %d times; want 1 held, none released", n, r)
+	}
+	h.Close()
+	waitReleased(1)
+
+	// A worker that dies at once: its hashes fall back to this process,
+	// and each dead process has released what it held.
+	dying := NewHasher(testParams, 1)
+	dying.UseWorkerProcess(starter(func() *exec.Cmd { return exec.Command("true") }), hold)
+	defer dying.Close()
+	for range 2 {
+		if _, err := dying.Hash(ctx, "password-2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	started := len(procs)
+	mu.Unlock()
+	waitReleased(started)
+	mu.Lock()
+	defer mu.Unlock()
+	for i, ended := range endedAtRelease {
+		if !ended {
+			t.Errorf("release %d came before its process had ended", i)
+		}
 	}
 }

@@ -50,10 +50,13 @@ type Hasher struct {
 
 // UseWorkerProcess makes h derive keys in a worker process that start
 // returns a command for (ServeHashWorker on its standard input and output),
-// started at the first hash and stopped after a while without one. Call it
-// before h is used concurrently; Close stops the process.
-func (h *Hasher) UseWorkerProcess(start func() *exec.Cmd) {
-	h.worker = newHashWorker(start)
+// started at the first hash and stopped after a while without one. Each
+// process, from its start until it has ended, holds what whileRunning
+// (if not nil) returns, and then calls it: a node gives its heap floor up
+// meanwhile, so that the two processes together stay within its memory.
+// Call it before h is used concurrently; Close stops the process.
+func (h *Hasher) UseWorkerProcess(start func() *exec.Cmd, whileRunning func() (release func())) {
+	h.worker = newHashWorker(start, whileRunning)
 }
 
 // Close stops the worker process, if any.

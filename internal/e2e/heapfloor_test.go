@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestNodeSetsItsHeapFloorAsideForTheWorker: a serving node (the real
+// binary) lets its heap grow past Go's default goal (GOGC above 100) until a
+// sign-in starts its password-hashing worker; from then on, while the
+// worker's hashes take their memory, it collects as with GOGC=100.
+func TestNodeSetsItsHeapFloorAsideForTheWorker(t *testing.T) {
+	bin := buildBinary(t)
+	addr := freeAddr(t)
+	startServe(t, bin, t.TempDir(), addr, "GATEHOUSE_ADMIN_PASSWORD=admin-password-123")
+	e := &env{t: t, base: "http://" + addr}
+	gogc := func() float64 {
+		t.Helper()
+		m := find(scrape(t, e.base+"/metrics"), "go_gc_gogc_percent", nil)
+		if m == nil {
+			t.Fatal("/metrics has no go_gc_gogc_percent")
+		}
+		return value(m)
+	}
+	// The floor takes effect after a collection; scrapes allocate.
+	floor := gogc()
+	for deadline := time.Now().Add(20 * time.Second); floor <= 100 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		floor = gogc()
+	}
+	if floor <= 100 {
+		t.Fatalf("an idle node's GOGC is %v, want the heap floor's (above 100)", floor)
+	}
+	if p := e.newBrowser().signIn("admin", "admin-password-123"); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", p.status)
+	}
+	// The worker lives 30 s after its last hash.
+	if got := gogc(); got != 100 {
+		t.Errorf("with the hash worker running, GOGC is %v, want 100 (the floor set aside); idle it was %v", got, floor)
+	}
+}
