@@ -49,27 +49,28 @@ func (q mailServerRequest) settings() mail.Settings {
 	}
 }
 
-// view shows a mail server with its integration's name.
-func (a *API) mailView(r *http.Request, actor mail.Actor, id string) (mail.View, error) {
+// writeMailView answers with mail server id as stored now, with its
+// integration's name.
+func (a *API) writeMailView(w http.ResponseWriter, r *http.Request, actor mail.Actor, id string, status int) error {
 	m, err := a.mail.Get(r.Context(), actor, id)
 	if err != nil {
-		return mail.View{}, err
+		return err
 	}
 	names, err := a.mail.IntegrationNames(r.Context(), actor)
 	if err != nil {
-		return mail.View{}, err
+		return err
 	}
-	return mail.NewView(m, names), nil
+	writeJSON(w, status, mail.NewView(m, names))
+	return nil
 }
 
 // GET /rest/gatehouse/latest/mailservers
 func (a *API) listMailServers(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ma := actor
-	servers, err := a.mail.List(r.Context(), ma)
+	servers, err := a.mail.List(r.Context(), actor)
 	if err != nil {
 		return err
 	}
-	names, err := a.mail.IntegrationNames(r.Context(), ma)
+	names, err := a.mail.IntegrationNames(r.Context(), actor)
 	if err != nil {
 		return err
 	}
@@ -89,33 +90,21 @@ func (a *API) createMailServer(w http.ResponseWriter, r *http.Request, actor adm
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	ma := actor
-	m, err := a.mail.Create(r.Context(), ma, q.settings())
-	if err != nil {
-		return err
-	}
-	v, err := a.mailView(r, ma, m.ID)
+	m, err := a.mail.Create(r.Context(), actor, q.settings())
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", PathMailServers+"/"+m.ID)
-	writeJSON(w, http.StatusCreated, v)
-	return nil
+	return a.writeMailView(w, r, actor, m.ID, http.StatusCreated)
 }
 
 // GET /rest/gatehouse/latest/mailservers/{server}: by ID or by name.
 func (a *API) getMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ma := actor
-	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
+	m, err := a.mail.Find(r.Context(), actor, r.PathValue("server"))
 	if err != nil {
 		return err
 	}
-	v, err := a.mailView(r, ma, m.ID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return a.writeMailView(w, r, actor, m.ID, http.StatusOK)
 }
 
 // PUT /rest/gatehouse/latest/mailservers/{server}
@@ -124,30 +113,23 @@ func (a *API) replaceMailServer(w http.ResponseWriter, r *http.Request, actor ad
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	ma := actor
-	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
+	m, err := a.mail.Find(r.Context(), actor, r.PathValue("server"))
 	if err != nil {
 		return err
 	}
-	if m, err = a.mail.Update(r.Context(), ma, m.ID, q.settings()); err != nil {
+	if m, err = a.mail.Update(r.Context(), actor, m.ID, q.settings()); err != nil {
 		return err
 	}
-	v, err := a.mailView(r, ma, m.ID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return a.writeMailView(w, r, actor, m.ID, http.StatusOK)
 }
 
 // DELETE /rest/gatehouse/latest/mailservers/{server}
 func (a *API) deleteMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ma := actor
-	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
+	m, err := a.mail.Find(r.Context(), actor, r.PathValue("server"))
 	if err != nil {
 		return err
 	}
-	if err := a.mail.Delete(r.Context(), ma, m.ID); err != nil {
+	if err := a.mail.Delete(r.Context(), actor, m.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -157,12 +139,11 @@ func (a *API) deleteMailServer(w http.ResponseWriter, r *http.Request, actor adm
 // POST /rest/gatehouse/latest/mailservers/{server}/test answers 200 with
 // the outcome, whether the test passed or not: a failed test is an answer.
 func (a *API) testMailServer(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	ma := actor
-	m, err := a.mail.Find(r.Context(), ma, r.PathValue("server"))
+	m, err := a.mail.Find(r.Context(), actor, r.PathValue("server"))
 	if err != nil {
 		return err
 	}
-	res, err := a.mail.Test(r.Context(), ma, m.ID)
+	res, err := a.mail.Test(r.Context(), actor, m.ID)
 	if err != nil {
 		return err
 	}
