@@ -23,7 +23,8 @@
 #     the server's CPU, GET and ceiling-post: an introspection-shaped POST;
 #     and ceiling-flow c=8: authcode's three exchanges answered bare; then
 #     floor-flow: the same against `ceiling-server --floor-dir`, which stores
-#     what the flow must keep through a node's write path);
+#     what the flow must keep through a node's write path; storage-flow: with
+#     `--floor-storage gatehouse`, which stores what a node stores);
 #     every run reports the nodes' CPU time per operation (--server-pid),
 #     and the summary each median's ratio to the ceiling;
 #   - records the server's idle RSS and peak RSS (VmRSS, VmHWM), and its
@@ -296,16 +297,22 @@ for scenario in $SCENARIOS; do
       kill "$cpid" 2>/dev/null || true
       wait "$cpid" 2>/dev/null || true
       # And the same flow storing what it must keep, through a node's write
-      # path on a fresh SQLite file: the browser flow's floor, flushes included.
-      fport=$(free_port)
-      mkdir -p "$tmp/floor"
-      "${pin_server[@]}" "$tool" ceiling-server --listen "127.0.0.1:$fport" --floor-dir "$tmp/floor" >"$RESULTS/floor-server.log" 2>&1 &
-      fpid=$!
-      pids+=("$fpid")
-      for i in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$fport/" && break; sleep 0.05; done
-      bench floor-flow "$RESULTS/floor-flow.json" --scenario ceiling-flow -c "$(concurrency_of authcode)" --url "http://127.0.0.1:$fport" --server-pid "$fpid" --flushes
-      kill "$fpid" 2>/dev/null || true
-      wait "$fpid" 2>/dev/null || true
+      # path on a fresh SQLite file: the browser flow's floor, flushes
+      # included (floor-flow); then storing what a node stores, through its
+      # own store (storage-flow).
+      for storage in minimal gatehouse; do
+        name=floor-flow
+        [ "$storage" = gatehouse ] && name=storage-flow
+        fport=$(free_port)
+        mkdir -p "$tmp/$name"
+        "${pin_server[@]}" "$tool" ceiling-server --listen "127.0.0.1:$fport" --floor-dir "$tmp/$name" --floor-storage "$storage" >"$RESULTS/$name-server.log" 2>&1 &
+        fpid=$!
+        pids+=("$fpid")
+        for i in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$fport/" && break; sleep 0.05; done
+        bench "$name" "$RESULTS/$name.json" --scenario ceiling-flow -c "$(concurrency_of authcode)" --url "http://127.0.0.1:$fport" --server-pid "$fpid" --flushes
+        kill "$fpid" 2>/dev/null || true
+        wait "$fpid" 2>/dev/null || true
+      done
       ;;
     signin)
       # Print the server's memory while sign-ins (argon2id, 19 MiB each) run.
@@ -391,14 +398,15 @@ fi
 # Gatehouse's own work per introspection and per browser flow: its CPU per
 # operation over the bare handlers' for the same exchanges
 # (docs/performance.md, "The floors").
-own_work() { # WHAT SCENARIO FLOOR-SCENARIO UNIT [FLOOR-DESCRIPTION]
-  local own floor
+own_work() { # WHAT SCENARIO FLOOR-SCENARIO UNIT [FLOOR-DESCRIPTION [REST-DESCRIPTION]]
+  local own floor rest="Gatehouse's own work"
+  [ -n "${6:-}" ] && rest=$6
   # A subset run (SCENARIOS) may have neither.
   [ -f "$RESULTS/$2.json" ] && [ -f "$RESULTS/$3.json" ] || return 0
   own=$(median_cpu "$RESULTS/$2.json")
   floor=$(median_cpu "$RESULTS/$3.json")
   [ -n "$own" ] && [ -n "$floor" ] || return 0
-  say "$(awk -v w="$1" -v u="$4" -v s="$3" -v d="${5:-net/http alone}" -v o="$own" -v f="$floor" 'BEGIN { printf "%s: %.1f µs CPU per %s, of which %s (%s) %.1f: Gatehouse'"'"'s own work %.1f µs", w, o, u, d, s, f, o - f }')"
+  say "$(awk -v w="$1" -v u="$4" -v s="$3" -v d="${5:-net/http alone}" -v r="$rest" -v o="$own" -v f="$floor" 'BEGIN { printf "%s: %.1f µs CPU per %s, of which %s (%s) %.1f: %s %.1f µs", w, o, u, d, s, f, r, o - f }')"
 }
 say ""
 own_work introspection introspect ceiling-post request
@@ -406,10 +414,14 @@ own_work "browser flow" authcode ceiling-flow flow
 # The floor stores on SQLite with synchronous=FULL: only a node that does
 # the same is measured against it (a PostgreSQL node's CPU leaves out the
 # database's; a sync-normal node does not flush).
-[ "$mode" = sqlite ] && own_work "browser flow" authcode floor-flow flow "the flow's floor with its durable writes"
+if [ "$mode" = sqlite ]; then
+  own_work "browser flow" authcode floor-flow flow "the flow's floor with its durable writes"
+  own_work "browser flow" authcode storage-flow flow "the same bare exchanges storing what a node stores" "Gatehouse's pages and handlers"
+  own_work "bare exchanges storing what a node stores" storage-flow floor-flow flow "the flow's floor" "Gatehouse's storage above the floor"
+fi
 # SQLite's flushes per write operation: on a small VM each costs the core
 # about half a millisecond (docs/performance.md, "The browser flow").
-for sc in client-credentials refresh authcode floor-flow; do
+for sc in client-credentials refresh authcode floor-flow storage-flow; do
   [ -f "$RESULTS/$sc.json" ] || continue
   f=$(median_flushes "$RESULTS/$sc.json")
   [ -n "$f" ] && say "$(awk -v s="$sc" -v f="$f" 'BEGIN { printf "%-22s %.3f flushes per operation", s, f }')"

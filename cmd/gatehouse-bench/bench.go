@@ -190,7 +190,7 @@ A fresh data directory per run is the command's business, e.g.
 }
 
 func newBenchCeilingServerCommand(g *globals) *cobra.Command {
-	var listen, floorDir string
+	var listen, floorDir, floorStorage string
 	cmd := &cobra.Command{
 		Use:   "ceiling-server",
 		Short: "Serve the ceiling scenarios' bare handlers (to run them in their own process)",
@@ -206,14 +206,20 @@ authorization code flow must keep, and nothing else, in a SQLite database in
 that directory, through a Gatehouse node's own write path (the decision
 answered before its flush, the exchange after one, synchronous=FULL), and
 /metrics reports its fsyncs: ceiling-flow against it (with --flushes) is the
-browser flow's floor with its durable writes.`,
+browser flow's floor with its durable writes. With --floor-storage gatehouse
+they store instead what a Gatehouse node stores, through its own store (the
+decided consent, the code and the consent's audit row; the code redeemed with
+a token pair under the refresh cap), so that the flow's cost splits into the
+floor, Gatehouse's storage above it, and Gatehouse's pages and handlers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			start := bench.StartCeiling
 			if floorDir != "" {
-				start = func(addr string) (*bench.CeilingServer, error) { return bench.StartCeilingFloor(ctx, addr, floorDir) }
+				start = func(addr string) (*bench.CeilingServer, error) {
+					return bench.StartCeilingFloor(ctx, addr, floorDir, floorStorage)
+				}
 			}
 			s, err := start(listen)
 			if err != nil {
@@ -226,6 +232,7 @@ browser flow's floor with its durable writes.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on")
 	cmd.Flags().StringVar(&floorDir, "floor-dir", "", "store the flow's codes and tokens in a SQLite database in this directory (the flow's floor)")
+	cmd.Flags().StringVar(&floorStorage, "floor-storage", bench.FloorMinimal, "with --floor-dir, what is stored: "+bench.FloorMinimal+" (the floor) or "+bench.FloorGatehouse+" (what a node stores, through its store)")
 	return cmd
 }
 

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,8 +30,8 @@ type CeilingServer struct {
 	URL string
 	srv *http.Server
 	ln  net.Listener
-	// floor, when set, stores what the flow must keep (StartCeilingFloor).
-	floor *sqlstore.FlowFloor
+	// floor, when set, stores what a flow stores (StartCeilingFloor).
+	floor flowStorage
 }
 
 var ceilingBody = []byte(`{"ok":true,"server":"gatehouse-bench-ceiling"}` + "\n")
@@ -167,9 +166,13 @@ func (s *CeilingServer) decision(w http.ResponseWriter, r *http.Request) {
 	code := "gac_" + strings.Repeat("0", 51)
 	if s.floor != nil {
 		code = "gac_" + floorSecret()
-		err := s.floor.Decide(r.Context(), sqlstore.FloorCode{Hash: floorHash(code), ClientID: q.Get("client_id"), UserID: "bench",
+		err := s.floor.Decide(r.Context(), id, sqlstore.FloorCode{Hash: floorHash(code), ClientID: q.Get("client_id"), UserID: "bench",
 			RedirectURI: q.Get("redirect_uri"), Challenge: q.Get("code_challenge"), Scope: q.Get("scope"), ExpiresAt: time.Now().Add(floorCodeLife)})
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound): // the page was decided already
+			http.Error(w, "this consent was decided already", http.StatusBadRequest)
+			return
+		case err != nil:
 			http.Error(w, "storing the code: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -247,12 +250,13 @@ func (s *CeilingServer) floorMetrics(w http.ResponseWriter) {
 func StartCeiling(addr string) (*CeilingServer, error) { return start(addr, nil) }
 
 // StartCeilingFloor is StartCeiling whose Allow and code exchange also store
-// what an authorization code flow must keep, and nothing else, in a SQLite
-// database in dir through a node's own write path (sqlstore.FlowFloor): the
-// ceiling-flow scenario against it measures the flow's floor with its
-// durable writes and their flushes.
-func StartCeilingFloor(ctx context.Context, addr, dir string) (*CeilingServer, error) {
-	floor, err := sqlstore.OpenFlowFloor(ctx, filepath.Join(dir, "floor.db"))
+// a flow in a SQLite database in dir through a node's own write path: with
+// storage FloorMinimal what an authorization code flow must keep and nothing
+// else (sqlstore.FlowFloor), so that the ceiling-flow scenario against it
+// measures the flow's floor with its durable writes and their flushes; with
+// FloorGatehouse what a node stores, through its own store.
+func StartCeilingFloor(ctx context.Context, addr, dir, storage string) (*CeilingServer, error) {
+	floor, err := openFlowStorage(ctx, dir, storage)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +267,7 @@ func StartCeilingFloor(ctx context.Context, addr, dir string) (*CeilingServer, e
 	return s, err
 }
 
-func start(addr string, floor *sqlstore.FlowFloor) (*CeilingServer, error) {
+func start(addr string, floor flowStorage) (*CeilingServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // The POST of ceiling-post must do what an introspection request makes
@@ -117,9 +120,19 @@ func TestCeilingFlowReadsTheRequests(t *testing.T) {
 // With a floor, the flow's writes are real: each Allow stores a fresh code,
 // each exchange redeems it once and stores a token pair, and /metrics gives
 // the fsyncs that --flushes reads. The ceiling-flow scenario runs clean
-// against it, with at least one flush per few exchanges.
+// against it, with at least one flush per few exchanges — with the minimal
+// storage and with Gatehouse's own.
 func TestCeilingFloorStoresTheFlow(t *testing.T) {
-	srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", t.TempDir())
+	for _, storage := range []string{FloorMinimal, FloorGatehouse} {
+		t.Run(storage, func(t *testing.T) { testCeilingFloor(t, storage) })
+	}
+	if _, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", t.TempDir(), "everything"); err == nil {
+		t.Error("an unknown floor storage was accepted")
+	}
+}
+
+func testCeilingFloor(t *testing.T, storage string) {
+	srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", t.TempDir(), storage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,5 +184,22 @@ func TestCeilingFloorStoresTheFlow(t *testing.T) {
 	}
 	if resp := post(pathToken, "grant_type=authorization_code&code=gac_unknown&code_verifier=v", true); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("an unknown code: %d, want 400", resp.StatusCode)
+	}
+	if storage != FloorGatehouse {
+		return
+	}
+	// Gatehouse's storage decides a consent page once, audits each Allow,
+	// and holds the user to the refresh cap however many flows ran.
+	if resp := post(pathConsent, "csrf_token=x&decision=allow&consent_id="+id+ceilingSignature, false); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the same consent decided again: %d, want 400", resp.StatusCode)
+	}
+	s := srv.floor.(*gatehouseStorage).s
+	events, err := s.ListAudit(t.Context(), store.AuditFilter{Kind: audit.ConsentAllow, Limit: 1000})
+	if err != nil || int64(len(events)) < min(r.Operations, 1000) {
+		t.Errorf("%d consent audit rows after %d flows (%v)", len(events), r.Operations, err)
+	}
+	live, err := s.ListActiveTokens(t.Context(), store.TokenFilter{UserID: "bench", Kind: store.KindRefresh}, time.Now())
+	if err != nil || len(live) != floorRefreshCap {
+		t.Errorf("%d live refresh tokens after %d flows, want the cap's %d (%v)", len(live), r.Operations, floorRefreshCap, err)
 	}
 }

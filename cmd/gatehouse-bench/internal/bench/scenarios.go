@@ -113,7 +113,7 @@ var scenarios = map[string]scenario{
 		servedByTool: true,
 	},
 	"ceiling-flow": {
-		about:        "the authcode scenario's three exchanges (authorization request with a session cookie, Allow, code exchange) answered by bare handlers with as many bytes and the same headers as Gatehouse's, reading the cookie, query, form and Basic credentials and checking nothing: net/http's own part of a browser flow (against ceiling-server --floor-dir, which also stores the flow's code and tokens through a node's write path: the flow's floor)",
+		about:        "the authcode scenario's three exchanges (authorization request with a session cookie, Allow, code exchange) answered by bare handlers with as many bytes and the same headers as Gatehouse's, reading the cookie, query, form and Basic credentials and checking nothing: net/http's own part of a browser flow (against ceiling-server --floor-dir, which also stores the flow's code and tokens through a node's write path: the flow's floor; with --floor-storage gatehouse, what a node stores, through its own store)",
 		build:        buildCeilingFlow,
 		servedByTool: true,
 	},

@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+)
+
+// Floor storages: what ceiling-server --floor-dir stores for a flow.
+const (
+	// FloorMinimal stores what a flow cannot do without and nothing else
+	// (sqlstore.FlowFloor): the flow's floor.
+	FloorMinimal = "minimal"
+	// FloorGatehouse stores what a Gatehouse node stores, through its own
+	// store: the decided consent, the code and the consent's audit row at
+	// Allow, the code redeemed with a token pair under the refresh cap at the
+	// exchange, in Gatehouse's schema with its indexes and read cache.
+	// Against FloorMinimal it measures what Gatehouse's storage adds to a
+	// flow; against the authcode scenario, what its pages and handlers add.
+	FloorGatehouse = "gatehouse"
+)
+
+// flowStorage keeps what a flow's Allow and code exchange store.
+type flowStorage interface {
+	// Decide stores c, answered once committed (before its flush) as a
+	// node answers a consent's decision; consentID is the decided page's.
+	Decide(ctx context.Context, consentID string, c sqlstore.FloorCode) error
+	// Exchange redeems the code whose hash is code once, storing the
+	// token pair by its hashes, and returns once that is flushed; an
+	// unknown, used or expired code: store.ErrNotFound.
+	Exchange(ctx context.Context, code, access, refresh []byte, now time.Time) error
+	Close() error
+}
+
+func openFlowStorage(ctx context.Context, dir, kind string) (flowStorage, error) {
+	path := filepath.Join(dir, "floor.db")
+	switch kind {
+	case FloorMinimal, "":
+		f, err := sqlstore.OpenFlowFloor(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		return minimalStorage{f}, nil
+	case FloorGatehouse:
+		return openGatehouseStorage(ctx, path)
+	}
+	return nil, fmt.Errorf("floor storage %q: want %s or %s", kind, FloorMinimal, FloorGatehouse)
+}
+
+type minimalStorage struct{ *sqlstore.FlowFloor }
+
+func (m minimalStorage) Decide(ctx context.Context, _ string, c sqlstore.FloorCode) error {
+	return m.FlowFloor.Decide(ctx, c)
+}
+
+// The gatehouse storage's one application, its user's refresh cap and the
+// lifetimes, as a node's defaults (config.Default).
+const (
+	floorClientID    = "00000000000000000000000000f100e0"
+	floorRefreshCap  = 10
+	floorAccessLife  = 2 * time.Hour
+	floorConsentLife = 10 * time.Minute
+)
+
+type gatehouseStorage struct{ s *sqlstore.Store }
+
+func openGatehouseStorage(ctx context.Context, path string) (*gatehouseStorage, error) {
+	s, err := sqlstore.OpenSQLite(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	err = s.CreateClient(ctx, store.Client{ID: floorClientID, Name: "bench floor", Grants: []string{"authorization_code", "refresh_token"},
+		Scopes: []string{"READ", "WRITE"}, CreatedAt: time.Now()}, 0)
+	if err != nil && !errors.Is(err, store.ErrConflict) { // a directory used before has it
+		s.Close()
+		return nil, fmt.Errorf("floor storage: %w", err)
+	}
+	return &gatehouseStorage{s: s}, nil
+}
+
+func (g *gatehouseStorage) Decide(ctx context.Context, consentID string, c sqlstore.FloorCode) error {
+	now := time.Now()
+	idHash := sha256.Sum256([]byte("consent:" + consentID))
+	code := store.Code{Hash: c.Hash, ClientID: floorClientID, UserID: c.UserID, RedirectURI: c.RedirectURI, Scope: c.Scope,
+		Challenge: c.Challenge, ChallengeMethod: "S256", GrantID: floorGrantID(now), CreatedAt: now, ExpiresAt: c.ExpiresAt}
+	event := store.AuditEvent{At: now, Kind: audit.ConsentAllow, Actor: c.UserID, Username: c.UserID, Address: "127.0.0.1",
+		ClientID: floorClientID, Detail: c.Scope}
+	return g.s.DecideConsent(ctx, idHash[:], now.Add(floorConsentLife), &code, &event)
+}
+
+// Exchange reads the code, as the token endpoint does, then redeems it.
+func (g *gatehouseStorage) Exchange(ctx context.Context, codeHash, access, refresh []byte, now time.Time) error {
+	code, err := g.s.CodeByHash(ctx, codeHash)
+	if err != nil {
+		return err
+	}
+	if !code.UsedAt.IsZero() || !now.Before(code.ExpiresAt) {
+		return store.ErrNotFound
+	}
+	at := store.Token{Hash: access, Kind: store.KindAccess, GrantID: code.GrantID, ClientID: code.ClientID, UserID: code.UserID,
+		Scope: code.Scope, GrantedAt: code.CreatedAt, CreatedAt: now, ExpiresAt: now.Add(floorAccessLife)}
+	rt := at
+	rt.Hash, rt.Kind, rt.ExpiresAt, rt.AccessHash = refresh, store.KindRefresh, time.Time{}, access
+	err = g.s.RedeemCode(ctx, codeHash, now, store.Issue{Access: at, Refresh: &rt, RefreshCap: floorRefreshCap})
+	if errors.Is(err, store.ErrCodeReused) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+func (g *gatehouseStorage) Close() error { return g.s.Close() }
+
+// floorGrantID is shaped as a node's: the time in milliseconds, then 80
+// random bits, in hex.
+func floorGrantID(now time.Time) string {
+	var b [16]byte
+	ms := uint64(now.UnixMilli())
+	for i := range 6 {
+		b[5-i] = byte(ms >> (8 * i))
+	}
+	rand.Read(b[6:])
+	return hex.EncodeToString(b[:])
+}
