@@ -256,7 +256,7 @@ func (s *Server) PrepareApproval(req *AuthorizeRequest, u store.User) (store.Cod
 	code := store.Code{
 		Hash: hash, ClientID: req.Client.ID, UserID: u.ID, RedirectURI: req.RedirectParam,
 		Scope: scope.Format(kept), Challenge: req.Challenge, ChallengeMethod: req.ChallengeMethod,
-		GrantID: newGrantID(now), CreatedAt: now, ExpiresAt: now.Add(s.settings.CodeTTL),
+		GrantID: NewGrantID(now), CreatedAt: now, ExpiresAt: now.Add(s.settings.CodeTTL),
 	}
 	return code, s.redirect(req, url.Values{"code": {value}}), nil
 }
@@ -292,10 +292,10 @@ func Describe(err error) (code, description string) {
 	return e.Code, e.Description
 }
 
-// newGrantID returns 32 hex characters: the time in milliseconds, then 80
+// NewGrantID returns 32 hex characters: the time in milliseconds, then 80
 // random bits. Time first makes new grants sort last, so the grant index
 // grows at its end instead of taking a write in a random page per token.
-func newGrantID(now time.Time) string {
+func NewGrantID(now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
 	rand.Read(b[6:])

@@ -19,7 +19,7 @@ func (s *Server) grantClientCredentials(ctx context.Context, c store.Client, for
 		return nil, e
 	}
 	now := s.now()
-	p, err := s.mint(c, "", scopes, newGrantID(now), now, false)
+	p, err := s.mint(c, "", scopes, NewGrantID(now), now, false)
 	if err != nil {
 		return nil, err
 	}

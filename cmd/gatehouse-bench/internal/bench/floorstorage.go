@@ -2,15 +2,14 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
@@ -91,7 +90,7 @@ func (g *gatehouseStorage) Decide(ctx context.Context, consentID string, c sqlst
 	now := time.Now()
 	idHash := sha256.Sum256([]byte("consent:" + consentID))
 	code := store.Code{Hash: c.Hash, ClientID: floorClientID, UserID: c.UserID, RedirectURI: c.RedirectURI, Scope: c.Scope,
-		Challenge: c.Challenge, ChallengeMethod: "S256", GrantID: floorGrantID(now), CreatedAt: now, ExpiresAt: c.ExpiresAt}
+		Challenge: c.Challenge, ChallengeMethod: "S256", GrantID: oauth.NewGrantID(now), CreatedAt: now, ExpiresAt: c.ExpiresAt}
 	event := store.AuditEvent{At: now, Kind: audit.ConsentAllow, Actor: c.UserID, Username: c.UserID, Address: "127.0.0.1",
 		ClientID: floorClientID, Detail: c.Scope}
 	return g.s.DecideConsent(ctx, idHash[:], now.Add(floorConsentLife), &code, &event)
@@ -118,15 +117,3 @@ func (g *gatehouseStorage) Exchange(ctx context.Context, codeHash, access, refre
 }
 
 func (g *gatehouseStorage) Close() error { return g.s.Close() }
-
-// floorGrantID is shaped as a node's: the time in milliseconds, then 80
-// random bits, in hex.
-func floorGrantID(now time.Time) string {
-	var b [16]byte
-	ms := uint64(now.UnixMilli())
-	for i := range 6 {
-		b[5-i] = byte(ms >> (8 * i))
-	}
-	rand.Read(b[6:])
-	return hex.EncodeToString(b[:])
-}
