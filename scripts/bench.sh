@@ -23,8 +23,10 @@
 #     the server's CPU, GET and ceiling-post: an introspection-shaped POST;
 #     and ceiling-flow c=8: authcode's three exchanges answered bare; then
 #     floor-flow: the same against `ceiling-server --floor-dir`, which stores
-#     what the flow must keep through a node's write path; storage-flow: with
-#     `--floor-storage gatehouse`, which stores what a node stores);
+#     what the flow must keep through a node's write path; required-flow:
+#     with `--floor-storage required`, which also stores what the spec
+#     requires of every flow; storage-flow: with `--floor-storage
+#     gatehouse`, which stores what a node stores);
 #     every run reports the nodes' CPU time per operation (--server-pid),
 #     and the summary each median's ratio to the ceiling;
 #   - records the server's idle RSS and peak RSS (VmRSS, VmHWM), and its
@@ -298,11 +300,15 @@ for scenario in $SCENARIOS; do
       wait "$cpid" 2>/dev/null || true
       # And the same flow storing what it must keep, through a node's write
       # path on a fresh SQLite file: the browser flow's floor, flushes
-      # included (floor-flow); then storing what a node stores, through its
-      # own store (storage-flow).
-      for storage in minimal gatehouse; do
-        name=floor-flow
-        [ "$storage" = gatehouse ] && name=storage-flow
+      # included (floor-flow); then also what the spec requires of every
+      # flow (required-flow); then what a node stores, through its own store
+      # (storage-flow).
+      for storage in minimal required gatehouse; do
+        case $storage in
+          minimal) name=floor-flow ;;
+          required) name=required-flow ;;
+          gatehouse) name=storage-flow ;;
+        esac
         fport=$(free_port)
         mkdir -p "$tmp/$name"
         "${pin_server[@]}" "$tool" ceiling-server --listen "127.0.0.1:$fport" --floor-dir "$tmp/$name" --floor-storage "$storage" >"$RESULTS/$name-server.log" 2>&1 &
@@ -417,11 +423,12 @@ own_work "browser flow" authcode ceiling-flow flow
 if [ "$mode" = sqlite ]; then
   own_work "browser flow" authcode floor-flow flow "the flow's floor with its durable writes"
   own_work "browser flow" authcode storage-flow flow "the same bare exchanges storing what a node stores" "Gatehouse's pages and handlers"
-  own_work "bare exchanges storing what a node stores" storage-flow floor-flow flow "the flow's floor" "Gatehouse's storage above the floor"
+  own_work "bare exchanges storing what the spec requires" required-flow floor-flow flow "the flow's floor" "the spec's rows above the floor"
+  own_work "bare exchanges storing what a node stores" storage-flow required-flow flow "what the spec requires" "Gatehouse's storage above that"
 fi
 # SQLite's flushes per write operation: on a small VM each costs the core
 # about half a millisecond (docs/performance.md, "The browser flow").
-for sc in client-credentials refresh authcode floor-flow storage-flow; do
+for sc in client-credentials refresh authcode floor-flow required-flow storage-flow; do
   [ -f "$RESULTS/$sc.json" ] || continue
   f=$(median_flushes "$RESULTS/$sc.json")
   [ -n "$f" ] && say "$(awk -v s="$sc" -v f="$f" 'BEGIN { printf "%-22s %.3f flushes per operation", s, f }')"

@@ -206,11 +206,15 @@ authorization code flow must keep, and nothing else, in a SQLite database in
 that directory, through a Gatehouse node's own write path (the decision
 answered before its flush, the exchange after one, synchronous=FULL), and
 /metrics reports its fsyncs: ceiling-flow against it (with --flushes) is the
-browser flow's floor with its durable writes. With --floor-storage gatehouse
-they store instead what a Gatehouse node stores, through its own store (the
-decided consent, the code and the consent's audit row; the code redeemed with
-a token pair under the refresh cap), so that the flow's cost splits into the
-floor, Gatehouse's storage above it, and Gatehouse's pages and handlers.`,
+browser flow's floor with its durable writes. With --floor-storage required
+they also store what the spec requires of every flow, in tables with their
+primary keys and the refresh cap's one index (the page decided once, the
+consent's audit row, tokens bound to user, client and scope, the cap). With
+--floor-storage gatehouse they store instead what a Gatehouse node stores,
+through its own store (the decided consent, the code and the consent's audit
+row; the code redeemed with a token pair under the refresh cap), so that the
+flow's cost splits into the floor, what the spec requires above it,
+Gatehouse's storage above that, and Gatehouse's pages and handlers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -232,7 +236,7 @@ floor, Gatehouse's storage above it, and Gatehouse's pages and handlers.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on")
 	cmd.Flags().StringVar(&floorDir, "floor-dir", "", "store the flow's codes and tokens in a SQLite database in this directory (the flow's floor)")
-	cmd.Flags().StringVar(&floorStorage, "floor-storage", bench.FloorMinimal, "with --floor-dir, what is stored: "+bench.FloorMinimal+" (the floor) or "+bench.FloorGatehouse+" (what a node stores, through its store)")
+	cmd.Flags().StringVar(&floorStorage, "floor-storage", bench.FloorMinimal, "with --floor-dir, what is stored: "+bench.FloorMinimal+" (the floor), "+bench.FloorRequired+" (what the spec requires of every flow) or "+bench.FloorGatehouse+" (what a node stores, through its store)")
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,7 +17,16 @@ import (
 // run can tell what the disk and net/http cost a flow from what Gatehouse's
 // own work does (docs/performance.md, "The floors"). Its tables have only
 // their primary keys: no index, audit row, consent row, refresh cap or cache.
-type FlowFloor struct{ s *Store }
+//
+// OpenRequiredFlowFloor's floor adds what the spec asks of every flow beside
+// that, still in tables of their own keyed by their primary keys: the
+// consent page decided once, the consent's audit row, tokens bound to their
+// user, client, scope and expiry, and the refresh cap through the one index
+// it cannot do without. It has no other index, no read cache and no grant.
+type FlowFloor struct {
+	s        *Store
+	required bool
+}
 
 // FloorCode is the least an authorization code binds: who asked, for whom,
 // where the answer goes, the PKCE challenge, the scope and when it expires.
@@ -27,38 +37,96 @@ type FloorCode struct {
 	ExpiresAt                                       time.Time
 }
 
+// The floors' tables: the minimal floor's flow_floor_codes and
+// flow_floor_tokens, the required floor's flow_required_* (its own, so that
+// its index never weighs on the minimal floor's writes).
+var floorSchema = []string{
+	`CREATE TABLE IF NOT EXISTS flow_floor_codes` + floorCodeColumns,
+	`CREATE TABLE IF NOT EXISTS flow_floor_tokens` + floorTokenColumns,
+	`CREATE TABLE IF NOT EXISTS flow_required_decisions (id_hash BLOB PRIMARY KEY)`,
+	`CREATE TABLE IF NOT EXISTS flow_required_codes` + floorCodeColumns,
+	`CREATE TABLE IF NOT EXISTS flow_required_audit (id INTEGER PRIMARY KEY,
+		at BIGINT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, client_id TEXT NOT NULL, detail TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS flow_required_tokens` + floorTokenColumns,
+	// The refresh cap's index: a user's live refresh tokens for a client, by age.
+	`CREATE INDEX IF NOT EXISTS flow_required_live_refresh ON flow_required_tokens (user_id, client_id, created_at)
+		WHERE kind = 'refresh' AND revoked_at = 0 AND rotated_at = 0`,
+}
+
+const (
+	floorCodeColumns = ` (hash BLOB PRIMARY KEY,
+		client_id TEXT NOT NULL, user_id TEXT NOT NULL, redirect_uri TEXT NOT NULL, challenge TEXT NOT NULL,
+		scope TEXT NOT NULL, expires_at BIGINT NOT NULL, used INTEGER NOT NULL)`
+	// The token table's columns, as CommitFloor's (bench_test.go).
+	floorTokenColumns = ` (hash BLOB PRIMARY KEY,
+		kind TEXT, grant_id TEXT, client_id TEXT, user_id TEXT, scope TEXT, granted_at BIGINT,
+		created_at BIGINT, expires_at BIGINT, revoked_at BIGINT, rotated_at BIGINT, access_hash BLOB)`
+)
+
 // OpenFlowFloor opens (creating if needed) a SQLite database at path as a
-// node opens its own, with the floor's two tables beside Gatehouse's.
+// node opens its own, with the floors' tables beside Gatehouse's, for the
+// minimal floor.
 func OpenFlowFloor(ctx context.Context, path string) (*FlowFloor, error) {
+	return openFlowFloor(ctx, path, false)
+}
+
+// OpenRequiredFlowFloor is OpenFlowFloor for the floor that also stores what
+// the spec requires of every flow.
+func OpenRequiredFlowFloor(ctx context.Context, path string) (*FlowFloor, error) {
+	return openFlowFloor(ctx, path, true)
+}
+
+func openFlowFloor(ctx context.Context, path string, required bool) (*FlowFloor, error) {
 	s, err := OpenSQLite(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	err = s.inTx(ctx, func(ctx context.Context, q querier) error {
-		if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS flow_floor_codes (hash BLOB PRIMARY KEY,
-			client_id TEXT NOT NULL, user_id TEXT NOT NULL, redirect_uri TEXT NOT NULL, challenge TEXT NOT NULL,
-			scope TEXT NOT NULL, expires_at BIGINT NOT NULL, used INTEGER NOT NULL)`); err != nil {
-			return err
+		for _, stmt := range floorSchema {
+			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
 		}
-		// The token table's columns, as CommitFloor's (bench_test.go).
-		_, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS flow_floor_tokens (hash BLOB PRIMARY KEY,
-			kind TEXT, grant_id TEXT, client_id TEXT, user_id TEXT, scope TEXT, granted_at BIGINT,
-			created_at BIGINT, expires_at BIGINT, revoked_at BIGINT, rotated_at BIGINT, access_hash BLOB)`)
-		return err
+		return nil
 	})
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlstore: flow floor: %w", err)
 	}
-	return &FlowFloor{s: s}, nil
+	return &FlowFloor{s: s, required: required}, nil
 }
 
+// The required floor's refresh cap and its consent's audit row, as a node's.
+const (
+	floorRefreshCap = 10
+	floorAuditKind  = "consent.allow"
+)
+
 // Decide stores c, answered once committed and visible, as a node answers a
-// consent's decision (Store.inTxUnflushed).
-func (f *FlowFloor) Decide(ctx context.Context, c FloorCode) error {
+// consent's decision (Store.inTxUnflushed). The required floor also records
+// the decision of the consent page whose ID hashes to consentID, once (a
+// second decision: store.ErrNotFound), and the consent's audit row.
+func (f *FlowFloor) Decide(ctx context.Context, consentID []byte, c FloorCode) error {
+	if !f.required {
+		return f.s.inTxUnflushed(ctx, neutral(), func(ctx context.Context, tx querier) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO flow_floor_codes VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
+				c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Challenge, c.Scope, ms(c.ExpiresAt))
+			return err
+		})
+	}
 	return f.s.inTxUnflushed(ctx, neutral(), func(ctx context.Context, tx querier) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO flow_floor_codes VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
-			c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Challenge, c.Scope, ms(c.ExpiresAt))
+		if _, err := tx.ExecContext(ctx, `INSERT INTO flow_required_decisions VALUES ($1)`, consentID); err != nil {
+			if f.s.d.isUnique(err) {
+				return store.ErrNotFound
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO flow_required_codes VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
+			c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Challenge, c.Scope, ms(c.ExpiresAt)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO flow_required_audit (at, kind, actor, client_id, detail) VALUES ($1, $2, $3, $4, $5)`,
+			ms(time.Now()), floorAuditKind, c.UserID, c.ClientID, c.Scope)
 		return err
 	})
 }
@@ -66,8 +134,16 @@ func (f *FlowFloor) Decide(ctx context.Context, c FloorCode) error {
 // Exchange redeems the code whose hash is code, at most once and before it
 // expires, storing an access and a refresh token (by their hashes) in the
 // same transaction; it returns once that is flushed. A code unknown, used or
-// expired: store.ErrNotFound, and nothing is stored.
+// expired: store.ErrNotFound, and nothing is stored. The required floor's
+// tokens carry the code's user, client and scope, and the access token its
+// expiry; the user's oldest live refresh tokens for the client beyond the
+// cap are revoked with their access tokens.
 func (f *FlowFloor) Exchange(ctx context.Context, code, access, refresh []byte, now time.Time) error {
+	if f.required {
+		return f.s.inTxEffects(ctx, neutral(), func(ctx context.Context, tx querier) error {
+			return exchangeRequired(ctx, tx, code, access, refresh, now)
+		})
+	}
 	return f.s.inTxEffects(ctx, neutral(), func(ctx context.Context, tx querier) error {
 		res, err := tx.ExecContext(ctx, `UPDATE flow_floor_codes SET used = 1 WHERE hash = $1 AND used = 0 AND expires_at > $2`, code, ms(now))
 		if err != nil {
@@ -89,6 +165,46 @@ func (f *FlowFloor) Exchange(ctx context.Context, code, access, refresh []byte, 
 		}
 		return nil
 	})
+}
+
+func exchangeRequired(ctx context.Context, tx querier, code, access, refresh []byte, now time.Time) error {
+	var clientID, userID, scope string
+	err := tx.QueryRowContext(ctx, `UPDATE flow_required_codes SET used = 1 WHERE hash = $1 AND used = 0 AND expires_at > $2
+		RETURNING client_id, user_id, scope`, code, ms(now)).Scan(&clientID, &userID, &scope)
+	if err != nil {
+		return notFound(err)
+	}
+	const insert = `INSERT INTO flow_required_tokens VALUES ($1, $2, '', $3, $4, $5, $6, $6, $7, 0, 0, $8)`
+	if _, err := tx.ExecContext(ctx, insert, access, "access", clientID, userID, scope, ms(now), ms(now.Add(2*time.Hour)), nil); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, insert, refresh, "refresh", clientID, userID, scope, ms(now), 0, access); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT hash, access_hash FROM flow_required_tokens
+		WHERE user_id = $1 AND client_id = $2 AND kind = 'refresh' AND revoked_at = 0 AND rotated_at = 0 AND hash <> $3
+		ORDER BY created_at DESC LIMIT -1 OFFSET $4`, userID, clientID, refresh, floorRefreshCap-1)
+	if err != nil {
+		return err
+	}
+	var doomed [][]byte
+	for rows.Next() {
+		var hash, access []byte
+		if err := rows.Scan(&hash, &access); err != nil {
+			rows.Close()
+			return err
+		}
+		doomed = append(doomed, hash, access)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for _, h := range doomed {
+		if _, err := tx.ExecContext(ctx, `UPDATE flow_required_tokens SET revoked_at = $2 WHERE hash = $1`, h, ms(now)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -166,7 +166,7 @@ func (s *CeilingServer) decision(w http.ResponseWriter, r *http.Request) {
 	code := "gac_" + strings.Repeat("0", 51)
 	if s.floor != nil {
 		code = "gac_" + floorSecret()
-		err := s.floor.Decide(r.Context(), id, sqlstore.FloorCode{Hash: floorHash(code), ClientID: q.Get("client_id"), UserID: "bench",
+		err := s.floor.Decide(r.Context(), floorHash(id), sqlstore.FloorCode{Hash: floorHash(code), ClientID: q.Get("client_id"), UserID: "bench",
 			RedirectURI: q.Get("redirect_uri"), Challenge: q.Get("code_challenge"), Scope: q.Get("scope"), ExpiresAt: time.Now().Add(floorCodeLife)})
 		switch {
 		case errors.Is(err, store.ErrNotFound): // the page was decided already
@@ -254,6 +254,7 @@ func StartCeiling(addr string) (*CeilingServer, error) { return start(addr, nil)
 // storage FloorMinimal what an authorization code flow must keep and nothing
 // else (sqlstore.FlowFloor), so that the ceiling-flow scenario against it
 // measures the flow's floor with its durable writes and their flushes; with
+// FloorRequired also what the spec requires of every flow; with
 // FloorGatehouse what a node stores, through its own store.
 func StartCeilingFloor(ctx context.Context, addr, dir, storage string) (*CeilingServer, error) {
 	floor, err := openFlowStorage(ctx, dir, storage)

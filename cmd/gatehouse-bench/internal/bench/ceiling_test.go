@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"database/sql"
 	"encoding/base64"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -123,7 +125,7 @@ func TestCeilingFlowReadsTheRequests(t *testing.T) {
 // against it, with at least one flush per few exchanges — with the minimal
 // storage and with Gatehouse's own.
 func TestCeilingFloorStoresTheFlow(t *testing.T) {
-	for _, storage := range []string{FloorMinimal, FloorGatehouse} {
+	for _, storage := range []string{FloorMinimal, FloorRequired, FloorGatehouse} {
 		t.Run(storage, func(t *testing.T) { testCeilingFloor(t, storage) })
 	}
 	if _, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", t.TempDir(), "everything"); err == nil {
@@ -132,7 +134,8 @@ func TestCeilingFloorStoresTheFlow(t *testing.T) {
 }
 
 func testCeilingFloor(t *testing.T, storage string) {
-	srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", t.TempDir(), storage)
+	dir := t.TempDir()
+	srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", dir, storage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,13 +188,21 @@ func testCeilingFloor(t *testing.T, storage string) {
 	if resp := post(pathToken, "grant_type=authorization_code&code=gac_unknown&code_verifier=v", true); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("an unknown code: %d, want 400", resp.StatusCode)
 	}
-	if storage != FloorGatehouse {
+	if storage == FloorMinimal {
 		return
 	}
-	// Gatehouse's storage decides a consent page once, audits each Allow,
-	// and holds the user to the refresh cap however many flows ran.
+	// The required and Gatehouse's storage decide a consent page once, audit
+	// each Allow, and hold the user to the refresh cap however many flows ran.
 	if resp := post(pathConsent, "csrf_token=x&decision=allow&consent_id="+id+ceilingSignature, false); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("the same consent decided again: %d, want 400", resp.StatusCode)
+	}
+	if storage == FloorRequired {
+		audits, live := requiredFloorCounts(t, dir)
+		if audits < r.Operations || live != floorRefreshCap {
+			t.Errorf("%d consent audit rows and %d live refresh tokens after %d flows, want at least as many rows and the cap's %d",
+				audits, live, r.Operations, floorRefreshCap)
+		}
+		return
 	}
 	s := srv.floor.(*gatehouseStorage).s
 	events, err := s.ListAudit(t.Context(), store.AuditFilter{Kind: audit.ConsentAllow, Limit: 1000})
@@ -202,4 +213,24 @@ func testCeilingFloor(t *testing.T, storage string) {
 	if err != nil || len(live) != floorRefreshCap {
 		t.Errorf("%d live refresh tokens after %d flows, want the cap's %d (%v)", len(live), r.Operations, floorRefreshCap, err)
 	}
+}
+
+// requiredFloorCounts reads the required floor's database in dir: its
+// consent audit rows and the most live refresh tokens the bench user holds
+// for one client (the cap is per user and client; the flows' client and the
+// test's own are two).
+func requiredFloorCounts(t *testing.T, dir string) (audits, live int64) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "floor.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM flow_required_audit WHERE kind = 'consent.allow'),
+		(SELECT max(n) FROM (SELECT count(*) AS n FROM flow_required_tokens
+			WHERE user_id = 'bench' AND kind = 'refresh' AND revoked_at = 0 GROUP BY client_id))`).Scan(&audits, &live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audits, live
 }

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -19,6 +18,11 @@ const (
 	// FloorMinimal stores what a flow cannot do without and nothing else
 	// (sqlstore.FlowFloor): the flow's floor.
 	FloorMinimal = "minimal"
+	// FloorRequired also stores what the spec requires of every flow
+	// (sqlstore.OpenRequiredFlowFloor): the page decided once, the consent's
+	// audit row, tokens bound to user, client and scope, the refresh cap
+	// through its one index; no other index, read cache or grant.
+	FloorRequired = "required"
 	// FloorGatehouse stores what a Gatehouse node stores, through its own
 	// store: the decided consent, the code and the consent's audit row at
 	// Allow, the code redeemed with a token pair under the refresh cap at the
@@ -31,8 +35,9 @@ const (
 // flowStorage keeps what a flow's Allow and code exchange store.
 type flowStorage interface {
 	// Decide stores c, answered once committed (before its flush) as a
-	// node answers a consent's decision; consentID is the decided page's.
-	Decide(ctx context.Context, consentID string, c sqlstore.FloorCode) error
+	// node answers a consent's decision; consentHash is the decided page's
+	// ID, hashed.
+	Decide(ctx context.Context, consentHash []byte, c sqlstore.FloorCode) error
 	// Exchange redeems the code whose hash is code once, storing the
 	// token pair by its hashes, and returns once that is flushed; an
 	// unknown, used or expired code: store.ErrNotFound.
@@ -44,21 +49,13 @@ func openFlowStorage(ctx context.Context, dir, kind string) (flowStorage, error)
 	path := filepath.Join(dir, "floor.db")
 	switch kind {
 	case FloorMinimal, "":
-		f, err := sqlstore.OpenFlowFloor(ctx, path)
-		if err != nil {
-			return nil, err
-		}
-		return minimalStorage{f}, nil
+		return sqlstore.OpenFlowFloor(ctx, path)
+	case FloorRequired:
+		return sqlstore.OpenRequiredFlowFloor(ctx, path)
 	case FloorGatehouse:
 		return openGatehouseStorage(ctx, path)
 	}
-	return nil, fmt.Errorf("floor storage %q: want %s or %s", kind, FloorMinimal, FloorGatehouse)
-}
-
-type minimalStorage struct{ *sqlstore.FlowFloor }
-
-func (m minimalStorage) Decide(ctx context.Context, _ string, c sqlstore.FloorCode) error {
-	return m.FlowFloor.Decide(ctx, c)
+	return nil, fmt.Errorf("floor storage %q: want %s, %s or %s", kind, FloorMinimal, FloorRequired, FloorGatehouse)
 }
 
 // The gatehouse storage's one application, its user's refresh cap and the
@@ -86,14 +83,13 @@ func openGatehouseStorage(ctx context.Context, path string) (*gatehouseStorage, 
 	return &gatehouseStorage{s: s}, nil
 }
 
-func (g *gatehouseStorage) Decide(ctx context.Context, consentID string, c sqlstore.FloorCode) error {
+func (g *gatehouseStorage) Decide(ctx context.Context, consentHash []byte, c sqlstore.FloorCode) error {
 	now := time.Now()
-	idHash := sha256.Sum256([]byte("consent:" + consentID))
 	code := store.Code{Hash: c.Hash, ClientID: floorClientID, UserID: c.UserID, RedirectURI: c.RedirectURI, Scope: c.Scope,
 		Challenge: c.Challenge, ChallengeMethod: "S256", GrantID: oauth.NewGrantID(now), CreatedAt: now, ExpiresAt: c.ExpiresAt}
 	event := store.AuditEvent{At: now, Kind: audit.ConsentAllow, Actor: c.UserID, Username: c.UserID, Address: "127.0.0.1",
 		ClientID: floorClientID, Detail: c.Scope}
-	return g.s.DecideConsent(ctx, idHash[:], now.Add(floorConsentLife), &code, &event)
+	return g.s.DecideConsent(ctx, consentHash, now.Add(floorConsentLife), &code, &event)
 }
 
 // Exchange reads the code, as the token endpoint does, then redeems it.
