@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -96,37 +97,39 @@ func openFlowFloor(ctx context.Context, path string, required bool) (*FlowFloor,
 	return &FlowFloor{s: s, required: required}, nil
 }
 
-// The required floor's refresh cap and its consent's audit row, as a node's.
+// The required floor's refresh cap and access token lifetime, as a node's
+// defaults.
 const (
 	floorRefreshCap = 10
-	floorAuditKind  = "consent.allow"
+	floorAccessLife = 2 * time.Hour
 )
 
 // Decide stores c, answered once committed and visible, as a node answers a
 // consent's decision (Store.inTxUnflushed). The required floor also records
-// the decision of the consent page whose ID hashes to consentID, once (a
+// the decision of the consent page whose ID hashes to consentHash, once (a
 // second decision: store.ErrNotFound), and the consent's audit row.
-func (f *FlowFloor) Decide(ctx context.Context, consentID []byte, c FloorCode) error {
-	if !f.required {
-		return f.s.inTxUnflushed(ctx, neutral(), func(ctx context.Context, tx querier) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO flow_floor_codes VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
-				c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Challenge, c.Scope, ms(c.ExpiresAt))
-			return err
-		})
+func (f *FlowFloor) Decide(ctx context.Context, consentHash []byte, c FloorCode) error {
+	insertCode := `INSERT INTO flow_floor_codes VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`
+	if f.required {
+		insertCode = `INSERT INTO flow_required_codes VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`
 	}
 	return f.s.inTxUnflushed(ctx, neutral(), func(ctx context.Context, tx querier) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO flow_required_decisions VALUES ($1)`, consentID); err != nil {
-			if f.s.d.isUnique(err) {
-				return store.ErrNotFound
+		if f.required {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO flow_required_decisions VALUES ($1)`, consentHash); err != nil {
+				if f.s.d.isUnique(err) {
+					return store.ErrNotFound
+				}
+				return err
 			}
+		}
+		if _, err := tx.ExecContext(ctx, insertCode, c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Challenge, c.Scope, ms(c.ExpiresAt)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO flow_required_codes VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
-			c.Hash, c.ClientID, c.UserID, c.RedirectURI, c.Challenge, c.Scope, ms(c.ExpiresAt)); err != nil {
-			return err
+		if !f.required {
+			return nil
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO flow_required_audit (at, kind, actor, client_id, detail) VALUES ($1, $2, $3, $4, $5)`,
-			ms(time.Now()), floorAuditKind, c.UserID, c.ClientID, c.Scope)
+			ms(time.Now()), audit.ConsentAllow, c.UserID, c.ClientID, c.Scope)
 		return err
 	})
 }
@@ -175,7 +178,7 @@ func exchangeRequired(ctx context.Context, tx querier, code, access, refresh []b
 		return notFound(err)
 	}
 	const insert = `INSERT INTO flow_required_tokens VALUES ($1, $2, '', $3, $4, $5, $6, $6, $7, 0, 0, $8)`
-	if _, err := tx.ExecContext(ctx, insert, access, "access", clientID, userID, scope, ms(now), ms(now.Add(2*time.Hour)), nil); err != nil {
+	if _, err := tx.ExecContext(ctx, insert, access, "access", clientID, userID, scope, ms(now), ms(now.Add(floorAccessLife)), nil); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, insert, refresh, "refresh", clientID, userID, scope, ms(now), 0, access); err != nil {
