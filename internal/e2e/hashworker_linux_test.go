@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
+	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/testproc"
@@ -38,5 +41,54 @@ func TestHashWorkerGivesBackItsStartPages(t *testing.T) {
 	// pages kept.
 	if fileKiB > 10<<10 {
 		t.Errorf("hash worker: RssFile %d KiB, want at most 10 MiB (the start's pages given back)", fileKiB)
+	}
+}
+
+// TestHashWorkerPeakDuringSignInFloods: in the real binary's worker,
+// sign-in floods (more hashes queued than it has slots, in bursts with its
+// memory given back between them) hold at most one hash's memory per slot
+// at any time. A finished hash's memory must be reused or given back before
+// the next one takes its own, not left resident beside it. The worker is
+// the binary as shipped: a -race build's shadow memory is never given back,
+// so the test binary itself could not show what the worker holds.
+func TestHashWorkerPeakDuringSignInFloods(t *testing.T) {
+	bin := buildBinary(t)
+	var worker *exec.Cmd
+	const floods, queued = 6, 12
+	big := user.Argon2Params{MemoryKiB: 16 << 10, Time: 1, Threads: 1}
+	h := user.NewHasher(big, queued)
+	h.UseWorkerProcess(func() *exec.Cmd {
+		worker = exec.Command(bin, "hash-worker")
+		return worker
+	}, nil)
+	defer h.Close()
+	ctx := context.Background()
+	if _, err := h.Hash(ctx, "start the worker with one hash"); err != nil {
+		t.Fatal(err)
+	}
+	if worker == nil || worker.Process == nil {
+		t.Fatal("the hash was not made by a worker process")
+	}
+	pid := worker.Process.Pid
+	base := testproc.StatusKiB(t, pid, "VmHWM") // the start and one hash
+	for round := range floods {
+		var wg sync.WaitGroup
+		for i := range queued {
+			wg.Go(func() {
+				if _, err := h.Hash(ctx, fmt.Sprint("flood-", round, "-", i)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	slots := runtime.GOMAXPROCS(0) // the worker's: it inherits this process's CPUs
+	block := int(big.MemoryKiB)
+	grew := testproc.StatusKiB(t, pid, "VmHWM") - base
+	t.Logf("%d floods of %d hashes on %d slots: peak +%d KiB over one hash's (%d KiB)", floods, queued, slots, grew, block)
+	// Each further slot may add one hash's memory; half a hash more is
+	// the runtime's own (goroutines, buffers, a collection's work).
+	if limit := (slots-1)*block + block/2; grew > limit {
+		t.Errorf("sign-in floods raised the worker's peak by %d KiB, want at most %d (one hash, %d KiB, per further slot)", grew, limit, block)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"time"
 
@@ -262,6 +263,7 @@ func ServeHashWorker(in io.Reader, out io.Writer) error {
 	var wmu sync.Mutex
 	w := bufio.NewWriter(out)
 	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	limit := newHashMemoryLimit(cap(slots))
 	var mu sync.Mutex
 	running := 0
 	var wg sync.WaitGroup
@@ -288,6 +290,7 @@ func ServeHashWorker(in io.Reader, out io.Writer) error {
 		if p.MemoryKiB == 0 || p.MemoryKiB > 1<<20 || p.Time == 0 || p.Time > 64 || p.Threads == 0 || keyLen == 0 || keyLen > 1024 {
 			return fmt.Errorf("hash worker: bad request parameters %+v, key %d bytes", p, keyLen)
 		}
+		limit.admit(p)
 		slots <- struct{}{}
 		mu.Lock()
 		running++
@@ -322,6 +325,40 @@ func ServeHashWorker(in io.Reader, out io.Writer) error {
 			}
 		}()
 	}
+}
+
+// hashMemoryLimit holds the worker's memory to its start's plus one hash's
+// per slot. A collection before each hash frees the last one's memory, but
+// the new hash's single allocation may land elsewhere — on pages given back
+// after an earlier burst, or past a small span that took the freed range's
+// first page — and the freed range would stay resident beside it (three
+// hashes' memory on two slots, one flood in ~20). Under a memory limit the
+// runtime gives free pages back before it takes new ones past the limit.
+type hashMemoryLimit struct {
+	slots   uint64
+	base    uint64 // the runtime's memory at the worker's start
+	largest uint64 // the most memory one hash has asked for
+}
+
+// hashLimitSlack is what the worker may hold beyond its start and its
+// hashes (goroutines, buffers, a collection's work) before the runtime
+// gives memory back.
+const hashLimitSlack = 4 << 20
+
+func newHashMemoryLimit(slots int) *hashMemoryLimit {
+	m := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(m)
+	return &hashMemoryLimit{slots: uint64(slots), base: m[0].Value.Uint64() - m[1].Value.Uint64()}
+}
+
+// admit raises the limit when a hash asks for more memory than any before.
+func (l *hashMemoryLimit) admit(p Argon2Params) {
+	need := uint64(p.MemoryKiB) << 10
+	if need <= l.largest {
+		return
+	}
+	l.largest = need
+	debug.SetMemoryLimit(int64(l.base + l.slots*need + hashLimitSlack))
 }
 
 func readChunk(r *bufio.Reader) ([]byte, error) {

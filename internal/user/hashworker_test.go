@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
@@ -177,5 +178,29 @@ func TestWorkerHoldsWhileRunning(t *testing.T) {
 		if !ended {
 			t.Errorf("release %d came before its process had ended", i)
 		}
+	}
+}
+
+// TestHashMemoryLimitFollowsTheLargestHash: the worker's limit holds one
+// hash per slot of the most memory any request has asked for, above its
+// start's memory, and a smaller request does not lower it.
+func TestHashMemoryLimitFollowsTheLargestHash(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	l := newHashMemoryLimit(2)
+	if l.base == 0 {
+		t.Fatal("the worker's start memory read as 0")
+	}
+	l.admit(Argon2Params{MemoryKiB: 16 << 10, Time: 1, Threads: 1})
+	want := int64(l.base + 2*(16<<20) + hashLimitSlack)
+	if got := debug.SetMemoryLimit(-1); got != want {
+		t.Fatalf("limit after a 16 MiB hash on 2 slots: %d, want %d", got, want)
+	}
+	l.admit(Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1})
+	if got := debug.SetMemoryLimit(-1); got != want {
+		t.Fatalf("limit after a smaller hash: %d, want it kept at %d", got, want)
+	}
+	l.admit(Argon2Params{MemoryKiB: 19 << 10, Time: 2, Threads: 1})
+	if got, want := debug.SetMemoryLimit(-1), int64(l.base+2*(19<<20)+hashLimitSlack); got != want {
+		t.Fatalf("limit after a 19 MiB hash: %d, want %d", got, want)
 	}
 }
