@@ -334,6 +334,8 @@ func ServeHashWorker(in io.Reader, out io.Writer) error {
 // first page — and the freed range would stay resident beside it (three
 // hashes' memory on two slots, one flood in ~20). Under a memory limit the
 // runtime gives free pages back before it takes new ones past the limit.
+// It replaces a GOMEMLIMIT inherited from the node: a lower one could only
+// make the worker collect harder, not hold less than its hashes need.
 type hashMemoryLimit struct {
 	slots   uint64
 	base    uint64 // the runtime's memory at the worker's start
