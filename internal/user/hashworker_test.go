@@ -183,9 +183,10 @@ func TestWorkerHoldsWhileRunning(t *testing.T) {
 
 // TestHashMemoryLimitFollowsTheLargestHash: the worker's limit holds one
 // hash per slot of the most memory any request has asked for, above its
-// start's memory, and a smaller request does not lower it.
+// start's memory, in place of a limit it inherited; a smaller request does
+// not lower it.
 func TestHashMemoryLimitFollowsTheLargestHash(t *testing.T) {
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 20)) // as an inherited GOMEMLIMIT=1MiB would
 	l := newHashMemoryLimit(2)
 	if l.base == 0 {
 		t.Fatal("the worker's start memory read as 0")
