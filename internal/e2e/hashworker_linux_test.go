@@ -17,25 +17,8 @@ import (
 // executable pages hashing uses, not the ~16 MiB of code and tables that
 // starting the binary touched.
 func TestHashWorkerGivesBackItsStartPages(t *testing.T) {
-	bin := buildBinary(t)
-	var worker *exec.Cmd
-	h := user.NewHasher(user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 1)
-	h.UseWorkerProcess(func() *exec.Cmd {
-		worker = exec.Command(bin, "hash-worker")
-		return worker
-	}, nil)
-	defer h.Close()
-	phc, err := h.Hash(context.Background(), "a password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if worker == nil || worker.Process == nil {
-		t.Fatal("the hash was not made by a worker process")
-	}
-	if ok, err := h.Verify(context.Background(), phc, "a password"); err != nil || !ok {
-		t.Fatalf("the worker's hash does not verify: %v %v", ok, err)
-	}
-	fileKiB := testproc.StatusKiB(t, worker.Process.Pid, "RssFile")
+	_, pid := hasherWithRealWorker(t, user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 1)
+	fileKiB := testproc.StatusKiB(t, pid, "RssFile")
 	t.Logf("hash worker: RssFile %d KiB", fileKiB)
 	// Measured: 6.9 MiB after a sign-in flood, 16.3 MiB with the start's
 	// pages kept.
@@ -52,24 +35,10 @@ func TestHashWorkerGivesBackItsStartPages(t *testing.T) {
 // the binary as shipped: a -race build's shadow memory is never given back,
 // so the test binary itself could not show what the worker holds.
 func TestHashWorkerPeakDuringSignInFloods(t *testing.T) {
-	bin := buildBinary(t)
-	var worker *exec.Cmd
 	const floods, queued = 6, 12
 	big := user.Argon2Params{MemoryKiB: 16 << 10, Time: 1, Threads: 1}
-	h := user.NewHasher(big, queued)
-	h.UseWorkerProcess(func() *exec.Cmd {
-		worker = exec.Command(bin, "hash-worker")
-		return worker
-	}, nil)
-	defer h.Close()
+	h, pid := hasherWithRealWorker(t, big, queued)
 	ctx := context.Background()
-	if _, err := h.Hash(ctx, "start the worker with one hash"); err != nil {
-		t.Fatal(err)
-	}
-	if worker == nil || worker.Process == nil {
-		t.Fatal("the hash was not made by a worker process")
-	}
-	pid := worker.Process.Pid
 	base := testproc.StatusKiB(t, pid, "VmHWM") // the start and one hash
 	for round := range floods {
 		var wg sync.WaitGroup
@@ -91,4 +60,32 @@ func TestHashWorkerPeakDuringSignInFloods(t *testing.T) {
 	if limit := (slots-1)*block + block/2; grew > limit {
 		t.Errorf("sign-in floods raised the worker's peak by %d KiB, want at most %d (one hash, %d KiB, per further slot)", grew, limit, block)
 	}
+}
+
+// hasherWithRealWorker returns a Hasher whose hashes the real binary's
+// worker (`gatehouse hash-worker`) makes, already started by one hash that
+// it checks verifies, and the worker's process ID. The Hasher is closed
+// when the test ends.
+func hasherWithRealWorker(t *testing.T, p user.Argon2Params, concurrency int) (*user.Hasher, int) {
+	t.Helper()
+	bin := buildBinary(t)
+	var worker *exec.Cmd
+	h := user.NewHasher(p, concurrency)
+	h.UseWorkerProcess(func() *exec.Cmd {
+		worker = exec.Command(bin, "hash-worker")
+		return worker
+	}, nil)
+	t.Cleanup(h.Close)
+	ctx := context.Background()
+	phc, err := h.Hash(ctx, "a password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if worker == nil || worker.Process == nil {
+		t.Fatal("the hash was not made by a worker process")
+	}
+	if ok, err := h.Verify(ctx, phc, "a password"); err != nil || !ok {
+		t.Fatalf("the worker's hash does not verify: %v %v", ok, err)
+	}
+	return h, worker.Process.Pid
 }
