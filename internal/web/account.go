@@ -68,7 +68,7 @@ func (p *Pages) handleAuthorizedApps(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "authorized_apps", p.t(r, "apps.title"), p.grantViews(r, byApplication(grants)))
+	p.renderFor(w, r, u, http.StatusOK, "authorized_apps", p.t(r, "apps.title"), p.grantViews(r, byApplication(grants)))
 }
 
 // byApplication merges the grants of each application into one: a user who

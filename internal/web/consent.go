@@ -139,7 +139,7 @@ func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	data.ConsentID = p.consentID(consentPage{Nonce: nonce, UserID: u.ID, Binding: p.consentBinding(r),
 		Request: req.Essential().Encode(), Expires: p.now().Add(consentTTL).UnixMilli()})
 	w.Header().Set("Content-Security-Policy", csp(" "+formTarget(target)))
-	p.render(w, r, http.StatusOK, "consent", p.t(r, "consent.title"), data)
+	p.renderFor(w, r, u, http.StatusOK, "consent", p.t(r, "consent.title"), data)
 }
 
 // formTarget is the CSP source for where the consent form's redirect lands.

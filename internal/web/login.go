@@ -141,5 +141,5 @@ func (p *Pages) handleHome(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		data.Level = user.LevelName(u.Level)
 	}
-	p.render(w, r, http.StatusOK, "home", p.t(r, "home.title"), data)
+	p.renderFor(w, r, u, http.StatusOK, "home", p.t(r, "home.title"), data)
 }

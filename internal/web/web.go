@@ -319,12 +319,19 @@ func (p *Pages) t(r *http.Request, key string, args ...any) string {
 }
 
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	u, _ := p.currentUser(r)
+	p.renderFor(w, r, u, status, name, title, data)
+}
+
+// renderFor is render for a handler that has read the signed-in user u
+// already: the user is read once per request, which on PostgreSQL is a
+// round trip to the database (the consent page's, on every authorization).
+func (p *Pages) renderFor(w http.ResponseWriter, r *http.Request, u *store.User, status int, name, title string, data any) {
 	found := requestLanguage(r)
 	lang := found.lang
 	if found.fromQuery {
 		http.SetCookie(w, &http.Cookie{Name: "gatehouse_lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	}
-	u, _ := p.currentUser(r)
 	// The session (and its cookie) must be settled before the header is written.
 	csrf := p.formToken(w, r)
 	flash := p.sessions.PopString(r.Context(), keyFlash)

@@ -45,6 +45,11 @@ type Dialect struct {
 	// skipLocked ends a SELECT … LIMIT that picks rows to claim, so
 	// concurrent claimants take different rows instead of queueing.
 	skipLocked string
+	// capInOneStatement revokes the tokens beyond the refresh cap with one
+	// UPDATE over the query that finds them (revokeBeyondRefreshCap): one
+	// round trip on PostgreSQL, where SQLite is faster with a query and an
+	// UPDATE per token (enforceRefreshCap).
+	capInOneStatement bool
 	// sessionLock makes concurrent Migrate calls from several nodes wait.
 	sessionLock bool
 	// prepare keeps every query prepared (see prepared).
@@ -84,15 +89,16 @@ var SQLite = Dialect{
 // Postgres is the dialect of github.com/jackc/pgx/v5/stdlib. Transactions run
 // at READ COMMITTED, so the count-then-insert invariants take locks.
 var Postgres = Dialect{
-	name:           "postgres",
-	goose:          goose.DialectPostgres,
-	lockClients:    "LOCK TABLE clients IN SHARE ROW EXCLUSIVE MODE",
-	lockRefreshCap: "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))",
-	lockUsers:      "SELECT pg_advisory_xact_lock(hashtextextended('gatehouse users', 0))",
-	lockRow:        " FOR UPDATE",
-	skipLocked:     " FOR UPDATE SKIP LOCKED",
-	unflushed:      "SET LOCAL synchronous_commit TO OFF",
-	sessionLock:    true,
+	name:              "postgres",
+	goose:             goose.DialectPostgres,
+	lockClients:       "LOCK TABLE clients IN SHARE ROW EXCLUSIVE MODE",
+	lockRefreshCap:    "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))",
+	lockUsers:         "SELECT pg_advisory_xact_lock(hashtextextended('gatehouse users', 0))",
+	lockRow:           " FOR UPDATE",
+	skipLocked:        " FOR UPDATE SKIP LOCKED",
+	unflushed:         "SET LOCAL synchronous_commit TO OFF",
+	capInOneStatement: true,
+	sessionLock:       true,
 	isUnique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"

@@ -68,7 +68,7 @@ func (s *Store) insertIssue(ctx context.Context, tx querier, issue store.Issue, 
 	if !capped(issue) {
 		return nil
 	}
-	return enforceRefreshCap(ctx, tx, *issue.Refresh, issue.RefreshCap, eff)
+	return enforceRefreshCap(ctx, tx, *issue.Refresh, issue.RefreshCap, s.d.capInOneStatement, eff)
 }
 
 // liveRefreshTokens lists the live refresh tokens of user $2 and client $3
@@ -86,17 +86,42 @@ const liveRefreshTokens = `SELECT hash, access_hash FROM tokens
 	AND hash <> $4 AND (expires_at = 0 OR expires_at > $1)
 	ORDER BY created_at DESC, hash DESC LIMIT 2147483647 OFFSET $5`
 
+// revokeLiveRefreshTokens revokes at time $1 what liveRefreshTokens lists,
+// with their access tokens, in one statement, returning their hashes.
+// PostgreSQL's way: one round trip instead of one per revoked token.
+const revokeLiveRefreshTokens = `WITH doomed AS (` + liveRefreshTokens + `)
+	UPDATE tokens SET revoked_at = $1 WHERE revoked_at = 0
+	AND hash IN (SELECT hash FROM doomed UNION ALL SELECT access_hash FROM doomed WHERE access_hash IS NOT NULL)
+	RETURNING hash`
+
 // enforceRefreshCap revokes, with their access tokens, the oldest active
 // refresh tokens of fresh's user and client beyond limit, recording them in
 // eff. fresh itself always survives: it is about to be handed out.
-func enforceRefreshCap(ctx context.Context, tx querier, fresh store.Token, limit int, eff *effects) error {
+// oneStatement revokes them with revokeLiveRefreshTokens.
+func enforceRefreshCap(ctx context.Context, tx querier, fresh store.Token, limit int, oneStatement bool, eff *effects) error {
 	// Revoking at time 0 would mean "not revoked": refuse rather than cap nothing.
 	if fresh.CreatedAt.IsZero() {
 		return errors.New("refresh token has no CreatedAt")
 	}
 	now := ms(fresh.CreatedAt)
 	// The newest limit-1 stay beside fresh.
-	rows, err := tx.QueryContext(ctx, liveRefreshTokens, now, fresh.UserID, fresh.ClientID, fresh.Hash, max(limit-1, 0))
+	args := []any{now, fresh.UserID, fresh.ClientID, fresh.Hash, max(limit-1, 0)}
+	if oneStatement {
+		rows, err := tx.QueryContext(ctx, revokeLiveRefreshTokens, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var hash []byte
+			if err := rows.Scan(&hash); err != nil {
+				return err
+			}
+			eff.token(hash)
+		}
+		return rows.Err()
+	}
+	rows, err := tx.QueryContext(ctx, liveRefreshTokens, args...)
 	if err != nil {
 		return err
 	}
