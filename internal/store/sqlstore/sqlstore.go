@@ -46,7 +46,7 @@ type Dialect struct {
 	// concurrent claimants take different rows instead of queueing.
 	skipLocked string
 	// capInOneStatement revokes the tokens beyond the refresh cap with one
-	// UPDATE over the query that finds them (revokeBeyondRefreshCap): one
+	// UPDATE over the query that finds them (revokeLiveRefreshTokens): one
 	// round trip on PostgreSQL, where SQLite is faster with a query and an
 	// UPDATE per token (enforceRefreshCap).
 	capInOneStatement bool
