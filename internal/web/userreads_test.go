@@ -2,9 +2,7 @@ package web_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"sync/atomic"
@@ -48,46 +46,22 @@ func TestPagesReadTheSignedInUserOnce(t *testing.T) {
 	}
 	srv := httptest.NewServer(pages.Handler())
 	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(path string) (int, string) {
-		t.Helper()
-		resp, err := client.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, string(body)
-	}
-
-	status, login := get("/login")
-	if status != http.StatusOK {
-		t.Fatalf("GET /login: %d", status)
-	}
-	resp, err := client.PostForm(srv.URL+"/login", url.Values{"csrf_token": {hidden(login, "csrf_token")}, "username": {"alice"}, "password": {"alice-password"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign-in: %d", resp.StatusCode)
+	b := (&site{t: t, gh: s.gh, base: srv.URL, addr: srv.Listener.Addr().String(), msgs: s.msgs}).browser("en")
+	login := b.get("/login")
+	if a := b.do("POST", "/login", url.Values{"csrf_token": {hidden(login.body, "csrf_token")}, "username": {"alice"}, "password": {"alice-password"}}); a.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", a.status)
 	}
 
 	for _, path := range []string{oauth.PathAuthorize + "?" + authorizeQuery(c).Encode(), "/"} {
 		before := reads.n.Load()
-		status, page := get(path)
-		if status != http.StatusOK {
-			t.Fatalf("GET %s: %d", path, status)
+		page := b.get(path)
+		if page.status != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, page.status)
 		}
 		if got := reads.n.Load() - before; got != 1 {
 			t.Errorf("GET %s read the signed-in user %d times, want once", path, got)
 		}
-		if path != "/" && hidden(page, "consent_id") == "" {
+		if path != "/" && hidden(page.body, "consent_id") == "" {
 			t.Errorf("GET %s: no consent form", path)
 		}
 	}
