@@ -89,6 +89,17 @@ func (d consentData) withFormID(id string) any {
 	return d
 }
 
+func (d consentData) appendShape(s shape) shape {
+	s = s.str(d.Client.ID).str(d.Client.Name).str(d.Client.Description).flag(d.Client.HasLogo)
+	for _, lines := range [][]scopeLine{d.Kept, d.Dropped} {
+		s = s.num(int64(len(lines)))
+		for _, l := range lines {
+			s = s.str(l.Name).str(l.Text)
+		}
+	}
+	return s.str(d.RedirectHost)
+}
+
 // handleConsentPage answers an authorization request, at the authorize
 // endpoint and at the consent page's own path (where sign-in returns to): it
 // validates the request and shows a signed-in user what the application asks

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -144,28 +145,87 @@ func TestKeptPagesConcurrently(t *testing.T) {
 	}
 }
 
-// A kept page's key is the JSON of its page: a field that JSON leaves out
-// (unexported, or tagged "-") would be rendered without being in the key,
-// and a page kept for one value would be shown for another.
-func TestKeptPageKeyHoldsEveryField(t *testing.T) {
-	var check func(ty reflect.Type, path string)
-	check = func(ty reflect.Type, path string) {
-		for ty.Kind() == reflect.Pointer || ty.Kind() == reflect.Slice {
-			ty = ty.Elem()
-		}
-		if ty.Kind() != reflect.Struct || ty.PkgPath() == "time" {
-			return
-		}
-		for i := range ty.NumField() {
-			f := ty.Field(i)
-			if !f.IsExported() || f.Tag.Get("json") != "" {
-				t.Errorf("%s.%s: not in a kept page's key as it is", path, f.Name)
+// A kept page's shape changes with every field a page is rendered from —
+// each field of page, its user and its consent data, changed one at a time
+// — and with none of the slots: a field left out of the shape would show a
+// page kept for one value to a request with another.
+func TestShapeHoldsEveryField(t *testing.T) {
+	slots := map[string]bool{"page.CSRF": true, "page.RequestID": true, "page.LangSwitch": true, "consentData.ConsentID": true}
+	build := func(change int) (shape, string) {
+		var pg page
+		var d consentData
+		var changed string
+		n := 0
+		visit := func(path string, alter func()) {
+			if n == change {
+				changed = path
+				alter()
 			}
-			check(f.Type, path+"."+f.Name)
+			n++
+		}
+		fillAndVisit(reflect.ValueOf(&pg).Elem(), "page", visit)
+		fillAndVisit(reflect.ValueOf(&d).Elem(), "consentData", visit)
+		if change == n { // one more: a page without a signed-in user
+			pg.User, changed = nil, "page.User (nil)"
+		}
+		return pg.appendShape(nil, "consent", d), changed
+	}
+	base, _ := build(-1)
+	for change := 0; ; change++ {
+		got, changed := build(change)
+		if changed == "" {
+			if change < 20 {
+				t.Fatalf("only %d fields visited", change)
+			}
+			break
+		}
+		if same := bytes.Equal(got, base); same != slots[changed] {
+			t.Errorf("changing %s: shape unchanged = %v, want %v", changed, same, slots[changed])
 		}
 	}
-	check(reflect.TypeFor[page](), "page")
-	check(reflect.TypeFor[consentData](), "consentData")
+	if again, _ := build(-1); !bytes.Equal(again, base) {
+		t.Fatal("the same page has two shapes")
+	}
+}
+
+// fillAndVisit gives every field under v a value of its own (a slice one
+// element), then calls visit with each field's path and a change to it:
+// strings, numbers, booleans, a time's seconds, nanoseconds and zone, and the length
+// of each slice. page.Data is skipped: the shape takes a slotted page's
+// data from the data itself, visited on its own.
+func fillAndVisit(v reflect.Value, path string, visit func(path string, change func())) {
+	switch {
+	case v.Type() == reflect.TypeFor[time.Time]():
+		at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+		v.Set(reflect.ValueOf(at))
+		visit(path+" (second)", func() { v.Set(reflect.ValueOf(at.Add(time.Second))) })
+		visit(path+" (nanosecond)", func() { v.Set(reflect.ValueOf(at.Add(time.Nanosecond))) })
+		visit(path+" (zone)", func() { v.Set(reflect.ValueOf(at.In(time.FixedZone("X", 3600)))) })
+	case v.Kind() == reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fillAndVisit(v.Elem(), path, visit)
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.Type.Kind() != reflect.Interface {
+				fillAndVisit(v.Field(i), path+"."+f.Name, visit)
+			}
+		}
+	case v.Kind() == reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fillAndVisit(v.Index(0), path+"[0]", visit)
+		visit(path+" (length)", func() { v.Set(reflect.Append(v, reflect.Zero(v.Type().Elem()))) })
+	case v.Kind() == reflect.String:
+		v.SetString(path) // every field's own value
+		visit(path, func() { v.SetString(path + "x") })
+	case v.CanInt():
+		v.SetInt(int64(len(path)))
+		visit(path, func() { v.SetInt(int64(len(path)) + 1) })
+	case v.Kind() == reflect.Bool:
+		v.SetBool(true)
+		visit(path, func() { v.SetBool(false) })
+	default:
+		panic("fillAndVisit: add a case for " + v.Type().String())
+	}
 }
 
 // hrefValue writes every link as the template does: links of the plain

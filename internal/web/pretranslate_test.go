@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -103,7 +104,9 @@ func BenchmarkRenderConsent(b *testing.B) {
 	// The link and the tokens as long as the load tool's.
 	pg := page{Lang: "en", Title: "Allow access", CSRF: "csrfTokenValue_-0123456789abcdefghijk", Data: data,
 		LangSwitch: "/rest/oauth2/latest/authorize?client_id=fcf122bc20336966df639802b5fae7f0&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb&response_type=code&scope=READ&state=s1&lang=ja",
-		User:       &store.User{Username: "alice", DisplayName: "Alice"}}
+		User: &store.User{ID: "2b1f0c8e4d7a4b6f9e3c5a1d8f0b2e4c", Username: "alice", DisplayName: "Alice", Email: "alice@example.com",
+			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+			CreatedAt:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), UpdatedAt: time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)}} // a user as the store reads one
 	b.Run("kept", func(b *testing.B) { // what the consent handler does (slottedPages)
 		var kept slottedPages
 		var buf bytes.Buffer
