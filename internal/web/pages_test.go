@@ -293,6 +293,68 @@ func TestSignInNamesTheApplication(t *testing.T) {
 	})
 }
 
+// TestKeptConsentPagesAreEachRequestsOwn: the consent page is kept rendered
+// (slottedPages), yet through real HTTP each user sees a page with their own
+// name and their own form, an application or a user renamed is shown by the
+// new name at the next request, and a page shown again carries this request's
+// consent ID and form token, which decide it.
+func TestKeptConsentPagesAreEachRequestsOwn(t *testing.T) {
+	s := newSite(t)
+	c := s.createClient(app.Registration{Name: "Wiki"})
+	signedIn := map[string]*browser{}
+	for _, name := range []string{"alice", "bob"} {
+		if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: name, DisplayName: "Display " + name, Password: name + "-password", Level: store.LevelUser}); err != nil {
+			t.Fatal(err)
+		}
+		b := s.browser("en")
+		signIn := b.follow(oauth.PathAuthorize + "?" + authorizeQuery(c).Encode())
+		if a := b.do("POST", "/login", url.Values{"csrf_token": {hidden(signIn.body, "csrf_token")}, "next": {hidden(signIn.body, "next")}, "username": {name}, "password": {name + "-password"}}); a.status != http.StatusSeeOther {
+			t.Fatalf("%s signs in: %d", name, a.status)
+		}
+		signedIn[name] = b
+	}
+	displayName := map[string]string{"alice": "Display alice", "bob": "Display bob"}
+	consentPage := func(name, wantApp string) answer {
+		t.Helper()
+		page := signedIn[name].get(oauth.PathAuthorize + "?" + authorizeQuery(c).Encode())
+		if page.status != http.StatusOK {
+			t.Fatalf("%s's consent page: %d", name, page.status)
+		}
+		if who, _ := element(page.body, `class="who"`); who != displayName[name] {
+			t.Errorf("%s's consent page is for %q, want %q", name, who, displayName[name])
+		}
+		if got, _ := element(page.body, `class="lead"`); got != s.msgs.T("en", "consent.intro", wantApp) {
+			t.Errorf("%s's consent page says %q", name, got)
+		}
+		return page
+	}
+	seen := map[string]bool{}
+	for range 2 { // the second round's pages come from the kept ones
+		for _, name := range []string{"alice", "bob", "alice"} {
+			page := consentPage(name, "Wiki")
+			id := hidden(page.body, "consent_id")
+			if id == "" || seen[id] {
+				t.Fatalf("%s's consent page carries the consent ID %q, shown before or empty", name, id)
+			}
+			seen[id] = true
+		}
+	}
+	if _, err := s.gh.Apps.Update(context.Background(), c.ID, app.Registration{Name: "Wiki renamed", RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, KeepEnabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	consentPage("alice", "Wiki renamed")
+	if _, err := s.gh.Users.Update(context.Background(), "alice", func(u *store.User) error { u.DisplayName = "Alice Renamed"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	displayName["alice"] = "Alice Renamed"
+	page := consentPage("alice", "Wiki renamed")
+	consentPage("bob", "Wiki renamed")
+	a := signedIn["alice"].do("POST", oauth.PathConsent, url.Values{"csrf_token": {hidden(page.body, "csrf_token")}, "consent_id": {hidden(page.body, "consent_id")}, "decision": {"allow"}})
+	if back, err := url.Parse(a.location); a.status != http.StatusSeeOther || err != nil || back.Query().Get("code") == "" {
+		t.Fatalf("Allow on a kept page: %d to %q, want the client's redirect URI with a code", a.status, a.location)
+	}
+}
+
 // TestAuthorizeAnswersWithTheConsentPage: a signed-in user's authorization
 // request is answered with the consent page itself, no redirect in between,
 // and its form decides the request like the one at the consent path.
