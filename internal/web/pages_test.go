@@ -293,6 +293,18 @@ func TestSignInNamesTheApplication(t *testing.T) {
 	})
 }
 
+// signedInAt is a browser signed in as username by the sign-in page that an
+// authorization request of c sends it to.
+func (s *site) signedInAt(c store.Client, username, password string) *browser {
+	s.t.Helper()
+	b := s.browser("en")
+	signIn := b.follow(oauth.PathAuthorize + "?" + authorizeQuery(c).Encode())
+	if a := b.do("POST", "/login", url.Values{"csrf_token": {hidden(signIn.body, "csrf_token")}, "next": {hidden(signIn.body, "next")}, "username": {username}, "password": {password}}); a.status != http.StatusSeeOther {
+		s.t.Fatalf("%s signs in: %d", username, a.status)
+	}
+	return b
+}
+
 // TestKeptConsentPagesAreEachRequestsOwn: the consent page is kept rendered
 // (slottedPages), yet through real HTTP each user sees a page with their own
 // name and their own form, an application or a user renamed is shown by the
@@ -306,12 +318,7 @@ func TestKeptConsentPagesAreEachRequestsOwn(t *testing.T) {
 		if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: name, DisplayName: "Display " + name, Password: name + "-password", Level: store.LevelUser}); err != nil {
 			t.Fatal(err)
 		}
-		b := s.browser("en")
-		signIn := b.follow(oauth.PathAuthorize + "?" + authorizeQuery(c).Encode())
-		if a := b.do("POST", "/login", url.Values{"csrf_token": {hidden(signIn.body, "csrf_token")}, "next": {hidden(signIn.body, "next")}, "username": {name}, "password": {name + "-password"}}); a.status != http.StatusSeeOther {
-			t.Fatalf("%s signs in: %d", name, a.status)
-		}
-		signedIn[name] = b
+		signedIn[name] = s.signedInAt(c, name, name+"-password")
 	}
 	displayName := map[string]string{"alice": "Display alice", "bob": "Display bob"}
 	consentPage := func(name, wantApp string) answer {
@@ -364,12 +371,7 @@ func TestAuthorizeAnswersWithTheConsentPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := s.createClient(app.Registration{Name: "Wiki"})
-	b := s.browser("en")
-	signIn := b.follow(oauth.PathAuthorize + "?" + authorizeQuery(c).Encode())
-	next := hidden(signIn.body, "next")
-	if a := b.do("POST", "/login", url.Values{"csrf_token": {hidden(signIn.body, "csrf_token")}, "next": {next}, "username": {"alice"}, "password": {"alice-password"}}); a.status != http.StatusSeeOther {
-		t.Fatalf("sign-in: %d", a.status)
-	}
+	b := s.signedInAt(c, "alice", "alice-password")
 
 	for _, path := range []string{oauth.PathAuthorize, oauth.PathConsent} {
 		t.Run(path, func(t *testing.T) {
