@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -18,6 +19,12 @@ var ErrInvalid = errors.New("invalid request")
 
 // ErrForbidden is returned when the actor's level does not allow the action.
 var ErrForbidden = errors.New("not allowed")
+
+// ErrAboveLevel is wrapped by a refusal to act on or grant a level above the
+// actor's own. It is an ErrInvalid too (same text): an administrator's
+// request asked for something it may not; the admin API tells a token whose
+// scopes, not its user, set that level (insufficient_scope).
+var ErrAboveLevel = fmt.Errorf("%w", ErrInvalid)
 
 // Actor is who performs an operation, for the audit log and permission checks.
 type Actor = audit.Actor
@@ -43,6 +50,11 @@ func (s *Service) record(ctx context.Context, a Actor, kind, clientID, username,
 // invalid returns a refusal with a message key (see internal/validation).
 func invalid(key, format string, args ...any) error {
 	return validation.Errorf(ErrInvalid, key, format, args...)
+}
+
+// aboveLevel returns a refusal of an action above the actor's level.
+func aboveLevel(key, format string, args ...any) error {
+	return validation.Errorf(ErrAboveLevel, key, format, args...)
 }
 
 // Audit lists audit events.

@@ -28,7 +28,7 @@ func (s *Service) guardIntegrationScope(ctx context.Context, a Actor, id string,
 	}
 	for _, name := range scopes {
 		if strings.EqualFold(strings.TrimSpace(name), scope.IntegrationToken) {
-			return invalid("admin.integration_scope", "only a system administrator may manage an application with the %s scope", scope.IntegrationToken)
+			return aboveLevel("admin.integration_scope", "only a system administrator may manage an application with the %s scope", scope.IntegrationToken)
 		}
 	}
 	return nil

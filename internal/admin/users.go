@@ -60,7 +60,7 @@ func (s *Service) Groups(ctx context.Context) ([]string, error) {
 // CreateUser adds a user; only a system administrator may create another one.
 func (s *Service) CreateUser(ctx context.Context, a Actor, n user.NewUser) (store.User, error) {
 	if n.Level > a.Level {
-		return store.User{}, invalid("admin.level_above_own", "you cannot give a level above your own")
+		return store.User{}, aboveLevel("admin.level_above_own", "you cannot give a level above your own")
 	}
 	u, err := s.users.Create(ctx, n)
 	if err != nil {
@@ -88,7 +88,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, username string, ch U
 	after, err := s.users.Update(ctx, username, func(u *store.User) error {
 		before = *u
 		if u.Level > a.Level || (ch.Level != nil && *ch.Level > a.Level) {
-			return invalid("admin.user_above_own", "you cannot change a user above your own level, nor raise anyone above it")
+			return aboveLevel("admin.user_above_own", "you cannot change a user above your own level, nor raise anyone above it")
 		}
 		if ch.DisplayName != nil {
 			u.DisplayName = strings.TrimSpace(*ch.DisplayName)
@@ -143,7 +143,7 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, username, password
 		return err
 	}
 	if u.Level > a.Level {
-		return invalid("admin.password_above_own", "you cannot reset the password of a user above your own level")
+		return aboveLevel("admin.password_above_own", "you cannot reset the password of a user above your own level")
 	}
 	if err := s.users.SetPassword(ctx, username, password); err != nil {
 		return err
@@ -157,7 +157,7 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, username, password
 func (s *Service) SignOutEverywhere(ctx context.Context, a Actor, username string) error {
 	_, err := s.users.Update(ctx, username, func(u *store.User) error {
 		if u.ID != a.UserID && u.Level > a.Level {
-			return invalid("admin.sign_out_above_own", "you cannot end the sessions of a user above your own level")
+			return aboveLevel("admin.sign_out_above_own", "you cannot end the sessions of a user above your own level")
 		}
 		u.SessionsAfter = s.now()
 		return nil

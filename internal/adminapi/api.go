@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -169,12 +170,15 @@ type handler func(w http.ResponseWriter, r *http.Request, actor admin.Actor) err
 // type and size, and writes any error the endpoint returns.
 func (a *API) route(kind bodyKind, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		actor, err := a.authenticate(r)
+		actor, capped, err := a.authenticate(r)
 		if err == nil {
 			err = admitBody(w, r, kind)
 		}
 		if err == nil {
 			err = h(w, r, actor)
+			if capped && err != nil && (errors.Is(err, admin.ErrAboveLevel) || classify(r, err).Code == "forbidden") {
+				err = errScopeBelowAction
+			}
 		}
 		if err != nil {
 			a.writeError(w, r, err)

@@ -30,43 +30,56 @@ var (
 
 // authenticate admits an administrator, by Bearer token when the request
 // carries an Authorization header (never falling back to the session), else
-// by browser session.
-func (a *API) authenticate(r *http.Request) (admin.Actor, error) {
-	actor := admin.Actor{Address: clientip.From(r.Context()).String()}
+// by browser session. A token's actor acts at the lower of its user's level
+// and its scopes' (SPEC §4: a token never does more than it was granted);
+// capped reports that the scopes lowered it.
+func (a *API) authenticate(r *http.Request) (actor admin.Actor, capped bool, err error) {
+	actor = admin.Actor{Address: clientip.From(r.Context()).String()}
 	if r.Header.Get("Authorization") != "" {
 		p, err := a.oauth.Authenticate(r)
 		if err != nil {
-			return actor, fromBearer(err)
+			return actor, false, fromBearer(err)
 		}
+		granted := a.oauth.ScopeLevel(p.Scopes)
 		switch {
 		case p.User == nil:
-			return actor, errNoUser
+			return actor, false, errNoUser
 		case p.User.Level < store.LevelAdmin:
-			return actor, errNotAdmin
-		case !a.oauth.HoldsAdminScope(p.Scopes):
-			return actor, errNoAdminScope
+			return actor, false, errNotAdmin
+		case granted < store.LevelAdmin:
+			return actor, false, errNoAdminScope
 		}
-		return audit.UserActor(*p.User, actor.Address), nil
+		actor = audit.UserActor(*p.User, actor.Address)
+		if granted < actor.Level {
+			actor.Level, capped = granted, true
+		}
+		return actor, capped, nil
 	}
 	u, err := a.sessions.User(r)
 	if err != nil {
-		return actor, err
+		return actor, false, err
 	}
 	if u == nil {
-		return actor, errNoCredentials
+		return actor, false, errNoCredentials
 	}
 	if u.Level < store.LevelAdmin {
-		return actor, errNotAdmin
+		return actor, false, errNotAdmin
 	}
 	// net/http's cross-origin check lets through a request that carries
 	// neither header (it assumes a non-browser client). A browser always
 	// sends Origin on a state-changing fetch, so for a session, which only a
 	// browser holds, its absence is refused too.
 	if !safeMethod(r.Method) && r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") == "" {
-		return actor, errCrossOrigin
+		return actor, false, errCrossOrigin
 	}
-	return audit.UserActor(*u, actor.Address), nil
+	return audit.UserActor(*u, actor.Address), false, nil
 }
+
+// errScopeBelowAction answers a token whose scopes, not its user, fall short
+// of an action: a wider token of the same user would be admitted.
+var errScopeBelowAction = &apiError{Status: http.StatusForbidden, Code: oauth.CodeInsufficientScope,
+	Challenge: bearerChallenge + `, error="insufficient_scope", error_description="the token's scopes do not reach this action's level"`,
+	Message:   "the token's scopes let it act only as an administrator: this needs a system-administrator scope (such as SYSTEM_ADMIN)"}
 
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions

@@ -174,6 +174,82 @@ func TestDemotedAdministratorLosesAccess(t *testing.T) {
 	}
 }
 
+// A token does no more than its scopes' level, whoever its user is: a
+// system administrator's token granted only ADMIN acts as an administrator.
+// It is refused everything only a system administrator may do — with
+// insufficient_scope, since a wider token would be admitted — and changes
+// nothing; the same user's SYSTEM_ADMIN token does it all.
+func TestTokenActsAtItsScopesLevel(t *testing.T) {
+	f := newFixture(t)
+	rootAdmin := f.withToken(f.accessToken("root", rootPassword, "ADMIN"))
+	integration := f.root.do("POST", pathIntegrations, map[string]any{"provider": "google", "name": "Gmail"})
+	want(t, integration, http.StatusCreated, "")
+	integ := pathIntegrations + "/" + integration.str("id")
+	mailBody := map[string]any{"name": "Inbox", "protocol": "imap", "host": "127.0.0.1", "port": 1, "tls": "none",
+		"username": "u", "password": "p"}
+	mailServer := f.root.do("POST", pathMail, mailBody)
+	want(t, mailServer, http.StatusCreated, "")
+	mail := pathMail + "/" + mailServer.str("id")
+	integrationApp := f.root.do("POST", pathClients, map[string]any{"name": "Fetcher", "redirect_uris": []string{callback},
+		"scopes": []string{"INTEGRATION_TOKEN"}, "grants": []string{"client_credentials"}})
+	want(t, integrationApp, http.StatusCreated, "")
+	fetcher := pathClients + "/" + integrationApp.str("client_id")
+	auditBefore := f.auditCount()
+
+	systemOnly := []route{
+		{"GET", pathIntegrations, nil},
+		{"POST", pathIntegrations, map[string]any{"provider": "google", "name": "Second"}},
+		{"GET", integ, nil},
+		{"PATCH", integ, map[string]any{"description": "changed"}},
+		{"DELETE", integ, nil},
+		{"POST", integ + "/credentials", map[string]string{"password": rootPassword}},
+		{"GET", pathMail, nil},
+		{"POST", pathMail, map[string]any{"name": "Second", "protocol": "imap", "host": "127.0.0.1", "port": 1, "tls": "none",
+			"username": "u", "password": "p"}},
+		{"GET", mail, nil},
+		{"DELETE", mail, nil},
+		{"POST", adminPathUser, map[string]any{"username": "eve", "password": "eve-password", "level": "system-admin"}},
+		{"PATCH", adminPathUser + "/uma", map[string]any{"level": "system-admin"}},
+		{"PATCH", adminPathUser + "/root", map[string]any{"display_name": "Changed"}},
+		{"POST", adminPathUser + "/root/password", map[string]string{"password": "taken-over-password"}},
+		{"POST", pathClients, map[string]any{"name": "Second fetcher", "redirect_uris": []string{callback},
+			"scopes": []string{"INTEGRATION_TOKEN"}, "grants": []string{"client_credentials"}}},
+		{"POST", fetcher + "/credentials", map[string]string{"password": rootPassword}},
+		{"POST", fetcher + "/secret", map[string]string{"password": rootPassword}},
+	}
+	for _, rt := range systemOnly {
+		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+			r := rootAdmin.do(rt.method, rt.path, rt.body)
+			want(t, r, http.StatusForbidden, "insufficient_scope")
+			if !strings.Contains(r.header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+				t.Fatalf("insufficient_scope without its challenge: %q", r.header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+	if n := f.auditCount(); n != auditBefore {
+		t.Fatalf("refused requests were audited as changes: %d events, then %d", auditBefore, n)
+	}
+	if r := f.root.do("GET", integ, nil); r.str("description") != "" {
+		t.Fatalf("the integration changed: %s", r.raw)
+	}
+	for _, path := range []string{integ, mail, fetcher} {
+		want(t, f.root.do("GET", path, nil), http.StatusOK, "")
+	}
+	if r := f.root.do("GET", adminPathUser+"/uma", nil); r.str("level") != "user" {
+		t.Fatalf("uma's level changed: %s", r.raw)
+	}
+	f.withSession("root", rootPassword) // root's password is unchanged
+
+	// What an administrator may do, the ADMIN token still does.
+	want(t, rootAdmin.do("GET", adminPathUser+"/root", nil), http.StatusOK, "")
+	want(t, rootAdmin.do("POST", adminPathUser, map[string]any{"username": "ben", "password": "ben-password", "level": "admin"}), http.StatusCreated, "")
+	want(t, rootAdmin.do("PATCH", adminPathUser+"/uma", map[string]any{"display_name": "Uma"}), http.StatusOK, "")
+	// And the same user's SYSTEM_ADMIN token does the rest.
+	want(t, f.root.do("GET", pathMail, nil), http.StatusOK, "")
+	want(t, f.root.do("POST", adminPathUser, map[string]any{"username": "eve", "password": "eve-password", "level": "system-admin"}), http.StatusCreated, "")
+	want(t, f.root.do("DELETE", integ, nil), http.StatusNoContent, "")
+}
+
 // Unknown routes and methods answer in JSON too.
 func TestUnknownRouteAndMethod(t *testing.T) {
 	f := newFixture(t)

@@ -91,7 +91,7 @@ func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody
 		if err != nil && !errors.As(err, &be) {
 			return nil, serverError(err) // the token could not be checked: not a refusal
 		}
-		if err != nil || p.User == nil || p.User.Level < store.LevelAdmin || !s.HoldsAdminScope(p.Scopes) {
+		if err != nil || p.User == nil || p.User.Level < store.LevelAdmin || s.ScopeLevel(p.Scopes) < store.LevelAdmin {
 			return nil, newError(CodeInvalidClient, http.StatusUnauthorized, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
 		}
 		return nil, nil
@@ -106,12 +106,15 @@ func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody
 	return &c, nil
 }
 
-// HoldsAdminScope reports whether scopes include one that only administrators may hold.
-func (s *Server) HoldsAdminScope(scopes []string) bool {
+// ScopeLevel is the highest permission level any of scopes needs: a token
+// holding them may do at most what a user of that level may (SPEC §4), so
+// a system administrator's token granted only ADMIN acts as an administrator.
+func (s *Server) ScopeLevel(scopes []string) store.Level {
+	level := store.LevelUser
 	for _, name := range scopes {
-		if sc, ok := s.scopes.Lookup(name); ok && sc.Level >= store.LevelAdmin {
-			return true
+		if sc, ok := s.scopes.Lookup(name); ok && sc.Level > level {
+			level = sc.Level
 		}
 	}
-	return false
+	return level
 }

@@ -32,9 +32,10 @@ type refusalUse struct {
 
 // refusalUses reads the sources for the calls that make a *validation.Error:
 // validation.Errorf(kind, key, format, args...), validation.Wrap(err, key,
-// args...) and the packages' helpers invalid(key, format, args...) and
-// problem(key, format, args...). It also reports any error that wraps a
-// refusal sentinel (ErrInvalid, ErrLimit) without a key.
+// args...) and the packages' helpers invalid, problem and aboveLevel (key,
+// format, args...). It also reports any error that wraps a refusal sentinel
+// (ErrInvalid, ErrLimit) without a key, but for a narrower sentinel
+// (fmt.Errorf("%w", ErrInvalid)), which only ever serves as a kind.
 func refusalUses(t *testing.T) []refusalUse {
 	t.Helper()
 	var uses []refusalUse
@@ -60,7 +61,7 @@ func refusalUses(t *testing.T) []refusalUse {
 				at := fset.Position(call.Pos()).String()
 				keyAt, formatted, descend := -1, false, true
 				switch callee(call) {
-				case "invalid", "problem":
+				case "invalid", "problem", "aboveLevel":
 					keyAt, formatted = 0, true
 				case "validation.Errorf", "Errorf": // bare inside package validation
 					keyAt, formatted = 1, true
@@ -68,7 +69,7 @@ func refusalUses(t *testing.T) []refusalUse {
 					keyAt = 1
 					descend = false // its error argument wraps the sentinel on purpose
 				case "fmt.Errorf":
-					if wrapsSentinel(call) && !isWrapOfRefusal(call) {
+					if wrapsSentinel(call) && !isWrapOfRefusal(call) && !isNarrowerSentinel(call) {
 						t.Errorf("%s: an error wraps a refusal sentinel without a message key (use validation.Errorf)", at)
 					}
 				case "errors.Join":
@@ -137,6 +138,13 @@ func wrapsSentinel(call *ast.CallExpr) bool {
 func isWrapOfRefusal(call *ast.CallExpr) bool {
 	lit, ok := call.Args[0].(*ast.BasicLit)
 	return ok && lit.Value == `"%w: %w"` && len(call.Args) == 3
+}
+
+// isNarrowerSentinel recognises fmt.Errorf("%w", ErrInvalid): a sentinel
+// that is a kind of refusal (admin.ErrAboveLevel), given to validation.Errorf.
+func isNarrowerSentinel(call *ast.CallExpr) bool {
+	lit, ok := call.Args[0].(*ast.BasicLit)
+	return ok && lit.Value == `"%w"` && len(call.Args) == 2
 }
 
 var verb = regexp.MustCompile(`%(?:\[(\d+)\])?[-+# 0]*\d*(?:\.\d+)?([a-zA-Z%])`)
