@@ -333,35 +333,42 @@ func TestIntrospectionCallers(t *testing.T) {
 	body := func() *strings.Reader { return strings.NewReader(form("token", target.str("refresh_token")).Encode()) }
 	bearer := func(tok string) func(*http.Request) { return withHeader("Authorization", "Bearer "+tok) }
 
+	// A refused application is invalid_client (RFC 6749 §5.2, with a Basic
+	// challenge when it tried Basic); a refused Bearer caller gets 401 with
+	// RFC 6750 §3's challenge (RFC 7662 §2.3): invalid_token for a token that
+	// is not valid, insufficient_scope for one that cannot introspect.
 	refused := []struct {
-		name   string
-		result func() tokenResult
+		name      string
+		result    func() tokenResult
+		code      string
+		challenge string
 	}{
 		{"public client", func() tokenResult {
 			return w.request("POST", pathIntro, formType, strings.NewReader(form("token", userToken, "client_id", public.ID).Encode()))
-		}},
+		}, "invalid_client", ""},
 		{"public client with HTTP Basic and no secret", func() tokenResult {
 			return w.request("POST", pathIntro, formType, body(), withBasic(public.ID, ""))
-		}},
-		{"no credentials", func() tokenResult { return w.request("POST", pathIntro, formType, body()) }},
+		}, "invalid_client", "Basic"},
+		{"no credentials", func() tokenResult { return w.request("POST", pathIntro, formType, body()) }, "invalid_client", ""},
 		{"wrong secret", func() tokenResult {
 			return w.request("POST", pathIntro, formType, body(), withBasic(w.rs.ID, "gcs_nope"))
-		}},
-		{"a user-level user's token", func() tokenResult { return w.request("POST", pathIntro, formType, body(), bearer(userToken)) }},
+		}, "invalid_client", "Basic"},
+		{"a user-level user's token", func() tokenResult { return w.request("POST", pathIntro, formType, body(), bearer(userToken)) }, "insufficient_scope", "Bearer"},
 		{"an administrator's token without an administrator scope", func() tokenResult {
 			return w.request("POST", pathIntro, formType, body(), bearer(adminReadToken))
-		}},
+		}, "insufficient_scope", "Bearer"},
 		{"a service (client credentials) token", func() tokenResult {
 			svc := w.token(form("grant_type", "client_credentials"), w.rs.ID, w.rsKey)
 			wantOK(t, svc)
 			return w.request("POST", pathIntro, formType, body(), bearer(svc.str("access_token")))
-		}},
-		{"a garbage Bearer token", func() tokenResult { return w.request("POST", pathIntro, formType, body(), bearer("gat_garbage")) }},
+		}, "insufficient_scope", "Bearer"},
+		{"a garbage Bearer token", func() tokenResult { return w.request("POST", pathIntro, formType, body(), bearer("gat_garbage")) }, "invalid_token", "Bearer"},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name+" may not introspect", func(t *testing.T) {
 			r := tc.result()
-			wantError(t, r, http.StatusUnauthorized, "invalid_client")
+			wantError(t, r, http.StatusUnauthorized, tc.code)
+			wantChallenge(t, r, tc.challenge, tc.code)
 			if _, leaked := r.body["active"]; leaked {
 				t.Fatalf("a refused caller learns about the token: %s", r.raw)
 			}
@@ -377,6 +384,23 @@ func TestIntrospectionCallers(t *testing.T) {
 		if err := w.node.Users.SetLevel(context.Background(), "ada", store.LevelUser); err != nil {
 			t.Fatal(err)
 		}
-		wantError(t, w.request("POST", pathIntro, formType, body(), bearer(adminToken)), http.StatusUnauthorized, "invalid_client")
+		r := w.request("POST", pathIntro, formType, body(), bearer(adminToken))
+		wantError(t, r, http.StatusUnauthorized, "insufficient_scope")
+		wantChallenge(t, r, "Bearer", "insufficient_scope")
 	})
+}
+
+// wantChallenge checks a 401's WWW-Authenticate: none when scheme is "", else
+// that scheme, with RFC 6750's error attribute for Bearer.
+func wantChallenge(t *testing.T, r tokenResult, scheme, code string) {
+	t.Helper()
+	got := r.header.Get("WWW-Authenticate")
+	switch {
+	case scheme == "" && got != "":
+		t.Fatalf("unexpected challenge %q", got)
+	case scheme != "" && !strings.HasPrefix(got, scheme+" "):
+		t.Fatalf("challenge %q, want the %s scheme", got, scheme)
+	case scheme == "Bearer" && !strings.Contains(got, `error="`+code+`"`):
+		t.Fatalf("challenge %q lacks error=%q", got, code)
+	}
 }

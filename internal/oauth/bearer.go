@@ -97,6 +97,15 @@ func (s *Server) Authenticate(r *http.Request) (Principal, error) {
 	return p, nil
 }
 
+// bearerChallenge is RFC 6750 §3's WWW-Authenticate value; a request that
+// sent no token (code "") is told only the scheme and realm.
+func bearerChallenge(code, description string) string {
+	if code == "" {
+		return `Bearer realm="gatehouse"`
+	}
+	return `Bearer realm="gatehouse", error="` + code + `", error_description="` + description + `"`
+}
+
 // WriteBearerError answers a failed Authenticate (RFC 6750 §3); a failure
 // of the server itself is answered as the token endpoint answers it.
 func (s *Server) WriteBearerError(w http.ResponseWriter, err error) {
@@ -105,11 +114,7 @@ func (s *Server) WriteBearerError(w http.ResponseWriter, err error) {
 		writeError(w, s.log, err)
 		return
 	}
-	challenge := `Bearer realm="gatehouse"`
-	if be.Code != "" {
-		challenge += `, error="` + be.Code + `", error_description="` + be.Description + `"`
-	}
-	w.Header().Set("WWW-Authenticate", challenge)
+	w.Header().Set("WWW-Authenticate", bearerChallenge(be.Code, be.Description))
 	writeJSON(w, be.Status, struct {
 		Error       string `json:"error,omitempty"`
 		Description string `json:"error_description"`

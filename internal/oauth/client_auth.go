@@ -80,6 +80,6 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 
 func basicFailure(d string) *Error {
 	e := invalidClient(d)
-	e.basicChallenge = true
+	e.challenge = `Basic realm="gatehouse", charset="UTF-8"`
 	return e
 }

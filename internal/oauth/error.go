@@ -43,8 +43,10 @@ type Error struct {
 	// client); Description stays the English text for clients and logs.
 	Key  string
 	Args []any
-	// basicChallenge asks the writer for WWW-Authenticate: Basic (RFC 6749 §5.2).
-	basicChallenge bool
+	// challenge, when set, is sent as WWW-Authenticate: Basic for a client
+	// that tried HTTP Basic (RFC 6749 §5.2), Bearer for a refused Bearer
+	// caller of the introspection endpoint (RFC 7662 §2.3).
+	challenge string
 }
 
 func (e *Error) Error() string {
@@ -132,8 +134,8 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	default:
 		log.Debug("oauth request refused", "code", e.Code, "description", e.Description)
 	}
-	if e.basicChallenge {
-		w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
+	if e.challenge != "" {
+		w.Header().Set("WWW-Authenticate", e.challenge)
 	}
 	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: e.Description})
 }

@@ -91,8 +91,12 @@ func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody
 		if err != nil && !errors.As(err, &be) {
 			return nil, serverError(err) // the token could not be checked: not a refusal
 		}
-		if err != nil || p.User == nil || p.User.Level < store.LevelAdmin || s.ScopeLevel(p.Scopes) < store.LevelAdmin {
-			return nil, newError(CodeInvalidClient, http.StatusUnauthorized, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
+		// RFC 7662 §2.3: a Bearer caller refused gets 401, worded as RFC 6750 §3.
+		switch {
+		case be != nil && be.Code == CodeInvalidToken:
+			return nil, bearerRefusal(CodeInvalidToken, be.Description)
+		case err != nil || p.User == nil || p.User.Level < store.LevelAdmin || s.ScopeLevel(p.Scopes) < store.LevelAdmin:
+			return nil, bearerRefusal(CodeInsufficientScope, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
 		}
 		return nil, nil
 	}
@@ -104,6 +108,13 @@ func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody
 		return nil, invalidClient("a public application cannot introspect tokens")
 	}
 	return &c, nil
+}
+
+// bearerRefusal is a 401 with its RFC 6750 §3 challenge.
+func bearerRefusal(code, description string) *Error {
+	e := newError(code, http.StatusUnauthorized, description)
+	e.challenge = bearerChallenge(code, description)
+	return e
 }
 
 // ScopeLevel is the highest permission level any of scopes needs: a token
