@@ -317,4 +317,16 @@ func wantError(t *testing.T, r tokenResult, status int, code string) {
 	if r.str("error_description") == "" {
 		t.Fatalf("error %s has no description", code)
 	}
+	wantDescriptionChars(t, r.str("error_description"))
+}
+
+// descriptionChars is RFC 6749's error_description: %x20-21 / %x23-5B / %x5D-7E
+// (§4.1.2.1, §5.2); strict clients refuse an answer with any other character.
+var descriptionChars = regexp.MustCompile(`^[\x20-\x21\x23-\x5B\x5D-\x7E]*$`)
+
+func wantDescriptionChars(t *testing.T, d string) {
+	t.Helper()
+	if !descriptionChars.MatchString(d) {
+		t.Fatalf("error_description %q has characters RFC 6749 §5.2 forbids", d)
+	}
 }

@@ -117,6 +117,8 @@ func TestAuthorizeScopeErrors(t *testing.T) {
 		{"unknown scope", "DELETE_EVERYTHING"},
 		{"missing scope", ""},
 		{"forbidden character", `READ"`},
+		{"non-ASCII character", "READ é"},
+		{"a long unknown scope with a backslash", `NOT\` + strings.Repeat("X", 100)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

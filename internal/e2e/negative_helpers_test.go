@@ -191,6 +191,7 @@ func wantRedirectErrorNoState(t *testing.T, e *env, p page, status int, code str
 	if q.Get("error") != code || q.Get("error_description") == "" || q.Get("iss") != e.base {
 		t.Fatalf("redirect %s, want error=%s with a description and iss", loc, code)
 	}
+	wantDescriptionChars(t, q.Get("error_description"))
 	if q.Has("code") {
 		t.Fatalf("an error redirect carries a code: %s", loc)
 	}

@@ -11,6 +11,31 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
+// Descriptions that echo what the client sent keep to error_description's
+// characters (wantError checks them in every test), and still name it.
+func TestErrorDescriptionsEchoSafely(t *testing.T) {
+	e := newEnv(t)
+	c, secretValue := e.createClient(app.Registration{Grants: []string{app.GrantClientCredentials}, Scopes: []string{"READ"}})
+	cases := []struct {
+		name, code, mentions string
+		form                 []string
+	}{
+		{"a scope outside the application's list", "invalid_scope", "'WRITE'", []string{"grant_type", "client_credentials", "scope", "WRITE"}},
+		{"a non-ASCII scope", "invalid_scope", "U+00E9", []string{"grant_type", "client_credentials", "scope", "é"}},
+		{"a quoted grant type", "unsupported_grant_type", "'f'o'", []string{"grant_type", `f"o`}},
+		{"a control character in a parameter whose name has a quote", "invalid_request", "'a'b'", []string{"grant_type", "client_credentials", `a"b`, "\x01"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.token(form(tc.form...), c.ID, secretValue)
+			wantError(t, r, http.StatusBadRequest, tc.code)
+			if !strings.Contains(r.str("error_description"), tc.mentions) {
+				t.Fatalf("error_description %q does not name %s", r.str("error_description"), tc.mentions)
+			}
+		})
+	}
+}
+
 func TestGrantTypeErrors(t *testing.T) {
 	e := newEnv(t)
 	c, secretValue := e.createClient(app.Registration{Grants: []string{app.GrantAuthorizationCode, app.GrantRefreshToken}})
@@ -26,6 +51,7 @@ func TestGrantTypeErrors(t *testing.T) {
 		{"grant in upper case", []string{"grant_type", "AUTHORIZATION_CODE"}, http.StatusBadRequest, "unsupported_grant_type"},
 		{"missing grant_type", []string{"code", "x"}, http.StatusBadRequest, "invalid_request"},
 		{"grant the application may not use", []string{"grant_type", "client_credentials"}, http.StatusBadRequest, "unauthorized_client"},
+		{"unknown grant echoed with quotes, a backslash and non-ASCII", []string{"grant_type", `fo"o\é`}, http.StatusBadRequest, "unsupported_grant_type"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

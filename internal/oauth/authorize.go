@@ -173,11 +173,13 @@ func (s *Server) requestedScopes(param string, allowed []string, defaultAll bool
 	return out, nil
 }
 
+// quoteScope quotes a client-chosen value for a description (wireText
+// replaces whatever it holds outside error_description's characters).
 func quoteScope(s string) string {
 	if len(s) > 64 {
-		s = s[:64] + "…"
+		s = s[:64] + "..."
 	}
-	return `"` + s + `"`
+	return "'" + s + "'"
 }
 
 // effectiveScopes is what a token of these scopes may do for a user of this
@@ -267,7 +269,7 @@ func (s *Server) ErrorRedirect(req *AuthorizeRequest, err error) string {
 	e := asError(err)
 	v := url.Values{"error": {e.Code}}
 	if e.Description != "" {
-		v.Set("error_description", e.Description)
+		v.Set("error_description", wireText(e.Description))
 	}
 	return s.redirect(req, v)
 }

@@ -103,7 +103,7 @@ func bearerChallenge(code, description string) string {
 	if code == "" {
 		return `Bearer realm="gatehouse"`
 	}
-	return `Bearer realm="gatehouse", error="` + code + `", error_description="` + description + `"`
+	return `Bearer realm="gatehouse", error="` + code + `", error_description="` + wireText(description) + `"`
 }
 
 // WriteBearerError answers a failed Authenticate (RFC 6750 §3); a failure
@@ -118,5 +118,5 @@ func (s *Server) WriteBearerError(w http.ResponseWriter, err error) {
 	writeJSON(w, be.Status, struct {
 		Error       string `json:"error,omitempty"`
 		Description string `json:"error_description"`
-	}{be.Code, be.Description})
+	}{be.Code, wireText(be.Description)})
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -137,8 +139,35 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
 	if e.challenge != "" {
 		w.Header().Set("WWW-Authenticate", e.challenge)
 	}
-	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: e.Description})
+	writeJSON(w, e.Status, errorBody{Error: e.Code, Description: wireText(e.Description)})
 }
+
+// wireText fits a description to RFC 6749's error_description (§4.1.2.1,
+// §5.2: only %x20-21 / %x23-5B / %x5D-7E), which also keeps it a valid
+// quoted-string in a WWW-Authenticate challenge: a double quote becomes a
+// single one, any other character outside the set a question mark. Strict
+// clients refuse an answer that breaks the rule, and a description may echo
+// what the client sent.
+func wireText(d string) string {
+	clean := true
+	for i := 0; i < len(d) && clean; i++ {
+		clean = descriptionChar(d[i])
+	}
+	if clean {
+		return d
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r < utf8.RuneSelf && descriptionChar(byte(r)):
+			return r
+		}
+		return '?'
+	}, d)
+}
+
+func descriptionChar(c byte) bool { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' }
 
 // The headers of every JSON answer, shared rather than allocated per answer:
 // net/http copies a handler's headers before it changes any, and nothing

@@ -56,3 +56,18 @@ func TestUnavailable(t *testing.T) {
 		t.Errorf("answer %d Retry-After %q %s; want 503 temporarily_unavailable with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 }
+
+func TestWireTextKeepsToErrorDescriptionCharacters(t *testing.T) {
+	for in, want := range map[string]string{
+		"scope 'READ' is not allowed":     "scope 'READ' is not allowed",
+		`grant_type "x" is not supported`: "grant_type 'x' is not supported",
+		`a\b`:                             "a?b",
+		"caf\u00e9 \u2026":                "caf? ?",
+		"tab\there\x7f":                   "tab?here?",
+		"":                                "",
+	} {
+		if got := wireText(in); got != want {
+			t.Errorf("wireText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

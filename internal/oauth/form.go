@@ -111,5 +111,5 @@ func safeName(k string) string {
 	if len(k) > 40 || !utf8.ValidString(k) {
 		return "(unprintable)"
 	}
-	return `"` + k + `"`
+	return "'" + k + "'"
 }

@@ -24,7 +24,7 @@ func ParseParam(s string) ([]string, error) {
 	for i := 0; i < len(s); i++ {
 		if s[i] != ' ' && !tokenChar(s[i]) {
 			if r, size := utf8.DecodeRuneInString(s[i:]); size > 1 || r != utf8.RuneError {
-				return nil, fmt.Errorf("scope: character %+q at offset %d is not allowed", r, i)
+				return nil, fmt.Errorf("scope: character %U at offset %d is not allowed", r, i)
 			}
 			return nil, fmt.Errorf("scope: invalid UTF-8 byte %#x at offset %d", s[i], i)
 		}

@@ -54,17 +54,17 @@ func TestParseParamErrors(t *testing.T) {
 	tests := []struct {
 		name, param, want string
 	}{
-		{"tab", "READ\tWRITE", `'\t' at offset 4`},
-		{"newline", "READ\n", `'\n' at offset 4`},
-		{"carriage return", "\rREAD", `'\r' at offset 0`},
-		{"no-break space", "READ\u00a0WRITE", `'\u00a0' at offset 4`},
-		{"double quote", `a"b`, `'"' at offset 1`},
-		{"backslash", `a\b`, `'\\' at offset 1`},
-		{"control character", "a\x00", `'\x00' at offset 1`},
-		{"delete", "a\x7f", `'\x7f' at offset 1`},
-		{"non-ASCII", "g:予定", `'\u4e88' at offset 2`},
+		{"tab", "READ\tWRITE", "U+0009 at offset 4"},
+		{"newline", "READ\n", "U+000A at offset 4"},
+		{"carriage return", "\rREAD", "U+000D at offset 0"},
+		{"no-break space", "READ\u00a0WRITE", "U+00A0 at offset 4"},
+		{"double quote", `a"b`, "U+0022 at offset 1"},
+		{"backslash", `a\b`, "U+005C at offset 1"},
+		{"control character", "a\x00", "U+0000 at offset 1"},
+		{"delete", "a\x7f", "U+007F at offset 1"},
+		{"non-ASCII", "g:予定", "U+4E88 at offset 2"},
 		{"invalid UTF-8", "a\xff", "byte 0xff at offset 1"},
-		{"replacement character", "a\ufffd", `'\ufffd' at offset 1`},
+		{"replacement character", "a\ufffd", "U+FFFD at offset 1"},
 		{"too many scopes", strings.Join(manyScopes(MaxScopes+1), " "), "more than 100 scopes"},
 		{"too long", strings.Repeat("x", MaxParamBytes+1), "2049 bytes, more than 2048"},
 	}
