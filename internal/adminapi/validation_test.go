@@ -29,6 +29,9 @@ func TestRegistrationRefusals(t *testing.T) {
 		{"unknown subscriber", app(map[string]any{"subscriber_users": []string{"uma", "ghost"}}), `"ghost" is not a user`},
 		{"unknown group", app(map[string]any{"subscriber_groups": []string{"staff", "nobody-here"}}), `"nobody-here" has no members`},
 		{"wildcard host", app(map[string]any{"redirect_uris": []string{"https://*.example.com/cb"}}), "wildcard hosts are not allowed"},
+		{"port above 65535", app(map[string]any{"redirect_uris": []string{"https://x.example:99999/cb"}}), "a port must be a number from 1 to 65535"},
+		{"empty port", app(map[string]any{"redirect_uris": []string{"https://x.example:/cb"}}), "a port must be a number from 1 to 65535"},
+		{"double quote in the host", app(map[string]any{"redirect_uris": []string{`https://x.example"/cb`}}), "U+0022, which a URI may not hold"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

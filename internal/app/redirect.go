@@ -3,6 +3,7 @@ package app
 import (
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/validation"
@@ -19,9 +20,15 @@ func ValidateRedirectURI(raw string, dev bool) error {
 	if raw == "" || len(raw) > MaxRedirectURILength {
 		return problem("app.redirect_uri_length", "redirect URI must be 1-%d characters", MaxRedirectURILength)
 	}
+	if c := firstNonURIChar(raw); c >= 0 {
+		return problem("app.redirect_uri_character", "redirect URI %q has %U, which a URI may not hold (RFC 3986): percent-encode it", raw, c)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return problem("app.redirect_uri_not_url", "redirect URI %q is not a URL", raw)
+	}
+	if !portInRange(u) {
+		return problem("app.redirect_uri_port", "redirect URI %q: a port must be a number from 1 to 65535", raw)
 	}
 	if !u.IsAbs() || u.Opaque != "" {
 		return problem("app.redirect_uri_not_absolute", "redirect URI %q must be absolute", raw)
@@ -57,6 +64,36 @@ func ValidateRedirectURI(raw string, dev bool) error {
 	return nil
 }
 
+// firstNonURIChar returns the first character of raw that RFC 3986 allows
+// nowhere in a URI (a space, a double quote, <, >, \, ^, `, {, |, }, a
+// control or non-ASCII character), or -1. Such a URI cannot be sent back
+// exactly, and would reach headers and the consent page's CSP as it is.
+func firstNonURIChar(raw string) rune {
+	for _, c := range raw {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("-._~:/?#[]@!$&'()*+,;=%", c):
+		default:
+			return c
+		}
+	}
+	return -1
+}
+
+// portInRange reports whether u's port, if it has one, is 1-65535; an
+// empty port after the colon is refused too.
+func portInRange(u *url.URL) bool {
+	if strings.HasSuffix(u.Host, ":") {
+		return false
+	}
+	p := u.Port()
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
+}
+
 // problem is a refusal of a value, with a message key but no sentinel.
 func problem(key, format string, args ...any) error {
 	return validation.Errorf(nil, key, format, args...)
@@ -84,7 +121,7 @@ func MatchRedirectURI(registered []string, requested string) (string, bool) {
 		}
 	}
 	req, err := url.Parse(requested)
-	if err != nil || !IsLoopback(req) {
+	if err != nil || !IsLoopback(req) || !portInRange(req) {
 		return "", false
 	}
 	for _, r := range registered {

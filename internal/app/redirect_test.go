@@ -26,6 +26,18 @@ func TestValidateRedirectURI(t *testing.T) {
 		{"/relative", true, false},
 		{"", true, false},
 		{"https://" + strings.Repeat("a", MaxRedirectURILength), false, false},
+		{"https://app.example.com:8443/cb", false, true},
+		{"https://app.example.com:65535/cb", false, true},
+		{"https://app.example.com:99999/cb", false, false},
+		{"https://app.example.com:0/cb", false, false},
+		{"https://app.example.com:/cb", false, false},
+		{"http://[::1]:/cb", false, false},
+		{`https://app.example.com"/cb`, false, false},
+		{"https://app.example.com/c b", false, false},
+		{"https://app.example.com/caf\u00e9", false, false},
+		{"https://app.example.com/cb?a=<b>", false, false},
+		{"https://app.example.com/cb?a=%3Cb%3E&c=d~e", false, true},
+		{"com.example.app:/oauth|x", false, false},
 	}
 	for _, c := range cases {
 		if err := ValidateRedirectURI(c.uri, c.dev); (err == nil) != c.want {
@@ -54,6 +66,11 @@ func TestMatchRedirectURI(t *testing.T) {
 		{"https://127.0.0.1:53124/native", false},
 		{"http://localhost:53124/native", false},
 		{"", false},
+		{"http://127.0.0.1:65535/native", true},
+		{"http://127.0.0.1:99999/native", false},
+		{"http://127.0.0.1:0/native", false},
+		{"http://127.0.0.1:/native", false},
+		{"http://[::1]:70000/v6", false},
 	}
 	for _, c := range cases {
 		if _, got := MatchRedirectURI(registered, c.requested); got != c.want {

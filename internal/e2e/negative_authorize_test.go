@@ -29,6 +29,8 @@ func TestAuthorizeNeverRedirectsToUntrustedTargets(t *testing.T) {
 		{"added query", authParams(c, "READ", "redirect_uri", callback+"?next=https://evil.example").Encode(), "not registered"},
 		{"different case in path", authParams(c, "READ", "redirect_uri", "http://127.0.0.1:7777/Callback").Encode(), "not registered"},
 		{"user info", authParams(c, "READ", "redirect_uri", "http://evil@127.0.0.1:7777/callback").Encode(), "not registered"},
+		{"loopback port above 65535", authParams(c, "READ", "redirect_uri", "http://127.0.0.1:99999/callback").Encode(), "not registered"},
+		{"loopback port 0", authParams(c, "READ", "redirect_uri", "http://127.0.0.1:0/callback").Encode(), "not registered"},
 		{"unknown client_id", authParams(c, "READ", "client_id", unknownID).Encode(), "no application has this client_id"},
 		{"malformed client_id", authParams(c, "READ", "client_id", "x'; DROP TABLE clients; --").Encode(), "no application has this client_id"},
 		{"missing client_id", authParams(c, "READ", "client_id", "").Encode(), "the request has no client_id"},
