@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -437,9 +438,11 @@ func (p *Pages) handleAppRotate(w http.ResponseWriter, r *http.Request, u store.
 // form.
 func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, admin.MaxLogoBytes+64<<10)
-	if err := r.ParseMultipartForm(admin.MaxLogoBytes + 64<<10); err != nil {
-		// Too large to read, so no form token either: nothing changes, and
-		// only an administrator sees the page.
+	// A form that is not multipart holds no file but was read (ParseForm ran
+	// first): the handler below checks its token and says what is missing.
+	if err := r.ParseMultipartForm(admin.MaxLogoBytes + 64<<10); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		// Too large to read, or not a readable upload, so no form token
+		// either: nothing changes, and only an administrator sees the page.
 		u, ok := p.signedIn(w, r)
 		if !ok {
 			return
@@ -448,8 +451,14 @@ func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 			p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "admin.forbidden")})
 			return
 		}
-		tooLarge := validation.Errorf(admin.ErrInvalid, "admin.logo_too_large", "the logo must be at most %d KiB", admin.MaxLogoBytes>>10)
-		if err := p.renderApp(w, r, http.StatusRequestEntityTooLarge, r.PathValue("id"), p.problem(r, tooLarge)); err != nil {
+		status := http.StatusBadRequest
+		var refusal error = errNoLogoFile
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) || errors.Is(err, multipart.ErrMessageTooLarge) {
+			status = http.StatusRequestEntityTooLarge
+			refusal = validation.Errorf(admin.ErrInvalid, "admin.logo_too_large", "the logo must be at most %d KiB", admin.MaxLogoBytes>>10)
+		}
+		if err := p.renderApp(w, r, status, r.PathValue("id"), p.problem(r, refusal)); err != nil {
 			p.consoleError(w, r, err)
 		}
 		return
@@ -474,10 +483,13 @@ func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 	})(w, r)
 }
 
+// errNoLogoFile refuses a logo form without a readable file.
+var errNoLogoFile = validation.Errorf(admin.ErrInvalid, "admin.logo_missing", "choose a PNG or JPEG file")
+
 func (p *Pages) uploadLogo(r *http.Request, u store.User, id string) error {
 	file, _, err := r.FormFile("logo")
 	if err != nil {
-		return validation.Errorf(admin.ErrInvalid, "admin.logo_missing", "choose a PNG or JPEG file")
+		return errNoLogoFile
 	}
 	defer file.Close()
 	data, err := io.ReadAll(io.LimitReader(file, admin.MaxLogoBytes+1))

@@ -325,18 +325,29 @@ func TestRefusedLogoShowsTheApplicationPage(t *testing.T) {
 		status int
 		key    string
 		args   []any
+		send   string // "" the logo form; "form" an ordinary form post, not multipart; "broken" a multipart body that cannot be read
 	}{
-		{"not an image", []byte("<html><script>alert(1)</script></html>"), http.StatusBadRequest, "refusal.admin.logo_format", nil},
-		{"no file", nil, http.StatusBadRequest, "refusal.admin.logo_missing", nil},
-		{"too many pixels", pngOf(2000, 10), http.StatusBadRequest, "refusal.admin.logo_dimensions", []any{1024, 1024}},
-		{"too large to read", bytes.Repeat([]byte{0}, 600<<10), http.StatusRequestEntityTooLarge, "refusal.admin.logo_too_large", []any{256}},
+		{"not an image", []byte("<html><script>alert(1)</script></html>"), http.StatusBadRequest, "refusal.admin.logo_format", nil, ""},
+		{"no file", nil, http.StatusBadRequest, "refusal.admin.logo_missing", nil, ""},
+		{"a form that is not multipart", nil, http.StatusBadRequest, "refusal.admin.logo_missing", nil, "form"},
+		{"a multipart body that cannot be read", nil, http.StatusBadRequest, "refusal.admin.logo_missing", nil, "broken"},
+		{"too many pixels", pngOf(2000, 10), http.StatusBadRequest, "refusal.admin.logo_dimensions", []any{1024, 1024}, ""},
+		{"too large to read", bytes.Repeat([]byte{0}, 600<<10), http.StatusRequestEntityTooLarge, "refusal.admin.logo_too_large", []any{256}, ""},
 	}
 	for _, lang := range web.Languages {
 		b := s.browser(lang)
 		b.signIn("root", "root-password")
 		for _, tc := range cases {
 			t.Run(lang+"/"+tc.name, func(t *testing.T) {
-				a := b.uploadLogo(c.ID, tc.file)
+				var a answer
+				switch tc.send {
+				case "form":
+					a = b.post("/admin/apps/"+c.ID+"/logo", url.Values{})
+				case "broken":
+					a = b.postRaw("/admin/apps/"+c.ID+"/logo", "multipart/form-data; boundary=xyz", "--xyz\r\nnot a part")
+				default:
+					a = b.uploadLogo(c.ID, tc.file)
+				}
 				if a.status != tc.status {
 					t.Fatalf("%d, want %d", a.status, tc.status)
 				}

@@ -48,6 +48,24 @@ func (b *browser) post(path string, form url.Values) answer {
 	return b.do("POST", path, form)
 }
 
+// postRaw posts body as contentType, in the browser's language and with its cookies.
+func (b *browser) postRaw(path, contentType, body string) answer {
+	b.s.t.Helper()
+	req, err := http.NewRequest("POST", b.s.base+path, strings.NewReader(body))
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept-Language", b.lang)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header.Get("Location"), string(raw), resp.Header}
+}
+
 // uploadLogo posts the multipart logo form; a nil file sends no file at all.
 func (b *browser) uploadLogo(clientID string, file []byte) answer {
 	b.s.t.Helper()
@@ -59,19 +77,7 @@ func (b *browser) uploadLogo(clientID string, file []byte) answer {
 		fw.Write(file)
 	}
 	mw.Close()
-	req, err := http.NewRequest("POST", b.s.base+"/admin/apps/"+clientID+"/logo", &body)
-	if err != nil {
-		b.s.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Accept-Language", b.lang)
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header.Get("Location"), string(raw), resp.Header}
+	return b.postRaw("/admin/apps/"+clientID+"/logo", mw.FormDataContentType(), body.String())
 }
 
 func pngOf(w, h int) []byte {
