@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -55,6 +56,12 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	data := loginData{Next: safeNext(r.PostFormValue("next")), Username: r.PostFormValue("username")}
+	if !signInFormOK(r.PostForm) {
+		data.Username = ""
+		data.Problem = formProblem{Message: p.t(r, "login.bad_form")}
+		p.render(w, r, http.StatusBadRequest, "login", p.t(r, "login.title"), data)
+		return
+	}
 	u, err := p.users.Authenticate(ctx, data.Username, r.PostFormValue("password"), clientip.From(ctx))
 	// The attempted name is recorded as typed, made fit to store and read.
 	name := validation.Printable(user.NormalizeUsername(data.Username), 64)
@@ -85,6 +92,20 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	event.Kind, event.Actor = audit.SignInSuccess, u.Username
 	p.audit.Record(ctx, event)
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)
+}
+
+// signInFormOK reports whether a sign-in form is as the page makes it:
+// each field at most once, and a username of valid UTF-8 without control
+// characters. Any other is refused before a password is checked, so it
+// neither signs in with one of two names nor costs a throttled attempt.
+func signInFormOK(form url.Values) bool {
+	for _, vs := range form {
+		if len(vs) != 1 {
+			return false
+		}
+	}
+	name := form.Get("username")
+	return utf8.ValidString(name) && !hasControl(name)
 }
 
 func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
