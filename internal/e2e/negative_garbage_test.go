@@ -168,16 +168,19 @@ func TestBearerGarbage(t *testing.T) {
 		code         string
 	}{
 		{"no header", "", 401, ""},
-		{"garbage", "Bearer !!!garbage!!!", 401, "invalid_token"},
+		{"garbage", "Bearer !!!garbage!!!", 400, "invalid_request"},
+		{"well-formed but unknown", "Bearer gat_garbage", 401, "invalid_token"},
 		{"Bearer alone", "Bearer", 400, "invalid_request"},
 		{"Bearer and spaces", "Bearer    ", 400, "invalid_request"},
 		{"another scheme", "Basic " + pair.str("access_token"), 400, "invalid_request"},
 		{"a refresh token", "Bearer " + pair.str("refresh_token"), 401, "invalid_token"},
 		{"a client secret", "Bearer " + w.secret, 401, "invalid_token"},
 		{"huge (20 KB)", "Bearer " + strings.Repeat("A", 20<<10), 401, "invalid_token"},
-		{"two tokens", "Bearer " + pair.str("access_token") + " " + pair.str("access_token"), 401, "invalid_token"},
-		{"non-ASCII bytes", "Bearer " + pair.str("access_token") + "\xff\xfe", 401, "invalid_token"},
-		{"a tab inside", "Bearer " + pair.str("access_token")[:20] + "\t" + pair.str("access_token")[20:], 401, "invalid_token"},
+		// RFC 6750 §2.1: a token is a b64token; anything else is a malformed request.
+		{"two tokens", "Bearer " + pair.str("access_token") + " " + pair.str("access_token"), 400, "invalid_request"},
+		{"non-ASCII bytes", "Bearer " + pair.str("access_token") + "\xff\xfe", 400, "invalid_request"},
+		{"a tab inside", "Bearer " + pair.str("access_token")[:20] + "\t" + pair.str("access_token")[20:], 400, "invalid_request"},
+		{"a quote inside", "Bearer " + pair.str("access_token") + `"`, 400, "invalid_request"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,6 +193,23 @@ func TestBearerGarbage(t *testing.T) {
 			wantBearerChallenge(t, r, tc.status, tc.code)
 		})
 	}
+	t.Run("two Authorization headers, both the same token", func(t *testing.T) {
+		twice := func(r *http.Request) {
+			r.Header.Add("Authorization", "Bearer "+pair.str("access_token"))
+			r.Header.Add("Authorization", "Bearer "+pair.str("access_token"))
+		}
+		wantBearerChallenge(t, w.request("GET", "/rest/api/latest/myself", "", nil, twice), 400, "invalid_request")
+		// The token endpoint likewise takes one client authentication.
+		basicTwice := func(r *http.Request) {
+			r.SetBasicAuth(w.client.ID, w.secret)
+			r.Header.Add("Authorization", r.Header.Get("Authorization"))
+		}
+		r := w.request("POST", pathToken, formType, strings.NewReader("grant_type=refresh_token&refresh_token="+pair.str("refresh_token")), basicTwice)
+		wantError(t, r, http.StatusBadRequest, "invalid_request")
+		if r.str("access_token") != "" {
+			t.Fatal("a request with two Authorization headers got tokens")
+		}
+	})
 	t.Run("larger than the header limit", func(t *testing.T) {
 		r := w.withAuthorization("/rest/api/latest/myself", "Bearer "+strings.Repeat("A", 64<<10))
 		if r.status != http.StatusRequestHeaderFieldsTooLarge {

@@ -77,11 +77,12 @@ func (s *Server) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, &BearerError{Status: http.StatusUnauthorized, Description: "a Bearer token is required"}
 	}
 	scheme, value, found := strings.Cut(auth, " ")
-	if !found || !strings.EqualFold(scheme, "Bearer") || value == "" {
-		return Principal{}, &BearerError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the Authorization header must be: Bearer <access token>"}
+	value = strings.TrimSpace(value)
+	if !found || !strings.EqualFold(scheme, "Bearer") || !isB64Token(value) || len(r.Header.Values("Authorization")) > 1 {
+		return Principal{}, &BearerError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the request must carry one Authorization header: Bearer <access token>"}
 	}
 	ctx := r.Context()
-	p, ok, err := s.inspect(ctx, token.Access, strings.TrimSpace(value))
+	p, ok, err := s.inspect(ctx, token.Access, value)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -95,6 +96,22 @@ func (s *Server) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, &BearerError{Status: http.StatusForbidden, Code: CodeInvalidToken, Description: "this token may not be used from this address (IP allow-list)"}
 	}
 	return p, nil
+}
+
+// isB64Token reports whether v has RFC 6750 §2.1's b64token syntax:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(v string) bool {
+	body := strings.TrimRight(v, "=")
+	if body == "" {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // bearerChallenge is RFC 6750 §3's WWW-Authenticate value; a request that

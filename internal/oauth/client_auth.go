@@ -28,6 +28,9 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	if form.Has("client_secret") {
 		method = AuthPost
 	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		return store.Client{}, "", errTwoAuthorizations
+	}
 	if user, pass, ok := r.BasicAuth(); ok {
 		if method == AuthPost {
 			return store.Client{}, "", invalidRequest("use one client authentication method, not both HTTP Basic and client_secret")
@@ -77,6 +80,10 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	}
 	return c, method, nil
 }
+
+// errTwoAuthorizations refuses a request with more than one Authorization
+// header: which one counts would be a guess, and a proxy may read another.
+var errTwoAuthorizations = invalidRequest("send one Authorization header, not several")
 
 func basicFailure(d string) *Error {
 	e := invalidClient(d)

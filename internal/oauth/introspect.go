@@ -93,10 +93,12 @@ func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody
 		}
 		// RFC 7662 §2.3: a Bearer caller refused gets 401, worded as RFC 6750 §3.
 		switch {
+		case be != nil && be.Code == CodeInvalidRequest:
+			return nil, bearerRefusal(http.StatusBadRequest, CodeInvalidRequest, be.Description)
 		case be != nil && be.Code == CodeInvalidToken:
-			return nil, bearerRefusal(CodeInvalidToken, be.Description)
+			return nil, bearerRefusal(http.StatusUnauthorized, CodeInvalidToken, be.Description)
 		case err != nil || p.User == nil || p.User.Level < store.LevelAdmin || s.ScopeLevel(p.Scopes) < store.LevelAdmin:
-			return nil, bearerRefusal(CodeInsufficientScope, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
+			return nil, bearerRefusal(http.StatusUnauthorized, CodeInsufficientScope, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
 		}
 		return nil, nil
 	}
@@ -110,9 +112,9 @@ func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody
 	return &c, nil
 }
 
-// bearerRefusal is a 401 with its RFC 6750 §3 challenge.
-func bearerRefusal(code, description string) *Error {
-	e := newError(code, http.StatusUnauthorized, description)
+// bearerRefusal is a refusal with its RFC 6750 §3 challenge.
+func bearerRefusal(status int, code, description string) *Error {
+	e := newError(code, status, description)
 	e.challenge = bearerChallenge(code, description)
 	return e
 }
