@@ -106,6 +106,14 @@ func checkParams(v url.Values) *Error {
 	return nil
 }
 
+// WriteMethodNotAllowed answers a method that no route of a JSON endpoint
+// takes (the metadata, the Bearer-protected API): 405 with Allow, in this
+// package's error format.
+func (s *Server) WriteMethodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, s.log, newError(CodeInvalidRequest, http.StatusMethodNotAllowed, "this endpoint accepts only "+allow))
+}
+
 // safeName quotes a client-chosen parameter name for an error message.
 func safeName(k string) string {
 	if len(k) > 40 || !utf8.ValidString(k) {

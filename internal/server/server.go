@@ -197,7 +197,16 @@ func (g *Gatehouse) Handler() http.Handler {
 	if g.Config.Metrics.Listen == "" {
 		mux.Handle("GET /metrics", g.handleMetrics())
 	}
-	mux.Handle("/", g.Pages.Handler())
+	pages := g.Pages.Handler()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// The pages' catch-all would answer 404 for another method at a path
+		// routed here by method (the metadata, the Bearer API, the probes).
+		if allow := web.AllowedMethods(mux, r); allow != "" {
+			g.OAuth.WriteMethodNotAllowed(w, allow)
+			return
+		}
+		pages.ServeHTTP(w, r)
+	})
 	proxies := clientip.NewResolver(g.Config.TrustedProxies)
 	h := reqlog.Middleware(g.Log, proxies, g.nodeMetrics.http.observe, reqlog.Route(mux))
 	h = recoverPanics(g.Log, h)
