@@ -285,7 +285,11 @@ func TestCredentialsThrottled(t *testing.T) {
 	for range 2 {
 		want(t, f.admin.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": "wrong-password"}), http.StatusForbidden, "invalid_password")
 	}
-	want(t, f.admin.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": adaPassword}), http.StatusTooManyRequests, "throttled")
+	r := f.admin.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": adaPassword})
+	want(t, r, http.StatusTooManyRequests, "throttled")
+	if got := r.header.Get("Retry-After"); got != "900" {
+		t.Fatalf("Retry-After %q, want 900 (the 15-minute window)", got)
+	}
 }
 
 func countOf(list []string, v string) int {

@@ -23,6 +23,8 @@ type apiError struct {
 	Code      string
 	Message   string
 	Challenge string // WWW-Authenticate, when set
+	// RetryAfter is the Retry-After header of a 429, when set.
+	RetryAfter string
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -55,6 +57,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case e.Status >= 500:
 		a.log.Error("admin API request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
+	if e.RetryAfter != "" {
+		w.Header().Set("Retry-After", e.RetryAfter)
+	}
 	if e.Challenge != "" {
 		w.Header().Set("WWW-Authenticate", e.Challenge)
 	}
@@ -83,7 +88,7 @@ func classify(r *http.Request, err error) *apiError {
 		// The request is valid; the server's state (how many exist) refuses it.
 		return &apiError{Status: http.StatusConflict, Code: "limit_reached", Message: err.Error()}
 	case errors.Is(err, user.ErrThrottled):
-		return &apiError{Status: http.StatusTooManyRequests, Code: "throttled", Message: err.Error()}
+		return &apiError{Status: http.StatusTooManyRequests, Code: "throttled", Message: err.Error(), RetryAfter: user.RetryAfter(err)}
 	case errors.As(err, &failure):
 		return integrationFailure(failure)
 	case errors.Is(err, integration.ErrForbidden):

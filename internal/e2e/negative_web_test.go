@@ -231,6 +231,10 @@ func TestSignInThrottling(t *testing.T) {
 		if p.status != http.StatusTooManyRequests || alert(p.body) != textThrottled {
 			t.Fatalf("6th attempt: %d %q, want 429 %q", p.status, alert(p.body), textThrottled)
 		}
+		// The window is fixed: its count is gone at the latest when it ends (15 minutes).
+		if got := p.header.Get("Retry-After"); got != "900" {
+			t.Fatalf("Retry-After %q, want 900", got)
+		}
 		if home := b.get("/"); !strings.Contains(home.body, textSignedOut) {
 			t.Fatal("a throttled sign-in signed the user in")
 		}

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/mail"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +30,23 @@ var (
 // invalid returns a validation failure with a message key (see internal/validation).
 func invalid(key, format string, args ...any) error {
 	return validation.Errorf(ErrInvalid, key, format, args...)
+}
+
+// Throttled is ErrThrottled with when to try again: at most the policy's
+// window, since the window is fixed and its count is gone by then.
+type Throttled struct{ RetryAfter time.Duration }
+
+func (t *Throttled) Error() string { return ErrThrottled.Error() }
+func (t *Throttled) Unwrap() error { return ErrThrottled }
+
+// RetryAfter is a Retry-After header's value (whole seconds) for a throttled
+// sign-in, "" for any other error.
+func RetryAfter(err error) string {
+	var t *Throttled
+	if !errors.As(err, &t) {
+		return ""
+	}
+	return strconv.Itoa(int(math.Ceil(t.RetryAfter.Seconds())))
 }
 
 // ThrottlePolicy limits failed sign-ins in a fixed window.
@@ -251,7 +270,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 		}
 		if !within {
 			s.signIns.throttled.Inc()
-			return store.User{}, ErrThrottled
+			return store.User{}, &Throttled{RetryAfter: s.throttle.Window}
 		}
 	}
 	u, err := store.User{}, store.ErrNotFound

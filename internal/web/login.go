@@ -77,6 +77,7 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, user.ErrThrottled):
 		event.Kind = audit.SignInThrottled
 		p.audit.Record(ctx, event)
+		w.Header().Set("Retry-After", user.RetryAfter(err))
 		data.Problem, data.ClientName = formProblem{Message: p.t(r, "login.throttled")}, p.clientNameOf(r, data.Next)
 		p.render(w, r, http.StatusTooManyRequests, "login", p.t(r, "login.title"), data)
 		return
