@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +19,18 @@ import (
 // command with --json, the client secret from standard input only, the
 // headless authorize-url completed by a browser-less client, test (which
 // exits non-zero when it fails), token, and delete.
+// getPage GETs rawURL and returns the status and body.
+func getPage(t *testing.T, rawURL string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
 func TestCLIIntegration(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -86,8 +99,17 @@ func TestCLIIntegration(t *testing.T) {
 		t.Errorf("token before authorizing: %v", err)
 	}
 
+	// The provider refuses: the page a browser ends on says so, and is no 200.
+	refusedAt := must("", "authorize-url", "Mail", "--json")
+	redirect, q := p.Approve(t, refusedAt["url"].(string))
+	q.Del("code")
+	q.Set("error", "access_denied")
+	if status, body := getPage(t, redirect+"?"+q.Encode()); status != http.StatusFailedDependency || !strings.Contains(body, "Authorization failed") {
+		t.Errorf("a refused authorization's page: %d %s", status, body)
+	}
+
 	authorize := must("", "authorize-url", "Mail", "--json")
-	redirect, q := p.Approve(t, authorize["url"].(string))
+	redirect, q = p.Approve(t, authorize["url"].(string))
 	resp, err := http.Get(redirect + "?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)

@@ -324,11 +324,13 @@ func (p *Pages) handleIntegrationCallback(w http.ResponseWriter, r *http.Request
 		return
 	}
 	d := errorData{Message: p.t(r, "integration.authorized_page", c.Integration.Name)}
-	title := p.t(r, "integration.authorized_title")
+	title, status := p.t(r, "integration.authorized_title"), http.StatusOK
 	if c.Failure != nil {
+		// The provider refused or failed, as the admin API's 424 says.
 		d.Message, title = p.t(r, "integration.authorize_failed", p.words(r, c.Failure.Why)), p.t(r, "error.title")
+		status = http.StatusFailedDependency
 	}
-	p.render(w, r, http.StatusOK, "integration_done", title, d)
+	p.render(w, r, status, "integration_done", title, d)
 }
 
 func (p *Pages) handleIntegrationTest(w http.ResponseWriter, r *http.Request, u store.User) error {
