@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,18 +18,6 @@ import (
 // command with --json, the client secret from standard input only, the
 // headless authorize-url completed by a browser-less client, test (which
 // exits non-zero when it fails), token, and delete.
-// getPage GETs rawURL and returns the status and body.
-func getPage(t *testing.T, rawURL string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
-
 func TestCLIIntegration(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -104,7 +91,7 @@ func TestCLIIntegration(t *testing.T) {
 	redirect, q := p.Approve(t, refusedAt["url"].(string))
 	q.Del("code")
 	q.Set("error", "access_denied")
-	if status, body := getPage(t, redirect+"?"+q.Encode()); status != http.StatusFailedDependency || !strings.Contains(body, "Authorization failed") {
+	if status, body := getWithBearer(redirect+"?"+q.Encode(), ""); status != http.StatusFailedDependency || !strings.Contains(body, "Authorization failed") {
 		t.Errorf("a refused authorization's page: %d %s", status, body)
 	}
 
