@@ -250,6 +250,28 @@ func TestTokenActsAtItsScopesLevel(t *testing.T) {
 	want(t, f.root.do("DELETE", integ, nil), http.StatusNoContent, "")
 }
 
+// INTEGRATION_TOKEN lets a token fetch the integrations' access tokens and
+// nothing else: its level (only a system administrator may hold it) is no
+// administration level, so a system administrator's token granted only it is
+// refused the admin API, while the token route admits it.
+func TestIntegrationTokenScopeAdministersNothing(t *testing.T) {
+	f := newFixture(t)
+	fetcher := f.withToken(f.accessToken("root", rootPassword, "INTEGRATION_TOKEN"))
+	integration := f.root.do("POST", pathIntegrations, map[string]any{"provider": "google", "name": "Gmail"})
+	want(t, integration, http.StatusCreated, "")
+	for _, rt := range []route{
+		{"GET", adminPathUser, nil},
+		{"POST", adminPathUser, map[string]any{"username": "eve", "password": "eve-password", "level": "system-admin"}},
+		{"GET", pathMail, nil},
+		{"GET", pathIntegrations, nil},
+		{"POST", pathClients, map[string]any{"name": "x", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}},
+	} {
+		want(t, fetcher.do(rt.method, rt.path, rt.body), http.StatusForbidden, "insufficient_scope")
+	}
+	// The token route takes it: the integration is not authorized yet, which it is told.
+	want(t, fetcher.do("GET", pathIntegrations+"/"+integration.str("id")+"/token", nil), http.StatusConflict, "needs_reauthorization")
+}
+
 // Unknown routes and methods answer in JSON too.
 func TestUnknownRouteAndMethod(t *testing.T) {
 	f := newFixture(t)

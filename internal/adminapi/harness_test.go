@@ -140,7 +140,8 @@ func (b *browser) signIn(username, password string) {
 // consent pages for username and returns the access token.
 func (e *env) accessToken(username, password, scope string) string {
 	e.t.Helper()
-	c, secretValue := e.createClient(app.Registration{Name: "token for " + username})
+	c, secretValue := e.createClient(app.Registration{Name: "token for " + username,
+		Scopes: []string{"READ", "WRITE", "ADMIN", "SYSTEM_ADMIN", "INTEGRATION_TOKEN"}})
 	b := e.newBrowser()
 	b.signIn(username, password)
 	params := url.Values{"client_id": {c.ID}, "redirect_uri": {callback}, "response_type": {"code"}, "scope": {scope}, "state": {"s"}}

@@ -329,6 +329,12 @@ func TestIntrospectionCallers(t *testing.T) {
 	target := w.issue(w.alice, w.client, w.secret, "READ")
 	adminToken := w.issue(ada, w.client, w.secret, "ADMIN").str("access_token")
 	adminReadToken := w.issue(ada, w.client, w.secret, "READ").str("access_token")
+	// INTEGRATION_TOKEN fetches the integrations' tokens, no more: its level is who may hold it.
+	w.createUser("sid", "sid-password", store.LevelSystemAdmin)
+	sid := w.newBrowser()
+	sid.signIn("sid", "sid-password")
+	fetcher, fetcherSecret := w.createClient(app.Registration{Name: "Fetcher", Scopes: []string{"READ", "INTEGRATION_TOKEN"}})
+	integrationToken := w.issue(sid, fetcher, fetcherSecret, "INTEGRATION_TOKEN").str("access_token")
 	userToken := target.str("access_token")
 	body := func() *strings.Reader { return strings.NewReader(form("token", target.str("refresh_token")).Encode()) }
 	bearer := func(tok string) func(*http.Request) { return withHeader("Authorization", "Bearer "+tok) }
@@ -361,6 +367,9 @@ func TestIntrospectionCallers(t *testing.T) {
 			svc := w.token(form("grant_type", "client_credentials"), w.rs.ID, w.rsKey)
 			wantOK(t, svc)
 			return w.request("POST", pathIntro, formType, body(), bearer(svc.str("access_token")))
+		}, "insufficient_scope", "Bearer"},
+		{"a system administrator's token with only INTEGRATION_TOKEN", func() tokenResult {
+			return w.request("POST", pathIntro, formType, body(), bearer(integrationToken))
 		}, "insufficient_scope", "Bearer"},
 		{"a garbage Bearer token", func() tokenResult { return w.request("POST", pathIntro, formType, body(), bearer("gat_garbage")) }, "invalid_token", "Bearer"},
 	}

@@ -122,9 +122,15 @@ func bearerRefusal(status int, code, description string) *Error {
 // ScopeLevel is the highest permission level any of scopes needs: a token
 // holding them may do at most what a user of that level may (SPEC §4), so
 // a system administrator's token granted only ADMIN acts as an administrator.
+// INTEGRATION_TOKEN is left out: its level says who may hold it, while what
+// it lets a token do is the integrations' token route alone, which asks for
+// it by name.
 func (s *Server) ScopeLevel(scopes []string) store.Level {
 	level := store.LevelUser
 	for _, name := range scopes {
+		if name == scope.IntegrationToken {
+			continue
+		}
 		if sc, ok := s.scopes.Lookup(name); ok && sc.Level > level {
 			level = sc.Level
 		}
