@@ -107,7 +107,7 @@ func (a *API) Handler() http.Handler {
 	}))
 	withSession := a.sessions.Wrap(http.HandlerFunc(a.serve), a.writeError)
 	return securityHeaders(cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
+		if oauth.CarriesAuthorization(r) {
 			a.serve(w, r)
 			return
 		}

@@ -35,7 +35,7 @@ var (
 // capped reports that the scopes lowered it.
 func (a *API) authenticate(r *http.Request) (actor admin.Actor, capped bool, err error) {
 	actor = admin.Actor{Address: clientip.From(r.Context()).String()}
-	if r.Header.Get("Authorization") != "" {
+	if oauth.CarriesAuthorization(r) {
 		p, err := a.oauth.Authenticate(r)
 		if err != nil {
 			return actor, false, fromBearer(err)

@@ -121,6 +121,15 @@ func TestTokenRequestsIgnoreTheSession(t *testing.T) {
 	}
 	want(t, both.do("GET", adminPathUser+"/ada", nil), http.StatusOK, "")
 	want(t, session.do("GET", pathIntegrations, nil), http.StatusOK, "")
+	// An Authorization header that is empty, or empty before a token, is still
+	// the request's credential: the session does not stand in for it.
+	for _, values := range [][]string{{""}, {"", "Bearer gat_not-a-real-token"}} {
+		req, _ := http.NewRequest("GET", f.base+pathIntegrations, nil)
+		req.Header["Authorization"] = values
+		if r := f.roundTrip(session.http, req); r.status == http.StatusOK {
+			t.Fatalf("Authorization %q beside a session: %d, want a refusal", values, r.status)
+		}
+	}
 }
 
 // A session carries the browser's ambient authority, so a state-changing

@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
@@ -296,7 +297,7 @@ func (a *API) tokenRoute(h func(http.ResponseWriter, *http.Request, integration.
 
 func (a *API) authenticateTokenCaller(r *http.Request) (integration.Actor, error) {
 	actor := integration.Actor{Address: clientAddr(r).String()}
-	if r.Header.Get("Authorization") == "" {
+	if !oauth.CarriesAuthorization(r) {
 		u, err := a.sessions.User(r)
 		switch {
 		case err != nil:

@@ -199,6 +199,10 @@ func TestBearerGarbage(t *testing.T) {
 			r.Header.Add("Authorization", "Bearer "+pair.str("access_token"))
 		}
 		wantBearerChallenge(t, w.request("GET", "/rest/api/latest/myself", "", nil, twice), 400, "invalid_request")
+		emptyFirst := func(r *http.Request) {
+			r.Header["Authorization"] = []string{"", "Bearer " + pair.str("access_token")}
+		}
+		wantBearerChallenge(t, w.request("GET", "/rest/api/latest/myself", "", nil, emptyFirst), 400, "invalid_request")
 		// The token endpoint likewise takes one client authentication.
 		basicTwice := func(r *http.Request) {
 			r.SetBasicAuth(w.client.ID, w.secret)

@@ -68,17 +68,29 @@ type BearerError struct {
 
 func (e *BearerError) Error() string { return e.Code + ": " + e.Description }
 
+// CarriesAuthorization reports whether r has an Authorization header at
+// all, even an empty one or several: such a request is judged by its
+// header alone (Authenticate refuses what is not one Bearer token), never
+// by a browser session.
+func CarriesAuthorization(r *http.Request) bool {
+	_, ok := r.Header["Authorization"]
+	return ok
+}
+
 // Authenticate checks the Bearer token of a request to a protected resource
 // (RFC 6750 §2.1): active, from an allowed address, with a scope left after
 // capping by the user's current level.
 func (s *Server) Authenticate(r *http.Request) (Principal, error) {
+	if len(r.Header["Authorization"]) > 1 {
+		return Principal{}, &BearerError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the request must carry one Authorization header: Bearer <access token>"}
+	}
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		return Principal{}, &BearerError{Status: http.StatusUnauthorized, Description: "a Bearer token is required"}
 	}
 	scheme, value, found := strings.Cut(auth, " ")
 	value = strings.TrimSpace(value)
-	if !found || !strings.EqualFold(scheme, "Bearer") || !isB64Token(value) || len(r.Header.Values("Authorization")) > 1 {
+	if !found || !strings.EqualFold(scheme, "Bearer") || !isB64Token(value) {
 		return Principal{}, &BearerError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the request must carry one Authorization header: Bearer <access token>"}
 	}
 	ctx := r.Context()
