@@ -371,12 +371,19 @@ func TestIntrospectionCallers(t *testing.T) {
 		{"a system administrator's token with only INTEGRATION_TOKEN", func() tokenResult {
 			return w.request("POST", pathIntro, formType, body(), bearer(integrationToken))
 		}, "insufficient_scope", "Bearer"},
+		{"Bearer without a token", func() tokenResult {
+			return w.request("POST", pathIntro, formType, body(), withHeader("Authorization", "Bearer"))
+		}, "invalid_request", "Bearer"},
 		{"a garbage Bearer token", func() tokenResult { return w.request("POST", pathIntro, formType, body(), bearer("gat_garbage")) }, "invalid_token", "Bearer"},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name+" may not introspect", func(t *testing.T) {
 			r := tc.result()
-			wantError(t, r, http.StatusUnauthorized, tc.code)
+			status := http.StatusUnauthorized
+			if tc.code == "invalid_request" {
+				status = http.StatusBadRequest // a malformed header is no credential (RFC 6750 §3.1)
+			}
+			wantError(t, r, status, tc.code)
 			wantChallenge(t, r, tc.challenge, tc.code)
 			if _, leaked := r.body["active"]; leaked {
 				t.Fatalf("a refused caller learns about the token: %s", r.raw)

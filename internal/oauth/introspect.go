@@ -84,8 +84,8 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 // returns, or an administrator's Bearer token carrying an administrator-level
 // scope (nil: every token may be introspected).
 func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody bool, form map[string][]string) (*store.Client, error) {
-	auth := r.Header.Get("Authorization")
-	if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") && !clientCredentialsInBody {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "Bearer") && !clientCredentialsInBody {
 		p, err := s.Authenticate(r)
 		var be *BearerError
 		if err != nil && !errors.As(err, &be) {
