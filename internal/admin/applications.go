@@ -159,6 +159,9 @@ func (s *Service) SetAppEnabled(ctx context.Context, a Actor, id string, enabled
 
 // DeleteApp removes an application and every token it holds.
 func (s *Service) DeleteApp(ctx context.Context, a Actor, id string) error {
+	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
+		return err
+	}
 	c, err := s.apps.Get(ctx, id)
 	if err != nil {
 		return err

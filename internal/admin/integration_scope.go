@@ -13,7 +13,8 @@ import (
 // INTEGRATION_TOKEN scope: its client-credentials token fetches the
 // integrations' access tokens, which only system administrators may, and
 // whoever creates, edits, enables or sees the secret of such an
-// application holds that power. id names a stored application ("" when
+// application holds that power (and whoever deletes it stops the services
+// that fetch with it). id names a stored application ("" when
 // creating); scopes are the ones it would get (nil when unchanged).
 func (s *Service) guardIntegrationScope(ctx context.Context, a Actor, id string, scopes []string) error {
 	if a.Level >= store.LevelSystemAdmin {

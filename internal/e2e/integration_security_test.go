@@ -155,6 +155,15 @@ func TestIntegrationsOnlySystemAdmins(t *testing.T) {
 	if got := adm.do(req); got.status != http.StatusBadRequest || !strings.Contains(got.body, "only a system administrator") || strings.Contains(got.body, withScopeSecret) {
 		t.Errorf("an administrator asking for the secret of an application with INTEGRATION_TOKEN: %d %s", got.status, got.body)
 	}
+	// Nor delete it (which would revoke the tokens the mail services fetch with).
+	del, _ := http.NewRequest("DELETE", e.base+"/rest/oauth2/latest/client/"+withScope.ID, nil)
+	del.Header.Set("Origin", e.base)
+	if got := adm.do(del); got.status != http.StatusBadRequest || !strings.Contains(got.body, "only a system administrator") {
+		t.Errorf("an administrator deleting an application with INTEGRATION_TOKEN: %d %s", got.status, got.body)
+	}
+	if _, err := e.node.Apps.Get(context.Background(), withScope.ID); err != nil {
+		t.Errorf("the application is gone after a refused delete: %v", err)
+	}
 }
 
 // TestIntegrationConsoleCSRF: every integration form needs the session's
