@@ -106,12 +106,15 @@ func checkParams(v url.Values) *Error {
 	return nil
 }
 
-// WriteMethodNotAllowed answers a method that no route of a JSON endpoint
-// takes (the metadata, the Bearer-protected API): 405 with Allow, in this
-// package's error format.
-func (s *Server) WriteMethodNotAllowed(w http.ResponseWriter, allow string) {
-	w.Header().Set("Allow", allow)
-	writeError(w, s.log, newError(CodeInvalidRequest, http.StatusMethodNotAllowed, "this endpoint accepts only "+allow))
+// MethodNotAllowed answers, at a path whose routes take only allow, any
+// other method: 405 with Allow, in this package's error format. Registered
+// on the bare path beside the method's own route, it keeps such a request
+// from the pages' catch-all, which would answer 404.
+func (s *Server) MethodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, s.log, newError(CodeInvalidRequest, http.StatusMethodNotAllowed, "this endpoint accepts only "+allow))
+	})
 }
 
 // safeName quotes a client-chosen parameter name for an error message.

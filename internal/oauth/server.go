@@ -76,4 +76,6 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc(PathIntrospect, s.handleIntrospect)
 	mux.HandleFunc("GET "+PathMetadata, s.handleMetadata)
 	mux.HandleFunc("GET "+PathMyself, s.handleMyself)
+	mux.Handle(PathMetadata, s.MethodNotAllowed("GET, HEAD"))
+	mux.Handle(PathMyself, s.MethodNotAllowed("GET, HEAD"))
 }

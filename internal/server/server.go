@@ -191,22 +191,19 @@ func (g *Gatehouse) AdminAPI() *adminapi.API {
 func (g *Gatehouse) Handler() http.Handler {
 	mux := http.NewServeMux()
 	g.OAuth.Register(mux)
+	probes := []string{"/healthz", "/readyz"}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", g.handleReady)
 	g.AdminAPI().Register(mux)
 	if g.Config.Metrics.Listen == "" {
 		mux.Handle("GET /metrics", g.handleMetrics())
+		probes = append(probes, "/metrics")
 	}
-	pages := g.Pages.Handler()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		// The pages' catch-all would answer 404 for another method at a path
-		// routed here by method (the metadata, the Bearer API, the probes).
-		if allow := web.AllowedMethods(mux, r); allow != "" {
-			g.OAuth.WriteMethodNotAllowed(w, allow)
-			return
-		}
-		pages.ServeHTTP(w, r)
-	})
+	for _, path := range probes {
+		// Another method would reach the pages' catch-all, a 404.
+		mux.Handle(path, g.OAuth.MethodNotAllowed("GET, HEAD"))
+	}
+	mux.Handle("/", g.Pages.Handler())
 	proxies := clientip.NewResolver(g.Config.TrustedProxies)
 	h := reqlog.Middleware(g.Log, proxies, g.nodeMetrics.http.observe, reqlog.Route(mux))
 	h = recoverPanics(g.Log, h)

@@ -23,6 +23,7 @@ func TestOtherMethodsAreNotAllowed(t *testing.T) {
 		{"PUT", "/plugins/servlet/oauth2/consent", "GET, HEAD, POST", 405, false},
 		{"POST", "/.well-known/oauth-authorization-server", "GET, HEAD", 405, true},
 		{"POST", "/rest/api/latest/myself", "GET, HEAD", 405, true},
+		{"DELETE", "/healthz", "GET, HEAD", 405, true},
 		{"POST", "/no/such/page", "", 404, false},
 		{"GET", "/no/such/page", "", 404, false},
 	}

@@ -240,7 +240,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.Handle("GET /static/", staticHandler())
 	mux.HandleFunc("GET /favicon.ico", serveFavicon) // for what asks without reading a page's <link rel=icon>
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if allow := AllowedMethods(mux, r); allow != "" {
+		if allow := allowedMethods(mux, r); allow != "" {
 			w.Header().Set("Allow", allow)
 			p.render(w, r, http.StatusMethodNotAllowed, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.method")})
 			return
