@@ -394,9 +394,9 @@ func langSwitch(r *http.Request, lang string, data any) string {
 		other = "en"
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return withQueryValue(r.URL.Path, r.URL.RawQuery, "lang", other)
+		return withQueryValue(pagePath(r), r.URL.RawQuery, "lang", other)
 	}
-	q, where := url.Values{}, r.URL.Path
+	q, where := url.Values{}, pagePath(r)
 	if d, ok := data.(loginData); ok && d.Next != "/" {
 		q.Set("next", d.Next)
 	} else if d, ok := data.(shownAt); ok {
@@ -404,6 +404,17 @@ func langSwitch(r *http.Request, lang string, data any) string {
 	}
 	q.Set("lang", other)
 	return where + "?" + q.Encode()
+}
+
+// pagePath is the request's path fit for a link to this site: escaped as it
+// came, so that "/%2F%2Fhost" stays one path, and never starting with "//",
+// which a browser reads as another host (a 404 page's language link was one).
+func pagePath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if strings.HasPrefix(p, "//") {
+		p = "/" + strings.TrimLeft(p, "/")
+	}
+	return p
 }
 
 // withQueryValue is path with the query raw, its key parameters replaced by
