@@ -85,6 +85,10 @@ func (s *Service) Grants(ctx context.Context, f store.TokenFilter) ([]Grant, err
 
 // RevokeGrant ends every token of a grant. onlyUserID, when set, refuses a
 // grant that belongs to someone else (a user revoking on their own page).
+// An administrator may not revoke what they could not otherwise stop: below
+// system administrator, a grant holding INTEGRATION_TOKEN (what the mail
+// services fetch with), nor a grant of a user above their level, whose
+// sessions they may not end either.
 func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID string) error {
 	f := store.TokenFilter{UserID: onlyUserID}
 	grants, err := s.Grants(ctx, f)
@@ -94,6 +98,14 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID 
 	for _, g := range grants {
 		if g.ID != grantID {
 			continue
+		}
+		if g.User == nil || g.User.ID != a.UserID {
+			if err := s.guardIntegrationScope(ctx, a, "", g.ScopeList()); err != nil {
+				return err
+			}
+		}
+		if g.User != nil && g.User.ID != a.UserID && g.User.Level > a.Level {
+			return aboveLevel("admin.revoke_above_own", "you cannot revoke the grants of a user above your own level")
 		}
 		if _, err := s.store.RevokeGrant(ctx, grantID, s.now()); err != nil {
 			return err

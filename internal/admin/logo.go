@@ -22,6 +22,9 @@ const (
 // SetLogo validates an uploaded PNG or JPEG and stores it re-encoded as PNG,
 // so whatever the upload carried besides pixels is dropped.
 func (s *Service) SetLogo(ctx context.Context, a Actor, id string, upload []byte) error {
+	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
+		return err
+	}
 	if len(upload) == 0 {
 		return invalid("admin.logo_empty", "the logo file is empty")
 	}
@@ -52,6 +55,9 @@ func (s *Service) SetLogo(ctx context.Context, a Actor, id string, upload []byte
 
 // RemoveLogo deletes an application's logo.
 func (s *Service) RemoveLogo(ctx context.Context, a Actor, id string) error {
+	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
+		return err
+	}
 	if err := s.store.SetClientLogo(ctx, id, nil, ""); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -203,6 +204,16 @@ func TestTokenActsAtItsScopesLevel(t *testing.T) {
 		"scopes": []string{"INTEGRATION_TOKEN"}, "grants": []string{"client_credentials"}})
 	want(t, integrationApp, http.StatusCreated, "")
 	fetcher := pathClients + "/" + integrationApp.str("client_id")
+	fetched := f.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "scope": {"INTEGRATION_TOKEN"}}, integrationApp.str("client_id"), integrationApp.str("client_secret"))
+	fetchToken, _ := fetched.body["access_token"].(string)
+	if fetchToken == "" {
+		t.Fatalf("the fetcher's token: %s", fetched.raw)
+	}
+	fetcherGrants := f.root.do("GET", "/rest/gatehouse/latest/grants?client_id="+integrationApp.str("client_id"), nil).list("grants")
+	if len(fetcherGrants) != 1 {
+		t.Fatalf("the fetcher's grants: %v", fetcherGrants)
+	}
+	fetcherGrant := "/rest/gatehouse/latest/grants/" + fetcherGrants[0].(map[string]any)["id"].(string)
 	auditBefore := f.auditCount()
 
 	systemOnly := []route{
@@ -225,6 +236,8 @@ func TestTokenActsAtItsScopesLevel(t *testing.T) {
 			"scopes": []string{"INTEGRATION_TOKEN"}, "grants": []string{"client_credentials"}}},
 		{"POST", fetcher + "/credentials", map[string]string{"password": rootPassword}},
 		{"POST", fetcher + "/secret", map[string]string{"password": rootPassword}},
+		{"DELETE", fetcher + "/logo", nil},
+		{"DELETE", fetcherGrant, nil},
 	}
 	for _, rt := range systemOnly {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
@@ -243,6 +256,9 @@ func TestTokenActsAtItsScopesLevel(t *testing.T) {
 	}
 	for _, path := range []string{integ, mail, fetcher} {
 		want(t, f.root.do("GET", path, nil), http.StatusOK, "")
+	}
+	if !f.newIntrospector().active(fetchToken) {
+		t.Fatal("the fetcher's token was revoked by a refused request")
 	}
 	if r := f.root.do("GET", adminPathUser+"/uma", nil); r.str("level") != "user" {
 		t.Fatalf("uma's level changed: %s", r.raw)

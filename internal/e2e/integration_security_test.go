@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -163,6 +164,61 @@ func TestIntegrationsOnlySystemAdmins(t *testing.T) {
 	}
 	if _, err := e.node.Apps.Get(context.Background(), withScope.ID); err != nil {
 		t.Errorf("the application is gone after a refused delete: %v", err)
+	}
+
+	// Nor revoke its grants (the tokens the mail services fetch with), nor
+	// change its logo; nor revoke a system administrator's grant, whose
+	// sessions the administrator may not end either. The console and the
+	// API alike, and nothing changes.
+	fetchToken := ccToken("INTEGRATION_TOKEN")
+	rootToken := userToken("root", "root-password", "SYSTEM_ADMIN")
+	grantOf := func(clientID, username, scope string) string {
+		t.Helper()
+		grants, err := e.node.Admin.Grants(context.Background(), store.TokenFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range grants {
+			if g.Scope == scope && (g.User == nil && username == "" && g.Client.ID == clientID || g.User != nil && g.User.Username == username) {
+				return g.ID
+			}
+		}
+		t.Fatalf("no grant of %s for %q with %s", clientID, username, scope)
+		return ""
+	}
+	for name, grant := range map[string]string{
+		"the mail fetcher's INTEGRATION_TOKEN grant": grantOf(withScope.ID, "", "INTEGRATION_TOKEN"),
+		"a system administrator's grant":             grantOf("", "root", "SYSTEM_ADMIN"),
+	} {
+		if got := adm.post("/admin/grants/"+grant+"/revoke", url.Values{"csrf_token": {token}, "next": {"/admin/apps"}}); got.status != http.StatusBadRequest {
+			t.Errorf("an administrator revoking %s in the console: %d", name, got.status)
+		}
+		del, _ := http.NewRequest("DELETE", e.base+"/rest/gatehouse/latest/grants/"+grant, nil)
+		del.Header.Set("Origin", e.base)
+		if got := adm.do(del); got.status != http.StatusBadRequest {
+			t.Errorf("an administrator revoking %s through the API: %d %s", name, got.status, got.body)
+		}
+	}
+	// The same application's grant without INTEGRATION_TOKEN is any administrator's to revoke.
+	readGrant, _ := http.NewRequest("DELETE", e.base+"/rest/gatehouse/latest/grants/"+grantOf(withScope.ID, "", "READ"), nil)
+	readGrant.Header.Set("Origin", e.base)
+	if got := adm.do(readGrant); got.status != http.StatusNoContent {
+		t.Errorf("an administrator revoking the fetcher's READ grant: %d %s", got.status, got.body)
+	}
+	if !e.active(fetchToken, withScope.ID, withScopeSecret) {
+		t.Error("the mail fetcher's token was revoked by refused requests")
+	}
+	if got := e.myself(rootToken); got.status != http.StatusOK {
+		t.Errorf("root's token after refused revocations: %d", got.status)
+	}
+	if got := adm.uploadLogo(withScope.ID, pngOf(8, 8), token); got.status != http.StatusBadRequest {
+		t.Errorf("an administrator setting the logo of an application with INTEGRATION_TOKEN: %d", got.status)
+	}
+	if got := adm.post("/admin/apps/"+withScope.ID+"/logo", url.Values{"csrf_token": {token}, "remove": {"true"}}); got.status != http.StatusBadRequest {
+		t.Errorf("an administrator removing the logo of an application with INTEGRATION_TOKEN: %d", got.status)
+	}
+	if _, _, err := e.node.Admin.Logo(context.Background(), withScope.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused upload left a logo: %v", err)
 	}
 }
 
