@@ -20,26 +20,41 @@ const auditExportBatch = 1000
 // AuditFilterFromQuery reads kind, user, client, since, until (YYYY-MM-DD or
 // RFC 3339) and before (an event ID, for the next page); the console and the
 // API take the same query.
-func AuditFilterFromQuery(q url.Values) store.AuditFilter {
+func AuditFilterFromQuery(q url.Values) (store.AuditFilter, error) {
 	f := store.AuditFilter{Kind: q.Get("kind"), Username: q.Get("user"), ClientID: q.Get("client")}
-	f.Since = parseWhen(q.Get("since"), false)
-	f.Until = parseWhen(q.Get("until"), true)
-	f.BeforeID, _ = strconv.ParseInt(q.Get("before"), 10, 64)
-	return f
+	var ok bool
+	if f.Since, ok = parseWhen(q.Get("since"), false); !ok {
+		return f, invalid("admin.audit_since", "since must be a date (2006-01-02) or an RFC 3339 time")
+	}
+	if f.Until, ok = parseWhen(q.Get("until"), true); !ok {
+		return f, invalid("admin.audit_until", "until must be a date (2006-01-02) or an RFC 3339 time")
+	}
+	if s := q.Get("before"); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return f, invalid("admin.audit_before", "before must be an event ID (a positive integer)")
+		}
+		f.BeforeID = id
+	}
+	return f, nil
 }
 
-// parseWhen reads a date (a whole day: its start, or with endOfDay its end) or an RFC 3339 time.
-func parseWhen(s string, endOfDay bool) time.Time {
+// parseWhen reads a date (a whole day: its start, or with endOfDay its end)
+// or an RFC 3339 time; "" is no bound, anything else unreadable is not ok.
+func parseWhen(s string, endOfDay bool) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, true
+	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t
+		return t, true
 	}
 	if d, err := time.Parse("2006-01-02", s); err == nil {
 		if endOfDay {
-			return d.AddDate(0, 0, 1)
+			return d.AddDate(0, 0, 1), true
 		}
-		return d
+		return d, true
 	}
-	return time.Time{}
+	return time.Time{}, false
 }
 
 // AuditExport says how ExportAudit writes.

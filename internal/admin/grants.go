@@ -124,6 +124,9 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID 
 // user's own "Revoke" on their authorized-applications page, where several
 // consents to one application show as one. ErrNotFound when there is none.
 func (s *Service) RevokeAppForUser(ctx context.Context, a Actor, userID, clientID string) error {
+	if clientID == "" || userID == "" { // an empty filter field would match every application or user
+		return store.ErrNotFound
+	}
 	grants, err := s.Grants(ctx, store.TokenFilter{UserID: userID, ClientID: clientID})
 	if err != nil {
 		return err

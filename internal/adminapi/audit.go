@@ -35,16 +35,10 @@ type auditQuery struct {
 // would silently ignore: an unreadable time, before or limit.
 func parseAuditQuery(r *http.Request) (auditQuery, error) {
 	q := r.URL.Query()
-	aq := auditQuery{filter: admin.AuditFilterFromQuery(q), export: acceptsNDJSON(r.Header.Get("Accept"))}
-	f := aq.filter
-	if q.Get("since") != "" && f.Since.IsZero() {
-		return aq, badRequest("since must be a date (2006-01-02) or an RFC 3339 time")
-	}
-	if q.Get("until") != "" && f.Until.IsZero() {
-		return aq, badRequest("until must be a date (2006-01-02) or an RFC 3339 time")
-	}
-	if q.Get("before") != "" && f.BeforeID <= 0 {
-		return aq, badRequest("before must be an event ID (a positive integer)")
+	aq := auditQuery{export: acceptsNDJSON(r.Header.Get("Accept"))}
+	var err error
+	if aq.filter, err = admin.AuditFilterFromQuery(q); err != nil {
+		return aq, err
 	}
 	ceiling := MaxAuditPage
 	aq.limit = DefaultAuditPage

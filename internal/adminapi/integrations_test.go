@@ -31,6 +31,8 @@ func TestIntegrationsAPI(t *testing.T) {
 	want(t, f.root.do("POST", pathIntegrations, map[string]any{"provider": "google", "name": "GMAIL"}), http.StatusBadRequest, "invalid_request")
 	want(t, f.root.do("POST", pathIntegrations, map[string]any{"name": "no provider"}), http.StatusBadRequest, "invalid_request")
 	want(t, f.root.do("POST", pathIntegrations, map[string]any{"provider": "custom", "name": "x", "color": "red"}), http.StatusBadRequest, "invalid_request")
+	want(t, f.root.do("POST", pathIntegrations, map[string]any{"provider": "custom", "name": "x",
+		"authorization_endpoint": `http://127.0.0.1:1/a"<b>`, "token_endpoint": "http://127.0.0.1:1/t"}), http.StatusBadRequest, "invalid_request")
 
 	custom := f.root.do("POST", pathIntegrations, map[string]any{"provider": "custom", "name": "Mail", "client_id": p.ClientID(),
 		"client_secret": p.ClientSecret(), "authorization_endpoint": auth, "token_endpoint": token, "userinfo_endpoint": userinfo,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/clientip"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
 
@@ -18,7 +19,7 @@ type newUserRequest struct {
 	Password    string   `json:"password"`
 	DisplayName string   `json:"display_name"`
 	Email       string   `json:"email"`
-	Level       string   `json:"level"` // user (default), admin or system-admin
+	Level       *string  `json:"level"` // user when left out, admin or system-admin
 	Groups      []string `json:"groups"`
 }
 
@@ -34,9 +35,6 @@ type userPatch struct {
 func (p userPatch) change() (admin.UserChange, error) {
 	ch := admin.UserChange{DisplayName: p.DisplayName, Email: p.Email, Groups: p.Groups, Disabled: p.Disabled}
 	if p.Level != nil {
-		if *p.Level == "" {
-			return ch, badRequest("level must be one of user, admin, system-admin")
-		}
 		l, err := user.ParseLevel(*p.Level)
 		if err != nil {
 			return ch, err
@@ -68,9 +66,13 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, actor admin.Act
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	level, err := user.ParseLevel(q.Level)
-	if err != nil {
-		return err
+	level := store.LevelUser // the documented default when left out
+	if q.Level != nil {
+		l, err := user.ParseLevel(*q.Level)
+		if err != nil {
+			return err
+		}
+		level = l
 	}
 	u, err := a.admin.CreateUser(r.Context(), actor, user.NewUser{
 		Username: q.Username, Password: q.Password, DisplayName: q.DisplayName, Email: q.Email, Level: level, Groups: q.Groups,

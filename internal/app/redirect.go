@@ -20,7 +20,7 @@ func ValidateRedirectURI(raw string, dev bool) error {
 	if raw == "" || len(raw) > MaxRedirectURILength {
 		return problem("app.redirect_uri_length", "redirect URI must be 1-%d characters", MaxRedirectURILength)
 	}
-	if c := firstNonURIChar(raw); c >= 0 {
+	if c := validation.FirstNonURIChar(raw); c >= 0 {
 		return problem("app.redirect_uri_character", "redirect URI %q has %U, which a URI may not hold (RFC 3986): percent-encode it", raw, c)
 	}
 	u, err := url.Parse(raw)
@@ -62,22 +62,6 @@ func ValidateRedirectURI(raw string, dev bool) error {
 		return problem("app.redirect_uri_wildcard", "redirect URI %q: wildcard hosts are not allowed; register each host exactly", raw)
 	}
 	return nil
-}
-
-// firstNonURIChar returns the first character of raw that RFC 3986 allows
-// nowhere in a URI (a space, a double quote, <, >, \, ^, `, {, |, }, a
-// control or non-ASCII character), or -1. Such a URI cannot be sent back
-// exactly, and would reach headers and the consent page's CSP as it is.
-func firstNonURIChar(raw string) rune {
-	for _, c := range raw {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.ContainsRune("-._~:/?#[]@!$&'()*+,;=%", c):
-		default:
-			return c
-		}
-	}
-	return -1
 }
 
 // portInRange reports whether u's port, if it has one, is 1-65535; an

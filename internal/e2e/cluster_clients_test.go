@@ -37,10 +37,10 @@ func TestClusterEditRightAfterRotationKeepsTheNewSecret(t *testing.T) {
 	if confirm.status != http.StatusOK {
 		t.Fatalf("rotation confirmation: %d", confirm.status)
 	}
-	editForm := url.Values{
+	editForm := pageForm("app", url.Values{
 		"name": {"Edited on B"}, "redirect_uris": {callback}, "scope": {"READ", "WRITE"}, "type": {"confidential"},
 		"grant": {"authorization_code", "refresh_token"}, "enabled": {"on"},
-	}
+	})
 
 	// Node B serves a request with the current secret: it caches the application.
 	if !accepts(nodeB, app.Secret) {

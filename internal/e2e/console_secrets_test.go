@@ -91,10 +91,10 @@ func TestConsoleIntrospectAny(t *testing.T) {
 	owner, ownerSecret := e.createClient(app.Registration{Name: "Owner", Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}})
 	tok := e.token(form("grant_type", "client_credentials"), owner.ID, ownerSecret).str("access_token")
 	fields := func(introspectAny bool) url.Values {
-		f := url.Values{
+		f := pageForm("app", url.Values{
 			"csrf_token": {b.csrf()}, "name": {"Mail server"}, "scope": {"READ"}, "type": {"confidential"},
 			"grant": {"client_credentials"}, "enabled": {"on"},
-		}
+		})
 		if introspectAny {
 			f.Set("introspect_any", "on")
 		}

@@ -57,10 +57,10 @@ func TestConsoleApplicationLifecycle(t *testing.T) {
 	ctx := context.Background()
 
 	// Create through the form; the secret is shown once.
-	posted := b.post("/admin/apps/new", url.Values{
+	posted := b.post("/admin/apps/new", pageForm("app", url.Values{
 		"csrf_token": {b.csrf()}, "name": {"Bamboo"}, "description": {"Builds"}, "redirect_uris": {callback},
 		"scope": {"READ", "WRITE"}, "type": {"confidential"}, "grant": {"authorization_code", "refresh_token"}, "enabled": {"on"},
-	})
+	}))
 	// Post/Redirect/Get: the answer to the post is a redirect to a page that
 	// shows the secret once; reloading that page creates nothing more and
 	// shows the secret no more.
@@ -148,7 +148,7 @@ func TestConsoleApplicationLifecycle(t *testing.T) {
 	}
 
 	// Edit with a bad redirect URI: refused on the form, nothing saved.
-	edit := b.post("/admin/apps/"+c.ID+"/edit", url.Values{"csrf_token": {b.csrf()}, "name": {"Bamboo 2"}, "redirect_uris": {"javascript:alert(1)"}, "scope": {"READ"}, "type": {"confidential"}, "grant": {"authorization_code"}, "enabled": {"on"}})
+	edit := b.post("/admin/apps/"+c.ID+"/edit", pageForm("app", url.Values{"csrf_token": {b.csrf()}, "name": {"Bamboo 2"}, "redirect_uris": {"javascript:alert(1)"}, "scope": {"READ"}, "type": {"confidential"}, "grant": {"authorization_code"}, "enabled": {"on"}}))
 	if edit.status != http.StatusBadRequest || !strings.Contains(edit.body, "role=\"alert\"") {
 		t.Fatalf("bad edit: %d", edit.status)
 	}
@@ -241,7 +241,7 @@ func TestConsoleLogo(t *testing.T) {
 func TestConsoleUsers(t *testing.T) {
 	e, b := consoleEnv(t)
 	ctx := context.Background()
-	created := b.post("/admin/users/new", url.Values{"csrf_token": {b.csrf()}, "username": {"bob"}, "password": {"bob-password"}, "level": {"admin"}, "groups": {"dev, ops"}})
+	created := b.post("/admin/users/new", pageForm("new user", url.Values{"csrf_token": {b.csrf()}, "username": {"bob"}, "password": {"bob-password"}, "level": {"admin"}, "groups": {"dev, ops"}}))
 	if created.status != http.StatusSeeOther {
 		t.Fatalf("create user: %d %s", created.status, created.body)
 	}
@@ -253,7 +253,7 @@ func TestConsoleUsers(t *testing.T) {
 		t.Fatal("user list lacks bob or his groups")
 	}
 	// The last system administrator cannot demote or disable themselves.
-	for _, change := range []url.Values{{"level": {"admin"}}, {"level": {"system-admin"}, "disabled": {"on"}}} {
+	for _, change := range []url.Values{pageForm("user", url.Values{"level": {"admin"}}), pageForm("user", url.Values{"level": {"system-admin"}, "disabled": {"on"}})} {
 		change.Set("csrf_token", b.csrf())
 		if p := b.post("/admin/users/root", change); p.status != http.StatusBadRequest || !strings.Contains(p.body, "last system administrator") {
 			t.Fatalf("locking out the last system administrator: %d", p.status)
@@ -265,12 +265,12 @@ func TestConsoleUsers(t *testing.T) {
 	// Disabling bob ends his sessions at once.
 	bobBrowser := e.newBrowser()
 	bobBrowser.signIn("bob", "bob-password")
-	b.post("/admin/users/bob", url.Values{"csrf_token": {b.csrf()}, "level": {"admin"}, "disabled": {"on"}, "groups": {"dev"}})
+	b.post("/admin/users/bob", pageForm("user", url.Values{"csrf_token": {b.csrf()}, "level": {"admin"}, "disabled": {"on"}, "groups": {"dev"}}))
 	if p := bobBrowser.get("/admin/apps"); p.status != http.StatusSeeOther {
 		t.Fatalf("a disabled user's session still works: %d", p.status)
 	}
 	// A reset password works; the old one does not.
-	b.post("/admin/users/bob", url.Values{"csrf_token": {b.csrf()}, "level": {"admin"}, "groups": {"dev"}})
+	b.post("/admin/users/bob", pageForm("user", url.Values{"csrf_token": {b.csrf()}, "level": {"admin"}, "groups": {"dev"}}))
 	b.post("/admin/users/bob/password", url.Values{"csrf_token": {b.csrf()}, "password": {"new-bob-password"}})
 	if p := e.newBrowser().signIn("bob", "new-bob-password"); p.status != http.StatusSeeOther {
 		t.Fatalf("sign-in with the reset password: %d", p.status)
@@ -317,6 +317,19 @@ func TestAuthorizedApplicationsPage(t *testing.T) {
 	// Without the CSRF token nothing happens.
 	if p := alice.post("/plugins/servlet/oauth2/authorized-apps/revoke", url.Values{"client_id": {c.ID}}); p.status != http.StatusForbidden {
 		t.Fatalf("revoke without CSRF: %d", p.status)
+	}
+	// Nor without an application, or with two: the form names one (an empty
+	// one used to mean every application).
+	other, otherSecret := e.createClient(app.Registration{Name: "Other"})
+	otherTok := e.token(form("grant_type", "authorization_code", "code", alice.code(authParams(other, "READ")), "redirect_uri", callback), other.ID, otherSecret)
+	for name, f := range map[string]url.Values{"no client_id": {}, "an empty client_id": {"client_id": {""}}, "two client_ids": {"client_id": {c.ID, other.ID}}} {
+		f.Set("csrf_token", alice.csrf())
+		if p := alice.post("/plugins/servlet/oauth2/authorized-apps/revoke", f); p.status != http.StatusBadRequest {
+			t.Errorf("revoke with %s: %d, want 400", name, p.status)
+		}
+	}
+	if !e.active(tok.str("access_token"), c.ID, secretValue) || !e.active(otherTok.str("access_token"), other.ID, otherSecret) {
+		t.Fatal("a malformed revoke ended tokens")
 	}
 	// Alice revokes: every token of both grants ends at once.
 	alice.submit(page, "/plugins/servlet/oauth2/authorized-apps/revoke")

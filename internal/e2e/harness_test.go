@@ -177,6 +177,27 @@ func (b *browser) follow(p page) page {
 	return p
 }
 
+// pageTextFields are the text fields (and the type and level) that a
+// console form always sends, even empty; a post without one is refused.
+var pageTextFields = map[string][]string{
+	"app":      {"name", "description", "redirect_uris", "type", "subscriber_users", "subscriber_groups", "allowed_ips"},
+	"user":     {"display_name", "email", "groups", "level"},
+	"new user": {"username", "password", "display_name", "email", "groups", "level"},
+}
+
+// pageForm is a console form of kind as its page sends it: every text field,
+// empty unless set gives it, and set's other fields (ticked boxes, the token).
+func pageForm(kind string, set url.Values) url.Values {
+	f := url.Values{}
+	for _, name := range pageTextFields[kind] {
+		f.Set(name, "")
+	}
+	for k, v := range set {
+		f[k] = v
+	}
+	return f
+}
+
 var hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
 // formFields returns the hidden fields of the last form on the page (the

@@ -58,15 +58,15 @@ func TestHostileTextThroughEveryDoor(t *testing.T) {
 						return p.status, p.body
 					},
 					"console user display name": func() (int, string) {
-						p := b.post("/admin/users/new", url.Values{"csrf_token": {csrf}, "username": {"carol"}, "password": {"carol-password"}, "level": {"user"}, "display_name": {value}})
+						p := b.post("/admin/users/new", pageForm("new user", url.Values{"csrf_token": {csrf}, "username": {"carol"}, "password": {"carol-password"}, "level": {"user"}, "display_name": {value}}))
 						return p.status, p.body
 					},
 					"console user group": func() (int, string) {
-						p := b.post("/admin/users/new", url.Values{"csrf_token": {csrf}, "username": {"carol"}, "password": {"carol-password"}, "level": {"user"}, "groups": {value}})
+						p := b.post("/admin/users/new", pageForm("new user", url.Values{"csrf_token": {csrf}, "username": {"carol"}, "password": {"carol-password"}, "level": {"user"}, "groups": {value}}))
 						return p.status, p.body
 					},
 					"console application name": func() (int, string) {
-						p := b.post("/admin/apps/new", url.Values{"csrf_token": {csrf}, "name": {value}, "redirect_uris": {callback}, "scope": {"READ"}, "grant": {"authorization_code"}, "type": {"confidential"}})
+						p := b.post("/admin/apps/new", pageForm("app", url.Values{"csrf_token": {csrf}, "name": {value}, "redirect_uris": {callback}, "scope": {"READ"}, "grant": {"authorization_code"}, "type": {"confidential"}}))
 						return p.status, p.body
 					},
 					"API user email": func() (int, string) {

@@ -145,8 +145,8 @@ func TestIntegrationsOnlySystemAdmins(t *testing.T) {
 	}
 
 	// The administrator cannot make (or use) such an application.
-	create := adm.post("/admin/apps/new", url.Values{"csrf_token": {token}, "name": {"sneaky"}, "scope": {"INTEGRATION_TOKEN"},
-		"grant": {"client_credentials"}, "type": {"confidential"}, "enabled": {"on"}})
+	create := adm.post("/admin/apps/new", pageForm("app", url.Values{"csrf_token": {token}, "name": {"sneaky"}, "scope": {"INTEGRATION_TOKEN"},
+		"grant": {"client_credentials"}, "type": {"confidential"}, "enabled": {"on"}}))
 	if create.status != http.StatusBadRequest || !strings.Contains(create.body, "only a system administrator") {
 		t.Errorf("an administrator creating an application with INTEGRATION_TOKEN: %d", create.status)
 	}

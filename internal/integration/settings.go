@@ -177,6 +177,9 @@ func (s *Service) checkURL(field, raw string) error {
 	if err := rule.Check(ErrInvalid, raw); err != nil {
 		return err
 	}
+	if c := validation.FirstNonURIChar(raw); c >= 0 {
+		return invalid("integration.url_character", "%s %q has %U, which a URL may not hold (RFC 3986): percent-encode it", field, raw, c)
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return invalid("integration.url_invalid", "%s %q must be an absolute http(s) URL without user information or fragment", field, raw)

@@ -84,10 +84,11 @@ var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._@+-]{0,63}$`)
 // NormalizeUsername folds case so "Alice" and "alice" are one account.
 func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// ParseLevel reads "user", "admin" or "system-admin".
+// ParseLevel reads "user", "admin" or "system-admin". An empty level is none
+// of them: where a level may be left out, the caller gives its default.
 func ParseLevel(s string) (store.Level, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "user", "":
+	case "user":
 		return store.LevelUser, nil
 	case "admin":
 		return store.LevelAdmin, nil

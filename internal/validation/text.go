@@ -115,3 +115,19 @@ func Printable(s string, max int) string {
 	}
 	return b.String()
 }
+
+// FirstNonURIChar returns the first character of raw that RFC 3986 allows
+// nowhere in a URI (a space, a double quote, <, >, \, ^, `, {, |, }, a
+// control or non-ASCII character), or -1. Such a URI cannot be sent back
+// exactly, and would reach headers, pages and a CSP as it is.
+func FirstNonURIChar(raw string) rune {
+	for _, c := range raw {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("-._~:/?#[]@!$&'()*+,;=%", c):
+		default:
+			return c
+		}
+	}
+	return -1
+}

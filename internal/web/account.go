@@ -110,7 +110,12 @@ func (p *Pages) handleAuthorizedAppRevoke(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	err := p.admin.RevokeAppForUser(r.Context(), p.actor(r, *u), u.ID, r.PostFormValue("client_id"))
+	clientID := r.PostFormValue("client_id")
+	if clientID == "" {
+		p.badForm(w, r)
+		return
+	}
+	err := p.admin.RevokeAppForUser(r.Context(), p.actor(r, *u), u.ID, clientID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.fail(w, r, err)
 		return

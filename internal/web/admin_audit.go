@@ -33,13 +33,12 @@ const auditPageSize = 50
 
 func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User) error {
 	q := r.URL.Query()
-	f := admin.AuditFilterFromQuery(q)
+	f, err := admin.AuditFilterFromQuery(q)
+	if err != nil {
+		return err
+	}
 	f.Limit = auditPageSize + 1
 	events, err := p.admin.Audit(r.Context(), f)
-	if isRefusal(err) {
-		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.refusal(r, err)})
-		return nil
-	}
 	if err != nil {
 		return err
 	}
@@ -70,20 +69,19 @@ func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User
 
 // handleAuditExport streams the matching events as JSON lines, newest first.
 func (p *Pages) handleAuditExport(w http.ResponseWriter, r *http.Request, u store.User) error {
-	started, err := p.admin.ExportAudit(r.Context(), w, admin.AuditFilterFromQuery(r.URL.Query()), admin.AuditExport{
+	f, err := admin.AuditFilterFromQuery(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	started, err := p.admin.ExportAudit(r.Context(), w, f, admin.AuditExport{
 		Start: func() {
 			w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
 			w.Header().Set("Content-Disposition", `attachment; filename="gatehouse-audit.jsonl"`)
 		},
 	})
-	switch {
-	case err == nil:
-	case started:
+	if err != nil && started {
 		p.log.Warn("audit export ended early", "error", err)
-	case isRefusal(err):
-		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.refusal(r, err)})
-	default:
-		return err
+		return nil
 	}
-	return nil
+	return err // a refusal before the first line is the console's 400
 }

@@ -77,14 +77,16 @@ func (p *Pages) registerAdmin(mux *http.ServeMux) {
 	p.registerAdminMail(mux)
 }
 
-// adminError maps a service error to the error page: a refusal is worded in
-// the page's language, anything unexpected is logged and shown without detail.
 // consoleError is the console's one error writer: a missing resource is 404,
-// an operation the caller's level does not allow 403, a refusal 400 in the
+// a section the caller's level does not open (integrations, mail servers)
+// 403, a form the page could not have sent 400, a refusal — an action above
+// the caller's level among them, as the admin API answers it — 400 in the
 // page's language, and anything else goes to fail (503 when the database is
 // unreachable, 500 otherwise).
 func (p *Pages) consoleError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, errBadForm):
+		p.badForm(w, r)
 	case errors.Is(err, store.ErrNotFound):
 		p.render(w, r, http.StatusNotFound, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.not_found")})
 	case errors.Is(err, integration.ErrForbidden):
@@ -144,8 +146,22 @@ func (p *Pages) newAppForm(r *http.Request, id string, reg app.Registration) app
 }
 
 // registrationFromForm reads the posted application form.
-func registrationFromForm(r *http.Request) app.Registration {
+// appFormFields are the application form's text fields and its type, which
+// the page always sends.
+var appFormFields = []string{"name", "description", "redirect_uris", "type", "subscriber_users", "subscriber_groups", "allowed_ips"}
+
+// errNoGrant refuses an application form with no grant type ticked: the
+// API's default for an empty list would give it grants the form unticked.
+var errNoGrant = validation.Errorf(app.ErrInvalid, "app.grant_required", "choose at least one grant type")
+
+// registrationFromForm reads the application form: errBadForm when a field
+// the page always sends is missing, errNoGrant (with the registration, to
+// show again) when no grant type is ticked.
+func registrationFromForm(r *http.Request) (app.Registration, error) {
 	f := r.PostForm
+	if !formHas(f, appFormFields...) {
+		return app.Registration{}, errBadForm
+	}
 	reg := app.Registration{
 		Name: f.Get("name"), Description: f.Get("description"),
 		RedirectURIs: splitList(f.Get("redirect_uris")), Scopes: f["scope"], Grants: f["grant"],
@@ -154,9 +170,9 @@ func registrationFromForm(r *http.Request) app.Registration {
 		AllowedIPs: splitList(f.Get("allowed_ips")), IntrospectAny: f.Get("introspect_any") == "on",
 	}
 	if len(reg.Grants) == 0 {
-		reg.Grants = []string{} // the form unticked them all: let validation say so
+		return reg, errNoGrant
 	}
-	return reg
+	return reg, nil
 }
 
 // splitList reads one item per line or comma.
@@ -183,11 +199,15 @@ type createdData struct {
 }
 
 func (p *Pages) handleAppCreate(w http.ResponseWriter, r *http.Request, u store.User) error {
-	reg := registrationFromForm(r)
-	if len(reg.Grants) == 0 {
-		reg.Grants = nil // none ticked: the defaults
+	reg, err := registrationFromForm(r)
+	if errors.Is(err, errBadForm) {
+		return err
 	}
-	c, secretValue, err := p.admin.CreateApp(r.Context(), p.actor(r, u), reg)
+	var c store.Client
+	var secretValue string
+	if err == nil {
+		c, secretValue, err = p.admin.CreateApp(r.Context(), p.actor(r, u), reg)
+	}
 	if isRefusal(err) {
 		f := p.newAppForm(r, "", reg)
 		f.Problem = p.problem(r, err)
@@ -309,8 +329,14 @@ func (p *Pages) handleAppEdit(w http.ResponseWriter, r *http.Request, u store.Us
 
 func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
-	reg := registrationFromForm(r)
-	c, err := p.admin.UpdateApp(r.Context(), p.actor(r, u), id, reg)
+	reg, err := registrationFromForm(r)
+	if errors.Is(err, errBadForm) {
+		return err
+	}
+	var c store.Client
+	if err == nil {
+		c, err = p.admin.UpdateApp(r.Context(), p.actor(r, u), id, reg)
+	}
 	if isRefusal(err) {
 		f := p.newAppForm(r, id, reg)
 		f.Problem = p.problem(r, err)
@@ -326,7 +352,11 @@ func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.
 }
 
 func (p *Pages) handleAppEnabled(w http.ResponseWriter, r *http.Request, u store.User) error {
-	c, err := p.admin.SetAppEnabled(r.Context(), p.actor(r, u), r.PathValue("id"), r.PostFormValue("enabled") == "true")
+	enabled := r.PostFormValue("enabled")
+	if enabled != "true" && enabled != "false" {
+		return errBadForm
+	}
+	c, err := p.admin.SetAppEnabled(r.Context(), p.actor(r, u), r.PathValue("id"), enabled == "true")
 	if err != nil {
 		return err
 	}

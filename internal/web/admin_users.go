@@ -113,8 +113,15 @@ func (p *Pages) handleUserNew(w http.ResponseWriter, r *http.Request, u store.Us
 	return nil
 }
 
+// userFormFields are the user form's text fields and level, which the page
+// always sends (the new-user form also the username and password).
+var userFormFields = []string{"display_name", "email", "level", "groups"}
+
 func (p *Pages) handleUserCreate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	f := r.PostForm
+	if !formHas(f, append(userFormFields, "username", "password")...) {
+		return errBadForm
+	}
 	level, err := user.ParseLevel(f.Get("level"))
 	n := user.NewUser{Username: f.Get("username"), Password: f.Get("password"), DisplayName: f.Get("display_name"),
 		Email: f.Get("email"), Level: level, Groups: splitList(f.Get("groups"))}
@@ -159,6 +166,9 @@ func (p *Pages) renderUser(w http.ResponseWriter, r *http.Request, status int, t
 
 func (p *Pages) handleUserUpdate(w http.ResponseWriter, r *http.Request, u store.User) error {
 	f := r.PostForm
+	if !formHas(f, userFormFields...) {
+		return errBadForm
+	}
 	display, email, groups, disabled := f.Get("display_name"), f.Get("email"), splitList(f.Get("groups")), f.Get("disabled") == "on"
 	username := r.PathValue("username")
 	level, err := user.ParseLevel(f.Get("level"))

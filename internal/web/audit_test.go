@@ -94,3 +94,34 @@ func TestAuditKindsAreLabelled(t *testing.T) {
 		})
 	}
 }
+
+// The audit log's page and export refuse a filter they cannot read, in the
+// page's language, as the admin API does, rather than show the log unfiltered.
+func TestAuditRefusesUnreadableFilters(t *testing.T) {
+	s := newSite(t)
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "root", Password: "root-password", Level: store.LevelSystemAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range web.Languages {
+		b := s.browser(lang)
+		b.signIn("root", "root-password")
+		for q, key := range map[string]string{
+			"since=garbage": "refusal.admin.audit_since", "until=2026-13-45": "refusal.admin.audit_until",
+			"before=abc": "refusal.admin.audit_before", "before=-3": "refusal.admin.audit_before",
+		} {
+			for _, path := range []string{"/admin/audit?", "/admin/audit/export?"} {
+				a := b.get(path + q)
+				if a.status != http.StatusBadRequest {
+					t.Errorf("%s %s%s: %d, want 400", lang, path, q, a.status)
+					continue
+				}
+				if got, _ := element(a.body, `role="alert"`); got != s.msgs.T(lang, key) {
+					t.Errorf("%s %s%s says %q", lang, path, q, got)
+				}
+			}
+		}
+		if a := b.get("/admin/audit?since=2026-01-01&until=" + url.QueryEscape("2099-01-01T00:00:00Z")); a.status != http.StatusOK {
+			t.Errorf("%s: a readable filter: %d", lang, a.status)
+		}
+	}
+}

@@ -32,6 +32,7 @@ var refusalFields = map[string]string{
 	"app.name_length":               "name",
 	"admin.app_name_taken":          "name",
 	"app.grant_unknown":             "grant",
+	"app.grant_required":            "grant",
 	"app.public_client_credentials": "grant",
 	"app.public_introspect":         "introspect_any",
 	"app.scope_required":            "scope",

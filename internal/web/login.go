@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -95,18 +94,12 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)
 }
 
-// signInFormOK reports whether a sign-in form is as the page makes it:
-// each field at most once, and a username of valid UTF-8 without control
-// characters. Any other is refused before a password is checked, so it
-// neither signs in with one of two names nor costs a throttled attempt.
+// signInFormOK reports whether a sign-in form's username is one the page
+// could send: without control characters (acceptForm has refused repeated
+// fields and invalid UTF-8). Any other is refused before a password is
+// checked, so it neither signs in as "name\n" nor costs a throttled attempt.
 func signInFormOK(form url.Values) bool {
-	for _, vs := range form {
-		if len(vs) != 1 {
-			return false
-		}
-	}
-	name := form.Get("username")
-	return utf8.ValidString(name) && !hasControl(name)
+	return !hasControl(form.Get("username"))
 }
 
 func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {

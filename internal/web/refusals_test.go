@@ -86,18 +86,35 @@ func pngOf(w, h int) []byte {
 	return buf.Bytes()
 }
 
-// appForm is a valid application form with changes: a key set to no values
-// is left out, as a browser leaves out an unticked checkbox or an empty list.
+// appForm is a valid application form with changes, as a browser sends it:
+// a key set to no values is an empty text field, or an unticked box.
 func appForm(changes url.Values) url.Values {
 	f := url.Values{
 		"name": {"Wiki"}, "description": {"The wiki"}, "redirect_uris": {callbackURL}, "scope": {"READ"},
 		"type": {"confidential"}, "grant": {app.GrantAuthorizationCode, app.GrantRefreshToken}, "enabled": {"on"},
+		"subscriber_users": {""}, "subscriber_groups": {""}, "allowed_ips": {""},
 	}
+	return formWith(f, changes)
+}
+
+// userForm is the user page's form as a browser sends it, with changes.
+func userForm(changes url.Values) url.Values {
+	return formWith(url.Values{"display_name": {""}, "email": {""}, "groups": {""}, "level": {"user"}}, changes)
+}
+
+// formWith applies changes to a form: a key set to no values empties a text
+// field the form has, and leaves out any other (an unticked box).
+func formWith(f, changes url.Values) url.Values {
+	texts := map[string]bool{"name": true, "description": true, "redirect_uris": true, "type": true, "subscriber_users": true,
+		"subscriber_groups": true, "allowed_ips": true, "display_name": true, "email": true, "groups": true, "level": true}
 	for k, v := range changes {
-		if len(v) == 0 {
-			delete(f, k)
-		} else {
+		switch {
+		case len(v) > 0:
 			f[k] = v
+		case texts[k]:
+			f[k] = []string{""}
+		default:
+			delete(f, k)
 		}
 	}
 	return f
@@ -148,7 +165,7 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 		}
 	}
 	newUser := func(kv ...string) url.Values {
-		f := url.Values{"username": {"carol"}, "password": {"carol-password"}, "level": {"user"}}
+		f := url.Values{"username": {"carol"}, "password": {"carol-password"}, "level": {"user"}, "display_name": {""}, "email": {""}, "groups": {""}}
 		for i := 0; i+1 < len(kv); i += 2 {
 			f.Set(kv[i], kv[i+1])
 		}
@@ -203,11 +220,11 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 		{"unknown level", "root", post("/admin/users/new", newUser("level", "king")), 400, "user.level_invalid", []any{"king"}},
 		{"level above one's own", "adm", post("/admin/users/new", newUser("level", "system-admin")), 400, "admin.level_above_own", nil},
 		// The user form.
-		{"edit a user above one's own level", "adm", post("/admin/users/root", url.Values{"level": {"system-admin"}}), 400, "admin.user_above_own", nil},
-		{"edit: display name too long", "root", post("/admin/users/adm", url.Values{"level": {"admin"}, "display_name": {long(201)}}), 400, "input.too_long", []any{"display_name", 200}},
-		{"demote the last system administrator", "root", post("/admin/users/root", url.Values{"level": {"admin"}}), 400, "admin.last_system_admin", []any{"root"}},
-		{"disable the last system administrator", "root", post("/admin/users/root", url.Values{"level": {"system-admin"}, "disabled": {"on"}}), 400, "admin.last_system_admin", []any{"root"}},
-		{"edit: unknown level", "root", post("/admin/users/adm", url.Values{"level": {"king"}}), 400, "user.level_invalid", []any{"king"}},
+		{"edit a user above one's own level", "adm", post("/admin/users/root", userForm(url.Values{"level": {"system-admin"}})), 400, "admin.user_above_own", nil},
+		{"edit: display name too long", "root", post("/admin/users/adm", userForm(url.Values{"level": {"admin"}, "display_name": {long(201)}})), 400, "input.too_long", []any{"display_name", 200}},
+		{"demote the last system administrator", "root", post("/admin/users/root", userForm(url.Values{"level": {"admin"}})), 400, "admin.last_system_admin", []any{"root"}},
+		{"disable the last system administrator", "root", post("/admin/users/root", userForm(url.Values{"level": {"system-admin"}, "disabled": {"on"}})), 400, "admin.last_system_admin", []any{"root"}},
+		{"edit: unknown level", "root", post("/admin/users/adm", userForm(url.Values{"level": {"king"}})), 400, "user.level_invalid", []any{"king"}},
 		// The reset password form.
 		{"reset the password of a user above one's own level", "adm", post("/admin/users/root/password", url.Values{"password": {"new-password"}}), 400, "admin.password_above_own", nil},
 		{"reset to a short password", "root", post("/admin/users/adm/password", url.Values{"password": {"short"}}), 400, "user.password_short", []any{8}},

@@ -24,22 +24,27 @@ func TestSignInRefusesMalformedForms(t *testing.T) {
 		form.Set("csrf_token", hidden(b.get("/login").body, "csrf_token"))
 		return b.do("POST", "/login", form)
 	}
-	malformed := map[string]url.Values{
-		"two usernames, the first right":    {"username": {"carol", "zzz"}, "password": {"carol-password"}},
-		"two passwords, the first right":    {"username": {"carol"}, "password": {"carol-password", "x"}},
-		"a NUL in the username":             {"username": {"car\x00ol"}, "password": {"carol-password"}},
-		"a username that is not UTF-8":      {"username": {"\xff\xfe"}, "password": {"carol-password"}},
-		"a newline in the username":         {"username": {"carol\n"}, "password": {"carol-password"}},
-		"two next fields (an open for two)": {"username": {"carol"}, "password": {"carol-password"}, "next": {"/account", "/admin"}},
+	// A form no page makes is refused as any form is (error.bad_form); a
+	// username no one can have, on the sign-in page again (login.bad_form).
+	malformed := map[string]struct {
+		form url.Values
+		key  string
+	}{
+		"two usernames, the first right":    {url.Values{"username": {"carol", "zzz"}, "password": {"carol-password"}}, "error.bad_form"},
+		"two passwords, the first right":    {url.Values{"username": {"carol"}, "password": {"carol-password", "x"}}, "error.bad_form"},
+		"a username that is not UTF-8":      {url.Values{"username": {"\xff\xfe"}, "password": {"carol-password"}}, "error.bad_form"},
+		"two next fields (an open for two)": {url.Values{"username": {"carol"}, "password": {"carol-password"}, "next": {"/account", "/admin"}}, "error.bad_form"},
+		"a NUL in the username":             {url.Values{"username": {"car\x00ol"}, "password": {"carol-password"}}, "login.bad_form"},
+		"a newline in the username":         {url.Values{"username": {"carol\n"}, "password": {"carol-password"}}, "login.bad_form"},
 	}
 	// More malformed posts than the address's 20 failures and the account's 5.
 	for round := range 4 {
-		for name, form := range malformed {
-			a := post(form)
+		for name, tc := range malformed {
+			a := post(tc.form)
 			if a.status != http.StatusBadRequest {
 				t.Fatalf("round %d, %s: %d, want 400", round, name, a.status)
 			}
-			if got, _ := element(a.body, `role="alert"`); got != s.msgs.T("en", "login.bad_form") {
+			if got, _ := element(a.body, `role="alert"`); got != s.msgs.T("en", tc.key) {
 				t.Fatalf("%s: the page says %q", name, got)
 			}
 			if b.signedIn() {
@@ -49,5 +54,29 @@ func TestSignInRefusesMalformedForms(t *testing.T) {
 	}
 	if a := post(url.Values{"username": {"carol"}, "password": {"carol-password"}}); a.status != http.StatusSeeOther || !b.signedIn() {
 		t.Fatalf("carol's own sign-in after the malformed posts: %d", a.status)
+	}
+}
+
+// The sign-in form's token (the pre-session cookie's) opens no form once the
+// browser is signed in: a signed-in session is checked against its own
+// token, which the pages it shows carry.
+func TestSignInFormTokenEndsAtSignIn(t *testing.T) {
+	s := newSite(t)
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser("en")
+	loginToken := hidden(b.get("/login").body, "csrf_token")
+	if a := b.do("POST", "/login", url.Values{"csrf_token": {loginToken}, "username": {"carol"}, "password": {"carol-password"}}); a.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", a.status)
+	}
+	if a := b.do("POST", "/logout/everywhere", url.Values{"csrf_token": {loginToken}}); a.status != http.StatusForbidden {
+		t.Fatalf("sign out everywhere with the sign-in form's token: %d, want 403", a.status)
+	}
+	if !b.signedIn() {
+		t.Fatal("the refused post signed the browser out")
+	}
+	if a := b.do("POST", "/logout/everywhere", url.Values{"csrf_token": {hidden(b.get("/").body, "csrf_token")}}); a.status != http.StatusSeeOther {
+		t.Fatalf("sign out everywhere with the page's token: %d", a.status)
 	}
 }

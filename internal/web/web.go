@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -518,23 +519,86 @@ func (p *Pages) formToken(w http.ResponseWriter, r *http.Request) string {
 	return t
 }
 
-// acceptForm reads a bounded form body and checks its CSRF token against the
+// acceptForm reads a bounded form body, checks its CSRF token against the
 // session's (or, without a session, the pre-session cookie's) in constant
-// time; on failure it has answered already.
+// time, and refuses a form no page makes (formShapeOK); on failure it has
+// answered already.
 func (p *Pages) acceptForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.request")})
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			p.render(w, r, http.StatusRequestEntityTooLarge, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.form_too_large")})
+			return false
+		}
+		p.badForm(w, r)
 		return false
 	}
+	// Only a visitor without a session uses the pre-session cookie's token
+	// (formToken): after sign-in the sign-in form's token opens nothing.
 	want := p.sessions.GetString(r.Context(), keyCSRF)
-	if c, err := r.Cookie(preSessionCookie); want == "" && err == nil {
+	if c, err := r.Cookie(preSessionCookie); want == "" && err == nil && len(p.sessions.Keys(r.Context())) == 0 {
 		want = c.Value
 	}
 	got := r.PostFormValue("csrf_token")
 	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
 		return false
+	}
+	if !formShapeOK(r) {
+		p.badForm(w, r)
+		return false
+	}
+	return true
+}
+
+// errBadForm is a form the page could not have sent: a field the page
+// always sends, even empty, left out, or a value none of its controls has.
+// Taking a default in its place would change what the post did not mean to.
+var errBadForm = errors.New("web: the form was not sent as the page makes it")
+
+// badForm answers a form the page could not have sent.
+func (p *Pages) badForm(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.bad_form")})
+}
+
+// multiValued names the only fields a page sends more than once: one per
+// ticked box of the application form.
+var multiValued = map[string]bool{"scope": true, "grant": true}
+
+// formShapeOK reports whether a posted form is one a page could send: each
+// field once (but multiValued ones), names and values valid UTF-8, and at
+// most one file per file field. Reading the first of two values let a
+// post say two things at once.
+func formShapeOK(r *http.Request) bool {
+	for name, values := range r.PostForm {
+		if !utf8.ValidString(name) || len(values) > 1 && !multiValued[name] {
+			return false
+		}
+		for _, v := range values {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	if r.MultipartForm != nil {
+		for _, files := range r.MultipartForm.File {
+			if len(files) > 1 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// formHas reports whether form holds every one of names: the text fields a
+// page always sends, even when empty. A post without one would clear what
+// the field stands for (an edit without the level demoted the user).
+func formHas(form url.Values, names ...string) bool {
+	for _, name := range names {
+		if _, ok := form[name]; !ok {
+			return false
+		}
 	}
 	return true
 }
