@@ -23,7 +23,9 @@ func newBackupCommand(g *globals) *cobra.Command {
 		Long: `Write a consistent copy of the embedded SQLite database (gatehouse.db in the
 data directory) to FILE, readable by its owner only. The server may keep
 serving meanwhile: the copy is the database as it was when the backup began.
-FILE must not exist, unless --force is given.
+FILE must not exist, unless --force is given; even then only a regular file
+other than the database, its -wal and -shm files, the secret key and the
+configuration file is replaced, and only once the new copy is complete.
 
 The copy is useless without the secret key it was sealed with (secret.key in
 the data directory, or GATEHOUSE_SECRET_KEY): keep the key too, stored apart.
@@ -44,14 +46,16 @@ Restore steps: docs/operations.md. PostgreSQL is backed up with pg_dump.`,
 				return err
 			}
 			start := time.Now()
-			size, err := sqlstore.BackupSQLite(cmd.Context(), cfg.SQLitePath(), dest, force)
+			keyFile := filepath.Join(cfg.DataDir, secret.KeyFileName)
+			// --force replaces a previous backup, never the key or the configuration.
+			size, err := sqlstore.BackupSQLite(cmd.Context(), cfg.SQLitePath(), dest, force, keyFile, g.settings.ConfigFile)
 			if errors.Is(err, fs.ErrExist) {
 				return fmt.Errorf("%s already exists: name a new file, or add --force to replace it", dest)
 			}
 			if err != nil {
 				return err
 			}
-			key := filepath.Join(cfg.DataDir, secret.KeyFileName)
+			key := keyFile
 			if cfg.SecretKey != "" {
 				key = "GATEHOUSE_SECRET_KEY (secret_key)"
 			}
@@ -70,7 +74,7 @@ Restore steps: docs/operations.md. PostgreSQL is backed up with pg_dump.`,
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "file to write the backup to (required; must not exist)")
-	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
+	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it is a previous backup (a regular file)")
 	cmd.MarkFlagRequired("to")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -114,6 +115,31 @@ func TestBinaryBackupUnderLoadAndRestore(t *testing.T) {
 	}
 	if out, errOut, err := runCLI(bin, dir, "backup", "--to", backup, "--force"); err != nil || !strings.Contains(out, "backed up") || !strings.Contains(out, secret.KeyFileName) {
 		t.Errorf("backup --force: %v, %q %q; want it done, naming the secret key to keep", err, out, errOut)
+	}
+
+	// --force replaces a previous backup, never what the node runs on: the
+	// database, its WAL and shared memory, the secret key or a directory.
+	// Each is refused, and the node goes on serving from the same data.
+	keyBefore, err := os.ReadFile(filepath.Join(data, secret.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"gatehouse.db", "gatehouse.db-wal", "gatehouse.db-shm", secret.KeyFileName, "."} {
+		if _, errOut, err := runCLI(bin, dir, "backup", "--to", filepath.Join(data, target), "--force"); err == nil || !strings.Contains(errOut, "never replaces") && !strings.Contains(errOut, "not a regular file") {
+			t.Errorf("backup --force over %s: %v, %q; want a refusal", target, err, errOut)
+		}
+	}
+	if keyAfter, err := os.ReadFile(filepath.Join(data, secret.KeyFileName)); err != nil || !bytes.Equal(keyAfter, keyBefore) {
+		t.Errorf("the secret key changed: %v", err)
+	}
+	if _, err := tokenRequest(); err != nil {
+		t.Errorf("a token request after the refused backups: %v", err)
+	}
+	if !e.active(before[0], app.ID, app.Secret) {
+		t.Error("a token issued before the refused backups is not active")
+	}
+	if out, _, err := runCLI(bin, dir, "client", "list", "--json"); err != nil || !strings.Contains(out, app.ID) {
+		t.Errorf("the command line after the refused backups: %v %q", err, out)
 	}
 
 	// Restore as docs/operations.md says: the backup as gatehouse.db in a

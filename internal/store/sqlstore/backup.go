@@ -7,17 +7,22 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
 // BackupSQLite writes a consistent copy of the SQLite database at path to
-// the new file to, readable by its owner only, while other processes (a
-// serving node) keep reading and writing it; it returns the copy's size.
-// The copy is made by VACUUM INTO on a connection of its own, inside one read
+// the file to, readable by its owner only, while other processes (a serving
+// node) keep reading and writing it; it returns the copy's size. The copy is
+// made by VACUUM INTO on a connection of its own, inside one read
 // transaction: in WAL mode the writer goes on meanwhile, and the copy is the
-// database as of that transaction's start, compacted. An existing file at to
-// is an error matching fs.ErrExist, unless overwrite is set.
-func BackupSQLite(ctx context.Context, path, to string, overwrite bool) (int64, error) {
+// database as of that transaction's start, compacted. It is written to a new
+// file beside to and renamed onto to only once complete and synced, so a
+// backup that fails leaves to as it was. An existing file at to is an error
+// matching fs.ErrExist, unless overwrite is set; even then only a regular
+// file is replaced, never the database itself, its WAL, shared memory or
+// journal, nor any of protect (the secret key).
+func BackupSQLite(ctx context.Context, path, to string, overwrite bool, protect ...string) (int64, error) {
 	if strings.Contains(path, "?") {
 		return 0, fmt.Errorf("sqlstore: sqlite path %q must not contain '?'", path)
 	}
@@ -25,24 +30,56 @@ func BackupSQLite(ctx context.Context, path, to string, overwrite bool) (int64, 
 	if _, err := os.Stat(path); err != nil {
 		return 0, fmt.Errorf("sqlstore: backup: %w", err)
 	}
-	if overwrite {
-		if err := os.Remove(to); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return 0, fmt.Errorf("sqlstore: backup: %w", err)
-		}
+	own := []string{path, path + "-wal", path + "-shm", path + "-journal"}
+	if err := replaceable(to, overwrite, append(own, protect...)); err != nil {
+		return 0, fmt.Errorf("sqlstore: backup: %w", err)
 	}
 	// The copy holds what the database holds (password hashes, the audit
-	// log): it is created 0600 here, before SQLite writes into the empty file.
-	f, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// log): CreateTemp makes it 0600, before SQLite writes into the empty file.
+	f, err := os.CreateTemp(filepath.Dir(to), "."+filepath.Base(to)+".*.partial")
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: backup: %w", err)
 	}
+	partial := f.Name()
 	f.Close()
-	size, err := vacuumInto(ctx, path, to)
+	size, err := vacuumInto(ctx, path, partial)
+	if err == nil {
+		err = os.Rename(partial, to)
+	}
 	if err != nil {
-		os.Remove(to)
+		os.Remove(partial)
 		return 0, fmt.Errorf("sqlstore: backup: %w", err)
+	}
+	// The rename is durable once the directory is.
+	if d, err := os.Open(filepath.Dir(to)); err == nil {
+		d.Sync()
+		d.Close()
 	}
 	return size, nil
+}
+
+// replaceable checks that a backup may be written at to: nothing is there,
+// or overwrite is set and it is a regular file other than protected.
+func replaceable(to string, overwrite bool, protected []string) error {
+	fi, err := os.Lstat(to)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !overwrite {
+		return fmt.Errorf("%s: %w", to, fs.ErrExist)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file: a backup replaces only a previous backup", to)
+	}
+	for _, p := range protected {
+		if pi, err := os.Stat(p); err == nil && os.SameFile(fi, pi) {
+			return fmt.Errorf("%s is %s, which a backup never replaces", to, p)
+		}
+	}
+	return nil
 }
 
 func vacuumInto(ctx context.Context, path, to string) (int64, error) {

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,5 +68,78 @@ func TestBackupSQLite(t *testing.T) {
 		if _, err := os.Stat(name); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s exists after a failed backup (%v)", name, err)
 		}
+	}
+}
+
+// TestBackupNeverDestroys: even with overwrite, a backup never replaces the
+// database it copies, its WAL or shared memory, a file the caller protects
+// (the secret key), a directory or anything but a regular file; and a backup
+// that fails leaves the file it would have replaced as it was.
+func TestBackupNeverDestroys(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gatehouse.db")
+	s, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateUser(t.Context(), store.User{ID: "u1", Username: "alice", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "secret.key")
+	if err := os.WriteFile(key, bytes.Repeat([]byte{7}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.db")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	emptyDir := filepath.Join(dir, "empty")
+	if err := os.Mkdir(emptyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	protected := map[string]string{
+		"the database": path, "its WAL": path + "-wal", "its shared memory": path + "-shm", "the secret key": key,
+		"a FIFO": fifo, "a symbolic link to the database": link, "a directory": emptyDir,
+	}
+	for name, to := range protected {
+		before, _ := os.Lstat(to)
+		if _, err := BackupSQLite(t.Context(), path, to, true, key); err == nil {
+			t.Errorf("a backup with overwrite over %s succeeded", name)
+		}
+		after, err := os.Lstat(to)
+		if err != nil || before.Mode() != after.Mode() || !os.SameFile(before, after) {
+			t.Errorf("%s was replaced: %v", name, err)
+		}
+	}
+	if got, err := os.ReadFile(key); err != nil || !bytes.Equal(got, bytes.Repeat([]byte{7}, 32)) {
+		t.Errorf("the secret key changed: %x, %v", got, err)
+	}
+	if _, err := s.UserByUsername(t.Context(), "alice"); err != nil {
+		t.Errorf("the database lost its user: %v", err)
+	}
+
+	// A failing backup (the source is no database) keeps the previous one.
+	previous := filepath.Join(dir, "previous.db")
+	if _, err := BackupSQLite(t.Context(), path, previous, false, key); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := os.ReadFile(previous)
+	garbage := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(garbage, bytes.Repeat([]byte("not a database "), 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BackupSQLite(t.Context(), garbage, previous, true, key); err == nil {
+		t.Fatal("a backup of a file that is no database succeeded")
+	}
+	if got, err := os.ReadFile(previous); err != nil || !bytes.Equal(got, kept) {
+		t.Errorf("a failed backup changed the previous one: %d bytes, %v", len(got), err)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(dir, "previous.db*")); len(leftovers) != 1 {
+		t.Errorf("a failed backup left files: %v", leftovers)
 	}
 }
