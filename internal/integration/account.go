@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // idTokenAccount is the account an OpenID Connect ID token names, read
@@ -46,8 +49,15 @@ func accountOf(claims map[string]any) string {
 	return ""
 }
 
-// userinfo asks the user-info endpoint who the access token acts for.
+// userinfo asks the user-info endpoint who the access token acts for. The
+// request carries the token, so an endpoint a node may not use (http saved
+// in development mode, opened in production) is refused before it is asked.
 func (s *Service) userinfo(ctx context.Context, endpoint, accessToken string) (string, *Failure) {
+	if err := s.checkURL("userinfo_endpoint", endpoint); err != nil {
+		var why *validation.Error
+		errors.As(err, &why)
+		return "", fail(why)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
 		return "", fail(problem("integration.unreachable", "cannot reach %s: %s", hostOf(endpoint), err.Error()))

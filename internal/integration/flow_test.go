@@ -2,6 +2,7 @@ package integration
 
 import (
 	"errors"
+	"log/slog"
 	"net/url"
 	"path"
 	"testing"
@@ -307,5 +308,33 @@ func TestSecretsSealedAtRest(t *testing.T) {
 		if containsString(raw, v) {
 			t.Errorf("the database file holds the %s in the clear", what)
 		}
+	}
+}
+
+// TestProductionRefusesHTTPEndpointsSavedInDevelopment: an integration saved
+// with http endpoints in development mode, opened by a node in production,
+// is neither refreshed nor asked who its token acts for over plain http —
+// the user-info request would carry the access token in the clear.
+func TestProductionRefusesHTTPEndpointsSavedInDevelopment(t *testing.T) {
+	p := testprovider.Start(t, testprovider.Options{})
+	dev := newEnv(t)
+	in := dev.create(Settings{Provider: Custom}, p)
+	dev.authorized(in.ID, p)
+	asked := p.Userinfos()
+
+	prod := New(dev.store, dev.s.keys, Options{BaseURL: "https://gatehouse.example.com", Node: "node-b", RequestTimeout: 3 * time.Second,
+		PollInterval: time.Hour, Log: slog.New(slog.DiscardHandler)})
+	res, err := prod.Test(t.Context(), root, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK || res.Failure == nil || res.Failure.Why.Key != "integration.url_https" {
+		t.Errorf("Test in production = %+v; want the http user-info endpoint refused", res)
+	}
+	if got := p.Userinfos(); got != asked {
+		t.Errorf("the user-info endpoint was asked %d times in production; want none", got-asked)
+	}
+	if _, err := prod.AccessToken(t.Context(), in.ID, true); err == nil {
+		t.Error("a refresh over an http token endpoint in production succeeded")
 	}
 }

@@ -81,6 +81,7 @@ type Provider struct {
 	// Presented counts each refresh token the token endpoint processed.
 	presented map[string]int
 	refreshes int
+	userinfos int                         // user-info requests, answered or not
 	dropped   int                         // refreshes whose caller hung up before they were processed
 	inFlight  map[*http.Request]time.Time // refreshes held by RefreshDelay, by arrival
 	// authorizations are the queries of the authorization requests seen.
@@ -163,6 +164,13 @@ func (p *Provider) Refreshes() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.refreshes
+}
+
+// Userinfos is how many requests reached the user-info endpoint.
+func (p *Provider) Userinfos() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.userinfos
 }
 
 // InFlight returns how long ago each refresh now held by RefreshDelay arrived.
@@ -440,6 +448,7 @@ func idToken(account string) string {
 func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	p.mu.Lock()
+	p.userinfos++
 	expires, ok := p.access[token]
 	p.mu.Unlock()
 	if !ok || time.Now().After(expires) {
