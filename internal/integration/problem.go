@@ -1,17 +1,21 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"unicode"
@@ -259,6 +263,69 @@ func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	resp, err := t.next.RoundTrip(req)
 	if a, ok := req.Context().Value(answeredKey{}).(*answered); ok && err == nil {
 		a.status, a.contentType = resp.StatusCode, resp.Header.Get("Content-Type")
+		if resp.StatusCode/100 == 2 {
+			readableLifetime(resp)
+		}
 	}
 	return resp, err
+}
+
+// maxTokenAnswer is as much of a token answer as x/oauth2 reads.
+const maxTokenAnswer = 1 << 20
+
+// readableLifetime rewrites a JSON token answer's expires_in that x/oauth2
+// cannot read — a fraction, a number in a string, or no number at all — as
+// whole seconds, or leaves it out. x/oauth2 refuses the whole answer over
+// it, and with the answer a rotated refresh token that then exists nowhere:
+// the next refresh presents the old one and the provider ends the grant.
+func readableLifetime(resp *http.Response) {
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
+		return // x/oauth2 reads other answers as forms, and an unreadable lifetime there as none
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenAnswer+1))
+	rest := resp.Body
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), rest), rest}
+	if err != nil || len(body) > maxTokenAnswer {
+		return
+	}
+	var answer map[string]json.RawMessage
+	if json.Unmarshal(body, &answer) != nil {
+		return
+	}
+	raw, stated := answer["expires_in"]
+	var whole int64
+	if !stated || json.Unmarshal(raw, &whole) == nil {
+		return // readable as it is
+	}
+	if seconds, ok := wholeSeconds(raw); ok {
+		answer["expires_in"] = json.RawMessage(strconv.FormatInt(seconds, 10))
+	} else {
+		delete(answer, "expires_in")
+	}
+	fixed, err := json.Marshal(answer)
+	if err != nil {
+		return
+	}
+	resp.Body, resp.ContentLength = readCloser{bytes.NewReader(fixed), rest}, int64(len(fixed))
+}
+
+// wholeSeconds reads a lifetime stated as a number or as a string holding
+// one, cut to whole seconds and to x/oauth2's own ceiling; a negative or
+// unreadable one is no lifetime.
+func wholeSeconds(raw json.RawMessage) (int64, bool) {
+	var n json.Number
+	if json.Unmarshal(raw, &n) != nil {
+		return 0, false
+	}
+	f, err := n.Float64()
+	if err != nil || f < 0 {
+		return 0, false
+	}
+	return int64(min(f, math.MaxInt32)), true
+}
+
+// readCloser reads from one reader and closes another (the answer's body).
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

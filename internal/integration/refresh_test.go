@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -153,6 +155,45 @@ func TestBadProviders(t *testing.T) {
 				t.Errorf("AccessToken while the provider fails = %v; want the stored token", err)
 			}
 			e.noSecretsLogged(kept.Access, kept.Refresh, p.ClientSecret())
+		})
+	}
+}
+
+// TestOddLifetimesKeepTheRotatedRefreshToken: a provider that rotates its
+// refresh tokens and states expires_in as a fraction, a string or something
+// that is no number at all still has its answer taken — its new refresh
+// token stored — where x/oauth2 alone refused the whole answer and the
+// rotated token was lost (the next refresh presented the old one: invalid_grant).
+func TestOddLifetimesKeepTheRotatedRefreshToken(t *testing.T) {
+	cases := []struct {
+		expiresIn any
+		want      time.Duration // the lifetime stored; 0: none stated
+	}{
+		{3599.5, 3599 * time.Second},
+		{3600.0, time.Hour},
+		{"3600", time.Hour},
+		{1e20, math.MaxInt32 * time.Second},
+		{"", 0},
+		{true, 0},
+		{"soon", 0},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprint(c.expiresIn), func(t *testing.T) {
+			e := newEnv(t)
+			p := testprovider.Start(t, testprovider.Options{ExpiresIn: c.expiresIn})
+			in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+			for range 3 {
+				if _, err := e.s.AccessToken(t.Context(), in.ID, true); err != nil {
+					t.Fatalf("refresh: %v", err)
+				}
+			}
+			if reused := p.Reused(); len(reused) > 0 {
+				t.Fatalf("refresh tokens presented twice: %v", reused)
+			}
+			v := e.get(in.ID).Vault
+			if got := v.ExpiresAt.Sub(v.RefreshedAt); c.want == 0 && !v.ExpiresAt.IsZero() || c.want != 0 && (got < c.want-time.Second || got > c.want+time.Second) {
+				t.Errorf("stored lifetime %v (expires %v), want %v", got, v.ExpiresAt, c.want)
+			}
 		})
 	}
 }

@@ -53,6 +53,9 @@ type Options struct {
 	RefreshDelay time.Duration
 	// Issuer, when set, is sent as iss with the authorization response.
 	Issuer string
+	// ExpiresIn, when set, is sent as the token answers' expires_in in place
+	// of AccessTTL's whole seconds (a fraction, a string, a boolean …).
+	ExpiresIn any
 }
 
 // Answer makes the token endpoint misbehave.
@@ -423,6 +426,9 @@ func (p *Provider) issue(w http.ResponseWriter, g grant, withRefresh bool) {
 	body := map[string]any{
 		"access_token": access, "token_type": "Bearer", "expires_in": int(p.opt.AccessTTL / time.Second), "scope": g.scope,
 		"id_token": idToken(p.opt.Account),
+	}
+	if p.opt.ExpiresIn != nil {
+		body["expires_in"] = p.opt.ExpiresIn
 	}
 	p.mu.Lock()
 	p.access[access] = time.Now().Add(p.opt.AccessTTL)
