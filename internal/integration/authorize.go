@@ -208,6 +208,9 @@ func (s *Service) exchange(ctx context.Context, in *store.Integration, pending s
 	if err != nil {
 		return transportError(err, in.TokenURL, seconds(s.timeout), seen)
 	}
+	if f := unusable(tok); f != nil {
+		return f
+	}
 	now := s.now()
 	v := s.vaultOf(*in, tok, sealedTokens{}, store.IntegrationVault{Scope: strings.Join(in.Scopes, " ")}, now)
 	v.AuthorizedAt, v.RefreshedAt = now, time.Time{}

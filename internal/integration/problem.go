@@ -270,6 +270,20 @@ func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	return resp, err
 }
 
+// unusable says why a token answer x/oauth2 read cannot be handed out: an
+// access token of characters RFC 6749 does not allow (VSCHAR: %x20-7E;
+// a line break in one would reach the headers its users build), or a type
+// other than Bearer, the only one XOAUTH2 and the token API's callers use.
+func unusable(tok *oauth2.Token) *Failure {
+	if strings.ContainsFunc(tok.AccessToken, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+		return fail(problem("integration.token_characters", "the provider's access token holds characters an access token may not (RFC 6749: printable ASCII)"))
+	}
+	if tok.TokenType != "" && !strings.EqualFold(tok.TokenType, "Bearer") {
+		return fail(problem("integration.token_type", "the provider issued a token of type %s, and only Bearer tokens can be used", providerText(tok.TokenType)))
+	}
+	return nil
+}
+
 // maxTokenAnswer is as much of a token answer as x/oauth2 reads.
 const maxTokenAnswer = 1 << 20
 

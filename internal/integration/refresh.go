@@ -160,6 +160,14 @@ func (s *Service) refreshHeld(ctx context.Context, in store.Integration, force b
 	}
 	tok, f := s.callProvider(ctx, in, t.Refresh)
 	now = s.now()
+	if f == nil {
+		if f = unusable(tok); f != nil && tok.RefreshToken != "" {
+			// The answer is refused, but its rotated refresh token is the
+			// only one the provider still takes: keep it.
+			t.Refresh = tok.RefreshToken
+			in.Vault.TokensSealed = s.seal(in.ID, t)
+		}
+	}
 	if f != nil {
 		return s.failed(in, t, f, force, now)
 	}

@@ -197,3 +197,36 @@ func TestOddLifetimesKeepTheRotatedRefreshToken(t *testing.T) {
 		})
 	}
 }
+
+// TestUnusableTokensAreRefusedButTheRotatedRefreshTokenKept: an access
+// token with characters RFC 6749 does not allow (a line break, a NUL), or of
+// a type other than Bearer, is not handed out, at authorization or at a
+// refresh; a refresh refused so still keeps the refresh token the provider
+// rotated in its answer, so the next refresh works.
+func TestUnusableTokensAreRefusedButTheRotatedRefreshTokenKept(t *testing.T) {
+	for name, c := range map[string]struct{ tokenType, suffix, key string }{
+		"a line break in the access token": {"", "\r\nX-Injected: 1", "integration.token_characters"},
+		"a NUL in the access token":        {"", "\x00", "integration.token_characters"},
+		"a MAC token":                      {"MAC", "", "integration.token_type"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			p := testprovider.Start(t, testprovider.Options{})
+			in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+			p.SetTokenShape(c.tokenType, c.suffix)
+			_, err := e.s.AccessToken(t.Context(), in.ID, true)
+			wantKey(t, "a refresh answered with "+name, err, c.key)
+			if got := e.authorize(e.create(Settings{Provider: Custom, Name: "Second"}, p).ID, p); got.Failure == nil || got.Failure.Why.Key != c.key {
+				t.Errorf("an authorization answered with %s: %+v", name, got.Failure)
+			}
+			p.SetTokenShape("", "")
+			tok, err := e.s.AccessToken(t.Context(), in.ID, true)
+			if err != nil || strings.ContainsAny(tok.AccessToken, "\r\n\x00") {
+				t.Fatalf("the refresh after: %v", err)
+			}
+			if reused := p.Reused(); len(reused) > 0 {
+				t.Fatalf("the refresh token rotated in the refused answer was lost: %v presented again", reused)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@
 package testprovider
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -84,9 +85,12 @@ type Provider struct {
 	// Presented counts each refresh token the token endpoint processed.
 	presented map[string]int
 	refreshes int
-	userinfos int                         // user-info requests, answered or not
-	dropped   int                         // refreshes whose caller hung up before they were processed
-	inFlight  map[*http.Request]time.Time // refreshes held by RefreshDelay, by arrival
+	userinfos int // user-info requests, answered or not
+	// tokenType replaces "Bearer" and accessSuffix is added to each access
+	// token from now on (SetTokenShape).
+	tokenType, accessSuffix string
+	dropped                 int                         // refreshes whose caller hung up before they were processed
+	inFlight                map[*http.Request]time.Time // refreshes held by RefreshDelay, by arrival
 	// authorizations are the queries of the authorization requests seen.
 	authorizations []url.Values
 	revoked        bool
@@ -167,6 +171,14 @@ func (p *Provider) Refreshes() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.refreshes
+}
+
+// SetTokenShape makes the token endpoint answer from now on with tokens of
+// tokenType ("" for Bearer) whose access tokens end with accessSuffix.
+func (p *Provider) SetTokenShape(tokenType, accessSuffix string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tokenType, p.accessSuffix = tokenType, accessSuffix
 }
 
 // Userinfos is how many requests reached the user-info endpoint.
@@ -422,9 +434,11 @@ func (p *Provider) refusedText() string {
 // issue answers a token response; withRefresh adds a new refresh token
 // when the grant allows one.
 func (p *Provider) issue(w http.ResponseWriter, g grant, withRefresh bool) {
-	access := "at-" + random()
+	p.mu.Lock()
+	access, tokenType := "at-"+random()+p.accessSuffix, cmp.Or(p.tokenType, "Bearer")
+	p.mu.Unlock()
 	body := map[string]any{
-		"access_token": access, "token_type": "Bearer", "expires_in": int(p.opt.AccessTTL / time.Second), "scope": g.scope,
+		"access_token": access, "token_type": tokenType, "expires_in": int(p.opt.AccessTTL / time.Second), "scope": g.scope,
 		"id_token": idToken(p.opt.Account),
 	}
 	if p.opt.ExpiresIn != nil {
