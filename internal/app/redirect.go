@@ -3,7 +3,6 @@ package app
 import (
 	"net"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/validation"
@@ -27,7 +26,7 @@ func ValidateRedirectURI(raw string, dev bool) error {
 	if err != nil {
 		return problem("app.redirect_uri_not_url", "redirect URI %q is not a URL", raw)
 	}
-	if !portInRange(u) {
+	if !validation.PortInRange(u) {
 		return problem("app.redirect_uri_port", "redirect URI %q: a port must be a number from 1 to 65535", raw)
 	}
 	if !u.IsAbs() || u.Opaque != "" {
@@ -64,20 +63,6 @@ func ValidateRedirectURI(raw string, dev bool) error {
 	return nil
 }
 
-// portInRange reports whether u's port, if it has one, is 1-65535; an
-// empty port after the colon is refused too.
-func portInRange(u *url.URL) bool {
-	if strings.HasSuffix(u.Host, ":") {
-		return false
-	}
-	p := u.Port()
-	if p == "" {
-		return true
-	}
-	n, err := strconv.Atoi(p)
-	return err == nil && n >= 1 && n <= 65535
-}
-
 // problem is a refusal of a value, with a message key but no sentinel.
 func problem(key, format string, args ...any) error {
 	return validation.Errorf(nil, key, format, args...)
@@ -105,7 +90,7 @@ func MatchRedirectURI(registered []string, requested string) (string, bool) {
 		}
 	}
 	req, err := url.Parse(requested)
-	if err != nil || !IsLoopback(req) || !portInRange(req) {
+	if err != nil || !IsLoopback(req) || !validation.PortInRange(req) {
 		return "", false
 	}
 	for _, r := range registered {

@@ -130,8 +130,11 @@ func (s *Service) normalizeEndpoints(in *store.Integration) error {
 		if in.Provider == Microsoft && in.Tenant == "" {
 			in.Tenant = DefaultTenant
 		}
-		if in.Provider == Google {
-			in.Tenant = ""
+		if in.Provider == Google && in.Tenant != "" {
+			return invalid("integration.tenant_google", "a tenant applies only to Microsoft Entra, not to Google")
+		}
+		if !in.PKCE {
+			return invalid("integration.preset_pkce", "%s always uses PKCE; only a custom provider can turn it off", in.Provider)
 		}
 		if in.Tenant != "" && !tenantPattern.MatchString(in.Tenant) {
 			return invalid("integration.tenant_invalid", "tenant %q must be a tenant ID, a domain, organizations, common or consumers", in.Tenant)
@@ -170,7 +173,8 @@ func (s *Service) normalizeEndpoints(in *store.Integration) error {
 }
 
 // checkURL accepts an absolute http(s) URL without fragment or user
-// information; https only, outside development mode.
+// information, with a port (if any) of 1-65535; https only, outside
+// development mode.
 func (s *Service) checkURL(field, raw string) error {
 	rule := urlRule
 	rule.Field = field
@@ -181,7 +185,7 @@ func (s *Service) checkURL(field, raw string) error {
 		return invalid("integration.url_character", "%s %q has %U, which a URL may not hold (RFC 3986): percent-encode it", field, raw, c)
 	}
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") || !validation.PortInRange(u) {
 		return invalid("integration.url_invalid", "%s %q must be an absolute http(s) URL without user information or fragment", field, raw)
 	}
 	if u.Scheme != "https" && !s.dev {

@@ -167,7 +167,13 @@ func checkHost(host string) (string, error) {
 	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil {
 		return ip.String(), nil
 	}
-	for _, label := range strings.Split(host, ".") {
+	labels := strings.Split(host, ".")
+	// An all-numeric last label is no top-level domain (RFC 3696 §2): such
+	// a name is a mistyped IP address (999.1.1.1), which no lookup resolves.
+	if last := labels[len(labels)-1]; strings.Trim(last, "0123456789") == "" {
+		return "", invalid("mail.host_invalid", "host %q is not a host name or IP address (no scheme, port or path; an internationalised name in its xn-- form)", host)
+	}
+	for _, label := range labels {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
 			strings.IndexFunc(label, func(r rune) bool {
 				return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')

@@ -50,6 +50,8 @@ func TestNormalize(t *testing.T) {
 		{"URL as host", func(s *Settings) { s.Host = "imaps://mail.example.com" }, false, "mail.host_invalid", "imaps://"},
 		{"host with port", func(s *Settings) { s.Host = "mail.example.com:993" }, false, "mail.host_invalid", ""},
 		{"host with space", func(s *Settings) { s.Host = "mail example" }, false, "mail.host_invalid", ""},
+		{"an IP address out of range", func(s *Settings) { s.Host = "999.1.1.1" }, false, "mail.host_invalid", ""},
+		{"an all-numeric top-level label", func(s *Settings) { s.Host = "mail.123" }, false, "mail.host_invalid", ""},
 		{"control in host", func(s *Settings) { s.Host = "a\x00b" }, false, "input.control", "host"},
 		{"port 0 is the default", func(s *Settings) { s.Port = 0 }, false, "", ""},
 		{"port 65536", func(s *Settings) { s.Port = 65536 }, false, "mail.port_range", ""},

@@ -1,6 +1,8 @@
 package validation
 
 import (
+	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -130,4 +132,18 @@ func FirstNonURIChar(raw string) rune {
 		}
 	}
 	return -1
+}
+
+// PortInRange reports whether u's port, if it has one, is 1-65535; an
+// empty port after the colon is refused too.
+func PortInRange(u *url.URL) bool {
+	if strings.HasSuffix(u.Host, ":") {
+		return false
+	}
+	p := u.Port()
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
