@@ -18,8 +18,7 @@ import (
 
 func newClientCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage applications (OAuth 2.0 clients, \"incoming links\")"}
-	cmd.AddCommand(newClientCreate(g), newClientList(g), newClientShow(g), newClientRotate(g), newClientDelete(g))
-	return cmd
+	return group(cmd, newClientCreate(g), newClientList(g), newClientShow(g), newClientRotate(g), newClientDelete(g))
 }
 
 // cliActor is who the audit log names for a management command.

@@ -38,10 +38,9 @@ http://<listen> by default). The command line acts as a system administrator;
 its actions are audited as cli:<OS user>. See docs/integrations.md.`,
 	}
 	cmd.PersistentFlags().StringVar(&f.baseURL, "base-url", "", "the nodes' public base URL, which redirect URLs start with")
-	cmd.AddCommand(newIntegrationCreate(g, f), newIntegrationUpdate(g, f), newIntegrationAuthorizeURL(g, f),
+	return group(cmd, newIntegrationCreate(g, f), newIntegrationUpdate(g, f), newIntegrationAuthorizeURL(g, f),
 		newIntegrationList(g, f), newIntegrationShow(g, f), newIntegrationTest(g, f), newIntegrationToken(g, f),
 		newIntegrationDelete(g, f))
-	return cmd
 }
 
 // withIntegrations runs fn against a node opened with the base URL checks of serve.

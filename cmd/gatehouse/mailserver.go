@@ -23,10 +23,9 @@ func newMailServerCommand(g *globals) *cobra.Command {
 		Long: `Manage the incoming mail servers Gatehouse signs in to, with a password or
 with an integration's OAuth 2.0 access token (SASL XOAUTH2 or OAUTHBEARER).
 The command line acts as a system administrator; every change and test is
-audited as "(command line)". See docs/integrations.md.`,
+audited as cli:<OS user>. See docs/integrations.md.`,
 	}
-	cmd.AddCommand(newMailServerCreate(g), newMailServerList(g), newMailServerShow(g), newMailServerDelete(g), newMailServerTest(g))
-	return cmd
+	return group(cmd, newMailServerCreate(g), newMailServerList(g), newMailServerShow(g), newMailServerDelete(g), newMailServerTest(g))
 }
 
 func (g *globals) printMailServer(m store.MailServer, names map[string]string) error {

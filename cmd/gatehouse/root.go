@@ -96,8 +96,23 @@ use the same key (GATEHOUSE_SECRET_KEY or secret_key in the configuration);
 without one, the first start writes secret.key into the data directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if g.jsonOut {
+				return g.printJSON(struct {
+					SecretKey string `json:"secret_key"`
+				}{secretKey()})
+			}
 			_, err := fmt.Fprintln(g.stdout, secretKey())
 			return err
 		},
 	}
+}
+
+// group makes cmd a command of subcommands only: alone it shows its help,
+// and an argument that names none of them is an error, as at the root
+// ("gatehouse integration bogus" printed the help and succeeded).
+func group(cmd *cobra.Command, subcommands ...*cobra.Command) *cobra.Command {
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	cmd.AddCommand(subcommands...)
+	return cmd
 }

@@ -14,8 +14,7 @@ import (
 
 func newUserCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage users of the built-in directory"}
-	cmd.AddCommand(newUserCreate(g), newUserList(g), newUserSetPassword(g), newUserSetLevel(g), newUserDisable(g))
-	return cmd
+	return group(cmd, newUserCreate(g), newUserList(g), newUserSetPassword(g), newUserSetLevel(g), newUserDisable(g))
 }
 
 func newUserCreate(g *globals) *cobra.Command {

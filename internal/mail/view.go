@@ -18,8 +18,8 @@ type View struct {
 	CACert   string `json:"ca_cert,omitempty"`
 	Username string `json:"username"`
 	Auth     string `json:"auth"` // "password" or "integration"
-	// IntegrationID and Integration (its name; "" when it is gone) are set
-	// for sign-in with an integration.
+	// IntegrationID and Integration (its name; left out when it is gone)
+	// are set for sign-in with an integration.
 	IntegrationID string    `json:"integration_id,omitempty"`
 	Integration   string    `json:"integration,omitempty"`
 	SASL          string    `json:"sasl,omitempty"` // "xoauth2", "oauthbearer"; absent: what the server offers
