@@ -177,6 +177,7 @@ func TestSettingsRefused(t *testing.T) {
 		{"Google with a tenant", e, Settings{Provider: Google, Name: "g", Tenant: "contoso"}, "integration.tenant_google"},
 		{"Microsoft without PKCE", e, Settings{Provider: Microsoft, Name: "m", NoPKCE: true}, "integration.preset_pkce"},
 		{"bad tenant", e, Settings{Provider: Microsoft, Name: "m", Tenant: "../evil"}, "integration.tenant_invalid"},
+		{"repeated parameter", e, Settings{Provider: Google, Name: "g", AuthParams: "hd=a.example&hd=b.example"}, "integration.params_repeated"},
 		{"reserved parameter", e, Settings{Provider: Google, Name: "g", AuthParams: "redirect_uri=https://evil.example"}, "integration.params_reserved"},
 		{"scope with a quote", e, Settings{Provider: Google, Name: "g", Scopes: []string{`mail"`}}, "integration.scope_invalid"},
 		{"Google's endpoint changed", e, Settings{Provider: Google, Name: "g", TokenURL: "https://evil.example/token"}, "integration.preset_endpoint"},

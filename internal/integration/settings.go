@@ -209,6 +209,9 @@ func normalizeParams(raw string) (string, error) {
 		if name == "" {
 			return "", invalid("integration.params_invalid", "the authorization parameters must be name=value pairs joined with & (URL-encoded)")
 		}
+		if len(values[name]) > 1 {
+			return "", invalid("integration.params_repeated", "the authorization parameter %s is given more than once", name)
+		}
 		if slices.Contains(reservedParams, name) {
 			return "", invalid("integration.params_reserved", "the authorization parameter %s is set by Gatehouse itself", name)
 		}

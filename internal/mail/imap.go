@@ -93,7 +93,7 @@ func (s session) greetingFailure(err error) *failure {
 	if s.expired() || isTimeout(err) {
 		return failAt(StepGreeting, problem("mail.greeting_timeout", "the server at %s sent no greeting within %d seconds; if that port expects TLS from the first byte, choose implicit TLS", s.t.addr(), seconds(s.limit)))
 	}
-	return failAt(StepGreeting, problem("mail.greeting_wrong", "the server at %s did not greet as an %s server (%s); check the protocol, the port and the TLS mode", s.t.addr(), strings.ToUpper(s.t.protocol), errText(err)))
+	return failAt(StepGreeting, problem("mail.greeting_wrong", "the server at %s did not greet in the %s protocol (%s); check the protocol, the port and the TLS mode", s.t.addr(), strings.ToUpper(s.t.protocol), errText(err)))
 }
 
 // imapStartTLSFailure words a failed greeting, STARTTLS or handshake.
