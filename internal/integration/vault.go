@@ -157,7 +157,7 @@ func (s *Service) vaultOf(in store.Integration, tok *oauth2.Token, previous seal
 		AuthorizedAt: prev.AuthorizedAt, RefreshedAt: now,
 	}
 	if scope, _ := tok.Extra("scope").(string); scope != "" {
-		v.Scope = strings.Join(strings.Fields(scope), " ")
+		v.Scope = grantedScope(scope)
 	}
 	if tok.ExpiresIn > 0 {
 		v.ExpiresAt = now.Add(time.Duration(tok.ExpiresIn) * time.Second)
@@ -170,3 +170,18 @@ func (s *Service) vaultOf(in store.Integration, tok *oauth2.Token, previous seal
 }
 
 func seconds(d time.Duration) string { return strconv.Itoa(int(d.Round(time.Second) / time.Second)) }
+
+// grantedScope is the scope a provider says it granted, as stored and shown:
+// its scope-tokens of RFC 6749's characters (%x21 / %x23-5B / %x5D-7E),
+// space-separated. Anything else — a control or bidirectional character, a
+// quote — is no scope a provider grants, and would reach pages and the API
+// as it came.
+func grantedScope(scope string) string {
+	var kept []string
+	for _, token := range strings.Fields(scope) {
+		if !strings.ContainsFunc(token, func(r rune) bool { return r < 0x21 || r > 0x7e || r == '"' || r == '\\' }) {
+			kept = append(kept, token)
+		}
+	}
+	return strings.Join(kept, " ")
+}

@@ -31,3 +31,18 @@ func TestOpenedTokens(t *testing.T) {
 		t.Fatalf("%d opened tokens kept, want at most %d", n, openedMax)
 	}
 }
+
+// TestGrantedScopeKeepsScopeTokensOnly: what a provider says it granted is
+// stored and shown as its RFC 6749 scope-tokens only.
+func TestGrantedScopeKeepsScopeTokensOnly(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://mail.google.com/  openid\temail":          "https://mail.google.com/ openid email",
+		"a\x00b\u202e\x1b[31m offline_access":              "offline_access",
+		`mail "quoted" back\slash é IMAP.AccessAsUser.All`: "mail IMAP.AccessAsUser.All",
+		"": "",
+	} {
+		if got := grantedScope(in); got != want {
+			t.Errorf("grantedScope(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
