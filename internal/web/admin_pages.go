@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -402,8 +403,15 @@ func (p *Pages) reauthed(r *http.Request) bool {
 // requireReauth sends an administrator outside a secure administrator session
 // to the password page, which then brings them back to the page next, and
 // reports whether it did. Every action that yields a working client secret
-// (viewing it, regenerating it) needs one.
+// (viewing it, regenerating it) needs one. A request another site started
+// (Sec-Fetch-Site) goes to the resource's own page instead: a link elsewhere
+// must not make a view happen that the audit log records as the
+// administrator's own.
 func (p *Pages) requireReauth(w http.ResponseWriter, r *http.Request, next string) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		http.Redirect(w, r, path.Dir(next), http.StatusSeeOther)
+		return true
+	}
 	if p.reauthed(r) {
 		return false
 	}

@@ -276,3 +276,51 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 		t.Error("a refused change of root was saved")
 	}
 }
+
+// TestAnotherSiteCannotMakeACredentialView: a link on another site to a
+// credential view, followed inside a secure administrator session, shows no
+// secret and records no view in the audit log (it would read as the
+// administrator's own); the application's page is shown instead, where the
+// view is a click away. The same link followed from the console works.
+func TestAnotherSiteCannotMakeACredentialView(t *testing.T) {
+	s := newSite(t)
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "root", Password: "root-password", Level: store.LevelSystemAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	c := s.createClient(app.Registration{Name: "Wiki"})
+	b := s.browser("en")
+	b.signIn("root", "root-password")
+	if a := b.post("/admin/reauth", url.Values{"password": {"root-password"}, "next": {"/admin"}}); a.status != http.StatusSeeOther {
+		t.Fatalf("re-authentication: %d", a.status)
+	}
+	view := func(site string) answer {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.base+"/admin/apps/"+c.ID+"/credentials", nil)
+		req.Header.Set("Sec-Fetch-Site", site)
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return answer{resp.StatusCode, resp.Header.Get("Location"), string(raw), resp.Header}
+	}
+	before := auditCount(t, s)
+	for _, site := range []string{"cross-site", "same-site"} {
+		if a := view(site); a.status != http.StatusSeeOther || a.location != "/admin/apps/"+c.ID {
+			t.Errorf("a %s link: %d to %q, want 303 to the application's page", site, a.status, a.location)
+		}
+	}
+	if n := auditCount(t, s); n != before {
+		t.Errorf("a view another site started was audited: %d events, then %d", before, n)
+	}
+	for _, site := range []string{"same-origin", "none", ""} {
+		if a := view(site); a.status != http.StatusOK || !strings.Contains(a.body, "client_secret") && !strings.Contains(a.body, "secret") {
+			t.Errorf("a %q view: %d", site, a.status)
+		}
+	}
+	if n := auditCount(t, s); n != before+3 {
+		t.Errorf("the console's own views: %d events after %d, want 3 more", n, before)
+	}
+}
