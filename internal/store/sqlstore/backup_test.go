@@ -13,21 +13,28 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// TestBackupSQLite: the copy holds what was committed before it began and
-// opens as a database; it is 0600; an existing file is kept unless overwrite
-// is set; a missing database is not created.
-func TestBackupSQLite(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "gatehouse.db")
+// databaseWithAlice opens a database in a new directory holding one user,
+// alice, and returns the directory, the database's path and the store.
+func databaseWithAlice(t *testing.T) (dir, path string, s *Store) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "gatehouse.db")
 	s, err := OpenSQLite(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	user := store.User{ID: "u1", Username: "alice", CreatedAt: time.Now(), UpdatedAt: time.Now()}
-	if err := s.CreateUser(t.Context(), user); err != nil {
+	t.Cleanup(func() { s.Close() })
+	if err := s.CreateUser(t.Context(), store.User{ID: "u1", Username: "alice", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	return dir, path, s
+}
+
+// TestBackupSQLite: the copy holds what was committed before it began and
+// opens as a database; it is 0600; an existing file is kept unless overwrite
+// is set; a missing database is not created.
+func TestBackupSQLite(t *testing.T) {
+	dir, path, _ := databaseWithAlice(t)
 
 	to := filepath.Join(dir, "backup.db")
 	size, err := BackupSQLite(t.Context(), path, to, false)
@@ -76,16 +83,7 @@ func TestBackupSQLite(t *testing.T) {
 // (the secret key), a directory or anything but a regular file; and a backup
 // that fails leaves the file it would have replaced as it was.
 func TestBackupNeverDestroys(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "gatehouse.db")
-	s, err := OpenSQLite(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.CreateUser(t.Context(), store.User{ID: "u1", Username: "alice", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	dir, path, s := databaseWithAlice(t)
 	key := filepath.Join(dir, "secret.key")
 	if err := os.WriteFile(key, bytes.Repeat([]byte{7}, 32), 0o600); err != nil {
 		t.Fatal(err)
