@@ -22,6 +22,11 @@ const auditExportBatch = 1000
 // API take the same query.
 func AuditFilterFromQuery(q url.Values) (store.AuditFilter, error) {
 	f := store.AuditFilter{Kind: q.Get("kind"), Username: q.Get("user"), ClientID: q.Get("client")}
+	for _, name := range []string{"kind", "user", "client", "since", "until", "before", "limit"} {
+		if len(q[name]) > 1 { // the first of two would be taken silently
+			return f, invalid("admin.audit_repeated", "%s is given more than once", name)
+		}
+	}
 	var ok bool
 	if f.Since, ok = parseWhen(q.Get("since"), false); !ok {
 		return f, invalid("admin.audit_since", "since must be a date (2006-01-02) or an RFC 3339 time")

@@ -84,7 +84,8 @@ func TestAuditPagination(t *testing.T) {
 
 func TestAuditBadQueries(t *testing.T) {
 	f := newFixture(t)
-	for _, q := range []string{"since=yesterday", "until=2024-13-45", "before=abc", "before=-3", "limit=0", "limit=1001", "limit=x"} {
+	for _, q := range []string{"since=yesterday", "until=2024-13-45", "before=abc", "before=-3", "limit=0", "limit=1001", "limit=x",
+		"since=2027-01-01&since=2026-01-01", "limit=1&limit=2", "user=a&user=b"} {
 		t.Run(q, func(t *testing.T) {
 			want(t, f.admin.do("GET", "/rest/gatehouse/latest/audit?"+q, nil), http.StatusBadRequest, "invalid_request")
 		})

@@ -131,7 +131,7 @@ func (s *Service) normalizeEndpoints(in *store.Integration) error {
 			in.Tenant = DefaultTenant
 		}
 		if in.Provider == Google && in.Tenant != "" {
-			return invalid("integration.tenant_google", "a tenant applies only to Microsoft Entra, not to Google")
+			return tenantNotMicrosoft()
 		}
 		if !in.PKCE {
 			return invalid("integration.preset_pkce", "%s always uses PKCE; only a custom provider can turn it off", in.Provider)
@@ -143,6 +143,9 @@ func (s *Service) normalizeEndpoints(in *store.Integration) error {
 		in.UserinfoURL, in.Issuer, in.PKCE = p.userinfoURL, p.issuer, true
 		return nil
 	case Custom:
+		if strings.TrimSpace(in.Tenant) != "" {
+			return tenantNotMicrosoft()
+		}
 		in.Tenant = ""
 	default:
 		return invalid("integration.provider_unknown", "provider %q must be google, microsoft or custom", in.Provider)
@@ -170,6 +173,12 @@ func (s *Service) normalizeEndpoints(in *store.Integration) error {
 		}
 	}
 	return nil
+}
+
+// tenantNotMicrosoft refuses a tenant given for another provider than
+// Microsoft Entra, rather than drop it.
+func tenantNotMicrosoft() error {
+	return invalid("integration.tenant_not_microsoft", "a tenant applies only to Microsoft Entra")
 }
 
 // checkURL accepts an absolute http(s) URL without fragment or user

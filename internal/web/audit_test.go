@@ -105,9 +105,10 @@ func TestAuditRefusesUnreadableFilters(t *testing.T) {
 	for _, lang := range web.Languages {
 		b := s.browser(lang)
 		b.signIn("root", "root-password")
-		for q, key := range map[string]string{
-			"since=garbage": "refusal.admin.audit_since", "until=2026-13-45": "refusal.admin.audit_until",
-			"before=abc": "refusal.admin.audit_before", "before=-3": "refusal.admin.audit_before",
+		for q, key := range map[string][]any{
+			"since=garbage": {"refusal.admin.audit_since"}, "until=2026-13-45": {"refusal.admin.audit_until"},
+			"before=abc": {"refusal.admin.audit_before"}, "before=-3": {"refusal.admin.audit_before"},
+			"since=2027-01-01&since=2026-01-01": {"refusal.admin.audit_repeated", "since"}, "kind=a&kind=b": {"refusal.admin.audit_repeated", "kind"},
 		} {
 			for _, path := range []string{"/admin/audit?", "/admin/audit/export?"} {
 				a := b.get(path + q)
@@ -115,7 +116,7 @@ func TestAuditRefusesUnreadableFilters(t *testing.T) {
 					t.Errorf("%s %s%s: %d, want 400", lang, path, q, a.status)
 					continue
 				}
-				if got, _ := element(a.body, `role="alert"`); got != s.msgs.T(lang, key) {
+				if got, _ := element(a.body, `role="alert"`); got != s.msgs.T(lang, key[0].(string), key[1:]...) {
 					t.Errorf("%s %s%s says %q", lang, path, q, got)
 				}
 			}
