@@ -99,7 +99,9 @@ func (s *Service) refreshShared(ctx context.Context, id string, force bool, star
 			return Token{}, notAuthorized()
 		case v.NeedsReauth:
 			return Token{}, stored(v, true)
-		case force && !v.RefreshedAt.Before(started), !force && !due(v, now):
+		// A retry after a failure refreshes even before the token is due: it is
+	// what tells a recovered provider from a failing one.
+	case force && !v.RefreshedAt.Before(started), !force && !due(v, now) && v.Failures == 0:
 			return t.token(v), nil // the other node's refresh did it
 		case force && v.Failures > 0 && !v.ErrorAt.Before(started):
 			return Token{}, stored(v, false) // it failed just now: no second try at once
@@ -149,7 +151,9 @@ func (s *Service) refreshHeld(ctx context.Context, in store.Integration, force b
 			return t.token(v), nil
 		}
 		return Token{}, &Failure{NeedsReauth: true, Why: noRefreshToken()}
-	case force && !v.RefreshedAt.Before(started), !force && !due(v, now):
+	// A retry after a failure refreshes even before the token is due: it is
+	// what tells a recovered provider from a failing one.
+	case force && !v.RefreshedAt.Before(started), !force && !due(v, now) && v.Failures == 0:
 		s.finish(in, s.restored(in, true, now))
 		return t.token(v), nil
 	case now.Add(s.timeout + time.Second).After(in.LeaseUntil):

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,5 +229,37 @@ func TestUnusableTokensAreRefusedButTheRotatedRefreshTokenKept(t *testing.T) {
 				t.Fatalf("the refresh token rotated in the refused answer was lost: %v presented again", reused)
 			}
 		})
+	}
+}
+
+// TestRetryAfterAFailedRefreshRefreshes: after a refresh failed (here a
+// forced one, answered with a token that cannot be used), the refresher's
+// retry after its backoff asks the provider again even though the stored
+// token is not due yet, so an integration whose provider has recovered is
+// healthy again within the backoff, not only when its token falls due (55
+// minutes later for a 1-hour token).
+func TestRetryAfterAFailedRefreshRefreshes(t *testing.T) {
+	e := newEnv(t)
+	p := testprovider.Start(t, testprovider.Options{})
+	in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+	p.SetTokenShape("MAC", "")
+	if _, err := e.s.AccessToken(t.Context(), in.ID, true); err == nil {
+		t.Fatal("a forced refresh answered with a MAC token succeeded")
+	}
+	p.SetTokenShape("", "")
+	failed := e.get(in.ID)
+	if st := StateOf(failed, e.s.now()); st.Status != StatusFailing {
+		t.Fatalf("after the refused refresh: %+v", st)
+	}
+	time.Sleep(time.Until(failed.Vault.NextRefreshAt) + 50*time.Millisecond)
+	var wg sync.WaitGroup
+	e.s.RefreshDue(t.Context(), &wg, make(chan struct{}, 1))
+	wg.Wait()
+	after := e.get(in.ID)
+	if st := StateOf(after, e.s.now()); st.Status != StatusHealthy || after.Vault.Failures != 0 {
+		t.Errorf("after the retry: %+v, %d failures", st, after.Vault.Failures)
+	}
+	if reused := p.Reused(); len(reused) > 0 {
+		t.Errorf("refresh tokens presented twice: %v", reused)
 	}
 }
