@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/user"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // Route prefixes.
@@ -117,6 +118,11 @@ func (a *API) Handler() http.Handler {
 
 // serve routes a request, answering an unknown route or method in JSON.
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {
+	if !validation.Clean(r.URL.Path) {
+		// An ID no row can have (PostgreSQL refuses the bytes outright).
+		a.writeError(w, r, badRequest("the path is not text: it holds bytes that are not UTF-8, or a control character"))
+		return
+	}
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
 		reqlog.Route(a.mux.ServeMux).ServeHTTP(w, r)

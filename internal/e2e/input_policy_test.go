@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -198,5 +200,92 @@ func TestHostileTextThroughTheCLI(t *testing.T) {
 	}
 	if names := usernames(t, bin, dir); len(names) != 0 {
 		t.Fatalf("a refused command created users: %v", names)
+	}
+}
+
+// TestHostilePathSegments: an ID in a path that is no text — a NUL, bytes
+// that are not UTF-8, an overlong or surrogate encoding — is a 4xx on every
+// route, the anonymous logo route included, on SQLite and PostgreSQL (which
+// refuses such bytes with an error that became a 500 on some routes).
+func TestHostilePathSegments(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			var mutate []func(*config.Config)
+			if db == "postgres" {
+				dbURL, _ := freshDatabase(t)
+				mutate = append(mutate, func(c *config.Config) { c.Database.URL = dbURL })
+			}
+			e := newEnv(t, mutate...)
+			e.createUser("root", "root-password", store.LevelSystemAdmin)
+			b := e.newBrowser()
+			if p := b.signIn("root", "root-password"); p.status != http.StatusSeeOther {
+				t.Fatalf("sign-in: %d", p.status)
+			}
+			routes := []struct{ method, path, body string }{
+				{"PUT", "/rest/oauth2/latest/client/%s", `{"name":"x","redirect_uris":["http://127.0.0.1:1/cb"],"scopes":["READ"]}`},
+				{"GET", "/rest/oauth2/latest/client/%s", ""},
+				{"GET", "/rest/gatehouse/latest/integrations/%s", ""},
+				{"GET", "/rest/gatehouse/latest/integrations/%s/token", ""},
+				{"GET", "/rest/gatehouse/latest/mailservers/%s", ""},
+				{"GET", "/rest/gatehouse/latest/users/%s", ""},
+				{"DELETE", "/rest/gatehouse/latest/grants/%s", ""},
+				{"GET", "/admin/integrations/%s", ""},
+				{"GET", "/admin/mail/%s", ""},
+				{"GET", "/admin/apps/%s", ""},
+				{"GET", "/logo/%s", ""},
+			}
+			for _, id := range []string{"%00", "%FF", "a%00b", "%C0%AF", "%ED%A0%80"} {
+				for _, rt := range routes {
+					path := strings.Replace(rt.path, "%s", id, 1)
+					r := e.jsonAs(b, rt.method, path, rt.body)
+					if r.status < 400 || r.status >= 500 {
+						t.Errorf("%s %s: %d, want 4xx: %.200s", rt.method, path, r.status, r.raw)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestApplicationDeletedByAnotherNode: a node may hold an application in
+// its cache for a second after another node deleted it (documented). A token
+// request or a consent decision in that second is refused as for an unknown
+// application — 401 invalid_client, the consent's "no longer valid" page —
+// not a 500 from the database's foreign key, on SQLite and PostgreSQL.
+func TestApplicationDeletedByAnotherNode(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			var mutate []func(*config.Config)
+			if db == "postgres" {
+				dbURL, _ := freshDatabase(t)
+				mutate = append(mutate, func(c *config.Config) { c.Database.URL = dbURL })
+			}
+			e := newEnv(t, mutate...)
+			e.createUser("alice", "alice-password", store.LevelUser)
+			c, secretValue := e.createClient(app.Registration{Name: "Doomed", Grants: []string{app.GrantAuthorizationCode, app.GrantClientCredentials}})
+			if r := e.token(form("grant_type", "client_credentials", "scope", "READ"), c.ID, secretValue); r.status != http.StatusOK {
+				t.Fatalf("a token before the deletion: %d %s", r.status, r.raw)
+			}
+			alice := e.newBrowser()
+			alice.signIn("alice", "alice-password")
+			consent := alice.authorize(authParams(c, "READ"))
+			decision := formFields(consent.body)
+			if decision.Get("consent_id") == "" {
+				t.Fatalf("no consent page: %d", consent.status)
+			}
+			// Another node deletes it: through the database, past this node's cache.
+			behind := e.node.Store.(*store.ClientCache).Store
+			if err := behind.DeleteClient(context.Background(), c.ID); err != nil {
+				t.Fatal(err)
+			}
+			r := e.token(form("grant_type", "client_credentials", "scope", "READ"), c.ID, secretValue)
+			if r.status != http.StatusUnauthorized || r.str("error") != "invalid_client" || r.header.Get("WWW-Authenticate") == "" {
+				t.Errorf("a token for the application deleted elsewhere: %d %s", r.status, r.raw)
+			}
+			decision.Set("decision", "allow")
+			if p := alice.post("/plugins/servlet/oauth2/consent", decision); p.status != http.StatusBadRequest {
+				t.Errorf("Allow for the application deleted elsewhere: %d", p.status)
+			}
+		})
 	}
 }

@@ -99,9 +99,7 @@ func (s *Service) refreshShared(ctx context.Context, id string, force bool, star
 			return Token{}, notAuthorized()
 		case v.NeedsReauth:
 			return Token{}, stored(v, true)
-		// A retry after a failure refreshes even before the token is due: it is
-	// what tells a recovered provider from a failing one.
-	case force && !v.RefreshedAt.Before(started), !force && !due(v, now) && v.Failures == 0:
+		case force && !v.RefreshedAt.Before(started), !force && !due(v, now):
 			return t.token(v), nil // the other node's refresh did it
 		case force && v.Failures > 0 && !v.ErrorAt.Before(started):
 			return Token{}, stored(v, false) // it failed just now: no second try at once

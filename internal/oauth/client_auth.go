@@ -48,12 +48,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	} else if r.Header.Get("Authorization") != "" && method == AuthNone && id == "" {
 		return store.Client{}, "", basicFailure("client authentication failed: use HTTP Basic with the client ID and secret")
 	}
-	fail := func(d string) *Error {
-		if method == AuthBasic {
-			return basicFailure(d)
-		}
-		return invalidClient(d)
-	}
+	fail := func(d string) *Error { return clientFailure(method, d) }
 	if id == "" {
 		return store.Client{}, "", fail("client authentication is required: send client_id (and client_secret for a confidential application)")
 	}
@@ -84,6 +79,20 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 // errTwoAuthorizations refuses a request with more than one Authorization
 // header: which one counts would be a guess, and a proxy may read another.
 var errTwoAuthorizations = invalidRequest("send one Authorization header, not several")
+
+// clientFailure is invalid_client for a client that authenticated with
+// method: with the Basic challenge when it used the Authorization header.
+func clientFailure(method, d string) *Error {
+	if method == AuthBasic {
+		return basicFailure(d)
+	}
+	return invalidClient(d)
+}
+
+// errClientGone is a grant's report that its application was deleted (by
+// another node, within this node's application cache) before its tokens
+// were stored; token answers it as the unknown client it now is.
+var errClientGone = errors.New("oauth: the application was deleted")
 
 func basicFailure(d string) *Error {
 	e := invalidClient(d)

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"net/url"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -23,7 +24,9 @@ func (s *Server) grantClientCredentials(ctx context.Context, c store.Client, for
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.IssueTokens(ctx, p.issue); err != nil {
+	if err := s.store.IssueTokens(ctx, p.issue); errors.Is(err, store.ErrNotFound) {
+		return nil, errClientGone
+	} else if err != nil {
 		return nil, serverError(err)
 	}
 	return p.response, nil

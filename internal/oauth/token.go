@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -56,7 +57,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		}
 		return nil, grantType, newError(CodeUnsupportedGrantType, http.StatusBadRequest, d)
 	}
-	c, _, e := s.authenticateClient(r.Context(), r, form)
+	c, method, e := s.authenticateClient(r.Context(), r, form)
 	if e != nil {
 		return nil, grantType, e
 	}
@@ -64,6 +65,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		return nil, grantType, unauthorizedClient("this application may not use the " + grantType + " grant")
 	}
 	resp, err := grant(r.Context(), c, form)
+	if errors.Is(err, errClientGone) {
+		err = clientFailure(method, "unknown client or wrong secret")
+	}
 	return resp, grantType, err
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 //go:embed templates/*.html
@@ -252,8 +253,17 @@ func (p *Pages) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
 	}))
+	routed := reqlog.Route(mux)
+	textPaths := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !validation.Clean(r.URL.Path) {
+			// An ID no row can have (PostgreSQL refuses the bytes outright).
+			p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.bad_path")})
+			return
+		}
+		routed.ServeHTTP(w, r)
+	})
 	// Sessions wrap the cross-origin check so that its refusal page can render.
-	return p.securityHeaders(p.sessions.Wrap(cop.Handler(reqlog.Route(mux)), p.fail))
+	return p.securityHeaders(p.sessions.Wrap(cop.Handler(textPaths), p.fail))
 }
 
 // Sessions is the browser session manager the pages use, which a JSON API

@@ -61,6 +61,9 @@ type Dialect struct {
 	// does that instead.
 	unflushed string
 	isUnique  func(error) bool
+	// isForeignKey reports a row that refers to one that is gone (an
+	// application another node deleted while this node's cache held it).
+	isForeignKey func(error) bool
 	// isConstraint, with groupCommit, reports a constraint violation.
 	isConstraint func(error) bool
 }
@@ -79,6 +82,10 @@ var SQLite = Dialect{
 			return false
 		}
 		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+	isForeignKey: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 	},
 	isConstraint: func(err error) bool {
 		var e *sqlite.Error
@@ -102,6 +109,10 @@ var Postgres = Dialect{
 	isUnique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"
+	},
+	isForeignKey: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23503"
 	},
 }
 
@@ -388,10 +399,14 @@ func (s *Store) appendAudit(ctx context.Context, e store.AuditEvent) error {
 // neutral is the effects of a write to tables the read cache does not hold.
 func neutral() *effects { return &effects{} }
 
-// conflict maps a unique violation to store.ErrConflict.
+// conflict maps a unique violation to store.ErrConflict, and a foreign key
+// violation — the row refers to one that is gone — to store.ErrNotFound.
 func (s *Store) conflict(err error) error {
-	if s.d.isUnique(err) {
+	switch {
+	case s.d.isUnique(err):
 		return store.ErrConflict
+	case s.d.isForeignKey(err):
+		return store.ErrNotFound
 	}
 	return err
 }

@@ -611,6 +611,14 @@ func testDeleteClient(t *testing.T, s store.Store) {
 	wantActive(t, s, t0, true, accessOf("kept"), refreshOf("kept"))
 	wantLogo(t, s, "kept", []byte("logo of kept"), "image/png")
 
+	// Writes for the deleted client — another node's cache still held it —
+	// find it gone rather than fail as the database's error.
+	err = s.IssueTokens(ctx, pair("gone", "g-late", "gone-late", "u1", t0))
+	wantErr(t, "IssueTokens for a deleted client", err, store.ErrNotFound)
+	late := store.Code{Hash: hash("code-late"), ClientID: "gone", UserID: "u1", GrantID: "g3", CreatedAt: t0, ExpiresAt: at(time.Minute)}
+	err = s.DecideConsent(ctx, hash("consent-late"), at(time.Minute), &late, nil)
+	wantErr(t, "DecideConsent with a code for a deleted client", err, store.ErrNotFound)
+
 	// The logo went with the client: a new client of the same ID has none.
 	_, _, err = s.ClientLogo(ctx, "gone")
 	wantErr(t, "ClientLogo of deleted client", err, store.ErrNotFound)
