@@ -27,90 +27,78 @@ var hostileText = map[string]string{
 // answers 4xx with a clear message, writes nothing, and never 500s (a NUL
 // used to be stored on SQLite and a 500 on PostgreSQL).
 func TestHostileTextThroughEveryDoor(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			var mutate []func(*config.Config)
-			if db == "postgres" {
-				dbURL, _ := freshDatabase(t)
-				mutate = append(mutate, func(c *config.Config) { c.Database.URL = dbURL })
+	onEachDatabase(t, func(t *testing.T, e *env) {
+		b := e.signedInRoot()
+		csrf := b.csrf()
+		counts := func() (users, clients int) {
+			us, err := e.node.Store.ListUsers(t.Context())
+			if err != nil {
+				t.Fatal(err)
 			}
-			e := newEnv(t, mutate...)
-			e.createUser("root", "root-password", store.LevelSystemAdmin)
-			b := e.newBrowser()
-			if p := b.signIn("root", "root-password"); p.status != http.StatusSeeOther {
-				t.Fatalf("sign-in: %d", p.status)
+			cs, err := e.node.Store.ListClients(t.Context())
+			if err != nil {
+				t.Fatal(err)
 			}
-			csrf := b.csrf()
-			counts := func() (users, clients int) {
-				us, err := e.node.Store.ListUsers(t.Context())
-				if err != nil {
-					t.Fatal(err)
-				}
-				cs, err := e.node.Store.ListClients(t.Context())
-				if err != nil {
-					t.Fatal(err)
-				}
-				return len(us), len(cs)
+			return len(us), len(cs)
+		}
+		users0, clients0 := counts()
+		for name, value := range hostileText {
+			doors := map[string]func() (int, string){
+				"sign-in username": func() (int, string) {
+					p := e.newBrowser().signIn(value, "whatever-password")
+					return p.status, p.body
+				},
+				"console user display name": func() (int, string) {
+					p := b.post("/admin/users/new", pageForm("new user", url.Values{"csrf_token": {csrf}, "username": {"carol"}, "password": {"carol-password"}, "level": {"user"}, "display_name": {value}}))
+					return p.status, p.body
+				},
+				"console user group": func() (int, string) {
+					p := b.post("/admin/users/new", pageForm("new user", url.Values{"csrf_token": {csrf}, "username": {"carol"}, "password": {"carol-password"}, "level": {"user"}, "groups": {value}}))
+					return p.status, p.body
+				},
+				"console application name": func() (int, string) {
+					p := b.post("/admin/apps/new", pageForm("app", url.Values{"csrf_token": {csrf}, "name": {value}, "redirect_uris": {callback}, "scope": {"READ"}, "grant": {"authorization_code"}, "type": {"confidential"}}))
+					return p.status, p.body
+				},
+				"API user email": func() (int, string) {
+					r := e.jsonAs(b, "POST", "/rest/gatehouse/latest/users", fmt.Sprintf(`{"username":"dave","password":"dave-password","email":%q}`, value))
+					return r.status, r.raw
+				},
+				"API application name": func() (int, string) {
+					r := e.jsonAs(b, "POST", "/rest/oauth2/latest/client", fmt.Sprintf(`{"name":%q,"redirect_uris":[%q],"scopes":["READ"]}`, value, callback))
+					return r.status, r.raw
+				},
+				"API subscriber group": func() (int, string) {
+					r := e.jsonAs(b, "POST", "/rest/oauth2/latest/client", fmt.Sprintf(`{"name":"ok","redirect_uris":[%q],"scopes":["READ"],"subscriber_groups":[%q]}`, callback, value))
+					return r.status, r.raw
+				},
+				"API user path": func() (int, string) {
+					r := e.jsonAs(b, "GET", "/rest/gatehouse/latest/users/"+url.PathEscape(value), "")
+					return r.status, r.raw
+				},
+				"API audit filter": func() (int, string) {
+					r := e.jsonAs(b, "GET", "/rest/gatehouse/latest/audit?"+url.Values{"user": {value}}.Encode(), "")
+					return r.status, r.raw
+				},
+				"console audit filter": func() (int, string) {
+					p := b.get("/admin/audit?" + url.Values{"user": {value}}.Encode())
+					return p.status, p.body
+				},
 			}
-			users0, clients0 := counts()
-			for name, value := range hostileText {
-				doors := map[string]func() (int, string){
-					"sign-in username": func() (int, string) {
-						p := e.newBrowser().signIn(value, "whatever-password")
-						return p.status, p.body
-					},
-					"console user display name": func() (int, string) {
-						p := b.post("/admin/users/new", pageForm("new user", url.Values{"csrf_token": {csrf}, "username": {"carol"}, "password": {"carol-password"}, "level": {"user"}, "display_name": {value}}))
-						return p.status, p.body
-					},
-					"console user group": func() (int, string) {
-						p := b.post("/admin/users/new", pageForm("new user", url.Values{"csrf_token": {csrf}, "username": {"carol"}, "password": {"carol-password"}, "level": {"user"}, "groups": {value}}))
-						return p.status, p.body
-					},
-					"console application name": func() (int, string) {
-						p := b.post("/admin/apps/new", pageForm("app", url.Values{"csrf_token": {csrf}, "name": {value}, "redirect_uris": {callback}, "scope": {"READ"}, "grant": {"authorization_code"}, "type": {"confidential"}}))
-						return p.status, p.body
-					},
-					"API user email": func() (int, string) {
-						r := e.jsonAs(b, "POST", "/rest/gatehouse/latest/users", fmt.Sprintf(`{"username":"dave","password":"dave-password","email":%q}`, value))
-						return r.status, r.raw
-					},
-					"API application name": func() (int, string) {
-						r := e.jsonAs(b, "POST", "/rest/oauth2/latest/client", fmt.Sprintf(`{"name":%q,"redirect_uris":[%q],"scopes":["READ"]}`, value, callback))
-						return r.status, r.raw
-					},
-					"API subscriber group": func() (int, string) {
-						r := e.jsonAs(b, "POST", "/rest/oauth2/latest/client", fmt.Sprintf(`{"name":"ok","redirect_uris":[%q],"scopes":["READ"],"subscriber_groups":[%q]}`, callback, value))
-						return r.status, r.raw
-					},
-					"API user path": func() (int, string) {
-						r := e.jsonAs(b, "GET", "/rest/gatehouse/latest/users/"+url.PathEscape(value), "")
-						return r.status, r.raw
-					},
-					"API audit filter": func() (int, string) {
-						r := e.jsonAs(b, "GET", "/rest/gatehouse/latest/audit?"+url.Values{"user": {value}}.Encode(), "")
-						return r.status, r.raw
-					},
-					"console audit filter": func() (int, string) {
-						p := b.get("/admin/audit?" + url.Values{"user": {value}}.Encode())
-						return p.status, p.body
-					},
+			for door, try := range doors {
+				status, body := try()
+				if name == "over 200 characters" && strings.Contains(door, "path") || name == "bidi override" && strings.Contains(door, "filter") {
+					continue // a search for text no name holds simply finds nothing
 				}
-				for door, try := range doors {
-					status, body := try()
-					if name == "over 200 characters" && strings.Contains(door, "path") || name == "bidi override" && strings.Contains(door, "filter") {
-						continue // a search for text no name holds simply finds nothing
-					}
-					if status < 400 || status >= 500 || status == http.StatusForbidden {
-						t.Errorf("%s with a %s: %d, want 4xx: %.300s", door, name, status, body)
-					}
+				if status < 400 || status >= 500 || status == http.StatusForbidden {
+					t.Errorf("%s with a %s: %d, want 4xx: %.300s", door, name, status, body)
 				}
 			}
-			if users, clients := counts(); users != users0 || clients != clients0 {
-				t.Errorf("after the refusals: %d users and %d applications, want %d and %d", users, clients, users0, clients0)
-			}
-		})
-	}
+		}
+		if users, clients := counts(); users != users0 || clients != clients0 {
+			t.Errorf("after the refusals: %d users and %d applications, want %d and %d", users, clients, users0, clients0)
+		}
+	})
 }
 
 // TestStrictJSON: the admin API matches member names exactly, refuses a
@@ -208,43 +196,31 @@ func TestHostileTextThroughTheCLI(t *testing.T) {
 // route, the anonymous logo route included, on SQLite and PostgreSQL (which
 // refuses such bytes with an error that became a 500 on some routes).
 func TestHostilePathSegments(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			var mutate []func(*config.Config)
-			if db == "postgres" {
-				dbURL, _ := freshDatabase(t)
-				mutate = append(mutate, func(c *config.Config) { c.Database.URL = dbURL })
-			}
-			e := newEnv(t, mutate...)
-			e.createUser("root", "root-password", store.LevelSystemAdmin)
-			b := e.newBrowser()
-			if p := b.signIn("root", "root-password"); p.status != http.StatusSeeOther {
-				t.Fatalf("sign-in: %d", p.status)
-			}
-			routes := []struct{ method, path, body string }{
-				{"PUT", "/rest/oauth2/latest/client/%s", `{"name":"x","redirect_uris":["http://127.0.0.1:1/cb"],"scopes":["READ"]}`},
-				{"GET", "/rest/oauth2/latest/client/%s", ""},
-				{"GET", "/rest/gatehouse/latest/integrations/%s", ""},
-				{"GET", "/rest/gatehouse/latest/integrations/%s/token", ""},
-				{"GET", "/rest/gatehouse/latest/mailservers/%s", ""},
-				{"GET", "/rest/gatehouse/latest/users/%s", ""},
-				{"DELETE", "/rest/gatehouse/latest/grants/%s", ""},
-				{"GET", "/admin/integrations/%s", ""},
-				{"GET", "/admin/mail/%s", ""},
-				{"GET", "/admin/apps/%s", ""},
-				{"GET", "/logo/%s", ""},
-			}
-			for _, id := range []string{"%00", "%FF", "a%00b", "%C0%AF", "%ED%A0%80"} {
-				for _, rt := range routes {
-					path := strings.Replace(rt.path, "%s", id, 1)
-					r := e.jsonAs(b, rt.method, path, rt.body)
-					if r.status < 400 || r.status >= 500 {
-						t.Errorf("%s %s: %d, want 4xx: %.200s", rt.method, path, r.status, r.raw)
-					}
+	onEachDatabase(t, func(t *testing.T, e *env) {
+		b := e.signedInRoot()
+		routes := []struct{ method, path, body string }{
+			{"PUT", "/rest/oauth2/latest/client/%s", `{"name":"x","redirect_uris":["http://127.0.0.1:1/cb"],"scopes":["READ"]}`},
+			{"GET", "/rest/oauth2/latest/client/%s", ""},
+			{"GET", "/rest/gatehouse/latest/integrations/%s", ""},
+			{"GET", "/rest/gatehouse/latest/integrations/%s/token", ""},
+			{"GET", "/rest/gatehouse/latest/mailservers/%s", ""},
+			{"GET", "/rest/gatehouse/latest/users/%s", ""},
+			{"DELETE", "/rest/gatehouse/latest/grants/%s", ""},
+			{"GET", "/admin/integrations/%s", ""},
+			{"GET", "/admin/mail/%s", ""},
+			{"GET", "/admin/apps/%s", ""},
+			{"GET", "/logo/%s", ""},
+		}
+		for _, id := range []string{"%00", "%FF", "a%00b", "%C0%AF", "%ED%A0%80"} {
+			for _, rt := range routes {
+				path := strings.Replace(rt.path, "%s", id, 1)
+				r := e.jsonAs(b, rt.method, path, rt.body)
+				if r.status < 400 || r.status >= 500 {
+					t.Errorf("%s %s: %d, want 4xx: %.200s", rt.method, path, r.status, r.raw)
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestApplicationDeletedByAnotherNode: a node may hold an application in
@@ -253,6 +229,38 @@ func TestHostilePathSegments(t *testing.T) {
 // application — 401 invalid_client, the consent's "no longer valid" page —
 // not a 500 from the database's foreign key, on SQLite and PostgreSQL.
 func TestApplicationDeletedByAnotherNode(t *testing.T) {
+	onEachDatabase(t, func(t *testing.T, e *env) {
+		e.createUser("alice", "alice-password", store.LevelUser)
+		c, secretValue := e.createClient(app.Registration{Name: "Doomed", Grants: []string{app.GrantAuthorizationCode, app.GrantClientCredentials}})
+		if r := e.token(form("grant_type", "client_credentials", "scope", "READ"), c.ID, secretValue); r.status != http.StatusOK {
+			t.Fatalf("a token before the deletion: %d %s", r.status, r.raw)
+		}
+		alice := e.newBrowser()
+		alice.signIn("alice", "alice-password")
+		consent := alice.authorize(authParams(c, "READ"))
+		decision := formFields(consent.body)
+		if decision.Get("consent_id") == "" {
+			t.Fatalf("no consent page: %d", consent.status)
+		}
+		// Another node deletes it: through the database, past this node's cache.
+		behind := e.node.Store.(*store.ClientCache).Store
+		if err := behind.DeleteClient(context.Background(), c.ID); err != nil {
+			t.Fatal(err)
+		}
+		r := e.token(form("grant_type", "client_credentials", "scope", "READ"), c.ID, secretValue)
+		if r.status != http.StatusUnauthorized || r.str("error") != "invalid_client" || r.header.Get("WWW-Authenticate") == "" {
+			t.Errorf("a token for the application deleted elsewhere: %d %s", r.status, r.raw)
+		}
+		decision.Set("decision", "allow")
+		if p := alice.post("/plugins/servlet/oauth2/consent", decision); p.status != http.StatusBadRequest {
+			t.Errorf("Allow for the application deleted elsewhere: %d", p.status)
+		}
+	})
+}
+
+// onEachDatabase runs test against a fresh node on SQLite and on a fresh
+// PostgreSQL database.
+func onEachDatabase(t *testing.T, test func(t *testing.T, e *env)) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			var mutate []func(*config.Config)
@@ -260,32 +268,18 @@ func TestApplicationDeletedByAnotherNode(t *testing.T) {
 				dbURL, _ := freshDatabase(t)
 				mutate = append(mutate, func(c *config.Config) { c.Database.URL = dbURL })
 			}
-			e := newEnv(t, mutate...)
-			e.createUser("alice", "alice-password", store.LevelUser)
-			c, secretValue := e.createClient(app.Registration{Name: "Doomed", Grants: []string{app.GrantAuthorizationCode, app.GrantClientCredentials}})
-			if r := e.token(form("grant_type", "client_credentials", "scope", "READ"), c.ID, secretValue); r.status != http.StatusOK {
-				t.Fatalf("a token before the deletion: %d %s", r.status, r.raw)
-			}
-			alice := e.newBrowser()
-			alice.signIn("alice", "alice-password")
-			consent := alice.authorize(authParams(c, "READ"))
-			decision := formFields(consent.body)
-			if decision.Get("consent_id") == "" {
-				t.Fatalf("no consent page: %d", consent.status)
-			}
-			// Another node deletes it: through the database, past this node's cache.
-			behind := e.node.Store.(*store.ClientCache).Store
-			if err := behind.DeleteClient(context.Background(), c.ID); err != nil {
-				t.Fatal(err)
-			}
-			r := e.token(form("grant_type", "client_credentials", "scope", "READ"), c.ID, secretValue)
-			if r.status != http.StatusUnauthorized || r.str("error") != "invalid_client" || r.header.Get("WWW-Authenticate") == "" {
-				t.Errorf("a token for the application deleted elsewhere: %d %s", r.status, r.raw)
-			}
-			decision.Set("decision", "allow")
-			if p := alice.post("/plugins/servlet/oauth2/consent", decision); p.status != http.StatusBadRequest {
-				t.Errorf("Allow for the application deleted elsewhere: %d", p.status)
-			}
+			test(t, newEnv(t, mutate...))
 		})
 	}
+}
+
+// signedInRoot is a browser signed in as root, a system administrator it creates.
+func (e *env) signedInRoot() *browser {
+	e.t.Helper()
+	e.createUser("root", "root-password", store.LevelSystemAdmin)
+	b := e.newBrowser()
+	if p := b.signIn("root", "root-password"); p.status != http.StatusSeeOther {
+		e.t.Fatalf("sign-in: %d", p.status)
+	}
+	return b
 }
