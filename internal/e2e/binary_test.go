@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,22 +93,48 @@ func runCLIEnv(bin, dir string, env []string, args ...string) (string, string, e
 	return stdout.String(), stderr.String(), err
 }
 
+// Ports for nodes come from below Linux's ephemeral range (32768 up):
+// a port the kernel handed out for ":0" and freeAddr closed again could be
+// handed to another test's listener before the node binds it. The node
+// then failed to start, and the other listener answered in its place.
+const nodePortLow, nodePortHigh = 20000, 32000
+
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freeAddr returns a loopback address no listener holds, for a node to
+// bind; never the same port twice in this process.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 1000 {
+		port := nodePortLow + rand.IntN(nodePortHigh-nodePortLow)
+		if handedOut.ports[port] {
+			continue
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		handedOut.ports[port] = true
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port for a node")
+	return ""
 }
 
 // process is a running `gatehouse serve`.
 type process struct {
-	addr string
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	dead atomic.Bool
+	addr   string
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	dead   atomic.Bool
+	exited chan struct{} // closed once the process has ended and been waited for
 }
 
 // startServe runs `gatehouse serve --dev` in dir until the test ends and
@@ -144,11 +173,22 @@ func launch(bin, dir, addr string, args, env []string) (*process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	p.exited = exited
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-exited: // it could not start (its port taken): whatever answers there is not it
+			return p, fmt.Errorf("node on %s exited:\n%s", addr, p.logs.String())
+		default:
+		}
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			return p, nil
+			if resp.StatusCode == http.StatusOK && string(body) == "ok\n" {
+				return p, nil
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -159,7 +199,7 @@ func launch(bin, dir, addr string, args, env []string) (*process, error) {
 func (p *process) kill() {
 	if !p.dead.Swap(true) {
 		p.cmd.Process.Kill()
-		p.cmd.Wait()
+		<-p.exited
 	}
 }
 
