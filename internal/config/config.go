@@ -514,6 +514,10 @@ func (c *Config) validateBaseURL() []error {
 	if err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return []error{fmt.Errorf("base_url %q must be an absolute URL without query or fragment", c.BaseURL)}
 	}
+	if u.Path != "" {
+		// Pages, cookies and the RFC 8414 metadata all live at the host's root.
+		return []error{fmt.Errorf("base_url %q must have no path: Gatehouse serves at the root of its host name (give it a host name of its own behind a proxy)", c.BaseURL)}
+	}
 	if !c.Dev && u.Scheme != "https" {
 		return []error{fmt.Errorf("base_url %q must use https in production; use --dev for http", c.BaseURL)}
 	}

@@ -77,6 +77,20 @@ func TestProductionRequiresHTTPS(t *testing.T) {
 	}
 }
 
+// Gatehouse serves at the root of its host: its pages redirect to /login,
+// its cookies are for /, and RFC 8414 puts the metadata of an issuer with a
+// path at /.well-known/oauth-authorization-server/<path>. A base URL with a
+// path would advertise endpoints that do not answer there.
+func TestBaseURLHasNoPath(t *testing.T) {
+	for _, base := range []string{"https://example.com/gh", "https://example.com/gh/", "https://example.com/a/b"} {
+		c := Default()
+		c.BaseURL = base
+		if err := c.ValidateServe(); err == nil || !strings.Contains(err.Error(), "path") {
+			t.Errorf("base_url %q: %v, want refused for its path", base, err)
+		}
+	}
+}
+
 func TestValidateRejectsNonsense(t *testing.T) {
 	c := Default()
 	c.Dev = true

@@ -32,6 +32,9 @@ type mailTokens struct {
 	mu              sync.Mutex
 	access, refresh string
 	asked, forced   int
+	// offerRefresh hands out the refresh token where the access token
+	// belongs, as a confused or hostile client would present it.
+	offerRefresh bool
 }
 
 func (w *world) newMailTokens() *mailTokens {
@@ -61,6 +64,9 @@ func (m *mailTokens) AccessToken(_ context.Context, _ string, forceRefresh bool)
 			return integration.Token{}, fmt.Errorf("%w: the provider answered %s", integration.ErrNeedsReauthorization, r.str("error"))
 		}
 		m.access, m.refresh = r.str("access_token"), r.str("refresh_token")
+	}
+	if m.offerRefresh {
+		return integration.Token{AccessToken: m.refresh, TokenType: "Bearer"}, nil
 	}
 	return integration.Token{AccessToken: m.access, TokenType: "Bearer"}, nil
 }
@@ -292,6 +298,26 @@ func TestMailServersAtDovecot(t *testing.T) {
 		wantFailure(t, res, mail.StepAuthenticate, "mail.token_refused", "re-authorize", "Gatehouse provider", "bob")
 		if _, after := f.tokens.counts(); after != before+1 || !res.Refreshed {
 			t.Fatalf("refreshes %d → %d (refreshed %v); want exactly one", before, after, res.Refreshed)
+		}
+	})
+
+	// Dovecot checks only "active" and the user name: a refresh token, which
+	// never expires by default, must not open a mailbox.
+	t.Run("a refresh token is no mail credential", func(t *testing.T) {
+		f.tokens.reissue()
+		f.tokens.mu.Lock()
+		f.tokens.offerRefresh = true
+		f.tokens.mu.Unlock()
+		defer func() {
+			f.tokens.mu.Lock()
+			f.tokens.offerRefresh = false
+			f.tokens.mu.Unlock()
+		}()
+		for _, mechanism := range []string{mail.XOAUTH2, mail.OAuthBearer} {
+			set := byToken("alice", mechanism)
+			set.Protocol, set.TLS = mail.IMAP, mail.TLSImplicit
+			res := f.test(t, f.mail, f.server(t, f.mail, set, d.IMAPSAddr))
+			wantFailure(t, res, mail.StepAuthenticate, "mail.token_refused", "re-authorize", "Gatehouse provider", "alice")
 		}
 	})
 

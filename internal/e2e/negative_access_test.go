@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // Tests run from 127.0.0.1, outside 10.0.0.0/8.
@@ -265,10 +266,11 @@ func TestIntrospectionOfAnotherApplicationsTokens(t *testing.T) {
 			}
 		}
 	})
-	t.Run("a resource server allowed to introspect any token sees every one", func(t *testing.T) {
+	t.Run("a resource server allowed to introspect any token sees every access token", func(t *testing.T) {
 		for name, tok := range tokens {
-			if r := introspect(tok, w.rs.ID, w.rsKey); r.body["active"] != true {
-				t.Fatalf("%s: got %s", name, r.raw)
+			want := token.KindOf(tok) == token.Access // a refresh token is no Bearer token
+			if r := introspect(tok, w.rs.ID, w.rsKey); r.body["active"] != want {
+				t.Fatalf("%s: got %s, want active %v", name, r.raw, want)
 			}
 		}
 	})
@@ -300,16 +302,6 @@ func (w *world) readWriteOnly(scopeValue string) bool {
 		cat.Includes(granted, "READ") && cat.Includes(granted, "WRITE")
 }
 
-// introspect asks as the resource server application.
-func (w *world) introspect(tok string) tokenResult {
-	w.t.Helper()
-	r := w.postForm(pathIntro, form("token", tok), w.rs.ID, w.rsKey)
-	if r.status != http.StatusOK {
-		w.t.Fatalf("introspect: %d %s", r.status, r.raw)
-	}
-	return r
-}
-
 // between returns the text between the first start and the following end.
 func between(s, start, end string) string {
 	_, after, ok := strings.Cut(s, start)
@@ -339,8 +331,8 @@ func TestIntrospectionCallers(t *testing.T) {
 	body := func() *strings.Reader { return strings.NewReader(form("token", target.str("refresh_token")).Encode()) }
 	bearer := func(tok string) func(*http.Request) { return withHeader("Authorization", "Bearer "+tok) }
 
-	// A refused application is invalid_client (RFC 6749 §5.2, with a Basic
-	// challenge when it tried Basic); a refused Bearer caller gets 401 with
+	// A refused application is invalid_client (RFC 6749 §5.2) with a Basic
+	// challenge, however it tried; a refused Bearer caller gets 401 with
 	// RFC 6750 §3's challenge (RFC 7662 §2.3): invalid_token for a token that
 	// is not valid, insufficient_scope for one that cannot introspect.
 	refused := []struct {
@@ -351,11 +343,11 @@ func TestIntrospectionCallers(t *testing.T) {
 	}{
 		{"public client", func() tokenResult {
 			return w.request("POST", pathIntro, formType, strings.NewReader(form("token", userToken, "client_id", public.ID).Encode()))
-		}, "invalid_client", ""},
+		}, "invalid_client", "Basic"},
 		{"public client with HTTP Basic and no secret", func() tokenResult {
 			return w.request("POST", pathIntro, formType, body(), withBasic(public.ID, ""))
 		}, "invalid_client", "Basic"},
-		{"no credentials", func() tokenResult { return w.request("POST", pathIntro, formType, body()) }, "invalid_client", ""},
+		{"no credentials", func() tokenResult { return w.request("POST", pathIntro, formType, body()) }, "invalid_client", "Basic"},
 		{"wrong secret", func() tokenResult {
 			return w.request("POST", pathIntro, formType, body(), withBasic(w.rs.ID, "gcs_nope"))
 		}, "invalid_client", "Basic"},
@@ -391,9 +383,24 @@ func TestIntrospectionCallers(t *testing.T) {
 		})
 	}
 	t.Run("an administrator's token with ADMIN may introspect", func(t *testing.T) {
-		r := w.request("POST", pathIntro, formType, body(), bearer(adminToken))
-		if r.status != http.StatusOK || r.body["active"] != true || r.str("username") != "alice" || r.str("token_type") != "refresh_token" {
-			t.Fatalf("got %d %s", r.status, r.raw)
+		for tok, kind := range map[string]string{userToken: "bearer", target.str("refresh_token"): "refresh_token"} {
+			r := w.request("POST", pathIntro, formType, strings.NewReader(form("token", tok).Encode()), bearer(adminToken))
+			if r.status != http.StatusOK || r.body["active"] != true || r.str("username") != "alice" || r.str("token_type") != kind {
+				t.Fatalf("got %d %s", r.status, r.raw)
+			}
+		}
+	})
+	// A refresh token is its application's credential, never a Bearer token
+	// (RFC 6749 §1.5): a resource server that checks only "active" (Dovecot's
+	// passdb does) must not take one for an access token.
+	t.Run("a refresh token is active to its own application and administrators only", func(t *testing.T) {
+		own := w.postForm(pathIntro, form("token", target.str("refresh_token")), w.client.ID, w.secret)
+		if own.status != http.StatusOK || own.body["active"] != true || own.str("username") != "alice" || own.str("token_type") != "refresh_token" {
+			t.Fatalf("its own application: %d %s", own.status, own.raw)
+		}
+		r := w.postForm(pathIntro, form("token", target.str("refresh_token")), w.rs.ID, w.rsKey)
+		if r.status != http.StatusOK || strings.TrimSpace(r.raw) != `{"active":false}` {
+			t.Fatalf("a resource server: %d %s, want only active false", r.status, r.raw)
 		}
 	})
 	t.Run("an administrator demoted to user may no longer introspect", func(t *testing.T) {

@@ -37,6 +37,12 @@ func TestAuthorizeNeverRedirectsToUntrustedTargets(t *testing.T) {
 		{"duplicate client_id", authParams(c, "READ").Encode() + "&client_id=" + c.ID, "client_id is sent more than once"},
 		{"duplicate client_id, second unknown", authParams(c, "READ").Encode() + "&client_id=" + unknownID, "client_id is sent more than once"},
 		{"duplicate redirect_uri", authParams(c, "READ").Encode() + "&redirect_uri=" + url.QueryEscape("https://evil.example/"), "redirect_uri is sent more than once"},
+		// An error redirect must carry state back as sent (RFC 6749 §4.1.2.1):
+		// one that cannot be is shown, not dropped from the redirect.
+		{"state longer than 2048 characters", authParams(c, "READ", "state", strings.Repeat("s", 2049)).Encode(), "cannot be sent back"},
+		{"state sent twice", authParams(c, "READ").Encode() + "&state=other", "cannot be sent back"},
+		{"state with a line break", authParams(c, "READ", "state", "a\nb").Encode(), "cannot be sent back"},
+		{"state not UTF-8", authParams(c, "READ").Encode() + "&state=%FF", "cannot be sent back"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,6 +64,30 @@ func TestAuthorizeNeverRedirectsToUntrustedTargets(t *testing.T) {
 			t.Fatalf("got %d to %q, want sign-in on the way to the consent page", p.status, p.header.Get("Location"))
 		}
 	})
+}
+
+// RFC 6749 §3.1: a parameter no endpoint reads is ignored, however often it
+// comes and whatever it holds (RFC 8707's resource may be sent several
+// times); strict libraries send such parameters.
+func TestUnknownParametersAreIgnored(t *testing.T) {
+	w := newWorld(t, app.Registration{})
+	verifier, challenge := newPKCE()
+	params := authParams(w.client, "READ", "code_challenge", challenge, "code_challenge_method", "S256", "claims", "{\n}")
+	params["resource"] = []string{"https://a.example/", "https://b.example/"}
+	code := w.alice.code(params)
+	r := w.redeem(w.client, w.secret, code, "code_verifier", verifier, "resource", "https://a.example/", "x\xff", "\x01")
+	wantOK(t, r)
+	huge := strings.Repeat("A", 30<<10) // two within the 64 KiB body
+	f := form("grant_type", "client_credentials")
+	f[huge] = []string{"1", "2"}
+	wantOK(t, w.token(f, w.rs.ID, w.rsKey))
+	f = form("grant_type", "refresh_token", "refresh_token", r.str("refresh_token"))
+	f["resource"] = []string{"https://a.example/", "https://b.example/"}
+	wantOK(t, w.tokenAs(w.client, w.secret, f))
+	// What the endpoints read may still come only once.
+	f = form("grant_type", "client_credentials")
+	f["scope"] = []string{"READ", "READ"}
+	wantError(t, w.token(f, w.rs.ID, w.rsKey), http.StatusBadRequest, "invalid_request")
 }
 
 func TestAuthorizeResponseType(t *testing.T) {

@@ -52,10 +52,8 @@ func TestTokenEndpointGarbage(t *testing.T) {
 		{"newline in a value", "POST", pathToken, formType, strings.NewReader("grant_type=client_credentials&scope=READ%0AWRITE"), 400, "invalid_request"},
 		{"DEL in a value", "POST", pathToken, formType, strings.NewReader("grant_type=client_credentials&scope=READ%7F"), 400, "invalid_request"},
 		{"invalid UTF-8 in a value", "POST", pathToken, formType, strings.NewReader("grant_type=client_credentials&scope=%FF%FE"), 400, "invalid_request"},
-		{"invalid UTF-8 in a name", "POST", pathToken, formType, strings.NewReader("grant_type=client_credentials&%FF=1"), 400, "invalid_request"},
 		{"duplicated grant_type", "POST", pathToken, formType, strings.NewReader("grant_type=client_credentials&grant_type=client_credentials"), 400, "invalid_request"},
 		{"duplicated scope", "POST", pathToken, formType, strings.NewReader("grant_type=client_credentials&scope=READ&scope=WRITE"), 400, "invalid_request"},
-		{"huge repeated parameter name", "POST", pathToken, formType, strings.NewReader("grant_type=client_credentials&" + huge[:30<<10] + "=1&" + huge[:30<<10] + "=2"), 400, "invalid_request"},
 		{"garbage code", "POST", pathToken, formType, strings.NewReader("grant_type=authorization_code&code=xyz&redirect_uri=" + url.QueryEscape(callback)), 400, "invalid_grant"},
 		{"huge code", "POST", pathToken, formType, strings.NewReader("grant_type=authorization_code&code=" + huge), 400, "invalid_grant"},
 		{"code-shaped forgery", "POST", pathToken, formType, strings.NewReader("grant_type=authorization_code&code=gac_" + strings.Repeat("A", 51)), 400, "invalid_grant"},
@@ -172,7 +170,9 @@ func TestBearerGarbage(t *testing.T) {
 		{"well-formed but unknown", "Bearer gat_garbage", 401, "invalid_token"},
 		{"Bearer alone", "Bearer", 400, "invalid_request"},
 		{"Bearer and spaces", "Bearer    ", 400, "invalid_request"},
-		{"another scheme", "Basic " + pair.str("access_token"), 400, "invalid_request"},
+		// RFC 6750 §3.1: another scheme carries no Bearer token, so no error code.
+		{"another scheme", "Basic " + pair.str("access_token"), 401, ""},
+		{"a scheme alone", "Digest", 401, ""},
 		{"a refresh token", "Bearer " + pair.str("refresh_token"), 401, "invalid_token"},
 		{"a client secret", "Bearer " + w.secret, 401, "invalid_token"},
 		{"huge (20 KB)", "Bearer " + strings.Repeat("A", 20<<10), 401, "invalid_token"},
@@ -230,27 +230,26 @@ func TestBearerGarbage(t *testing.T) {
 func TestAuthorizeGarbage(t *testing.T) {
 	e := newEnv(t)
 	c, _ := e.createClient(app.Registration{})
+	// A state that cannot be echoed is shown, not redirected
+	// (TestAuthorizeNeverRedirectsToUntrustedTargets); every redirect here
+	// carries state back.
 	cases := []struct {
 		name  string
 		query string
 		code  string
-		state bool // whether the redirect carries state back
 	}{
-		{"10 KB state", authParams(c, "READ", "state", strings.Repeat("s", 10<<10)).Encode(), "invalid_request", false},
-		{"invalid UTF-8 in scope", authParams(c, "READ").Encode() + "&scope=%FF", "invalid_request", true},
-		{"invalid UTF-8 in state", strings.Replace(authParams(c, "READ").Encode(), "state=st-123", "state=%FF", 1), "invalid_request", false},
-		{"control character in scope", authParams(c, "READ\x00").Encode(), "invalid_request", true},
-		{"duplicated scope", authParams(c, "READ").Encode() + "&scope=WRITE", "invalid_request", true},
-		{"duplicated state", authParams(c, "READ").Encode() + "&state=other", "invalid_request", false},
-		{"huge scope", authParams(c, strings.Repeat("READ ", 2000)).Encode(), "invalid_scope", true},
-		{"huge code_challenge", authParams(c, "READ", "code_challenge", strings.Repeat("a", 10<<10), "code_challenge_method", "S256").Encode(), "invalid_request", true},
+		{"invalid UTF-8 in scope", authParams(c, "READ").Encode() + "&scope=%FF", "invalid_request"},
+		{"control character in scope", authParams(c, "READ\x00").Encode(), "invalid_request"},
+		{"duplicated scope", authParams(c, "READ").Encode() + "&scope=WRITE", "invalid_request"},
+		{"huge scope", authParams(c, strings.Repeat("READ ", 2000)).Encode(), "invalid_scope"},
+		{"huge code_challenge", authParams(c, "READ", "code_challenge", strings.Repeat("a", 10<<10), "code_challenge_method", "S256").Encode(), "invalid_request"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := e.newBrowser().get("/rest/oauth2/latest/authorize?" + tc.query)
 			q := wantRedirectErrorNoState(t, e, p, http.StatusFound, tc.code)
-			if tc.state != (q.Get("state") == "st-123") {
-				t.Fatalf("state %q in the redirect, want it: %v", q.Get("state"), tc.state)
+			if q.Get("state") != "st-123" {
+				t.Fatalf("state %q in the redirect, want st-123", q.Get("state"))
 			}
 			if len(p.header.Get("Location")) > 4096 {
 				t.Fatalf("the redirect is %d bytes long", len(p.header.Get("Location")))

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // Texts of the English pages (internal/web/i18n/en.json) the tests look for.
@@ -47,6 +49,9 @@ type world struct {
 	secret string
 	rs     store.Client
 	rsKey  string
+
+	auditorOnce sync.Once
+	auditor     string // auditorToken's token
 }
 
 func newWorld(t *testing.T, reg app.Registration, mutate ...func(*config.Config)) *world {
@@ -63,10 +68,42 @@ func newWorld(t *testing.T, reg app.Registration, mutate ...func(*config.Config)
 	return w
 }
 
-// isActive asks the resource server application whether tok is active.
+// isActive asks whether tok is active (introspect).
 func (w *world) isActive(tok string) bool {
 	w.t.Helper()
-	return w.active(tok, w.rs.ID, w.rsKey)
+	return w.introspect(tok).body["active"] == true
+}
+
+// introspect asks as the resource server application; a refresh token,
+// which is active to no resource server, is asked about with an
+// administrator's token.
+func (w *world) introspect(tok string) tokenResult {
+	w.t.Helper()
+	var r tokenResult
+	if token.KindOf(tok) == token.Refresh {
+		r = w.request("POST", pathIntro, formType, strings.NewReader(form("token", tok).Encode()), withHeader("Authorization", "Bearer "+w.auditorToken()))
+	} else {
+		r = w.postForm(pathIntro, form("token", tok), w.rs.ID, w.rsKey)
+	}
+	if r.status != http.StatusOK {
+		w.t.Fatalf("introspect: %d %s", r.status, r.raw)
+	}
+	return r
+}
+
+// auditorToken is an administrator's access token with ADMIN, made on first
+// use through an application of its own, which the tests' changes to the
+// world's applications leave alone.
+func (w *world) auditorToken() string {
+	w.t.Helper()
+	w.auditorOnce.Do(func() {
+		w.createUser("auditor", "auditor-password", store.LevelAdmin)
+		b := w.newBrowser()
+		b.signIn("auditor", "auditor-password")
+		c, secretValue := w.createClient(app.Registration{Name: "Auditor", Scopes: []string{"ADMIN"}})
+		w.auditor = w.issue(b, c, secretValue, "ADMIN").str("access_token")
+	})
+	return w.auditor
 }
 
 // wantActive checks the introspection answer of each token.

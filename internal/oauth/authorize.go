@@ -88,16 +88,18 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (*AuthorizeRe
 	default:
 		return nil, invalidRequest("the request has no redirect_uri and the application registers several").worded("error.detail.redirect_uri_ambiguous")
 	}
-	// From here on, errors go back to the client's redirect URI, with state
-	// whenever state itself is fit to echo (RFC 6749 §4.1.2.1).
-	if vs := q["state"]; len(vs) == 1 && len(vs[0]) <= MaxStateLength && checkParams(url.Values{"state": vs}) == nil {
-		req.State = vs[0]
-	}
-	if e := checkParams(q); e != nil {
-		return req, e
+	// From here on, errors go back to the client's redirect URI with state
+	// exactly as sent (RFC 6749 §4.1.2.1): a state that cannot be echoed so
+	// is shown to the user instead, never dropped from the redirect.
+	if e := checkParams(q, "state"); e != nil {
+		return nil, e.worded("error.detail.state_unfit")
 	}
 	if len(q.Get("state")) > MaxStateLength {
-		return req, invalidRequest("state is longer than 2048 characters")
+		return nil, invalidRequest("state is longer than 2048 characters").worded("error.detail.state_unfit")
+	}
+	req.State = q.Get("state")
+	if e := checkParams(q, authorizeParameters...); e != nil {
+		return req, e
 	}
 	switch rt := q.Get("response_type"); rt {
 	case "code":

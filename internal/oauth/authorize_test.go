@@ -62,6 +62,10 @@ func TestParseAuthorize(t *testing.T) {
 		}
 		return v
 	}
+	with := func(v url.Values, k string, values ...string) url.Values {
+		v[k] = values
+		return v
+	}
 	cases := []struct {
 		name       string
 		q          url.Values
@@ -80,7 +84,17 @@ func TestParseAuthorize(t *testing.T) {
 		{"public with sha256 alias", base(pub, "code_challenge", rfcChallenge, "code_challenge_method", "sha256"), "", true},
 		{"unknown method", base(pub, "code_challenge", rfcChallenge, "code_challenge_method", "md5"), CodeInvalidRequest, true},
 		{"method without challenge", base(conf, "code_challenge_method", "S256"), CodeInvalidRequest, true},
-		{"huge state", base(conf, "state", strings.Repeat("s", MaxStateLength+1)), CodeInvalidRequest, true},
+		// RFC 6749 §4.1.2.1: an error redirect carries state back exactly;
+		// a state that cannot be echoed goes to the user's error page.
+		{"huge state", base(conf, "state", strings.Repeat("s", MaxStateLength+1)), CodeInvalidRequest, false},
+		{"state with a control character", base(conf, "state", "a\nb"), CodeInvalidRequest, false},
+		{"state sent twice", with(base(conf), "state", "s", "t"), CodeInvalidRequest, false},
+		{"scope sent twice", with(base(conf), "scope", "READ", "WRITE"), CodeInvalidRequest, true},
+		// RFC 6749 §3.1: unrecognised parameters are ignored, whatever they hold
+		// (RFC 8707's resource may be sent several times).
+		{"unknown parameter sent twice", with(base(conf), "resource", "https://a.example", "https://b.example"), "", true},
+		{"unknown parameter with a control character", with(base(conf), "claims", "{\n}"), "", true},
+		{"unknown parameter not UTF-8", with(base(conf), "x", "\xff"), "", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

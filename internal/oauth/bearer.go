@@ -90,7 +90,12 @@ func (s *Server) Authenticate(r *http.Request) (Principal, error) {
 	}
 	scheme, value, found := strings.Cut(auth, " ")
 	value = strings.TrimSpace(value)
-	if !found || !strings.EqualFold(scheme, "Bearer") || !isB64Token(value) {
+	if !strings.EqualFold(scheme, "Bearer") {
+		// Another scheme (Basic, say) carries no Bearer token: RFC 6750 §3.1
+		// asks for the bare challenge, as for no header at all.
+		return Principal{}, &BearerError{Status: http.StatusUnauthorized, Description: "a Bearer token is required"}
+	}
+	if !found || !isB64Token(value) {
 		return Principal{}, &BearerError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the request must carry one Authorization header: Bearer <access token>"}
 	}
 	ctx := r.Context()

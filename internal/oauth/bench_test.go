@@ -48,7 +48,7 @@ func BenchmarkAuthenticateClient(b *testing.B) {
 	r.SetBasicAuth(c.ID, secretValue)
 	form := url.Values{"grant_type": {"client_credentials"}}
 	for b.Loop() {
-		if _, _, e := s.authenticateClient(r.Context(), r, form); e != nil {
+		if _, e := s.authenticateClient(r.Context(), r, form); e != nil {
 			b.Fatal(e)
 		}
 	}

@@ -21,7 +21,7 @@ const (
 // authenticateClient identifies the caller of a token, revocation or
 // introspection request (RFC 6749 §2.3.1, §3.2.1) and checks its address
 // against the application's IP allow-list.
-func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (store.Client, string, *Error) {
+func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (store.Client, *Error) {
 	// readForm has dropped empty parameters, so client_id= and client_secret=
 	// beside Basic (Dovecot sends both) are no second method.
 	id, secretValue, method := form.Get("client_id"), form.Get("client_secret"), AuthNone
@@ -29,73 +29,63 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 		method = AuthPost
 	}
 	if len(r.Header.Values("Authorization")) > 1 {
-		return store.Client{}, "", errTwoAuthorizations
+		return store.Client{}, errTwoAuthorizations
 	}
 	if user, pass, ok := r.BasicAuth(); ok {
 		if method == AuthPost {
-			return store.Client{}, "", invalidRequest("use one client authentication method, not both HTTP Basic and client_secret")
+			return store.Client{}, invalidRequest("use one client authentication method, not both HTTP Basic and client_secret")
 		}
 		// RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
 		u, err1 := url.QueryUnescape(user)
 		p, err2 := url.QueryUnescape(pass)
 		if err1 != nil || err2 != nil {
-			return store.Client{}, "", basicFailure("the Basic credentials are not form-encoded correctly")
+			return store.Client{}, invalidClient("the Basic credentials are not form-encoded correctly")
 		}
 		if id != "" && id != u {
-			return store.Client{}, "", invalidRequest("client_id in the body does not match the Basic credentials")
+			return store.Client{}, invalidRequest("client_id in the body does not match the Basic credentials")
 		}
 		id, secretValue, method = u, p, AuthBasic
 	} else if r.Header.Get("Authorization") != "" && method == AuthNone && id == "" {
-		return store.Client{}, "", basicFailure("client authentication failed: use HTTP Basic with the client ID and secret")
+		return store.Client{}, invalidClient("client authentication failed: use HTTP Basic with the client ID and secret")
 	}
-	fail := func(d string) *Error { return clientFailure(method, d) }
 	if id == "" {
-		return store.Client{}, "", fail("client authentication is required: send client_id (and client_secret for a confidential application)")
+		return store.Client{}, invalidClient("client authentication is required: send client_id (and client_secret for a confidential application)")
 	}
 	c, err := s.apps.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Client{}, "", fail("unknown client or wrong secret")
+		return store.Client{}, invalidClient("unknown client or wrong secret")
 	}
 	if err != nil {
-		return store.Client{}, "", serverError(err)
+		return store.Client{}, serverError(err)
+	}
+	// A public application has no secret: libraries that always use Basic
+	// (requests-oauthlib, x/oauth2's header style) send its ID with an empty
+	// password, which authenticates it as "none" does.
+	if c.Public && method == AuthBasic && secretValue == "" {
+		method = AuthNone
 	}
 	switch {
 	case c.Public && method != AuthNone:
-		return store.Client{}, "", fail("this is a public application: it has no secret; send only client_id")
+		return store.Client{}, invalidClient("this is a public application: it has no secret; send only client_id")
 	case !c.Public && method == AuthNone:
-		return store.Client{}, "", fail("this application is confidential: authenticate with its client secret")
+		return store.Client{}, invalidClient("this application is confidential: authenticate with its client secret")
 	case !c.Public && !s.apps.CheckSecret(c, secretValue):
-		return store.Client{}, "", fail("unknown client or wrong secret")
+		return store.Client{}, invalidClient("unknown client or wrong secret")
 	case !c.Enabled:
-		return store.Client{}, "", fail("this application is disabled")
+		return store.Client{}, invalidClient("this application is disabled")
 	}
 	if !app.AddressAllowed(c, clientip.From(ctx)) {
-		return store.Client{}, "", newError(CodeUnauthorizedClient, http.StatusForbidden,
+		return store.Client{}, newError(CodeUnauthorizedClient, http.StatusForbidden,
 			"requests from this address are not allowed for this application (IP allow-list)")
 	}
-	return c, method, nil
+	return c, nil
 }
 
 // errTwoAuthorizations refuses a request with more than one Authorization
 // header: which one counts would be a guess, and a proxy may read another.
 var errTwoAuthorizations = invalidRequest("send one Authorization header, not several")
 
-// clientFailure is invalid_client for a client that authenticated with
-// method: with the Basic challenge when it used the Authorization header.
-func clientFailure(method, d string) *Error {
-	if method == AuthBasic {
-		return basicFailure(d)
-	}
-	return invalidClient(d)
-}
-
 // errClientGone is a grant's report that its application was deleted (by
 // another node, within this node's application cache) before its tokens
 // were stored; token answers it as the unknown client it now is.
 var errClientGone = errors.New("oauth: the application was deleted")
-
-func basicFailure(d string) *Error {
-	e := invalidClient(d)
-	e.challenge = `Basic realm="gatehouse", charset="UTF-8"`
-	return e
-}

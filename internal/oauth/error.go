@@ -84,9 +84,17 @@ func Wording(err error) (key string, args []any) {
 	e := asError(err)
 	return e.Key, e.Args
 }
-func invalidGrant(d string) *Error  { return newError(CodeInvalidGrant, http.StatusBadRequest, d) }
-func invalidScope(d string) *Error  { return newError(CodeInvalidScope, http.StatusBadRequest, d) }
-func invalidClient(d string) *Error { return newError(CodeInvalidClient, http.StatusUnauthorized, d) }
+func invalidGrant(d string) *Error { return newError(CodeInvalidGrant, http.StatusBadRequest, d) }
+func invalidScope(d string) *Error { return newError(CodeInvalidScope, http.StatusBadRequest, d) }
+
+// invalidClient is 401 with the Basic challenge however the client tried to
+// authenticate: every 401 names a scheme (RFC 9110 §15.5.2), and RFC 6749
+// §5.2 requires it when Basic was tried.
+func invalidClient(d string) *Error {
+	e := newError(CodeInvalidClient, http.StatusUnauthorized, d)
+	e.challenge = `Basic realm="gatehouse", charset="UTF-8"`
+	return e
+}
 func unauthorizedClient(d string) *Error {
 	return newError(CodeUnauthorizedClient, http.StatusBadRequest, d)
 }

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -50,13 +51,10 @@ func readForm(w http.ResponseWriter, r *http.Request, compat bool) (url.Values, 
 			return nil, invalidRequest("the request body is not valid form encoding")
 		}
 	}
-	for k, vs := range query {
-		if _, dup := form[k]; dup {
-			return nil, invalidRequest("parameter " + safeName(k) + " is sent both in the query string and in the body")
-		}
-		form[k] = vs
+	for k, vs := range query { // a parameter in both is sent twice
+		form[k] = append(form[k], vs...)
 	}
-	if e := checkParams(form); e != nil {
+	if e := checkParams(form, formParameters...); e != nil {
 		return nil, e
 	}
 	omitEmpty(form)
@@ -88,19 +86,26 @@ func isFormEncoded(contentType string) bool {
 	return err == nil && mt == form
 }
 
-// checkParams refuses repeated parameters and values that are not text.
-func checkParams(v url.Values) *Error {
-	for k, vs := range v {
-		if len(vs) > 1 {
-			return invalidRequest("parameter " + safeName(k) + " is sent more than once")
-		}
-		if !utf8.ValidString(vs[0]) || !utf8.ValidString(k) {
-			return invalidRequest("parameter " + safeName(k) + " is not valid UTF-8 text")
-		}
-		for _, c := range vs[0] {
-			if c < 0x20 || c == 0x7f {
-				return invalidRequest("parameter " + safeName(k) + " contains control characters")
-			}
+// formParameters are the parameters the token, revocation and
+// introspection endpoints read; any other is ignored (RFC 6749 §3.1).
+var formParameters = []string{"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
+	"client_id", "client_secret", "token", "token_type_hint"}
+
+// checkParams refuses, among the parameters named, one sent more than once
+// (RFC 6749 §3.1) or whose value is not text. The others are left alone:
+// an endpoint ignores what it does not read, whatever it holds (RFC 8707's
+// resource, say, may come several times).
+func checkParams(v url.Values, names ...string) *Error {
+	for _, k := range names {
+		vs, sent := v[k]
+		switch {
+		case !sent:
+		case len(vs) > 1:
+			return invalidRequest("parameter '" + k + "' is sent more than once")
+		case !utf8.ValidString(vs[0]):
+			return invalidRequest("parameter '" + k + "' is not valid UTF-8 text")
+		case strings.ContainsFunc(vs[0], func(c rune) bool { return c < 0x20 || c == 0x7f }):
+			return invalidRequest("parameter '" + k + "' contains control characters")
 		}
 	}
 	return nil
@@ -115,12 +120,4 @@ func (s *Server) MethodNotAllowed(allow string) http.Handler {
 		w.Header().Set("Allow", allow)
 		writeError(w, s.log, newError(CodeInvalidRequest, http.StatusMethodNotAllowed, "this endpoint accepts only "+allow))
 	})
-}
-
-// safeName quotes a client-chosen parameter name for an error message.
-func safeName(k string) string {
-	if len(k) > 40 || !utf8.ValidString(k) {
-		return "(unprintable)"
-	}
-	return "'" + k + "'"
 }

@@ -40,7 +40,7 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c store.Client, for
 	if !s.now().Before(code.ExpiresAt) {
 		return nil, invalidGrant("the authorization code has expired")
 	}
-	if form.Get("redirect_uri") != code.RedirectURI {
+	if !redirectMatches(code, c, form.Get("redirect_uri")) {
 		return nil, invalidGrant("redirect_uri does not match the one of the authorization request")
 	}
 	verifier := form.Get("code_verifier")
@@ -80,4 +80,15 @@ func (s *Server) redeemReplay(ctx context.Context, hash []byte) error {
 		return serverError(err)
 	}
 	return invalidGrant("the authorization code was already used; the tokens issued for it are revoked")
+}
+
+// redirectMatches reports whether a token request's redirect_uri (sent
+// empty when omitted) fits the code's authorization request: identical when
+// that request sent one (RFC 6749 §4.1.3); else omitted, or the application's
+// one registered URI, where the code went (libraries always send it).
+func redirectMatches(code store.Code, c store.Client, sent string) bool {
+	if code.RedirectURI != "" || sent == "" {
+		return sent == code.RedirectURI
+	}
+	return len(c.RedirectURIs) == 1 && sent == c.RedirectURIs[0]
 }

@@ -29,7 +29,8 @@ type introspection struct {
 // the tokens issued to it unless it may introspect any (store.Client's
 // IntrospectAny, for resource servers): another client's token is answered
 // as inactive (§4; RFC 9700 §2.3), so one client's credentials tell nothing
-// about another's tokens. A token that is not active gets only
+// about another's tokens. A refresh token is active to its own application
+// and administrators only (mayLearnAbout). A token that is not active gets only
 // {"active":false} (§2.2), whatever the reason.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.introspect(w, r)
@@ -61,7 +62,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	if err != nil {
 		return nil, serverError(err)
 	}
-	if !ok || (caller != nil && !caller.IntrospectAny && p.Client.ID != caller.ID) {
+	if !ok || !mayLearnAbout(caller, p) {
 		return &introspection{}, nil
 	}
 	out := &introspection{
@@ -78,6 +79,23 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 		out.Username, out.Sub = p.User.Username, p.User.ID
 	}
 	return out, nil
+}
+
+// mayLearnAbout reports whether caller (nil: an administrator's token) may
+// learn that p's token is active: its own application and an administrator
+// may, and a resource server that may introspect any token may for access
+// tokens. A refresh token is its application's credential, never a Bearer
+// token (RFC 6749 §1.5), so to a resource server it is inactive: one that
+// checks only "active" (Dovecot's passdb does) cannot take it for an access
+// token.
+func mayLearnAbout(caller *store.Client, p Principal) bool {
+	switch {
+	case caller == nil || caller.ID == p.Client.ID:
+		return true
+	case p.Token.Kind == store.KindRefresh:
+		return false
+	}
+	return caller.IntrospectAny
 }
 
 // authorizeIntrospection admits a confidential application, which it
@@ -102,7 +120,7 @@ func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody
 		}
 		return nil, nil
 	}
-	c, _, e := s.authenticateClient(r.Context(), r, form)
+	c, e := s.authenticateClient(r.Context(), r, form)
 	if e != nil {
 		return nil, e
 	}

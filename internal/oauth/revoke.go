@@ -31,7 +31,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 		return e
 	}
 	ctx := r.Context()
-	c, _, e := s.authenticateClient(ctx, r, form)
+	c, e := s.authenticateClient(ctx, r, form)
 	if e != nil {
 		return e
 	}

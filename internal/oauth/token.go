@@ -57,7 +57,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		}
 		return nil, grantType, newError(CodeUnsupportedGrantType, http.StatusBadRequest, d)
 	}
-	c, method, e := s.authenticateClient(r.Context(), r, form)
+	c, e := s.authenticateClient(r.Context(), r, form)
 	if e != nil {
 		return nil, grantType, e
 	}
@@ -66,7 +66,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	}
 	resp, err := grant(r.Context(), c, form)
 	if errors.Is(err, errClientGone) {
-		err = clientFailure(method, "unknown client or wrong secret")
+		err = invalidClient("unknown client or wrong secret")
 	}
 	return resp, grantType, err
 }
