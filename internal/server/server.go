@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,6 +85,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	if opt.Argon2 != nil {
 		argon = *opt.Argon2
 	}
+	if err := databaseBesideKey(cfg); err != nil {
+		return nil, err
+	}
 	master, err := secret.LoadMaster(cfg.DataDir, cfg.SecretKey)
 	if err != nil {
 		return nil, err
@@ -132,6 +137,24 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	}
 	g.registerMetrics(db)
 	return g, nil
+}
+
+// databaseBesideKey refuses a SQLite data directory that holds secret.key
+// but no database: the database was deleted or moved, and a new, empty one
+// made in its place would serve with none of its users and applications.
+func databaseBesideKey(cfg config.Config) error {
+	if cfg.Database.URL != "" {
+		return nil
+	}
+	key := filepath.Join(cfg.DataDir, secret.KeyFileName)
+	if _, err := os.Stat(key); err != nil {
+		return nil // a new data directory, or a key given another way
+	}
+	if _, err := os.Stat(cfg.SQLitePath()); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s holds %s but no %s: the database was deleted or moved. Restore it (docs/operations.md, \"Backups and restore\"); to start afresh on purpose, move %s away first",
+			cfg.DataDir, secret.KeyFileName, filepath.Base(cfg.SQLitePath()), secret.KeyFileName)
+	}
+	return nil
 }
 
 // OpenStore opens (and migrates) the configured database: PostgreSQL when
@@ -213,13 +236,13 @@ func (g *Gatehouse) Handler() http.Handler {
 	return h
 }
 
-// handleReady answers 200 only while the database answers.
+// handleReady answers 200 only while the store can serve (store.Store.Ready).
 func (g *Gatehouse) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if _, err := g.Store.CountUsers(ctx); err != nil {
+	if err := g.Store.Ready(ctx); err != nil {
 		g.Log.Warn("not ready", "error", err)
-		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable) // the log says why
 		return
 	}
 	w.Write([]byte("ready\n"))

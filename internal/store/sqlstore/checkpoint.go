@@ -10,6 +10,13 @@ import (
 // database file.
 const checkpointEvery = 100 * time.Millisecond
 
+// truncateWhenIdle is how long the WAL must have taken no new frames before
+// the checkpointer empties its file: under load the WAL grows to ~40 MB and
+// SQLite reuses the file from its start rather than shrink it, so an idle
+// node would otherwise keep that much disk (and need it free to recover
+// from a full disk).
+const truncateWhenIdle = 5 * time.Second
+
 // checkpointer copies committed WAL frames into the database file from a
 // connection of its own, so the writer's commits do not pay for it (SQLite's
 // automatic checkpoint runs inside the COMMIT that crosses the threshold).
@@ -17,12 +24,13 @@ const checkpointEvery = 100 * time.Millisecond
 // automatic threshold as a safety net should this fall behind.
 type checkpointer struct {
 	db   *sql.DB
+	idle time.Duration // truncateWhenIdle; shorter in tests
 	stop chan struct{}
 	done chan struct{}
 }
 
-func startCheckpointer(db *sql.DB) *checkpointer {
-	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+func startCheckpointer(db *sql.DB, idle time.Duration) *checkpointer {
+	c := &checkpointer{db: db, idle: idle, stop: make(chan struct{}), done: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -31,13 +39,28 @@ func (c *checkpointer) loop() {
 	defer close(c.done)
 	tick := time.NewTicker(checkpointEvery)
 	defer tick.Stop()
+	ctx := context.Background()
+	lastFrames, since := -1, time.Now()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-tick.C:
-			// A failure (the database busy, say) is retried at the next tick.
-			c.db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+		// A failure (the database busy, say) is retried at the next tick.
+		var busy, frames, done int
+		if c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done) != nil {
+			continue
+		}
+		if frames != lastFrames {
+			lastFrames, since = frames, time.Now()
+			continue
+		}
+		// TRUNCATE waits for readers and the writer (busy_timeout): only
+		// once the WAL has long been still and wholly copied.
+		if frames > 0 && done == frames && time.Since(since) >= c.idle {
+			c.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+			lastFrames = -1
 		}
 	}
 }

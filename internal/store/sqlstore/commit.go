@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -40,6 +41,11 @@ type groupCommitter struct {
 	// (synchronous=FULL); the jobs that may be answered before their flush
 	// then commit apart, without one (see run).
 	flushes bool
+	// guard, when set, vets every batch before it runs: an error fails the
+	// batch with it (the SQLite file is no longer the one opened).
+	guard func() error
+	// health records whether the disk took the last batch.
+	health writeHealth
 
 	mu     sync.RWMutex // held for reading while queueing, for writing to close
 	closed bool
@@ -113,7 +119,22 @@ func (g *groupCommitter) submit(j *writeJob) error {
 		return ctx.Err()
 	}
 	g.mu.RUnlock()
-	return <-j.result
+	err := sqliteUnwritable(<-j.result)
+	if errors.Is(err, store.ErrUnavailable) {
+		g.health.trouble.Store(&err)
+	}
+	return err
+}
+
+// writeHealth is the error of the last write the disk refused
+// (sqliteUnwritable), until a batch commits.
+type writeHealth struct{ trouble atomic.Pointer[error] }
+
+func (h *writeHealth) err() error {
+	if err := h.trouble.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // close stops taking work, finishes what was queued and waits for the loop.
@@ -177,6 +198,14 @@ func (g *groupCommitter) loop() {
 // would wait for a flush it does not need: the consent's decision, which
 // its code exchange follows within milliseconds, waited for one of its own.
 func (g *groupCommitter) run(batch []*writeJob) {
+	if g.guard != nil {
+		if err := g.guard(); err != nil {
+			for _, j := range batch {
+				j.result <- err
+			}
+			return
+		}
+	}
 	// Most batches hold no such job: they are not copied.
 	if g.flushes && g.w.conn != nil && slices.ContainsFunc(batch, func(j *writeJob) bool { return j.unflushed }) {
 		var unflushed, rest []*writeJob
@@ -326,6 +355,7 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 		fail(err)
 		return true
 	}
+	g.health.trouble.Store(nil)
 	if g.cache != nil {
 		g.cache.endBatch(base, baseOK, wrote, certain && g.totalOK, batch, results)
 		g.totalOK = g.totalOK && certain

@@ -8,11 +8,12 @@ import (
 )
 
 // restrictSQLiteFiles keeps the database file and the -wal and -shm files
-// beside it readable by their owner only, whatever the umask or the data
-// directory's mode: they hold password hashes, emails and the audit log.
-// SQLite gives a new -wal or -shm file the main file's mode, so creating the
-// main file 0600 covers them; files left more open (by an older version or by
-// hand) lose their group and other bits.
+// beside it readable and writable by their owner only, whatever the umask or
+// the data directory's mode: they hold password hashes, emails and the audit
+// log. SQLite gives a new -wal or -shm file the main file's mode, so creating
+// the main file 0600 covers them; files left otherwise (more open by an older
+// version or by hand, or without the owner's write bit, which SQLite would
+// answer by serving the file read-only) are set to 0600.
 func restrictSQLiteFiles(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
@@ -28,9 +29,9 @@ func restrictSQLiteFiles(path string) error {
 		if err != nil {
 			return fmt.Errorf("sqlstore: sqlite file mode: %w", err)
 		}
-		if perm := info.Mode().Perm(); perm&0o077 != 0 {
-			if err := os.Chmod(name, perm&^0o077); err != nil {
-				return fmt.Errorf("sqlstore: restrict sqlite file mode: %w", err)
+		if info.Mode().Perm() != 0o600 {
+			if err := os.Chmod(name, 0o600); err != nil {
+				return fmt.Errorf("sqlstore: set sqlite file mode: %w", err)
 			}
 		}
 	}

@@ -130,6 +130,10 @@ type Store struct {
 	// cache, when set (SQLite through sqlitevfs), serves the hot reads
 	// while it can prove them current (see readCache).
 	cache *readCache
+	// file is the SQLite file as it was opened, and health whether its
+	// disk took the last write; nil for PostgreSQL.
+	file   *fileGuard
+	health *writeHealth
 }
 
 var _ store.Store = (*Store)(nil)
@@ -170,6 +174,8 @@ type SQLiteOptions struct {
 	// flushes them (~every 100 ms). A power cut or kernel crash may lose the
 	// commits since; a crash of the process loses nothing. Opt-in.
 	NormalSync bool
+	// truncateWhenIdle, for tests, replaces the constant of that name.
+	truncateWhenIdle time.Duration
 }
 
 // OpenSQLite opens (creating if needed) and migrates the SQLite database at
@@ -188,6 +194,15 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	if err := restrictSQLiteFiles(path); err != nil {
 		return nil, err
 	}
+	if o.truncateWhenIdle == 0 {
+		o.truncateWhenIdle = truncateWhenIdle
+	}
+	// The file exists now (restrictSQLiteFiles creates a new one): every
+	// connection from here on is to this file and no other (fileGuard).
+	guard, err := newFileGuard(path)
+	if err != nil {
+		return nil, err
+	}
 	pragmas := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	// Every connection syncs through sqlitevfs where it works, so that a
 	// commit's fsync parks its goroutine instead of holding the process's P
@@ -204,10 +219,10 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	if o.NormalSync {
 		sync = "NORMAL"
 	}
-	w, err := sql.Open("sqlite", path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous("+sync+")&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open sqlite writer: %w", err)
-	}
+	// Every connection opens the file as a "file:" URI with mode=rw, which
+	// fails where the file is gone instead of making a new, empty database.
+	dsn := "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(path) + pragmas + "&mode=rw"
+	w := guard.open(dsn + "&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
 	// One writer connection (SQLite allows one writer anyway), which the
 	// group committer takes for its life once migrations are done (writer).
 	w.SetMaxOpenConns(1)
@@ -216,20 +231,15 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 		w.Close()
 		return nil, fmt.Errorf("sqlstore: open sqlite writer: %w", err)
 	}
-	r, err := sql.Open("sqlite", path+pragmas+"&_pragma=query_only(1)")
-	if err != nil {
+	if err := probeWritable(ctx, w); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlstore: open sqlite readers: %w", err)
+		return nil, fmt.Errorf("sqlstore: the database file %s cannot be written (a read-only file or file system?): %w", path, err)
 	}
+	r := guard.open(dsn + "&_pragma=query_only(1)")
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	ckpt, err := sql.Open("sqlite", path+pragmas)
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("sqlstore: open sqlite checkpointer: %w", err)
-	}
+	ckpt := guard.open(dsn)
 	ckpt.SetMaxOpenConns(1)
 	s, err := open(ctx, SQLite, w, r, path, !o.NormalSync)
 	if err != nil {
@@ -238,8 +248,44 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 		ckpt.Close()
 		return nil, err
 	}
-	s.ckpt = startCheckpointer(ckpt)
+	s.ckpt = startCheckpointer(ckpt, o.truncateWhenIdle)
+	s.file, s.health = guard, &s.commits.health
+	s.commits.guard = guard.intact
 	return s, nil
+}
+
+// probeWritable fails when SQLite opened the file read-only (it does so,
+// silently, for a file or file system it may not write): a statement that
+// would write, rolled back, writes nothing either way.
+func probeWritable(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `CREATE TABLE gatehouse_write_probe (x)`)
+	return err
+}
+
+// Ready reports whether the store can serve: it answers a read and, on
+// SQLite, its file is the one it opened and its last write reached the
+// disk. After a write the disk refused, a probe write (a lease no job
+// takes) finds out whether there is room again, so that a node taken out of
+// a load balancer's rotation comes back without other writes.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.file.intact(); err != nil {
+		return err
+	}
+	if s.health != nil && s.health.err() != nil {
+		if _, err := s.TryLock(ctx, "readiness probe", "", time.Now(), 0); err != nil {
+			return err
+		}
+	}
+	var one int
+	if err := s.rq.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("sqlstore: ready: %w", err)
+	}
+	return nil
 }
 
 // Migrate applies every pending migration of dialect d to db. It is

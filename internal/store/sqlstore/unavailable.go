@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -27,10 +29,13 @@ import (
 // Neither counts when the caller's context had ended: that request was
 // cancelled or timed out, and the store says so instead.
 //
-// SQLite is a file of the node itself, with no connection to lose, so none of
-// its errors count. A write that waited the whole busy timeout (10 s) for a
-// lock held by another process stays a server error: it points at a stuck
-// process that an operator must see.
+// SQLite is a file of the node itself, with no connection to lose. What counts
+// there is a disk the node cannot write — full, failing, read-only, or the
+// file deleted or replaced under the node (sqliteUnwritable, Store.fileIntact):
+// a condition of the node that an operator fixes and clients retry after, not
+// a fault of the request. A write that waited the whole busy timeout (10 s)
+// for a lock held by another process stays a server error: it points at a
+// stuck process that an operator must see; so does a corrupt file.
 
 // markUnavailable wraps err in store.ErrUnavailable unless ctx has ended.
 func markUnavailable(ctx context.Context, err error) error {
@@ -96,3 +101,18 @@ type pgTx struct {
 }
 
 func (t pgTx) Commit() error { return t.conn.broken(t.ctx, t.Tx.Commit()) }
+
+// sqliteUnwritable marks err as store.ErrUnavailable when SQLite could not
+// write its files: the disk is full (SQLITE_FULL), failing (SQLITE_IOERR),
+// or the file became read-only or could not be opened.
+func sqliteUnwritable(err error) error {
+	var e *sqlite.Error
+	if !errors.As(err, &e) || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN:
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}

@@ -309,6 +309,9 @@ func tally(t *testing.T, errs []error, want error) (ok, matched int) {
 
 func testUsers(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	if err := s.Ready(ctx); err != nil {
+		t.Fatalf("Ready on a new store = %v", err)
+	}
 	if n, err := s.CountUsers(ctx); err != nil || n != 0 {
 		t.Fatalf("CountUsers on empty store = %d, %v; want 0, nil", n, err)
 	}

@@ -1,0 +1,54 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+// A data directory whose secret.key was kept but whose database is gone (an
+// operator deleted or moved it) is refused: a node that made a new, empty
+// database there would serve with no users and applications, and the old
+// data restored later would meet a node that has written its own beside it.
+func TestMissingDatabaseBesideItsKeyIsRefused(t *testing.T) {
+	cfg := config.Default()
+	cfg.Dev = true
+	cfg.DataDir = t.TempDir()
+	if err := cfg.ValidateServe(); err != nil {
+		t.Fatal(err)
+	}
+	open := func() (*Gatehouse, error) {
+		return Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+	}
+	g, err := open() // a new data directory: key and database are made
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(cfg.SQLitePath() + suffix)
+	}
+	if _, err := open(); err == nil || !strings.Contains(err.Error(), "secret.key") || !strings.Contains(err.Error(), "gatehouse.db") {
+		t.Fatalf("open without the database = %v, want refused naming both files", err)
+	}
+	if _, err := os.Stat(cfg.SQLitePath()); !os.IsNotExist(err) {
+		t.Fatalf("a database was made: %v", err)
+	}
+	// Moving the key away is how an operator says "start afresh".
+	if err := os.Rename(filepath.Join(cfg.DataDir, "secret.key"), filepath.Join(cfg.DataDir, "old.key")); err != nil {
+		t.Fatal(err)
+	}
+	g, err = open()
+	if err != nil {
+		t.Fatalf("open afresh = %v", err)
+	}
+	g.Close()
+}
