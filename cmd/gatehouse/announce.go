@@ -1,49 +1,97 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/term"
+
+	"github.com/gatehouse/gatehouse/internal/server"
 )
 
 // firstAdminFile holds the first administrator's generated password when no
 // terminal is there to show it.
 const firstAdminFile = "initial-admin-password"
 
-// announceFirstAdmin tells the operator the first administrator's generated
-// password without putting it in the log stream, which is often shipped to
-// a log store: on a terminal it is shown; otherwise it is written to a file
-// only this user can read, and the log names the file.
-func announceFirstAdmin(stderr io.Writer, log *slog.Logger, dataDir, password string) error {
+// ensureFirstAdmin creates the administrator "admin" when there is no user
+// yet, with the password fromEnv or a generated one, and reports whether it
+// did. It tells the operator a generated password without putting it in the
+// log stream, which is often shipped to a log store: on a terminal it is
+// shown; otherwise it is written to a file only this user can read, and the
+// log names the file.
+func ensureFirstAdmin(ctx context.Context, stderr io.Writer, node *server.Gatehouse, fromEnv string) (bool, error) {
+	if fromEnv != "" {
+		password, err := node.Users.EnsureAdmin(ctx, fromEnv)
+		return password != "", err
+	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		_, err := fmt.Fprintf(stderr, "\n  Created the administrator \"admin\". Its password is shown only this once:\n\n      %s\n\n  Change it with: gatehouse user set-password --username admin\n\n", password)
-		return err
+		password, err := node.Users.EnsureAdmin(ctx, "")
+		if err != nil || password == "" {
+			return false, err
+		}
+		_, err = fmt.Fprintf(stderr, "\n  Created the administrator \"admin\". Its password is shown only this once:\n\n      %s\n\n  Change it with: gatehouse user set-password --username admin\n\n", password)
+		return true, err
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return err
+	if n, err := node.Store.CountUsers(ctx); err != nil || n > 0 {
+		return false, err
 	}
-	path := filepath.Join(dataDir, firstAdminFile)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// The file is written before the administrator is created: written
+	// after, a full disk left an administrator whose password was nowhere.
+	path, err := filepath.Abs(filepath.Join(node.Config.DataDir, firstAdminFile))
 	if err != nil {
-		return fmt.Errorf("write the first administrator's password: %w", err)
+		return false, err
 	}
-	// The file may have existed with a wider mode.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
+	b := make([]byte, 12) // as user.EnsureAdmin generates one
+	rand.Read(b)
+	password := hex.EncodeToString(b)
+	if err := writePrivateFile(path, password+"\n"); err != nil {
+		return false, fmt.Errorf("cannot write its password to %s, so none was created: %w", path, err)
+	}
+	if created, err := node.Users.EnsureAdmin(ctx, password); err != nil || created == "" {
+		// None was created, or another node created it: the file holds
+		// no one's password.
+		os.Remove(path)
+		return false, err
+	}
+	node.Log.Warn("created the administrator \"admin\"; its one-time password is in a file only this user can read: sign in, change the password, delete the file", "file", path)
+	return true, nil
+}
+
+// writePrivateFile replaces path with a file of mode 0600 holding data, or
+// leaves it as it was: data goes to a temporary file beside it, renamed
+// onto path once synced.
+func writePrivateFile(path, data string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintln(f, password); err != nil {
-		f.Close()
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
+	_, err = f.WriteString(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return err
 	}
-	abs, _ := filepath.Abs(path)
-	log.Warn("created the administrator \"admin\"; its one-time password is in a file only this user can read: sign in, change the password, delete the file", "file", abs)
+	// The rename is durable once the directory is (not every system can sync one).
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 	return nil
 }

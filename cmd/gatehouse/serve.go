@@ -80,22 +80,17 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 			return fmt.Errorf("production mode needs https redirect URIs (http is allowed only for loopback addresses); fix or delete these applications, or run with --dev:\n  %s", strings.Join(bad, "\n  "))
 		}
 	}
-	password, err := node.Users.EnsureAdmin(ctx, os.Getenv(config.AdminPasswordEnv))
+	created, err := ensureFirstAdmin(ctx, g.stderr, node, os.Getenv(config.AdminPasswordEnv))
 	if err != nil {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}
-	if password != "" {
+	if created {
 		// Hashing the password took 19 MiB that the node will not need again
 		// soon: give it back now rather than when the scavenger gets to it.
 		debug.FreeOSMemory()
 	}
 	// From now on sign-ins hash in the worker process (see user.Hasher).
 	node.EnableHashWorker()
-	if password != "" && os.Getenv(config.AdminPasswordEnv) == "" {
-		if err := announceFirstAdmin(g.stderr, log, cfg.DataDir, password); err != nil {
-			return err
-		}
-	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err

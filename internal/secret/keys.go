@@ -140,7 +140,7 @@ func LoadMaster(dataDir, fromEnv string) ([]byte, error) {
 	}
 	master := make([]byte, KeySize)
 	rand.Read(master)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err = createKeyFile(path, []byte(base64.StdEncoding.EncodeToString(master)+"\n"))
 	if errors.Is(err, os.ErrExist) {
 		// Another process created it first: use theirs.
 		return LoadMaster(dataDir, "")
@@ -148,14 +148,43 @@ func LoadMaster(dataDir, fromEnv string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret: create key file: %w", err)
 	}
-	defer f.Close()
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(master) + "\n"); err != nil {
-		return nil, fmt.Errorf("secret: write key file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("secret: write key file: %w", err)
-	}
 	return master, nil
+}
+
+// writeKey writes the key into its temporary file; a test makes it fail as
+// a full disk does.
+var writeKey = (*os.File).Write
+
+// createKeyFile writes data to a temporary file beside path and links it to
+// path, so that path holds all of data or does not exist (written in place,
+// a key cut short by a full disk was refused by every later start), and a
+// file already at path is never replaced: os.Link fails with ErrExist.
+func createKeyFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // once linked, path keeps the data
+	_, err = writeKey(f, data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(f.Name(), path)
+	}
+	if err != nil {
+		return err
+	}
+	// The link is durable once the directory is (not every system can sync one).
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 // GenerateMaster returns a new random master key in the form LoadMaster reads.

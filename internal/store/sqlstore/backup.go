@@ -18,7 +18,8 @@ import (
 // transaction: in WAL mode the writer goes on meanwhile, and the copy is the
 // database as of that transaction's start, compacted. It is written to a new
 // file beside to and renamed onto to only once complete and synced, so a
-// backup that fails leaves to as it was. An existing file at to is an error
+// backup that fails leaves to as it was and nothing beside it; its error
+// names to. An existing file at to is an error
 // matching fs.ErrExist, unless overwrite is set; even then only a regular
 // file is replaced, never the database itself, its WAL, shared memory or
 // journal, nor any of protect (the secret key).
@@ -47,8 +48,11 @@ func BackupSQLite(ctx context.Context, path, to string, overwrite bool, protect 
 		err = os.Rename(partial, to)
 	}
 	if err != nil {
+		// A copy that failed midway (a full disk) also leaves SQLite's
+		// journal of it.
 		os.Remove(partial)
-		return 0, fmt.Errorf("sqlstore: backup: %w", err)
+		os.Remove(partial + "-journal")
+		return 0, fmt.Errorf("sqlstore: backup to %s failed; the database itself is unchanged: %w", to, err)
 	}
 	// The rename is durable once the directory is.
 	if d, err := os.Open(filepath.Dir(to)); err == nil {

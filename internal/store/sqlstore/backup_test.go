@@ -2,10 +2,12 @@ package sqlstore
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -139,5 +141,52 @@ func TestBackupNeverDestroys(t *testing.T) {
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(dir, "previous.db*")); len(leftovers) != 1 {
 		t.Errorf("a failed backup left files: %v", leftovers)
+	}
+}
+
+// TestBackupFailureLeavesNoPartialFiles: a backup that runs out of space
+// midway (here past RLIMIT_FSIZE, which fails a write as a full disk does)
+// leaves neither its partial copy nor SQLite's journal of it, and its error
+// names the target and says the database is unchanged.
+func TestBackupFailureLeavesNoPartialFiles(t *testing.T) {
+	// Larger than SQLite's 2 MB page cache, so that the copy spills pages,
+	// and with them a journal, to disk before it fails.
+	path := filepath.Join(t.TempDir(), "big.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`CREATE TABLE t(b BLOB);
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 3000)
+		INSERT INTO t SELECT randomblob(1000) FROM n`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	to := filepath.Join(dir, "backup.db")
+	// The limit holds for every file this process writes: nothing else
+	// writes while it is lowered (no test here runs in parallel), and it is
+	// well above the size of go test's -test.testlogfile (about 140 KB).
+	var limit syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &limit); err != nil {
+		t.Fatal(err)
+	}
+	lowered := limit
+	lowered.Cur = 1 << 20
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lowered); err != nil {
+		t.Fatal(err)
+	}
+	_, err = BackupSQLite(t.Context(), path, to, false)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &limit); err != nil {
+		t.Fatal(err)
+	}
+
+	if err == nil || !strings.Contains(err.Error(), to) || !strings.Contains(err.Error(), "database itself is unchanged") {
+		t.Errorf("a backup past the size limit = %v; want an error naming %s and saying the database is unchanged", err, to)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a failed backup left %v", left)
 	}
 }

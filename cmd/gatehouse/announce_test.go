@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/user"
+)
+
+// TestFirstAdminPasswordNeverLost: without a terminal, a first start that
+// cannot write the administrator's password file (a full disk; here a
+// directory in its place, which fails for root too) stops with an error
+// naming the file and creates no administrator, rather than one whose
+// password is nowhere. The next start creates it, with the password in the
+// file; a start after that leaves the file alone.
+func TestFirstAdminPasswordNeverLost(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Dev = true
+	cfg.DataDir = dir
+	var logs bytes.Buffer // also the start's stderr: not a terminal
+	node, err := server.Open(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, nil)),
+		server.Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	users := func() int {
+		t.Helper()
+		n, err := node.Store.CountUsers(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	path := filepath.Join(dir, firstAdminFile)
+	if err := os.MkdirAll(filepath.Join(path, "in-the-way"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	created, err := ensureFirstAdmin(t.Context(), &logs, node, "")
+	if created || err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("a start that cannot write %s = %v, %v; want an error naming the file", path, created, err)
+	}
+	if n := users(); n != 0 {
+		t.Fatalf("the failed start left %d users: an administrator whose password is nowhere", n)
+	}
+	if temps, _ := filepath.Glob(filepath.Join(dir, "."+firstAdminFile+"*")); len(temps) != 0 {
+		t.Fatalf("the failed start left %v", temps)
+	}
+
+	if err := os.RemoveAll(path); err != nil {
+		t.Fatal(err)
+	}
+	if created, err := ensureFirstAdmin(t.Context(), &logs, node, ""); !created || err != nil {
+		t.Fatalf("the next start = %v, %v; want the administrator created", created, err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v; want 0600", firstAdminFile, fi.Mode().Perm())
+	}
+	password := strings.TrimSuffix(string(data), "\n")
+	if _, err := node.Users.Authenticate(t.Context(), "admin", password, netip.MustParseAddr("127.0.0.1")); err != nil {
+		t.Fatalf("admin cannot sign in with the password in the file: %v", err)
+	}
+	if !strings.Contains(logs.String(), path) {
+		t.Errorf("the log does not name %s:\n%s", path, logs.String())
+	}
+
+	if created, err := ensureFirstAdmin(t.Context(), &logs, node, ""); created || err != nil {
+		t.Fatalf("a later start = %v, %v; want nothing created", created, err)
+	}
+	if again, err := os.ReadFile(path); err != nil || !bytes.Equal(again, data) {
+		t.Errorf("a later start changed %s: %q, %v", firstAdminFile, again, err)
+	}
+	if n := users(); n != 1 {
+		t.Errorf("%d users; want the one administrator", n)
+	}
+}
