@@ -57,7 +57,7 @@ func (g *globals) withIntegrations(cmd *cobra.Command, f *integrationFlags, fn f
 	if err := requireDatabase(cfg); err != nil {
 		return err
 	}
-	node, err := server.Open(cmd.Context(), cfg, newLogger(cfg, g.stderr), server.Options{})
+	node, err := server.Open(cmd.Context(), cfg, newLogger(cfg, g.stderr), server.Options{KeepSchema: true})
 	if err != nil {
 		return err
 	}

@@ -102,11 +102,12 @@ func RequireDatabase(cfg config.Config) error {
 }
 
 // Open builds the node of a management command on the existing database
-// cfg names; warnings and errors are logged to w.
+// cfg names, without changing its schema; warnings and errors are logged to
+// w.
 func Open(ctx context.Context, cfg config.Config, w io.Writer) (*server.Gatehouse, error) {
 	cfg.Log.Level = "warn"
 	if err := RequireDatabase(cfg); err != nil {
 		return nil, err
 	}
-	return server.Open(ctx, cfg, NewLogger(cfg, w), server.Options{})
+	return server.Open(ctx, cfg, NewLogger(cfg, w), server.Options{KeepSchema: true})
 }

@@ -74,6 +74,10 @@ type Options struct {
 	// memory, once EnableHashWorker is called (before serving); until then,
 	// and when nil, keys are derived in this process.
 	HashWorker func() *exec.Cmd
+	// KeepSchema, for management commands, refuses a SQLite database whose
+	// schema is behind this binary's instead of migrating it under a node
+	// that may be running (sqlstore.SQLiteOptions.KeepSchema).
+	KeepSchema bool
 }
 
 // Open builds a node from a validated configuration.
@@ -100,7 +104,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
-	db, err := OpenStore(ctx, cfg)
+	db, err := openStore(ctx, cfg, opt.KeepSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +164,11 @@ func databaseBesideKey(cfg config.Config) error {
 // OpenStore opens (and migrates) the configured database: PostgreSQL when
 // database.url is set, else the SQLite file in the data directory.
 func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
+	return openStore(ctx, cfg, false)
+}
+
+// openStore is OpenStore; keepSchema is Options.KeepSchema.
+func openStore(ctx context.Context, cfg config.Config, keepSchema bool) (*sqlstore.Store, error) {
 	if cfg.Database.URL != "" {
 		p := cfg.Database.Pool
 		return sqlstore.OpenPostgres(ctx, cfg.Database.URL, sqlstore.PoolSettings{
@@ -170,7 +179,9 @@ func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return sqlstore.OpenSQLiteWith(ctx, cfg.SQLitePath(), sqlstore.SQLiteOptions{NormalSync: cfg.Database.SQLiteSynchronous == "normal"})
+	return sqlstore.OpenSQLiteWith(ctx, cfg.SQLitePath(), sqlstore.SQLiteOptions{
+		NormalSync: cfg.Database.SQLiteSynchronous == "normal", KeepSchema: keepSchema,
+	})
 }
 
 // StoreTarget names the database cfg selects, for messages: the PostgreSQL

@@ -141,14 +141,15 @@ var _ store.Store = (*Store)(nil)
 // Open migrates writeDB and returns a Store that writes through writeDB and
 // reads through readDB (which may be the same pool). Close closes both.
 func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, error) {
-	return open(ctx, d, writeDB, readDB, "", false)
+	return open(ctx, d, writeDB, readDB, "", false, false)
 }
 
 // open is Open with the read cache of the SQLite file at cachePath ("": none);
 // flushes says the writer's connection is on synchronous=FULL, which the
-// group committer may lower for one transaction (see groupCommitter.run).
-func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath string, flushes bool) (*Store, error) {
-	if err := Migrate(ctx, writeDB, d); err != nil {
+// group committer may lower for one transaction (see groupCommitter.run);
+// keepSchema refuses, rather than migrates, a schema behind this binary's.
+func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath string, flushes, keepSchema bool) (*Store, error) {
+	if err := migrate(ctx, writeDB, d, keepSchema); err != nil {
 		return nil, err
 	}
 	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB, metrics: newStoreMetrics(d, writeDB, readDB, d.groupCommit)}
@@ -169,6 +170,11 @@ func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath str
 
 // SQLiteOptions are the settings of OpenSQLiteWith.
 type SQLiteOptions struct {
+	// KeepSchema refuses a database whose schema is behind this binary's
+	// instead of migrating it (a new, empty database is still set up): a
+	// management command must not change the schema under a running node
+	// of an older release.
+	KeepSchema bool
 	// NormalSync commits with synchronous=NORMAL instead of FULL: a commit
 	// returns once its WAL frames are written, not flushed; the checkpointer
 	// flushes them (~every 100 ms). A power cut or kernel crash may lose the
@@ -241,7 +247,7 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	r.SetMaxIdleConns(n)
 	ckpt := guard.open(dsn)
 	ckpt.SetMaxOpenConns(1)
-	s, err := open(ctx, SQLite, w, r, path, !o.NormalSync)
+	s, err := open(ctx, SQLite, w, r, path, !o.NormalSync, o.KeepSchema)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -289,8 +295,15 @@ func (s *Store) Ready(ctx context.Context) error {
 }
 
 // Migrate applies every pending migration of dialect d to db. It is
-// idempotent and safe to run at every start.
+// idempotent and safe to run at every start. A database whose schema is
+// newer than this binary's is refused.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
+	return migrate(ctx, db, d, false)
+}
+
+// migrate is Migrate; with keep, a schema behind this binary's is refused
+// (see SQLiteOptions.KeepSchema) unless the database is new.
+func migrate(ctx context.Context, db *sql.DB, d Dialect, keep bool) error {
 	if d.name == "" {
 		return errors.New("sqlstore: migrate: no dialect; use SQLite or Postgres")
 	}
@@ -315,6 +328,18 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	p, err := goose.NewProvider(d.goose, db, fsys, opts...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	sources := p.ListSources()
+	latest := sources[len(sources)-1].Version
+	switch {
+	case current > latest:
+		return fmt.Errorf("sqlstore: the database's schema is at version %d, newer than this gatehouse knows (%d): run the release that migrated it, or restore a backup made before that", current, latest)
+	case keep && current > 0 && current < latest:
+		return fmt.Errorf("sqlstore: the database's schema is at version %d and this gatehouse needs %d: run `gatehouse migrate` (or start `gatehouse serve`) first; this command does not change the schema under a running node", current, latest)
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
