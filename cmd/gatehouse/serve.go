@@ -124,6 +124,9 @@ func newMigrateCommand(g *globals) *cobra.Command {
 			}
 			defer st.Close()
 			target := server.StoreTarget(cfg)
+			if err := st.SchemaAhead(); err != nil {
+				return err
+			}
 			if g.jsonOut {
 				return g.printJSON(struct {
 					Store string `json:"store"`

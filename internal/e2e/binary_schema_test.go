@@ -12,8 +12,7 @@ import (
 // A management command run beside a node of an older release must not
 // migrate the database under it (on SQLite that held the write lock for
 // seconds and stalled the node's token requests): it refuses and names
-// `gatehouse migrate`, which does migrate. A schema newer than the binary is
-// refused by every command.
+// `gatehouse migrate`, which does migrate.
 func TestBinaryCommandsLeaveTheSchemaAlone(t *testing.T) {
 	bin := buildBinary(t)
 	dir := migratedDir(t, bin)
@@ -43,10 +42,11 @@ func TestBinaryCommandsLeaveTheSchemaAlone(t *testing.T) {
 	if _, errOut, err := runCLI(bin, dir, "user", "list"); err == nil || !strings.Contains(errOut, "gatehouse migrate") {
 		t.Fatalf("user list on an older schema: %v\n%s", err, errOut)
 	}
+	// A newer schema is the rolling upgrade's previous release: commands
+	// work, and migrate says the schema is ahead instead of "up to date".
 	set(latest + 1)
-	for _, args := range [][]string{{"user", "list"}, {"migrate"}} {
-		if _, errOut, err := runCLI(bin, dir, args...); err == nil || !strings.Contains(errOut, "newer") {
-			t.Fatalf("%v on a newer schema: %v\n%s", args, err, errOut)
-		}
+	cli(t, bin, dir, "user", "list")
+	if _, errOut, err := runCLI(bin, dir, "migrate"); err == nil || !strings.Contains(errOut, "newer") {
+		t.Fatalf("migrate on a newer schema: %v\n%s", err, errOut)
 	}
 }

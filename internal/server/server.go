@@ -140,6 +140,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		return nil, err
 	}
 	g.registerMetrics(db)
+	if err := db.SchemaAhead(); err != nil {
+		log.Warn("database schema ahead of this build", "error", err)
+	}
 	return g, nil
 }
 

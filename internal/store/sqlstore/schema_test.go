@@ -7,31 +7,43 @@ import (
 	"testing"
 )
 
-// A database migrated by a newer release is refused, not served by a binary
-// that does not know its tables (an older one would run its janitor against
-// tables a later migration dropped, and write rows without the columns a
-// newer node relies on).
-func TestNewerSchemaIsRefused(t *testing.T) {
+// A database migrated by a newer release still opens — during a rolling
+// upgrade the previous release must keep working, and restart, on the next
+// one's schema — but is named (SchemaAhead) for the node to warn about, and
+// is not touched.
+func TestNewerSchemaIsNamed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	s, err := OpenSQLite(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := s.SchemaAhead(); err != nil {
+		t.Fatalf("SchemaAhead of a current schema = %v", err)
 	}
 	s.Close()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
 	latest := migrationCount(t, "sqlite")
 	if _, err := db.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, 1)`, latest+1); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
 	for _, keep := range []bool{false, true} {
-		_, err := OpenSQLiteWith(t.Context(), path, SQLiteOptions{KeepSchema: keep})
-		if err == nil || !strings.Contains(err.Error(), "newer") {
-			t.Fatalf("open (keep %v) of a newer schema = %v, want refused", keep, err)
+		s, err := OpenSQLiteWith(t.Context(), path, SQLiteOptions{KeepSchema: keep})
+		if err != nil {
+			t.Fatalf("open (keep %v) of a newer schema = %v", keep, err)
 		}
+		if err := s.SchemaAhead(); err == nil || !strings.Contains(err.Error(), "newer") {
+			t.Fatalf("SchemaAhead = %v, want it named", err)
+		}
+		s.Close()
+	}
+	var version int64
+	db.QueryRow(`SELECT MAX(version_id) FROM goose_db_version`).Scan(&version)
+	if version != latest+1 {
+		t.Fatalf("schema version %d, want %d untouched", version, latest+1)
 	}
 }
 

@@ -134,6 +134,16 @@ type Store struct {
 	// disk took the last write; nil for PostgreSQL.
 	file   *fileGuard
 	health *writeHealth
+	// ahead, when set, says a newer release migrated the database.
+	ahead *SchemaAheadError
+}
+
+// SchemaAhead reports a database migrated by a newer release, or nil.
+func (s *Store) SchemaAhead() error {
+	if s.ahead == nil {
+		return nil
+	}
+	return s.ahead
 }
 
 var _ store.Store = (*Store)(nil)
@@ -149,10 +159,12 @@ func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, erro
 // group committer may lower for one transaction (see groupCommitter.run);
 // keepSchema refuses, rather than migrates, a schema behind this binary's.
 func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath string, flushes, keepSchema bool) (*Store, error) {
-	if err := migrate(ctx, writeDB, d, keepSchema); err != nil {
+	err := migrate(ctx, writeDB, d, keepSchema)
+	var ahead *SchemaAheadError
+	if err != nil && !errors.As(err, &ahead) {
 		return nil, err
 	}
-	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB, metrics: newStoreMetrics(d, writeDB, readDB, d.groupCommit)}
+	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB, metrics: newStoreMetrics(d, writeDB, readDB, d.groupCommit), ahead: ahead}
 	if cachePath != "" && d.groupCommit {
 		// After Migrate the writer's connection is open, the WAL-index mapped.
 		s.cache = newReadCache(cachePath)
@@ -296,9 +308,20 @@ func (s *Store) Ready(ctx context.Context) error {
 
 // Migrate applies every pending migration of dialect d to db. It is
 // idempotent and safe to run at every start. A database whose schema is
-// newer than this binary's is refused.
+// newer than this binary's is left as it is, with a *SchemaAheadError.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
 	return migrate(ctx, db, d, false)
+}
+
+// SchemaAheadError says a newer release migrated the database. The store
+// still opens: a rolling upgrade keeps the previous release working on the
+// next one's schema (docs/operations.md, "Migrations"), and a node of it
+// that restarts meanwhile must come back; but a build further behind may
+// not know what it meets, so the operator is told (Store.SchemaAhead).
+type SchemaAheadError struct{ Current, Latest int64 }
+
+func (e *SchemaAheadError) Error() string {
+	return fmt.Sprintf("the database's schema is at version %d, newer than this gatehouse knows (%d): a newer release migrated it; run that release (this one is safe only as the previous release during a rolling upgrade)", e.Current, e.Latest)
 }
 
 // migrate is Migrate; with keep, a schema behind this binary's is refused
@@ -337,7 +360,7 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect, keep bool) error {
 	latest := sources[len(sources)-1].Version
 	switch {
 	case current > latest:
-		return fmt.Errorf("sqlstore: the database's schema is at version %d, newer than this gatehouse knows (%d): run the release that migrated it, or restore a backup made before that", current, latest)
+		return &SchemaAheadError{Current: current, Latest: latest}
 	case keep && current > 0 && current < latest:
 		return fmt.Errorf("sqlstore: the database's schema is at version %d and this gatehouse needs %d: run `gatehouse migrate` (or start `gatehouse serve`) first; this command does not change the schema under a running node", current, latest)
 	}
