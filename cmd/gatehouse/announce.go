@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/server"
 )
 
@@ -49,7 +50,10 @@ func ensureFirstAdmin(ctx context.Context, stderr io.Writer, node *server.Gateho
 	b := make([]byte, 12) // as user.EnsureAdmin generates one
 	rand.Read(b)
 	password := hex.EncodeToString(b)
-	if err := writePrivateFile(path, password+"\n"); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return false, err
+	}
+	if err := secret.WriteFile(path, []byte(password+"\n"), true); err != nil {
 		return false, fmt.Errorf("cannot write its password to %s, so none was created: %w", path, err)
 	}
 	if created, err := node.Users.EnsureAdmin(ctx, password); err != nil || created == "" {
@@ -60,38 +64,4 @@ func ensureFirstAdmin(ctx context.Context, stderr io.Writer, node *server.Gateho
 	}
 	node.Log.Warn("created the administrator \"admin\"; its one-time password is in a file only this user can read: sign in, change the password, delete the file", "file", path)
 	return true, nil
-}
-
-// writePrivateFile replaces path with a file of mode 0600 holding data, or
-// leaves it as it was: data goes to a temporary file beside it, renamed
-// onto path once synced.
-func writePrivateFile(path, data string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	// The rename is durable once the directory is (not every system can sync one).
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

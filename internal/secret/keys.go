@@ -140,7 +140,7 @@ func LoadMaster(dataDir, fromEnv string) ([]byte, error) {
 	}
 	master := make([]byte, KeySize)
 	rand.Read(master)
-	err = createKeyFile(path, []byte(base64.StdEncoding.EncodeToString(master)+"\n"))
+	err = WriteFile(path, []byte(base64.StdEncoding.EncodeToString(master)+"\n"), false)
 	if errors.Is(err, os.ErrExist) {
 		// Another process created it first: use theirs.
 		return LoadMaster(dataDir, "")
@@ -151,21 +151,22 @@ func LoadMaster(dataDir, fromEnv string) ([]byte, error) {
 	return master, nil
 }
 
-// writeKey writes the key into its temporary file; a test makes it fail as
-// a full disk does.
+// writeKey writes a file's data into its temporary file (WriteFile); a
+// test makes it fail as a full disk does.
 var writeKey = (*os.File).Write
 
-// createKeyFile writes data to a temporary file beside path and links it to
-// path, so that path holds all of data or does not exist (written in place,
-// a key cut short by a full disk was refused by every later start), and a
-// file already at path is never replaced: os.Link fails with ErrExist.
-func createKeyFile(path string, data []byte) error {
+// WriteFile writes a file of mode 0600 — a key, a one-time password — whole
+// or not at all: data goes to a temporary file beside path, synced, then
+// put at path (written in place, a key cut short by a full disk was refused
+// by every later start). With replace a file at path is replaced (rename);
+// without, it never is: os.Link fails with an error matching os.ErrExist.
+func WriteFile(path string, data []byte, replace bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name()) // once linked, path keeps the data
+	defer os.Remove(f.Name()) // gone once renamed; once linked, path keeps the data
 	_, err = writeKey(f, data)
 	if err == nil {
 		err = f.Sync()
@@ -173,13 +174,15 @@ func createKeyFile(path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	if err == nil && replace {
+		err = os.Rename(f.Name(), path)
+	} else if err == nil {
 		err = os.Link(f.Name(), path)
 	}
 	if err != nil {
 		return err
 	}
-	// The link is durable once the directory is (not every system can sync one).
+	// The new name is durable once the directory is (not every system can sync one).
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
