@@ -14,9 +14,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/server"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 // globals are the flags every command takes.
 type globals struct {
 	stdout, stderr io.Writer
@@ -40,7 +37,7 @@ Settings come from a YAML file (--config), then GATEHOUSE_* environment
 variables, then flags, each overriding the one before.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       buildVersion(),
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

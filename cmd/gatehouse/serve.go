@@ -96,7 +96,7 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 		return err
 	}
 	l := cfg.Lifetimes
-	log.Info("gatehouse started", "version", version, "listen", ln.Addr().String(), "issuer", cfg.BaseURL,
+	log.Info("gatehouse started", "version", buildVersion(), "listen", ln.Addr().String(), "issuer", cfg.BaseURL,
 		"store", server.StoreTarget(cfg), "dev", cfg.Dev, "scopes", cfg.Scopes.Catalogue, "trusted_proxies", len(cfg.TrustedProxies),
 		"access_token", l.AccessToken, "refresh_idle", l.RefreshIdle, "refresh_absolute", l.RefreshMax, "refresh_grace", l.RefreshGrace,
 		"log_level", cfg.Log.Level)
