@@ -182,7 +182,7 @@ func Default() Config {
 		Cache: Cache{ClientTTL: time.Second},
 		Log:   Log{Level: "info"},
 
-		Integrations: Integrations{RequestTimeout: 30 * time.Second, PollInterval: 5 * time.Second},
+		Integrations: Integrations{RequestTimeout: 30 * time.Second, PollInterval: 5 * time.Second, BackgroundRefresh: true},
 	}
 }
 

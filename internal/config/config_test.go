@@ -110,10 +110,20 @@ func TestValidateRejectsNonsense(t *testing.T) {
 
 func TestEnvNamesCoverNestedFields(t *testing.T) {
 	names := EnvNames()
-	for _, want := range []string{"GATEHOUSE_BASE_URL", "GATEHOUSE_DATABASE_URL", "GATEHOUSE_LIFETIMES_REFRESH_GRACE", "GATEHOUSE_COMPAT_QUERY_PARAMETERS"} {
+	for _, want := range []string{"GATEHOUSE_BASE_URL", "GATEHOUSE_DATABASE_URL", "GATEHOUSE_LIFETIMES_REFRESH_GRACE", "GATEHOUSE_COMPAT_QUERY_PARAMETERS", "GATEHOUSE_INTEGRATIONS_BACKGROUND_REFRESH"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("EnvNames lacks %s", want)
 		}
+	}
+}
+
+func TestBackgroundRefreshSetting(t *testing.T) {
+	c := Default()
+	if !c.Integrations.BackgroundRefresh {
+		t.Fatal("background refresh is off by default")
+	}
+	if err := c.LoadEnv([]string{"GATEHOUSE_INTEGRATIONS_BACKGROUND_REFRESH=false"}); err != nil || c.Integrations.BackgroundRefresh {
+		t.Fatalf("LoadEnv = %v, background refresh %v; want off", err, c.Integrations.BackgroundRefresh)
 	}
 }
 

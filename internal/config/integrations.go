@@ -14,6 +14,12 @@ type Integrations struct {
 	// PollInterval is the refresher's longest sleep: how soon a node sees
 	// tokens that another node stored.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// BackgroundRefresh renews tokens before they expire (the default).
+	// Off, tokens are refreshed only when asked for: for a copy of the data
+	// started to rehearse an upgrade, whose refreshes would present the
+	// live node's refresh tokens and, at a provider that detects reuse,
+	// revoke its grants.
+	BackgroundRefresh bool `yaml:"background_refresh"`
 }
 
 func (i Integrations) validate() []error {

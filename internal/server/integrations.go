@@ -18,8 +18,13 @@ func (g *Gatehouse) openIntegrations() {
 }
 
 // runRefresher renews the integrations' tokens until ctx ends, then
-// waits for the refreshes in flight; done is closed when it returns.
+// waits for the refreshes in flight; done is closed when it returns, at
+// once when background refresh is off.
 func (g *Gatehouse) runRefresher(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
+	if !g.Config.Integrations.BackgroundRefresh {
+		g.Log.Warn("integration tokens are refreshed only when asked for (integrations.background_refresh: false)")
+		return
+	}
 	g.Integrations.RunRefresher(ctx)
 }
