@@ -56,8 +56,9 @@ func (c *checkpointer) loop() {
 			lastFrames, since = frames, time.Now()
 			continue
 		}
-		// TRUNCATE waits for readers and the writer (busy_timeout): only
-		// once the WAL has long been still and wholly copied.
+		// TRUNCATE needs no reader in the WAL: tried once the WAL has long
+		// been still and wholly copied, and given up at once when busy
+		// (this connection's busy timeout is zero), tried again later.
 		if frames > 0 && done == frames && time.Since(since) >= c.idle {
 			c.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 			lastFrames = -1

@@ -221,7 +221,7 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	if err != nil {
 		return nil, err
 	}
-	pragmas := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	pragmas := "?_pragma=foreign_keys(1)"
 	// Every connection syncs through sqlitevfs where it works, so that a
 	// commit's fsync parks its goroutine instead of holding the process's P
 	// (see sqlitevfs); the syncs themselves are SQLite's own.
@@ -240,7 +240,8 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	// Every connection opens the file as a "file:" URI with mode=rw, which
 	// fails where the file is gone instead of making a new, empty database.
 	dsn := "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(path) + pragmas + "&mode=rw"
-	w := guard.open(dsn + "&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
+	const wait = "&_pragma=busy_timeout(10000)"
+	w := guard.open(dsn + wait + "&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
 	// One writer connection (SQLite allows one writer anyway), which the
 	// group committer takes for its life once migrations are done (writer).
 	w.SetMaxOpenConns(1)
@@ -253,10 +254,14 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 		w.Close()
 		return nil, fmt.Errorf("sqlstore: the database file %s cannot be written (a read-only file or file system?): %w", path, err)
 	}
-	r := guard.open(dsn + "&_pragma=query_only(1)")
+	r := guard.open(dsn + wait + "&_pragma=query_only(1)")
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
+	// The checkpointer never waits for a lock (no busy timeout): PASSIVE
+	// does not anyway, and TRUNCATE holds the write lock while it waits for
+	// readers, so waiting out a timeout stalled every write behind an
+	// outside reader.
 	ckpt := guard.open(dsn)
 	ckpt.SetMaxOpenConns(1)
 	s, err := open(ctx, SQLite, w, r, path, !o.NormalSync, o.KeepSchema)

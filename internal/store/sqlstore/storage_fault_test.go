@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -189,5 +190,50 @@ func TestIdleWALIsTruncated(t *testing.T) {
 	}
 	if _, err := s.UserByUsername(t.Context(), "late"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Emptying the WAL needs every reader gone; while another process keeps a
+// read transaction open, the truncation gives up at once instead of holding
+// the write lock while it waits (it waited out the 10 s busy timeout, and
+// every write waited with it).
+func TestWALTruncationDoesNotStallWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s, err := OpenSQLiteWith(t.Context(), path, SQLiteOptions{truncateWhenIdle: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	create := func(name string) {
+		t.Helper()
+		if err := s.CreateUser(t.Context(), store.User{ID: name, Username: name, CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("first")
+	outside, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outside.Close()
+	reader, err := outside.BeginTx(t.Context(), &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback()
+	var n int
+	if err := reader.QueryRow(`SELECT count(*) FROM users`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	// Past the idle time the checkpointer tries to truncate, again and again.
+	time.Sleep(time.Second)
+	for i := range 3 {
+		start := time.Now()
+		create(fmt.Sprintf("during%d", i))
+		// The stall was seconds (up to the busy timeout); a commit is milliseconds.
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("a write waited %v while an outside reader held a transaction", took)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 }
