@@ -81,3 +81,47 @@ func TestLoadMasterNeverReplacesKey(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadMasterWithoutHardLinks: on a file system that has no hard links
+// (vfat, some FUSE and SMB mounts) the key is still made — the first start
+// failed there — and never written over, and a failed write leaves nothing.
+func TestLoadMasterWithoutHardLinks(t *testing.T) {
+	link := linkFile
+	t.Cleanup(func() { linkFile = link })
+	linkFile = func(oldname, newname string) error {
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: syscall.EPERM}
+	}
+	dir := t.TempDir()
+	master, err := LoadMaster(dir, "")
+	if err != nil {
+		t.Fatalf("the first start without hard links: %v", err)
+	}
+	again, err := LoadMaster(dir, "")
+	if err != nil || !bytes.Equal(master, again) {
+		t.Fatalf("the second start reads another key: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Fatalf("the data directory holds %v; want only %s", left, KeyFileName)
+	}
+	path := filepath.Join(dir, KeyFileName)
+	if err := WriteFile(path, []byte("other\n"), false); !errors.Is(err, os.ErrExist) {
+		t.Fatalf("writing over the key = %v; want ErrExist", err)
+	}
+	if again, err := LoadMaster(dir, ""); err != nil || !bytes.Equal(master, again) {
+		t.Fatalf("the key changed: %v", err)
+	}
+
+	write := writeKey
+	t.Cleanup(func() { writeKey = write })
+	writeKey = func(f *os.File, b []byte) (int, error) {
+		n, _ := f.Write(b[:len(b)/2])
+		return n, syscall.ENOSPC
+	}
+	dir = t.TempDir()
+	if _, err := LoadMaster(dir, ""); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("LoadMaster on a full disk = %v; want ENOSPC", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("a failed write left %v", left)
+	}
+}

@@ -155,11 +155,16 @@ func LoadMaster(dataDir, fromEnv string) ([]byte, error) {
 // test makes it fail as a full disk does.
 var writeKey = (*os.File).Write
 
+// linkFile is os.Link; a test makes it fail as a file system without hard
+// links does.
+var linkFile = os.Link
+
 // WriteFile writes a file of mode 0600 — a key, a one-time password — whole
 // or not at all: data goes to a temporary file beside path, synced, then
 // put at path (written in place, a key cut short by a full disk was refused
 // by every later start). With replace a file at path is replaced (rename);
-// without, it never is: os.Link fails with an error matching os.ErrExist.
+// without, it never is: the temporary file is linked to path, which fails
+// with an error matching os.ErrExist.
 func WriteFile(path string, data []byte, replace bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
@@ -167,17 +172,16 @@ func WriteFile(path string, data []byte, replace bool) error {
 		return err
 	}
 	defer os.Remove(f.Name()) // gone once renamed; once linked, path keeps the data
-	_, err = writeKey(f, data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && replace {
+	if err = writeSynced(f, data); err == nil && replace {
 		err = os.Rename(f.Name(), path)
 	} else if err == nil {
-		err = os.Link(f.Name(), path)
+		err = linkFile(f.Name(), path)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			// No hard links here (vfat, some FUSE and SMB mounts): create
+			// path exclusively and write it. A write that fails removes
+			// it; only a crash in between can leave it short.
+			err = writeExclusive(path, data)
+		}
 	}
 	if err != nil {
 		return err
@@ -186,6 +190,32 @@ func WriteFile(path string, data []byte, replace bool) error {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
+	}
+	return nil
+}
+
+// writeSynced writes data to f, syncs and closes it.
+func writeSynced(f *os.File, data []byte) error {
+	_, err := writeKey(f, data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeExclusive creates path, which must not exist, with data; on failure
+// it leaves no file at path.
+func writeExclusive(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := writeSynced(f, data); err != nil {
+		os.Remove(path)
+		return err
 	}
 	return nil
 }
