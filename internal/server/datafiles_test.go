@@ -52,3 +52,45 @@ func TestMissingDatabaseBesideItsKeyIsRefused(t *testing.T) {
 	}
 	g.Close()
 }
+
+// A first start that fails before the database exists (a scope catalogue
+// that does not load, a database that cannot be opened) leaves no key
+// behind, so that the start after the operator's fix is a first start, not
+// refused as "the database was deleted or moved".
+func TestFailedFirstStartLeavesNoKey(t *testing.T) {
+	cfg := config.Default()
+	cfg.Dev = true
+	cfg.DataDir = t.TempDir()
+	if err := cfg.ValidateServe(); err != nil {
+		t.Fatal(err)
+	}
+	open := func(cfg config.Config) error {
+		g, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+		if err == nil {
+			g.Close()
+		}
+		return err
+	}
+	badScopes := cfg
+	badScopes.Scopes.Catalogue = filepath.Join(cfg.DataDir, "no-such-scopes.yaml")
+	if err := open(badScopes); err == nil {
+		t.Fatal("a catalogue that does not exist was accepted")
+	}
+	// A directory where the database file should be: SQLite cannot open it.
+	if err := os.Mkdir(cfg.SQLitePath(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(cfg); err == nil {
+		t.Fatal("a directory was opened as the database")
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "secret.key")); !os.IsNotExist(err) {
+		t.Fatalf("the failed starts left a key: %v", err)
+	}
+	if err := os.Remove(cfg.SQLitePath()); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(cfg); err != nil {
+		t.Fatalf("the start after the fix: %v", err)
+	}
+}

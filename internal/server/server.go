@@ -92,20 +92,19 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	if err := databaseBesideKey(cfg); err != nil {
 		return nil, err
 	}
-	master, err := secret.LoadMaster(cfg.DataDir, cfg.SecretKey)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := secret.New(master)
-	if err != nil {
-		return nil, err
-	}
 	catalogue, err := scope.Load(cfg.Scopes.Catalogue)
 	if err != nil {
 		return nil, err
 	}
 	db, err := openStore(ctx, cfg, opt.KeepSchema)
 	if err != nil {
+		return nil, err
+	}
+	// The key is made once the database exists: a first start that failed
+	// before would otherwise leave a key that databaseBesideKey refuses.
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	st := store.NewClientCache(db, cfg.Cache.ClientTTL, opt.Now)
@@ -144,6 +143,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		log.Warn("database schema ahead of this build", "error", err)
 	}
 	return g, nil
+}
+
+// loadKeys reads the master key (made on a first start) and derives the keys.
+func loadKeys(cfg config.Config) (*secret.Keys, error) {
+	master, err := secret.LoadMaster(cfg.DataDir, cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	return secret.New(master)
 }
 
 // databaseBesideKey refuses a SQLite data directory that holds secret.key
