@@ -43,8 +43,11 @@ func New(s store.Store, apps *app.Service, users *user.Service, log *audit.Log, 
 	return &Service{store: s, apps: apps, users: users, audit: log, now: now}
 }
 
-func (s *Service) record(ctx context.Context, a Actor, kind, clientID, username, detail string) {
-	s.audit.Record(ctx, store.AuditEvent{Kind: kind, Actor: a.Username, Address: a.Address, ClientID: clientID, Username: username, Detail: detail})
+// pending returns ctx carrying the audit event of the change about to be
+// made, which commits with it (audit.Log.Pending); settle it once the
+// change is made.
+func (s *Service) pending(ctx context.Context, a Actor, kind, clientID, username, detail string) (context.Context, *store.PendingEvent) {
+	return s.audit.Pending(ctx, store.AuditEvent{Kind: kind, Actor: a.Username, Address: a.Address, ClientID: clientID, Username: username, Detail: detail})
 }
 
 // invalid returns a refusal with a message key (see internal/validation).

@@ -116,11 +116,12 @@ func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (s
 	if err := s.checkRegistration(ctx, "", r); err != nil {
 		return store.Client{}, "", err
 	}
+	ctx, event := s.pending(ctx, a, audit.ClientCreate, "", "", "") // app.Service names the application
 	c, secretValue, err := s.apps.Create(ctx, r)
 	if err != nil {
 		return c, "", err
 	}
-	s.record(ctx, a, audit.ClientCreate, c.ID, "", c.Name)
+	s.audit.Settle(ctx, event)
 	return c, secretValue, nil
 }
 
@@ -132,11 +133,12 @@ func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Regis
 	if err := s.checkRegistration(ctx, id, r); err != nil {
 		return store.Client{}, err
 	}
+	ctx, event := s.pending(ctx, a, audit.ClientUpdate, id, "", "")
 	c, err := s.apps.Update(ctx, id, r)
 	if err != nil {
 		return c, err
 	}
-	s.record(ctx, a, audit.ClientUpdate, c.ID, "", c.Name)
+	s.audit.Settle(ctx, event)
 	return c, nil
 }
 
@@ -145,15 +147,16 @@ func (s *Service) SetAppEnabled(ctx context.Context, a Actor, id string, enabled
 	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
 		return store.Client{}, err
 	}
-	c, err := s.apps.SetEnabled(ctx, id, enabled)
-	if err != nil {
-		return c, err
-	}
 	kind := audit.ClientDisable
 	if enabled {
 		kind = audit.ClientEnable
 	}
-	s.record(ctx, a, kind, c.ID, "", c.Name)
+	ctx, event := s.pending(ctx, a, kind, id, "", "")
+	c, err := s.apps.SetEnabled(ctx, id, enabled)
+	if err != nil {
+		return c, err
+	}
+	s.audit.Settle(ctx, event)
 	return c, nil
 }
 
@@ -166,10 +169,11 @@ func (s *Service) DeleteApp(ctx context.Context, a Actor, id string) error {
 	if err != nil {
 		return err
 	}
+	ctx, event := s.pending(ctx, a, audit.ClientDelete, c.ID, "", c.Name)
 	if err := s.apps.Delete(ctx, id); err != nil {
 		return err
 	}
-	s.record(ctx, a, audit.ClientDelete, c.ID, "", c.Name)
+	s.audit.Settle(ctx, event)
 	return nil
 }
 
@@ -180,11 +184,12 @@ func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string,
 	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
 		return "", err
 	}
+	ctx, event := s.pending(ctx, a, audit.ClientSecretReset, id, "", "")
 	secretValue, err := s.apps.RotateSecret(ctx, id)
 	if err != nil {
 		return "", err
 	}
-	s.record(ctx, a, audit.ClientSecretReset, id, "", "")
+	s.audit.Settle(ctx, event)
 	return secretValue, nil
 }
 
@@ -214,6 +219,9 @@ func (s *Service) ViewSecret(ctx context.Context, a Actor, id string) (string, e
 	if err != nil {
 		return "", err
 	}
-	s.record(ctx, a, audit.ClientSecretView, id, "", "")
+	// Shown only once the view is on record.
+	if err := s.audit.Require(ctx, store.AuditEvent{Kind: audit.ClientSecretView, Actor: a.Username, Address: a.Address, ClientID: id}); err != nil {
+		return "", err
+	}
 	return secretValue, nil
 }

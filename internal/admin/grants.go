@@ -107,15 +107,7 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID 
 		if g.User != nil && g.User.ID != a.UserID && g.User.Level > a.Level {
 			return aboveLevel("admin.revoke_above_own", "you cannot revoke the grants of a user above your own level")
 		}
-		if _, err := s.store.RevokeGrant(ctx, grantID, s.now()); err != nil {
-			return err
-		}
-		username := ""
-		if g.User != nil {
-			username = g.User.Username
-		}
-		s.record(ctx, a, audit.GrantRevoke, g.Client.ID, username, g.Scope)
-		return nil
+		return s.revokeGrant(ctx, a, g)
 	}
 	return store.ErrNotFound
 }
@@ -135,14 +127,23 @@ func (s *Service) RevokeAppForUser(ctx context.Context, a Actor, userID, clientI
 		return store.ErrNotFound
 	}
 	for _, g := range grants {
-		if _, err := s.store.RevokeGrant(ctx, g.ID, s.now()); err != nil {
+		if err := s.revokeGrant(ctx, a, g); err != nil {
 			return err
 		}
-		username := ""
-		if g.User != nil {
-			username = g.User.Username
-		}
-		s.record(ctx, a, audit.GrantRevoke, g.Client.ID, username, g.Scope)
 	}
+	return nil
+}
+
+// revokeGrant revokes one grant with its audit event.
+func (s *Service) revokeGrant(ctx context.Context, a Actor, g Grant) error {
+	username := ""
+	if g.User != nil {
+		username = g.User.Username
+	}
+	ctx, event := s.pending(ctx, a, audit.GrantRevoke, g.Client.ID, username, g.Scope)
+	if _, err := s.store.RevokeGrant(ctx, g.ID, s.now()); err != nil {
+		return err
+	}
+	s.audit.Settle(ctx, event)
 	return nil
 }

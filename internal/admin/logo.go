@@ -46,10 +46,11 @@ func (s *Service) SetLogo(ctx context.Context, a Actor, id string, upload []byte
 	if err := png.Encode(&out, img); err != nil {
 		return err
 	}
+	ctx, event := s.pending(ctx, a, audit.ClientLogo, id, "", "logo set")
 	if err := s.store.SetClientLogo(ctx, id, out.Bytes(), "image/png"); err != nil {
 		return err
 	}
-	s.record(ctx, a, audit.ClientLogo, id, "", "logo set")
+	s.audit.Settle(ctx, event)
 	return nil
 }
 
@@ -58,10 +59,11 @@ func (s *Service) RemoveLogo(ctx context.Context, a Actor, id string) error {
 	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
 		return err
 	}
+	ctx, event := s.pending(ctx, a, audit.ClientLogo, id, "", "logo removed")
 	if err := s.store.SetClientLogo(ctx, id, nil, ""); err != nil {
 		return err
 	}
-	s.record(ctx, a, audit.ClientLogo, id, "", "logo removed")
+	s.audit.Settle(ctx, event)
 	return nil
 }
 

@@ -62,11 +62,12 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, n user.NewUser) (stor
 	if n.Level > a.Level {
 		return store.User{}, aboveLevel("admin.level_above_own", "you cannot give a level above your own")
 	}
+	ctx, event := s.pending(ctx, a, audit.UserCreate, "", user.NormalizeUsername(n.Username), user.LevelName(n.Level))
 	u, err := s.users.Create(ctx, n)
 	if err != nil {
 		return u, err
 	}
-	s.record(ctx, a, audit.UserCreate, "", u.Username, user.LevelName(u.Level))
+	s.audit.Settle(ctx, event)
 	return u, nil
 }
 
@@ -84,9 +85,11 @@ type UserChange struct {
 // The checks run on the stored user inside the update's transaction, so a
 // concurrent change is neither lost nor slips past them.
 func (s *Service) UpdateUser(ctx context.Context, a Actor, username string, ch UserChange) (store.User, error) {
-	var before store.User
+	ctx, event := s.pending(ctx, a, audit.UserUpdate, "", "", "")
 	after, err := s.users.Update(ctx, username, func(u *store.User) error {
-		before = *u
+		before := *u
+		// The event commits with the change and describes it as written.
+		defer func() { event.Event.Username, event.Event.Detail = u.Username, describeChange(before, *u) }()
 		if u.Level > a.Level || (ch.Level != nil && *ch.Level > a.Level) {
 			return aboveLevel("admin.user_above_own", "you cannot change a user above your own level, nor raise anyone above it")
 		}
@@ -115,7 +118,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, username string, ch U
 	if err != nil {
 		return after, err
 	}
-	s.record(ctx, a, audit.UserUpdate, "", after.Username, describeChange(before, after))
+	s.audit.Settle(ctx, event)
 	return after, nil
 }
 
@@ -145,16 +148,18 @@ func (s *Service) ResetPassword(ctx context.Context, a Actor, username, password
 	if u.Level > a.Level {
 		return aboveLevel("admin.password_above_own", "you cannot reset the password of a user above your own level")
 	}
+	ctx, event := s.pending(ctx, a, audit.UserPassword, "", u.Username, "password reset")
 	if err := s.users.SetPassword(ctx, username, password); err != nil {
 		return err
 	}
-	s.record(ctx, a, audit.UserPassword, "", u.Username, "password reset")
+	s.audit.Settle(ctx, event)
 	return nil
 }
 
 // SignOutEverywhere ends every session of the user: the user's own action,
 // or an administrator's on a user not above their level.
 func (s *Service) SignOutEverywhere(ctx context.Context, a Actor, username string) error {
+	ctx, event := s.pending(ctx, a, audit.UserSignOutAll, "", user.NormalizeUsername(username), "")
 	_, err := s.users.Update(ctx, username, func(u *store.User) error {
 		if u.ID != a.UserID && u.Level > a.Level {
 			return aboveLevel("admin.sign_out_above_own", "you cannot end the sessions of a user above your own level")
@@ -165,6 +170,6 @@ func (s *Service) SignOutEverywhere(ctx context.Context, a Actor, username strin
 	if err != nil {
 		return err
 	}
-	s.record(ctx, a, audit.UserSignOutAll, "", user.NormalizeUsername(username), "")
+	s.audit.Settle(ctx, event)
 	return nil
 }

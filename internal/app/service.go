@@ -204,6 +204,7 @@ func (s *Service) Create(ctx context.Context, r Registration) (store.Client, str
 			return store.Client{}, "", err
 		}
 	}
+	nameInEvent(ctx, c)
 	if err := s.store.CreateClient(ctx, c, s.limit); err != nil {
 		if errors.Is(err, store.ErrLimit) {
 			return store.Client{}, "", validation.Wrap(fmt.Errorf("%w (%d)", ErrLimit, s.limit), "app.limit", s.limit)
@@ -233,8 +234,18 @@ func (s *Service) Update(ctx context.Context, id string, r Registration) (store.
 		if c.Public {
 			c.SecretHash, c.SecretSealed = nil, nil
 		}
+		nameInEvent(ctx, *c)
 		return nil
 	})
+}
+
+// nameInEvent names the application in the audit event pending in ctx
+// (store.WithEvent), if any: its ID, which Create makes, and its name as
+// written.
+func nameInEvent(ctx context.Context, c store.Client) {
+	if event := store.PendingFor(ctx); event != nil {
+		event.Event.ClientID, event.Event.Detail = c.ID, c.Name
+	}
 }
 
 // SetEnabled enables or disables an application and changes nothing else.
@@ -242,6 +253,7 @@ func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (stor
 	now := s.now()
 	return s.store.UpdateClient(ctx, id, func(c *store.Client) error {
 		c.Enabled, c.UpdatedAt = enabled, now
+		nameInEvent(ctx, *c)
 		return nil
 	})
 }

@@ -1,12 +1,15 @@
 // Package audit records who did what, when and from where: every
 // administrative change, credential view, consent, revocation, failed sign-in
 // and throttling event. Events are appended to the store and never purged.
-// Recording must not fail the action it describes (the action already
-// happened), so a store error is logged loudly instead of returned.
+// A change commits with its event (Pending); an event recorded after its
+// action (Record) must not fail that action, which already happened, so a
+// store error is logged loudly instead of returned; an action that must not
+// happen unaudited records its event first (Require).
 package audit
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	osuser "os/user"
 	"time"
@@ -82,6 +85,34 @@ func (l *Log) Record(ctx context.Context, e store.AuditEvent) {
 	if err := l.store.RecordAudit(context.WithoutCancel(ctx), e); err != nil {
 		l.log.Error("audit event not recorded", "kind", e.Kind, "actor", e.Actor, "error", err)
 	}
+}
+
+// Pending returns the event of a change about to be made, stamped now, and
+// ctx carrying it to the store write that makes the change (see
+// store.WithEvent): the change and its event commit together or not at all.
+// Once the change is made, Settle it.
+func (l *Log) Pending(ctx context.Context, e store.AuditEvent) (context.Context, *store.PendingEvent) {
+	e.At = l.now()
+	p := &store.PendingEvent{Event: e}
+	return store.WithEvent(ctx, p), p
+}
+
+// Settle records p's event by itself if no write committed it (a change
+// that wrote nothing).
+func (l *Log) Settle(ctx context.Context, p *store.PendingEvent) {
+	if !p.Stored() {
+		l.Record(ctx, p.Event)
+	}
+}
+
+// Require records e before an action that must not happen unaudited (a
+// secret shown) and returns the store's error, which refuses the action.
+func (l *Log) Require(ctx context.Context, e store.AuditEvent) error {
+	e.At = l.now()
+	if err := l.store.RecordAudit(ctx, e); err != nil {
+		return fmt.Errorf("audit: %s not recorded: %w", e.Kind, err)
+	}
+	return nil
 }
 
 // Actor is who does something, for permission checks and the audit log:

@@ -104,7 +104,10 @@ func (s *Service) HandOut(ctx context.Context, a Actor, idOrName string) (Token,
 		s.record(ctx, a, audit.IntegrationToken, in, "refused: "+err.Error())
 		return Token{}, err
 	}
-	s.record(ctx, a, audit.IntegrationToken, in, "access token handed out, expires "+expiry(tok.ExpiresAt))
+	// Handed out only once that is on record.
+	if err := s.audit.Require(ctx, event(a, audit.IntegrationToken, in, "access token handed out, expires "+expiry(tok.ExpiresAt))); err != nil {
+		return Token{}, err
+	}
 	return tok, nil
 }
 

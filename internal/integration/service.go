@@ -118,13 +118,22 @@ func checkActor(a Actor) error {
 	return nil
 }
 
-func (s *Service) record(ctx context.Context, a Actor, kind string, in store.Integration, detail string) {
+// event is the audit event of an action on in.
+func event(a Actor, kind string, in store.Integration, detail string) store.AuditEvent {
+	return store.AuditEvent{Kind: kind, Actor: a.Username, Address: a.Address, ClientID: a.ClientID, Detail: named(in, detail)}
+}
+
+// named is an event's detail about in: its name, then detail if any.
+func named(in store.Integration, detail string) string {
 	if detail == "" {
-		detail = in.Name
-	} else {
-		detail = in.Name + ": " + detail
+		return in.Name
 	}
-	s.audit.Record(ctx, store.AuditEvent{Kind: kind, Actor: a.Username, Address: a.Address, ClientID: a.ClientID, Detail: detail})
+	return in.Name + ": " + detail
+}
+
+// record records the event of an action done (see event).
+func (s *Service) record(ctx context.Context, a Actor, kind string, in store.Integration, detail string) {
+	s.audit.Record(ctx, event(a, kind, in, detail))
 }
 
 func secretContext(id string) string { return "integration client secret " + id }
@@ -163,6 +172,7 @@ func (s *Service) Create(ctx context.Context, a Actor, st Settings) (store.Integ
 	if st.ClientSecret != "" {
 		in.SecretSealed = s.keys.Seal([]byte(st.ClientSecret), secretContext(in.ID))
 	}
+	ctx, created := s.audit.Pending(ctx, event(a, audit.IntegrationCreate, in, in.Provider))
 	err := s.store.CreateIntegration(ctx, in)
 	if errors.Is(err, store.ErrConflict) {
 		return store.Integration{}, invalid("integration.name_taken", "an integration named %q exists already", in.Name)
@@ -170,7 +180,7 @@ func (s *Service) Create(ctx context.Context, a Actor, st Settings) (store.Integ
 	if err != nil {
 		return store.Integration{}, err
 	}
-	s.record(ctx, a, audit.IntegrationCreate, in, in.Provider)
+	s.audit.Settle(ctx, created)
 	return in, nil
 }
 
@@ -218,6 +228,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Change) (Up
 		return Updated{}, err
 	}
 	var out Updated
+	ctx, updated := s.audit.Pending(ctx, event(a, audit.IntegrationUpdate, store.Integration{}, ""))
 	in, err := s.store.UpdateIntegration(ctx, id, func(in *store.Integration) error {
 		before := *in
 		stored := Settings{AuthURL: in.AuthURL, TokenURL: in.TokenURL, UserinfoURL: in.UserinfoURL, Issuer: in.Issuer}
@@ -237,6 +248,15 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Change) (Up
 			out.Forgotten = before.Vault.TokensSealed != nil
 			in.Vault, in.LeaseHolder, in.LeaseUntil = store.IntegrationVault{}, "", time.Time{}
 		}
+		detail := "settings changed"
+		if ch.ClientSecret != nil && *ch.ClientSecret != "" {
+			detail += ", new client secret"
+		}
+		if out.Forgotten {
+			detail += ", tokens dropped (new endpoint or client ID)"
+		}
+		// The event commits with the change and describes it as written.
+		updated.Event.Detail = named(*in, detail)
 		return nil
 	})
 	if errors.Is(err, store.ErrConflict) && ch.Name != nil { // only a new name can collide
@@ -246,14 +266,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Change) (Up
 		return Updated{}, err
 	}
 	out.Integration = in
-	detail := "settings changed"
-	if ch.ClientSecret != nil && *ch.ClientSecret != "" {
-		detail += ", new client secret"
-	}
-	if out.Forgotten {
-		detail += ", tokens dropped (new endpoint or client ID)"
-	}
-	s.record(ctx, a, audit.IntegrationUpdate, in, detail)
+	s.audit.Settle(ctx, updated)
 	return out, nil
 }
 
@@ -366,10 +379,11 @@ func (s *Service) Delete(ctx context.Context, a Actor, id string) error {
 	if err != nil {
 		return err
 	}
+	ctx, deleted := s.audit.Pending(ctx, event(a, audit.IntegrationDelete, in, ""))
 	if err := s.store.DeleteIntegration(ctx, id); err != nil {
 		return err
 	}
-	s.record(ctx, a, audit.IntegrationDelete, in, "")
+	s.audit.Settle(ctx, deleted)
 	return nil
 }
 
@@ -387,7 +401,10 @@ func (s *Service) RevealSecret(ctx context.Context, a Actor, id string) (string,
 	if err != nil {
 		return "", err
 	}
-	s.record(ctx, a, audit.IntegrationSecretView, in, "")
+	// Shown only once the view is on record.
+	if err := s.audit.Require(ctx, event(a, audit.IntegrationSecretView, in, "")); err != nil {
+		return "", err
+	}
 	return plain, nil
 }
 

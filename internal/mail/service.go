@@ -76,8 +76,9 @@ func checkActor(a Actor) error {
 	return nil
 }
 
-func (s *Service) record(ctx context.Context, a Actor, kind, detail string) {
-	s.audit.Record(ctx, store.AuditEvent{Kind: kind, Actor: a.Username, Address: a.Address, Detail: detail})
+// event is the audit event of an action.
+func event(a Actor, kind, detail string) store.AuditEvent {
+	return store.AuditEvent{Kind: kind, Actor: a.Username, Address: a.Address, Detail: detail}
 }
 
 // List returns every mail server, by name.
@@ -118,10 +119,11 @@ func (s *Service) Delete(ctx context.Context, a Actor, id string) error {
 	if err != nil {
 		return err
 	}
+	ctx, deleted := s.audit.Pending(ctx, event(a, audit.MailServerDelete, m.Name))
 	if err := s.store.DeleteMailServer(ctx, id); err != nil {
 		return err
 	}
-	s.record(ctx, a, audit.MailServerDelete, m.Name)
+	s.audit.Settle(ctx, deleted)
 	return nil
 }
 
@@ -166,10 +168,11 @@ func (s *Service) Create(ctx context.Context, a Actor, set Settings) (store.Mail
 	now := s.now()
 	m := store.MailServer{ID: newID(), CreatedAt: now}
 	apply(&m, set, in.ID, s.keys, now)
+	ctx, created := s.audit.Pending(ctx, event(a, audit.MailServerCreate, describe(m, in.Name)))
 	if err := s.store.CreateMailServer(ctx, m); err != nil {
 		return store.MailServer{}, s.nameTaken(err, set.Name)
 	}
-	s.record(ctx, a, audit.MailServerCreate, describe(m, in.Name))
+	s.audit.Settle(ctx, created)
 	return m, nil
 }
 
@@ -183,21 +186,23 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, set Settings) 
 	if err != nil {
 		return store.MailServer{}, err
 	}
+	ctx, updated := s.audit.Pending(ctx, event(a, audit.MailServerUpdate, ""))
 	m, err := s.store.UpdateMailServer(ctx, id, func(m *store.MailServer) error {
 		if set.Password == "" && in.ID == "" && m.PasswordSealed == nil {
 			return invalid("mail.credential_required", "give a password or an integration to sign in with")
 		}
 		apply(m, set, in.ID, s.keys, s.now())
+		// The event commits with the change and describes it as written.
+		updated.Event.Detail = describe(*m, in.Name)
+		if set.Password != "" {
+			updated.Event.Detail += ", new password"
+		}
 		return nil
 	})
 	if err != nil {
 		return store.MailServer{}, s.nameTaken(err, set.Name)
 	}
-	detail := describe(m, in.Name)
-	if set.Password != "" {
-		detail += ", new password"
-	}
-	s.record(ctx, a, audit.MailServerUpdate, detail)
+	s.audit.Settle(ctx, updated)
 	return m, nil
 }
 
@@ -296,7 +301,7 @@ func (s *Service) Test(ctx context.Context, a Actor, id string) (Result, error) 
 	if !r.OK {
 		detail = fmt.Sprintf("%s: failed at %s (%s)", m.Name, r.Step, r.Problem.Key)
 	}
-	s.record(ctx, a, audit.MailServerTest, detail)
+	s.audit.Record(ctx, event(a, audit.MailServerTest, detail))
 	return r, nil
 }
 

@@ -107,6 +107,12 @@ func (g *groupCommitter) doStatement(ctx context.Context, eff *effects, fn func(
 
 func (g *groupCommitter) submit(j *writeJob) error {
 	ctx := j.ctx
+	var event *store.PendingEvent
+	if j.fn != nil {
+		if j.fn, event = withPendingEvent(ctx, j.fn); event != nil {
+			j.oneStatement = false // two statements now: in a savepoint
+		}
+	}
 	g.mu.RLock()
 	if g.closed {
 		g.mu.RUnlock()
@@ -122,6 +128,9 @@ func (g *groupCommitter) submit(j *writeJob) error {
 	err := sqliteUnwritable(<-j.result)
 	if errors.Is(err, store.ErrUnavailable) {
 		g.health.trouble.Store(&err)
+	}
+	if err == nil && event != nil {
+		event.MarkStored()
 	}
 	return err
 }

@@ -414,6 +414,7 @@ func (s *Store) inTxEffects(ctx context.Context, eff *effects, fn func(ctx conte
 	if s.commits != nil {
 		return s.commits.doEffects(ctx, eff, fn)
 	}
+	fn, event := withPendingEvent(ctx, fn)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -428,7 +429,27 @@ func (s *Store) inTxEffects(ctx context.Context, eff *effects, fn func(ctx conte
 		return cerr
 	}
 	s.metrics.observeCommit(start)
+	if err == nil && event != nil {
+		event.MarkStored()
+	}
 	return err
+}
+
+// withPendingEvent returns fn storing after its own writes, in its
+// transaction, the audit event pending in ctx (store.WithEvent), and that
+// event for the caller to mark stored once the transaction commits; with no
+// event pending, fn itself and nil.
+func withPendingEvent(ctx context.Context, fn func(ctx context.Context, q querier) error) (func(ctx context.Context, q querier) error, *store.PendingEvent) {
+	event := store.PendingFor(ctx)
+	if event == nil {
+		return fn, nil
+	}
+	return func(ctx context.Context, q querier) error {
+		if err := fn(ctx, q); err != nil {
+			return err
+		}
+		return insertAudit(ctx, q, event.Event)
+	}, event
 }
 
 // inTxUnflushed is inTxEffects for a transaction that may be answered once
@@ -480,6 +501,9 @@ func (s *Store) writeStatement(ctx context.Context, fn func(ctx context.Context,
 // cache (see inTxEffects).
 func (s *Store) writeStatementEffects(ctx context.Context, eff *effects, fn func(ctx context.Context, q querier) error) error {
 	if s.commits == nil {
+		if store.PendingFor(ctx) != nil {
+			return s.inTxEffects(ctx, eff, fn) // the statement and its event
+		}
 		return fn(ctx, s.w)
 	}
 	return s.commits.doStatement(ctx, eff, fn)

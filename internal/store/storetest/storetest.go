@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Purge", testPurge},
 		{"PurgeBatches", testPurgeBatches},
 		{"Audit", testAudit},
+		{"PendingEvent", testPendingEvent},
 		{"AuditPaging", testAuditPaging},
 		{"AuditLimit", testAuditLimit},
 		{"ConcurrentRedeem", testConcurrentRedeem},
