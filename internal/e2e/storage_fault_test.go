@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 )
@@ -34,5 +35,30 @@ func TestDatabaseDeletedUnderTheNode(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("the node made a database again: %v", err)
+	}
+}
+
+// A signed-in administrator's page views go on while the database cannot
+// be written: a view writes only the session's "last seen" mark, and losing
+// that one mark (the next view tries again) is no reason to refuse the page,
+// as 503 did. A change still gets 503.
+func TestPageViewsWhileTheDatabaseCannotBeWritten(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedInRoot()
+	if p := b.get("/admin/users"); p.status != http.StatusOK {
+		t.Fatalf("/admin/users: %d", p.status)
+	}
+	path := e.node.Config.SQLitePath()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+	e.clock.Advance(5 * time.Minute) // past the interval at which a view records activity
+	for range 2 {
+		if p := b.get("/admin/users"); p.status != http.StatusOK {
+			t.Fatalf("/admin/users with the database unwritable: %d %.300s", p.status, p.body)
+		}
+	}
+	if r := e.jsonAs(b, "POST", "/rest/gatehouse/latest/users", `{"username":"vic","password":"vic-password-1"}`); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("a change with the database unwritable: %d %.300s", r.status, r.raw)
 	}
 }

@@ -79,7 +79,8 @@ func New(s Store, keys *secret.Keys, now func() time.Time, o Options) *Manager {
 func (m *Manager) Wrap(next http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	h := m.LoadAndSave(m.idleSessions(next, fail))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(&sessionWriter{ResponseWriter: w, fail: fail}, r)
+		sw := &sessionWriter{ResponseWriter: w, fail: fail}
+		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), writerKey{}, sw)))
 	})
 }
 
@@ -129,6 +130,9 @@ func (m *Manager) KeepAfter(ctx context.Context, t time.Time) {
 func (m *Manager) idleSessions(next http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		if sw, ok := ctx.Value(writerKey{}).(*sessionWriter); ok {
+			sw.loaded = true
+		}
 		if m.idle > 0 && len(m.Keys(ctx)) > 0 {
 			now := m.now()
 			seen := time.UnixMilli(m.GetInt64(ctx, keySeenAt))
@@ -151,7 +155,11 @@ type sessionWriter struct {
 	http.ResponseWriter
 	fail     func(http.ResponseWriter, *http.Request, error)
 	answered bool // the session error is answered; the handler's answer is dropped
+	loaded   bool // the session was loaded: an error now is the save's
 }
+
+// writerKey is the context key of a request's sessionWriter.
+type writerKey struct{}
 
 func (s *sessionWriter) WriteHeader(code int) {
 	if !s.answered {
@@ -173,6 +181,14 @@ func (m *Manager) sessionError(w http.ResponseWriter, r *http.Request, err error
 	sw, ok := w.(*sessionWriter)
 	if !ok { // not reached: every LoadAndSave goes through Wrap
 		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	// A page view whose session could not be saved while the database
+	// cannot be written is answered all the same: what a view changes is
+	// at most the activity mark (the next view tries again) or a form
+	// token (the form's post fails as every write does now). The cookie
+	// it has stays valid.
+	if sw.loaded && (r.Method == http.MethodGet || r.Method == http.MethodHead) && errors.Is(err, store.ErrUnavailable) {
 		return
 	}
 	// A session that failed to load is not in r; the error page gets an
