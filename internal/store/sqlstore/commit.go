@@ -128,6 +128,9 @@ func (g *groupCommitter) submit(j *writeJob) error {
 	err := sqliteUnwritable(<-j.result)
 	if errors.Is(err, store.ErrUnavailable) {
 		g.health.trouble.Store(&err)
+		if diskFull(err) {
+			g.health.full.Store(true)
+		}
 	}
 	if err == nil && event != nil {
 		event.MarkStored()
@@ -137,7 +140,13 @@ func (g *groupCommitter) submit(j *writeJob) error {
 
 // writeHealth is the error of the last write the disk refused
 // (sqliteUnwritable), until a batch commits.
-type writeHealth struct{ trouble atomic.Pointer[error] }
+type writeHealth struct {
+	trouble atomic.Pointer[error]
+	// full: a write found the disk full. Unlike trouble, a later commit
+	// does not clear it (a small one fits in the WAL's reused pages while
+	// larger ones still fail); Ready does, once the disk has room.
+	full atomic.Bool
+}
 
 func (h *writeHealth) err() error {
 	if err := h.trouble.Load(); err != nil {

@@ -299,6 +299,12 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err := s.file.intact(); err != nil {
 		return err
 	}
+	if s.health != nil && s.health.full.Load() {
+		if err := s.file.room(); err != nil {
+			return err
+		}
+		s.health.full.Store(false)
+	}
 	if s.health != nil && s.health.err() != nil {
 		if _, err := s.TryLock(ctx, "readiness probe", "", time.Now(), 0); err != nil {
 			return err

@@ -108,28 +108,7 @@ func TestReadOnlyFileModeRestoredAtOpen(t *testing.T) {
 // that probe finds it, without any other write having to come first.
 func TestUnwritableDiskIsUnavailable(t *testing.T) {
 	_, _, s := databaseWithAlice(t)
-	pragma := func(set string) {
-		t.Helper()
-		if err := s.commits.do(t.Context(), func(ctx context.Context, q querier) error {
-			_, err := q.ExecContext(ctx, "PRAGMA "+set)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var pages int
-	if err := s.rq.QueryRowContext(t.Context(), "PRAGMA page_count").Scan(&pages); err != nil {
-		t.Fatal(err)
-	}
-	pragma("max_page_count = " + strconv.Itoa(pages))
-	var err error
-	for i := 0; i < 10_000 && err == nil; i++ {
-		name := fmt.Sprintf("user%05d-%s", i, strings.Repeat("x", 200))
-		err = s.CreateUser(t.Context(), store.User{ID: name, Username: name[:30], DisplayName: name, CreatedAt: time.Now(), UpdatedAt: time.Now()})
-	}
-	if !errors.Is(err, store.ErrUnavailable) {
-		t.Fatalf("write on a full disk: %v, want unavailable", err)
-	}
+	pragma := fillDisk(t, s)
 	pragma("max_page_count = 1073741823")
 
 	pragma("query_only = 1")
@@ -235,5 +214,64 @@ func TestWALTruncationDoesNotStallWrites(t *testing.T) {
 			t.Fatalf("a write waited %v while an outside reader held a transaction", took)
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// fillDisk writes users until the database is full (max_page_count makes
+// SQLite fail as a full disk does) and returns the way to run a pragma on
+// the writer, to lift the limit.
+func fillDisk(t *testing.T, s *Store) (pragma func(set string)) {
+	t.Helper()
+	pragma = func(set string) {
+		t.Helper()
+		if err := s.commits.do(t.Context(), func(ctx context.Context, q querier) error {
+			_, err := q.ExecContext(ctx, "PRAGMA "+set)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pages int
+	if err := s.rq.QueryRowContext(t.Context(), "PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	pragma("max_page_count = " + strconv.Itoa(pages))
+	var err error
+	for i := 0; i < 10_000 && err == nil; i++ {
+		name := fmt.Sprintf("user%05d-%s", i, strings.Repeat("x", 200))
+		err = s.CreateUser(t.Context(), store.User{ID: name, Username: name[:30], DisplayName: name, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	}
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("write on a full disk: %v, want unavailable", err)
+	}
+	return pragma
+}
+
+// A disk found full is ready again only with room for writes of every
+// size: a small write (Ready's own probe, a token) can fit in the WAL's
+// reused pages while larger ones still fail, and /readyz said 200 then.
+func TestDiskFoundFullIsReadyOnlyWithRoom(t *testing.T) {
+	_, _, s := databaseWithAlice(t)
+	fillDisk(t, s)("max_page_count = 1073741823")
+	free := uint64(1 << 20)
+	saved := freeBytes
+	t.Cleanup(func() { freeBytes = saved })
+	freeBytes = func(string) (uint64, bool) { return free, true }
+
+	if err := s.CreateUser(t.Context(), store.User{ID: "small", Username: "small", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(t.Context()); !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "1 MiB free") {
+		t.Fatalf("Ready with 1 MiB free after a full disk = %v; want unavailable, naming the room left", err)
+	}
+	free = 1 << 30
+	if err := s.Ready(t.Context()); err != nil {
+		t.Fatalf("Ready with room again = %v", err)
+	}
+	// Only a disk found full is measured: a node that never was is ready
+	// whatever the room.
+	free = 1 << 20
+	if err := s.Ready(t.Context()); err != nil {
+		t.Fatalf("Ready after recovering = %v", err)
 	}
 }
