@@ -127,12 +127,19 @@ func newMigrateCommand(g *globals) *cobra.Command {
 			if err := st.SchemaAhead(); err != nil {
 				return err
 			}
+			m := st.Migrated()
 			if g.jsonOut {
 				return g.printJSON(struct {
-					Store string `json:"store"`
-				}{target})
+					Store       string `json:"store"`
+					FromVersion int64  `json:"from_version"`
+					Version     int64  `json:"version"`
+				}{target, m.From, m.To})
 			}
-			_, err = fmt.Fprintln(g.stdout, "database is up to date:", target)
+			if m.From != m.To {
+				_, err = fmt.Fprintf(g.stdout, "database schema migrated from version %d to %d in %v: %s\n", m.From, m.To, m.Took.Round(time.Millisecond), target)
+				return err
+			}
+			_, err = fmt.Fprintf(g.stdout, "database is up to date (schema version %d): %s\n", m.To, target)
 			return err
 		},
 	}

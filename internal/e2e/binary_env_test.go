@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -49,6 +50,21 @@ func TestBinaryMigrateNamesItsDatabase(t *testing.T) {
 		out := cli(t, bin, dir, "migrate")
 		if want := "SQLite file " + filepath.Join(dir, "gatehouse-data", "gatehouse.db"); !strings.Contains(out, want) {
 			t.Fatalf("migrate printed %q; want it to name %q", out, want)
+		}
+		// It says what it did: a new database brought from version 0, then nothing to do.
+		if !strings.Contains(out, "migrated from version 0 to ") {
+			t.Fatalf("the first migrate printed %q; want what it migrated", out)
+		}
+		var j struct {
+			From    *int64 `json:"from_version"`
+			Version int64  `json:"version"`
+		}
+		out = cli(t, bin, dir, "migrate", "--json")
+		if err := json.Unmarshal([]byte(out), &j); err != nil || j.From == nil || *j.From != j.Version || j.Version == 0 {
+			t.Fatalf("the second migrate --json printed %q (%v); want from_version = version", out, err)
+		}
+		if out := cli(t, bin, dir, "migrate"); !strings.Contains(out, fmt.Sprintf("up to date (schema version %d)", j.Version)) {
+			t.Fatalf("the third migrate printed %q", out)
 		}
 	})
 	t.Run("postgres", func(t *testing.T) {

@@ -94,3 +94,31 @@ func TestFailedFirstStartLeavesNoKey(t *testing.T) {
 		t.Fatalf("the start after the fix: %v", err)
 	}
 }
+
+// A start says what it did to the schema (an upgrade's migrations can take
+// a while, and ran silently): a new database is "created", one already up
+// to date gets no line.
+func TestOpenLogsWhatItDidToTheSchema(t *testing.T) {
+	cfg := config.Default()
+	cfg.Dev = true
+	cfg.DataDir = t.TempDir()
+	if err := cfg.ValidateServe(); err != nil {
+		t.Fatal(err)
+	}
+	start := func() string {
+		var out strings.Builder
+		g, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(&out, nil)),
+			Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Close()
+		return out.String()
+	}
+	if out := start(); !strings.Contains(out, "database created") || !strings.Contains(out, "schema_version=") {
+		t.Fatalf("the first start logged %q", out)
+	}
+	if out := start(); strings.Contains(out, "database") {
+		t.Fatalf("a start with nothing to migrate logged %q", out)
+	}
+}

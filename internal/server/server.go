@@ -100,6 +100,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
+	logMigration(log, db.Migrated())
 	// The key is made once the database exists: a first start that failed
 	// before would otherwise leave a key that databaseBesideKey refuses.
 	keys, err := loadKeys(cfg)
@@ -143,6 +144,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		log.Warn("database schema ahead of this build", "error", err)
 	}
 	return g, nil
+}
+
+// logMigration says what opening the store did to its schema, if anything.
+func logMigration(log *slog.Logger, m sqlstore.Migration) {
+	switch {
+	case m.From == m.To:
+	case m.From == 0:
+		log.Info("database created", "schema_version", m.To, "took", m.Took.Round(time.Millisecond))
+	default:
+		log.Info("database schema migrated", "from_version", m.From, "to_version", m.To, "took", m.Took.Round(time.Millisecond))
+	}
 }
 
 // loadKeys reads the master key (made on a first start) and derives the keys.

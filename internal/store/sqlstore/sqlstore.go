@@ -136,7 +136,19 @@ type Store struct {
 	health *writeHealth
 	// ahead, when set, says a newer release migrated the database.
 	ahead *SchemaAheadError
+	// migrated is what opening the store did to the schema.
+	migrated Migration
 }
+
+// Migration is what opening a store did to its schema: From is 0 for a new
+// database; From == To when nothing was to be done.
+type Migration struct {
+	From, To int64
+	Took     time.Duration
+}
+
+// Migrated reports what opening the store did to the schema, for the log.
+func (s *Store) Migrated() Migration { return s.migrated }
 
 // SchemaAhead reports a database migrated by a newer release, or nil.
 func (s *Store) SchemaAhead() error {
@@ -159,12 +171,12 @@ func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, erro
 // group committer may lower for one transaction (see groupCommitter.run);
 // keepSchema refuses, rather than migrates, a schema behind this binary's.
 func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath string, flushes, keepSchema bool) (*Store, error) {
-	err := migrate(ctx, writeDB, d, keepSchema)
+	migrated, err := migrate(ctx, writeDB, d, keepSchema)
 	var ahead *SchemaAheadError
 	if err != nil && !errors.As(err, &ahead) {
 		return nil, err
 	}
-	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB, metrics: newStoreMetrics(d, writeDB, readDB, d.groupCommit), ahead: ahead}
+	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB, metrics: newStoreMetrics(d, writeDB, readDB, d.groupCommit), ahead: ahead, migrated: migrated}
 	if cachePath != "" && d.groupCommit {
 		// After Migrate the writer's connection is open, the WAL-index mapped.
 		s.cache = newReadCache(cachePath)
@@ -321,7 +333,8 @@ func (s *Store) Ready(ctx context.Context) error {
 // idempotent and safe to run at every start. A database whose schema is
 // newer than this binary's is left as it is, with a *SchemaAheadError.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) error {
-	return migrate(ctx, db, d, false)
+	_, err := migrate(ctx, db, d, false)
+	return err
 }
 
 // SchemaAheadError says a newer release migrated the database. The store
@@ -337,13 +350,13 @@ func (e *SchemaAheadError) Error() string {
 
 // migrate is Migrate; with keep, a schema behind this binary's is refused
 // (see SQLiteOptions.KeepSchema) unless the database is new.
-func migrate(ctx context.Context, db *sql.DB, d Dialect, keep bool) error {
+func migrate(ctx context.Context, db *sql.DB, d Dialect, keep bool) (Migration, error) {
 	if d.name == "" {
-		return errors.New("sqlstore: migrate: no dialect; use SQLite or Postgres")
+		return Migration{}, errors.New("sqlstore: migrate: no dialect; use SQLite or Postgres")
 	}
 	fsys, err := fs.Sub(migrations, "migrations/"+d.name)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+		return Migration{}, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	opts := []goose.ProviderOption{
 		goose.WithLogger(goose.NopLogger()),
@@ -354,31 +367,32 @@ func migrate(ctx context.Context, db *sql.DB, d Dialect, keep bool) error {
 		// 5 s) for up to 5 minutes.
 		l, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
-			return fmt.Errorf("sqlstore: migrate: %w", err)
+			return Migration{}, fmt.Errorf("sqlstore: migrate: %w", err)
 		}
 		opts = append(opts, goose.WithSessionLocker(l))
 	}
 	// The provider is not closed: Close would close db, which the caller owns.
 	p, err := goose.NewProvider(d.goose, db, fsys, opts...)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+		return Migration{}, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	current, err := p.GetDBVersion(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+		return Migration{}, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	sources := p.ListSources()
 	latest := sources[len(sources)-1].Version
 	switch {
 	case current > latest:
-		return &SchemaAheadError{Current: current, Latest: latest}
+		return Migration{From: current, To: current}, &SchemaAheadError{Current: current, Latest: latest}
 	case keep && current > 0 && current < latest:
-		return fmt.Errorf("sqlstore: the database's schema is at version %d and this gatehouse needs %d: run `gatehouse migrate` (or start `gatehouse serve`) first; this command does not change the schema under a running node", current, latest)
+		return Migration{}, fmt.Errorf("sqlstore: the database's schema is at version %d and this gatehouse needs %d: run `gatehouse migrate` (or start `gatehouse serve`) first; this command does not change the schema under a running node", current, latest)
 	}
+	start := time.Now()
 	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+		return Migration{}, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
-	return nil
+	return Migration{From: current, To: latest, Took: time.Since(start)}, nil
 }
 
 // Close finishes queued writes and closes both pools.
