@@ -260,7 +260,7 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	// The writer's first connection switches the file to WAL before any reader opens.
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlstore: open sqlite writer: %w", err)
+		return nil, openFailure(path, err)
 	}
 	if err := probeWritable(ctx, w); err != nil {
 		w.Close()

@@ -275,3 +275,23 @@ func TestDiskFoundFullIsReadyOnlyWithRoom(t *testing.T) {
 		t.Fatalf("Ready after recovering = %v", err)
 	}
 }
+
+// A file that cannot be opened as the database is refused naming the file
+// and what to do, not with SQLite's bare "file is not a database (26)".
+func TestUnopenableDatabaseIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(garbage, []byte(strings.Repeat("not a database ", 600)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	directory := filepath.Join(dir, "directory.db")
+	if err := os.Mkdir(directory, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{garbage: "is not a SQLite database, or it is damaged", directory: "cannot open"} {
+		_, err := OpenSQLite(t.Context(), path)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("open %s = %v; want it named, saying %q", filepath.Base(path), err, want)
+		}
+	}
+}

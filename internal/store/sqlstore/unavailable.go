@@ -122,3 +122,19 @@ func sqliteUnwritable(err error) error {
 	}
 	return err
 }
+
+// openFailure explains why SQLite could not open the database at path, for
+// the refusal a start prints (SQLite's own words, "unable to open database
+// file (14)", named neither the file nor what to do).
+func openFailure(path string, err error) error {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+			return fmt.Errorf("sqlstore: %s is not a SQLite database, or it is damaged: restore it from a backup (docs/operations.md, \"Backups and restore\"), or move it away to start afresh: %w", path, err)
+		case sqlite3.SQLITE_CANTOPEN:
+			return fmt.Errorf("sqlstore: cannot open %s: it must be a file this user can read and write, in a directory it can write (SQLite keeps its -wal and -shm files beside it): %w", path, err)
+		}
+	}
+	return fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+}
