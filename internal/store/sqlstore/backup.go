@@ -39,7 +39,13 @@ func BackupSQLite(ctx context.Context, path, to string, overwrite bool, protect 
 	// log): CreateTemp makes it 0600, before SQLite writes into the empty file.
 	f, err := os.CreateTemp(filepath.Dir(to), "."+filepath.Base(to)+".*.partial")
 	if err != nil {
-		return 0, fmt.Errorf("sqlstore: backup: %w", err)
+		// The copy is written beside the target first: name the target's
+		// directory, not the temporary file it could not make.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return 0, fmt.Errorf("sqlstore: backup to %s failed: cannot write in %s: %w", to, filepath.Dir(to), err)
 	}
 	partial := f.Name()
 	f.Close()

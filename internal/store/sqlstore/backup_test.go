@@ -190,3 +190,20 @@ func TestBackupFailureLeavesNoPartialFiles(t *testing.T) {
 		t.Errorf("a failed backup left %v", left)
 	}
 }
+
+// A backup into a directory it cannot write says so, naming the target and
+// the directory (it named the temporary file it could not make, which the
+// operator never asked for).
+func TestBackupIntoAMissingDirectoryNamesTheTarget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	to := filepath.Join(t.TempDir(), "no-such-directory", "backup.db")
+	_, err = BackupSQLite(t.Context(), path, to, false)
+	if err == nil || !strings.Contains(err.Error(), to) || !strings.Contains(err.Error(), "cannot write in "+filepath.Dir(to)) || strings.Contains(err.Error(), ".partial") {
+		t.Fatalf("a backup into a missing directory = %v; want the target and its directory named, no temporary file", err)
+	}
+}
