@@ -3,11 +3,14 @@ package e2e
 import (
 	"database/sql"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // An administrative change and its audit event commit together or not at
@@ -43,11 +46,15 @@ func TestAdminChangeCommitsWithItsEvent(t *testing.T) {
 		}
 		return len(list)
 	}
+	umaBrowser := e.newBrowser()
+	if p := umaBrowser.signIn("uma", "uma-password"); p.status != http.StatusSeeOther {
+		t.Fatalf("uma's sign-in: %d", p.status)
+	}
 	before := events()
 
 	refuse(true)
 	changes := []struct{ method, path, body string }{
-		{"PATCH", "/rest/gatehouse/latest/users/uma", `{"level":"admin","disabled":true}`},
+		{"PATCH", "/rest/gatehouse/latest/users/uma", `{"level":"admin","groups":["ops"]}`},
 		{"POST", "/rest/gatehouse/latest/users", `{"username":"vic","password":"vic-password-1"}`},
 		{"POST", "/rest/oauth2/latest/client", `{"name":"unaudited","redirect_uris":["http://127.0.0.1:1/cb"],"scopes":["READ"]}`},
 	}
@@ -56,12 +63,23 @@ func TestAdminChangeCommitsWithItsEvent(t *testing.T) {
 			t.Fatalf("%s %s with the audit log unwritable: %d %.300s", c.method, c.path, r.status, r.raw)
 		}
 	}
+	// A user's own password change commits with its event too.
+	changeOwn := func() page {
+		return umaBrowser.post(web.PathPasswordChange, url.Values{"csrf_token": {umaBrowser.csrf()},
+			"current_password": {"uma-password"}, "new_password": {"uma-password-2"}, "new_password_repeat": {"uma-password-2"}})
+	}
+	if p := changeOwn(); p.status < 500 {
+		t.Fatalf("a password change with the audit log unwritable: %d", p.status)
+	}
+	if _, err := e.node.Users.Authenticate(t.Context(), "uma", "uma-password", netip.MustParseAddr("127.0.0.1")); err != nil {
+		t.Fatalf("uma's password changed without an audit event: %v", err)
+	}
 	// A secret is shown only once its view is on record.
 	view := e.jsonAs(b, "POST", "/rest/oauth2/latest/client/"+shown.ID+"/credentials", `{"password":"root-password"}`)
 	if view.status < 500 || strings.Contains(view.raw, secretValue) {
 		t.Fatalf("a secret view with the audit log unwritable: %d %.300s", view.status, view.raw)
 	}
-	if u, err := e.node.Users.ByUsername(t.Context(), "uma"); err != nil || u.Level != store.LevelUser || u.Disabled {
+	if u, err := e.node.Users.ByUsername(t.Context(), "uma"); err != nil || u.Level != store.LevelUser || len(u.Groups) != 0 {
 		t.Fatalf("uma changed without an audit event: %+v, %v", u, err)
 	}
 	if _, err := e.node.Users.ByUsername(t.Context(), "vic"); err == nil {
@@ -83,8 +101,11 @@ func TestAdminChangeCommitsWithItsEvent(t *testing.T) {
 			t.Fatalf("%s %s: %d %.300s", c.method, c.path, r.status, r.raw)
 		}
 	}
-	if got := events() - before; got != len(changes) {
-		t.Fatalf("%d changes left %d audit events", len(changes), got)
+	if p := changeOwn(); p.status != http.StatusSeeOther {
+		t.Fatalf("uma's password change: %d", p.status)
+	}
+	if got := events() - before; got != len(changes)+1 {
+		t.Fatalf("%d changes left %d audit events", len(changes)+1, got)
 	}
 	if view := e.jsonAs(b, "POST", "/rest/oauth2/latest/client/"+shown.ID+"/credentials", `{"password":"root-password"}`); view.status != http.StatusOK || !strings.Contains(view.raw, secretValue) {
 		t.Fatalf("the secret view: %d %.300s", view.status, view.raw)

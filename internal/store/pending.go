@@ -22,6 +22,12 @@ func WithEvent(ctx context.Context, p *PendingEvent) context.Context {
 	return context.WithValue(ctx, pendingKey{}, p)
 }
 
+// WithoutEvent returns ctx whose writes take no pending event: the
+// bookkeeping before a change (a sign-in's throttle counts) is not it.
+func WithoutEvent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, pendingKey{}, (*PendingEvent)(nil))
+}
+
 // PendingFor returns the event a write made with ctx must store in its
 // transaction, or nil: none is pending, or a write has stored it.
 func PendingFor(ctx context.Context) *PendingEvent {

@@ -32,8 +32,9 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, formProblem{Message: p.t(r, "password.mismatch"), Field: "new_password_repeat"})
 		return
 	}
-	changed, err := p.users.ChangePassword(ctx, u.Username, r.PostFormValue("current_password"), next, clientAddr(r))
 	event := store.AuditEvent{Actor: u.Username, Username: u.Username, Address: clientAddr(r).String()}
+	changeCtx, changed := p.audit.Pending(ctx, store.AuditEvent{Kind: audit.UserPasswordOwn, Actor: event.Actor, Username: event.Username, Address: event.Address})
+	after, err := p.users.ChangePassword(changeCtx, u.Username, r.PostFormValue("current_password"), next, clientAddr(r))
 	switch {
 	case errors.Is(err, user.ErrInvalidCredentials):
 		event.Kind, event.Detail = audit.SignInFailure, "password change"
@@ -63,9 +64,8 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.sessions.KeepAfter(ctx, changed.SessionsAfter)
-	event.Kind = audit.UserPasswordOwn
-	p.audit.Record(ctx, event)
+	p.sessions.KeepAfter(ctx, after.SessionsAfter)
+	p.audit.Settle(ctx, changed)
 	p.flash(r, "password.changed")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
