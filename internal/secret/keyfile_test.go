@@ -16,11 +16,7 @@ import (
 func TestLoadMasterFullDisk(t *testing.T) {
 	dir := t.TempDir()
 	write := writeKey
-	t.Cleanup(func() { writeKey = write })
-	writeKey = func(f *os.File, b []byte) (int, error) {
-		n, _ := f.Write(b[:len(b)/2])
-		return n, syscall.ENOSPC
-	}
+	failWritesAsFullDisk(t)
 	if _, err := LoadMaster(dir, ""); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("LoadMaster on a full disk = %v; want ENOSPC", err)
 	}
@@ -111,17 +107,23 @@ func TestLoadMasterWithoutHardLinks(t *testing.T) {
 		t.Fatalf("the key changed: %v", err)
 	}
 
-	write := writeKey
-	t.Cleanup(func() { writeKey = write })
-	writeKey = func(f *os.File, b []byte) (int, error) {
-		n, _ := f.Write(b[:len(b)/2])
-		return n, syscall.ENOSPC
-	}
+	failWritesAsFullDisk(t)
 	dir = t.TempDir()
 	if _, err := LoadMaster(dir, ""); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("LoadMaster on a full disk = %v; want ENOSPC", err)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Fatalf("a failed write left %v", left)
+	}
+}
+
+// failWritesAsFullDisk makes the key file's writes stop halfway with ENOSPC
+// until the test ends.
+func failWritesAsFullDisk(t *testing.T) {
+	write := writeKey
+	t.Cleanup(func() { writeKey = write })
+	writeKey = func(f *os.File, b []byte) (int, error) {
+		n, _ := f.Write(b[:len(b)/2])
+		return n, syscall.ENOSPC
 	}
 }

@@ -18,15 +18,9 @@ import (
 // database there would serve with no users and applications, and the old
 // data restored later would meet a node that has written its own beside it.
 func TestMissingDatabaseBesideItsKeyIsRefused(t *testing.T) {
-	cfg := config.Default()
-	cfg.Dev = true
-	cfg.DataDir = t.TempDir()
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := devConfig(t)
 	open := func() (*Gatehouse, error) {
-		return Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+		return openWithLog(cfg, io.Discard)
 	}
 	g, err := open() // a new data directory: key and database are made
 	if err != nil {
@@ -58,15 +52,9 @@ func TestMissingDatabaseBesideItsKeyIsRefused(t *testing.T) {
 // behind, so that the start after the operator's fix is a first start, not
 // refused as "the database was deleted or moved".
 func TestFailedFirstStartLeavesNoKey(t *testing.T) {
-	cfg := config.Default()
-	cfg.Dev = true
-	cfg.DataDir = t.TempDir()
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := devConfig(t)
 	open := func(cfg config.Config) error {
-		g, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+		g, err := openWithLog(cfg, io.Discard)
 		if err == nil {
 			g.Close()
 		}
@@ -99,16 +87,10 @@ func TestFailedFirstStartLeavesNoKey(t *testing.T) {
 // a while, and ran silently): a new database is "created", one already up
 // to date gets no line.
 func TestOpenLogsWhatItDidToTheSchema(t *testing.T) {
-	cfg := config.Default()
-	cfg.Dev = true
-	cfg.DataDir = t.TempDir()
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := devConfig(t)
 	start := func() string {
 		var out strings.Builder
-		g, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(&out, nil)),
-			Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+		g, err := openWithLog(cfg, &out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,4 +103,22 @@ func TestOpenLogsWhatItDidToTheSchema(t *testing.T) {
 	if out := start(); strings.Contains(out, "database") {
 		t.Fatalf("a start with nothing to migrate logged %q", out)
 	}
+}
+
+// devConfig is a validated --dev configuration on a new data directory.
+func devConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Dev = true
+	cfg.DataDir = t.TempDir()
+	if err := cfg.ValidateServe(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// openWithLog opens a node on cfg, with a cheap hash, logging to out.
+func openWithLog(cfg config.Config, out io.Writer) (*Gatehouse, error) {
+	return Open(context.Background(), cfg, slog.New(slog.NewTextHandler(out, nil)),
+		Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
 }
