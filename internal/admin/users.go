@@ -136,6 +136,9 @@ func describeChange(before, after store.User) string {
 	if before.DisplayName != after.DisplayName || before.Email != after.Email {
 		parts = append(parts, "profile")
 	}
+	if len(parts) == 0 {
+		return "nothing changed"
+	}
 	return strings.Join(parts, "; ")
 }
 

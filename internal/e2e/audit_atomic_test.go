@@ -118,7 +118,12 @@ func TestAdminChangeCommitsWithItsEvent(t *testing.T) {
 	if len(list) != 1 || list[0].Username != "uma" || !strings.Contains(list[0].Detail, "level user → admin") {
 		t.Fatalf("the update's event = %+v", list)
 	}
-	if r := e.jsonAs(b, "GET", "/rest/gatehouse/latest/users/uma", ""); r.status != http.StatusOK {
-		t.Fatalf("GET uma: %d", r.status)
+	// An edit that changes nothing says so rather than leave a blank detail.
+	if r := e.jsonAs(b, "PATCH", "/rest/gatehouse/latest/users/uma", `{}`); r.status != http.StatusOK {
+		t.Fatalf("an empty PATCH: %d %.300s", r.status, r.raw)
+	}
+	list, _ = e.node.Store.ListAudit(t.Context(), store.AuditFilter{Kind: "user.update"})
+	if len(list) != 2 || list[0].Detail != "nothing changed" {
+		t.Fatalf("the empty edit's event = %+v", list)
 	}
 }

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +50,15 @@ func TestPageViewsWhileTheDatabaseCannotBeWritten(t *testing.T) {
 	if p := b.get("/admin/users"); p.status != http.StatusOK {
 		t.Fatalf("/admin/users: %d", p.status)
 	}
+	// An application created, its secret not yet seen on the page that
+	// shows it once.
+	posted := b.post("/admin/apps/new", pageForm("app", url.Values{
+		"csrf_token": {b.csrf()}, "name": {"Bamboo"}, "redirect_uris": {callback},
+		"scope": {"READ"}, "type": {"confidential"}, "grant": {"authorization_code"}, "enabled": {"on"},
+	}))
+	if posted.status != http.StatusSeeOther {
+		t.Fatalf("create: %d", posted.status)
+	}
 	path := e.node.Config.SQLitePath()
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(path + suffix)
@@ -58,7 +69,22 @@ func TestPageViewsWhileTheDatabaseCannotBeWritten(t *testing.T) {
 			t.Fatalf("/admin/users with the database unwritable: %d %.300s", p.status, p.body)
 		}
 	}
+	// That page shows the secret only once it can record that it did: a
+	// view whose record is lost would show it again at every reload.
+	for range 2 {
+		if p := b.get(posted.header.Get("Location")); p.status == http.StatusOK || secretField.MatchString(p.body) {
+			t.Fatalf("the new-secret page with the database unwritable: %d, secret shown: %v", p.status, secretField.MatchString(p.body))
+		}
+	}
 	if r := e.jsonAs(b, "POST", "/rest/gatehouse/latest/users", `{"username":"vic","password":"vic-password-1"}`); r.status != http.StatusServiceUnavailable {
 		t.Fatalf("a change with the database unwritable: %d %.300s", r.status, r.raw)
+	}
+	// Signing out cannot remove the stored session now, but it still ends
+	// the session in this browser (a shared computer): the cookie goes.
+	if p := b.post("/logout", url.Values{"csrf_token": {b.csrf()}}); p.status != http.StatusServiceUnavailable {
+		t.Fatalf("sign-out with the database unwritable: %d", p.status)
+	}
+	if p := b.get("/admin/users"); p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "/login") {
+		t.Fatalf("/admin/users after signing out: %d to %q; want the sign-in page", p.status, p.header.Get("Location"))
 	}
 }

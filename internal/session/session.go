@@ -117,6 +117,33 @@ func (m *Manager) SignIn(ctx context.Context, userID string) error {
 	return nil
 }
 
+// PopOnce removes key from the session and returns its value only once
+// that removal is saved: a value to be used once (a secret shown once) is
+// not used again because the database could not record its use, as a page
+// view's own save may fail and be forgiven (see sessionError).
+func (m *Manager) PopOnce(ctx context.Context, key string) (string, error) {
+	v := m.PopString(ctx, key)
+	if v == "" {
+		return "", nil
+	}
+	if _, _, err := m.Commit(ctx); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// SignOut ends the session. When the database cannot record that, it
+// still makes the browser drop its cookie, so that the session ends on
+// this browser (a shared computer) while the stored one expires by itself;
+// the error is returned all the same.
+func (m *Manager) SignOut(ctx context.Context, w http.ResponseWriter) error {
+	err := m.Destroy(ctx)
+	if err != nil {
+		m.WriteSessionCookie(ctx, w, "", time.Time{})
+	}
+	return err
+}
+
 // KeepAfter moves this session's sign-in time to no earlier than t, so it
 // survives a SessionsAfter set at t (a user's own password change).
 func (m *Manager) KeepAfter(ctx context.Context, t time.Time) {

@@ -243,7 +243,11 @@ func (p *Pages) showSecretOnce(w http.ResponseWriter, r *http.Request, id, secre
 // handleAppNewSecret shows the secret just created or rotated, once.
 func (p *Pages) handleAppNewSecret(w http.ResponseWriter, r *http.Request, u store.User) error {
 	id := r.PathValue("id")
-	what, shownID, _ := strings.Cut(p.sessions.PopString(r.Context(), keyNewSecret), ":")
+	once, err := p.sessions.PopOnce(r.Context(), keyNewSecret)
+	if err != nil {
+		return err
+	}
+	what, shownID, _ := strings.Cut(once, ":")
 	if shownID != id {
 		p.flash(r, "admin.secret_shown_once")
 		http.Redirect(w, r, "/admin/apps/"+id, http.StatusSeeOther)

@@ -106,7 +106,7 @@ func (p *Pages) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if !p.acceptForm(w, r) {
 		return
 	}
-	if err := p.sessions.Destroy(r.Context()); err != nil {
+	if err := p.sessions.SignOut(r.Context(), w); err != nil {
 		p.fail(w, r, err)
 		return
 	}
@@ -129,7 +129,7 @@ func (p *Pages) handleLogoutEverywhere(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := p.sessions.Destroy(r.Context()); err != nil {
+	if err := p.sessions.SignOut(r.Context(), w); err != nil {
 		p.fail(w, r, err)
 		return
 	}
