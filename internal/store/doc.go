@@ -7,6 +7,10 @@
 // callers and several cluster nodes. Backends live in sub-packages; storetest
 // is the conformance suite every backend must pass.
 //
+// An administrative change carries its audit event to the write that makes
+// it (WithEvent): the event is stored in that write's transaction, so the
+// two commit together or not at all.
+//
 // Times are stored with millisecond precision. A zero time.Time means "never"
 // (no expiry, not revoked, not rotated).
 package store
