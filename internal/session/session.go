@@ -79,8 +79,7 @@ func New(s Store, keys *secret.Keys, now func() time.Time, o Options) *Manager {
 func (m *Manager) Wrap(next http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	h := m.LoadAndSave(m.idleSessions(next, fail))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &sessionWriter{ResponseWriter: w, fail: fail}
-		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), writerKey{}, sw)))
+		h.ServeHTTP(&sessionWriter{ResponseWriter: w, fail: fail}, r)
 	})
 }
 
@@ -157,7 +156,7 @@ func (m *Manager) KeepAfter(ctx context.Context, t time.Time) {
 func (m *Manager) idleSessions(next http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if sw, ok := ctx.Value(writerKey{}).(*sessionWriter); ok {
+		if sw := sessionWriterOf(w); sw != nil {
 			sw.loaded = true
 		}
 		if m.idle > 0 && len(m.Keys(ctx)) > 0 {
@@ -185,8 +184,20 @@ type sessionWriter struct {
 	loaded   bool // the session was loaded: an error now is the save's
 }
 
-// writerKey is the context key of a request's sessionWriter.
-type writerKey struct{}
+// sessionWriterOf finds Wrap's sessionWriter beneath the writers scs
+// wraps it in.
+func sessionWriterOf(w http.ResponseWriter) *sessionWriter {
+	for {
+		switch t := w.(type) {
+		case *sessionWriter:
+			return t
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return nil
+		}
+	}
+}
 
 func (s *sessionWriter) WriteHeader(code int) {
 	if !s.answered {
