@@ -120,25 +120,33 @@ func (k *Keys) Open(sealed []byte, context string) ([]byte, error) {
 // Equal compares two secrets or hashes in constant time.
 func Equal(a, b []byte) bool { return hmac.Equal(a, b) }
 
-// LoadMaster returns the master key from fromEnv (base64, standard or URL
-// alphabet) when set, else from the key file in dataDir, creating that file
-// with mode 0600 on first start.
-func LoadMaster(dataDir, fromEnv string) ([]byte, error) {
+// ReadMaster returns the master key from fromEnv (base64, standard or URL
+// alphabet) when set, else from the key file in dataDir; an error matching
+// fs.ErrNotExist when there is neither.
+func ReadMaster(dataDir, fromEnv string) ([]byte, error) {
 	if fromEnv != "" {
 		return decodeKey(fromEnv, "GATEHOUSE_SECRET_KEY")
 	}
 	path := filepath.Join(dataDir, KeyFileName)
 	data, err := os.ReadFile(path)
-	if err == nil {
-		return decodeKey(string(data), path)
-	}
-	if !errors.Is(err, os.ErrNotExist) {
+	if err != nil {
 		return nil, fmt.Errorf("secret: read key file: %w", err)
 	}
+	return decodeKey(string(data), path)
+}
+
+// LoadMaster is ReadMaster, creating the key file with mode 0600 when there
+// is none (a first start).
+func LoadMaster(dataDir, fromEnv string) ([]byte, error) {
+	master, err := ReadMaster(dataDir, fromEnv)
+	if !errors.Is(err, os.ErrNotExist) {
+		return master, err
+	}
+	path := filepath.Join(dataDir, KeyFileName)
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("secret: create data directory: %w", err)
 	}
-	master := make([]byte, KeySize)
+	master = make([]byte, KeySize)
 	rand.Read(master)
 	err = WriteFile(path, []byte(base64.StdEncoding.EncodeToString(master)+"\n"), false)
 	if errors.Is(err, os.ErrExist) {

@@ -33,6 +33,10 @@ func TestMissingDatabaseBesideItsKeyIsRefused(t *testing.T) {
 	if _, err := open(); err == nil || !strings.Contains(err.Error(), "secret.key") || !strings.Contains(err.Error(), "gatehouse.db") {
 		t.Fatalf("open without the database = %v, want refused naming both files", err)
 	}
+	// gatehouse migrate, which also makes a database, refuses the same.
+	if _, err := OpenStore(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "secret.key") {
+		t.Fatalf("OpenStore without the database = %v, want refused", err)
+	}
 	if _, err := os.Stat(cfg.SQLitePath()); !os.IsNotExist(err) {
 		t.Fatalf("a database was made: %v", err)
 	}
@@ -121,4 +125,38 @@ func devConfig(t *testing.T) config.Config {
 func openWithLog(cfg config.Config, out io.Writer) (*Gatehouse, error) {
 	return Open(context.Background(), cfg, slog.New(slog.NewTextHandler(out, nil)),
 		Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+}
+
+// A database whose data is sealed with a key, opened with no key at hand
+// (a management command run without the node's GATEHOUSE_SECRET_KEY, a
+// secret.key lost) is refused without making a new key: a random one
+// written into the data directory opened nothing, and was then the file the
+// docs told the operator to back up.
+func TestSealedDatabaseWithoutItsKeyMakesNoKey(t *testing.T) {
+	cfg := devConfig(t)
+	g, err := openWithLog(cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	keyFile := filepath.Join(cfg.DataDir, "secret.key")
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openWithLog(cfg, io.Discard); err == nil || !strings.Contains(err.Error(), "no new key was made") {
+		t.Fatalf("open without the key = %v; want refused, saying no key was made", err)
+	}
+	if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+		t.Fatalf("a key file was made: %v", err)
+	}
+	cfg.SecretKey = strings.TrimSpace(string(key)) // the node's key, given as GATEHOUSE_SECRET_KEY
+	g, err = openWithLog(cfg, io.Discard)
+	if err != nil {
+		t.Fatalf("open with the key from the environment = %v", err)
+	}
+	g.Close()
 }

@@ -103,7 +103,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	logMigration(log, db.Migrated())
 	// The key is made once the database exists: a first start that failed
 	// before would otherwise leave a key that databaseBesideKey refuses.
-	keys, err := loadKeys(cfg)
+	keys, err := loadKeys(ctx, cfg, db)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -157,9 +157,21 @@ func logMigration(log *slog.Logger, m sqlstore.Migration) {
 	}
 }
 
-// loadKeys reads the master key (made on a first start) and derives the keys.
-func loadKeys(cfg config.Config) (*secret.Keys, error) {
-	master, err := secret.LoadMaster(cfg.DataDir, cfg.SecretKey)
+// loadKeys reads the master key and derives the keys. The key file is made
+// only for a database that holds nothing sealed yet (a first start): for
+// one that does, a new key would open nothing.
+func loadKeys(ctx context.Context, cfg config.Config, db store.KeyCheck) (*secret.Keys, error) {
+	master, err := secret.ReadMaster(cfg.DataDir, cfg.SecretKey)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, kerr := db.KeyCheck(ctx); !errors.Is(kerr, store.ErrNotFound) {
+			if kerr != nil {
+				return nil, kerr
+			}
+			return nil, fmt.Errorf("refusing to start: %s holds no %s, yet the data in this database was sealed with a secret key: start with that key (GATEHOUSE_SECRET_KEY, or its %s restored into the data directory); no new key was made",
+				cfg.DataDir, secret.KeyFileName, secret.KeyFileName)
+		}
+		master, err = secret.LoadMaster(cfg.DataDir, "")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +199,9 @@ func databaseBesideKey(cfg config.Config) error {
 // OpenStore opens (and migrates) the configured database: PostgreSQL when
 // database.url is set, else the SQLite file in the data directory.
 func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.Store, error) {
+	if err := databaseBesideKey(cfg); err != nil {
+		return nil, err
+	}
 	return openStore(ctx, cfg, false)
 }
 
