@@ -29,6 +29,8 @@ configuration file is replaced, and only once the new copy is complete.
 
 The copy is useless without the secret key it was sealed with (secret.key in
 the data directory, or GATEHOUSE_SECRET_KEY): keep the key too, stored apart.
+The backup checks that this key opens the copy and fails if it does not: run
+it with the node's key.
 Restore steps: docs/operations.md. PostgreSQL is backed up with pg_dump.`,
 		Example: `  gatehouse backup --to /backups/gatehouse-$(date +%F).db
   gatehouse backup --data-dir /var/lib/gatehouse --to /backups/gatehouse.db --force --json`,
@@ -55,10 +57,10 @@ Restore steps: docs/operations.md. PostgreSQL is backed up with pg_dump.`,
 			if err != nil {
 				return err
 			}
-			key := keyFile
-			if cfg.SecretKey != "" {
-				key = "GATEHOUSE_SECRET_KEY (secret_key)"
+			if err := server.KeyOpens(cmd.Context(), cfg, dest); err != nil {
+				return fmt.Errorf("backed up %s to %s, but %w", cfg.SQLitePath(), dest, err)
 			}
+			key := server.KeySource(cfg)
 			if g.jsonOut {
 				return g.printJSON(struct {
 					Database  string  `json:"database"`

@@ -185,3 +185,43 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// A backup checks the key it tells the operator to keep: one that does not
+// open the copy (a wrong GATEHOUSE_SECRET_KEY, a cron job run without the
+// node's) or no key at all fails the command, naming why, rather than say
+// "keep the secret key, <a key that opens nothing>" and exit 0.
+func TestBinaryBackupChecksItsKey(t *testing.T) {
+	bin := buildBinary(t)
+	dir := migratedDir(t, bin)
+	cli(t, bin, dir, "client", "create", "--name", "sealed", "--redirect-uri", "http://127.0.0.1:1/cb", "--scope", "READ")
+	if out := cli(t, bin, dir, "backup", "--to", filepath.Join(dir, "good.db")); !strings.Contains(out, "secret.key") {
+		t.Fatalf("a backup with the node's key printed %q", out)
+	}
+	for name, c := range map[string]struct {
+		env  []string
+		want string
+	}{
+		"wrong key": {[]string{"GATEHOUSE_SECRET_KEY=" + secret.GenerateMaster()}, "does not open"},
+		"no key":    {nil, "no secret key"},
+	} {
+		keyFile := filepath.Join(dir, "gatehouse-data", secret.KeyFileName)
+		if name == "no key" {
+			if err := os.Rename(keyFile, filepath.Join(dir, "kept.key")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		to := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".db")
+		_, errOut, err := runCLIEnv(bin, dir, c.env, "backup", "--to", to)
+		if err == nil || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, to) {
+			t.Fatalf("%s: backup = %v, %q; want a failure naming the copy and saying %q", name, err, errOut, c.want)
+		}
+		if _, err := os.Stat(to); err != nil {
+			t.Fatalf("%s: the copy itself was not kept: %v", name, err)
+		}
+		if name == "no key" {
+			if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+				t.Fatalf("the backup made a key: %v", err)
+			}
+		}
+	}
+}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
 // keyCheckContext binds the key check value to its one use.
@@ -44,10 +47,44 @@ func (g *Gatehouse) keyError(err error) error {
 	if !errors.Is(err, secret.ErrKeyMismatch) {
 		return fmt.Errorf("check the secret key: %w", err)
 	}
-	source := "GATEHOUSE_SECRET_KEY (secret_key)"
-	if g.Config.SecretKey == "" {
-		source = filepath.Join(g.Config.DataDir, secret.KeyFileName)
-	}
 	return fmt.Errorf("refusing to start: the secret key from %s does not match the one the data in this database was sealed with; "+
-		"start with the key the data was created with (every node needs the same GATEHOUSE_SECRET_KEY or secret.key)", source)
+		"start with the key the data was created with (every node needs the same GATEHOUSE_SECRET_KEY or secret.key)", KeySource(g.Config))
+}
+
+// KeyOpens checks that the secret key cfg names opens the data sealed in the
+// SQLite file at path (a backup just made), so that the key an operator is
+// told to keep with it is one that works. A file with nothing sealed yet
+// passes. It never makes a key.
+func KeyOpens(ctx context.Context, cfg config.Config, path string) error {
+	sealed, err := sqlstore.SQLiteKeyCheck(ctx, path)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	source := KeySource(cfg)
+	master, err := secret.ReadMaster(cfg.DataDir, cfg.SecretKey)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("there is no secret key at %s (nor GATEHOUSE_SECRET_KEY) to open it with: keep the key the node runs with, and run backup with it", source)
+	}
+	if err != nil {
+		return err
+	}
+	keys, err := secret.New(master)
+	if err != nil {
+		return err
+	}
+	if _, err := keys.Open(sealed, keyCheckContext); err != nil {
+		return fmt.Errorf("the secret key from %s does not open it: keep the key the node runs with, and run backup with it (the same GATEHOUSE_SECRET_KEY or data directory)", source)
+	}
+	return nil
+}
+
+// KeySource names where cfg's secret key comes from.
+func KeySource(cfg config.Config) string {
+	if cfg.SecretKey != "" {
+		return "GATEHOUSE_SECRET_KEY (secret_key)"
+	}
+	return filepath.Join(cfg.DataDir, secret.KeyFileName)
 }

@@ -45,7 +45,7 @@ func BackupSQLite(ctx context.Context, path, to string, overwrite bool, protect 
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return 0, fmt.Errorf("sqlstore: backup to %s failed: cannot write in %s: %w", to, filepath.Dir(to), err)
+		return 0, fmt.Errorf("sqlstore: backup to %s failed: cannot write in %s; the database itself is unchanged: %w", to, filepath.Dir(to), err)
 	}
 	partial := f.Name()
 	f.Close()
