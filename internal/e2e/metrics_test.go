@@ -42,6 +42,15 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatalf("the third wrong password answered %d, want 429", p.status)
 	}
 
+	// A path no route serves, and a method a route does not take: both
+	// "unmatched" (the pages' catch-all that answers them is no route).
+	for _, req := range []struct{ method, path string }{{"GET", "/no/such/path"}, {"DELETE", "/login"}} {
+		r := w.request(req.method, req.path, "", nil)
+		if r.status != http.StatusNotFound && r.status != http.StatusMethodNotAllowed {
+			t.Fatalf("%s %s: %d", req.method, req.path, r.status)
+		}
+	}
+
 	families := scrape(t, w.base+"/metrics")
 	for _, c := range []struct {
 		name   string
@@ -63,6 +72,8 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		{"gatehouse_http_requests_total", map[string]string{"route": "/rest/oauth2/latest/token", "code": "200"}, 4},
 		{"gatehouse_http_requests_total", map[string]string{"route": "/rest/oauth2/latest/token", "code": "400"}, 3},
 		{"gatehouse_http_requests_total", map[string]string{"route": "POST /login", "code": "429"}, 1},
+		{"gatehouse_http_requests_total", map[string]string{"route": "unmatched", "code": "404"}, 1},
+		{"gatehouse_http_requests_total", map[string]string{"route": "unmatched", "code": "405"}, 1},
 		{"gatehouse_sessions_active", nil, 1}, // alice's; mallory never signed in
 		{"gatehouse_integration_refreshes_total", map[string]string{"result": "success"}, 0},
 	} {

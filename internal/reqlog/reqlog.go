@@ -100,11 +100,13 @@ func Middleware(log *slog.Logger, callers Callers, observe Observer, next http.H
 
 // Route wraps a ServeMux so the access log names the pattern it matched, as
 // "POST /rest/oauth2/latest/token" rather than a path that may hold an ID.
-// With muxes nested, the innermost match wins: it returns first.
+// With muxes nested, the innermost match wins: it returns first. A
+// catch-all "/" is no route (it answers 404 or 405): such a request stays
+// "unmatched".
 func Route(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r) // sets r.Pattern on this very request
-		if in, ok := r.Context().Value(ctxKey{}).(*info); ok && in.pattern == "" {
+		if in, ok := r.Context().Value(ctxKey{}).(*info); ok && in.pattern == "" && r.Pattern != "/" {
 			in.pattern = r.Pattern
 		}
 	})
