@@ -99,9 +99,24 @@ func newUserList(g *globals) *cobra.Command {
 func userChange(g *globals, use, short string, extra func(*cobra.Command), change func(context.Context, *server.Gatehouse, string) error) *cobra.Command {
 	var username string
 	cmd := &cobra.Command{
-		Use:   use,
+		Use:   use + " USERNAME",
 		Short: short,
-		Args:  cobra.NoArgs,
+		// The username comes as an argument, as client, integration and
+		// mailserver commands take their name or ID, or with --username.
+		// Resolved here, before a PreRunE asks for a password.
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) > 1:
+				return fmt.Errorf("%s takes one USERNAME, got %d arguments", cmd.CommandPath(), len(args))
+			case len(args) == 1 && username != "" && username != args[0]:
+				return fmt.Errorf("give the username once: as USERNAME or with --username")
+			case len(args) == 1:
+				username = args[0]
+			case username == "":
+				return fmt.Errorf("give the user: %s USERNAME (or --username)", cmd.CommandPath())
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
 				if err := change(ctx, node, username); err != nil {
@@ -119,8 +134,7 @@ func userChange(g *globals, use, short string, extra func(*cobra.Command), chang
 			})
 		},
 	}
-	cmd.Flags().StringVar(&username, "username", "", "username (required)")
-	cmd.MarkFlagRequired("username")
+	cmd.Flags().StringVar(&username, "username", "", "the user, when not given as USERNAME")
 	if extra != nil {
 		extra(cmd)
 	}
@@ -135,8 +149,8 @@ func newUserSetPassword(g *globals) *cobra.Command {
 			cmd.Long = `Set a user's password (at least 8 characters) and end every session signed in
 with the old one. The password is asked for twice on the terminal, or read
 from the first line of standard input with --password-stdin.`
-			cmd.Example = `  gatehouse user set-password --username alice
-  printf '%s\n' "$NEW_PASSWORD" | gatehouse user set-password --username alice --password-stdin`
+			cmd.Example = `  gatehouse user set-password alice
+  printf '%s\n' "$NEW_PASSWORD" | gatehouse user set-password alice --password-stdin`
 			input.addFlags(cmd)
 			// Asked before the database is opened.
 			cmd.PreRunE = func(cmd *cobra.Command, _ []string) (err error) {

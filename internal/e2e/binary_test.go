@@ -291,7 +291,9 @@ func TestBinaryFollowsREADME(t *testing.T) {
 	}
 	cli(t, bin, dir, "user", "create", "--username", "bob", "--password", "bob-password", "--level", "admin")
 	cli(t, bin, dir, "user", "set-level", "--username", "bob", "--level", "user")
-	cli(t, bin, dir, "user", "disable", "--username", "bob")
+	// The username may also come first, as client, integration and
+	// mailserver commands take their name or ID.
+	cli(t, bin, dir, "user", "disable", "bob")
 	var users []struct {
 		Username string `json:"username"`
 		Level    string `json:"level"`
@@ -326,6 +328,9 @@ func TestBinaryRefusesBadInput(t *testing.T) {
 		{[]string{"user", "set-level", "--username", "u", "--level", "emperor"}, "emperor"},
 		{[]string{"user", "create", "--password", "long-enough"}, "username"},
 		{[]string{"user", "set-level", "--username", "ghost", "--level", "admin"}, `user "ghost" not found`},
+		{[]string{"user", "set-level", "ghost", "--level", "admin"}, `user "ghost" not found`},
+		{[]string{"user", "disable"}, "USERNAME"},
+		{[]string{"user", "disable", "alice", "--username", "bob"}, "once"},
 		{[]string{"user", "list", "--data-dir", "no-such-dir"}, "no Gatehouse database at"},
 		{[]string{"client", "list", "--data-dir", "no-such-dir"}, "--data-dir"},
 	}
