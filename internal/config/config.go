@@ -198,7 +198,7 @@ func (c *Config) LoadFile(path string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("config: %s: %w", path, err)
+		return fmt.Errorf("config: %s: %w", path, fileErrors(err))
 	}
 	return nil
 }

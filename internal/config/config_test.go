@@ -326,3 +326,28 @@ func TestTLSSettings(t *testing.T) {
 		})
 	}
 }
+
+// A configuration file's mistakes are named in the file's own terms — the
+// setting's dotted path, the closest known key, what the value should be —
+// as the environment's are, not in Go's ("field acces_token not found in
+// type config.Lifetimes", "cannot unmarshal !!int `90` into time.Duration").
+func TestFileErrorsNameTheSetting(t *testing.T) {
+	for body, want := range map[string]string{
+		"lifetimes:\n  acces_token: 1h\n":       "line 2: unknown setting lifetimes.acces_token; did you mean lifetimes.access_token?",
+		"listne: 127.0.0.1:1\n":                 "line 1: unknown setting listne; did you mean listen?",
+		"lifetimes:\n  access_token: 90\n":      `line 2: "90" is not a duration such as 90s, 10m or 2h`,
+		"dev: maybe\n":                          `line 1: "maybe" is not true or false`,
+		"lifetimes:\n  nothing_like_this: 1h\n": "line 2: unknown setting lifetimes.nothing_like_this",
+		"dev: maybe\nlifetimes:\n  cod: 1m\n":   `line 1: "maybe" is not true or false; line 3: unknown setting lifetimes.cod; did you mean lifetimes.code?`,
+	} {
+		path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c := Default()
+		err := c.LoadFile(path)
+		if err == nil || !strings.HasSuffix(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("%q: LoadFile = %v; want it to end %q", body, err, want)
+		}
+	}
+}
