@@ -502,7 +502,7 @@ func (c *Config) validateTLS() []error {
 func (c *Config) validateBaseURL() []error {
 	if c.BaseURL == "" {
 		if !c.Dev {
-			return []error{errors.New("base_url is required in production (for example --base-url https://auth.example.com); use --dev to run on http://" + c.Listen)}
+			return []error{errors.New("base_url is required in production: the node's public https URL, as --base-url https://auth.example.com, GATEHOUSE_BASE_URL or base_url in the configuration file (the management commands need the same one as the node); for a trial on this machine only, --dev uses http://" + c.Listen)}
 		}
 		c.BaseURL = "http://" + c.Listen
 		if c.TLS.Enabled() {
