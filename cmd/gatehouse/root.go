@@ -81,6 +81,7 @@ func (g *globals) withNode(cmd *cobra.Command, fn func(ctx context.Context, n *s
 func (g *globals) printJSON(v any) error {
 	enc := json.NewEncoder(g.stdout)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // URLs as they are, for sed and grep: not "&" as "\u0026"
 	return enc.Encode(v)
 }
 

@@ -95,6 +95,11 @@ func TestCLIIntegration(t *testing.T) {
 		t.Errorf("a refused authorization's page: %d %s", status, body)
 	}
 
+	// URLs in --json are written as they are, so that sed or grep, as in
+	// the README, can take them: not with "&" as "\u0026".
+	if out, err := run("", "authorize-url", "Mail", "--json"); err != nil || strings.Contains(out, `\u0026`) || !strings.Contains(out, "&") {
+		t.Fatalf("authorize-url --json: %v\n%s", err, out)
+	}
 	authorize := must("", "authorize-url", "Mail", "--json")
 	redirect, q = p.Approve(t, authorize["url"].(string))
 	resp, err := http.Get(redirect + "?" + q.Encode())
