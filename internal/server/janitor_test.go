@@ -15,7 +15,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse/gatehouse/internal/app"
-	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
@@ -35,12 +34,7 @@ func (c *testClock) Advance(d time.Duration) {
 // openNodes opens n nodes on one data directory, as a cluster shares one database.
 func openNodes(t *testing.T, n int, clk *testClock) []*Gatehouse {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Dev = true
-	cfg.DataDir = t.TempDir()
-	if err := cfg.ValidateServe(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := devConfig(t)
 	var nodes []*Gatehouse
 	for range n {
 		g, err := Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
