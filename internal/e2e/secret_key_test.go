@@ -43,7 +43,7 @@ func TestBinaryRefusesWrongSecretKey(t *testing.T) {
 		t.Fatalf("client create: %v\n%s", err, errOut)
 	}
 	db := openSQLiteFile(t, filepath.Join(data, "gatehouse.db"))
-	refused := func(t *testing.T, env []string, source string) {
+	refused := func(t *testing.T, env []string, wants ...string) {
 		t.Helper()
 		// A node that starts after all would serve until the timeout.
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -56,17 +56,30 @@ func TestBinaryRefusesWrongSecretKey(t *testing.T) {
 		if !errors.As(err, &exit) || ctx.Err() != nil {
 			t.Fatalf("serve with the wrong key: %v; want it to refuse to start\n%s", err, errOut.String())
 		}
-		if out := errOut.String(); !strings.Contains(out, "does not match") || !strings.Contains(out, source) || !strings.Contains(out, "GATEHOUSE_SECRET_KEY") {
-			t.Fatalf("serve with the wrong key said:\n%s\nwant it to say the key from %s does not match", out, source)
+		for _, want := range wants {
+			if out := errOut.String(); !strings.Contains(out, want) {
+				t.Fatalf("serve with the wrong key said:\n%s\nwant it to say %q", out, want)
+			}
 		}
 	}
 	t.Run("GATEHOUSE_SECRET_KEY", func(t *testing.T) {
-		refused(t, env(wrong), "GATEHOUSE_SECRET_KEY")
+		refused(t, env(wrong), "the secret key from GATEHOUSE_SECRET_KEY", "does not match")
 	})
 	t.Run("secret.key", func(t *testing.T) {
-		// The data directory has no key file yet (the key came from the
-		// environment): the node makes a new one, which cannot be right.
-		refused(t, nil, filepath.Join(data, secret.KeyFileName))
+		// The data directory has no key file (the key came from the
+		// environment): a new one could open nothing, so none is made.
+		refused(t, nil, data+" holds no "+secret.KeyFileName, "GATEHOUSE_SECRET_KEY", "no new key was made")
+		if _, err := os.Stat(filepath.Join(data, secret.KeyFileName)); !os.IsNotExist(err) {
+			t.Fatalf("the refused node made a key file: %v", err)
+		}
+	})
+	t.Run("wrong secret.key", func(t *testing.T) {
+		keyFile := filepath.Join(data, secret.KeyFileName)
+		if err := os.WriteFile(keyFile, []byte(wrong+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(keyFile)
+		refused(t, nil, "the secret key from "+keyFile, "does not match")
 	})
 	t.Run("database from before key checks", func(t *testing.T) {
 		// Without a stored key check, the node tries the application's sealed
@@ -74,7 +87,7 @@ func TestBinaryRefusesWrongSecretKey(t *testing.T) {
 		if _, err := db.Exec(`DELETE FROM key_check`); err != nil {
 			t.Fatal(err)
 		}
-		refused(t, env(wrong), "GATEHOUSE_SECRET_KEY")
+		refused(t, env(wrong), "the secret key from GATEHOUSE_SECRET_KEY", "does not match")
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM key_check`).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("key checks stored by the refused node: %d (%v); want 0", n, err)
