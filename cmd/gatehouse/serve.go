@@ -135,6 +135,10 @@ func newMigrateCommand(g *globals) *cobra.Command {
 					Version     int64  `json:"version"`
 				}{target, m.From, m.To})
 			}
+			if m.From == 0 && m.To != 0 {
+				_, err = fmt.Fprintf(g.stdout, "database created (schema version %d): %s\n", m.To, target)
+				return err
+			}
 			if m.From != m.To {
 				_, err = fmt.Fprintf(g.stdout, "database schema migrated from version %d to %d in %v: %s\n", m.From, m.To, m.Took.Round(time.Millisecond), target)
 				return err
