@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestLoadMasterFullDisk: a key file whose write fails (a full disk) is not
@@ -125,5 +127,24 @@ func failWritesAsFullDisk(t *testing.T) {
 	writeKey = func(f *os.File, b []byte) (int, error) {
 		n, _ := f.Write(b[:len(b)/2])
 		return n, syscall.ENOSPC
+	}
+}
+
+// TestLoadMasterDanglingSymlink: a secret.key that is a symbolic link to
+// nothing is refused with an error; the start looped forever.
+func TestLoadMasterDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "gone"), filepath.Join(dir, KeyFileName)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := LoadMaster(dir, ""); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), KeyFileName) {
+			t.Fatalf("LoadMaster with a dangling secret.key = %v; want an error naming it", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("LoadMaster with a dangling secret.key did not return")
 	}
 }

@@ -150,8 +150,10 @@ func LoadMaster(dataDir, fromEnv string) ([]byte, error) {
 	rand.Read(master)
 	err = WriteFile(path, []byte(base64.StdEncoding.EncodeToString(master)+"\n"), false)
 	if errors.Is(err, os.ErrExist) {
-		// Another process created it first: use theirs.
-		return LoadMaster(dataDir, "")
+		// Another process created it first: use theirs. Read once, not
+		// created again: a path that exists but cannot be read (a dangling
+		// symbolic link) looped here forever.
+		return ReadMaster(dataDir, "")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("secret: create key file: %w", err)
