@@ -127,7 +127,8 @@ func (s *Service) RevokeAppForUser(ctx context.Context, a Actor, userID, clientI
 		return store.ErrNotFound
 	}
 	for _, g := range grants {
-		if err := s.revokeGrant(ctx, a, g); err != nil {
+		// One revoked meanwhile by another request is as good as revoked here.
+		if err := s.revokeGrant(ctx, a, g); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 	}
@@ -141,8 +142,12 @@ func (s *Service) revokeGrant(ctx context.Context, a Actor, g Grant) error {
 		username = g.User.Username
 	}
 	ctx, event := s.pending(ctx, a, audit.GrantRevoke, g.Client.ID, username, g.Scope)
-	if _, err := s.store.RevokeGrant(ctx, g.ID, s.now()); err != nil {
+	n, err := s.store.RevokeGrant(ctx, g.ID, s.now())
+	if err != nil {
 		return err
+	}
+	if n == 0 { // revoked meanwhile, by a concurrent request: that one is audited
+		return store.ErrNotFound
 	}
 	s.audit.Settle(ctx, event)
 	return nil

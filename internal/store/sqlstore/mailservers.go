@@ -109,10 +109,15 @@ func (s *Store) UpdateMailServer(ctx context.Context, id string, change func(*st
 
 // DeleteMailServer implements store.MailServers.
 func (s *Store) DeleteMailServer(ctx context.Context, id string) error {
-	res, err := s.exec(ctx, `DELETE FROM mail_servers WHERE id = $1`, id)
-	if err == nil {
-		err = affected(res)
-	}
+	// Not found inside the write, so that a pending audit event is not
+	// stored for a delete that deleted nothing.
+	err := s.writeStatement(ctx, func(ctx context.Context, q querier) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM mail_servers WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		return affected(res)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete mail server: %w", err)
 	}

@@ -455,6 +455,10 @@ func (s *Store) inTxEffects(ctx context.Context, eff *effects, fn func(ctx conte
 	return err
 }
 
+// errNothingDone rolls back a write that found nothing to do, with the
+// audit event pending for it; the method then reports its usual "nothing".
+var errNothingDone = errors.New("sqlstore: nothing done")
+
 // withPendingEvent returns fn storing after its own writes, in its
 // transaction, the audit event pending in ctx (store.WithEvent), and that
 // event for the caller to mark stored once the transaction commits; with no

@@ -345,11 +345,17 @@ func (s *Store) RevokeToken(ctx context.Context, hash []byte, now time.Time) err
 // RevokeGrant implements store.Tokens.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string, now time.Time) (int64, error) {
 	var n int64
+	audited := store.PendingFor(ctx) != nil
 	err := s.writeStatement(ctx, func(ctx context.Context, q querier) error {
 		var err error
-		n, err = revokeGrant(ctx, q, grantID, now)
+		if n, err = revokeGrant(ctx, q, grantID, now); err == nil && n == 0 && audited {
+			return errNothingDone // no audit event for a revocation of nothing
+		}
 		return err
 	})
+	if errors.Is(err, errNothingDone) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: revoke grant: %w", err)
 	}

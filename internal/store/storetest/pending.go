@@ -91,6 +91,24 @@ func testPendingEvent(t *testing.T, s store.Store) {
 	}
 	wantEvents("created", "renamed", "client", "logo", "deleted")
 
+	// A write that finds nothing to do (a grant revoked already, a mail
+	// server deleted already: the loser of two concurrent requests) stores
+	// no event either.
+	nothing, p := pending("nothing")
+	if n, err := s.RevokeGrant(nothing, "no-such-grant", t0); err != nil || n != 0 {
+		t.Fatalf("RevokeGrant(unknown) = %d, %v; want 0, nil", n, err)
+	}
+	if err := s.DeleteMailServer(nothing, "no-such-server"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("DeleteMailServer(unknown) = %v; want ErrNotFound", err)
+	}
+	if err := s.DeleteClient(nothing, "c1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("DeleteClient(deleted) = %v; want ErrNotFound", err)
+	}
+	if p.Stored() {
+		t.Fatal("a write that did nothing stored its event")
+	}
+	wantEvents("created", "renamed", "client", "logo", "deleted")
+
 	// Concurrent writes, batched together or not, each commit their own
 	// event with them: of two creations of each user, one event each.
 	errs := race(16, func(i int) error {
