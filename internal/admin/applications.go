@@ -195,8 +195,14 @@ func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string,
 
 // NewSecret returns an application with its secret, for the one page that
 // shows a secret just created or rotated (both audited already). Callers
-// must show it only right after that creation or rotation.
-func (s *Service) NewSecret(ctx context.Context, id string) (store.Client, string, error) {
+// must show it only right after that creation or rotation, and only if it
+// is still the secret then made. The actor must still be allowed to manage
+// the application (a system administrator may have given it the
+// INTEGRATION_TOKEN scope since).
+func (s *Service) NewSecret(ctx context.Context, a Actor, id string) (store.Client, string, error) {
+	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
+		return store.Client{}, "", err
+	}
 	c, err := s.apps.Get(ctx, id)
 	if err != nil {
 		return c, "", err

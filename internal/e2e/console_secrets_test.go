@@ -148,3 +148,74 @@ func TestConsoleIntrospectAny(t *testing.T) {
 		t.Fatal("the Japanese form does not label the introspection checkbox")
 	}
 }
+
+// The page that shows a new secret once shows that secret, to an
+// administrator still allowed to see it, soon after it was made: left
+// unopened, it showed whatever secret the application had later (one a
+// system administrator rotated, after giving the application the
+// INTEGRATION_TOKEN scope an administrator may not manage), without
+// re-authentication or audit, for the session's whole life.
+func TestNewSecretPageShowsOnlyThatSecret(t *testing.T) {
+	e, root := consoleEnv(t)
+	e.createUser("carol", "carol-password", store.LevelAdmin)
+	carol := e.newBrowser()
+	if p := carol.signIn("carol", "carol-password"); p.status != http.StatusSeeOther {
+		t.Fatalf("carol's sign-in: %d", p.status)
+	}
+	create := func(b *browser, name string) (newSecretPage string) {
+		t.Helper()
+		posted := b.post("/admin/apps/new", pageForm("app", url.Values{
+			"csrf_token": {b.csrf()}, "name": {name}, "redirect_uris": {callback},
+			"scope": {"READ"}, "type": {"confidential"}, "grant": {"authorization_code", "client_credentials"}, "enabled": {"on"},
+		}))
+		if posted.status != http.StatusSeeOther || !strings.HasSuffix(posted.header.Get("Location"), "/new-secret") {
+			t.Fatalf("create %s: %d", name, posted.status)
+		}
+		return posted.header.Get("Location")
+	}
+	appOf := func(page string) store.Client {
+		t.Helper()
+		c, err := e.node.Apps.Get(t.Context(), strings.Split(page, "/")[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	shown := func(b *browser, page string) bool {
+		t.Helper()
+		p := b.follow(b.get(page))
+		return secretField.MatchString(p.body)
+	}
+
+	// Rotated by someone else before the page was opened: not shown.
+	page := create(root, "Rotated")
+	if _, err := e.node.Apps.RotateSecret(t.Context(), appOf(page).ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the one-second application cache
+	if shown(root, page) {
+		t.Fatal("the page showed a secret rotated since by someone else")
+	}
+
+	// Opened too late: not shown.
+	page = create(root, "Late")
+	e.clock.Advance(6 * time.Minute)
+	if shown(root, page) {
+		t.Fatal("the page showed the secret six minutes after it was made")
+	}
+
+	// Given INTEGRATION_TOKEN meanwhile by a system administrator: an
+	// administrator may no longer see its secret.
+	page = create(carol, "Carol's")
+	e.updateClient(appOf(page), func(r *app.Registration) { r.Scopes = append(r.Scopes, "INTEGRATION_TOKEN") })
+	time.Sleep(1100 * time.Millisecond)
+	if shown(carol, page) {
+		t.Fatal("an administrator saw the secret of an application holding INTEGRATION_TOKEN")
+	}
+
+	// The ordinary case still shows it, once.
+	page = create(root, "Plain")
+	if !shown(root, page) || shown(root, page) {
+		t.Fatal("the page did not show its new secret exactly once")
+	}
+}

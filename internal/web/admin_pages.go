@@ -1,7 +1,9 @@
 package web
 
 import (
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -223,8 +226,19 @@ func (p *Pages) handleAppCreate(w http.ResponseWriter, r *http.Request, u store.
 }
 
 // keyNewSecret remembers, for one page view, which application's secret was
-// just made ("created:ID" or "rotated:ID").
+// just made, when, and a keyed fingerprint of it
+// ("created:ID:UNIX-MS:FINGERPRINT", or "rotated:…").
 const keyNewSecret = "new_secret"
+
+// newSecretWindow is how long after its creation or rotation a secret may
+// still be shown on that page: a page left unopened is not a way to see a
+// later secret, or this one hours later.
+const newSecretWindow = 5 * time.Minute
+
+// secretFingerprint identifies a secret in the session without keeping it.
+func (p *Pages) secretFingerprint(secretValue string) string {
+	return hex.EncodeToString(p.keys.Hash("new-secret:" + secretValue)[:16])
+}
 
 // showSecretOnce answers a creation or rotation with a redirect to a page
 // that shows the new secret once (Post/Redirect/Get): reloading that page
@@ -236,7 +250,7 @@ func (p *Pages) showSecretOnce(w http.ResponseWriter, r *http.Request, id, secre
 		http.Redirect(w, r, "/admin/apps/"+id, http.StatusSeeOther)
 		return
 	}
-	p.sessions.Put(r.Context(), keyNewSecret, what+":"+id)
+	p.sessions.Put(r.Context(), keyNewSecret, fmt.Sprintf("%s:%s:%d:%s", what, id, p.now().UnixMilli(), p.secretFingerprint(secretValue)))
 	http.Redirect(w, r, "/admin/apps/"+id+"/new-secret", http.StatusSeeOther)
 }
 
@@ -247,15 +261,23 @@ func (p *Pages) handleAppNewSecret(w http.ResponseWriter, r *http.Request, u sto
 	if err != nil {
 		return err
 	}
-	what, shownID, _ := strings.Cut(once, ":")
-	if shownID != id {
+	shownOnce := func() error {
 		p.flash(r, "admin.secret_shown_once")
 		http.Redirect(w, r, "/admin/apps/"+id, http.StatusSeeOther)
 		return nil
 	}
-	c, secretValue, err := p.admin.NewSecret(r.Context(), id)
+	what, shownID, madeAt, fingerprint := splitNewSecret(once)
+	if shownID != id || p.now().Sub(madeAt) > newSecretWindow || madeAt.After(p.now()) {
+		return shownOnce()
+	}
+	c, secretValue, err := p.admin.NewSecret(r.Context(), p.actor(r, u), id)
 	if err != nil {
 		return err
+	}
+	// Rotated again since (from the command line, by another administrator):
+	// that secret is not this page's to show.
+	if p.secretFingerprint(secretValue) != fingerprint {
+		return shownOnce()
 	}
 	title := p.t(r, "admin.app_created")
 	if what == "rotated" {
@@ -263,6 +285,19 @@ func (p *Pages) handleAppNewSecret(w http.ResponseWriter, r *http.Request, u sto
 	}
 	p.render(w, r, http.StatusOK, "admin_app_secret", title, createdData{Client: c, Secret: secretValue, Title: title})
 	return nil
+}
+
+// splitNewSecret reads keyNewSecret's value; zero values where it is not one.
+func splitNewSecret(v string) (what, id string, madeAt time.Time, fingerprint string) {
+	parts := strings.Split(v, ":")
+	if len(parts) != 4 {
+		return "", "", time.Time{}, ""
+	}
+	ms, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		return "", "", time.Time{}, ""
+	}
+	return parts[0], parts[1], time.UnixMilli(ms), parts[3]
 }
 
 type appShowData struct {
