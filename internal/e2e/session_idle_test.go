@@ -73,3 +73,40 @@ func (e *env) sessionKey(b *browser) string {
 	e.t.Fatal("no session cookie")
 	return ""
 }
+
+// A session ends when the password it was signed in with is replaced, even
+// if its sign-in stamp is later than the reset's: a sign-in that read the
+// old password hash just before a reset committed, and stamped its session
+// after it (the hash check takes ~50 ms), survived the reset — an attacker
+// with the old password kept sign-ins in flight to outlive it. Here the
+// hash is replaced under the session without moving SessionsAfter, as that
+// race leaves it.
+func TestSessionEndsWithItsPassword(t *testing.T) {
+	e := newEnv(t)
+	u := e.createUser("erin", "old-password", store.LevelUser)
+	b := e.newBrowser()
+	if p := b.signIn("erin", "old-password"); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", p.status)
+	}
+	if p := b.get("/"); p.status != http.StatusOK || !strings.Contains(p.body, "erin") {
+		t.Fatalf("home before: %d", p.status)
+	}
+	other := e.createUser("other", "new-password", store.LevelUser)
+	if _, err := e.node.Store.UpdateUser(t.Context(), u.ID, func(x *store.User) error {
+		x.PasswordHash = other.PasswordHash
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/"); p.status == http.StatusOK && strings.Contains(p.body, `class="who">erin`) {
+		t.Fatal("a session signed in with the replaced password is still signed in")
+	}
+	// Signing in with the new password works, and stays signed in.
+	b = e.newBrowser()
+	if p := b.signIn("erin", "new-password"); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in with the new password: %d", p.status)
+	}
+	if p := b.get("/"); !strings.Contains(p.body, `class="who">erin`) {
+		t.Fatal("the new session is not signed in")
+	}
+}

@@ -24,6 +24,10 @@ const Cookie = "gatehouse_session"
 const (
 	keyUserID = "user_id"
 	keyAuthAt = "auth_at" // unix ms of the sign-in, compared with User.SessionsAfter
+	// keyPassword tags the password hash the session was signed in with: a
+	// new password ends the session whatever the clock says (a sign-in that
+	// read the old hash just before a reset stamps its auth_at after it).
+	keyPassword = "password_tag"
 	keySeenAt = "seen_at" // unix ms of the last recorded activity
 )
 
@@ -38,6 +42,7 @@ type Options struct {
 type Manager struct {
 	*scs.SessionManager
 	users store.Users
+	keys  *secret.Keys
 	idle  time.Duration
 	now   func() time.Time
 }
@@ -65,7 +70,7 @@ func New(s Store, keys *secret.Keys, now func() time.Time, o Options) *Manager {
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Secure = o.Secure
 	sm.Cookie.Path = "/"
-	m := &Manager{SessionManager: sm, users: s, idle: o.Idle, now: now}
+	m := &Manager{SessionManager: sm, users: s, keys: keys, idle: o.Idle, now: now}
 	sm.ErrorFunc = m.sessionError
 	return m
 }
@@ -102,18 +107,29 @@ func (m *Manager) User(r *http.Request) (*store.User, error) {
 	if u.Disabled || m.GetInt64(ctx, keyAuthAt) < u.SessionsAfter.UnixMilli() {
 		return nil, nil
 	}
+	// Sessions from before the tag have none: SessionsAfter alone ends them.
+	if tag := m.GetString(ctx, keyPassword); tag != "" && tag != m.passwordTag(u) {
+		return nil, nil
+	}
 	return &u, nil
 }
 
 // SignIn renews the session token (so a planted cookie is worthless) and
-// records who signed in, and when.
-func (m *Manager) SignIn(ctx context.Context, userID string) error {
+// records who signed in, when, and with which password (u as the password
+// check read it).
+func (m *Manager) SignIn(ctx context.Context, u store.User) error {
 	if err := m.RenewToken(ctx); err != nil {
 		return err
 	}
-	m.Put(ctx, keyUserID, userID)
+	m.Put(ctx, keyUserID, u.ID)
 	m.Put(ctx, keyAuthAt, m.now().UnixMilli())
+	m.Put(ctx, keyPassword, m.passwordTag(u))
 	return nil
+}
+
+// passwordTag identifies u's password hash in the session without keeping it.
+func (m *Manager) passwordTag(u store.User) string {
+	return hex.EncodeToString(m.keys.Hash("session-password:" + u.PasswordHash)[:12])
 }
 
 // PopOnce removes key from the session and returns its value only once
@@ -143,10 +159,12 @@ func (m *Manager) SignOut(ctx context.Context, w http.ResponseWriter) error {
 	return err
 }
 
-// KeepAfter moves this session's sign-in time to no earlier than t, so it
-// survives a SessionsAfter set at t (a user's own password change).
-func (m *Manager) KeepAfter(ctx context.Context, t time.Time) {
-	m.Put(ctx, keyAuthAt, max(m.now().UnixMilli(), t.UnixMilli()))
+// KeepAfter keeps this session signed in through a change of u that ends
+// the others (a user's own password change): its sign-in time moves to no
+// earlier than u.SessionsAfter, and it takes u's new password.
+func (m *Manager) KeepAfter(ctx context.Context, u store.User) {
+	m.Put(ctx, keyAuthAt, max(m.now().UnixMilli(), u.SessionsAfter.UnixMilli()))
+	m.Put(ctx, keyPassword, m.passwordTag(u))
 }
 
 // idleSessions ends a session unused for longer than the idle timeout. It

@@ -84,7 +84,7 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	if err := p.sessions.SignIn(ctx, u.ID); err != nil {
+	if err := p.sessions.SignIn(ctx, u); err != nil {
 		p.fail(w, r, err)
 		return
 	}

@@ -64,7 +64,7 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.sessions.KeepAfter(ctx, after.SessionsAfter)
+	p.sessions.KeepAfter(ctx, after)
 	p.audit.Settle(ctx, changed)
 	p.flash(r, "password.changed")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
