@@ -125,6 +125,7 @@ func (p *Pages) handleLogoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	}
 	if u != nil {
 		if err := p.admin.SignOutEverywhere(r.Context(), p.actor(r, *u), u.Username); err != nil {
+			p.sessions.SignOut(r.Context(), w) // this browser, at least, is signed out
 			p.fail(w, r, err)
 			return
 		}
