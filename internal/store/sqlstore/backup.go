@@ -68,9 +68,30 @@ func BackupSQLite(ctx context.Context, path, to string, overwrite bool, protect 
 	return size, nil
 }
 
+// resolvedPath is path made absolute with its directory's symbolic links
+// resolved, to compare names of files that may not exist.
+func resolvedPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		return filepath.Join(dir, filepath.Base(abs))
+	}
+	return abs
+}
+
 // replaceable checks that a backup may be written at to: nothing is there,
 // or overwrite is set and it is a regular file other than protected.
 func replaceable(to string, overwrite bool, protected []string) error {
+	// A protected name is refused even while nothing is there: a backup
+	// written where the database's -journal or -wal file goes, or where the
+	// key goes, would be taken for one (and deleted, or refused, later).
+	for _, p := range protected {
+		if resolvedPath(to) == resolvedPath(p) {
+			return fmt.Errorf("%s is where %s goes, which a backup never writes", to, p)
+		}
+	}
 	fi, err := os.Lstat(to)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

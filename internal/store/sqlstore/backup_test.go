@@ -207,3 +207,27 @@ func TestBackupIntoAMissingDirectoryNamesTheTarget(t *testing.T) {
 		t.Fatalf("a backup into a missing directory = %v; want the target and its directory named, no temporary file", err)
 	}
 }
+
+// A backup is never written where one of the database's own files or the
+// key goes, even while nothing is there: a copy at gatehouse.db-journal was
+// taken for a hot journal (and deleted, or the database locked), one at the
+// key's path refused every later start.
+func TestBackupNeverWritesWhereTheDatabaseFilesGo(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gatehouse.db")
+	s, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	key := filepath.Join(dir, "secret.key")
+	for _, to := range []string{path + "-journal", path + "-wal", key, filepath.Join(dir, ".", "secret.key")} {
+		os.Remove(to)
+		if _, err := BackupSQLite(t.Context(), path, to, true, key); err == nil || !strings.Contains(err.Error(), "never writes") {
+			t.Errorf("backup to %s = %v; want refused", to, err)
+		}
+		if _, err := os.Stat(to); err == nil {
+			t.Errorf("a backup was written at %s", to)
+		}
+	}
+}
