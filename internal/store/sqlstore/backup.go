@@ -89,7 +89,7 @@ func replaceable(to string, overwrite bool, protected []string) error {
 	// key goes, would be taken for one (and deleted, or refused, later).
 	for _, p := range protected {
 		if resolvedPath(to) == resolvedPath(p) {
-			return fmt.Errorf("%s is where %s goes, which a backup never writes", to, p)
+			return fmt.Errorf("%s is %s, which a backup never replaces", to, p)
 		}
 	}
 	fi, err := os.Lstat(to)

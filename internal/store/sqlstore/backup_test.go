@@ -223,7 +223,7 @@ func TestBackupNeverWritesWhereTheDatabaseFilesGo(t *testing.T) {
 	key := filepath.Join(dir, "secret.key")
 	for _, to := range []string{path + "-journal", path + "-wal", key, filepath.Join(dir, ".", "secret.key")} {
 		os.Remove(to)
-		if _, err := BackupSQLite(t.Context(), path, to, true, key); err == nil || !strings.Contains(err.Error(), "never writes") {
+		if _, err := BackupSQLite(t.Context(), path, to, true, key); err == nil || !strings.Contains(err.Error(), "never replaces") {
 			t.Errorf("backup to %s = %v; want refused", to, err)
 		}
 		if _, err := os.Stat(to); err == nil {
