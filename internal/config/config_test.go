@@ -339,6 +339,8 @@ func TestFileErrorsNameTheSetting(t *testing.T) {
 		"dev: maybe\n":                          `line 1: "maybe" is not true or false`,
 		"lifetimes:\n  nothing_like_this: 1h\n": "line 2: unknown setting lifetimes.nothing_like_this",
 		"dev: maybe\nlifetimes:\n  cod: 1m\n":   `line 1: "maybe" is not true or false; line 3: unknown setting lifetimes.cod; did you mean lifetimes.code?`,
+		// A database URL put where a key goes is named without its password.
+		"database: {url:postgres://u:Sup3rSecretPW@h/db}\n": "line 1: unknown setting database.url:postgres://…@h/db",
 	} {
 		path := filepath.Join(t.TempDir(), "gatehouse.yaml")
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {

@@ -13,6 +13,9 @@ import (
 var (
 	unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type config\.(\w+)$`)
 	badValue     = regexp.MustCompile(`^line (\d+): cannot unmarshal !!\w+ ` + "`(.*)`" + ` into (time\.Duration|bool|int)$`)
+	// urlCredentials is the user and password of a URL, which an error
+	// that echoes a misplaced database URL must not print.
+	urlCredentials = regexp.MustCompile(`://[^/\s@]*@`)
 )
 
 // fileErrors words the YAML decoder's refusals of a configuration file in
@@ -23,7 +26,7 @@ var (
 func fileErrors(err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return err
+		return errors.New(urlCredentials.ReplaceAllString(err.Error(), "://…@"))
 	}
 	sections := yamlSections()
 	lines := make([]string, 0, len(te.Errors))
@@ -48,7 +51,7 @@ func fileErrors(err error) error {
 		}
 		lines = append(lines, msg)
 	}
-	return errors.New(strings.Join(lines, "; "))
+	return errors.New(urlCredentials.ReplaceAllString(strings.Join(lines, "; "), "://…@"))
 }
 
 // section is one YAML mapping of the configuration: its dotted path
