@@ -33,6 +33,14 @@ func TestMissingDatabaseBesideItsKeyIsRefused(t *testing.T) {
 	if _, err := open(); err == nil || !strings.Contains(err.Error(), "secret.key") || !strings.Contains(err.Error(), "gatehouse.db") {
 		t.Fatalf("open without the database = %v, want refused naming both files", err)
 	}
+	// An empty file where the database was is refused the same.
+	if err := os.WriteFile(cfg.SQLitePath(), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open(); err == nil || !strings.Contains(err.Error(), "secret.key") {
+		t.Fatalf("open with an empty database file = %v, want refused", err)
+	}
+	os.Remove(cfg.SQLitePath())
 	// gatehouse migrate, which also makes a database, refuses the same.
 	if _, err := OpenStore(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "secret.key") {
 		t.Fatalf("OpenStore without the database = %v, want refused", err)

@@ -189,8 +189,9 @@ func databaseBesideKey(cfg config.Config) error {
 	if _, err := os.Stat(key); err != nil {
 		return nil // a new data directory, or a key given another way
 	}
-	if _, err := os.Stat(cfg.SQLitePath()); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s holds %s but no %s: the database was deleted or moved. Restore it (docs/operations.md, \"Backups and restore\"); to start afresh on purpose, move %s away first",
+	// An empty file is no database either (one truncated, or made by touch).
+	if info, err := os.Stat(cfg.SQLitePath()); errors.Is(err, fs.ErrNotExist) || err == nil && info.Size() == 0 {
+		return fmt.Errorf("%s holds %s but no %s (or an empty one): the database was deleted, moved or emptied. Restore it (docs/operations.md, \"Backups and restore\"); to start afresh on purpose, move %s away first",
 			cfg.DataDir, secret.KeyFileName, filepath.Base(cfg.SQLitePath()), secret.KeyFileName)
 	}
 	return nil
