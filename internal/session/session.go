@@ -28,7 +28,7 @@ const (
 	// new password ends the session whatever the clock says (a sign-in that
 	// read the old hash just before a reset stamps its auth_at after it).
 	keyPassword = "password_tag"
-	keySeenAt = "seen_at" // unix ms of the last recorded activity
+	keySeenAt   = "seen_at" // unix ms of the last recorded activity
 )
 
 // Options configure browser sessions.
