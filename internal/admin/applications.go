@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -78,7 +79,7 @@ func (s *Service) checkRegistration(ctx context.Context, id string, r app.Regist
 	name := strings.TrimSpace(r.Name)
 	for _, c := range apps {
 		if c.ID != id && strings.EqualFold(c.Name, name) {
-			return invalid("admin.app_name_taken", "another application is named %q; choose a name users can tell apart on the consent page", c.Name)
+			return appNameTaken(c.Name)
 		}
 	}
 	if len(r.SubscriberUsers) == 0 && len(r.SubscriberGroups) == 0 {
@@ -108,6 +109,13 @@ func (s *Service) checkRegistration(ctx context.Context, id string, r app.Regist
 	return nil
 }
 
+// appNameTaken refuses a name another application has. checkRegistration
+// finds it first with the other's spelling; the store finds the name taken
+// by a concurrent creation or rename.
+func appNameTaken(name string) error {
+	return invalid("admin.app_name_taken", "another application is named %q; choose a name users can tell apart on the consent page", name)
+}
+
 // CreateApp registers an application; the secret is returned once.
 func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (store.Client, string, error) {
 	if err := s.guardIntegrationScope(ctx, a, "", r.Scopes); err != nil {
@@ -118,6 +126,9 @@ func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (s
 	}
 	ctx, event := s.pending(ctx, a, audit.ClientCreate, "", "", "") // app.Service names the application
 	c, secretValue, err := s.apps.Create(ctx, r)
+	if errors.Is(err, store.ErrConflict) {
+		return c, "", appNameTaken(strings.TrimSpace(r.Name))
+	}
 	if err != nil {
 		return c, "", err
 	}
@@ -135,6 +146,9 @@ func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Regis
 	}
 	ctx, event := s.pending(ctx, a, audit.ClientUpdate, id, "", "")
 	c, err := s.apps.Update(ctx, id, r)
+	if errors.Is(err, store.ErrConflict) {
+		return c, appNameTaken(strings.TrimSpace(r.Name))
+	}
 	if err != nil {
 		return c, err
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -67,6 +69,11 @@ func (e *env) createClient(r app.Registration) (store.Client, string) {
 		r.Scopes = []string{"READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"}
 	}
 	c, secretValue, err := e.node.Apps.Create(context.Background(), r)
+	for n := 2; errors.Is(err, store.ErrConflict) && n < 100; n++ { // names are unique
+		named := r
+		named.Name = fmt.Sprintf("%s (%d)", r.Name, n)
+		c, secretValue, err = e.node.Apps.Create(context.Background(), named)
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}

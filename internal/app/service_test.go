@@ -99,12 +99,18 @@ func TestRegistrationValidation(t *testing.T) {
 func TestApplicationLimit(t *testing.T) {
 	s := newService(t, 2)
 	ctx := context.Background()
-	for range 2 {
-		if _, _, err := s.Create(ctx, valid()); err != nil {
+	create := func(name string) error {
+		r := valid()
+		r.Name = name
+		_, _, err := s.Create(ctx, r)
+		return err
+	}
+	for _, name := range []string{"First", "Second"} {
+		if err := create(name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := s.Create(ctx, valid()); !errors.Is(err, ErrLimit) {
+	if err := create("Third"); !errors.Is(err, ErrLimit) {
 		t.Fatalf("third Create = %v, want ErrLimit", err)
 	}
 }

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -70,5 +73,55 @@ func TestClusterEditRightAfterRotationKeepsTheNewSecret(t *testing.T) {
 	var name string
 	if err := c.db.QueryRow(`SELECT name FROM clients WHERE id = $1`, app.ID).Scan(&name); err != nil || name != "Edited on B" {
 		t.Fatalf("the edit was lost: name %q, %v", name, err)
+	}
+}
+
+// Twenty administrators' creations of one application name, spread over two
+// nodes and sent at once, and then as many renames of other applications to
+// one name: exactly one of each is kept, the rest refused with the form's
+// "name taken" error. Users tell applications apart on the consent page by
+// name; the check used to run before the transaction, so all twenty passed.
+func TestClusterApplicationNamesStayUnique(t *testing.T) {
+	c := newCluster(t, 2)
+	browsers := []*browser{c.signedIn(c.node(0)), c.signedIn(c.node(1))}
+	const n = 20
+	var others []string
+	for range n {
+		others = append(others, c.createClient().ID)
+	}
+	body := func(name string) string {
+		return fmt.Sprintf(`{"name":%q,"redirect_uris":[%q],"scopes":["READ"]}`, name, callback)
+	}
+	statuses := func(send func(i int, b *browser) tokenResult) (created int) {
+		results := make([]tokenResult, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { results[i] = send(i, browsers[i%2]) })
+		}
+		wg.Wait()
+		for i, r := range results {
+			switch {
+			case r.status == http.StatusOK || r.status == http.StatusCreated:
+				created++
+			case r.status != http.StatusBadRequest || !strings.Contains(r.raw, "another application is named"):
+				t.Errorf("request %d: %d %s", i, r.status, r.raw)
+			}
+		}
+		return created
+	}
+	created := statuses(func(i int, b *browser) tokenResult {
+		return b.e.jsonAs(b, "POST", "/rest/oauth2/latest/client", body([]string{"Payroll", "PAYROLL"}[i%2]))
+	})
+	if created != 1 {
+		t.Errorf("%d of %d concurrent creations of one name succeeded, want 1", created, n)
+	}
+	renamed := statuses(func(i int, b *browser) tokenResult {
+		return b.e.jsonAs(b, "PUT", "/rest/oauth2/latest/client/"+others[i], body("Billing"))
+	})
+	if renamed != 1 {
+		t.Errorf("%d of %d concurrent renames to one name succeeded, want 1", renamed, n)
+	}
+	if got := c.count(`SELECT COUNT(*) FROM clients WHERE lower(name) IN ('payroll', 'billing')`); got != 2 {
+		t.Errorf("%d applications are named Payroll or Billing, want 2", got)
 	}
 }

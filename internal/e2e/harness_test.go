@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,6 +48,9 @@ type env struct {
 	node  *server.Gatehouse
 	base  string
 	clock *clock
+	// unnamed counts the applications createClient named itself, since
+	// application names are unique.
+	unnamed int
 }
 
 const callback = "http://127.0.0.1:7777/callback"
@@ -82,7 +86,11 @@ func (e *env) createUser(username, password string, level store.Level, groups ..
 func (e *env) createClient(r app.Registration) (store.Client, string) {
 	e.t.Helper()
 	if r.Name == "" {
+		e.unnamed++
 		r.Name = "Test application"
+		if e.unnamed > 1 {
+			r.Name = fmt.Sprintf("Test application %d", e.unnamed)
+		}
 	}
 	if r.RedirectURIs == nil {
 		r.RedirectURIs = []string{callback}

@@ -130,7 +130,7 @@ func TestIntegrationsOnlySystemAdmins(t *testing.T) {
 	userToken := func(username, password, scope string) string {
 		b := e.newBrowser()
 		b.signIn(username, password)
-		c, secretValue := e.createClient(app.Registration{Name: "cli " + username + " " + scope, Scopes: []string{"READ", "ADMIN", "SYSTEM_ADMIN"}})
+		c, secretValue := e.createClient(app.Registration{Scopes: []string{"READ", "ADMIN", "SYSTEM_ADMIN"}})
 		code := b.code(authParams(c, scope))
 		return e.token(form("grant_type", "authorization_code", "code", code, "redirect_uri", callback), c.ID, secretValue).str("access_token")
 	}

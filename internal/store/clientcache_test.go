@@ -140,7 +140,7 @@ func TestClientCacheIsBounded(t *testing.T) {
 	const n = store.ClientCacheSize + 10
 	for i := range n {
 		id := "c" + time.Duration(i).String()
-		if err := raw.CreateClient(ctx, store.Client{ID: id, CreatedAt: clock.now()}, 0); err != nil {
+		if err := raw.CreateClient(ctx, store.Client{ID: id, Name: id, CreatedAt: clock.now()}, 0); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := cached.ClientByID(ctx, id); err != nil {

@@ -93,7 +93,8 @@ type UserSearch struct {
 // Clients holds the registered applications.
 type Clients interface {
 	// CreateClient inserts c unless limit > 0 and limit clients already exist
-	// (ErrLimit); the count and the insert are one transaction.
+	// (ErrLimit) or another client has its name up to case (ErrConflict);
+	// the checks and the insert are one transaction.
 	CreateClient(ctx context.Context, c Client, limit int) error
 	ClientByID(ctx context.Context, id string) (Client, error)
 	ListClients(ctx context.Context) ([]Client, error)
@@ -103,6 +104,7 @@ type Clients interface {
 	// as stored. Concurrent changes so apply one after the other, each to the
 	// other's result: none is lost to a stale copy. An error from change
 	// writes nothing and is returned. change must not call the store.
+	// ErrConflict when change renames it to another client's name up to case.
 	// ErrNotFound for an unknown client.
 	UpdateClient(ctx context.Context, id string, change func(*Client) error) (Client, error)
 	// DeleteClient removes the client with its codes, tokens and logo.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -27,10 +28,16 @@ func scanClient(row scanner) (store.Client, error) {
 // CreateClient implements store.Clients. c.HasLogo is ignored.
 func (s *Store) CreateClient(ctx context.Context, c store.Client, limit int) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+		if err := s.lockClients(ctx, tx); err != nil {
+			return err
+		}
 		if limit > 0 {
-			if err := s.checkClientLimit(ctx, tx, limit); err != nil {
+			if err := checkClientLimit(ctx, tx, limit); err != nil {
 				return err
 			}
+		}
+		if err := checkClientName(ctx, tx, c.ID, c.Name); err != nil {
+			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
@@ -46,15 +53,20 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client, limit int) err
 	return nil
 }
 
-// checkClientLimit returns store.ErrLimit when limit clients exist. On SQLite
-// the immediate transaction already excludes other writers; other dialects
-// lock the table first so concurrent creators count one after another.
-func (s *Store) checkClientLimit(ctx context.Context, tx querier, limit int) error {
-	if s.d.lockClients != "" {
-		if _, err := tx.ExecContext(ctx, s.d.lockClients); err != nil {
-			return err
-		}
+// lockClients makes concurrent writers of clients go one after another, so
+// that what checkClientLimit and checkClientName read stays true until the
+// transaction commits. On SQLite the immediate transaction already excludes
+// other writers; PostgreSQL locks the table (readers are not blocked).
+func (s *Store) lockClients(ctx context.Context, tx querier) error {
+	if s.d.lockClients == "" {
+		return nil
 	}
+	_, err := tx.ExecContext(ctx, s.d.lockClients)
+	return err
+}
+
+// checkClientLimit returns store.ErrLimit when limit clients exist.
+func checkClientLimit(ctx context.Context, tx querier, limit int) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM clients`).Scan(&n); err != nil {
 		return err
@@ -63,6 +75,27 @@ func (s *Store) checkClientLimit(ctx context.Context, tx querier, limit int) err
 		return store.ErrLimit
 	}
 	return nil
+}
+
+// checkClientName returns store.ErrConflict when a client other than id is
+// named name up to case. Compared in Go, as the application service compares
+// names: SQL's lower() folds ASCII only.
+func checkClientName(ctx context.Context, tx querier, id, name string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM clients WHERE id <> $1`, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var other string
+		if err := rows.Scan(&other); err != nil {
+			return err
+		}
+		if strings.EqualFold(other, name) {
+			return store.ErrConflict
+		}
+	}
+	return rows.Err()
 }
 
 // ClientByID implements store.Clients.
@@ -104,6 +137,9 @@ func (s *Store) UpdateClient(ctx context.Context, id string, change func(*store.
 	var c store.Client
 	var refused error // change's own error, returned as it is
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+		if err := s.lockClients(ctx, tx); err != nil {
+			return err
+		}
 		var err error
 		if c, err = scanClient(tx.QueryRowContext(ctx, selectClient+` WHERE id = $1`+s.d.lockRow, id)); err != nil {
 			return notFound(err)
@@ -113,6 +149,11 @@ func (s *Store) UpdateClient(ctx context.Context, id string, change func(*store.
 			return refused
 		}
 		c.ID, c.CreatedAt, c.HasLogo = stored.ID, stored.CreatedAt, stored.HasLogo // not changed here
+		if c.Name != stored.Name {
+			if err := checkClientName(ctx, tx, c.ID, c.Name); err != nil {
+				return err
+			}
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = $2, description = $3, secret_hash = $4,
 			secret_sealed = $5, public = $6, require_pkce = $7, redirect_uris = $8, scopes = $9, grants = $10,
 			enabled = $11, subscriber_users = $12, subscriber_groups = $13, allowed_ips = $14,

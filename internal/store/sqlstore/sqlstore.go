@@ -30,8 +30,8 @@ var migrations embed.FS
 type Dialect struct {
 	name  string // folder under migrations/
 	goose goose.Dialect
-	// lockClients, when set, runs before counting clients in CreateClient so
-	// two transactions cannot both see room for one more.
+	// lockClients, when set, starts every client creation and update so two
+	// transactions cannot both see room for one more, or a name free.
 	lockClients string
 	// lockRefreshCap, when set, runs with $1 = user ID and $2 = client ID
 	// before the refresh cap is applied, for the same reason.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,62 @@ func testConcurrentClientEdits(t *testing.T, s store.Store) {
 	if got.Description != "described" || !slices.Equal(got.AllowedIPs, []string{"192.0.2.0/24"}) || !got.IntrospectAny || got.Enabled {
 		t.Errorf("a change of one field was lost: description %q, allowed IPs %v, introspect any %v, enabled %v",
 			got.Description, got.AllowedIPs, got.IntrospectAny, got.Enabled)
+	}
+}
+
+// testClientNames: no two applications share a name up to case (users tell
+// them apart on the consent page by name), checked in the writing
+// transaction so that concurrent creations and renames on any node cannot
+// both pass. An application keeps its own name in another case.
+func testClientNames(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	named := func(id, name string) store.Client {
+		return store.Client{ID: id, Name: name, Enabled: true, CreatedAt: t0, UpdatedAt: t0}
+	}
+	if err := s.CreateClient(ctx, named("c1", "Payroll"), 0); err != nil {
+		t.Fatalf("CreateClient: %v", err)
+	}
+	wantErr(t, "CreateClient with another's name in other case", s.CreateClient(ctx, named("c2", "PAYROLL"), 0), store.ErrConflict)
+	if _, err := s.ClientByID(ctx, "c2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused creation was stored: %v", err)
+	}
+	addClient(t, s, "c2")
+	before := client(t, s, "c2")
+	_, err := s.UpdateClient(ctx, "c2", func(c *store.Client) error { c.Name, c.Description = "payroll", "changed"; return nil })
+	wantErr(t, "UpdateClient to another's name", err, store.ErrConflict)
+	diff(t, "client after a refused rename", before, client(t, s, "c2"))
+	if _, err := s.UpdateClient(ctx, "c1", func(c *store.Client) error { c.Name = "PayRoll"; return nil }); err != nil {
+		t.Fatalf("UpdateClient to its own name in other case: %v", err)
+	}
+
+	// Concurrent creations of one name, and concurrent renames to one name.
+	const n = 8
+	errs := race(n, func(i int) error {
+		return s.CreateClient(ctx, named(fmt.Sprint("new", i), fmt.Sprint([]string{"Ledger", "ledger"}[i%2])), 0)
+	})
+	if ok, taken := tally(t, errs, store.ErrConflict); ok != 1 || taken != n-1 {
+		t.Errorf("concurrent creations of one name: %d succeeded, %d refused; want 1 and %d", ok, taken, n-1)
+	}
+	for i := range n {
+		addClient(t, s, fmt.Sprint("r", i))
+	}
+	errs = race(n, func(i int) error {
+		_, err := s.UpdateClient(ctx, fmt.Sprint("r", i), func(c *store.Client) error { widen(); c.Name = "Billing"; return nil })
+		return err
+	})
+	if ok, taken := tally(t, errs, store.ErrConflict); ok != 1 || taken != n-1 {
+		t.Errorf("concurrent renames to one name: %d succeeded, %d refused; want 1 and %d", ok, taken, n-1)
+	}
+	list, err := s.ListClients(ctx)
+	if err != nil {
+		t.Fatalf("ListClients: %v", err)
+	}
+	seen := map[string]string{}
+	for _, c := range list {
+		key := strings.ToLower(c.Name)
+		if other, dup := seen[key]; dup {
+			t.Errorf("clients %s and %s share the name %q", other, c.ID, c.Name)
+		}
+		seen[key] = c.ID
 	}
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteClient", testDeleteClient},
 		{"ClientLogo", testClientLogo},
 		{"ClientUpdateRefused", testClientUpdateRefused},
+		{"ClientNames", testClientNames},
 		{"Codes", testCodes},
 		{"CodeExpired", testCodeExpired},
 		{"Rotate", testRotate},
@@ -569,19 +570,19 @@ func testClients(t *testing.T, s store.Store) {
 func testClientLimit(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	for _, id := range []string{"c1", "c2"} {
-		if err := s.CreateClient(ctx, store.Client{ID: id, CreatedAt: t0}, 2); err != nil {
+		if err := s.CreateClient(ctx, store.Client{ID: id, Name: id, CreatedAt: t0}, 2); err != nil {
 			t.Fatalf("CreateClient(%s) under limit: %v", id, err)
 		}
 	}
-	err := s.CreateClient(ctx, store.Client{ID: "c3", CreatedAt: t0}, 2)
+	err := s.CreateClient(ctx, store.Client{ID: "c3", Name: "c3", CreatedAt: t0}, 2)
 	wantErr(t, "CreateClient over limit", err, store.ErrLimit)
 	_, err = s.ClientByID(ctx, "c3")
 	wantErr(t, "ClientByID of the refused client", err, store.ErrNotFound)
 
-	if err := s.CreateClient(ctx, store.Client{ID: "c3", CreatedAt: t0}, 0); err != nil {
+	if err := s.CreateClient(ctx, store.Client{ID: "c3", Name: "c3", CreatedAt: t0}, 0); err != nil {
 		t.Fatalf("CreateClient without limit: %v", err)
 	}
-	err = s.CreateClient(ctx, store.Client{ID: "c4", CreatedAt: t0}, 3)
+	err = s.CreateClient(ctx, store.Client{ID: "c4", Name: "c4", CreatedAt: t0}, 3)
 	wantErr(t, "CreateClient at limit 3 with 3 clients", err, store.ErrLimit)
 }
 
@@ -679,7 +680,7 @@ func testClientLogo(t *testing.T, s store.Store) {
 		t.Fatalf("UpdateClient: %v", err)
 	}
 	wantLogo(t, s, "c1", svg, "image/svg+xml")
-	if err := s.CreateClient(ctx, store.Client{ID: "c3", HasLogo: true, CreatedAt: at(time.Minute)}, 0); err != nil {
+	if err := s.CreateClient(ctx, store.Client{ID: "c3", Name: "c3", HasLogo: true, CreatedAt: at(time.Minute)}, 0); err != nil {
 		t.Fatalf("CreateClient: %v", err)
 	}
 	wantNoLogo(t, s, "c3")
@@ -1674,7 +1675,7 @@ func testConcurrentRotateGrace(t *testing.T, s store.Store) {
 func testConcurrentClientLimit(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	errs := race(8, func(i int) error {
-		return s.CreateClient(ctx, store.Client{ID: fmt.Sprint("c", i), CreatedAt: t0}, 5)
+		return s.CreateClient(ctx, store.Client{ID: fmt.Sprint("c", i), Name: fmt.Sprint("c", i), CreatedAt: t0}, 5)
 	})
 	if ok, limited := tally(t, errs, store.ErrLimit); ok != 5 || limited != 3 {
 		t.Errorf("creates: %d succeeded, %d limited; want 5 and 3", ok, limited)
