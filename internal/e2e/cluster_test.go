@@ -266,3 +266,39 @@ func TestClusterJanitorRunsOnOneNode(t *testing.T) {
 }
 
 func pidOf(p *process) string { return strconv.Itoa(p.cmd.Process.Pid) }
+
+// A refresh token revoked (RFC 7009) on one node while it is being
+// refreshed on another leaves nothing of its grant alive, whichever lands
+// first: the pair the refresh may hand out is revoked with the rest.
+func TestClusterRevocationRacingARefreshLeavesNothingAlive(t *testing.T) {
+	c := newCluster(t, 2)
+	app := c.createClient()
+	b := c.signedIn(c.balanced())
+	for round := range 15 {
+		code := b.code(authParams(app.Client, "READ"))
+		first := c.node(0).token(form("grant_type", "authorization_code", "code", code, "redirect_uri", callback), app.ID, app.Secret)
+		var refreshed, revoked tokenResult
+		together(2, func(i int) {
+			if i == 0 {
+				refreshed = c.node(0).token(form("grant_type", "refresh_token", "refresh_token", first.str("refresh_token")), app.ID, app.Secret)
+				return
+			}
+			revoked = c.node(1).postForm("/rest/oauth2/latest/revoke", form("token", first.str("refresh_token")), app.ID, app.Secret)
+		})
+		if revoked.status != http.StatusOK {
+			t.Fatalf("round %d: revoke: %d %s", round, revoked.status, revoked.raw)
+		}
+		switch {
+		case refreshed.status == http.StatusOK:
+			for i := range 2 {
+				for _, tok := range []string{refreshed.str("access_token"), refreshed.str("refresh_token")} {
+					if c.node(i).active(tok, app.ID, app.Secret) {
+						t.Fatalf("round %d: node %d accepts a token the refresh handed out as its grant was revoked", round, i+1)
+					}
+				}
+			}
+		case refreshed.str("error") != "invalid_grant":
+			t.Fatalf("round %d: refresh: %d %s", round, refreshed.status, refreshed.raw)
+		}
+	}
+}

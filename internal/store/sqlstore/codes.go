@@ -56,7 +56,7 @@ func (s *Store) CodeByHash(ctx context.Context, hash []byte) (store.Code, error)
 func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issue store.Issue) error {
 	eff := &effects{codes: [][]byte{hash}} // the code is marked used
 	err := s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
-		if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
+		if err := s.guardIssue(ctx, tx, issue, false); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE codes SET used_at = $2
@@ -81,7 +81,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issu
 			return store.ErrNotFound
 		}
 		eff.all = true
-		if _, err := revokeGrant(ctx, tx, grantID, now); err != nil {
+		if _, err := s.revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
 		}
 		return store.ErrCodeReused

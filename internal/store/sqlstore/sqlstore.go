@@ -42,6 +42,15 @@ type Dialect struct {
 	// lockRow ends a SELECT that reads a row to rewrite it in the same
 	// transaction, so a concurrent rewrite waits instead of being lost.
 	lockRow string
+	// shareRow ends a SELECT that reads a row the transaction relies on
+	// without rewriting it, so a concurrent rewrite (lockRow) waits for the
+	// commit, or the SELECT for the rewrite's and then reads what it wrote.
+	shareRow string
+	// lockGrant, when set, runs with $1 = grant ID before a refresh token of
+	// the grant rotates or the grant is revoked: a revocation's UPDATE reads
+	// only rows committed when it starts, so it would miss the pair a
+	// concurrent rotation was adding.
+	lockGrant string
 	// skipLocked ends a SELECT … LIMIT that picks rows to claim, so
 	// concurrent claimants take different rows instead of queueing.
 	skipLocked string
@@ -102,6 +111,8 @@ var Postgres = Dialect{
 	lockRefreshCap:    "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))",
 	lockUsers:         "SELECT pg_advisory_xact_lock(hashtextextended('gatehouse users', 0))",
 	lockRow:           " FOR UPDATE",
+	shareRow:          " FOR SHARE",
+	lockGrant:         "SELECT pg_advisory_xact_lock(1, hashtext($1))",
 	skipLocked:        " FOR UPDATE SKIP LOCKED",
 	unflushed:         "SET LOCAL synchronous_commit TO OFF",
 	capInOneStatement: true,

@@ -42,14 +42,65 @@ func capped(issue store.Issue) bool {
 	return issue.RefreshCap > 0 && issue.Refresh != nil && issue.Refresh.UserID != ""
 }
 
-// lockRefreshCap serializes cap enforcement per user and client where the
-// dialect needs it. It runs first in the transaction, before any row lock, so
-// it cannot deadlock against a rotation holding one.
-func (s *Store) lockRefreshCap(ctx context.Context, tx querier, issue store.Issue) error {
-	if s.d.lockRefreshCap == "" || !capped(issue) {
+// guardIssue starts every transaction that stores new tokens: it takes the
+// locks of lockForTokens and refuses (store.ErrNotFound) a user disabled
+// since the caller checked. Disabling the user waits for this transaction
+// to commit and then revokes what it stored, or this transaction waits for
+// the disabling and then sees it. joinsGrant is set where the pair joins
+// an existing grant, which a revocation may be racing.
+func (s *Store) guardIssue(ctx context.Context, tx querier, issue store.Issue, joinsGrant bool) error {
+	grantID := ""
+	if joinsGrant {
+		grantID = issue.Access.GrantID
+	}
+	disabled, err := s.lockForTokens(ctx, tx, issue.Access.UserID, issue.Access.ClientID, capped(issue), grantID)
+	if err == nil && disabled {
+		err = store.ErrNotFound
+	}
+	return err
+}
+
+// lockForTokens takes the locks a write of tokens needs, in the one order
+// every such write takes them — the user's row (shareRow), the user and
+// client's refresh cap when capLock, the grant when grantID is set, then
+// token rows — so no two writes deadlock, and reports whether the user is
+// disabled. (A token of a user without a row is refused where it is used.)
+func (s *Store) lockForTokens(ctx context.Context, tx querier, userID, clientID string, capLock bool, grantID string) (disabled bool, err error) {
+	if userID != "" {
+		err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = $1`+s.d.shareRow, userID).Scan(&disabled)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, err
+		}
+	}
+	if capLock && s.d.lockRefreshCap != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockRefreshCap, userID, clientID); err != nil {
+			return false, err
+		}
+	}
+	if grantID != "" && s.d.lockGrant != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockGrant, grantID); err != nil {
+			return false, err
+		}
+	}
+	return disabled, nil
+}
+
+// lockGrantForRevoke takes, where the dialect needs them, the locks of
+// lockForTokens for grantID's user, client and grant before its tokens
+// are revoked.
+func (s *Store) lockGrantForRevoke(ctx context.Context, tx querier, grantID string) error {
+	if s.d.lockGrant == "" {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.d.lockRefreshCap, issue.Refresh.UserID, issue.Refresh.ClientID)
+	var userID, clientID string
+	err := tx.QueryRowContext(ctx, `SELECT user_id, client_id FROM tokens WHERE grant_id = $1 LIMIT 1`, grantID).
+		Scan(&userID, &clientID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // nothing to revoke
+	}
+	if err == nil {
+		_, err = s.lockForTokens(ctx, tx, userID, clientID, userID != "", grantID)
+	}
 	return err
 }
 
@@ -149,13 +200,17 @@ func enforceRefreshCap(ctx context.Context, tx querier, fresh store.Token, limit
 	return nil
 }
 
-// revokeGrant revokes every unrevoked token of grantID. An empty grant ID
-// names no grant, so it revokes nothing.
-func revokeGrant(ctx context.Context, ex querier, grantID string, now time.Time) (int64, error) {
+// revokeGrant revokes every unrevoked token of grantID, in a transaction
+// (tx) where the dialect locks. An empty grant ID names no grant, so it
+// revokes nothing.
+func (s *Store) revokeGrant(ctx context.Context, tx querier, grantID string, now time.Time) (int64, error) {
 	if grantID == "" {
 		return 0, nil
 	}
-	res, err := ex.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at = 0`, grantID, ms(now))
+	if err := s.lockGrantForRevoke(ctx, tx, grantID); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at = 0`, grantID, ms(now))
 	if err != nil {
 		return 0, err
 	}
@@ -166,7 +221,7 @@ func revokeGrant(ctx context.Context, ex querier, grantID string, now time.Time)
 func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 	var err error
 	switch {
-	case issue.Refresh == nil: // one row needs no transaction of its own
+	case issue.Refresh == nil && issue.Access.UserID == "": // one row needs no transaction of its own
 		eff := &effects{}
 		err = s.writeStatementEffects(ctx, eff, func(ctx context.Context, q querier) error {
 			return s.insertToken(ctx, q, issue.Access, eff)
@@ -174,7 +229,7 @@ func (s *Store) IssueTokens(ctx context.Context, issue store.Issue) error {
 	default:
 		eff := &effects{}
 		err = s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
-			if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
+			if err := s.guardIssue(ctx, tx, issue, false); err != nil {
 				return err
 			}
 			return s.insertIssue(ctx, tx, issue, eff)
@@ -255,7 +310,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 	eff := &effects{}
 	err := s.inTxEffects(ctx, eff, func(ctx context.Context, tx querier) error {
 		eff.token(oldHash)
-		if err := s.lockRefreshCap(ctx, tx, issue); err != nil {
+		if err := s.guardIssue(ctx, tx, issue, true); err != nil {
 			return err
 		}
 		var access []byte
@@ -314,7 +369,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 			}
 		}
 		eff.all = true
-		if _, err := revokeGrant(ctx, tx, grantID, now); err != nil {
+		if _, err := s.revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
 		}
 		return store.ErrTokenReused
@@ -346,9 +401,9 @@ func (s *Store) RevokeToken(ctx context.Context, hash []byte, now time.Time) err
 func (s *Store) RevokeGrant(ctx context.Context, grantID string, now time.Time) (int64, error) {
 	var n int64
 	audited := store.PendingFor(ctx) != nil
-	err := s.writeStatement(ctx, func(ctx context.Context, q querier) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		var err error
-		if n, err = revokeGrant(ctx, q, grantID, now); err == nil && n == 0 && audited {
+		if n, err = s.revokeGrant(ctx, tx, grantID, now); err == nil && n == 0 && audited {
 			return errNothingDone // no audit event for a revocation of nothing
 		}
 		return err

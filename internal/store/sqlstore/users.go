@@ -179,6 +179,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, change func(*store.Us
 			}
 		}
 		if u.Disabled && !before.Disabled {
+			// Codes not yet redeemed go too: enabling the user again
+			// revives nothing issued before.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE user_id = $1`, u.ID); err != nil {
+				return err
+			}
 			_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at = 0`, u.ID, ms(u.UpdatedAt))
 			return err
 		}

@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TokenWithUser", testTokenWithUser},
 		{"RevokeToken", testRevokeToken},
 		{"RevokeGrant", testRevokeGrant},
+		{"RevokeGrantRacesRotation", testRevokeGrantRacesRotation},
+		{"DisableRacesNewTokens", testDisableRacesNewTokens},
 		{"ListActiveTokens", testListActiveTokens},
 		{"ClientUsage", testClientUsage},
 		{"Sessions", testSessions},
@@ -965,13 +967,20 @@ func testTokenWithUser(t *testing.T, s store.Store) {
 	addClient(t, s, "c1")
 	alice := store.User{
 		ID: "u1", Username: "alice", DisplayName: "Alice", Email: "alice@example.com", PasswordHash: "phc",
-		Level: store.LevelAdmin, Groups: []string{"dev", "開発"}, Disabled: true, SessionsAfter: at(time.Second),
+		Level: store.LevelAdmin, Groups: []string{"dev", "開発"}, SessionsAfter: at(time.Second),
 		CreatedAt: t0, UpdatedAt: at(time.Minute),
 	}
 	if err := s.CreateUser(ctx, alice); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	issue(t, s, pair("p1", "g1", "c1", "u1", t0))
+	// Her tokens are read with her user row as it is now.
+	alice.Disabled = true
+	if _, err := s.UpdateUser(ctx, "u1", func(u *store.User) error { u.Disabled = true; return nil }); err != nil {
+		t.Fatalf("disable: %v", err)
+	}
+	err := s.IssueTokens(ctx, pair("p2", "g4", "c1", "u1", t0))
+	wantErr(t, "IssueTokens for a disabled user", err, store.ErrNotFound)
 	issue(t, s, pair("machine", "g2", "c1", "", t0))
 	issue(t, s, pair("orphan", "g3", "c1", "gone", t0))
 

@@ -121,6 +121,10 @@ func testDisableRevokesTokens(t *testing.T, s store.Store) {
 	}
 	issue(t, s, pair("mine", "g1", "c1", "u1", t0))
 	issue(t, s, pair("theirs", "g2", "c1", "u2", t0))
+	pending := store.Code{Hash: hash("pending"), ClientID: "c1", UserID: "u1", GrantID: "g4", CreatedAt: t0, ExpiresAt: at(time.Hour)}
+	if err := s.CreateCode(ctx, pending); err != nil {
+		t.Fatalf("CreateCode: %v", err)
+	}
 	now := at(time.Minute)
 	if _, err := s.UpdateUser(ctx, "u1", func(u *store.User) error { u.Disabled, u.UpdatedAt = true, now; return nil }); err != nil {
 		t.Fatalf("disable: %v", err)
@@ -134,12 +138,14 @@ func testDisableRevokesTokens(t *testing.T, s store.Store) {
 	if r := token(t, s, accessOf("mine")).RevokedAt; !r.Equal(now) {
 		t.Errorf("RevokedAt = %v; want %v", r, now)
 	}
+	err := s.RedeemCode(ctx, pending.Hash, now, pair("late", pending.GrantID, "c1", "u1", now))
+	wantErr(t, "redeeming a code issued before the user was disabled", err, store.ErrNotFound)
 	// A refused disable revokes nothing.
 	if err := s.CreateUser(ctx, store.User{ID: "root", Username: "root", Level: store.LevelSystemAdmin, CreatedAt: t0, UpdatedAt: t0}); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	issue(t, s, pair("roots", "g3", "c1", "root", t0))
-	_, err := s.UpdateUser(ctx, "root", func(u *store.User) error { u.Disabled = true; return nil })
+	_, err = s.UpdateUser(ctx, "root", func(u *store.User) error { u.Disabled = true; return nil })
 	if !errors.Is(err, store.ErrLastSystemAdmin) {
 		t.Fatalf("disabling the last system administrator = %v", err)
 	}

@@ -1,0 +1,89 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// raceRounds is how many times each revocation is raced against a write
+// that adds tokens: a lost revocation shows in a few rounds of forty.
+const raceRounds = 40
+
+// wantRevokedIfStored checks that the tokens of each named pair, where
+// stored, are inactive at now.
+func wantRevokedIfStored(t *testing.T, s store.Store, now time.Time, what string, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		for _, h := range [][]byte{accessOf(name), refreshOf(name)} {
+			tok, err := s.TokenByHash(t.Context(), h)
+			if err != nil {
+				continue // never stored: the write lost the race
+			}
+			if tok.Active(now) {
+				t.Errorf("%s: token %s %x stays active", what, name, h[:4])
+			}
+		}
+	}
+}
+
+// testRevokeGrantRacesRotation: a grant revoked while one of its refresh
+// tokens rotates leaves no live token of the grant, whichever commits first.
+func testRevokeGrantRacesRotation(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	now := at(time.Minute)
+	for round := range raceRounds {
+		grant, old, next := fmt.Sprint("g", round), fmt.Sprint("old", round), fmt.Sprint("new", round)
+		issue(t, s, pair(old, grant, "c1", "u1", t0))
+		errs := race(2, func(i int) error {
+			if i == 0 {
+				return s.RotateRefreshToken(ctx, refreshOf(old), now, store.ReuseGrace{}, pair(next, grant, "c1", "u1", now))
+			}
+			_, err := s.RevokeGrant(ctx, grant, now)
+			return err
+		})
+		tally(t, errs, store.ErrNotFound)
+		wantRevokedIfStored(t, s, now, fmt.Sprint("round ", round), old, next)
+	}
+}
+
+// testDisableRacesNewTokens: a user disabled while a refresh token of theirs
+// rotates, or a code of theirs is redeemed, keeps no live token, so enabling
+// them again revives none.
+func testDisableRacesNewTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "u1", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	setDisabled := func(disabled bool, now time.Time) error {
+		_, err := s.UpdateUser(ctx, "u1", func(u *store.User) error { u.Disabled, u.UpdatedAt = disabled, now; return nil })
+		return err
+	}
+	now := at(time.Minute)
+	for round := range raceRounds {
+		old, next, redeemed := fmt.Sprint("old", round), fmt.Sprint("new", round), fmt.Sprint("redeemed", round)
+		issue(t, s, pair(old, fmt.Sprint("g", round), "c1", "u1", t0))
+		code := store.Code{Hash: hash(redeemed), ClientID: "c1", UserID: "u1", GrantID: fmt.Sprint("gc", round), CreatedAt: t0, ExpiresAt: at(time.Hour)}
+		if err := s.CreateCode(ctx, code); err != nil {
+			t.Fatalf("CreateCode: %v", err)
+		}
+		errs := race(3, func(i int) error {
+			switch i {
+			case 0:
+				return s.RotateRefreshToken(ctx, refreshOf(old), now, store.ReuseGrace{}, pair(next, fmt.Sprint("g", round), "c1", "u1", now))
+			case 1:
+				return s.RedeemCode(ctx, code.Hash, now, pair(redeemed, code.GrantID, "c1", "u1", now))
+			}
+			return setDisabled(true, now)
+		})
+		tally(t, errs, store.ErrNotFound)
+		if err := setDisabled(false, now); err != nil {
+			t.Fatalf("enable: %v", err)
+		}
+		wantRevokedIfStored(t, s, now, fmt.Sprint("round ", round), old, next, redeemed)
+	}
+}
