@@ -231,7 +231,7 @@ func TestTokenActsAtItsScopesLevel(t *testing.T) {
 		{"POST", adminPathUser, map[string]any{"username": "eve", "password": "eve-password", "level": "system-admin"}},
 		{"PATCH", adminPathUser + "/uma", map[string]any{"level": "system-admin"}},
 		{"PATCH", adminPathUser + "/root", map[string]any{"display_name": "Changed"}},
-		{"POST", adminPathUser + "/root/password", map[string]string{"password": "taken-over-password"}},
+		{"POST", adminPathUser + "/root/password", map[string]string{"password": "taken-over-password", "your_password": rootPassword}},
 		{"POST", pathClients, map[string]any{"name": "Second fetcher", "redirect_uris": []string{callback},
 			"scopes": []string{"INTEGRATION_TOKEN"}, "grants": []string{"client_credentials"}}},
 		{"POST", fetcher + "/credentials", map[string]string{"password": rootPassword}},

@@ -196,10 +196,9 @@ type passwordRequest struct {
 }
 
 // confirmPassword checks, for an operation that yields a working client
-// secret, the caller's own password sent in the body (checked and throttled
-// like a sign-in, for a Bearer caller too: a token alone is not enough). The
-// application must exist, so an unknown one is a 404 and costs no guess. A
-// request without a password is refused without counting as a guess.
+// secret, the caller's own password sent in the body as {"password": …}
+// (confirmOwnPassword). The application must exist, so an unknown one is a
+// 404 and costs no guess.
 func (a *API) confirmPassword(r *http.Request, actor admin.Actor, id, purpose string) error {
 	var q passwordRequest
 	if hasBody(r) {
@@ -207,15 +206,22 @@ func (a *API) confirmPassword(r *http.Request, actor admin.Actor, id, purpose st
 			return err
 		}
 	}
-	ctx := r.Context()
-	if _, err := a.admin.GetApp(ctx, id); err != nil {
+	if _, err := a.admin.GetApp(r.Context(), id); err != nil {
 		return err
 	}
-	if q.Password == "" {
+	return a.confirmOwnPassword(r, actor, q.Password, "password", purpose)
+}
+
+// confirmOwnPassword checks given, the body's field, against the caller's
+// own password, checked and throttled like a sign-in, for a Bearer caller
+// too: a token alone is not enough for an action that hands someone a
+// working credential. No password is refused without counting as a guess.
+func (a *API) confirmOwnPassword(r *http.Request, actor admin.Actor, given, field, purpose string) error {
+	if given == "" {
 		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
-			Message: `your own password is required ` + purpose + `: send {"password": "…"}`}
+			Message: `your own password is required ` + purpose + `: send {"` + field + `": "…"}`}
 	}
-	_, err := a.users.Authenticate(ctx, actor.Username, q.Password, clientAddr(r))
+	_, err := a.users.Authenticate(r.Context(), actor.Username, given, clientAddr(r))
 	if errors.Is(err, user.ErrInvalidCredentials) {
 		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
 			Message: "that is not your password: send your own password " + purpose}

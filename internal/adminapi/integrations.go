@@ -277,6 +277,21 @@ var errNoIntegrationScope = &apiError{Status: http.StatusForbidden, Code: "insuf
 	Challenge: bearerChallenge + `, error="insufficient_scope", error_description="the token needs the ` + scope.IntegrationToken + ` scope"`,
 	Message:   "an application's token needs the " + scope.IntegrationToken + " scope, an administrator's a system-administrator scope"}
 
+// errCrossSiteToken refuses a token to a browser session on a request
+// another site started: a link or redirect elsewhere must not make a token
+// be refreshed and handed out in the administrator's name (the audit log
+// would record it as theirs), though that site cannot read the answer.
+var errCrossSiteToken = &apiError{Status: http.StatusForbidden, Code: "cross_origin_request",
+	Message: "another site started this request: open the token route from this site, or call it with a Bearer token"}
+
+// startedElsewhere reports whether the browser says another site, or a
+// sibling subdomain, started the request (Sec-Fetch-Site). A request
+// without the header (curl with the session cookie) passes.
+func startedElsewhere(r *http.Request) bool {
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site == "cross-site" || site == "same-site"
+}
+
 var errNotSystemAdmin = &apiError{Status: http.StatusForbidden, Code: "forbidden",
 	Message: "only system administrators may use the integrations"}
 
@@ -306,6 +321,8 @@ func (a *API) authenticateTokenCaller(r *http.Request) (integration.Actor, error
 			return actor, errNoCredentials
 		case u.Level < store.LevelSystemAdmin:
 			return actor, errNotSystemAdmin
+		case startedElsewhere(r):
+			return actor, errCrossSiteToken
 		}
 		return audit.UserActor(*u, actor.Address), nil
 	}

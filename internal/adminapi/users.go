@@ -113,14 +113,28 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request, actor admin.Act
 	return nil
 }
 
+// resetRequest is a new password and the caller's own.
+type resetRequest struct {
+	Password     string `json:"password"`
+	YourPassword string `json:"your_password"`
+}
+
 // POST /rest/gatehouse/latest/users/{username}/password sets a new password
-// and ends the user's browser sessions.
+// and ends the user's browser sessions, only against the caller's own
+// password: whoever sets a password can sign in as that user.
 func (a *API) resetPassword(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	var q passwordRequest
+	var q resetRequest
 	if err := decode(r, &q); err != nil {
 		return err
 	}
-	if err := a.admin.ResetPassword(r.Context(), actor, r.PathValue("username"), q.Password); err != nil {
+	username := r.PathValue("username")
+	if _, err := a.users.ByUsername(r.Context(), username); err != nil {
+		return err // an unknown user costs no guess
+	}
+	if err := a.confirmOwnPassword(r, actor, q.YourPassword, "your_password", "to reset a password"); err != nil {
+		return err
+	}
+	if err := a.admin.ResetPassword(r.Context(), actor, username, q.Password); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

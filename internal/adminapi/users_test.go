@@ -73,8 +73,18 @@ func TestUsers(t *testing.T) {
 
 	// Reset a password: the old one stops working and the user's sessions end.
 	umaSession := f.withSession("uma", userPassword)
-	want(t, f.admin.do("POST", adminPathUser+"/uma/password", map[string]string{"password": "short"}), http.StatusBadRequest, "invalid_request")
-	want(t, f.admin.do("POST", adminPathUser+"/uma/password", map[string]string{"password": "brand-new-password"}), http.StatusNoContent, "")
+	reset := func(username, password, yours string) result {
+		return f.admin.do("POST", adminPathUser+"/"+username+"/password", map[string]string{"password": password, "your_password": yours})
+	}
+	// Only against the caller's own password, for a token too: neither no
+	// password nor someone else's (the user's old one) sets anything.
+	want(t, f.admin.do("POST", adminPathUser+"/uma/password", map[string]string{"password": "brand-new-password"}), http.StatusForbidden, "invalid_password")
+	want(t, reset("uma", "brand-new-password", userPassword), http.StatusForbidden, "invalid_password")
+	if _, err := f.node.Users.Authenticate(t.Context(), "uma", userPassword, netipLoopback); err != nil {
+		t.Fatalf("a refused reset changed the password: %v", err)
+	}
+	want(t, reset("uma", "short", adaPassword), http.StatusBadRequest, "invalid_request")
+	want(t, reset("uma", "brand-new-password", adaPassword), http.StatusNoContent, "")
 	if _, err := f.node.Users.Authenticate(t.Context(), "uma", userPassword, netipLoopback); err == nil {
 		t.Fatal("the old password still works")
 	}
@@ -84,7 +94,7 @@ func TestUsers(t *testing.T) {
 	if r := umaSession.do("GET", adminPathUser, nil); r.status != http.StatusUnauthorized {
 		t.Fatalf("session after a password reset: %d", r.status)
 	}
-	want(t, f.admin.do("POST", adminPathUser+"/nobody/password", map[string]string{"password": "long-enough-1"}), http.StatusNotFound, "not_found")
+	want(t, reset("nobody", "long-enough-1", ""), http.StatusNotFound, "not_found")
 
 	// Sign out everywhere.
 	adaSession := f.withSession("ada", adaPassword)

@@ -219,3 +219,32 @@ func TestNewSecretPageShowsOnlyThatSecret(t *testing.T) {
 		t.Fatal("the page did not show its new secret exactly once")
 	}
 }
+
+// Signing in as someone else in the same browser, without signing out
+// first, starts from an empty session: the previous administrator's secure
+// session and the mark of the secret they just made stay theirs.
+func TestSignInAsAnotherUserKeepsNothingOfThePrevious(t *testing.T) {
+	e, b := consoleEnv(t)
+	e.createUser("bob", "bob-password", store.LevelSystemAdmin)
+	c, _ := e.createClient(app.Registration{Name: "Bamboo", Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}})
+	rotatePath := "/admin/apps/" + c.ID + "/rotate"
+	newSecretPath := "/admin/apps/" + c.ID + "/new-secret"
+
+	// root re-authenticates and rotates, but leaves the once-only page unopened.
+	reauth := b.follow(b.get(rotatePath))
+	back := b.submit(reauth, "/admin/reauth", "password", "root-password")
+	confirm := b.get(back.location().RequestURI())
+	if rotated := b.submit(confirm, rotatePath); rotated.status != http.StatusSeeOther || rotated.location().Path != newSecretPath {
+		t.Fatalf("rotation: %d to %q", rotated.status, rotated.header.Get("Location"))
+	}
+
+	if p := b.signIn("bob", "bob-password"); p.status != http.StatusSeeOther {
+		t.Fatalf("bob's sign-in: %d", p.status)
+	}
+	if p := b.get(rotatePath); p.status != http.StatusSeeOther || p.location().Path != "/admin/reauth" {
+		t.Errorf("bob reached the rotation without re-entering his password: %d to %q", p.status, p.header.Get("Location"))
+	}
+	if p := b.follow(b.get(newSecretPath)); secretField.MatchString(p.body) {
+		t.Error("bob was shown the secret root made")
+	}
+}

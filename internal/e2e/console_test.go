@@ -269,9 +269,27 @@ func TestConsoleUsers(t *testing.T) {
 	if p := bobBrowser.get("/admin/apps"); p.status != http.StatusSeeOther {
 		t.Fatalf("a disabled user's session still works: %d", p.status)
 	}
-	// A reset password works; the old one does not.
+	// A password reset needs a secure administrator session: without one it
+	// goes to the password page, which comes back to bob's page, and sets
+	// nothing; with one the reset password works and the old one does not.
 	b.post("/admin/users/bob", pageForm("user", url.Values{"csrf_token": {b.csrf()}, "level": {"admin"}, "groups": {"dev"}}))
-	b.post("/admin/users/bob/password", url.Values{"csrf_token": {b.csrf()}, "password": {"new-bob-password"}})
+	reset := func() page {
+		return b.post("/admin/users/bob/password", url.Values{"csrf_token": {b.csrf()}, "password": {"new-bob-password"}})
+	}
+	p := reset()
+	if loc := p.location(); p.status != http.StatusSeeOther || loc.Path != "/admin/reauth" || loc.Query().Get("next") != "/admin/users/bob" {
+		t.Fatalf("a reset outside a secure session: %d to %q", p.status, p.header.Get("Location"))
+	}
+	if p := e.newBrowser().signIn("bob", "bob-password"); p.status != http.StatusSeeOther {
+		t.Fatalf("the password changed without re-authentication: %d", p.status)
+	}
+	back := b.submit(b.follow(p), "/admin/reauth", "password", "root-password")
+	if back.status != http.StatusSeeOther || back.location().Path != "/admin/users/bob" {
+		t.Fatalf("after re-authentication: %d to %q", back.status, back.header.Get("Location"))
+	}
+	if p := reset(); p.status != http.StatusSeeOther || p.location().Path != "/admin/users/bob" {
+		t.Fatalf("a reset in a secure session: %d to %q", p.status, p.header.Get("Location"))
+	}
 	if p := e.newBrowser().signIn("bob", "new-bob-password"); p.status != http.StatusSeeOther {
 		t.Fatalf("sign-in with the reset password: %d", p.status)
 	}

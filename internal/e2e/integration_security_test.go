@@ -48,6 +48,22 @@ func (e *env) customIntegration(p *testprovider.Provider, name string) store.Int
 	return in
 }
 
+// authorizedIntegration starts a provider and an integration with it,
+// authorized in the console by root, a system administrator, whose signed-in
+// browser it returns.
+func (e *env) authorizedIntegration() (*testprovider.Provider, store.Integration, *browser) {
+	e.t.Helper()
+	p := testprovider.Start(e.t, testprovider.Options{})
+	e.createUser("root", "root-password", store.LevelSystemAdmin)
+	in := e.customIntegration(p, "Mail")
+	b := e.newBrowser()
+	b.signIn("root", "root-password")
+	if got := b.authorizeInConsole(p, in.ID); !strings.Contains(got.body, "is authorized") {
+		e.t.Fatalf("authorize: %d %s", got.status, got.body)
+	}
+	return p, in, b
+}
+
 // authorizeInConsole presses Authorize on the integration's page, plays the
 // provider, and follows the callback back to the page.
 func (b *browser) authorizeInConsole(p *testprovider.Provider, id string) page {
@@ -305,14 +321,7 @@ func TestIntegrationCallbackRefusals(t *testing.T) {
 // API; Gatehouse answers no 5xx and keeps the stored tokens.
 func TestIntegrationBadProviderAnswers(t *testing.T) {
 	e := newEnv(t)
-	p := testprovider.Start(t, testprovider.Options{})
-	e.createUser("root", "root-password", store.LevelSystemAdmin)
-	in := e.customIntegration(p, "Mail")
-	b := e.newBrowser()
-	b.signIn("root", "root-password")
-	if got := b.authorizeInConsole(p, in.ID); !strings.Contains(got.body, "is authorized") {
-		t.Fatalf("authorize: %d %s", got.status, got.body)
-	}
+	p, in, b := e.authorizedIntegration()
 	c, secretValue := e.createClient(app.Registration{Name: "fetcher", Scopes: []string{"INTEGRATION_TOKEN"}, Grants: []string{app.GrantClientCredentials}})
 	bearer := e.token(form("grant_type", "client_credentials"), c.ID, secretValue).str("access_token")
 	stored, _ := e.node.Store.IntegrationByID(context.Background(), in.ID)
@@ -405,4 +414,45 @@ func alerts(body string) []string {
 		out = append(out, unescapeHTML(m[1]))
 	}
 	return out
+}
+
+// TestIntegrationTokenRefusesOtherSitesSessions: a page on another site
+// that makes a system administrator's browser open the token route (a link,
+// a redirect) gets no token handed out in their name — nothing refreshed,
+// nothing audited; their own pages, a typed address and curl with the
+// cookie still work.
+func TestIntegrationTokenRefusesOtherSitesSessions(t *testing.T) {
+	e := newEnv(t)
+	_, in, b := e.authorizedIntegration()
+	handedOut := func() int {
+		events, err := e.node.Store.ListAudit(context.Background(), store.AuditFilter{Kind: audit.IntegrationToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(events)
+	}
+	fetch := func(site string) page {
+		req, _ := http.NewRequest("GET", e.base+"/rest/gatehouse/latest/integrations/"+in.ID+"/token", nil)
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		return b.do(req)
+	}
+	for _, site := range []string{"cross-site", "same-site"} {
+		got := fetch(site)
+		if got.status != http.StatusForbidden || !strings.Contains(got.body, "cross_origin_request") || strings.Contains(got.body, "access_token") {
+			t.Errorf("Sec-Fetch-Site: %s: %d %s", site, got.status, got.body)
+		}
+	}
+	if n := handedOut(); n != 0 {
+		t.Fatalf("%d tokens handed out to other sites' requests", n)
+	}
+	for _, site := range []string{"same-origin", "none", ""} {
+		if got := fetch(site); got.status != http.StatusOK || !strings.Contains(got.body, "access_token") {
+			t.Errorf("Sec-Fetch-Site: %q: %d %s", site, got.status, got.body)
+		}
+	}
+	if n := handedOut(); n != 3 {
+		t.Errorf("%d tokens handed out, want 3", n)
+	}
 }

@@ -114,11 +114,17 @@ func (m *Manager) User(r *http.Request) (*store.User, error) {
 	return &u, nil
 }
 
-// SignIn renews the session token (so a planted cookie is worthless) and
-// records who signed in, when, and with which password (u as the password
+// SignIn renews the session token (so a planted cookie is worthless),
+// empties the session and records who signed in, when, and with which password (u as the password
 // check read it).
 func (m *Manager) SignIn(ctx context.Context, u store.User) error {
 	if err := m.RenewToken(ctx); err != nil {
+		return err
+	}
+	// Nothing of what came before carries over — a previous user's secure
+	// administrator session, the mark of a secret they just made, a form
+	// token — however the browser got here without signing out.
+	if err := m.Clear(ctx); err != nil {
 		return err
 	}
 	m.Put(ctx, keyUserID, u.ID)

@@ -441,8 +441,9 @@ func (p *Pages) reauthed(r *http.Request) bool {
 
 // requireReauth sends an administrator outside a secure administrator session
 // to the password page, which then brings them back to the page next, and
-// reports whether it did. Every action that yields a working client secret
-// (viewing it, regenerating it) needs one. A request another site started
+// reports whether it did. Every action that yields a working credential
+// (viewing or regenerating a client secret, setting a user's password)
+// needs one. A request another site started
 // (Sec-Fetch-Site) goes to the resource's own page instead: a link elsewhere
 // must not make a view happen that the audit log records as the
 // administrator's own.

@@ -203,8 +203,15 @@ func (p *Pages) handleUserUpdate(w http.ResponseWriter, r *http.Request, u store
 	return nil
 }
 
+// handleUserPassword sets a user's password, in a secure administrator
+// session only: whoever sets a password can sign in as that user, so an
+// unattended or stolen session must not be enough. Without one the
+// administrator confirms their password and comes back to the user's page.
 func (p *Pages) handleUserPassword(w http.ResponseWriter, r *http.Request, u store.User) error {
 	username := r.PathValue("username")
+	if p.requireReauth(w, r, "/admin/users/"+url.PathEscape(username)) {
+		return nil
+	}
 	err := p.admin.ResetPassword(r.Context(), p.actor(r, u), username, r.PostFormValue("password"))
 	if isRefusal(err) {
 		target, lookupErr := p.users.ByUsername(r.Context(), username)

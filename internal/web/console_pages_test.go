@@ -116,7 +116,10 @@ func TestRefusedFormsMarkTheField(t *testing.T) {
 		{"user: demote the last system administrator", "root", post("/admin/users/root", userForm(url.Values{"level": {"admin"}, "display_name": {"Root Typed"}})), 400, "level", "refusal.admin.last_system_admin", []any{"root"}, map[string]string{"display_name": "Root Typed"}},
 		{"user: disable the last system administrator", "root", post("/admin/users/root", userForm(url.Values{"level": {"system-admin"}, "disabled": {"on"}})), 400, "disabled", "refusal.admin.last_system_admin", []any{"root"}, nil},
 		{"user: above one's own level (the whole form)", "adm", post("/admin/users/root", userForm(url.Values{"level": {"system-admin"}})), 400, "", "refusal.admin.user_above_own", nil, nil},
-		{"password reset: too short", "root", post("/admin/users/bob/password", url.Values{"password": {"short"}}), 400, "new_password", "refusal.user.password_short", []any{8}, map[string]string{"display_name": "Bob Stored"}},
+		{"password reset: too short", "root", func(b *browser) answer {
+			b.confirmPassword(passwords["root"])
+			return b.post("/admin/users/bob/password", url.Values{"password": {"short"}})
+		}, 400, "new_password", "refusal.user.password_short", []any{8}, map[string]string{"display_name": "Bob Stored"}},
 		{"re-authentication: wrong password", "dave", post("/admin/reauth", url.Values{"password": {"wrong"}, "next": {"/admin/apps"}}), 401, "password", "admin.reauth_failed", nil, map[string]string{"password": ""}},
 		{"account: repeat differs", "erin", func(b *browser) answer { return b.changePassword("erin-password", "new-password", "new-passwort") },
 			400, "new_password_repeat", "password.mismatch", nil, map[string]string{"new_password": "", "new_password_repeat": ""}},

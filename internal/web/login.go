@@ -88,7 +88,6 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	p.sessions.Remove(ctx, keyCSRF) // a new token for the signed-in session
 	event.Kind, event.Actor = audit.SignInSuccess, u.Username
 	p.audit.Record(ctx, event)
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)

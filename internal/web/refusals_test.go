@@ -31,6 +31,15 @@ func (b *browser) signIn(username, password string) {
 	}
 }
 
+// confirmPassword opens the secure administrator session that credentials
+// and password resets need.
+func (b *browser) confirmPassword(password string) {
+	b.s.t.Helper()
+	if a := b.post("/admin/reauth", url.Values{"password": {password}, "next": {"/admin"}}); a.status != http.StatusSeeOther {
+		b.s.t.Fatalf("re-authentication: %d", a.status)
+	}
+}
+
 // csrf returns the session's form token.
 func (b *browser) csrf() string {
 	b.s.t.Helper()
@@ -158,10 +167,11 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 	logo := func(file []byte) func(*browser) answer {
 		return func(b *browser) answer { return b.uploadLogo(existing.ID, file) }
 	}
-	// reauth opens the secure administrator session that secrets need.
-	reauth := func(b *browser) {
-		if a := b.post("/admin/reauth", url.Values{"password": {passwords["root"]}, "next": {"/admin"}}); a.status != http.StatusSeeOther {
-			t.Fatalf("re-authentication: %d", a.status)
+	// reauthAs posts after opening actor's secure administrator session.
+	reauthAs := func(actor, path string, form url.Values) func(*browser) answer {
+		return func(b *browser) answer {
+			b.confirmPassword(passwords[actor])
+			return b.post(path, form)
 		}
 	}
 	newUser := func(kv ...string) url.Values {
@@ -203,12 +213,9 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 		// The application form, editing.
 		{"edit: forbidden scheme", "root", post("/admin/apps/"+existing.ID+"/edit", appForm(url.Values{"redirect_uris": {"javascript://wiki.example/cb"}})), 400, "app.redirect_uri_scheme_forbidden", []any{"javascript://wiki.example/cb"}},
 		// The error page.
-		{"rotate a public application's secret", "root", func(b *browser) answer {
-			reauth(b)
-			return b.post("/admin/apps/"+public.ID+"/rotate", url.Values{})
-		}, 400, "app.public_no_secret", nil},
+		{"rotate a public application's secret", "root", reauthAs("root", "/admin/apps/"+public.ID+"/rotate", url.Values{}), 400, "app.public_no_secret", nil},
 		{"view a public application's credentials", "root", func(b *browser) answer {
-			reauth(b)
+			b.confirmPassword(passwords["root"])
 			return b.get("/admin/apps/" + public.ID + "/credentials")
 		}, 400, "app.public_no_secret", nil},
 		// The new user form.
@@ -226,8 +233,8 @@ func TestConsoleRefusalsAreLocalised(t *testing.T) {
 		{"disable the last system administrator", "root", post("/admin/users/root", userForm(url.Values{"level": {"system-admin"}, "disabled": {"on"}})), 400, "admin.last_system_admin", []any{"root"}},
 		{"edit: unknown level", "root", post("/admin/users/adm", userForm(url.Values{"level": {"king"}})), 400, "user.level_invalid", []any{"king"}},
 		// The reset password form.
-		{"reset the password of a user above one's own level", "adm", post("/admin/users/root/password", url.Values{"password": {"new-password"}}), 400, "admin.password_above_own", nil},
-		{"reset to a short password", "root", post("/admin/users/adm/password", url.Values{"password": {"short"}}), 400, "user.password_short", []any{8}},
+		{"reset the password of a user above one's own level", "adm", reauthAs("adm", "/admin/users/root/password", url.Values{"password": {"new-password"}}), 400, "admin.password_above_own", nil},
+		{"reset to a short password", "root", reauthAs("root", "/admin/users/adm/password", url.Values{"password": {"short"}}), 400, "user.password_short", []any{8}},
 		// The logo form.
 		{"logo: no file", "root", logo(nil), 400, "admin.logo_missing", nil},
 		{"logo: empty file", "root", logo([]byte{}), 400, "admin.logo_empty", nil},
@@ -290,9 +297,7 @@ func TestAnotherSiteCannotMakeACredentialView(t *testing.T) {
 	c := s.createClient(app.Registration{Name: "Wiki"})
 	b := s.browser("en")
 	b.signIn("root", "root-password")
-	if a := b.post("/admin/reauth", url.Values{"password": {"root-password"}, "next": {"/admin"}}); a.status != http.StatusSeeOther {
-		t.Fatalf("re-authentication: %d", a.status)
-	}
+	b.confirmPassword("root-password")
 	view := func(site string) answer {
 		t.Helper()
 		req, _ := http.NewRequest("GET", s.base+"/admin/apps/"+c.ID+"/credentials", nil)

@@ -45,7 +45,7 @@ func (p APIProvisioner) Provision(ctx context.Context, needClient bool, n int, p
 		}
 	}
 	creds, err := provisionUsers(ctx, n, password, func(ctx context.Context, name string) error {
-		return a.user(ctx, name, password)
+		return a.user(ctx, name, password, p.Password)
 	})
 	return c, creds, err
 }
@@ -179,7 +179,7 @@ func (a *api) client(ctx context.Context, adminPassword string, scopes []string)
 	return Client{ID: made.ClientID, Secret: made.ClientSecret, RedirectURI: RedirectURI, Scopes: scopes}, nil
 }
 
-func (a *api) user(ctx context.Context, name, password string) error {
+func (a *api) user(ctx context.Context, name, password, adminPassword string) error {
 	path := "/rest/gatehouse/latest/users/" + url.PathEscape(name)
 	var u struct {
 		Disabled bool `json:"disabled"`
@@ -197,7 +197,8 @@ func (a *api) user(ctx context.Context, name, password string) error {
 			return err
 		}
 	}
-	// The password cannot be checked through the API: set it.
-	_, err = a.json(ctx, "POST", path+"/password", map[string]string{"password": password}, nil)
+	// The password cannot be checked through the API: set it (against the
+	// administrator's own, as the API asks).
+	_, err = a.json(ctx, "POST", path+"/password", map[string]string{"password": password, "your_password": adminPassword}, nil)
 	return err
 }
