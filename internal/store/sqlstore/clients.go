@@ -176,6 +176,13 @@ func (s *Store) UpdateClient(ctx context.Context, id string, change func(*store.
 // DeleteClient implements store.Clients.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+		// Locked first, so a write of its tokens racing the deletion
+		// (lockForTokens) lands before it, and goes with it, or after it,
+		// and finds it gone.
+		var found string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM clients WHERE id = $1`+s.d.lockRow, id).Scan(&found); err != nil {
+			return notFound(err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE client_id = $1`, id); err != nil {
 			return err
 		}

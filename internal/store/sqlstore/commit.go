@@ -28,8 +28,10 @@ var errClosed = errors.New("sqlstore: store is closed")
 type groupCommitter struct {
 	w       *writer
 	metrics *storeMetrics
-	// undone reports the errors after which SQLite has undone the failed
-	// statement and kept the transaction (constraint violations).
+	// undone reports the errors of one statement after which the
+	// transaction stands as before it: SQLite has undone the failed
+	// statement and kept the transaction (constraint violations), or the
+	// statement changed nothing.
 	undone func(error) bool
 	// cache, when set, is the store's read cache, which each batch keeps
 	// exact (see readCache); total is the writer connection's

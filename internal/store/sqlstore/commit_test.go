@@ -168,6 +168,28 @@ func TestBatchOfSingleStatements(t *testing.T) {
 	}
 }
 
+// A token for an application deleted meanwhile (a foreign key violation,
+// which the store answers as ErrNotFound) fails its own caller only: the
+// others of its batch are kept.
+func TestBatchKeepsOthersOfATokenForAGoneApplication(t *testing.T) {
+	s := openSQLite(t)
+	ctx := t.Context()
+	orphan := &writeJob{ctx: ctx, result: make(chan error, 1), oneStatement: true,
+		fn: func(ctx context.Context, q querier) error {
+			return s.insertToken(ctx, q, store.Token{Hash: []byte("orphan"), Kind: store.KindAccess, ClientID: "gone"}, nil)
+		}}
+	jobs := []*writeJob{oneStatement(insertUserJob(ctx, "a", nil)), orphan, oneStatement(insertUserJob(ctx, "b", nil))}
+	newTestCommitter(s).run(jobs)
+	for i, want := range []error{nil, store.ErrNotFound, nil} {
+		if err := <-jobs[i].result; !errors.Is(err, want) || (want == nil && err != nil) {
+			t.Errorf("job %d: %v, want %v", i, err, want)
+		}
+	}
+	if !userExists(t, s, "a") || !userExists(t, s, "b") {
+		t.Fatal("the other statements of the batch must be kept")
+	}
+}
+
 func TestBatchFailsWholeOnUnexpectedStatementError(t *testing.T) {
 	s := openSQLite(t)
 	ctx := t.Context()

@@ -46,6 +46,11 @@ type Dialect struct {
 	// without rewriting it, so a concurrent rewrite (lockRow) waits for the
 	// commit, or the SELECT for the rewrite's and then reads what it wrote.
 	shareRow string
+	// keyShareRow, when set, ends a SELECT of the application a write of
+	// tokens refers to, so deleting the application (lockRow) waits for the
+	// write and then deletes its tokens too, or the write for the deletion
+	// and then finds the application gone.
+	keyShareRow string
 	// lockGrant, when set, runs with $1 = grant ID before a refresh token of
 	// the grant rotates or the grant is revoked: a revocation's UPDATE reads
 	// only rows committed when it starts, so it would miss the pair a
@@ -112,6 +117,7 @@ var Postgres = Dialect{
 	lockUsers:         "SELECT pg_advisory_xact_lock(hashtextextended('gatehouse users', 0))",
 	lockRow:           " FOR UPDATE",
 	shareRow:          " FOR SHARE",
+	keyShareRow:       " FOR KEY SHARE",
 	lockGrant:         "SELECT pg_advisory_xact_lock(1, hashtext($1))",
 	skipLocked:        " FOR UPDATE SKIP LOCKED",
 	unflushed:         "SET LOCAL synchronous_commit TO OFF",
@@ -197,7 +203,10 @@ func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath str
 	}
 	if d.groupCommit {
 		s.commits = newGroupCommitter(writeDB, s.metrics, func(err error) bool {
-			return errors.Is(err, store.ErrConflict) || d.isConstraint(err)
+			// conflict maps unique violations to ErrConflict and foreign
+			// key violations to ErrNotFound; a statement that found nothing
+			// to change answers ErrNotFound too, with nothing to undo.
+			return errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) || d.isConstraint(err)
 		}, s.cache, flushes)
 	}
 	return s, nil

@@ -61,11 +61,19 @@ func (s *Store) guardIssue(ctx context.Context, tx querier, issue store.Issue, j
 }
 
 // lockForTokens takes the locks a write of tokens needs, in the one order
-// every such write takes them — the user's row (shareRow), the user and
-// client's refresh cap when capLock, the grant when grantID is set, then
-// token rows — so no two writes deadlock, and reports whether the user is
-// disabled. (A token of a user without a row is refused where it is used.)
+// every such write takes them — the application's row (keyShareRow; gone:
+// store.ErrNotFound), the user's row (shareRow), the user and client's
+// refresh cap when capLock, the grant when grantID is set, then token rows
+// — so no two writes deadlock, and reports whether the user is disabled.
+// (A token of a user without a row is refused where it is used.)
 func (s *Store) lockForTokens(ctx context.Context, tx querier, userID, clientID string, capLock bool, grantID string) (disabled bool, err error) {
+	if s.d.keyShareRow != "" {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`+s.d.keyShareRow, clientID).Scan(&one)
+		if err != nil {
+			return false, notFound(err)
+		}
+	}
 	if userID != "" {
 		err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = $1`+s.d.shareRow, userID).Scan(&disabled)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

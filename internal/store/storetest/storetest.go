@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RevokeGrant", testRevokeGrant},
 		{"RevokeGrantRacesRotation", testRevokeGrantRacesRotation},
 		{"DisableRacesNewTokens", testDisableRacesNewTokens},
+		{"DeleteClientRacesNewTokens", testDeleteClientRacesNewTokens},
 		{"ListActiveTokens", testListActiveTokens},
 		{"ClientUsage", testClientUsage},
 		{"Sessions", testSessions},

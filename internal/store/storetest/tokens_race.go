@@ -87,3 +87,32 @@ func testDisableRacesNewTokens(t *testing.T, s store.Store) {
 		wantRevokedIfStored(t, s, now, fmt.Sprint("round ", round), old, next, redeemed)
 	}
 }
+
+// testDeleteClientRacesNewTokens: an application deleted while one of its
+// refresh tokens rotates, or a client-credentials token is issued to it,
+// is deleted with every token, and the racing write either lands before
+// and goes with it or finds the application gone (ErrNotFound).
+func testDeleteClientRacesNewTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := at(time.Minute)
+	for round := range raceRounds {
+		client := fmt.Sprint("c", round)
+		old, next, machine := fmt.Sprint("old", round), fmt.Sprint("new", round), fmt.Sprint("machine", round)
+		addClient(t, s, client)
+		issue(t, s, pair(old, fmt.Sprint("g", round), client, "u1", t0))
+		errs := race(3, func(i int) error {
+			switch i {
+			case 0:
+				return s.RotateRefreshToken(ctx, refreshOf(old), now, store.ReuseGrace{}, pair(next, fmt.Sprint("g", round), client, "u1", now))
+			case 1:
+				return s.IssueTokens(ctx, store.Issue{Access: pair(machine, "", client, "", now).Access})
+			}
+			return s.DeleteClient(ctx, client)
+		})
+		tally(t, errs, store.ErrNotFound)
+		if errs[2] != nil {
+			t.Fatalf("round %d: DeleteClient: %v", round, errs[2])
+		}
+		wantMissing(t, s, accessOf(old), refreshOf(old), accessOf(next), refreshOf(next), accessOf(machine))
+	}
+}
