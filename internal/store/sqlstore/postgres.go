@@ -73,3 +73,28 @@ func OpenPostgres(ctx context.Context, url string, pool PoolSettings) (*Store, e
 	}
 	return s, nil
 }
+
+// pgLockTokens is Postgres.lockTokens. Its parameters are the client ID,
+// then the user ID when user, then the grant ID when grant. PostgreSQL
+// evaluates the columns in order, then locks the application's row: the
+// user's row (FOR SHARE, so disabling the user waits, or this for the
+// disabling, whose flag it then reads), the refresh cap's advisory lock,
+// the grant's, the application's row (FOR KEY SHARE, so deleting it waits,
+// or this for the deletion, and then finds no row). Every writer and
+// revoker of tokens takes them in this order, so none deadlocks another.
+func pgLockTokens(user, capLock, grant bool) string {
+	cols := []string{"NULL::boolean"}
+	next := 2
+	if user {
+		cols[0] = "(SELECT disabled FROM users WHERE id = $2 FOR SHARE)"
+		if capLock {
+			// The key rolling upgrades share with builds before this one.
+			cols = append(cols, "pg_advisory_xact_lock(hashtextextended($2::text || ' ' || $1::text, 0))::text")
+		}
+		next = 3
+	}
+	if grant {
+		cols = append(cols, "pg_advisory_xact_lock(1, hashtext($"+strconv.Itoa(next)+"))::text")
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM clients WHERE id = $1 FOR KEY SHARE OF clients"
+}

@@ -33,29 +33,19 @@ type Dialect struct {
 	// lockClients, when set, starts every client creation and update so two
 	// transactions cannot both see room for one more, or a name free.
 	lockClients string
-	// lockRefreshCap, when set, runs with $1 = user ID and $2 = client ID
-	// before the refresh cap is applied, for the same reason.
-	lockRefreshCap string
 	// lockUsers, when set, starts every user update, so the rule that an
 	// enabled system administrator remains is checked by one update at a time.
 	lockUsers string
 	// lockRow ends a SELECT that reads a row to rewrite it in the same
 	// transaction, so a concurrent rewrite waits instead of being lost.
 	lockRow string
-	// shareRow ends a SELECT that reads a row the transaction relies on
-	// without rewriting it, so a concurrent rewrite (lockRow) waits for the
-	// commit, or the SELECT for the rewrite's and then reads what it wrote.
-	shareRow string
-	// keyShareRow, when set, ends a SELECT of the application a write of
-	// tokens refers to, so deleting the application (lockRow) waits for the
-	// write and then deletes its tokens too, or the write for the deletion
-	// and then finds the application gone.
-	keyShareRow string
-	// lockGrant, when set, runs with $1 = grant ID before a refresh token of
-	// the grant rotates or the grant is revoked: a revocation's UPDATE reads
-	// only rows committed when it starts, so it would miss the pair a
-	// concurrent rotation was adding.
-	lockGrant string
+	// lockTokens, when set, builds the one statement that takes the locks
+	// a write of tokens needs (see lockForTokens): with $1 = client ID, and
+	// $2 = user ID when user, the user's disabled flag (NULL: no user), then
+	// the refresh cap's lock when capLock and the grant's ($3) when grant.
+	// A revocation's UPDATE reads only rows committed when it starts, so
+	// without these it would miss the pair a concurrent rotation is adding.
+	lockTokens func(user, capLock, grant bool) string
 	// skipLocked ends a SELECT … LIMIT that picks rows to claim, so
 	// concurrent claimants take different rows instead of queueing.
 	skipLocked string
@@ -113,12 +103,9 @@ var Postgres = Dialect{
 	name:              "postgres",
 	goose:             goose.DialectPostgres,
 	lockClients:       "LOCK TABLE clients IN SHARE ROW EXCLUSIVE MODE",
-	lockRefreshCap:    "SELECT pg_advisory_xact_lock(hashtextextended($1::text || ' ' || $2::text, 0))",
 	lockUsers:         "SELECT pg_advisory_xact_lock(hashtextextended('gatehouse users', 0))",
 	lockRow:           " FOR UPDATE",
-	shareRow:          " FOR SHARE",
-	keyShareRow:       " FOR KEY SHARE",
-	lockGrant:         "SELECT pg_advisory_xact_lock(1, hashtext($1))",
+	lockTokens:        pgLockTokens,
 	skipLocked:        " FOR UPDATE SKIP LOCKED",
 	unflushed:         "SET LOCAL synchronous_commit TO OFF",
 	capInOneStatement: true,

@@ -49,6 +49,9 @@ func capped(issue store.Issue) bool {
 // the disabling and then sees it. joinsGrant is set where the pair joins
 // an existing grant, which a revocation may be racing.
 func (s *Store) guardIssue(ctx context.Context, tx querier, issue store.Issue, joinsGrant bool) error {
+	if issue.Access.ClientID == "" {
+		return nil // stores nothing: a replay's redemption, which only revokes (revokeGrant locks)
+	}
 	grantID := ""
 	if joinsGrant {
 		grantID = issue.Access.GrantID
@@ -60,44 +63,46 @@ func (s *Store) guardIssue(ctx context.Context, tx querier, issue store.Issue, j
 	return err
 }
 
-// lockForTokens takes the locks a write of tokens needs, in the one order
-// every such write takes them — the application's row (keyShareRow; gone:
-// store.ErrNotFound), the user's row (shareRow), the user and client's
-// refresh cap when capLock, the grant when grantID is set, then token rows
-// — so no two writes deadlock, and reports whether the user is disabled.
-// (A token of a user without a row is refused where it is used.)
+// lockForTokens takes the locks a write or revocation of tokens needs,
+// before any token row's (Dialect.lockTokens; SQLite's one writer needs
+// none), and reports whether the user is disabled. The application gone
+// is store.ErrNotFound. (A token of a user without a row is refused where
+// it is used.) capLock needs a user.
 func (s *Store) lockForTokens(ctx context.Context, tx querier, userID, clientID string, capLock bool, grantID string) (disabled bool, err error) {
-	if s.d.keyShareRow != "" {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`+s.d.keyShareRow, clientID).Scan(&one)
-		if err != nil {
-			return false, notFound(err)
+	if s.d.lockTokens == nil {
+		if userID == "" {
+			return false, nil
+		}
+		err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = $1`, userID).Scan(&disabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+		return disabled, err
+	}
+	user, grant := userID != "", grantID != ""
+	var flag sql.NullBool
+	var lock sql.NullString // an advisory lock's column, nothing
+	args, cols := []any{clientID}, []any{&flag}
+	if user {
+		args = append(args, userID)
+		if capLock {
+			cols = append(cols, &lock)
 		}
 	}
-	if userID != "" {
-		err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = $1`+s.d.shareRow, userID).Scan(&disabled)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return false, err
-		}
+	if grant {
+		args, cols = append(args, grantID), append(cols, &lock)
 	}
-	if capLock && s.d.lockRefreshCap != "" {
-		if _, err := tx.ExecContext(ctx, s.d.lockRefreshCap, userID, clientID); err != nil {
-			return false, err
-		}
+	if err := tx.QueryRowContext(ctx, s.d.lockTokens(user, capLock, grant), args...).Scan(cols...); err != nil {
+		return false, notFound(err)
 	}
-	if grantID != "" && s.d.lockGrant != "" {
-		if _, err := tx.ExecContext(ctx, s.d.lockGrant, grantID); err != nil {
-			return false, err
-		}
-	}
-	return disabled, nil
+	return flag.Bool, nil
 }
 
 // lockGrantForRevoke takes, where the dialect needs them, the locks of
 // lockForTokens for grantID's user, client and grant before its tokens
 // are revoked.
 func (s *Store) lockGrantForRevoke(ctx context.Context, tx querier, grantID string) error {
-	if s.d.lockGrant == "" {
+	if s.d.lockTokens == nil {
 		return nil
 	}
 	var userID, clientID string

@@ -756,6 +756,19 @@ func testCodes(t *testing.T, s store.Store) {
 	}
 	wantMissing(t, s, accessOf("second"), refreshOf("second"))
 
+	// A replay seen before the exchange (the code read as used) stores
+	// nothing and revokes all the same.
+	again := store.Code{Hash: hash("again"), ClientID: "c1", UserID: "u1", GrantID: "g4", CreatedAt: t0, ExpiresAt: at(time.Hour)}
+	if err := s.CreateCode(ctx, again); err != nil {
+		t.Fatalf("CreateCode: %v", err)
+	}
+	if err := s.RedeemCode(ctx, again.Hash, redeemed, pair("fourth", "g4", "c1", "u1", redeemed)); err != nil {
+		t.Fatalf("RedeemCode: %v", err)
+	}
+	err = s.RedeemCode(ctx, again.Hash, replay, store.Issue{})
+	wantErr(t, "a replay that stores nothing", err, store.ErrCodeReused)
+	wantActive(t, s, replay, false, accessOf("fourth"), refreshOf("fourth"))
+
 	err = s.RedeemCode(ctx, hash("other"), replay, pair("third", "g3", "c1", "u1", replay))
 	wantErr(t, "RedeemCode(unknown)", err, store.ErrNotFound)
 	wantMissing(t, s, accessOf("third"))
