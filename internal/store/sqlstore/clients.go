@@ -183,10 +183,12 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM clients WHERE id = $1`+s.d.lockRow, id).Scan(&found); err != nil {
 			return notFound(err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE client_id = $1`, id); err != nil {
+		// Codes before tokens, as disabling a user changes them: the
+		// other order deadlocks with it on PostgreSQL.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE client_id = $1`, id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE client_id = $1`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE client_id = $1`, id); err != nil {
 			return err
 		}
 		// The foreign key cascades too; deleting here keeps the method

@@ -55,7 +55,10 @@
 //   - PostgreSQL: no group commit. It has many writer connections and
 //     already flushes the WAL of concurrent commits together; batching on one
 //     connection would serialize them. inTx is a transaction of its own on
-//     the pool; a single statement commits by itself.
+//     the pool; a single statement commits by itself. Either runs again
+//     (up to three times) when PostgreSQL aborts it as a deadlock's victim
+//     or for a serialization failure, as the group commit may run a job
+//     twice: only the run that commits counts.
 //
 // The exceptions, each on a connection of its own and none a row change of
 // the store's: Migrate (goose, before the store serves, under its session

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -283,5 +284,50 @@ func TestPostgresDecisionsSkipTheFlush(t *testing.T) {
 	}
 	if v := setting((*Store).inTxEffects); v != "on" {
 		t.Errorf("in any other transaction synchronous_commit = %q, want on", v)
+	}
+}
+
+// TestPostgresRetriesADeadlockVictim: two transactions that lock two rows in
+// opposite orders deadlock; PostgreSQL aborts one (40P01) and the store runs
+// it again, so both callers succeed instead of one getting a server error.
+func TestPostgresRetriesADeadlockVictim(t *testing.T) {
+	s := openPostgres(t)
+	ctx := t.Context()
+	for _, q := range []string{`CREATE TABLE deadlock_pair (id int PRIMARY KEY)`, `INSERT INTO deadlock_pair VALUES (1), (2)`} {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var runs atomic.Int32
+	var holding sync.WaitGroup // each first run holds its first row before asking for the second
+	holding.Add(2)
+	lockBoth := func(first, second int) func(context.Context, querier) error {
+		attempt := 0
+		return func(ctx context.Context, tx querier) error {
+			runs.Add(1)
+			attempt++
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM deadlock_pair WHERE id = $1 FOR UPDATE`, first); err != nil {
+				return err
+			}
+			if attempt == 1 {
+				holding.Done()
+				holding.Wait()
+			}
+			_, err := tx.ExecContext(ctx, `SELECT id FROM deadlock_pair WHERE id = $1 FOR UPDATE`, second)
+			return err
+		}
+	}
+	var errs [2]error
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = s.inTx(ctx, lockBoth(1, 2)) })
+	wg.Go(func() { errs[1] = s.inTx(ctx, lockBoth(2, 1)) })
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("a transaction of the deadlocked pair failed: %v", err)
+		}
+	}
+	if n := runs.Load(); n != 3 {
+		t.Fatalf("%d runs, want 3: both once, and the victim again", n)
 	}
 }

@@ -70,6 +70,10 @@ type Dialect struct {
 	isForeignKey func(error) bool
 	// isConstraint, with groupCommit, reports a constraint violation.
 	isConstraint func(error) bool
+	// retryable reports an error after which a transaction only has to run
+	// again: the server aborted it to break a deadlock, or could not
+	// serialize it. Nil: none (SQLite's one writer cannot deadlock).
+	retryable func(error) bool
 }
 
 // SQLite is the dialect of modernc.org/sqlite. Its writer pool has one
@@ -117,6 +121,10 @@ var Postgres = Dialect{
 	isForeignKey: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23503"
+	},
+	retryable: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001") // deadlock_detected, serialization_failure
 	},
 }
 
@@ -442,6 +450,17 @@ func (s *Store) inTxEffects(ctx context.Context, eff *effects, fn func(ctx conte
 		return s.commits.doEffects(ctx, eff, fn)
 	}
 	fn, event := withPendingEvent(ctx, fn)
+	err := s.retried(ctx, func() error { return s.txOnce(ctx, fn) })
+	if err == nil && event != nil {
+		event.MarkStored()
+	}
+	return err
+}
+
+// txOnce runs fn in a transaction of its own, committed when fn succeeds or
+// fails with an error errCommit accepts; it returns fn's error, or the
+// transaction's.
+func (s *Store) txOnce(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -456,10 +475,27 @@ func (s *Store) inTxEffects(ctx context.Context, eff *effects, fn func(ctx conte
 		return cerr
 	}
 	s.metrics.observeCommit(start)
-	if err == nil && event != nil {
-		event.MarkStored()
-	}
 	return err
+}
+
+// txAttempts bounds how often a transaction runs that the server keeps
+// aborting to break deadlocks: each such abort has already cost the
+// server's deadlock_timeout (1 s by default).
+const txAttempts = 3
+
+// retried runs attempt, which runs a whole transaction, again while the
+// server aborts it for a reason that running it again clears (a deadlock's
+// victim, a serialization failure). Nothing of an aborted transaction
+// stays, and its functions are functions of the database and their
+// arguments (as the group commit's, which may run twice), so only the run
+// that commits counts.
+func (s *Store) retried(ctx context.Context, attempt func() error) error {
+	for n := 1; ; n++ {
+		err := attempt()
+		if n == txAttempts || s.d.retryable == nil || !s.d.retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
 }
 
 // errNothingDone rolls back a write that found nothing to do, with the
@@ -535,7 +571,7 @@ func (s *Store) writeStatementEffects(ctx context.Context, eff *effects, fn func
 		if store.PendingFor(ctx) != nil {
 			return s.inTxEffects(ctx, eff, fn) // the statement and its event
 		}
-		return fn(ctx, s.w)
+		return s.retried(ctx, func() error { return fn(ctx, s.w) })
 	}
 	return s.commits.doStatement(ctx, eff, fn)
 }

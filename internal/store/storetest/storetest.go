@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RevokeGrantRacesRotation", testRevokeGrantRacesRotation},
 		{"DisableRacesNewTokens", testDisableRacesNewTokens},
 		{"DeleteClientRacesNewTokens", testDeleteClientRacesNewTokens},
+		{"DisableRacesDeleteClient", testDisableRacesDeleteClient},
 		{"ListActiveTokens", testListActiveTokens},
 		{"ClientUsage", testClientUsage},
 		{"Sessions", testSessions},

@@ -116,3 +116,45 @@ func testDeleteClientRacesNewTokens(t *testing.T, s store.Store) {
 		wantMissing(t, s, accessOf(old), refreshOf(old), accessOf(next), refreshOf(next), accessOf(machine))
 	}
 }
+
+// testDisableRacesDeleteClient: a user disabled while one of their
+// applications is deleted. Both delete the user's codes for it and change
+// their tokens for it; in opposite orders, PostgreSQL aborted one of them
+// as a deadlock in most rounds. Both succeed, and nothing is left.
+func testDisableRacesDeleteClient(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := at(time.Minute)
+	const pairs = 12
+	for round := range raceRounds / 2 {
+		client, user := fmt.Sprint("c", round), fmt.Sprint("u", round)
+		addClient(t, s, client)
+		if err := s.CreateUser(ctx, store.User{ID: user, Username: user, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		var names []string
+		for i := range pairs {
+			name := fmt.Sprintf("r%d-%d", round, i)
+			issue(t, s, pair(name, fmt.Sprintf("g%d-%d", round, i), client, user, t0))
+			names = append(names, name)
+			code := store.Code{Hash: hash(name), ClientID: client, UserID: user, GrantID: fmt.Sprintf("gc%d-%d", round, i), CreatedAt: t0, ExpiresAt: at(time.Hour)}
+			if err := s.CreateCode(ctx, code); err != nil {
+				t.Fatalf("CreateCode: %v", err)
+			}
+		}
+		errs := race(2, func(i int) error {
+			if i == 0 {
+				return s.DeleteClient(ctx, client)
+			}
+			_, err := s.UpdateUser(ctx, user, func(u *store.User) error { u.Disabled, u.UpdatedAt = true, now; return nil })
+			return err
+		})
+		for i, what := range []string{"DeleteClient", "disable"} {
+			if errs[i] != nil {
+				t.Fatalf("round %d: %s: %v", round, what, errs[i])
+			}
+		}
+		for _, name := range names {
+			wantMissing(t, s, accessOf(name), refreshOf(name))
+		}
+	}
+}
