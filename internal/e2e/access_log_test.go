@@ -56,6 +56,20 @@ func TestAccessLog(t *testing.T) {
 		t.Fatalf("the error page does not show its request ID %q: %d", id, missing.status)
 	}
 
+	// A method of thousands of characters is answered, and logged by its start only.
+	long := strings.Repeat("X", 20_000)
+	req, _ = http.NewRequest(long, n.BaseURL+"/healthz", nil)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("a 20,000-character method: %d, want 405", resp.StatusCode)
+	}
+	if strings.Contains(logs.String(), long[:100]) || !strings.Contains(logs.String(), `"method":"XXXXXXXXXXXXXXXX…"`) {
+		t.Errorf("the access log holds a long method whole, or not its start")
+	}
+
 	var lines []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var m map[string]any

@@ -91,7 +91,7 @@ func Middleware(log *slog.Logger, callers Callers, observe Observer, next http.H
 		// The record goes to the handler directly: Logger.LogAttrs would
 		// also look up the caller's program counter, which no line shows.
 		rec2 := slog.NewRecord(end, level, accessMessage, 0)
-		rec2.AddAttrs(slog.String("method", r.Method), slog.String("route", route),
+		rec2.AddAttrs(slog.String("method", loggedMethod(r.Method)), slog.String("route", route),
 			slog.Int("status", rec.status), slog.Duration("duration", took),
 			slog.String("address", addr.String()), slog.String("request_id", in.id))
 		log.Handler().Handle(r.Context(), rec2) //nolint:errcheck // as LogAttrs: a log line that cannot be written is dropped
@@ -110,6 +110,21 @@ func Route(mux *http.ServeMux) http.Handler {
 			in.pattern = r.Pattern
 		}
 	})
+}
+
+// maxLoggedMethod bounds the method an access line shows: net/http takes
+// any token as a method, up to the request header's limit (32 KiB), so one
+// request could otherwise write a line a hundred times its usual size.
+const maxLoggedMethod = 16
+
+// loggedMethod is the method as the access line shows it: whole when it is
+// no longer than any method in use (PROPFIND, VERSION-CONTROL), else its
+// start and "…".
+func loggedMethod(m string) string {
+	if len(m) <= maxLoggedMethod {
+		return m
+	}
+	return m[:maxLoggedMethod] + "…"
 }
 
 // saneID accepts up to 128 characters of [A-Za-z0-9._:-], so a proxy's ID

@@ -64,3 +64,27 @@ func TestMiddlewareStoresAddressAndID(t *testing.T) {
 		}
 	}
 }
+
+// A method of thousands of characters (net/http takes any token up to the
+// header limit) shows only its start in the access line, and is answered as
+// usual.
+func TestAccessLineBoundsTheMethod(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	h := Middleware(log, fixedCallers{netip.MustParseAddr("192.0.2.7"), false}, ignoreObservation, http.NotFoundHandler())
+	for _, method := range []string{"GET", "VERSION-CONTROL", strings.Repeat("X", 20_000)} {
+		logs.Reset()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, "/", nil))
+		want := "method=" + method + " "
+		if len(method) > maxLoggedMethod {
+			want = "method=" + strings.Repeat("X", maxLoggedMethod) + "… "
+		}
+		if line := logs.String(); !strings.Contains(line, want) || len(line) > 300 {
+			t.Errorf("access line for a %d-character method (%d bytes): %.200q, want %q", len(method), len(line), line, want)
+		}
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("%d-character method answered %d", len(method), rec.Code)
+		}
+	}
+}
