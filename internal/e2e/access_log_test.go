@@ -80,7 +80,10 @@ func TestAccessLog(t *testing.T) {
 	routes := map[string]map[string]any{}
 	for _, l := range lines {
 		routes[l["route"].(string)] = l
-		if l["request_id"] == "" || l["address"] == "" || l["duration"] == nil || l["level"] != "INFO" {
+		if ns, ok := l["duration"].(float64); !ok || ns <= 0 || ns != float64(int64(ns)) { // nanoseconds, as docs/operations.md says
+			t.Errorf("duration %v: want an integer of nanoseconds", l["duration"])
+		}
+		if l["request_id"] == "" || l["address"] == "" || l["level"] != "INFO" {
 			t.Errorf("incomplete access line: %v", l)
 		}
 	}
