@@ -145,7 +145,7 @@ func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Regis
 		return store.Client{}, err
 	}
 	ctx, event := s.pending(ctx, a, audit.ClientUpdate, id, "", "")
-	c, err := s.apps.Update(ctx, id, r)
+	c, err := s.apps.Update(ctx, id, r, s.mayManage(a))
 	if errors.Is(err, store.ErrConflict) {
 		return c, appNameTaken(strings.TrimSpace(r.Name))
 	}
@@ -166,7 +166,7 @@ func (s *Service) SetAppEnabled(ctx context.Context, a Actor, id string, enabled
 		kind = audit.ClientEnable
 	}
 	ctx, event := s.pending(ctx, a, kind, id, "", "")
-	c, err := s.apps.SetEnabled(ctx, id, enabled)
+	c, err := s.apps.SetEnabled(ctx, id, enabled, s.mayManage(a))
 	if err != nil {
 		return c, err
 	}
@@ -199,7 +199,7 @@ func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string,
 		return "", err
 	}
 	ctx, event := s.pending(ctx, a, audit.ClientSecretReset, id, "", "")
-	secretValue, err := s.apps.RotateSecret(ctx, id)
+	secretValue, err := s.apps.RotateSecret(ctx, id, s.mayManage(a))
 	if err != nil {
 		return "", err
 	}
@@ -214,12 +214,12 @@ func (s *Service) RotateSecret(ctx context.Context, a Actor, id string) (string,
 // the application (a system administrator may have given it the
 // INTEGRATION_TOKEN scope since).
 func (s *Service) NewSecret(ctx context.Context, a Actor, id string) (store.Client, string, error) {
-	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
-		return store.Client{}, "", err
-	}
 	c, err := s.apps.Get(ctx, id)
 	if err != nil {
 		return c, "", err
+	}
+	if err := s.mayManage(a).Check(c); err != nil { // on the row whose secret is shown
+		return store.Client{}, "", err
 	}
 	secretValue, err := s.apps.Reveal(c)
 	return c, secretValue, err
@@ -228,11 +228,11 @@ func (s *Service) NewSecret(ctx context.Context, a Actor, id string) (store.Clie
 // ViewSecret returns an application's current secret; every view is audited.
 // Callers must have re-checked the administrator's password recently.
 func (s *Service) ViewSecret(ctx context.Context, a Actor, id string) (string, error) {
-	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
-		return "", err
-	}
 	c, err := s.apps.Get(ctx, id)
 	if err != nil {
+		return "", err
+	}
+	if err := s.mayManage(a).Check(c); err != nil { // on the row whose secret is shown
 		return "", err
 	}
 	secretValue, err := s.apps.Reveal(c)

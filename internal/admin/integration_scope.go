@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -27,6 +28,21 @@ func (s *Service) guardIntegrationScope(ctx context.Context, a Actor, id string,
 		}
 		scopes = append(scopes, c.Scopes...)
 	}
+	return refuseIntegrationScope(scopes)
+}
+
+// mayManage is guardIntegrationScope for a stored application as a change
+// reads it in its transaction (app.Allow): a system administrator may have
+// given it the INTEGRATION_TOKEN scope since the check before the change,
+// and a rotated secret or an edit must not land on it then.
+func (s *Service) mayManage(a Actor) app.Allow {
+	if a.Level >= store.LevelSystemAdmin {
+		return nil
+	}
+	return func(c store.Client) error { return refuseIntegrationScope(c.Scopes) }
+}
+
+func refuseIntegrationScope(scopes []string) error {
 	for _, name := range scopes {
 		if strings.EqualFold(strings.TrimSpace(name), scope.IntegrationToken) {
 			return aboveLevel("admin.integration_scope", "only a system administrator may manage an application with the %s scope", scope.IntegrationToken)

@@ -219,13 +219,16 @@ func (s *Service) Create(ctx context.Context, r Registration) (store.Client, str
 // confidential needs RotateSecret. Like every change of an application it is
 // one store transaction on the row as stored, never on a cached copy, so it
 // cannot undo a concurrent change made on another node (a rotated secret).
-func (s *Service) Update(ctx context.Context, id string, r Registration) (store.Client, error) {
+func (s *Service) Update(ctx context.Context, id string, r Registration, allow Allow) (store.Client, error) {
 	r, err := s.normalize(r)
 	if err != nil {
 		return store.Client{}, err
 	}
 	now := s.now()
 	return s.store.UpdateClient(ctx, id, func(c *store.Client) error {
+		if err := allow.Check(*c); err != nil {
+			return err
+		}
 		enabled := c.Enabled
 		apply(c, r, now)
 		if r.KeepEnabled {
@@ -239,6 +242,21 @@ func (s *Service) Update(ctx context.Context, id string, r Registration) (store.
 	})
 }
 
+// Allow vets an application as the change reads it, in the change's own
+// transaction: a permission that depends on the application's settings
+// (its scopes) is then checked on the row the change replaces, which no
+// concurrent change can alter in between, rather than on an earlier read.
+// Its error refuses the change, which writes nothing. Nil allows any.
+type Allow func(store.Client) error
+
+// Check is a(c), or nil for a nil Allow.
+func (a Allow) Check(c store.Client) error {
+	if a == nil {
+		return nil
+	}
+	return a(c)
+}
+
 // nameInEvent names the application in the audit event pending in ctx
 // (store.WithEvent), if any: its ID, which Create makes, and its name as
 // written.
@@ -249,9 +267,12 @@ func nameInEvent(ctx context.Context, c store.Client) {
 }
 
 // SetEnabled enables or disables an application and changes nothing else.
-func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool) (store.Client, error) {
+func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool, allow Allow) (store.Client, error) {
 	now := s.now()
 	return s.store.UpdateClient(ctx, id, func(c *store.Client) error {
+		if err := allow.Check(*c); err != nil {
+			return err
+		}
 		c.Enabled, c.UpdatedAt = enabled, now
 		nameInEvent(ctx, *c)
 		return nil
@@ -281,13 +302,16 @@ func (s *Service) newSecret(id string) (value string, hash, sealed []byte, err e
 // stops working at once. Only the secret (and the update time) changes, in
 // one store transaction, so a concurrent edit elsewhere cannot bring the old
 // secret back, nor this rotation undo the edit.
-func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
+func (s *Service) RotateSecret(ctx context.Context, id string, allow Allow) (string, error) {
 	value, hash, sealed, err := s.newSecret(id)
 	if err != nil {
 		return "", err
 	}
 	now := s.now()
 	_, err = s.store.UpdateClient(ctx, id, func(c *store.Client) error {
+		if err := allow.Check(*c); err != nil {
+			return err
+		}
 		if c.Public {
 			return invalid("app.public_no_secret", "a public application has no secret")
 		}

@@ -50,7 +50,7 @@ func TestCreateRevealRotate(t *testing.T) {
 	if !s.CheckSecret(c, first) || s.CheckSecret(c, first+"x") || s.CheckSecret(c, "") {
 		t.Fatal("CheckSecret is wrong")
 	}
-	second, err := s.RotateSecret(ctx, c.ID)
+	second, err := s.RotateSecret(ctx, c.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestPublicClientHasNoSecretAndRequiresPKCE(t *testing.T) {
 	if err != nil || secretValue != "" || !c.RequirePKCE || c.SecretHash != nil {
 		t.Fatalf("public client %+v %q %v", c, secretValue, err)
 	}
-	if _, err := s.RotateSecret(context.Background(), c.ID); !errors.Is(err, ErrInvalid) {
+	if _, err := s.RotateSecret(context.Background(), c.ID, nil); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("RotateSecret(public) = %v", err)
 	}
 }
@@ -154,13 +154,13 @@ func TestEditOnAnotherNodeKeepsTheRotatedSecret(t *testing.T) {
 	if _, err := b.Get(ctx, c.ID); err != nil { // B serves a request: the application is in its cache
 		t.Fatal(err)
 	}
-	second, err := a.RotateSecret(ctx, c.ID)
+	second, err := a.RotateSecret(ctx, c.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	edit := valid()
 	edit.Name = "Edited on B"
-	if _, err := b.Update(ctx, c.ID, edit); err != nil {
+	if _, err := b.Update(ctx, c.ID, edit, nil); err != nil {
 		t.Fatal(err)
 	}
 	stored, err := shared.ClientByID(ctx, c.ID)
@@ -188,10 +188,10 @@ func TestSetEnabledKeepsOtherChanges(t *testing.T) {
 	}
 	edit := valid()
 	edit.Name, edit.IntrospectAny = "Renamed", true
-	if _, err := s.Update(ctx, c.ID, edit); err != nil {
+	if _, err := s.Update(ctx, c.ID, edit, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.SetEnabled(ctx, c.ID, false)
+	got, err := s.SetEnabled(ctx, c.ID, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestSetEnabledKeepsOtherChanges(t *testing.T) {
 		t.Fatalf("after disabling: %+v", got)
 	}
 	edit.KeepEnabled = true
-	if got, err = s.Update(ctx, c.ID, edit); err != nil || got.Enabled {
+	if got, err = s.Update(ctx, c.ID, edit, nil); err != nil || got.Enabled {
 		t.Fatalf("an update keeping the state re-enabled the application: %+v, %v", got, err)
 	}
 }
@@ -211,4 +211,38 @@ func mustReveal(t *testing.T, s *Service, c store.Client) string {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// An Allow that refuses the application as the change reads it refuses the
+// change with its own error, and nothing is written.
+func TestAllowRefusesTheChange(t *testing.T) {
+	s := newService(t, 0)
+	ctx := context.Background()
+	c, first, err := s.Create(ctx, valid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusal := errors.New("not this one")
+	var seen []string
+	refuse := func(got store.Client) error {
+		seen = append(seen, got.Name)
+		return refusal
+	}
+	edit := valid()
+	edit.Name = "Renamed"
+	_, errUpdate := s.Update(ctx, c.ID, edit, refuse)
+	_, errEnable := s.SetEnabled(ctx, c.ID, false, refuse)
+	_, errRotate := s.RotateSecret(ctx, c.ID, refuse)
+	for what, err := range map[string]error{"Update": errUpdate, "SetEnabled": errEnable, "RotateSecret": errRotate} {
+		if !errors.Is(err, refusal) {
+			t.Errorf("%s = %v, want the Allow's refusal", what, err)
+		}
+	}
+	if len(seen) != 3 || seen[0] != "App" {
+		t.Errorf("the Allow saw %v, want the stored application three times", seen)
+	}
+	after, err := s.Get(ctx, c.ID)
+	if err != nil || after.Name != "App" || !after.Enabled || !s.CheckSecret(after, first) {
+		t.Fatalf("a refused change was written: %+v, %v", after, err)
+	}
 }

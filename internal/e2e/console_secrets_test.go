@@ -189,7 +189,7 @@ func TestNewSecretPageShowsOnlyThatSecret(t *testing.T) {
 
 	// Rotated by someone else before the page was opened: not shown.
 	page := create(root, "Rotated")
-	if _, err := e.node.Apps.RotateSecret(t.Context(), appOf(page).ID); err != nil {
+	if _, err := e.node.Apps.RotateSecret(t.Context(), appOf(page).ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1100 * time.Millisecond) // past the one-second application cache

@@ -187,7 +187,7 @@ func (p StoreProvisioner) client(ctx context.Context, scopes []string) (Client, 
 			continue
 		}
 		if !sameSettings(c, reg) {
-			if c, err = p.Apps.Update(ctx, c.ID, reg); err != nil {
+			if c, err = p.Apps.Update(ctx, c.ID, reg, nil); err != nil {
 				return Client{}, err
 			}
 			select {
@@ -199,7 +199,7 @@ func (p StoreProvisioner) client(ctx context.Context, scopes []string) (Client, 
 		secretValue, err := p.Apps.Reveal(c)
 		if err != nil {
 			// Sealed with another key (or public): a new secret is the way back.
-			if secretValue, err = p.Apps.RotateSecret(ctx, c.ID); err != nil {
+			if secretValue, err = p.Apps.RotateSecret(ctx, c.ID, nil); err != nil {
 				return Client{}, err
 			}
 		}
