@@ -144,15 +144,23 @@ func describeChange(before, after store.User) string {
 
 // ResetPassword sets a new password and ends the user's sessions.
 func (s *Service) ResetPassword(ctx context.Context, a Actor, username, password string) error {
+	notAbove := func(u store.User) error {
+		if u.Level > a.Level {
+			return aboveLevel("admin.password_above_own", "you cannot reset the password of a user above your own level")
+		}
+		return nil
+	}
+	// Checked first so that a refusal costs no hash, and again on the row
+	// the reset replaces: the user may be raised above a.Level meanwhile.
 	u, err := s.users.ByUsername(ctx, username)
 	if err != nil {
 		return err
 	}
-	if u.Level > a.Level {
-		return aboveLevel("admin.password_above_own", "you cannot reset the password of a user above your own level")
+	if err := notAbove(u); err != nil {
+		return err
 	}
 	ctx, event := s.pending(ctx, a, audit.UserPassword, "", u.Username, "password reset")
-	if err := s.users.SetPassword(ctx, username, password); err != nil {
+	if err := s.users.SetPassword(ctx, username, password, notAbove); err != nil {
 		return err
 	}
 	s.audit.Settle(ctx, event)

@@ -22,7 +22,7 @@ func (s *Service) ChangePassword(ctx context.Context, username, current, next st
 	if err != nil {
 		return store.User{}, err
 	}
-	if err := s.SetPassword(ctx, u.Username, next); err != nil {
+	if err := s.SetPassword(ctx, u.Username, next, nil); err != nil {
 		return store.User{}, err
 	}
 	return s.ByUsername(ctx, u.Username)

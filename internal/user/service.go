@@ -329,8 +329,10 @@ func (s *Service) reserve(ctx context.Context, key string, limit int, now time.T
 	return n <= limit, err
 }
 
-// SetPassword replaces a user's password.
-func (s *Service) SetPassword(ctx context.Context, username, password string) error {
+// SetPassword replaces a user's password. allow, when set, vets the user
+// as the change's own transaction reads it (a permission that depends on
+// the user's level): its error refuses the change, which writes nothing.
+func (s *Service) SetPassword(ctx context.Context, username, password string, allow func(store.User) error) error {
 	if err := checkPassword(password); err != nil {
 		return err
 	}
@@ -341,6 +343,11 @@ func (s *Service) SetPassword(ctx context.Context, username, password string) er
 	// A new password ends every session signed in with the old one, and
 	// lifts the account's sign-in throttle: the guesses were at the old one.
 	u, err := s.Update(ctx, username, func(u *store.User) error {
+		if allow != nil {
+			if err := allow(*u); err != nil {
+				return err
+			}
+		}
 		u.PasswordHash, u.SessionsAfter = hash, s.now()
 		return nil
 	})

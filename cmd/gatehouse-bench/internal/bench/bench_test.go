@@ -268,7 +268,7 @@ func TestProvisionIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Someone changes a password and disables a user; the next provisioning repairs both.
-	if err := tn.node.Users.SetPassword(ctx, "bench-1", "another password"); err != nil {
+	if err := tn.node.Users.SetPassword(ctx, "bench-1", "another password", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tn.node.Users.SetDisabled(ctx, "bench-2", true); err != nil {

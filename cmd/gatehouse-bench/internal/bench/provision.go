@@ -252,7 +252,7 @@ func (p StoreProvisioner) user(ctx context.Context, name, password string) error
 			return nil
 		}
 	}
-	return p.Users.SetPassword(ctx, name, password)
+	return p.Users.SetPassword(ctx, name, password, nil)
 }
 
 // provisionUsers runs one function per user name, a few at a time.
