@@ -179,12 +179,10 @@ func (s *Service) DeleteApp(ctx context.Context, a Actor, id string) error {
 	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
 		return err
 	}
-	c, err := s.apps.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	ctx, event := s.pending(ctx, a, audit.ClientDelete, c.ID, "", c.Name)
-	if err := s.apps.Delete(ctx, id); err != nil {
+	// app.Service names the application as its deletion finds it (a
+	// rename may commit in between).
+	ctx, event := s.pending(ctx, a, audit.ClientDelete, id, "", "")
+	if err := s.apps.Delete(ctx, id, s.mayManage(a)); err != nil {
 		return err
 	}
 	s.audit.Settle(ctx, event)

@@ -359,8 +359,17 @@ func (s *Service) Get(ctx context.Context, id string) (store.Client, error) {
 // List returns every application.
 func (s *Service) List(ctx context.Context) ([]store.Client, error) { return s.store.ListClients(ctx) }
 
-// Delete removes an application and every token it holds.
-func (s *Service) Delete(ctx context.Context, id string) error { return s.store.DeleteClient(ctx, id) }
+// Delete removes an application and every token it holds, naming it in
+// the pending audit event as it was when deleted.
+func (s *Service) Delete(ctx context.Context, id string, allow Allow) error {
+	return s.store.DeleteClient(ctx, id, func(c store.Client) error {
+		if err := allow.Check(c); err != nil {
+			return err
+		}
+		nameInEvent(ctx, c)
+		return nil
+	})
+}
 
 // newClientID returns 32 hex characters, the shape Atlassian's provider uses.
 func newClientID() string {

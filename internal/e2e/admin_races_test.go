@@ -16,8 +16,8 @@ import (
 // An administrator's change to an application racing a system
 // administrator's giving it INTEGRATION_TOKEN lands before it or is
 // refused: the permission is checked again on the row the change replaces,
-// so no administrator below system administrator rotates the secret of, or
-// edits, an application that already has the scope.
+// so no administrator below system administrator rotates the secret of,
+// edits or deletes an application that already has the scope.
 func TestAdminChangeRacingTheIntegrationScope(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -36,12 +36,15 @@ func TestAdminChangeRacingTheIntegrationScope(t *testing.T) {
 				return err
 			},
 			func() error {
-				if round%2 == 0 {
+				switch round % 3 {
+				case 0:
 					_, err := e.node.Admin.RotateSecret(ctx, admActor, c.ID)
 					return err
+				case 1:
+					_, err := e.node.Admin.UpdateApp(ctx, admActor, c.ID, reg(name+" renamed", "READ"))
+					return err
 				}
-				_, err := e.node.Admin.UpdateApp(ctx, admActor, c.ID, reg(name+" renamed", "READ"))
-				return err
+				return e.node.Admin.DeleteApp(ctx, admActor, c.ID)
 			})
 	}
 }
@@ -81,6 +84,9 @@ func raceAgainstARaise(t *testing.T, e *env, round int, filter store.AuditFilter
 	wg.Go(func() { raiseErr = raise() })
 	wg.Go(func() { actErr = act() })
 	wg.Wait()
+	if errors.Is(raiseErr, store.ErrNotFound) && actErr == nil {
+		return // act deleted the subject first
+	}
 	if raiseErr != nil {
 		t.Fatalf("round %d: the system administrator's change: %v", round, raiseErr)
 	}
@@ -105,5 +111,40 @@ func raceAgainstARaise(t *testing.T, e *env, round int, filter store.AuditFilter
 	}
 	if raisedAt == 0 || actedAt == 0 || actedAt > raisedAt {
 		t.Fatalf("round %d: the administrator's change (event %d) landed after the system administrator's (event %d)", round, actedAt, raisedAt)
+	}
+}
+
+// An application deleted while it is renamed is audited under the name it
+// had when deleted: the deletion names it as its own transaction finds it.
+func TestDeleteRacingARenameAuditsTheNameDeleted(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for round := range 40 {
+		before, after := fmt.Sprintf("payroll %d", round), fmt.Sprintf("billing %d", round)
+		c, _, err := e.node.Admin.CreateApp(ctx, rootActor, app.Registration{Name: before, Scopes: []string{"READ"}, Grants: []string{app.GrantClientCredentials}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var renameErr, deleteErr error
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_, renameErr = e.node.Admin.UpdateApp(ctx, rootActor, c.ID, app.Registration{Name: after, Scopes: []string{"READ"}, Grants: []string{app.GrantClientCredentials}, KeepEnabled: true})
+		})
+		wg.Go(func() { deleteErr = e.node.Admin.DeleteApp(ctx, admActor, c.ID) })
+		wg.Wait()
+		if deleteErr != nil || renameErr != nil && !errors.Is(renameErr, store.ErrNotFound) {
+			t.Fatalf("round %d: delete %v, rename %v", round, deleteErr, renameErr)
+		}
+		want := before
+		if renameErr == nil {
+			want = after // the rename committed first
+		}
+		events, err := e.node.Admin.Audit(ctx, store.AuditFilter{ClientID: c.ID, Kind: audit.ClientDelete})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 || events[0].Detail != want {
+			t.Fatalf("round %d: the deletion's events %+v, want one naming %q", round, events, want)
+		}
 	}
 }

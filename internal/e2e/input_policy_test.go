@@ -244,7 +244,7 @@ func TestApplicationDeletedByAnotherNode(t *testing.T) {
 		}
 		// Another node deletes it: through the database, past this node's cache.
 		behind := e.node.Store.(*store.ClientCache).Store
-		if err := behind.DeleteClient(context.Background(), c.ID); err != nil {
+		if err := behind.DeleteClient(context.Background(), c.ID, nil); err != nil {
 			t.Fatal(err)
 		}
 		r := e.token(form("grant_type", "client_credentials", "scope", "READ"), c.ID, secretValue)

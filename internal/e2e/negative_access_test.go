@@ -214,7 +214,7 @@ func TestUserChangesTakeEffectAtOnce(t *testing.T) {
 	t.Run("a deleted application's tokens stop working", func(t *testing.T) {
 		w := newWorld(t, app.Registration{})
 		pair := w.issue(w.alice, w.client, w.secret, "READ")
-		if err := w.node.Apps.Delete(ctx, w.client.ID); err != nil {
+		if err := w.node.Apps.Delete(ctx, w.client.ID, nil); err != nil {
 			t.Fatal(err)
 		}
 		w.wantActive(false, "the pair", pair.str("access_token"), pair.str("refresh_token"))

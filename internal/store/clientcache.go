@@ -85,9 +85,9 @@ func (c *ClientCache) UpdateClient(ctx context.Context, id string, change func(*
 }
 
 // DeleteClient implements Clients.
-func (c *ClientCache) DeleteClient(ctx context.Context, id string) error {
+func (c *ClientCache) DeleteClient(ctx context.Context, id string, allow func(Client) error) error {
 	defer c.forget(id)
-	return c.Store.DeleteClient(ctx, id)
+	return c.Store.DeleteClient(ctx, id, allow)
 }
 
 // SetClientLogo implements Clients; the cached client's HasLogo changes.

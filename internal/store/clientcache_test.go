@@ -80,7 +80,7 @@ func TestClientCacheLocalChangesApplyAtOnce(t *testing.T) {
 	if got, _ := cached.ClientByID(ctx, "c1"); !got.HasLogo {
 		t.Fatal("a logo set on this node must show at once")
 	}
-	if err := cached.DeleteClient(ctx, "c1"); err != nil {
+	if err := cached.DeleteClient(ctx, "c1", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cached.ClientByID(ctx, "c1"); !errors.Is(err, store.ErrNotFound) {

@@ -108,7 +108,10 @@ type Clients interface {
 	// ErrNotFound for an unknown client.
 	UpdateClient(ctx context.Context, id string, change func(*Client) error) (Client, error)
 	// DeleteClient removes the client with its codes, tokens and logo.
-	DeleteClient(ctx context.Context, id string) error
+	// allow, when set, vets the client as the deletion's transaction reads
+	// it (locked): its error refuses the deletion, which writes nothing, and
+	// is returned. allow must not call the store.
+	DeleteClient(ctx context.Context, id string, allow func(Client) error) error
 	// SetClientLogo stores the client's logo (already validated, at most a few
 	// hundred KiB); nil data removes it. ErrNotFound for an unknown client.
 	SetClientLogo(ctx context.Context, id string, data []byte, contentType string) error

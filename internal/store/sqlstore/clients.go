@@ -174,14 +174,20 @@ func (s *Store) UpdateClient(ctx context.Context, id string, change func(*store.
 }
 
 // DeleteClient implements store.Clients.
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
+func (s *Store) DeleteClient(ctx context.Context, id string, allow func(store.Client) error) error {
+	var refused error // allow's own error, returned as it is
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		// Locked first, so a write of its tokens racing the deletion
 		// (lockForTokens) lands before it, and goes with it, or after it,
 		// and finds it gone.
-		var found string
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM clients WHERE id = $1`+s.d.lockRow, id).Scan(&found); err != nil {
+		c, err := scanClient(tx.QueryRowContext(ctx, selectClient+` WHERE id = $1`+s.d.lockRow, id))
+		if err != nil {
 			return notFound(err)
+		}
+		if allow != nil {
+			if refused = allow(c); refused != nil {
+				return refused
+			}
 		}
 		// Codes before tokens, as disabling a user changes them: the
 		// other order deadlocks with it on PostgreSQL.
@@ -202,6 +208,9 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		}
 		return affected(res)
 	})
+	if refused != nil {
+		return refused
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete client: %w", err)
 	}

@@ -465,7 +465,7 @@ func TestReadCacheCodes(t *testing.T) {
 	if _, err := read(gone.Hash); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteClient(ctx, "c"); err != nil {
+	if err := s.DeleteClient(ctx, "c", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := read(gone.Hash); !errors.Is(err, store.ErrNotFound) {

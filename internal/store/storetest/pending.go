@@ -79,7 +79,7 @@ func testPendingEvent(t *testing.T, s store.Store) {
 			return s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: t0, UpdatedAt: t0}, 0)
 		}},
 		{"logo", func(ctx context.Context) error { return s.SetClientLogo(ctx, "c1", []byte("GIF89a"), "image/gif") }},
-		{"deleted", func(ctx context.Context) error { return s.DeleteClient(ctx, "c1") }},
+		{"deleted", func(ctx context.Context) error { return s.DeleteClient(ctx, "c1", nil) }},
 	} {
 		ctx, p := pending(write.label)
 		if err := write.do(ctx); err != nil {
@@ -101,7 +101,7 @@ func testPendingEvent(t *testing.T, s store.Store) {
 	if err := s.DeleteMailServer(nothing, "no-such-server"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("DeleteMailServer(unknown) = %v; want ErrNotFound", err)
 	}
-	if err := s.DeleteClient(nothing, "c1"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteClient(nothing, "c1", nil); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("DeleteClient(deleted) = %v; want ErrNotFound", err)
 	}
 	if p.Stored() {

@@ -567,7 +567,7 @@ func testClients(t *testing.T, s store.Store) {
 	diff(t, "updated client", want, got)
 	_, err = s.UpdateClient(ctx, "nope", func(*store.Client) error { return nil })
 	wantErr(t, "UpdateClient(unknown)", err, store.ErrNotFound)
-	err = s.DeleteClient(ctx, "nope")
+	err = s.DeleteClient(ctx, "nope", nil)
 	wantErr(t, "DeleteClient(unknown)", err, store.ErrNotFound)
 }
 
@@ -602,10 +602,19 @@ func testDeleteClient(t *testing.T, s store.Store) {
 		}
 		setLogo(t, s, c, []byte("logo of "+c), "image/png")
 	}
-	if err := s.DeleteClient(ctx, "gone"); err != nil {
+	// allow sees the stored client; its refusal is returned and deletes nothing.
+	refusal := errors.New("not this one")
+	var seen store.Client
+	err := s.DeleteClient(ctx, "gone", func(c store.Client) error { seen = c; return refusal })
+	if !errors.Is(err, refusal) || seen.ID != "gone" || seen.Name != "gone" {
+		t.Fatalf("DeleteClient with a refusing allow = %v, allow saw %q %q", err, seen.ID, seen.Name)
+	}
+	wantActive(t, s, t0, true, accessOf("gone"), refreshOf("gone"))
+	wantLogo(t, s, "gone", []byte("logo of gone"), "image/png")
+	if err := s.DeleteClient(ctx, "gone", func(store.Client) error { return nil }); err != nil {
 		t.Fatalf("DeleteClient: %v", err)
 	}
-	_, err := s.ClientByID(ctx, "gone")
+	_, err = s.ClientByID(ctx, "gone")
 	wantErr(t, "ClientByID after delete", err, store.ErrNotFound)
 	_, err = s.CodeByHash(ctx, hash("code-gone"))
 	wantErr(t, "CodeByHash of deleted client", err, store.ErrNotFound)
@@ -1188,7 +1197,7 @@ func testClientUsage(t *testing.T, s store.Store) {
 	})
 
 	// A deleted client's tokens are gone with it.
-	if err := s.DeleteClient(ctx, "c2"); err != nil {
+	if err := s.DeleteClient(ctx, "c2", nil); err != nil {
 		t.Fatalf("DeleteClient: %v", err)
 	}
 	got, err := s.ClientUsage(ctx, now)

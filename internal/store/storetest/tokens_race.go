@@ -107,7 +107,7 @@ func testDeleteClientRacesNewTokens(t *testing.T, s store.Store) {
 			case 1:
 				return s.IssueTokens(ctx, store.Issue{Access: pair(machine, "", client, "", now).Access})
 			}
-			return s.DeleteClient(ctx, client)
+			return s.DeleteClient(ctx, client, nil)
 		})
 		tally(t, errs, store.ErrNotFound)
 		if errs[2] != nil {
@@ -143,7 +143,7 @@ func testDisableRacesDeleteClient(t *testing.T, s store.Store) {
 		}
 		errs := race(2, func(i int) error {
 			if i == 0 {
-				return s.DeleteClient(ctx, client)
+				return s.DeleteClient(ctx, client, nil)
 			}
 			_, err := s.UpdateUser(ctx, user, func(u *store.User) error { u.Disabled, u.UpdatedAt = true, now; return nil })
 			return err
