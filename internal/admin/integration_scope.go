@@ -32,9 +32,10 @@ func (s *Service) guardIntegrationScope(ctx context.Context, a Actor, id string,
 }
 
 // mayManage is guardIntegrationScope for a stored application as a change
-// reads it in its transaction (app.Allow): a system administrator may have
-// given it the INTEGRATION_TOKEN scope since the check before the change,
-// and a rotated secret or an edit must not land on it then.
+// reads it in its transaction (app.Allow), the only check of the stored
+// scopes an edit, enabling, rotation or deletion needs: one made on an
+// earlier read would let the change land on an application a system
+// administrator gave INTEGRATION_TOKEN in between.
 func (s *Service) mayManage(a Actor) app.Allow {
 	if a.Level >= store.LevelSystemAdmin {
 		return nil
