@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -94,4 +95,70 @@ func wantScope(t *testing.T, what, got, want string) {
 	if !slices.Equal(g, w) {
 		t.Fatalf("%s: scope %q, want %q", what, got, want)
 	}
+}
+
+// Taking a scope away from an application reaches the tokens it already
+// holds (SPEC §4: the application's list bounds what it may ask for, and a
+// refresh is a request): an access token loses the scope at its next use, a
+// refresh mints none with it, a code redeemed after the change carries only
+// what the application may still ask for (READ of ADMIN), and the application's own client-credentials tokens lose it too.
+// Giving the scope back restores it, up to what was granted, as a raised
+// level does.
+func TestNarrowedApplicationReachesIssuedTokens(t *testing.T) {
+	eachDatabase(t, testNarrowedApplication)
+}
+
+func testNarrowedApplication(t *testing.T, useDB func(*config.Config)) {
+	w := newWorld(t, app.Registration{Grants: []string{app.GrantAuthorizationCode, app.GrantRefreshToken, app.GrantClientCredentials}}, useDB)
+	w.createUser("ada", "ada-password", store.LevelAdmin)
+	ada := w.newBrowser()
+	ada.signIn("ada", "ada-password")
+	pair := w.issue(ada, w.client, w.secret, "READ ADMIN")
+	own := w.token(form("grant_type", "client_credentials", "scope", "WRITE"), w.client.ID, w.secret)
+	wantOK(t, own)
+	pendingCode, verifier := pkceCode(ada, w.client, "ADMIN")
+	if r := w.myself(pair.str("access_token")); r.status != http.StatusOK {
+		t.Fatalf("before the change: %d %s", r.status, r.raw)
+	}
+	usersAPI := func(access string) int {
+		return w.request("GET", "/rest/gatehouse/latest/users", "", nil, withHeader("Authorization", "Bearer "+access)).status
+	}
+	if got := usersAPI(pair.str("access_token")); got != http.StatusOK {
+		t.Fatalf("the admin API with ADMIN before the change: %d", got)
+	}
+
+	setScopes := func(scopes string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"name":%q,"redirect_uris":[%q],"scopes":%s,"grants":["authorization_code","refresh_token","client_credentials"]}`, w.client.Name, callback, scopes)
+		if r := w.jsonAs(ada, "PUT", "/rest/oauth2/latest/client/"+w.client.ID, body); r.status != http.StatusOK {
+			t.Fatalf("PUT scopes %s: %d %s", scopes, r.status, r.raw)
+		}
+	}
+	setScopes(`["READ"]`)
+
+	// Issued before the change, used after it.
+	wantScope(t, "the access token issued with ADMIN", w.introspect(pair.str("access_token")).str("scope"), "READ")
+	if got := usersAPI(pair.str("access_token")); got != http.StatusForbidden {
+		t.Errorf("the admin API with a token whose ADMIN was taken from its application: %d, want 403", got)
+	}
+	wantScope(t, "the application's own WRITE token", w.introspect(own.str("access_token")).str("scope"), "READ")
+	narrowed := w.refresh(w.client, w.secret, pair.str("refresh_token"))
+	wantOK(t, narrowed)
+	wantScope(t, "refresh after the change", narrowed.str("scope"), "READ")
+	if got := usersAPI(narrowed.str("access_token")); got != http.StatusForbidden {
+		t.Errorf("the admin API with a token refreshed after the change: %d, want 403", got)
+	}
+	wantError(t, w.refresh(w.client, w.secret, narrowed.str("refresh_token"), "scope", "ADMIN"), http.StatusBadRequest, "invalid_scope")
+	late := w.redeem(w.client, w.secret, pendingCode, "code_verifier", verifier)
+	wantOK(t, late)
+	wantScope(t, "a code for ADMIN redeemed after the change", late.str("scope"), "READ")
+
+	setScopes(`["READ","WRITE","ADMIN"]`)
+	restored := w.refresh(w.client, w.secret, narrowed.str("refresh_token"))
+	wantOK(t, restored)
+	wantScope(t, "refresh once ADMIN is given back", restored.str("scope"), "READ ADMIN")
+	// A refresh may ask for what the grant includes: READ of the ADMIN grant.
+	read := w.refresh(w.client, w.secret, restored.str("refresh_token"), "scope", "WRITE")
+	wantOK(t, read)
+	wantScope(t, "refresh narrowed to a scope ADMIN includes", read.str("scope"), "WRITE")
 }

@@ -184,20 +184,45 @@ func quoteScope(s string) string {
 	return "'" + s + "'"
 }
 
-// effectiveScopes is what a token of these scopes may do for a user of this
-// level: scopes above the level are dropped, and in their place come the
-// strongest scopes they imply that the user may hold and that the kept ones do
-// not already give (an ADMIN grant of a demoted user still writes).
-func (s *Server) effectiveScopes(names []string, level store.Level) (kept, dropped []string) {
-	kept, dropped = s.scopes.Cap(names, level)
+// effectiveScopes is what a token of these scopes may do now through
+// application c, for a user of the given level (nil: no user's level applies,
+// as for a client's own token). A scope is allowed while the application's
+// list still grants it (that list with what it implies) and, for a user, while
+// the level reaches it: so narrowing an application, like lowering a level,
+// reaches the tokens already issued (SPEC §4). Scopes not allowed are dropped,
+// and in their place come the strongest scopes they imply that are allowed and
+// that the kept ones do not already give (an ADMIN grant of a demoted user
+// still writes).
+func (s *Server) effectiveScopes(names []string, c store.Client, level *store.Level) (kept, dropped []string) {
+	var reach []string // c's scopes expanded, computed only when needed
+	allowed := func(name string) bool {
+		if level != nil {
+			if l, ok := s.scopes.Level(name); !ok || l > *level {
+				return false
+			}
+		}
+		if slices.Contains(c.Scopes, name) {
+			return true
+		}
+		if reach == nil {
+			reach = s.scopes.Expand(c.Scopes)
+		}
+		return slices.Contains(reach, name)
+	}
+	for _, name := range names {
+		if allowed(name) {
+			kept = append(kept, name)
+		} else {
+			dropped = append(dropped, name)
+		}
+	}
 	if len(dropped) == 0 {
 		return kept, nil
 	}
-	implied, _ := s.scopes.Cap(s.scopes.Expand(dropped), level)
 	held := s.scopes.Expand(kept)
 	var extra []string
-	for _, name := range implied {
-		if !slices.Contains(held, name) {
+	for _, name := range s.scopes.Expand(dropped) {
+		if allowed(name) && !slices.Contains(held, name) {
 			extra = append(extra, name)
 		}
 	}
@@ -214,7 +239,7 @@ func (s *Server) effectiveScopes(names []string, level store.Level) (kept, dropp
 // ConsentScopes splits the request's scopes into those the user will grant and
 // those dropped because the user's level is too low.
 func (s *Server) ConsentScopes(req *AuthorizeRequest, u store.User) (kept, dropped []string) {
-	return s.effectiveScopes(req.Scopes, u.Level)
+	return s.effectiveScopes(req.Scopes, req.Client, &u.Level)
 }
 
 // CheckUser refuses a user who may not use the application.

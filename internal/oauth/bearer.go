@@ -17,9 +17,12 @@ type Principal struct {
 	Token  store.Token
 	Client store.Client
 	User   *store.User // nil for a client-credentials token
-	// Scopes are what the token may do now: its scopes capped by the user's
-	// current level.
+	// Scopes are what the token may do now: its scopes capped by the
+	// application's current list and the user's current level.
 	Scopes []string
+	// noScopeLeft marks a token refused only because that capping left it
+	// nothing (RFC 6750 §3.1: insufficient_scope rather than invalid_token).
+	noScopeLeft bool
 }
 
 // inspect checks an access or refresh token and returns its principal, or
@@ -27,7 +30,9 @@ type Principal struct {
 // one query, or on SQLite from the store's read cache, which serves a row
 // only while it can prove it current (sqlstore's readCache): either way a
 // revocation, a disabled user or a lowered level takes effect at once; the
-// application comes from the bounded cache (see store.ClientCache).
+// application comes from the bounded cache (see store.ClientCache), so a
+// narrowed scope list takes effect within its lifetime. A token left with no
+// scope is not active.
 func (s *Server) inspect(ctx context.Context, kind token.Kind, value string) (p Principal, ok bool, err error) {
 	hash, valid := s.minter.Parse(kind, value)
 	if !valid {
@@ -47,16 +52,17 @@ func (s *Server) inspect(ctx context.Context, kind token.Kind, value string) (p 
 	if err != nil {
 		return p, false, err
 	}
-	p = Principal{Token: t, Client: c, Scopes: strings.Fields(t.Scope)}
-	if t.UserID == "" {
-		return p, true, nil
+	p = Principal{Token: t, Client: c}
+	var level *store.Level
+	if t.UserID != "" {
+		if u == nil || u.Disabled || !app.MayUse(c, *u) {
+			return p, false, nil
+		}
+		p.User, level = u, &u.Level
 	}
-	if u == nil || u.Disabled || !app.MayUse(c, *u) {
-		return p, false, nil
-	}
-	p.User = u
-	p.Scopes, _ = s.effectiveScopes(p.Scopes, u.Level)
-	return p, len(p.Scopes) > 0, nil
+	p.Scopes, _ = s.effectiveScopes(strings.Fields(t.Scope), c, level)
+	p.noScopeLeft = len(p.Scopes) == 0
+	return p, !p.noScopeLeft, nil
 }
 
 // BearerError is an RFC 6750 §3 failure.
@@ -104,8 +110,8 @@ func (s *Server) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, err
 	}
 	if !ok {
-		if p.User != nil && len(p.Scopes) == 0 {
-			return Principal{}, &BearerError{Status: http.StatusForbidden, Code: CodeInsufficientScope, Description: "your permission level no longer allows any scope of this token"}
+		if p.noScopeLeft {
+			return Principal{}, &BearerError{Status: http.StatusForbidden, Code: CodeInsufficientScope, Description: "no scope of this token is allowed any more: the application's scopes or your permission level were lowered"}
 		}
 		return Principal{}, &BearerError{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is invalid, expired or revoked"}
 	}

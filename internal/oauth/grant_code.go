@@ -54,7 +54,13 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c store.Client, for
 	case code.Challenge == "" && (c.Public || c.RequirePKCE):
 		return nil, invalidGrant("this application must use PKCE")
 	}
-	p, err := s.mint(c, code.UserID, strings.Fields(code.Scope), code.GrantID, code.CreatedAt, app.HasGrant(c, app.GrantRefreshToken))
+	// The application's scopes may have been narrowed since the consent (its
+	// user's level was applied there, and is again at every use).
+	scopes, _ := s.effectiveScopes(strings.Fields(code.Scope), c, nil)
+	if len(scopes) == 0 {
+		return nil, invalidGrant("none of the scopes of this code are allowed to the application any more")
+	}
+	p, err := s.mint(c, code.UserID, scopes, code.GrantID, code.CreatedAt, app.HasGrant(c, app.GrantRefreshToken))
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -38,29 +39,32 @@ func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url
 	}
 	granted := strings.Fields(old.Scope)
 	scopes := granted
-	if form.Has("scope") {
-		// RFC 6749 §6: a narrower scope may be asked for, never a wider one.
+	if form.Get("scope") != "" {
+		// RFC 6749 §6: a narrower scope may be asked for, never a wider one:
+		// anything the grant includes (READ of a WRITE grant) that the
+		// application may still ask for (SPEC §4).
 		var e *Error
-		if scopes, e = s.requestedScopes(form.Get("scope"), granted, true); e != nil {
-			return nil, invalidScope("the requested scope must be within the original grant: " + scope.Format(granted))
+		if scopes, e = s.requestedScopes(form.Get("scope"), s.grantable(granted, c), false); e != nil {
+			return nil, invalidScope("the requested scope must be within the original grant (" + scope.Format(granted) + ") and the application's scopes (" + scope.Format(c.Scopes) + ")")
 		}
 	}
 	if u == nil || u.Disabled || !app.MayUse(c, *u) {
 		return nil, invalidGrant("the user of this grant may no longer use this application")
 	}
-	// The user's level may have been lowered: the access token carries only
-	// what it may do.
-	scopes, _ = s.effectiveScopes(scopes, u.Level)
+	// The user's level or the application's scopes may have been lowered:
+	// the access token carries only what the two still allow.
+	scopes, _ = s.effectiveScopes(scopes, c, &u.Level)
 	if len(scopes) == 0 {
-		return nil, invalidGrant("none of the granted scopes are available to the user any more")
+		return nil, invalidGrant("none of the granted scopes are allowed any more: the application's scopes or the user's level were lowered")
 	}
 	p, err := s.mint(c, old.UserID, scopes, old.GrantID, old.GrantedAt, true)
 	if err != nil {
 		return nil, err
 	}
 	// §6: the new refresh token's scope is identical to the old one's. A
-	// narrower request or a lowered level shrinks this access token only, so a
-	// later refresh may ask again for anything originally granted.
+	// narrower request, a lowered level or a narrowed application shrinks this
+	// access token only, so a later refresh may ask again for anything
+	// originally granted once it is allowed again.
 	p.issue.Refresh.Scope = old.Scope
 	err = s.store.RotateRefreshToken(ctx, hash, s.now(), s.settings.RefreshGrace, p.issue)
 	switch {
@@ -73,4 +77,11 @@ func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url
 		return nil, serverError(err)
 	}
 	return p.response, nil
+}
+
+// grantable is what a refresh of a grant of these scopes may ask for: every
+// scope the grant includes that application c's scopes include too.
+func (s *Server) grantable(granted []string, c store.Client) []string {
+	reach := s.scopes.Expand(c.Scopes)
+	return slices.DeleteFunc(s.scopes.Expand(granted), func(name string) bool { return !slices.Contains(reach, name) })
 }
