@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -52,7 +53,11 @@ func accountOf(claims map[string]any) string {
 // userinfo asks the user-info endpoint who the access token acts for. The
 // request carries the token, so an endpoint a node may not use (http saved
 // in development mode, opened in production) is refused before it is asked.
-func (s *Service) userinfo(ctx context.Context, endpoint, accessToken string) (string, *Failure) {
+// It waits at most within (and never longer than one provider request may).
+func (s *Service) userinfo(ctx context.Context, endpoint, accessToken string, within time.Duration) (string, *Failure) {
+	within = min(within, s.timeout)
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
 	if err := s.checkURL("userinfo_endpoint", endpoint); err != nil {
 		var why *validation.Error
 		errors.As(err, &why)
@@ -66,7 +71,7 @@ func (s *Service) userinfo(ctx context.Context, endpoint, accessToken string) (s
 	req.Header.Set("Accept", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return "", transportError(err, endpoint, seconds(s.timeout), nil)
+		return "", transportError(err, endpoint, seconds(within), nil)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {

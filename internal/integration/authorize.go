@@ -216,7 +216,7 @@ func (s *Service) exchange(ctx context.Context, in *store.Integration, pending s
 	v.AuthorizedAt, v.RefreshedAt = now, time.Time{}
 	v.NextRefreshAt = schedule(v, tok.RefreshToken != "", now)
 	if v.Account == "" && in.UserinfoURL != "" {
-		v.Account, _ = s.userinfo(ctx, in.UserinfoURL, tok.AccessToken) // best effort: Test connection says more
+		v.Account, _ = s.userinfo(ctx, in.UserinfoURL, tok.AccessToken, s.timeout) // best effort: Test connection says more
 	}
 	if err := s.store.StoreIntegrationTokens(ctx, in.ID, v); err != nil {
 		s.log.Error("integration tokens not stored", "integration", in.ID, "error", err)

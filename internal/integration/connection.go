@@ -60,6 +60,9 @@ func (s *Service) Test(ctx context.Context, a Actor, id string) (TestResult, err
 		return TestResult{}, err
 	}
 	r := TestResult{}
+	// The whole test answers within answerWithin: the token, then the
+	// user-info request in what is left.
+	deadline := time.Now().Add(s.answerWithin)
 	tok, err := s.AccessToken(ctx, id, false)
 	if errors.As(err, &r.Failure) {
 		return s.tested(ctx, a, in, r), nil
@@ -69,7 +72,7 @@ func (s *Service) Test(ctx context.Context, a Actor, id string) (TestResult, err
 	}
 	r.Account, r.ExpiresAt = tok.Account, tok.ExpiresAt
 	if in.UserinfoURL != "" {
-		account, f := s.userinfo(ctx, in.UserinfoURL, tok.AccessToken)
+		account, f := s.userinfo(ctx, in.UserinfoURL, tok.AccessToken, time.Until(deadline))
 		if f != nil {
 			r.Failure = f
 			return s.tested(ctx, a, in, r), nil

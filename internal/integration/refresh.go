@@ -64,15 +64,29 @@ func (s *Service) tokenOf(ctx context.Context, in store.Integration, force bool)
 		defer cancel()
 		return s.refreshShared(ctx, id, force, now)
 	})
+	wait := time.NewTimer(s.answerWithin)
+	defer wait.Stop()
 	select {
 	case r := <-flight:
 		if r.Err != nil {
 			return Token{}, r.Err
 		}
 		return r.Val.(Token), nil
+	case <-wait.C:
+		return Token{}, stillRefreshing()
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return Token{}, stillRefreshing() // the caller's own bound (a mail test's)
+		}
 		return Token{}, ctx.Err()
 	}
+}
+
+// stillRefreshing answers a caller that waited as long as it may for a
+// refresh still under way.
+func stillRefreshing() *Failure {
+	return fail(problem("integration.still_refreshing",
+		"the provider has not answered in time; the refresh goes on, and a token it brings is kept: try again in a moment"))
 }
 
 // refreshShared refreshes under the integration's lease, or waits for the

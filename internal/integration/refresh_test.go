@@ -263,3 +263,60 @@ func TestRetryAfterAFailedRefreshRefreshes(t *testing.T) {
 		t.Errorf("refresh tokens presented twice: %v", reused)
 	}
 }
+
+// TestCallersWaitAtMostAnswerWithin: a provider slower than a caller may
+// wait (the token API, Test connection: the HTTP server gives up on an
+// answer after 30 s, where a provider request may take longer) gets the
+// caller a failure in words in time — never a silence or a bare "context
+// deadline exceeded" — while the refresh goes on and its rotated token is
+// kept for the next call.
+func TestCallersWaitAtMostAnswerWithin(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.AnswerWithin = 300 * time.Millisecond })
+	p := testprovider.Start(t, testprovider.Options{RefreshDelay: 1500 * time.Millisecond})
+	in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+	first := e.tokens(in.ID)
+
+	start := time.Now()
+	_, err := e.s.AccessToken(t.Context(), in.ID, true)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the caller waited %v for a provider that takes 1.5 s; want about 300 ms", took)
+	}
+	if f := wantKey(t, "a refresh slower than the wait", err, "integration.still_refreshing"); f.NeedsReauth {
+		t.Error("a slow provider asks for re-authorization")
+	}
+	// A caller's own shorter bound (a mail test's) says the same.
+	short, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err = e.s.AccessToken(short, in.ID, true)
+	wantKey(t, "a refresh slower than the caller's deadline", err, "integration.still_refreshing")
+
+	// The detached refresh finishes, and its token is what callers get next.
+	deadline := time.Now().Add(5 * time.Second)
+	for e.tokens(in.ID).Access == first.Access && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	tok, err := e.s.AccessToken(t.Context(), in.ID, false)
+	if err != nil || tok.AccessToken == first.Access {
+		t.Fatalf("after the slow refresh: %v, a new access token %v", err, tok.AccessToken != first.Access)
+	}
+	if len(p.Reused()) > 0 {
+		t.Errorf("refresh tokens presented twice: %v", p.Reused())
+	}
+}
+
+// TestTestConnectionAnswersWithinAnswerWithin: the token and the user-info
+// request together stay within the caller's bound.
+func TestTestConnectionAnswersWithinAnswerWithin(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.AnswerWithin = time.Second })
+	p := testprovider.Start(t, testprovider.Options{UserinfoDelay: 5 * time.Second})
+	in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+	start := time.Now()
+	res, err := e.s.Test(t.Context(), root, in.ID)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Test connection took %v with a 1 s bound", took)
+	}
+	if err != nil || res.OK || res.Failure == nil || res.Failure.Why.Key != "integration.timeout" {
+		t.Fatalf("Test with a user-info endpoint slower than the bound = %+v, %v", res, err)
+	}
+	t.Log(res.Message())
+}

@@ -27,22 +27,24 @@ import (
 // Service manages the integrations, their authorization and their tokens.
 // The console, the admin API and the command line all call it.
 type Service struct {
-	store     store.Store
-	keys      *secret.Keys
-	audit     *audit.Log
-	log       *slog.Logger
-	now       func() time.Time
-	baseURL   string
-	dev       bool
-	holder    string        // this node's name on refresh leases
-	timeout   time.Duration // of one request to a provider
-	lease     time.Duration // of a refresh lease: outlasts the request and the write after it
-	poll      time.Duration // the refresher's longest sleep
-	client    *http.Client
-	presets   map[string]preset
-	flights   singleflight.Group     // one refresh per integration at a time on this node
-	wake      chan struct{}          // tells the refresher that the schedule changed
-	refreshes *prometheus.CounterVec // by result: this node's refreshes
+	store   store.Store
+	keys    *secret.Keys
+	audit   *audit.Log
+	log     *slog.Logger
+	now     func() time.Time
+	baseURL string
+	dev     bool
+	holder  string        // this node's name on refresh leases
+	timeout time.Duration // of one request to a provider
+	// answerWithin bounds a caller's wait for the provider (Options).
+	answerWithin time.Duration
+	lease        time.Duration // of a refresh lease: outlasts the request and the write after it
+	poll         time.Duration // the refresher's longest sleep
+	client       *http.Client
+	presets      map[string]preset
+	flights      singleflight.Group     // one refresh per integration at a time on this node
+	wake         chan struct{}          // tells the refresher that the schedule changed
+	refreshes    *prometheus.CounterVec // by result: this node's refreshes
 	// keyMismatch logs a secret key that cannot open the vault once.
 	keyMismatch sync.Once
 	opened      openedTokens
@@ -56,6 +58,11 @@ type Options struct {
 	Node string
 	// RequestTimeout bounds one request to a provider (default 30s).
 	RequestTimeout time.Duration
+	// AnswerWithin bounds how long a caller — the token API, Test
+	// connection, a mail server's test, the command line — waits for the
+	// provider (default 20s): the HTTP server gives up on an answer after
+	// 30 s, and a refresh that takes longer goes on detached, its token kept.
+	AnswerWithin time.Duration
 	// PollInterval is the refresher's longest sleep (default 5s): how soon
 	// it notices tokens that another node stored.
 	PollInterval time.Duration
@@ -77,6 +84,9 @@ func New(st store.Store, keys *secret.Keys, o Options) *Service {
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 30 * time.Second
 	}
+	if o.AnswerWithin <= 0 {
+		o.AnswerWithin = 20 * time.Second
+	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
 	}
@@ -90,7 +100,7 @@ func New(st store.Store, keys *secret.Keys, o Options) *Service {
 	s := &Service{
 		store: st, keys: keys, audit: audit.New(st, o.Now, o.Log), log: o.Log, now: o.Now,
 		baseURL: strings.TrimRight(o.BaseURL, "/"), dev: o.Dev, holder: o.Node,
-		timeout: o.RequestTimeout, lease: o.RequestTimeout*3/2 + 2*time.Second, poll: o.PollInterval,
+		timeout: o.RequestTimeout, answerWithin: o.AnswerWithin, lease: o.RequestTimeout*3/2 + 2*time.Second, poll: o.PollInterval,
 		client: &http.Client{
 			Timeout:   o.RequestTimeout,
 			Transport: recordingTransport{transport},

@@ -52,6 +52,9 @@ type Options struct {
 	// refresh whose caller hung up meanwhile is dropped unprocessed, as a
 	// request lost with a dying node would be.
 	RefreshDelay time.Duration
+	// UserinfoDelay holds every user-info answer this long (a slow
+	// provider), or until the caller hangs up.
+	UserinfoDelay time.Duration
 	// Issuer, when set, is sent as iss with the authorization response.
 	Issuer string
 	// ExpiresIn, when set, is sent as the token answers' expires_in in place
@@ -466,6 +469,13 @@ func idToken(account string) string {
 }
 
 func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	if p.opt.UserinfoDelay > 0 {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(p.opt.UserinfoDelay):
+		}
+	}
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	p.mu.Lock()
 	p.userinfos++
