@@ -55,10 +55,38 @@ func ValidateRedirectURI(raw string, dev bool) error {
 	if u.Host == "" && (u.Scheme == "http" || u.Scheme == "https") {
 		return problem("app.redirect_uri_no_host", "redirect URI %q has no host", raw)
 	}
+	if err := checkRedirectQuery(raw, u.RawQuery); err != nil {
+		return err
+	}
 	// Redirect URIs are compared exactly (RFC 9700 §4.1.3); a pattern would
 	// let any matching host receive the codes.
 	if strings.Contains(u.Host, "*") {
 		return problem("app.redirect_uri_wildcard", "redirect URI %q: wildcard hosts are not allowed; register each host exactly", raw)
+	}
+	return nil
+}
+
+// responseParams are what an authorization response adds to the redirect
+// URI's query (RFC 6749 §4.1.2 and §4.1.2.1, RFC 9207).
+var responseParams = []string{"code", "state", "iss", "error", "error_description", "error_uri"}
+
+// checkRedirectQuery refuses a query that the authorization response could
+// not keep as it is (RFC 6749 §3.1.2: it is retained, and the response's
+// parameters added): one that does not read as name=value pairs joined by
+// "&", or that names a parameter the response adds, which the client would
+// then receive twice.
+func checkRedirectQuery(raw, query string) error {
+	if query == "" {
+		return nil
+	}
+	values, err := url.ParseQuery(query)
+	if err != nil {
+		return problem("app.redirect_uri_query", "redirect URI %q: its query must be name=value pairs joined by & (percent-encoded, no ;), since the authorization response adds its own to it", raw)
+	}
+	for _, name := range responseParams {
+		if values.Has(name) {
+			return problem("app.redirect_uri_query_param", "redirect URI %q: its query may not hold %q, which the authorization response adds", raw, name)
+		}
 	}
 	return nil
 }

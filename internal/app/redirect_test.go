@@ -38,6 +38,15 @@ func TestValidateRedirectURI(t *testing.T) {
 		{"https://app.example.com/cb?a=<b>", false, false},
 		{"https://app.example.com/cb?a=%3Cb%3E&c=d~e", false, true},
 		{"com.example.app:/oauth|x", false, false},
+		// The response keeps the query and adds to it (RFC 6749 §3.1.2).
+		{"https://app.example.com/cb?tenant=acme&flag", false, true},
+		{"https://app.example.com/cb?a=1;b=2", false, false},
+		{"https://app.example.com/cb?%zz=1", false, false},
+		{"https://app.example.com/cb?code=evil", false, false},
+		{"https://app.example.com/cb?x=1&state=fixed", false, false},
+		{"https://app.example.com/cb?iss=https://evil.example", false, false},
+		{"https://app.example.com/cb?error=x", false, false},
+		{"https://app.example.com/cb?codex=1", false, true},
 	}
 	for _, c := range cases {
 		if err := ValidateRedirectURI(c.uri, c.dev); (err == nil) != c.want {

@@ -202,3 +202,35 @@ func TestSubscribers(t *testing.T) {
 		wantRedirectError(t, w.env, w.alice.authorize(authParams(w.client, "READ")), http.StatusFound, "access_denied")
 	})
 }
+
+// RFC 6749 §3.1.2: a registered redirect URI's query is kept as it is, and
+// the response's parameters are added to it — for a code and for an error.
+// A query the response could not keep (not name=value pairs, or naming one of
+// the response's own parameters) is refused at registration.
+func TestRedirectKeepsTheRegisteredQuery(t *testing.T) {
+	e := newEnv(t)
+	const registered = callback + "?tenant=acme&flag&x=%41"
+	c, secretValue := e.createClient(app.Registration{RedirectURIs: []string{registered}})
+	e.createUser("quinn", "quinn-password", store.LevelUser)
+	b := e.newBrowser()
+	b.signIn("quinn", "quinn-password")
+
+	params := authParams(c, "READ", "redirect_uri", registered)
+	allowed := b.decide(b.authorize(params), "allow")
+	if !strings.HasPrefix(allowed.String(), registered+"&") || allowed.Query().Get("code") == "" || allowed.Query().Get("state") != "st-123" {
+		t.Fatalf("after Allow: %s; want the registered URI, then code, iss and state", allowed)
+	}
+	if r := e.redeem(c, secretValue, allowed.Query().Get("code"), "redirect_uri", registered); r.status != http.StatusOK {
+		t.Errorf("the code sent to a redirect URI with a query: %d %s", r.status, r.raw)
+	}
+	denied := b.decide(b.authorize(params), "deny")
+	if !strings.HasPrefix(denied.String(), registered+"&") || denied.Query().Get("error") != "access_denied" {
+		t.Errorf("after Deny: %s; want the registered URI, then the error", denied)
+	}
+
+	for _, uri := range []string{callback + "?a=1;b=2", callback + "?%zz=1", callback + "?code=evil", callback + "?state=fixed&x=1"} {
+		if _, _, err := e.node.Apps.Create(t.Context(), app.Registration{Name: "Q " + uri, RedirectURIs: []string{uri}, Scopes: []string{"READ"}}); err == nil {
+			t.Errorf("registered %q; its query cannot be kept as the response adds to it", uri)
+		}
+	}
+}

@@ -301,17 +301,19 @@ func (s *Server) ErrorRedirect(req *AuthorizeRequest, err error) string {
 	return s.redirect(req, v)
 }
 
+// redirect adds the response's parameters to the redirect URI's query,
+// which is kept byte for byte (RFC 6749 §3.1.2: "MUST retain the query
+// component"); registration refuses a query naming one of them.
 func (s *Server) redirect(req *AuthorizeRequest, v url.Values) string {
 	u, _ := url.Parse(req.RedirectURI) // validated at registration
-	q := u.Query()
-	for k, vs := range v {
-		q[k] = vs
-	}
 	if req.State != "" {
-		q.Set("state", req.State)
+		v.Set("state", req.State)
 	}
-	q.Set("iss", s.settings.Issuer)
-	u.RawQuery = q.Encode()
+	v.Set("iss", s.settings.Issuer)
+	if u.RawQuery != "" {
+		u.RawQuery += "&"
+	}
+	u.RawQuery += v.Encode()
 	return u.String()
 }
 

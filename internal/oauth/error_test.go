@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -69,5 +70,25 @@ func TestWireTextKeepsToErrorDescriptionCharacters(t *testing.T) {
 		if got := wireText(in); got != want {
 			t.Errorf("wireText(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestRedirectKeepsTheRegisteredQuery: RFC 6749 §3.1.2 — the redirect URI's
+// query is retained as registered, byte for byte, and the response's
+// parameters are added after it.
+func TestRedirectKeepsTheRegisteredQuery(t *testing.T) {
+	s := &Server{settings: Settings{Issuer: "https://auth.example.com"}}
+	const registered = "https://app.example.com/cb?tenant=acme&flag&x=%41"
+	target := s.ErrorRedirect(&AuthorizeRequest{RedirectURI: registered, State: "st"}, invalidScope("no"))
+	if !strings.HasPrefix(target, registered+"&") {
+		t.Fatalf("redirect = %s; want the registered URI, then the response's parameters", target)
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if q.Get("error") != CodeInvalidScope || q.Get("state") != "st" || q.Get("iss") != "https://auth.example.com" || q.Get("tenant") != "acme" || !q.Has("flag") {
+		t.Errorf("query %v", q)
 	}
 }
