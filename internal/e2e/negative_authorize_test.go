@@ -234,3 +234,34 @@ func TestRedirectKeepsTheRegisteredQuery(t *testing.T) {
 		}
 	}
 }
+
+// A signed-out browser is sent to sign-in with only the parameters the
+// request is judged by: an authorization URL grown by parameters nobody
+// reads (9,000 characters of resource) still reaches the consent page after
+// sign-in, where carrying it whole made the sign-in URL too large to send
+// (431).
+func TestSignInCarriesOnlyTheRequestsOwnParameters(t *testing.T) {
+	w := newWorld(t, app.Registration{})
+	params := authParams(w.client, "READ")
+	params["resource"] = []string{strings.Repeat("/", 9000)}
+	b := w.newBrowser()
+	toLogin := b.get("/rest/oauth2/latest/authorize?" + params.Encode())
+	if toLogin.status != http.StatusFound || toLogin.location().Path != "/login" {
+		t.Fatalf("a signed-out authorization: %d to %s", toLogin.status, toLogin.location())
+	}
+	if n := len(toLogin.header.Get("Location")); n > 4<<10 {
+		t.Errorf("the sign-in URL is %d bytes; the parameters nobody reads went with it", n)
+	}
+	login := b.follow(toLogin)
+	form := formFields(login.body)
+	if login.status != http.StatusOK || form.Get("next") == "" {
+		t.Fatalf("the sign-in page: %d, next %q", login.status, form.Get("next"))
+	}
+	form.Set("username", "alice")
+	form.Set("password", alicePassword)
+	consent := b.follow(b.post("/login", form))
+	redirect := b.decide(consent, "allow")
+	if redirect.Query().Get("code") == "" || redirect.Query().Get("state") != "st-123" {
+		t.Errorf("after sign-in and Allow: %s", redirect)
+	}
+}

@@ -122,7 +122,9 @@ func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil {
-		next := oauth.PathConsent + "?" + req.Query.Encode()
+		// Only what the request is judged by: parameters nobody reads could
+		// make the sign-in URL too large to send (431).
+		next := oauth.PathConsent + "?" + req.Essential().Encode()
 		http.Redirect(w, r, "/login?"+url.Values{"next": {next}}.Encode(), http.StatusFound)
 		return
 	}
