@@ -70,12 +70,42 @@ func (s *Server) Issuer() string { return s.settings.Issuer }
 
 // Register adds the JSON endpoints to mux. The browser endpoints (authorize,
 // consent) are served by the web package, which calls this package's core.
+//
+// The endpoints a browser application calls itself — the token and
+// revocation endpoints, the metadata, the protected API — answer pages of any
+// origin (CORS); introspection, which a resource server calls with its own
+// credentials, does not.
 func (s *Server) Register(mux *http.ServeMux) {
-	mux.HandleFunc(PathToken, s.handleToken)
-	mux.HandleFunc(PathRevoke, s.handleRevoke)
+	mux.Handle(PathToken, crossOrigin("POST", http.HandlerFunc(s.handleToken)))
+	mux.Handle(PathRevoke, crossOrigin("POST", http.HandlerFunc(s.handleRevoke)))
 	mux.HandleFunc(PathIntrospect, s.handleIntrospect)
-	mux.HandleFunc("GET "+PathMetadata, s.handleMetadata)
-	mux.HandleFunc("GET "+PathMyself, s.handleMyself)
-	mux.Handle(PathMetadata, s.MethodNotAllowed("GET, HEAD"))
-	mux.Handle(PathMyself, s.MethodNotAllowed("GET, HEAD"))
+	mux.Handle("GET "+PathMetadata, crossOrigin("GET, HEAD", http.HandlerFunc(s.handleMetadata)))
+	mux.Handle("GET "+PathMyself, crossOrigin("GET, HEAD", http.HandlerFunc(s.handleMyself)))
+	mux.Handle(PathMetadata, crossOrigin("GET, HEAD", s.MethodNotAllowed("GET, HEAD")))
+	mux.Handle(PathMyself, crossOrigin("GET, HEAD", s.MethodNotAllowed("GET, HEAD")))
+}
+
+// crossOrigin lets pages of other origins read h's answers (CORS), for
+// endpoints that never read a cookie: a browser application authenticates
+// there with its client ID, PKCE verifier or Bearer token, exactly as curl
+// would, so "*" gives a page nothing it could not do without a browser, and
+// credentials are never allowed (a cookie-bearing request's answer stays
+// unreadable). It answers the preflight of such a request itself.
+func crossOrigin(methods string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			w.Header().Set("Access-Control-Allow-Methods", methods)
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After")
+		h.ServeHTTP(w, r)
+	})
 }
