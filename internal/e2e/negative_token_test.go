@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -202,6 +203,20 @@ func TestClientAuthenticationFailures(t *testing.T) {
 		}, http.StatusUnauthorized, "invalid_client"},
 		{"both HTTP Basic and client_secret_post", false, func(e *env, c store.Client, s, f string) tokenResult {
 			return e.request("POST", pathToken, formType, strings.NewReader(f+"&client_id="+c.ID+"&client_secret="+s), withBasic(c.ID, s))
+		}, http.StatusBadRequest, "invalid_request"},
+		// RFC 6749 §2.3: one method per request. A header that is no usable
+		// Basic beside credentials in the body is a second one, not noise.
+		{"an unusable Basic header beside client_secret_post", false, func(e *env, c store.Client, s, f string) tokenResult {
+			return e.request("POST", pathToken, formType, strings.NewReader(f+"&client_id="+c.ID+"&client_secret="+s), withHeader("Authorization", "Basic !!!"))
+		}, http.StatusBadRequest, "invalid_request"},
+		{"Basic without a colon beside client_secret_post", false, func(e *env, c store.Client, s, f string) tokenResult {
+			return e.request("POST", pathToken, formType, strings.NewReader(f+"&client_id="+c.ID+"&client_secret="+s), withHeader("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.ID))))
+		}, http.StatusBadRequest, "invalid_request"},
+		{"a Bearer header beside client_secret_post", false, func(e *env, c store.Client, s, f string) tokenResult {
+			return e.request("POST", pathToken, formType, strings.NewReader(f+"&client_id="+c.ID+"&client_secret="+s), withHeader("Authorization", "Bearer abc"))
+		}, http.StatusBadRequest, "invalid_request"},
+		{"a Bearer header beside a public client's client_id", true, func(e *env, c store.Client, s, f string) tokenResult {
+			return e.request("POST", pathToken, formType, strings.NewReader(f+"&client_id="+c.ID), withHeader("Authorization", "Bearer abc"))
 		}, http.StatusBadRequest, "invalid_request"},
 		{"client_id in the body differs from Basic", false, func(e *env, c store.Client, s, f string) tokenResult {
 			return e.request("POST", pathToken, formType, strings.NewReader(f+"&client_id="+strings.Repeat("b", 32)), withBasic(c.ID, s))

@@ -143,6 +143,9 @@ func (req *AuthorizeRequest) parsePKCE(q url.Values) *Error {
 	if !validVerifier(challenge) {
 		return invalidRequest("code_challenge must be 43-128 characters of A-Z a-z 0-9 - . _ ~")
 	}
+	if method == MethodS256 && !validS256Challenge(challenge) {
+		return invalidRequest("an S256 code_challenge is the verifier's SHA-256 in base64url without padding: 43 characters of A-Z a-z 0-9 - _")
+	}
 	req.Challenge, req.ChallengeMethod = challenge, method
 	return nil
 }

@@ -83,6 +83,11 @@ func TestParseAuthorize(t *testing.T) {
 		{"public without PKCE", base(pub), CodeInvalidRequest, true},
 		{"public with sha256 alias", base(pub, "code_challenge", rfcChallenge, "code_challenge_method", "sha256"), "", true},
 		{"unknown method", base(pub, "code_challenge", rfcChallenge, "code_challenge_method", "md5"), CodeInvalidRequest, true},
+		// RFC 7636 §4.2: only 43 base64url characters can be an S256 challenge.
+		{"S256 challenge too long", base(pub, "code_challenge", rfcChallenge+"A", "code_challenge_method", "S256"), CodeInvalidRequest, true},
+		{"S256 challenge of 128 characters", base(pub, "code_challenge", strings.Repeat("a", 128), "code_challenge_method", "S256"), CodeInvalidRequest, true},
+		{"S256 challenge with a tilde", base(pub, "code_challenge", rfcChallenge[:42]+"~", "code_challenge_method", "S256"), CodeInvalidRequest, true},
+		{"plain challenge of 128 characters", base(pub, "code_challenge", strings.Repeat("a", 128), "code_challenge_method", "plain"), "", true},
 		{"method without challenge", base(conf, "code_challenge_method", "S256"), CodeInvalidRequest, true},
 		// RFC 6749 §4.1.2.1: an error redirect carries state back exactly;
 		// a state that cannot be echoed goes to the user's error page.

@@ -45,8 +45,12 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 			return store.Client{}, invalidRequest("client_id in the body does not match the Basic credentials")
 		}
 		id, secretValue, method = u, p, AuthBasic
-	} else if r.Header.Get("Authorization") != "" && method == AuthNone && id == "" {
-		return store.Client{}, invalidClient("client authentication failed: use HTTP Basic with the client ID and secret")
+	} else if r.Header.Get("Authorization") != "" {
+		if method == AuthNone && id == "" {
+			return store.Client{}, invalidClient("client authentication failed: use HTTP Basic with the client ID and secret")
+		}
+		// RFC 6749 §2.3: one method per request; this header is a second.
+		return store.Client{}, invalidRequest("use one client authentication method: the Authorization header is not HTTP Basic with the client ID and secret, and the body names the client too")
 	}
 	if id == "" {
 		return store.Client{}, invalidClient("client authentication is required: send client_id (and client_secret for a confidential application)")

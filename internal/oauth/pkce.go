@@ -25,6 +25,14 @@ func normalizeMethod(m string) (string, bool) {
 	return "", false
 }
 
+// validS256Challenge checks RFC 7636 §4.2's S256 challenge: a SHA-256 in
+// unpadded base64url, 43 characters. Any other value can match no verifier,
+// so it is refused at once rather than at the code exchange.
+func validS256Challenge(c string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	return err == nil && len(b) == sha256.Size && len(c) == 43
+}
+
 // validVerifier checks RFC 7636 §4.1: 43-128 characters of ALPHA / DIGIT / "-" / "." / "_" / "~".
 // A challenge has the same shape (§4.2: S256 gives 43, plain repeats the verifier).
 func validVerifier(v string) bool {
