@@ -162,3 +162,17 @@ func testNarrowedApplication(t *testing.T, useDB func(*config.Config)) {
 	wantOK(t, read)
 	wantScope(t, "refresh narrowed to a scope ADMIN includes", read.str("scope"), "WRITE")
 }
+
+// The consent's audit row says what the user granted, not what the
+// application asked for: a user-level account asked for READ ADMIN grants
+// READ WRITE (ADMIN is above its level; WRITE is what ADMIN implies within it).
+func TestConsentAuditNamesTheGrantedScope(t *testing.T) {
+	w := newWorld(t, app.Registration{})
+	pair := w.issue(w.alice, w.client, w.secret, "READ ADMIN")
+	wantScope(t, "the token", pair.str("scope"), "READ WRITE")
+	events, err := w.node.Store.ListAudit(t.Context(), store.AuditFilter{Kind: "consent.allow"})
+	if err != nil || len(events) != 1 {
+		t.Fatalf("consent.allow events: %v %+v", err, events)
+	}
+	wantScope(t, "the consent's audit row", events[0].Detail, "READ WRITE")
+}

@@ -320,6 +320,7 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	event.Detail = code.Scope // what was granted: the level may have dropped some of what was asked
 	if decide(&code, &event) {
 		http.Redirect(w, r, target, http.StatusSeeOther)
 	}
