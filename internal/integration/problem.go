@@ -244,6 +244,10 @@ func keyMismatch() *validation.Error {
 type answered struct {
 	status      int
 	contentType string
+	// rotated is the refresh_token of a successful JSON answer: if x/oauth2
+	// then refuses the answer (no access_token, say), it is still the only
+	// refresh token the provider takes.
+	rotated string
 }
 
 type answeredKey struct{}
@@ -264,7 +268,7 @@ func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if a, ok := req.Context().Value(answeredKey{}).(*answered); ok && err == nil {
 		a.status, a.contentType = resp.StatusCode, resp.Header.Get("Content-Type")
 		if resp.StatusCode/100 == 2 {
-			readableLifetime(resp)
+			a.rotated = readableLifetime(resp)
 		}
 	}
 	return resp, err
@@ -292,24 +296,27 @@ const maxTokenAnswer = 1 << 20
 // whole seconds, or leaves it out. x/oauth2 refuses the whole answer over
 // it, and with the answer a rotated refresh token that then exists nowhere:
 // the next refresh presents the old one and the provider ends the grant.
-func readableLifetime(resp *http.Response) {
+// It returns the answer's refresh token, for the same reason: an answer
+// x/oauth2 refuses for another fault still carries it.
+func readableLifetime(resp *http.Response) (rotated string) {
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
-		return // x/oauth2 reads other answers as forms, and an unreadable lifetime there as none
+		return "" // x/oauth2 reads other answers as forms, and an unreadable lifetime there as none
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenAnswer+1))
 	rest := resp.Body
 	resp.Body = readCloser{io.MultiReader(bytes.NewReader(body), rest), rest}
 	if err != nil || len(body) > maxTokenAnswer {
-		return
+		return ""
 	}
 	var answer map[string]json.RawMessage
 	if json.Unmarshal(body, &answer) != nil {
-		return
+		return ""
 	}
+	json.Unmarshal(answer["refresh_token"], &rotated) //nolint:errcheck // not a string: none
 	raw, stated := answer["expires_in"]
 	var whole int64
 	if !stated || json.Unmarshal(raw, &whole) == nil {
-		return // readable as it is
+		return rotated // readable as it is
 	}
 	if seconds, ok := wholeSeconds(raw); ok {
 		answer["expires_in"] = json.RawMessage(strconv.FormatInt(seconds, 10))
@@ -318,9 +325,10 @@ func readableLifetime(resp *http.Response) {
 	}
 	fixed, err := json.Marshal(answer)
 	if err != nil {
-		return
+		return rotated
 	}
 	resp.Body, resp.ContentLength = readCloser{bytes.NewReader(fixed), rest}, int64(len(fixed))
+	return rotated
 }
 
 // wholeSeconds reads a lifetime stated as a number or as a string holding

@@ -174,17 +174,20 @@ func (s *Service) refreshHeld(ctx context.Context, in store.Integration, force b
 		// refresh token. Leave it to whoever claims it next.
 		return Token{}, errLeaseShort
 	}
-	tok, f := s.callProvider(ctx, in, t.Refresh)
+	tok, rotated, f := s.callProvider(ctx, in, t.Refresh)
 	now = s.now()
 	if f == nil {
-		if f = unusable(tok); f != nil && tok.RefreshToken != "" {
-			// The answer is refused, but its rotated refresh token is the
-			// only one the provider still takes: keep it.
-			t.Refresh = tok.RefreshToken
-			in.Vault.TokensSealed = s.seal(in.ID, t)
+		if f = unusable(tok); f != nil {
+			rotated = tok.RefreshToken
 		}
 	}
 	if f != nil {
+		if rotated != "" {
+			// The answer is refused, but its rotated refresh token is the
+			// only one the provider still takes: keep it.
+			t.Refresh = rotated
+			in.Vault.TokensSealed = s.seal(in.ID, t)
+		}
 		return s.failed(in, t, f, force, now)
 	}
 	next := s.vaultOf(in, tok, t, v, now)
@@ -198,25 +201,26 @@ func (s *Service) refreshHeld(ctx context.Context, in store.Integration, force b
 
 var errLeaseShort = errors.New("integration: refresh lease too short to finish; left to the next claimant")
 
-// callProvider presents the refresh token at the token endpoint, once.
-func (s *Service) callProvider(ctx context.Context, in store.Integration, refresh string) (*oauth2.Token, *Failure) {
+// callProvider presents the refresh token at the token endpoint, once. On
+// a failure, rotated is the refresh token of a successful answer that
+// x/oauth2 refused (no access_token, say): the provider may have rotated.
+func (s *Service) callProvider(ctx context.Context, in store.Integration, refresh string) (tok *oauth2.Token, rotated string, f *Failure) {
 	if err := s.endpointsAllowed(in); err != nil {
-		var f *Failure
 		if errors.As(err, &f) {
-			return nil, f
+			return nil, "", f
 		}
-		return nil, fail(problem("integration.insecure_endpoint", "the token endpoint %s must use https outside development mode", in.TokenURL))
+		return nil, "", fail(problem("integration.insecure_endpoint", "the token endpoint %s must use https outside development mode", in.TokenURL))
 	}
 	clientSecret, err := s.clientSecret(in)
 	if err != nil {
-		return nil, fail(keyMismatch())
+		return nil, "", fail(keyMismatch())
 	}
 	ctx, seen := recordAnswer(ctx)
-	tok, err := s.config(in, clientSecret).TokenSource(s.withClient(ctx), &oauth2.Token{RefreshToken: refresh}).Token()
+	tok, err = s.config(in, clientSecret).TokenSource(s.withClient(ctx), &oauth2.Token{RefreshToken: refresh}).Token()
 	if err != nil {
-		return nil, transportError(err, in.TokenURL, seconds(s.timeout), seen)
+		return nil, seen.rotated, transportError(err, in.TokenURL, seconds(s.timeout), seen)
 	}
-	return tok, nil
+	return tok, "", nil
 }
 
 // failed records a failed refresh. invalid_grant stops the refresher until

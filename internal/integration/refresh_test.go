@@ -232,6 +232,32 @@ func TestUnusableTokensAreRefusedButTheRotatedRefreshTokenKept(t *testing.T) {
 	}
 }
 
+// TestAnswerWithoutAccessTokenKeepsTheRotatedRefreshToken: a provider that
+// rotates the refresh token but leaves access_token out of its answer has
+// the answer refused (x/oauth2 reads no token from it) and its new refresh
+// token kept, so the next refresh presents that one, not the old.
+func TestAnswerWithoutAccessTokenKeepsTheRotatedRefreshToken(t *testing.T) {
+	e := newEnv(t)
+	p := testprovider.Start(t, testprovider.Options{})
+	in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+	first := e.tokens(in.ID)
+	p.SetAnswer(testprovider.AnswerNoAccessToken)
+	_, err := e.s.AccessToken(t.Context(), in.ID, true)
+	if f := wantKey(t, "a refresh answered without access_token", err, "integration.not_oauth"); f.NeedsReauth {
+		t.Error("an answer without access_token asks for re-authorization")
+	}
+	if kept := e.tokens(in.ID); kept.Refresh == first.Refresh || kept.Access != first.Access {
+		t.Errorf("after the refused answer: the rotated refresh token kept %v, the old access token kept %v", kept.Refresh != first.Refresh, kept.Access == first.Access)
+	}
+	p.SetAnswer(testprovider.AnswerNormal)
+	if _, err := e.s.AccessToken(t.Context(), in.ID, true); err != nil {
+		t.Fatalf("the refresh after: %v", err)
+	}
+	if reused := p.Reused(); len(reused) > 0 {
+		t.Fatalf("the refresh token rotated in the refused answer was lost: %v presented again", reused)
+	}
+}
+
 // TestRetryAfterAFailedRefreshRefreshes: after a refresh failed (here a
 // forced one, answered with a token that cannot be used), the refresher's
 // retry after its backoff asks the provider again even though the stored

@@ -71,6 +71,9 @@ const (
 	AnswerHTML    Answer = "html"    // 200 text/html, a sign-in page
 	Answer500     Answer = "500"     // 500 with a web page
 	AnswerGarbage Answer = "garbage" // 200 application/json that is not JSON
+	// AnswerNoAccessToken processes the request (a refresh rotates) and
+	// answers without access_token.
+	AnswerNoAccessToken Answer = "no_access_token"
 )
 
 // Provider is a running stand-in.
@@ -438,11 +441,14 @@ func (p *Provider) refusedText() string {
 // when the grant allows one.
 func (p *Provider) issue(w http.ResponseWriter, g grant, withRefresh bool) {
 	p.mu.Lock()
-	access, tokenType := "at-"+random()+p.accessSuffix, cmp.Or(p.tokenType, "Bearer")
+	access, tokenType, answer := "at-"+random()+p.accessSuffix, cmp.Or(p.tokenType, "Bearer"), p.answer
 	p.mu.Unlock()
 	body := map[string]any{
 		"access_token": access, "token_type": tokenType, "expires_in": int(p.opt.AccessTTL / time.Second), "scope": g.scope,
 		"id_token": idToken(p.opt.Account),
+	}
+	if answer == AnswerNoAccessToken {
+		delete(body, "access_token")
 	}
 	if p.opt.ExpiresIn != nil {
 		body["expires_in"] = p.opt.ExpiresIn
