@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -66,7 +67,7 @@ func (s *Service) fetchMetadata(ctx context.Context, where string) (Metadata, *F
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return Metadata{}, answerError(resp, where)
+		return Metadata{}, fail(problem("integration.discovery_status", "%s answered HTTP %s, not metadata", where, strconv.Itoa(resp.StatusCode)))
 	}
 	var doc struct {
 		Issuer                string   `json:"issuer"`

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testprovider"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 func TestMargin(t *testing.T) {
@@ -345,4 +347,21 @@ func TestTestConnectionAnswersWithinAnswerWithin(t *testing.T) {
 		t.Fatalf("Test with a user-info endpoint slower than the bound = %+v, %v", res, err)
 	}
 	t.Log(res.Message())
+}
+
+// TestDiscoveryFailureNamesTheMetadata: an issuer whose metadata URLs both
+// answer 404 is refused in words about its metadata, not about a token
+// endpoint it was never asked for.
+func TestDiscoveryFailureNamesTheMetadata(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	_, err := e.s.Discover(t.Context(), srv.URL+"/tenant")
+	var why *validation.Error
+	if !errors.As(err, &why) || why.Key != "integration.discovery_failed" {
+		t.Fatalf("discovery at an issuer without metadata = %v; want integration.discovery_failed", err)
+	}
+	if msg := why.Error(); !strings.Contains(msg, "HTTP 404, not metadata") || strings.Contains(msg, "token endpoint") {
+		t.Errorf("discovery failure: %s", msg)
+	}
 }
