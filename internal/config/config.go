@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/validation"
 	"github.com/gatehouse/gatehouse/internal/yamlfile"
 )
 
@@ -431,6 +432,24 @@ func (c *Config) validate(serving bool) error {
 	if c.SignIn.FailureWindow <= 0 {
 		errs = append(errs, errors.New("sign_in.failure_window must be positive"))
 	}
+	// Sign-in is always throttled (SPEC §9): 0 would mean no limit at all.
+	for name, n := range map[string]int{"sign_in.max_failures_per_account": c.SignIn.MaxFailuresPerAccount, "sign_in.max_failures_per_address": c.SignIn.MaxFailuresPerAddress} {
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("%s must be at least 1, not %d: sign-in is always rate-limited (a large number allows much)", name, n))
+		}
+	}
+	if c.SignIn.HashConcurrency < 0 {
+		errs = append(errs, fmt.Errorf("sign_in.hash_concurrency must be 0 (one per CPU) or more, not %d", c.SignIn.HashConcurrency))
+	}
+	if c.Janitor.RevokedRetention < 0 {
+		errs = append(errs, fmt.Errorf("janitor.revoked_retention must not be negative, not %v", c.Janitor.RevokedRetention))
+	}
+	// A rotated refresh token is what detects its replay; the legitimate
+	// client next refreshes when its access token expires, so a stolen copy
+	// used before then must still find it.
+	if c.Janitor.RotatedRetention < l.AccessToken {
+		errs = append(errs, fmt.Errorf("janitor.rotated_retention must be at least lifetimes.access_token (%v), not %v: a rotated refresh token purged sooner lets its replay go unnoticed", l.AccessToken, c.Janitor.RotatedRetention))
+	}
 	for name, d := range map[string]time.Duration{"lifetimes.refresh_grace": l.RefreshGrace, "cache.client_ttl": c.Cache.ClientTTL} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
@@ -511,8 +530,15 @@ func (c *Config) validateBaseURL() []error {
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	u, err := url.Parse(c.BaseURL)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.ForceQuery || strings.Contains(c.BaseURL, "#") {
 		return []error{fmt.Errorf("base_url %q must be an absolute URL without query or fragment", c.BaseURL)}
+	}
+	if u.User != nil {
+		// It would stand in the metadata, every endpoint and the start's log line.
+		return []error{errors.New("base_url must not hold a user name or password")}
+	}
+	if !validation.PortInRange(u) {
+		return []error{fmt.Errorf("base_url %q: a port must be a number from 1 to 65535", c.BaseURL)}
 	}
 	if u.Path != "" {
 		// Pages, cookies and the RFC 8414 metadata all live at the host's root.

@@ -353,3 +353,53 @@ func TestFileErrorsNameTheSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseURLRefusesWhatWouldStandInEveryEndpoint: an empty query or
+// fragment, credentials or a port out of range would be copied into the
+// metadata, every endpoint and the start's log line.
+func TestBaseURLRefusesWhatWouldStandInEveryEndpoint(t *testing.T) {
+	for _, base := range []string{"https://auth.example.com?", "https://auth.example.com#", "https://admin:hunter2@auth.example.com", "https://auth.example.com:99999", "https://auth.example.com:0"} {
+		c := Default()
+		c.BaseURL = base
+		err := c.ValidateServe()
+		if err == nil || !strings.Contains(err.Error(), "base_url") {
+			t.Errorf("base_url %q: %v, want refused", base, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("the refusal repeats the password: %v", err)
+		}
+	}
+	c := Default()
+	c.BaseURL = "https://auth.example.com:8443"
+	if err := c.ValidateServe(); err != nil {
+		t.Errorf("a port in range: %v", err)
+	}
+}
+
+// TestSecurityLimitsCannotBeTurnedOff: sign-in throttling and replay
+// detection are promises (SPEC §2, §9); settings that would end them are
+// refused, not read as "no limit".
+func TestSecurityLimitsCannotBeTurnedOff(t *testing.T) {
+	cases := map[string]func(*Config){
+		"sign_in.max_failures_per_account": func(c *Config) { c.SignIn.MaxFailuresPerAccount = 0 },
+		"sign_in.max_failures_per_address": func(c *Config) { c.SignIn.MaxFailuresPerAddress = -3 },
+		"sign_in.hash_concurrency":         func(c *Config) { c.SignIn.HashConcurrency = -1 },
+		"janitor.revoked_retention":        func(c *Config) { c.Janitor.RevokedRetention = -time.Hour },
+		"janitor.rotated_retention":        func(c *Config) { c.Janitor.RotatedRetention = -time.Hour },
+		"janitor.rotated_retention ":       func(c *Config) { c.Janitor.RotatedRetention = time.Hour }, // shorter than the access token's 2h
+	}
+	for name, set := range cases {
+		c := Default()
+		c.Dev = true
+		set(&c)
+		if err := c.ValidateServe(); err == nil || !strings.Contains(err.Error(), strings.TrimSpace(name)) {
+			t.Errorf("%s: %v, want refused naming it", name, err)
+		}
+	}
+	c := Default()
+	c.Dev = true
+	c.SignIn.MaxFailuresPerAddress, c.Janitor.RevokedRetention, c.Janitor.RotatedRetention = 1_000_000, 0, 2*time.Hour
+	if err := c.ValidateServe(); err != nil {
+		t.Errorf("a high limit, no revoked retention and a rotated retention of the access token's lifetime: %v", err)
+	}
+}
