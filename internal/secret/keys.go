@@ -132,7 +132,26 @@ func ReadMaster(dataDir, fromEnv string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret: read key file: %w", err)
 	}
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	return decodeKey(string(data), path)
+}
+
+// ownerOnly takes every permission but the owner's from the key file, as
+// the database files lose theirs: a key file copied in with the umask's
+// 0644 would let any local user open every sealed secret.
+func ownerOnly(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("secret: key file: %w", err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		if err := os.Chmod(path, perm&0o700); err != nil {
+			return fmt.Errorf("secret: the key file %s is open to other users (mode %04o) and cannot be restricted: %w; run chmod 600 on it", path, perm, err)
+		}
+	}
+	return nil
 }
 
 // LoadMaster is ReadMaster, creating the key file with mode 0600 when there

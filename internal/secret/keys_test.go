@@ -71,6 +71,31 @@ func TestLoadMasterCreatesPrivateFileOnce(t *testing.T) {
 	}
 }
 
+// TestKeyFileOpenToOthersIsRestricted: a key file copied in with the
+// umask's 0644 (or 0640) is read and left readable by its owner only, as the
+// database files are.
+func TestKeyFileOpenToOthersIsRestricted(t *testing.T) {
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o400} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, KeyFileName)
+		key := GenerateMaster()
+		if err := os.WriteFile(path, []byte(key+"\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(path, mode) // past the umask
+		if _, err := ReadMaster(dir, ""); err != nil {
+			t.Fatalf("mode %04o: %v", mode, err)
+		}
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := mode & 0o700; info.Mode().Perm() != want {
+			t.Errorf("a key file of mode %04o is %04o after reading, want %04o", mode, info.Mode().Perm(), want)
+		}
+	}
+}
+
 func TestLoadMasterFromEnv(t *testing.T) {
 	key := GenerateMaster()
 	got, err := LoadMaster(t.TempDir(), key)
