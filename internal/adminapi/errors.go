@@ -99,7 +99,7 @@ func classify(r *http.Request, err error) *apiError {
 		return &apiError{Status: http.StatusForbidden, Code: "forbidden", Message: err.Error()}
 	case errors.Is(err, admin.ErrInvalid), errors.Is(err, app.ErrInvalid), errors.Is(err, user.ErrInvalid), errors.Is(err, mail.ErrInvalid):
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid_request", Message: err.Error()}
-	case errors.Is(err, store.ErrUnavailable):
+	case store.Unavailable(err):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeUnavailable,
 			Message: "the server cannot reach its database; try again in a few seconds"}
 	case errors.Is(err, secret.ErrKeyMismatch):

@@ -12,7 +12,9 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testnode"
 )
 
 // TestDatabaseOutageAnswers503 cuts a node off its PostgreSQL database in the
@@ -215,4 +217,39 @@ func (b *browser) apiGET(path string) tokenResult {
 	r := tokenResult{status: p.status, header: p.header, raw: p.body}
 	json.Unmarshal([]byte(p.body), &r.body)
 	return r
+}
+
+// TestStalledDatabaseAnswers503InTime: a database that stops answering
+// without closing its connections (a frozen server, a lock held by a stuck
+// session) holds a request only until its deadline: the client gets 503
+// with Retry-After in time, not a connection the server closed with no
+// answer after its write timeout, and the node serves again once the
+// database does.
+func TestStalledDatabaseAnswers503InTime(t *testing.T) {
+	dbURL, db := freshDatabase(t)
+	n := testnode.Start(t, testnode.Options{Server: server.Options{AnswerWithin: time.Second}}, func(c *config.Config) { c.Database.URL = dbURL })
+	e := &env{t: t, node: n.Gatehouse, base: n.BaseURL, clock: &clock{t: time.Now()}}
+	c, secretValue := e.createClient(app.Registration{Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}})
+	grant := form("grant_type", "client_credentials", "scope", "READ")
+	wantOK(t, e.token(grant, c.ID, secretValue))
+
+	stuck, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Rollback()
+	if _, err := stuck.Exec("LOCK TABLE tokens IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := e.token(grant, c.ID, secretValue)
+	took := time.Since(start)
+	wantError(t, r, http.StatusServiceUnavailable, "temporarily_unavailable")
+	wantRetryAfter(t, r.header)
+	if took > 5*time.Second {
+		t.Errorf("the answer took %v with a 1 s deadline", took)
+	}
+
+	stuck.Rollback()
+	wantOK(t, e.token(grant, c.ID, secretValue))
 }

@@ -106,7 +106,7 @@ func serverError(cause error) *Error {
 		// The caller hung up while we worked: not a server failure, and nobody reads the answer.
 		return &Error{Code: CodeServerError, Status: StatusClientClosedRequest,
 			Description: "the client closed the request", Cause: cause}
-	case errors.Is(cause, store.ErrUnavailable):
+	case store.Unavailable(cause):
 		return &Error{Code: CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable,
 			Description: "the server cannot reach its database; try again in a few seconds", Cause: cause}
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -62,6 +63,8 @@ type Gatehouse struct {
 	purgeBatch int
 	hasher     *user.Hasher
 	hashWorker func() *exec.Cmd
+	// answerWithin is each request's deadline (Options.AnswerWithin).
+	answerWithin time.Duration
 }
 
 // Options are the seams tests control.
@@ -78,7 +81,16 @@ type Options struct {
 	// schema is behind this binary's instead of migrating it under a node
 	// that may be running (sqlstore.SQLiteOptions.KeepSchema).
 	KeepSchema bool
+	// AnswerWithin bounds each request's work (default answerWithin): past
+	// it, whatever the request still waits for ends and it is answered 503.
+	AnswerWithin time.Duration
 }
+
+// answerWithin is how long a request to a node on PostgreSQL may work: 5 s
+// under the server's WriteTimeout (30 s), so that even a request held up by
+// a database that stopped answering (without closing its connections) gets
+// its 503 written rather than a closed connection, and stops waiting.
+const answerWithin = 25 * time.Second
 
 // Open builds a node from a validated configuration.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*Gatehouse, error) {
@@ -110,7 +122,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	}
 	st := store.NewClientCache(db, cfg.Cache.ClientTTL, opt.Now)
 	g := &Gatehouse{Config: cfg, Store: st, Keys: keys, Scopes: catalogue, Log: log, Now: opt.Now, nodeID: newNodeID(), purgeBatch: purgeBatch,
-		Metrics: prometheus.NewRegistry()}
+		Metrics: prometheus.NewRegistry(), answerWithin: cmp.Or(opt.AnswerWithin, answerWithin)}
 	minter := token.NewMinter(keys, nil)
 	g.Apps = app.NewService(st, keys, minter, catalogue, app.Options{Dev: cfg.Dev, Limit: cfg.Limits.Clients, Now: opt.Now, Log: log})
 	if err := g.checkKey(ctx); err != nil {
@@ -279,11 +291,28 @@ func (g *Gatehouse) Handler() http.Handler {
 	mux.Handle("/", g.Pages.Handler())
 	proxies := clientip.NewResolver(g.Config.TrustedProxies)
 	h := reqlog.Middleware(g.Log, proxies, g.nodeMetrics.http.observe, reqlog.Route(mux))
+	if g.Config.Database.URL != "" {
+		// Only a database across a network stalls without an error; SQLite's
+		// waits are bounded by its busy timeout (10 s), and a node on it
+		// keeps the ~0.6 µs a deadline costs every request.
+		h = withDeadline(g.answerWithin, h)
+	}
 	h = recoverPanics(g.Log, h)
 	if !g.Config.Dev {
 		h = hsts(h)
 	}
 	return h
+}
+
+// withDeadline gives every request's context a deadline d away: a store
+// call still waiting then ends, and the request is answered 503
+// (store.Unavailable).
+func withDeadline(d time.Duration, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // handleReady answers 200 only while the store can serve (store.Store.Ready).

@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // ErrUnavailable marks an error that means the database cannot be reached
 // right now: a backend wraps it around such errors (see sqlstore for what
@@ -9,6 +12,17 @@ import "errors"
 // with 503 and Retry-After: RetryAfterSeconds, never 500, because clients and
 // load balancers retry a 503 and not a 500.
 var ErrUnavailable = errors.New("store: database unavailable")
+
+// Unavailable reports whether err is an outage to answer 503: ErrUnavailable,
+// or a request that ran out of its time (a node on PostgreSQL gives every
+// request a deadline, a few seconds under the server's write timeout) while
+// it waited — for a database that stopped answering without closing its
+// connections, say.
+// Without that deadline such a request would wait for the database as long
+// as it stalled, and its answer be written to a connection long closed.
+func Unavailable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
 
 // RetryAfterSeconds is the Retry-After value of an answer to ErrUnavailable:
 // about what a database restart or a failover takes.

@@ -477,7 +477,7 @@ func (p *Pages) flash(r *http.Request, key string, args ...any) {
 // (logged once, where it was found), anything else a logged 500.
 func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, store.ErrUnavailable):
+	case store.Unavailable(err):
 		p.log.Warn("page failed: database unavailable", "path", r.URL.Path, "error", err)
 		w.Header().Set("Retry-After", store.RetryAfterSeconds)
 		p.render(w, r, http.StatusServiceUnavailable, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.unavailable")})
