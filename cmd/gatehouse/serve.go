@@ -63,6 +63,17 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 	handler, flushLog := reqlog.Batch(g.stderr, func(w io.Writer) slog.Handler { return newLogger(cfg, w).Handler() })
 	defer flushLog()
 	log := slog.New(handler)
+	// SIGHUP (a reload, logrotate's habit) would end the node without a
+	// graceful shutdown: there is nothing to reload (the TLS pair reloads by
+	// itself), so it is said and ignored.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer func() { signal.Stop(hup); close(hup) }()
+	go func() {
+		for range hup {
+			log.Warn("SIGHUP ignored: the configuration is read at start; restart the node to apply a change")
+		}
+	}()
 	if cfg.Dev {
 		fmt.Fprintln(g.stderr, "\n  !!  DEVELOPMENT MODE: http URLs are allowed and cookies are not Secure.\n  !!  Never run --dev in production.")
 	}
@@ -96,14 +107,18 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 		return err
 	}
 	l := cfg.Lifetimes
-	log.Info("gatehouse started", "version", buildVersion(), "listen", ln.Addr().String(), "issuer", cfg.BaseURL,
-		"store", server.StoreTarget(cfg), "dev", cfg.Dev, "scopes", cfg.Scopes.Catalogue, "trusted_proxies", len(cfg.TrustedProxies),
-		"access_token", l.AccessToken, "refresh_idle", l.RefreshIdle, "refresh_absolute", l.RefreshMax, "refresh_grace", l.RefreshGrace,
-		"log_level", cfg.Log.Level)
-	// Once serving, the pages of the executable that only the start touched
-	// are given back (see dropStartPages).
-	time.AfterFunc(startPagesDelay, dropStartPages)
-	err = node.Serve(ctx, ln)
+	// Logged once the start can no longer fail (a TLS pair, another
+	// listener), for whatever waits for this line.
+	started := func() {
+		log.Info("gatehouse started", "version", buildVersion(), "listen", ln.Addr().String(), "issuer", cfg.BaseURL,
+			"store", server.StoreTarget(cfg), "dev", cfg.Dev, "scopes", cfg.Scopes.Catalogue, "trusted_proxies", len(cfg.TrustedProxies),
+			"access_token", l.AccessToken, "refresh_idle", l.RefreshIdle, "refresh_absolute", l.RefreshMax, "refresh_grace", l.RefreshGrace,
+			"log_level", cfg.Log.Level)
+		// Once serving, the pages of the executable that only the start
+		// touched are given back (see dropStartPages).
+		time.AfterFunc(startPagesDelay, dropStartPages)
+	}
+	err = node.Serve(ctx, ln, started)
 	log.Info("gatehouse stopped", "error", err)
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -380,5 +381,42 @@ func TestBinaryFirstAdminPasswordStaysOutOfTheLog(t *testing.T) {
 	e := &env{t: t, base: "http://" + addr}
 	if p := e.newBrowser().signIn("admin", password); p.status != http.StatusSeeOther {
 		t.Fatalf("sign-in with the password from the file: %d", p.status)
+	}
+}
+
+// TestBinaryStartAndSignals: "gatehouse started" is logged only once the
+// start can no longer fail — a node whose metrics listener cannot bind exits
+// without it — and SIGHUP, which would have ended the node without a
+// graceful shutdown, is said and ignored.
+func TestBinaryStartAndSignals(t *testing.T) {
+	bin := buildBinary(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dir := t.TempDir()
+	p, err := launch(bin, dir, freeAddr(t), nil, []string{"GATEHOUSE_METRICS_LISTEN=" + taken.Addr().String()})
+	if err == nil {
+		p.kill()
+		t.Fatal("a node whose metrics listener's port is taken started")
+	}
+	if out := p.logs.String(); strings.Contains(out, "gatehouse started") || !strings.Contains(out, "metrics.listen") {
+		t.Errorf("a start that failed on its metrics listener:\n%s", out)
+	}
+
+	node := startProcess(t, bin, t.TempDir(), freeAddr(t), nil, nil)
+	if err := node.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(node.logs.String(), "SIGHUP ignored") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(node.logs.String(), "SIGHUP ignored") {
+		t.Errorf("no word of the SIGHUP:\n%s", node.logs.String())
+	}
+	if resp, err := http.Get("http://" + node.addr + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after SIGHUP the node does not answer: %v", err)
 	}
 }

@@ -337,7 +337,9 @@ const heapFloor = 12 << 20
 // Serve answers on ln until ctx ends, then shuts down gracefully. With
 // tls.cert_file it answers HTTPS (HTTP/2 or 1.1) on ln, and with
 // tls.redirect_listen also plain HTTP there, only to redirect to https.
-func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener) error {
+// started, when not nil, is called once everything the node serves is set
+// up (the TLS pair loaded, every listener bound), just before it serves.
+func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener, started func()) error {
 	heapfloor.Keep(heapFloor)
 	srv := &http.Server{
 		Handler:           g.Handler(),
@@ -376,6 +378,9 @@ func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		servers = append(servers, metrics)
+	}
+	if started != nil {
+		started()
 	}
 	go g.runJanitor(ctx)
 	refresherCtx, stopRefresher := context.WithCancel(ctx)

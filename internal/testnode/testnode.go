@@ -65,7 +65,7 @@ func Start(t testing.TB, opt Options, mutate ...func(*config.Config)) *Node {
 	}
 	done := make(chan struct{})
 	go func() {
-		gh.Serve(ctx, ln)
+		gh.Serve(ctx, ln, nil)
 		close(done)
 	}()
 	t.Cleanup(func() {

@@ -71,7 +71,7 @@ func startNode(t *testing.T, listeners int) *testNode {
 	for _, ln := range lns {
 		tn.urls = append(tn.urls, "http://"+ln.Addr().String())
 		go func() {
-			n.Serve(ctx, ln)
+			n.Serve(ctx, ln, nil)
 			done <- struct{}{}
 		}()
 	}
