@@ -187,9 +187,24 @@ func Default() Config {
 	}
 }
 
+// maxConfigFile bounds a configuration file: a few kilobytes in practice.
+const maxConfigFile = 1 << 20
+
 // LoadFile merges a YAML file into c. Unknown keys are an error, so a typo
 // does not silently leave a default in force.
 func (c *Config) LoadFile(path string) error {
+	// Looked at before it is opened: opening a FIFO would wait for a writer
+	// forever, and a file of many megabytes is no configuration.
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("config: %s is not a regular file (%s)", path, info.Mode().Type())
+	}
+	if info.Size() > maxConfigFile {
+		return fmt.Errorf("config: %s is %d bytes; a configuration file is at most %d", path, info.Size(), maxConfigFile)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)

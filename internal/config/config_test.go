@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -401,5 +402,32 @@ func TestSecurityLimitsCannotBeTurnedOff(t *testing.T) {
 	c.SignIn.MaxFailuresPerAddress, c.Janitor.RevokedRetention, c.Janitor.RotatedRetention = 1_000_000, 0, 2*time.Hour
 	if err := c.ValidateServe(); err != nil {
 		t.Errorf("a high limit, no revoked retention and a rotated retention of the access token's lifetime: %v", err)
+	}
+}
+
+// TestLoadFileRefusesWhatIsNoConfigurationFile: a FIFO (opening it would
+// wait for a writer forever), a directory and a file of megabytes are
+// refused at once.
+func TestLoadFileRefusesWhatIsNoConfigurationFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, []byte("# "+strings.Repeat("x", 2<<20)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{"a FIFO": fifo, "a directory": dir, "a 2 MiB file": big} {
+		done := make(chan error, 1)
+		go func() { c := Default(); done <- c.LoadFile(path) }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s was read as a configuration", name)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("loading %s as the configuration still waits after 5 s", name)
+		}
 	}
 }

@@ -99,11 +99,12 @@ func replaceable(to string, overwrite bool, protected []string) error {
 	if err != nil {
 		return err
 	}
+	if !fi.Mode().IsRegular() {
+		// Said before --force, which could not help.
+		return fmt.Errorf("%s is not a regular file (a directory, say): name the backup's file; a backup replaces only a previous backup", to)
+	}
 	if !overwrite {
 		return fmt.Errorf("%s: %w", to, fs.ErrExist)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file: a backup replaces only a previous backup", to)
 	}
 	for _, p := range protected {
 		if pi, err := os.Stat(p); err == nil && os.SameFile(fi, pi) {

@@ -116,6 +116,11 @@ func TestBackupNeverDestroys(t *testing.T) {
 			t.Errorf("%s was replaced: %v", name, err)
 		}
 	}
+	// Without --force a directory is refused for what it is, not as a file
+	// that --force could replace.
+	if _, err := BackupSQLite(t.Context(), path, emptyDir, false, key); err == nil || errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a backup into a directory without overwrite = %v; want it refused as no regular file", err)
+	}
 	if got, err := os.ReadFile(key); err != nil || !bytes.Equal(got, bytes.Repeat([]byte{7}, 32)) {
 		t.Errorf("the secret key changed: %x, %v", got, err)
 	}
