@@ -268,7 +268,7 @@ func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if a, ok := req.Context().Value(answeredKey{}).(*answered); ok && err == nil {
 		a.status, a.contentType = resp.StatusCode, resp.Header.Get("Content-Type")
 		if resp.StatusCode/100 == 2 {
-			a.rotated = readableLifetime(resp)
+			a.rotated = keepRotatedToken(resp)
 		}
 	}
 	return resp, err
@@ -291,14 +291,14 @@ func unusable(tok *oauth2.Token) *Failure {
 // maxTokenAnswer is as much of a token answer as x/oauth2 reads.
 const maxTokenAnswer = 1 << 20
 
-// readableLifetime rewrites a JSON token answer's expires_in that x/oauth2
-// cannot read — a fraction, a number in a string, or no number at all — as
-// whole seconds, or leaves it out. x/oauth2 refuses the whole answer over
-// it, and with the answer a rotated refresh token that then exists nowhere:
-// the next refresh presents the old one and the provider ends the grant.
-// It returns the answer's refresh token, for the same reason: an answer
-// x/oauth2 refuses for another fault still carries it.
-func readableLifetime(resp *http.Response) (rotated string) {
+// keepRotatedToken makes sure a successful JSON token answer's rotated
+// refresh token is not lost with an answer x/oauth2 refuses: the next
+// refresh would present the old one and the provider end the grant. It
+// rewrites an expires_in that x/oauth2 cannot read — a fraction, a number in
+// a string, or no number at all — as whole seconds, or leaves it out; and it
+// returns the answer's refresh token, for the caller to keep should x/oauth2
+// refuse the answer for another fault (no access_token, say).
+func keepRotatedToken(resp *http.Response) (rotated string) {
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
 		return "" // x/oauth2 reads other answers as forms, and an unreadable lifetime there as none
 	}
