@@ -10,7 +10,8 @@ import (
 )
 
 // TestAnonymousTrafficWritesNothing: page views by visitors without a
-// session — unknown paths, the sign-in page, refused authorization requests —
+// session — unknown paths, the sign-in page, refused authorization requests,
+// integration callbacks —
 // create no session row; signing in still works (its form token lives in a
 // cookie until then), and the sign-in creates exactly one session.
 func TestAnonymousTrafficWritesNothing(t *testing.T) {
@@ -35,6 +36,9 @@ func TestAnonymousTrafficWritesNothing(t *testing.T) {
 			"/rest/oauth2/latest/authorize?client_id=nope",
 			"/rest/oauth2/latest/authorize?" + url.Values{"client_id": {c.ID}, "redirect_uri": {"https://evil.example/cb"}}.Encode(),
 			"/admin/apps",
+			// The provider's return to an integration: unknown, or with a state.
+			"/plugins/servlet/oauth2/integrations/callback/unknown-key",
+			"/plugins/servlet/oauth2/integrations/callback/unknown-key?state=x&code=y",
 		} {
 			b.follow(b.get(path))
 		}

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
-	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -138,15 +137,12 @@ func (s *Service) CompleteAuthorization(ctx context.Context, cb Callback) (Compl
 	if state == "" {
 		return Completion{}, ErrUnknownState
 	}
-	pending, err := s.store.TakeIntegrationAuth(ctx, s.stateHash(state), s.now())
+	pending, err := s.store.TakeIntegrationAuth(ctx, s.stateHash(state), cb.Binding, s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return Completion{}, ErrUnknownState
 	}
 	if err != nil {
 		return Completion{}, err
-	}
-	if pending.Binding != nil && !secret.Equal(pending.Binding, cb.Binding) {
-		return Completion{}, ErrUnknownState
 	}
 	in, err := s.store.IntegrationByID(ctx, pending.IntegrationID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -74,7 +74,7 @@ func TestPresetAuthorizationURLs(t *testing.T) {
 			if len(q.Get("state")) < 43 {
 				t.Errorf("state %q is too short to be unguessable", q.Get("state"))
 			}
-			pending, err := e.store.TakeIntegrationAuth(t.Context(), e.s.stateHash(q.Get("state")), e.s.now())
+			pending, err := e.store.TakeIntegrationAuth(t.Context(), e.s.stateHash(q.Get("state")), binding, e.s.now())
 			if err != nil {
 				t.Fatal(err)
 			}

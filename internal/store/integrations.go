@@ -131,7 +131,9 @@ type Integrations interface {
 	// integration, in the same transaction.
 	CreateIntegrationAuth(ctx context.Context, a IntegrationAuth, now time.Time, limit int) error
 	// TakeIntegrationAuth deletes and returns the authorization in progress
-	// with this state hash: of concurrent takers exactly one gets it.
-	// ErrNotFound when it is missing, already taken, or expired at now.
-	TakeIntegrationAuth(ctx context.Context, stateHash []byte, now time.Time) (IntegrationAuth, error)
+	// with this state hash, if it is unbound or bound to binding: of
+	// concurrent takers exactly one gets it. ErrNotFound when it is missing,
+	// already taken, bound to another binding (it is then left for the
+	// session that started it), or expired at now.
+	TakeIntegrationAuth(ctx context.Context, stateHash, binding []byte, now time.Time) (IntegrationAuth, error)
 }

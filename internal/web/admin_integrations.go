@@ -51,7 +51,21 @@ func integrationActor(r *http.Request, u store.User) integration.Actor {
 // integrationBinding ties an authorization started from the console to the
 // browser session that started it.
 func (p *Pages) integrationBinding(r *http.Request) []byte {
-	return p.keys.Hash("integration-binding:" + p.csrfToken(r))
+	return p.bindingOf(p.csrfToken(r))
+}
+
+// callbackBinding is the binding of the session a provider's callback
+// arrives in; nil without one, so that anonymous callbacks store no session.
+func (p *Pages) callbackBinding(r *http.Request) []byte {
+	t := p.sessions.GetString(r.Context(), keyCSRF)
+	if t == "" {
+		return nil
+	}
+	return p.bindingOf(t)
+}
+
+func (p *Pages) bindingOf(formToken string) []byte {
+	return p.keys.Hash("integration-binding:" + formToken)
 }
 
 // words words a service's message in the page's language.
@@ -304,7 +318,7 @@ func (p *Pages) handleIntegrationAuthorize(w http.ResponseWriter, r *http.Reques
 func (p *Pages) handleIntegrationCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c, err := p.integrations.CompleteAuthorization(ctx, integration.Callback{
-		Key: r.PathValue("key"), Query: r.URL.Query(), Binding: p.integrationBinding(r), Address: clientAddr(r).String(),
+		Key: r.PathValue("key"), Query: r.URL.Query(), Binding: p.callbackBinding(r), Address: clientAddr(r).String(),
 	})
 	if errors.Is(err, integration.ErrUnknownState) {
 		p.render(w, r, http.StatusBadRequest, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "integration.state_unknown")})

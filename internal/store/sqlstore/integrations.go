@@ -313,12 +313,14 @@ func (s *Store) CreateIntegrationAuth(ctx context.Context, a store.IntegrationAu
 }
 
 // TakeIntegrationAuth implements store.Integrations. The delete is the
-// single-use check: of concurrent takers only one gets the row back.
-func (s *Store) TakeIntegrationAuth(ctx context.Context, stateHash []byte, now time.Time) (store.IntegrationAuth, error) {
+// single-use check: of concurrent takers only one gets the row back. The
+// binding is a keyed hash, so comparing it in SQL tells a caller nothing
+// by its timing.
+func (s *Store) TakeIntegrationAuth(ctx context.Context, stateHash, binding []byte, now time.Time) (store.IntegrationAuth, error) {
 	var a store.IntegrationAuth
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
-		return notFound(tx.QueryRowContext(ctx, `DELETE FROM integration_auths WHERE state_hash = $1
-			RETURNING state_hash, integration_id, binding, verifier_sealed, redirect_url, actor, created_at, expires_at`, stateHash).
+		return notFound(tx.QueryRowContext(ctx, `DELETE FROM integration_auths WHERE state_hash = $1 AND (binding IS NULL OR binding = $2)
+			RETURNING state_hash, integration_id, binding, verifier_sealed, redirect_url, actor, created_at, expires_at`, stateHash, binding).
 			Scan(&a.StateHash, &a.IntegrationID, &a.Binding, &a.VerifierSealed, &a.RedirectURL, &a.Actor,
 				msTime{&a.CreatedAt}, msTime{&a.ExpiresAt}))
 	})

@@ -122,7 +122,7 @@ func testIntegrations(t *testing.T, s store.Store) {
 	}
 	_, err = s.IntegrationByID(ctx, "i1")
 	wantErr(t, "IntegrationByID after DeleteIntegration", err, store.ErrNotFound)
-	_, err = s.TakeIntegrationAuth(ctx, hash("gone-with-it"), t0)
+	_, err = s.TakeIntegrationAuth(ctx, hash("gone-with-it"), hash("session of gone-with-it"), t0)
 	wantErr(t, "TakeIntegrationAuth of a deleted integration", err, store.ErrNotFound)
 	wantErr(t, "DeleteIntegration again", s.DeleteIntegration(ctx, "i1"), store.ErrNotFound)
 }
@@ -299,12 +299,16 @@ func testIntegrationAuths(t *testing.T, s store.Store) {
 	if err := s.CreateIntegrationAuth(ctx, a, t0, 5); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.TakeIntegrationAuth(ctx, a.StateHash, at(time.Minute))
+	for _, other := range [][]byte{nil, hash("another session")} {
+		_, err := s.TakeIntegrationAuth(ctx, a.StateHash, other, at(time.Minute))
+		wantErr(t, fmt.Sprintf("TakeIntegrationAuth with binding %x", other), err, store.ErrNotFound)
+	}
+	got, err := s.TakeIntegrationAuth(ctx, a.StateHash, a.Binding, at(time.Minute))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatal("a take with another binding used it up:", err)
 	}
 	diff(t, "TakeIntegrationAuth", a, got)
-	_, err = s.TakeIntegrationAuth(ctx, a.StateHash, at(time.Minute))
+	_, err = s.TakeIntegrationAuth(ctx, a.StateHash, a.Binding, at(time.Minute))
 	wantErr(t, "TakeIntegrationAuth twice", err, store.ErrNotFound)
 
 	unbound := pendingAuth("s2", "i1", t0)
@@ -312,7 +316,7 @@ func testIntegrationAuths(t *testing.T, s store.Store) {
 	if err := s.CreateIntegrationAuth(ctx, unbound, t0, 5); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.TakeIntegrationAuth(ctx, unbound.StateHash, t0); err != nil || got.Binding != nil || got.VerifierSealed != nil {
+	if got, err := s.TakeIntegrationAuth(ctx, unbound.StateHash, hash("any session"), t0); err != nil || got.Binding != nil || got.VerifierSealed != nil {
 		t.Fatalf("TakeIntegrationAuth(unbound) = %+v, %v; want nil binding and verifier", got, err)
 	}
 
@@ -320,7 +324,7 @@ func testIntegrationAuths(t *testing.T, s store.Store) {
 	if err := s.CreateIntegrationAuth(ctx, expired, t0, 5); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.TakeIntegrationAuth(ctx, expired.StateHash, at(10*time.Minute))
+	_, err = s.TakeIntegrationAuth(ctx, expired.StateHash, expired.Binding, at(10*time.Minute))
 	wantErr(t, "TakeIntegrationAuth at its expiry", err, store.ErrNotFound)
 
 	// Creating one drops the expired and the oldest beyond the limit.
@@ -333,12 +337,12 @@ func testIntegrationAuths(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	_, err = s.TakeIntegrationAuth(ctx, old.StateHash, t0)
+	_, err = s.TakeIntegrationAuth(ctx, old.StateHash, old.Binding, t0)
 	wantErr(t, "TakeIntegrationAuth of one expired when another was created", err, store.ErrNotFound)
-	_, err = s.TakeIntegrationAuth(ctx, hash("new0"), at(12*time.Minute))
+	_, err = s.TakeIntegrationAuth(ctx, hash("new0"), hash("session of new0"), at(12*time.Minute))
 	wantErr(t, "TakeIntegrationAuth of the oldest beyond the limit", err, store.ErrNotFound)
 	for _, state := range []string{"new1", "new2"} {
-		if _, err := s.TakeIntegrationAuth(ctx, hash(state), at(12*time.Minute)); err != nil {
+		if _, err := s.TakeIntegrationAuth(ctx, hash(state), hash("session of "+state), at(12*time.Minute)); err != nil {
 			t.Errorf("TakeIntegrationAuth(%s): %v", state, err)
 		}
 	}
@@ -355,7 +359,7 @@ func testConcurrentTakeIntegrationAuth(t *testing.T, s store.Store) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			_, err := s.TakeIntegrationAuth(ctx, a.StateHash, at(time.Minute))
+			_, err := s.TakeIntegrationAuth(ctx, a.StateHash, a.Binding, at(time.Minute))
 			errs <- err
 		})
 	}
