@@ -346,7 +346,7 @@ func (p *Pages) renderFor(w http.ResponseWriter, r *http.Request, u *store.User,
 	found := requestLanguage(r)
 	lang := found.lang
 	if found.fromQuery {
-		http.SetCookie(w, &http.Cookie{Name: "gatehouse_lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: "gatehouse_lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: p.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})
 	}
 	// The session (and its cookie) must be settled before the header is written.
 	csrf := p.formToken(w, r)
