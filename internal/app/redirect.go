@@ -63,6 +63,9 @@ func ValidateRedirectURI(raw string, dev bool) error {
 	if strings.Contains(u.Host, "*") {
 		return problem("app.redirect_uri_wildcard", "redirect URI %q: wildcard hosts are not allowed; register each host exactly", raw)
 	}
+	if !validation.HostIsName(u) {
+		return problem("app.redirect_uri_host", "redirect URI %q: its host must be a DNS name (letters, digits, hyphens and dots) or an IP address", raw)
+	}
 	return nil
 }
 

@@ -47,6 +47,18 @@ func TestValidateRedirectURI(t *testing.T) {
 		{"https://app.example.com/cb?iss=https://evil.example", false, false},
 		{"https://app.example.com/cb?error=x", false, false},
 		{"https://app.example.com/cb?codex=1", false, true},
+		// A host is a DNS name or an IP literal: RFC 3986's sub-delims in
+		// a host reach no resolver, but would reach the consent page's CSP.
+		{"https://a;sandbox.example/cb", false, false},
+		{"https://a,b.example/cb", false, false},
+		{"https://a'b.example/cb", false, false},
+		{"https://a$b.example/cb", false, false},
+		{"https://app_1.example/cb", false, false},
+		{"https://xn--caf-dma.example/cb", false, true},
+		{"https://APP.example.com./cb", false, true},
+		{"https://192.0.2.1/cb", false, true},
+		{"com.example.app://a;b/cb", false, false},
+		{"com.example.app://callback/cb", false, true},
 	}
 	for _, c := range cases {
 		if err := ValidateRedirectURI(c.uri, c.dev); (err == nil) != c.want {

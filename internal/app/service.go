@@ -412,6 +412,8 @@ func lower(in []string) []string {
 
 // InsecureRedirects lists, for production start-up, every registered redirect
 // URI that only development mode allows (plain http to a non-loopback host).
+// A URI stored before a later rule refused it is not listed: it is not a
+// matter of the mode, and keeps working as it did.
 func (s *Service) InsecureRedirects(ctx context.Context) ([]string, error) {
 	clients, err := s.store.ListClients(ctx)
 	if err != nil {
@@ -420,7 +422,7 @@ func (s *Service) InsecureRedirects(ctx context.Context) ([]string, error) {
 	var bad []string
 	for _, c := range clients {
 		for _, u := range c.RedirectURIs {
-			if ValidateRedirectURI(u, false) != nil {
+			if ValidateRedirectURI(u, false) != nil && ValidateRedirectURI(u, true) == nil {
 				bad = append(bad, fmt.Sprintf("%s (%s): %s", c.Name, c.ID, u))
 			}
 		}

@@ -246,3 +246,29 @@ func TestAllowRefusesTheChange(t *testing.T) {
 		t.Fatalf("a refused change was written: %+v, %v", after, err)
 	}
 }
+
+// TestInsecureRedirects lists what only development mode allows, and not a
+// URI stored before a later rule refused it, which a production start would
+// otherwise refuse for the wrong reason.
+func TestInsecureRedirects(t *testing.T) {
+	s := newService(t, 0)
+	ctx := context.Background()
+	c, _, err := s.Create(ctx, valid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, uri := range map[string]string{"Plain http": "http://app.example.com/cb", "Older rules": "https://app_1.example/cb"} {
+		stored := c
+		stored.ID, stored.Name, stored.RedirectURIs = "id-"+strings.ReplaceAll(name, " ", "-"), name, []string{uri}
+		if err := s.store.CreateClient(ctx, stored, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad, err := s.InsecureRedirects(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) != 1 || !strings.Contains(bad[0], "http://app.example.com/cb") {
+		t.Fatalf("InsecureRedirects = %q, want only the plain http one", bad)
+	}
+}

@@ -170,6 +170,7 @@ func TestSettingsRefused(t *testing.T) {
 		{"endpoint with user", e, Settings{Provider: Custom, Name: "c", AuthURL: "https://u:p@x/a", TokenURL: "https://x/token"}, "integration.url_invalid"},
 		{"endpoint with a double quote", e, Settings{Provider: Custom, Name: "c", AuthURL: `https://idp.example.com/a"<b>`, TokenURL: "https://idp.example.com/t"}, "integration.url_character"},
 		{"endpoint on port 0", e, Settings{Provider: Custom, Name: "c", AuthURL: "https://idp.example.com:0/a", TokenURL: "https://idp.example.com/t"}, "integration.url_invalid"},
+		{"endpoint whose host is no name", e, Settings{Provider: Custom, Name: "c", AuthURL: "https://idp;sandbox.example.com/a", TokenURL: "https://idp.example.com/t"}, "integration.url_host"},
 		{"endpoint on port 99999", e, Settings{Provider: Custom, Name: "c", AuthURL: "https://idp.example.com/a", TokenURL: "https://idp.example.com:99999/t"}, "integration.url_invalid"},
 		{"endpoint with a space", e, Settings{Provider: Custom, Name: "c", AuthURL: "https://idp.example.com/a", TokenURL: "https://idp.example.com/t t"}, "integration.url_character"},
 		{"issuer with a non-ASCII letter", e, Settings{Provider: Custom, Name: "c", AuthURL: "https://idp.example.com/a", TokenURL: "https://idp.example.com/t", Issuer: "https://idp.example.com/é"}, "integration.url_character"},

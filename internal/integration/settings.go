@@ -197,6 +197,9 @@ func (s *Service) checkURL(field, raw string) error {
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") || !validation.PortInRange(u) {
 		return invalid("integration.url_invalid", "%s %q must be an absolute http(s) URL without user information or fragment", field, raw)
 	}
+	if !validation.HostIsName(u) {
+		return invalid("integration.url_host", "%s %q: its host must be a DNS name (letters, digits, hyphens and dots) or an IP address", field, raw)
+	}
 	if u.Scheme != "https" && !s.dev {
 		return invalid("integration.url_https", "%s %q must use https (http is allowed only in development mode)", field, raw)
 	}

@@ -221,19 +221,11 @@ func (p *Pages) handleIntegrationShow(w http.ResponseWriter, r *http.Request, u 
 	}
 	// The Authorize form's answer redirects to the provider: browsers apply
 	// form-action to that redirect too.
-	if origin := originOf(in.AuthURL); origin != "" {
-		w.Header().Set("Content-Security-Policy", csp(" "+origin))
+	if u, err := url.Parse(in.AuthURL); err == nil && u.Scheme != "" && u.Host != "" {
+		w.Header().Set("Content-Security-Policy", csp(" "+formSource(u)))
 	}
 	p.render(w, r, http.StatusOK, "admin_integration", in.Name, d)
 	return nil
-}
-
-func originOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 // settingsOf turns an integration back into the form that edits it.

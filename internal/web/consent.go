@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/clientip"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
 // strictQuery parses the query string, refusing (rather than silently
@@ -151,13 +152,15 @@ func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	rand.Read(nonce)
 	data.ConsentID = p.consentID(consentPage{Nonce: nonce, UserID: u.ID, Binding: p.consentBinding(r),
 		Request: req.Essential().Encode(), Expires: p.now().Add(consentTTL).UnixMilli()})
-	w.Header().Set("Content-Security-Policy", csp(" "+formTarget(target)))
+	w.Header().Set("Content-Security-Policy", csp(" "+formSource(target)))
 	p.renderFor(w, r, u, http.StatusOK, "consent", p.t(r, "consent.title"), data)
 }
 
-// formTarget is the CSP source for where the consent form's redirect lands.
-func formTarget(u *url.URL) string {
-	if u.Host == "" {
+// formSource is the CSP source for where a form's answer redirects to: u's
+// origin, or only its scheme when a CSP cannot name its host (an IPv6
+// literal; a host of a row stored before hosts had to be names).
+func formSource(u *url.URL) string {
+	if u.Host == "" || strings.HasPrefix(u.Host, "[") || !validation.HostIsName(u) {
 		return u.Scheme + ":"
 	}
 	return u.Scheme + "://" + u.Host
