@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"net/http"
 	"net/url"
 	"strings"
@@ -251,6 +252,36 @@ func TestSignInThrottling(t *testing.T) {
 		e.clock.Advance(16 * time.Minute)
 		if p := attempt(b, "alice", alicePassword); p.status != http.StatusSeeOther {
 			t.Fatalf("after the window: %d, want 303", p.status)
+		}
+	})
+	t.Run("re-entering the password is throttled and audited like a sign-in", func(t *testing.T) {
+		e := newEnv(t)
+		e.createUser("root", "root-password", store.LevelSystemAdmin)
+		b := e.newBrowser()
+		if p := b.signIn("root", "root-password"); p.status != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d", p.status)
+		}
+		reauth := func(password string) page {
+			return b.post("/admin/reauth", url.Values{"csrf_token": {b.csrf()}, "password": {password}, "next": {"/admin"}})
+		}
+		for i := range 5 {
+			if p := reauth("wrong-password"); p.status != http.StatusUnauthorized {
+				t.Fatalf("failure %d: %d, want 401", i+1, p.status)
+			}
+		}
+		p := reauth("root-password")
+		if p.status != http.StatusTooManyRequests || alert(p.body) != textThrottled || p.header.Get("Retry-After") == "" {
+			t.Fatalf("re-authentication of a locked account: %d %q, Retry-After %q; want 429 saying so",
+				p.status, alert(p.body), p.header.Get("Retry-After"))
+		}
+		for kind, want := range map[string]int{audit.SignInFailure: 5, audit.SignInThrottled: 1} {
+			list, err := e.node.Store.ListAudit(t.Context(), store.AuditFilter{Kind: kind})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != want {
+				t.Errorf("%d %s events, want %d", len(list), kind, want)
+			}
 		}
 	})
 	t.Run("a wrong user and a wrong password look the same", func(t *testing.T) {

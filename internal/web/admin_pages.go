@@ -602,12 +602,21 @@ func (p *Pages) handleReauthPage(w http.ResponseWriter, r *http.Request, u store
 func (p *Pages) handleReauth(w http.ResponseWriter, r *http.Request, u store.User) error {
 	next := safeNext(r.PostFormValue("next"))
 	_, err := p.users.Authenticate(r.Context(), u.Username, r.PostFormValue("password"), clientAddr(r))
-	if err != nil {
-		if !errors.Is(err, user.ErrInvalidCredentials) && !errors.Is(err, user.ErrThrottled) {
-			return err
-		}
+	failed := store.AuditEvent{Actor: u.Username, Username: u.Username, Address: clientAddr(r).String(), Detail: "re-authentication"}
+	switch {
+	case errors.Is(err, user.ErrInvalidCredentials):
+		failed.Kind = audit.SignInFailure
+		p.audit.Record(r.Context(), failed)
 		p.render(w, r, http.StatusUnauthorized, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: next, Problem: formProblem{Message: p.t(r, "admin.reauth_failed"), Field: "password"}})
 		return nil
+	case errors.Is(err, user.ErrThrottled):
+		failed.Kind = audit.SignInThrottled
+		p.audit.Record(r.Context(), failed)
+		w.Header().Set("Retry-After", user.RetryAfter(err))
+		p.render(w, r, http.StatusTooManyRequests, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: next, Problem: formProblem{Message: p.t(r, "login.throttled"), Field: "password"}})
+		return nil
+	case err != nil:
+		return err
 	}
 	p.sessions.Put(r.Context(), keyReauth, p.now().UnixMilli())
 	p.audit.Record(r.Context(), store.AuditEvent{Kind: audit.AdminReauth, Actor: u.Username, Username: u.Username, Address: clientAddr(r).String()})
