@@ -259,17 +259,30 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 	if !possible {
 		accountLimit = 0
 	}
+	// Each bucket counts the attempt before the password is checked, so that
+	// concurrent guesses cannot all pass a check made before any of them
+	// failed; what is reserved is released again unless it was a guess.
+	var reserved []string
 	for _, r := range []struct {
 		key   string
 		limit int
 	}{{addressKey, s.throttle.PerAddress}, {accountKey, accountLimit}} {
-		within, err := s.reserve(ctx, r.key, r.limit, now)
+		if r.limit <= 0 {
+			continue
+		}
+		n, err := s.store.AddFailure(ctx, r.key, now, s.throttle.Window)
 		if err != nil {
-			// Fail closed: no count, no guess (and the database's state, such
-			// as an outage, is the answer).
+			// Fail closed: no guess (and the database's state, such as an
+			// outage, is the answer).
 			return store.User{}, err
 		}
-		if !within {
+		reserved = append(reserved, r.key)
+		if n > r.limit {
+			// A refused attempt made no guess: it counts nothing, or right
+			// passwords sent at once would lock the account and address.
+			if err := s.release(ctx, reserved, now); err != nil {
+				return store.User{}, err
+			}
 			s.signIns.throttled.Inc()
 			return store.User{}, &Throttled{RetryAfter: s.throttle.Window}
 		}
@@ -296,16 +309,21 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 	// Only this attempt's own count is taken back, from the account as from
 	// the address: a sign-in by the account's owner must not hand an attacker
 	// guessing at it a fresh allowance.
-	for key, limit := range map[string]int{accountKey: s.throttle.PerAccount, addressKey: s.throttle.PerAddress} {
-		if limit <= 0 {
-			continue
-		}
-		if err := s.store.ReleaseFailure(ctx, key, now, s.throttle.Window); err != nil {
-			return store.User{}, err
-		}
+	if err := s.release(ctx, reserved, now); err != nil {
+		return store.User{}, err
 	}
 	s.signIns.success.Inc()
 	return u, nil
+}
+
+// release takes back one attempt reserved in each of keys.
+func (s *Service) release(ctx context.Context, keys []string, now time.Time) error {
+	for _, key := range keys {
+		if err := s.store.ReleaseFailure(ctx, key, now, s.throttle.Window); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addressKey names the throttle bucket of a caller: the address itself for
@@ -317,16 +335,6 @@ func addressKey(addr netip.Addr) string {
 		return p.String()
 	}
 	return addr.String()
-}
-
-// reserve counts one attempt against key and reports whether it is within
-// limit (always, when limit <= 0).
-func (s *Service) reserve(ctx context.Context, key string, limit int, now time.Time) (bool, error) {
-	if limit <= 0 {
-		return true, nil
-	}
-	n, err := s.store.AddFailure(ctx, key, now, s.throttle.Window)
-	return n <= limit, err
 }
 
 // SetPassword replaces a user's password. allow, when set, vets the user

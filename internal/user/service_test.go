@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,5 +79,39 @@ func TestServiceKeepsASystemAdmin(t *testing.T) {
 	}
 	if err := s.SetDisabled(t.Context(), "root", true); !errors.Is(err, ErrInvalid) {
 		t.Errorf("SetDisabled on the last system administrator = %v; want a refusal", err)
+	}
+}
+
+// Refused attempts count nothing: a burst of right passwords beyond the
+// limit is refused while the others are being checked, but locks neither the
+// account nor the address afterwards; wrong ones still lock both.
+func TestThrottleCountsOnlyGuesses(t *testing.T) {
+	s := newTestService(t, ThrottlePolicy{PerAccount: 3, PerAddress: 6, Window: time.Hour})
+	if _, err := s.Create(t.Context(), NewUser{Username: "alice", Password: "alice-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(t.Context(), NewUser{Username: "bob", Password: "bob-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddr("192.0.2.1")
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Go(func() { s.Authenticate(t.Context(), "alice", "alice-password", addr) })
+	}
+	wg.Wait()
+	for _, name := range []string{"alice", "bob"} {
+		if _, err := s.Authenticate(t.Context(), name, name+"-password", addr); err != nil {
+			t.Fatalf("%s after a burst of right passwords: %v; want signed in", name, err)
+		}
+	}
+	for range 3 {
+		if _, err := s.Authenticate(t.Context(), "alice", "wrong", addr); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("a wrong password: %v", err)
+		}
+	}
+	for range 5 { // refused attempts do not wear the lock out either
+		if _, err := s.Authenticate(t.Context(), "alice", "alice-password", addr); !errors.Is(err, ErrThrottled) {
+			t.Fatalf("after three wrong passwords: %v; want ErrThrottled", err)
+		}
 	}
 }
