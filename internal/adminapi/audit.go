@@ -34,9 +34,11 @@ type auditQuery struct {
 // parseAuditQuery reads the filter the console uses and refuses what it
 // would silently ignore: an unreadable time, before or limit.
 func parseAuditQuery(r *http.Request) (auditQuery, error) {
-	q := r.URL.Query()
 	aq := auditQuery{export: acceptsNDJSON(r.Header.Get("Accept"))}
-	var err error
+	q, err := readQuery(r, "kind", "user", "client", "since", "until", "before", "limit")
+	if err != nil {
+		return aq, err
+	}
 	if aq.filter, err = admin.AuditFilterFromQuery(q); err != nil {
 		return aq, err
 	}

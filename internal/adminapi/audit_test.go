@@ -130,3 +130,33 @@ func TestAuditExport(t *testing.T) {
 	want(t, f.admin.do("GET", "/rest/gatehouse/latest/audit?limit=100001", nil, "Accept", "application/x-ndjson"), http.StatusBadRequest, "invalid_request")
 	want(t, f.admin.do("GET", "/rest/gatehouse/latest/audit?limit=5000", nil, "Accept", "application/x-ndjson"), http.StatusOK, "")
 }
+
+// TestListQueriesAreReadStrictly: a list's query that cannot be read, names
+// a parameter the route does not take, or repeats one is refused. Go's
+// url.Query drops a pair it cannot decode, so "username=bob%zz" listed every
+// user's grants — a list a script might then revoke.
+func TestListQueriesAreReadStrictly(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{
+		"/rest/gatehouse/latest/grants?username=bob%zz",
+		"/rest/gatehouse/latest/grants?username=ada&username=uma",
+		"/rest/gatehouse/latest/grants?user=uma",
+		"/rest/gatehouse/latest/audit?kind=client.%zz",
+		"/rest/gatehouse/latest/audit?limit=1%zz",
+		"/rest/gatehouse/latest/audit?users=uma",
+		"/rest/oauth2/latest/client?q=%zz",
+		"/rest/oauth2/latest/client?q=a&q=b",
+		"/rest/oauth2/latest/client?name=a",
+	} {
+		t.Run(path, func(t *testing.T) {
+			want(t, f.admin.do("GET", path, nil), http.StatusBadRequest, "invalid_request")
+		})
+	}
+	for _, path := range []string{
+		"/rest/gatehouse/latest/grants?username=uma&client_id=",
+		"/rest/gatehouse/latest/audit?kind=client.create&limit=5",
+		"/rest/oauth2/latest/client?q=app",
+	} {
+		want(t, f.admin.do("GET", path, nil), http.StatusOK, "")
+	}
+}

@@ -73,7 +73,11 @@ func (a *API) writeClient(w http.ResponseWriter, r *http.Request, status int, c 
 
 // GET /rest/oauth2/latest/client?q=
 func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
-	apps, err := a.admin.ListApps(r.Context(), r.URL.Query().Get("q"))
+	q, err := readQuery(r, "q")
+	if err != nil {
+		return err
+	}
+	apps, err := a.admin.ListApps(r.Context(), q.Get("q"))
 	if err != nil {
 		return err
 	}

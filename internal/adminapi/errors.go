@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
@@ -142,4 +144,19 @@ func integrationFailure(f *integration.Failure) *apiError {
 		return &apiError{Status: http.StatusConflict, Code: "needs_reauthorization", Message: f.Error()}
 	}
 	return &apiError{Status: http.StatusFailedDependency, Code: "provider_failure", Message: f.Error()}
+}
+
+// readQuery reads a list route's query with admin.ReadQuery and refuses a
+// parameter the route does not take, as the API refuses an unknown field.
+func readQuery(r *http.Request, takes ...string) (url.Values, error) {
+	q, err := admin.ReadQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	for name := range q {
+		if !slices.Contains(takes, name) {
+			return nil, badRequest("this route takes no %q parameter (it takes %s)", name, strings.Join(takes, ", "))
+		}
+	}
+	return q, nil
 }

@@ -11,7 +11,10 @@ import (
 // GET /rest/gatehouse/latest/grants?client_id=&username=
 func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
 	ctx := r.Context()
-	q := r.URL.Query()
+	q, err := readQuery(r, "client_id", "username")
+	if err != nil {
+		return err
+	}
 	var f store.TokenFilter
 	if id := q.Get("client_id"); id != "" {
 		c, err := a.admin.GetApp(ctx, id)

@@ -32,7 +32,10 @@ type auditData struct {
 const auditPageSize = 50
 
 func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User) error {
-	q := r.URL.Query()
+	q, err := admin.ReadQuery(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
 	f, err := admin.AuditFilterFromQuery(q)
 	if err != nil {
 		return err
@@ -69,7 +72,11 @@ func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User
 
 // handleAuditExport streams the matching events as JSON lines, newest first.
 func (p *Pages) handleAuditExport(w http.ResponseWriter, r *http.Request, u store.User) error {
-	f, err := admin.AuditFilterFromQuery(r.URL.Query())
+	q, err := admin.ReadQuery(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	f, err := admin.AuditFilterFromQuery(q)
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,8 @@ func TestAuditRefusesUnreadableFilters(t *testing.T) {
 		for q, key := range map[string][]any{
 			"since=garbage": {"refusal.admin.audit_since"}, "until=2026-13-45": {"refusal.admin.audit_until"},
 			"before=abc": {"refusal.admin.audit_before"}, "before=-3": {"refusal.admin.audit_before"},
-			"since=2027-01-01&since=2026-01-01": {"refusal.admin.audit_repeated", "since"}, "kind=a&kind=b": {"refusal.admin.audit_repeated", "kind"},
+			"since=2027-01-01&since=2026-01-01": {"refusal.admin.query_repeated", "since"}, "kind=a&kind=b": {"refusal.admin.query_repeated", "kind"},
+			"user=bob%zz": {"refusal.admin.query_encoding", `invalid URL escape "%zz"`},
 		} {
 			for _, path := range []string{"/admin/audit?", "/admin/audit/export?"} {
 				a := b.get(path + q)
