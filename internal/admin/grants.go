@@ -107,6 +107,13 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID 
 		if g.User != nil && g.User.ID != a.UserID && g.User.Level > a.Level {
 			return aboveLevel("admin.revoke_above_own", "you cannot revoke the grants of a user above your own level")
 		}
+		// The user's codes for the application not yet redeemed would each
+		// start a new grant, without a new consent: they go too.
+		if g.User != nil {
+			if _, err := s.store.DropCodes(ctx, g.User.ID, g.Client.ID); err != nil {
+				return err
+			}
+		}
 		return s.revokeGrant(ctx, a, g)
 	}
 	return store.ErrNotFound
@@ -118,6 +125,11 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID 
 func (s *Service) RevokeAppForUser(ctx context.Context, a Actor, userID, clientID string) error {
 	if clientID == "" || userID == "" { // an empty filter field would match every application or user
 		return store.ErrNotFound
+	}
+	// The codes not yet redeemed go too, and first: one redeemed meanwhile
+	// has started a grant that the list below then finds.
+	if _, err := s.store.DropCodes(ctx, userID, clientID); err != nil {
+		return err
 	}
 	grants, err := s.Grants(ctx, store.TokenFilter{UserID: userID, ClientID: clientID})
 	if err != nil {

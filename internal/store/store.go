@@ -128,6 +128,11 @@ type Codes interface {
 	// If the code was already used it revokes every token of the code's grant
 	// and returns ErrCodeReused; if it is missing or expired, ErrNotFound.
 	RedeemCode(ctx context.Context, hash []byte, now time.Time, issue Issue) error
+	// DropCodes deletes the codes not yet redeemed that the user was issued
+	// for the client, and returns how many: a revocation of the user's grants
+	// to the client then reaches the grants those codes would start. Redeemed
+	// codes stay, so that a replay still revokes its grant.
+	DropCodes(ctx context.Context, userID, clientID string) (int64, error)
 }
 
 // Tokens holds access and refresh tokens.

@@ -91,3 +91,21 @@ func (s *Store) RedeemCode(ctx context.Context, hash []byte, now time.Time, issu
 	}
 	return nil
 }
+
+// DropCodes implements store.Codes. Its transaction names no cache entry, so
+// the read cache drops everything (the codes it holds among it).
+func (s *Store) DropCodes(ctx context.Context, userID, clientID string) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE user_id = $1 AND client_id = $2 AND used_at = 0`, userID, clientID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: drop codes: %w", err)
+	}
+	return n, nil
+}

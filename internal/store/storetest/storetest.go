@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClientNames", testClientNames},
 		{"Codes", testCodes},
 		{"CodeExpired", testCodeExpired},
+		{"DropCodes", testDropCodes},
 		{"Rotate", testRotate},
 		{"RotateGrace", testRotateGrace},
 		{"RotateNoGrace", testRotateNoGrace},
@@ -782,6 +783,46 @@ func testCodes(t *testing.T, s store.Store) {
 	err = s.RedeemCode(ctx, hash("other"), replay, pair("third", "g3", "c1", "u1", replay))
 	wantErr(t, "RedeemCode(unknown)", err, store.ErrNotFound)
 	wantMissing(t, s, accessOf("third"))
+}
+
+func testDropCodes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	addClient(t, s, "c2")
+	codes := map[string]store.Code{}
+	for _, c := range []struct{ name, client, user string }{
+		{"held", "c1", "u1"}, {"held too", "c1", "u1"}, {"redeemed", "c1", "u1"}, {"another user's", "c1", "u2"}, {"another client's", "c2", "u1"},
+	} {
+		code := store.Code{Hash: hash(c.name), ClientID: c.client, UserID: c.user, GrantID: "g-" + c.name, CreatedAt: t0, ExpiresAt: at(10 * time.Minute)}
+		if err := s.CreateCode(ctx, code); err != nil {
+			t.Fatalf("CreateCode(%s): %v", c.name, err)
+		}
+		codes[c.name] = code
+	}
+	if _, err := s.CodeByHash(ctx, hash("held")); err != nil { // read once: a cache may hold it now
+		t.Fatal(err)
+	}
+	if err := s.RedeemCode(ctx, hash("redeemed"), at(time.Minute), pair("redeemed", "g-redeemed", "c1", "u1", at(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DropCodes(ctx, "u1", "c1")
+	if err != nil || n != 2 {
+		t.Fatalf("DropCodes = %d, %v; want 2, nil", n, err)
+	}
+	for _, name := range []string{"held", "held too"} {
+		_, err := s.CodeByHash(ctx, hash(name))
+		wantErr(t, "CodeByHash of a dropped code", err, store.ErrNotFound)
+		err = s.RedeemCode(ctx, hash(name), at(2*time.Minute), pair(name, "g-"+name, "c1", "u1", at(2*time.Minute)))
+		wantErr(t, "RedeemCode of a dropped code", err, store.ErrNotFound)
+	}
+	for _, name := range []string{"redeemed", "another user's", "another client's"} {
+		if _, err := s.CodeByHash(ctx, hash(name)); err != nil {
+			t.Errorf("CodeByHash(%s) after DropCodes: %v", name, err)
+		}
+	}
+	// The redeemed code is still there to catch a replay.
+	err = s.RedeemCode(ctx, hash("redeemed"), at(3*time.Minute), store.Issue{})
+	wantErr(t, "a replay after DropCodes", err, store.ErrCodeReused)
 }
 
 func testCodeExpired(t *testing.T, s store.Store) {
