@@ -67,3 +67,13 @@ func TestHashingWaitsForASlot(t *testing.T) {
 		t.Fatal("hashed without a free slot")
 	}
 }
+
+// The minimum counts characters, as every other length rule does: two emoji
+// (eight bytes) are two characters, and eight accented letters are eight.
+func TestPasswordMinimumCountsCharacters(t *testing.T) {
+	for pw, ok := range map[string]bool{"😀😀": false, "éééé": false, "ééééééé": false, "éééééééé": true, "abcdefgh": true, "😀😀😀😀😀😀😀😀": true} {
+		if err := checkPassword(pw); (err == nil) != ok {
+			t.Errorf("checkPassword(%q) = %v, want ok %v", pw, err, ok)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
@@ -158,7 +159,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 }
 
 func checkPassword(p string) error {
-	if len(p) < MinPasswordLength {
+	if utf8.RuneCountInString(p) < MinPasswordLength {
 		return invalid("user.password_short", "password must be at least %d characters", MinPasswordLength)
 	}
 	if len(p) > MaxPasswordBytes {
