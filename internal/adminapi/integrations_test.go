@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -46,6 +47,7 @@ func TestIntegrationsAPI(t *testing.T) {
 	// Headless authorization: any client may complete the URL.
 	start := f.root.do("POST", pathIntegrations+"/Mail/authorize", nil)
 	want(t, start, http.StatusOK, "")
+	wantMillisecondTime(t, "the authorization URL's expires_at", start.str("expires_at"))
 	redirect, q := p.Approve(t, start.str("url"))
 	resp, body := f.newBrowser().send("GET", redirect+"?"+q.Encode(), nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "is authorized") {
@@ -63,6 +65,7 @@ func TestIntegrationsAPI(t *testing.T) {
 	if !strings.HasPrefix(tok.str("access_token"), "at-") || tok.str("token_type") != "Bearer" || tok.str("scope") != "mail" || tok.str("expires_at") == "" {
 		t.Errorf("token: %s", tok.raw)
 	}
+	wantMillisecondTime(t, "the token's expires_at", tok.str("expires_at"))
 	list := f.root.do("GET", pathIntegrations, nil)
 	if len(list.list("integrations")) != 2 || strings.Contains(list.raw, tok.str("access_token")) || strings.Contains(list.raw, p.ClientSecret()) {
 		t.Errorf("list: %s", list.raw)
@@ -99,5 +102,14 @@ func TestIntegrationsAPI(t *testing.T) {
 	}
 	if strings.Contains(audit.raw, tok.str("access_token")) || strings.Contains(audit.raw, p.ClientSecret()) {
 		t.Error("the audit log holds a token or the secret")
+	}
+}
+
+// wantMillisecondTime: times are RFC 3339 in UTC, to the millisecond (api.md),
+// whichever node answers — the one that just made the value too.
+func wantMillisecondTime(t *testing.T, what, value string) {
+	t.Helper()
+	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$`).MatchString(value) {
+		t.Errorf("%s %q is not an RFC 3339 UTC time to the millisecond", what, value)
 	}
 }
