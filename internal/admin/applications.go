@@ -118,7 +118,7 @@ func appNameTaken(name string) error {
 
 // CreateApp registers an application; the secret is returned once.
 func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (store.Client, string, error) {
-	if err := s.guardIntegrationScope(ctx, a, "", r.Scopes); err != nil {
+	if err := s.guardAppScopes(ctx, a, "", r.Scopes); err != nil {
 		return store.Client{}, "", err
 	}
 	if err := s.checkRegistration(ctx, "", r); err != nil {
@@ -139,7 +139,7 @@ func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (s
 // UpdateApp replaces an application's settings.
 func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Registration) (store.Client, error) {
 	// The stored application's scopes are checked in the update (mayManage).
-	if err := s.guardIntegrationScope(ctx, a, "", r.Scopes); err != nil {
+	if err := s.guardAppScopes(ctx, a, "", r.Scopes); err != nil {
 		return store.Client{}, err
 	}
 	if err := s.checkRegistration(ctx, id, r); err != nil {

@@ -100,7 +100,7 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID 
 			continue
 		}
 		if g.User == nil || g.User.ID != a.UserID {
-			if err := s.guardIntegrationScope(ctx, a, "", g.ScopeList()); err != nil {
+			if err := s.guardAppScopes(ctx, a, "", g.ScopeList()); err != nil {
 				return err
 			}
 		}

@@ -22,7 +22,7 @@ const (
 // SetLogo validates an uploaded PNG or JPEG and stores it re-encoded as PNG,
 // so whatever the upload carried besides pixels is dropped.
 func (s *Service) SetLogo(ctx context.Context, a Actor, id string, upload []byte) error {
-	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
+	if err := s.guardAppScopes(ctx, a, id, nil); err != nil {
 		return err
 	}
 	if len(upload) == 0 {
@@ -56,7 +56,7 @@ func (s *Service) SetLogo(ctx context.Context, a Actor, id string, upload []byte
 
 // RemoveLogo deletes an application's logo.
 func (s *Service) RemoveLogo(ctx context.Context, a Actor, id string) error {
-	if err := s.guardIntegrationScope(ctx, a, id, nil); err != nil {
+	if err := s.guardAppScopes(ctx, a, id, nil); err != nil {
 		return err
 	}
 	ctx, event := s.pending(ctx, a, audit.ClientLogo, id, "", "logo removed")

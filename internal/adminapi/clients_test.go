@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"bytes"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -402,4 +403,41 @@ func TestClientLimit(t *testing.T) {
 	f.newClient("Third", nil)
 	r := f.admin.do("POST", pathClients, map[string]any{"name": "Fourth", "redirect_uris": []string{callback}, "scopes": []string{"READ"}})
 	want(t, r, http.StatusConflict, "limit_reached")
+}
+
+// An application whose scopes only a system administrator may hold
+// (SYSTEM_ADMIN, INTEGRATION_TOKEN) is a system administrator's to manage:
+// an administrator who could edit its redirect URIs and read its secret
+// would get a system administrator's token from that administrator's next
+// consent to it.
+func TestApplicationsAboveTheAdministratorsLevel(t *testing.T) {
+	f := newFixture(t)
+	c, secretValue := f.createClient(app.Registration{Name: "Admin scripts", Scopes: []string{"READ", "SYSTEM_ADMIN"},
+		Grants: []string{app.GrantAuthorizationCode, app.GrantClientCredentials}})
+	ada, root := f.withSession("ada", adaPassword), f.withSession("root", rootPassword)
+	update := map[string]any{"name": "Admin scripts", "redirect_uris": []string{callback, "https://attacker.example/cb"}, "scopes": []string{"READ", "SYSTEM_ADMIN"},
+		"grants": []string{"authorization_code", "client_credentials"}}
+	for _, rt := range []route{
+		{"POST", pathClients, map[string]any{"name": "Escalator", "redirect_uris": []string{callback}, "scopes": []string{"READ", "system_admin"}}},
+		{"PUT", pathClients + "/" + c.ID, update},
+		{"POST", pathClients + "/" + c.ID + "/credentials", map[string]string{"password": adaPassword}},
+		{"POST", pathClients + "/" + c.ID + "/secret", map[string]string{"password": adaPassword}},
+		{"POST", pathClients + "/" + c.ID + "/disable", nil},
+		{"DELETE", pathClients + "/" + c.ID, nil},
+	} {
+		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+			r := ada.do(rt.method, rt.path, rt.body)
+			if r.status != http.StatusBadRequest || !strings.Contains(r.str("message"), "only a system administrator") || strings.Contains(r.raw, secretValue) {
+				t.Fatalf("an administrator: %d %s", r.status, r.raw)
+			}
+		})
+	}
+	if !f.secretWorks(c.ID, secretValue) {
+		t.Fatal("refused requests changed the secret")
+	}
+	// A system administrator manages it as any other.
+	want(t, root.do("PUT", pathClients+"/"+c.ID, update), http.StatusOK, "")
+	if r := root.do("POST", pathClients+"/"+c.ID+"/credentials", map[string]string{"password": rootPassword}); r.str("client_secret") != secretValue {
+		t.Fatalf("a system administrator's view: %d %s", r.status, r.raw)
+	}
 }

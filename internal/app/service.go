@@ -348,6 +348,23 @@ func (s *Service) CheckSecret(c store.Client, presented string) bool {
 	return ok && secret.Equal(hash, c.SecretHash)
 }
 
+// ScopeAbove returns the first of names (as a registration or a stored
+// application spells them) that only a user above level may hold, in its
+// catalogue spelling; "" when there is none. Unknown names are left to
+// validation.
+func (s *Service) ScopeAbove(names []string, level store.Level) string {
+	for _, name := range names {
+		canonical, ok := s.scopes.Canonical(strings.TrimSpace(name))
+		if !ok {
+			continue
+		}
+		if l, _ := s.scopes.Level(canonical); l > level {
+			return canonical
+		}
+	}
+	return ""
+}
+
 // Get returns one application.
 func (s *Service) Get(ctx context.Context, id string) (store.Client, error) {
 	if !validClientID(id) {

@@ -37,7 +37,7 @@ var refusalFields = map[string]string{
 	"app.public_introspect":         "introspect_any",
 	"app.scope_required":            "scope",
 	"app.scope_unknown":             "scope",
-	"admin.integration_scope":       "scope",
+	"admin.app_scope_above_own":     "scope",
 	"app.cidr_invalid":              "allowed_ips",
 	"admin.subscriber_unknown":      "subscriber_users",
 	"admin.group_unknown":           "subscriber_groups",
