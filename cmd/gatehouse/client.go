@@ -170,7 +170,7 @@ func newClientRotate(g *globals) *cobra.Command {
 		Short: "Give an application a new secret; the old one stops working within a second",
 		Long: `Give an application a new secret. The old secret stops working at once in
 this command and within a second on running nodes, which keep applications
-in a one-second cache (docs/operations.md).`,
+in a one-second cache (docs/operations.md); the new one works at once.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withClient(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, c store.Client) error {

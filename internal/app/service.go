@@ -348,6 +348,17 @@ func (s *Service) CheckSecret(c store.Client, presented string) bool {
 	return ok && secret.Equal(hash, c.SecretHash)
 }
 
+// Reread returns the application as the database holds it now, past the
+// application cache (store.ClientCache) when there is one: a secret that
+// does not match the cached copy may have been regenerated on another node
+// or by the command line within the cache's second.
+func (s *Service) Reread(ctx context.Context, id string) (store.Client, error) {
+	if cache, ok := s.store.(*store.ClientCache); ok {
+		return cache.Reread(ctx, id)
+	}
+	return s.store.ClientByID(ctx, id)
+}
+
 // ScopeAbove returns the first of names (as a registration or a stored
 // application spells them) that only a user above level may hold, in its
 // catalogue spelling; "" when there is none. Unknown names are left to

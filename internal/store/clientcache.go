@@ -51,6 +51,22 @@ func (c *ClientCache) ClientByID(ctx context.Context, id string) (Client, error)
 	if ok && now.Before(e.until) {
 		return e.client, nil
 	}
+	return c.read(ctx, id, now, gen)
+}
+
+// Reread reads the application from the store past its cached copy, and
+// keeps what it read.
+func (c *ClientCache) Reread(ctx context.Context, id string) (Client, error) {
+	now := c.now()
+	c.mu.Lock()
+	gen := c.gen
+	c.mu.Unlock()
+	return c.read(ctx, id, now, gen)
+}
+
+// read reads the application and caches it unless an invalidation came
+// after gen.
+func (c *ClientCache) read(ctx context.Context, id string, now time.Time, gen uint64) (Client, error) {
 	cl, err := c.Store.ClientByID(ctx, id)
 	if err != nil {
 		return cl, err // not-found is not cached: a new client must work at once

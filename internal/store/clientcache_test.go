@@ -158,3 +158,27 @@ func TestClientCacheOffWithZeroTTL(t *testing.T) {
 		t.Fatal("ttl 0 must return the store itself")
 	}
 }
+
+// Reread reads past the cached copy and keeps what it read.
+func TestClientCacheReread(t *testing.T) {
+	raw, cached, clock := newCached(t, time.Second)
+	ctx := t.Context()
+	if err := raw.CreateClient(ctx, store.Client{ID: "c1", Name: "before", Enabled: true, CreatedAt: clock.now()}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached.ClientByID(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.UpdateClient(ctx, "c1", func(c *store.Client) error { c.Name = "after"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cached.(*store.ClientCache).Reread(ctx, "c1"); err != nil || got.Name != "after" {
+		t.Fatalf("Reread = %+v, %v; want the stored row", got, err)
+	}
+	if got, _ := cached.ClientByID(ctx, "c1"); got.Name != "after" {
+		t.Fatalf("after Reread the cache serves %q, want the row it read", got.Name)
+	}
+	if _, err := cached.(*store.ClientCache).Reread(ctx, "gone"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Reread of a missing application: %v", err)
+	}
+}
