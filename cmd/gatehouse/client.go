@@ -18,7 +18,8 @@ import (
 
 func newClientCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "client", Short: "Manage applications (OAuth 2.0 clients, \"incoming links\")"}
-	return group(cmd, newClientCreate(g), newClientList(g), newClientShow(g), newClientRotate(g), newClientDelete(g))
+	return group(cmd, newClientCreate(g), newClientList(g), newClientShow(g), newClientRotate(g),
+		newClientSetEnabled(g, false), newClientSetEnabled(g, true), newClientDelete(g))
 }
 
 // cliActor is who the audit log names for a management command.
@@ -185,6 +186,31 @@ in a one-second cache (docs/operations.md); the new one works at once.`,
 			})
 		},
 	}
+}
+
+// newClientSetEnabled is `client disable` (enabled false) or `client enable`.
+func newClientSetEnabled(g *globals, enabled bool) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "disable CLIENT_ID",
+		Short: "Disable an application: its tokens stop working and it gets no new ones",
+		Long: `Disable an application: its tokens stop working and it gets no new ones, at
+once in this command and within a second on running nodes (docs/operations.md).
+Enabling it again brings its tokens back, unless they expired meanwhile.`,
+		Args: cobra.ExactArgs(1),
+	}
+	if enabled {
+		cmd.Use, cmd.Short, cmd.Long = "enable CLIENT_ID", "Enable a disabled application again", ""
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		return g.withClient(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, c store.Client) error {
+			c, err := node.Admin.SetAppEnabled(ctx, cliActor(), c.ID, enabled)
+			if err != nil {
+				return err
+			}
+			return g.printClient(ctx, node, c, "")
+		})
+	}
+	return cmd
 }
 
 func newClientDelete(g *globals) *cobra.Command {

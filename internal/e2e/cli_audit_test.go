@@ -21,6 +21,8 @@ func TestCLIChangesAreAudited(t *testing.T) {
 	created := parseCreatedClient(t, cli(t, bin, dir, "client", "create", "--name", "Audited", "--redirect-uri", callback, "--scope", "READ", "--json"))
 	cli(t, bin, dir, "client", "show", created.ID, "--show-secret")
 	cli(t, bin, dir, "client", "rotate-secret", created.ID)
+	cli(t, bin, dir, "client", "disable", created.ID)
+	cli(t, bin, dir, "client", "enable", created.ID)
 	if _, _, err := runCLIStdin(bin, dir, "carol-password\n", "user", "create", "--username", "carol", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func TestCLIChangesAreAudited(t *testing.T) {
 		}
 	}
 	slices.Reverse(kinds)
-	want := []string{"client.create", "client.secret.view", "client.secret.rotate", "user.create", "user.update", "user.update", "user.password", "client.delete"}
+	want := []string{"client.create", "client.secret.view", "client.secret.rotate", "client.disable", "client.enable", "user.create", "user.update", "user.update", "user.password", "client.delete"}
 	if !slices.Equal(kinds, want) {
 		t.Fatalf("audit kinds %s, want %s", strings.Join(kinds, " "), strings.Join(want, " "))
 	}

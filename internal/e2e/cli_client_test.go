@@ -40,3 +40,44 @@ func TestCLIClientCreateIntrospectAny(t *testing.T) {
 		t.Fatalf("a public application with --introspect-any: %v %s", err, errOut)
 	}
 }
+
+// `client disable` and `client enable` (SPEC §5: the CLI has the console's
+// actions): a disabled application gets no token, and enabling it again
+// lets it in; an unknown ID fails (TestCLIChangesAreAudited: both audited).
+func TestCLIClientDisableEnable(t *testing.T) {
+	bin := buildBinary(t)
+	dir := migratedDir(t, bin)
+	var created struct {
+		ID     string `json:"client_id"`
+		Secret string `json:"client_secret"`
+	}
+	out := cli(t, bin, dir, "client", "create", "--name", "Robot", "--grant", "client_credentials", "--scope", "READ", "--json")
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.ID == "" {
+		t.Fatalf("client create printed %q", out)
+	}
+	enabled := func(args ...string) bool {
+		t.Helper()
+		var j struct {
+			Enabled *bool `json:"enabled"`
+		}
+		out := cli(t, bin, dir, append(args, "--json")...)
+		if err := json.Unmarshal([]byte(out), &j); err != nil || j.Enabled == nil {
+			t.Fatalf("%v printed %q", args, out)
+		}
+		return *j.Enabled
+	}
+	if enabled("client", "disable", created.ID) || enabled("client", "show", created.ID) {
+		t.Fatal("client disable left the application enabled")
+	}
+	if !strings.Contains(cli(t, bin, dir, "client", "show", created.ID), "enabled:") {
+		t.Fatal("client show does not say whether it is enabled")
+	}
+	if !enabled("client", "enable", created.ID) || !enabled("client", "show", created.ID) {
+		t.Fatal("client enable left the application disabled")
+	}
+	for _, verb := range []string{"disable", "enable"} {
+		if _, errOut, err := runCLI(bin, dir, "client", verb, "no-such-client"); err == nil || !strings.Contains(errOut, "no application") {
+			t.Errorf("client %s of an unknown ID: %v %s", verb, err, errOut)
+		}
+	}
+}
