@@ -136,25 +136,26 @@ func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (s
 	return c, secretValue, nil
 }
 
-// UpdateApp replaces an application's settings.
-func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Registration) (store.Client, error) {
+// UpdateApp replaces an application's settings; the secret is the new one
+// of an application the update made confidential (else "").
+func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Registration) (store.Client, string, error) {
 	// The stored application's scopes are checked in the update (mayManage).
 	if err := s.guardAppScopes(ctx, a, "", r.Scopes); err != nil {
-		return store.Client{}, err
+		return store.Client{}, "", err
 	}
 	if err := s.checkRegistration(ctx, id, r); err != nil {
-		return store.Client{}, err
+		return store.Client{}, "", err
 	}
 	ctx, event := s.pending(ctx, a, audit.ClientUpdate, id, "", "")
-	c, err := s.apps.Update(ctx, id, r, s.mayManage(a))
+	c, secretValue, err := s.apps.Update(ctx, id, r, s.mayManage(a))
 	if errors.Is(err, store.ErrConflict) {
-		return c, appNameTaken(strings.TrimSpace(r.Name))
+		return c, "", appNameTaken(strings.TrimSpace(r.Name))
 	}
 	if err != nil {
-		return c, err
+		return c, "", err
 	}
 	s.audit.Settle(ctx, event)
-	return c, nil
+	return c, secretValue, nil
 }
 
 // SetAppEnabled enables or disables an application; a disabled one's tokens stop working at once.

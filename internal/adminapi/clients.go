@@ -137,11 +137,16 @@ func (a *API) replaceClient(w http.ResponseWriter, r *http.Request, actor admin.
 	if err != nil {
 		return err
 	}
-	c, err := a.admin.UpdateApp(r.Context(), actor, id, reg)
+	c, secretValue, err := a.admin.UpdateApp(r.Context(), actor, id, reg)
 	if err != nil {
 		return err
 	}
-	return a.writeClient(w, r, http.StatusOK, c)
+	s, err := a.admin.Summary(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, admin.NewClientView(s, secretValue)) // a secret only when it was made confidential
+	return nil
 }
 
 // DELETE /rest/oauth2/latest/client/{id} removes the application and revokes every token it holds.

@@ -441,3 +441,37 @@ func TestApplicationsAboveTheAdministratorsLevel(t *testing.T) {
 		t.Fatalf("a system administrator's view: %d %s", r.status, r.raw)
 	}
 }
+
+// An application made confidential by an edit gets a secret, in the edit's
+// answer once, as a created one does; before, it was a confidential
+// application without any secret, which nothing could authenticate and
+// whose credentials the API called those of "a public application".
+func TestClientMadeConfidentialGetsASecret(t *testing.T) {
+	f := newFixture(t)
+	created := f.newClient("Was public", map[string]any{"type": "public"})
+	id := created.str("client_id")
+	if created.str("client_secret") != "" {
+		t.Fatalf("a public application got a secret: %s", created.raw)
+	}
+	confidential := map[string]any{"name": "Was public", "type": "confidential", "grants": []string{"client_credentials"}, "redirect_uris": []string{}, "scopes": []string{"READ"}}
+	r := f.admin.do("PUT", pathClients+"/"+id, confidential)
+	want(t, r, http.StatusOK, "")
+	first := r.str("client_secret")
+	if first == "" || !f.secretWorks(id, first) {
+		t.Fatalf("made confidential: %s", r.raw)
+	}
+	if v := f.admin.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": adaPassword}); v.str("client_secret") != first {
+		t.Fatalf("credentials after the edit: %d %s", v.status, v.raw)
+	}
+	// Another edit that keeps it confidential keeps the secret, and shows none.
+	confidential["description"] = "edited"
+	if r := f.admin.do("PUT", pathClients+"/"+id, confidential); r.status != http.StatusOK || r.str("client_secret") != "" || !f.secretWorks(id, first) {
+		t.Fatalf("an edit of a confidential application: %d %s", r.status, r.raw)
+	}
+	// Public and back: a new secret; the old one does not come back.
+	want(t, f.admin.do("PUT", pathClients+"/"+id, map[string]any{"name": "Was public", "type": "public", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}), http.StatusOK, "")
+	again := f.admin.do("PUT", pathClients+"/"+id, confidential).str("client_secret")
+	if again == "" || again == first || f.secretWorks(id, first) || !f.secretWorks(id, again) {
+		t.Fatalf("confidential again: secret %q (first %q)", again, first)
+	}
+}

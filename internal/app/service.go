@@ -216,16 +216,18 @@ func (s *Service) Create(ctx context.Context, r Registration) (store.Client, str
 
 // Update replaces an application's settings, leaving its secret alone.
 // Turning a confidential client public drops its secret; turning a public one
-// confidential needs RotateSecret. Like every change of an application it is
-// one store transaction on the row as stored, never on a cached copy, so it
+// confidential gives it a new one, returned (else ""), to be shown once as a
+// created application's is. Like every change of an application it is one
+// store transaction on the row as stored, never on a cached copy, so it
 // cannot undo a concurrent change made on another node (a rotated secret).
-func (s *Service) Update(ctx context.Context, id string, r Registration, allow Allow) (store.Client, error) {
+func (s *Service) Update(ctx context.Context, id string, r Registration, allow Allow) (store.Client, string, error) {
 	r, err := s.normalize(r)
 	if err != nil {
-		return store.Client{}, err
+		return store.Client{}, "", err
 	}
 	now := s.now()
-	return s.store.UpdateClient(ctx, id, func(c *store.Client) error {
+	var secretValue string
+	c, err := s.store.UpdateClient(ctx, id, func(c *store.Client) error {
 		if err := allow.Check(*c); err != nil {
 			return err
 		}
@@ -234,12 +236,23 @@ func (s *Service) Update(ctx context.Context, id string, r Registration, allow A
 		if r.KeepEnabled {
 			c.Enabled = enabled
 		}
-		if c.Public {
+		secretValue = ""
+		switch {
+		case c.Public:
 			c.SecretHash, c.SecretSealed = nil, nil
+		case len(c.SecretHash) == 0:
+			var err error
+			if secretValue, c.SecretHash, c.SecretSealed, err = s.newSecret(c.ID); err != nil {
+				return err
+			}
 		}
 		nameInEvent(ctx, *c)
 		return nil
 	})
+	if err != nil {
+		return c, "", err
+	}
+	return c, secretValue, nil
 }
 
 // Allow vets an application as the change reads it, in the change's own

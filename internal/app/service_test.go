@@ -160,7 +160,7 @@ func TestEditOnAnotherNodeKeepsTheRotatedSecret(t *testing.T) {
 	}
 	edit := valid()
 	edit.Name = "Edited on B"
-	if _, err := b.Update(ctx, c.ID, edit, nil); err != nil {
+	if _, _, err := b.Update(ctx, c.ID, edit, nil); err != nil {
 		t.Fatal(err)
 	}
 	stored, err := shared.ClientByID(ctx, c.ID)
@@ -188,7 +188,7 @@ func TestSetEnabledKeepsOtherChanges(t *testing.T) {
 	}
 	edit := valid()
 	edit.Name, edit.IntrospectAny = "Renamed", true
-	if _, err := s.Update(ctx, c.ID, edit, nil); err != nil {
+	if _, _, err := s.Update(ctx, c.ID, edit, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.SetEnabled(ctx, c.ID, false, nil)
@@ -199,7 +199,7 @@ func TestSetEnabledKeepsOtherChanges(t *testing.T) {
 		t.Fatalf("after disabling: %+v", got)
 	}
 	edit.KeepEnabled = true
-	if got, err = s.Update(ctx, c.ID, edit, nil); err != nil || got.Enabled {
+	if got, _, err = s.Update(ctx, c.ID, edit, nil); err != nil || got.Enabled {
 		t.Fatalf("an update keeping the state re-enabled the application: %+v, %v", got, err)
 	}
 }
@@ -230,7 +230,7 @@ func TestAllowRefusesTheChange(t *testing.T) {
 	}
 	edit := valid()
 	edit.Name = "Renamed"
-	_, errUpdate := s.Update(ctx, c.ID, edit, refuse)
+	_, _, errUpdate := s.Update(ctx, c.ID, edit, refuse)
 	_, errEnable := s.SetEnabled(ctx, c.ID, false, refuse)
 	_, errRotate := s.RotateSecret(ctx, c.ID, refuse)
 	for what, err := range map[string]error{"Update": errUpdate, "SetEnabled": errEnable, "RotateSecret": errRotate} {

@@ -32,7 +32,7 @@ func TestAdminChangeRacingTheIntegrationScope(t *testing.T) {
 		}
 		raceAgainstARaise(t, e, round, store.AuditFilter{ClientID: c.ID}, audit.ClientUpdate,
 			func() error {
-				_, err := e.node.Admin.UpdateApp(ctx, rootActor, c.ID, reg(name, "READ", "INTEGRATION_TOKEN"))
+				_, _, err := e.node.Admin.UpdateApp(ctx, rootActor, c.ID, reg(name, "READ", "INTEGRATION_TOKEN"))
 				return err
 			},
 			func() error {
@@ -41,7 +41,7 @@ func TestAdminChangeRacingTheIntegrationScope(t *testing.T) {
 					_, err := e.node.Admin.RotateSecret(ctx, admActor, c.ID)
 					return err
 				case 1:
-					_, err := e.node.Admin.UpdateApp(ctx, admActor, c.ID, reg(name+" renamed", "READ"))
+					_, _, err := e.node.Admin.UpdateApp(ctx, admActor, c.ID, reg(name+" renamed", "READ"))
 					return err
 				}
 				return e.node.Admin.DeleteApp(ctx, admActor, c.ID)
@@ -128,7 +128,7 @@ func TestDeleteRacingARenameAuditsTheNameDeleted(t *testing.T) {
 		var renameErr, deleteErr error
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			_, renameErr = e.node.Admin.UpdateApp(ctx, rootActor, c.ID, app.Registration{Name: after, Scopes: []string{"READ"}, Grants: []string{app.GrantClientCredentials}, KeepEnabled: true})
+			_, _, renameErr = e.node.Admin.UpdateApp(ctx, rootActor, c.ID, app.Registration{Name: after, Scopes: []string{"READ"}, Grants: []string{app.GrantClientCredentials}, KeepEnabled: true})
 		})
 		wg.Go(func() { deleteErr = e.node.Admin.DeleteApp(ctx, admActor, c.ID) })
 		wg.Wait()

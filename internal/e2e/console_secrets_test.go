@@ -248,3 +248,25 @@ func TestSignInAsAnotherUserKeepsNothingOfThePrevious(t *testing.T) {
 		t.Error("bob was shown the secret root made")
 	}
 }
+
+// A public application made confidential in the console gets a secret,
+// shown once on the same page as a created application's, and working.
+func TestConsoleMadeConfidentialShowsItsSecret(t *testing.T) {
+	e, b := consoleEnv(t)
+	c, _ := e.createClient(app.Registration{Name: "Was public", Public: true, Scopes: []string{"READ"}})
+	f := pageForm("app", url.Values{
+		"csrf_token": {b.csrf()}, "name": {"Was public"}, "scope": {"READ"}, "type": {"confidential"},
+		"grant": {"client_credentials"}, "enabled": {"on"},
+	})
+	shown := b.follow(b.post("/admin/apps/"+c.ID+"/edit", f))
+	m := secretField.FindStringSubmatch(shown.body)
+	if shown.status != http.StatusOK || m == nil {
+		t.Fatalf("edit to confidential: %d, no secret shown", shown.status)
+	}
+	if r := e.token(form("grant_type", "client_credentials", "scope", "READ"), c.ID, m[1]); r.status != http.StatusOK {
+		t.Fatalf("the secret shown does not work: %d %s", r.status, r.raw)
+	}
+	if again := b.get("/admin/apps/" + c.ID + "/new-secret"); strings.Contains(again.body, m[1]) {
+		t.Fatal("the secret is shown a second time")
+	}
+}

@@ -293,7 +293,7 @@ func (e *env) updateClient(c store.Client, change func(*app.Registration)) store
 	e.t.Helper()
 	r := registration(c)
 	change(&r)
-	updated, err := e.node.Apps.Update(context.Background(), c.ID, r, nil)
+	updated, _, err := e.node.Apps.Update(context.Background(), c.ID, r, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}

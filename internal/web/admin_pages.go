@@ -374,8 +374,9 @@ func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.
 		return err
 	}
 	var c store.Client
+	var secretValue string
 	if err == nil {
-		c, err = p.admin.UpdateApp(r.Context(), p.actor(r, u), id, reg)
+		c, secretValue, err = p.admin.UpdateApp(r.Context(), p.actor(r, u), id, reg)
 	}
 	if isRefusal(err) {
 		f := p.newAppForm(r, id, reg)
@@ -385,6 +386,10 @@ func (p *Pages) handleAppUpdate(w http.ResponseWriter, r *http.Request, u store.
 	}
 	if err != nil {
 		return err
+	}
+	if secretValue != "" { // made confidential: its first secret, shown once
+		p.showSecretOnce(w, r, c.ID, secretValue, "created")
+		return nil
 	}
 	p.flash(r, "admin.saved")
 	http.Redirect(w, r, "/admin/apps/"+c.ID, http.StatusSeeOther)

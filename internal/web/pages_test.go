@@ -346,7 +346,7 @@ func TestKeptConsentPagesAreEachRequestsOwn(t *testing.T) {
 			seen[id] = true
 		}
 	}
-	if _, err := s.gh.Apps.Update(context.Background(), c.ID, app.Registration{Name: "Wiki renamed", RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, KeepEnabled: true}, nil); err != nil {
+	if _, _, err := s.gh.Apps.Update(context.Background(), c.ID, app.Registration{Name: "Wiki renamed", RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, KeepEnabled: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	consentPage("alice", "Wiki renamed")

@@ -187,7 +187,7 @@ func (p StoreProvisioner) client(ctx context.Context, scopes []string) (Client, 
 			continue
 		}
 		if !sameSettings(c, reg) {
-			if c, err = p.Apps.Update(ctx, c.ID, reg, nil); err != nil {
+			if c, _, err = p.Apps.Update(ctx, c.ID, reg, nil); err != nil {
 				return Client{}, err
 			}
 			select {
