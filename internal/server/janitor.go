@@ -12,6 +12,8 @@ const janitorLock = "janitor"
 // runJanitor purges expired rows every interval. A lease in the store makes
 // one node at a time do it; the lease outlives the interval slightly so the
 // holder keeps it while alive, and another node takes over when it dies.
+// When ctx ends (the node stops) it gives the lease back, so that another
+// node takes over at once.
 func (g *Gatehouse) runJanitor(ctx context.Context) {
 	every := g.Config.Janitor.Interval
 	t := time.NewTicker(every)
@@ -20,6 +22,11 @@ func (g *Gatehouse) runJanitor(ctx context.Context) {
 		g.PurgeOnce(ctx)
 		select {
 		case <-ctx.Done():
+			release, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := g.Store.ReleaseLock(release, janitorLock, g.nodeID); err != nil {
+				g.Log.Warn("janitor lease not given back; another node takes it when it expires", "error", err)
+			}
 			return
 		case <-t.C:
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -153,4 +154,45 @@ func TestJanitorPurgesInBatches(t *testing.T) {
 	if err := g.nodeMetrics.purged.Write(&purged); err != nil || purged.GetCounter().GetValue() != 5 {
 		t.Errorf("gatehouse_janitor_purged_rows_total = %v (%v); want 5", purged.GetCounter().GetValue(), err)
 	}
+}
+
+// A node that stops gives its janitor lease back: another node purges at
+// once, rather than 1.5 intervals later (7.5 minutes by default).
+func TestStoppingNodeReleasesTheJanitorLease(t *testing.T) {
+	clk := &testClock{t: time.Now()}
+	nodes := openNodes(t, 2, clk)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- nodes[0].Serve(ctx, ln, nil) }()
+	for deadline := time.Now().Add(5 * time.Second); !holdsJanitorLease(t, nodes[0]); {
+		if time.Now().After(deadline) {
+			t.Fatal("the serving node never took the janitor lease")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if nodes[1].PurgeOnce(context.Background()) {
+		t.Fatal("the other node ran while the serving node held the lease")
+	}
+	stop()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if !nodes[1].PurgeOnce(context.Background()) {
+		t.Fatal("the lease of a node that stopped was not given back")
+	}
+}
+
+// holdsJanitorLease reports whether g holds the janitor lease now: a
+// renewal by its own holder name succeeds only then, or when it is free.
+func holdsJanitorLease(t *testing.T, g *Gatehouse) bool {
+	t.Helper()
+	other, err := g.Store.TryLock(context.Background(), janitorLock, "probe", g.Now(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return !other
 }

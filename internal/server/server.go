@@ -382,7 +382,11 @@ func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener, started func()) 
 	if started != nil {
 		started()
 	}
-	go g.runJanitor(ctx)
+	janitorCtx, stopJanitor := context.WithCancel(ctx)
+	janitor := make(chan struct{})
+	// The janitor gives its lease back before the store closes.
+	defer func() { stopJanitor(); <-janitor }()
+	go func() { defer close(janitor); g.runJanitor(janitorCtx) }()
 	refresherCtx, stopRefresher := context.WithCancel(ctx)
 	refresher := make(chan struct{})
 	// A refresh under way stores what the provider answered before Serve returns.

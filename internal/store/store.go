@@ -41,6 +41,9 @@ type Store interface {
 	// TryLock takes a named, cluster-wide lease until expiry if nobody else
 	// holds it (or theirs expired). Background jobs use it to run on one node.
 	TryLock(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	// ReleaseLock ends the named lease if holder holds it, so that another
+	// node may take it at once rather than when it expires.
+	ReleaseLock(ctx context.Context, name, holder string) error
 	// Ready reports whether the store can serve reads and writes now;
 	// ErrUnavailable says why not (the database unreachable, its disk full
 	// or read-only, its file deleted or replaced).

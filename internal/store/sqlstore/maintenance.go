@@ -25,6 +25,14 @@ func (s *Store) TryLock(ctx context.Context, name, holder string, now time.Time,
 	return n == 1, nil
 }
 
+// ReleaseLock implements store.Store.
+func (s *Store) ReleaseLock(ctx context.Context, name, holder string) error {
+	if _, err := s.execEffects(ctx, neutral(), `DELETE FROM locks WHERE name = $1 AND holder = $2`, name, holder); err != nil {
+		return fmt.Errorf("sqlstore: release lock: %w", err)
+	}
+	return nil
+}
+
 // Purge implements store.Store: one transaction that deletes at most limit
 // rows, taking from each kind of row in turn until the limit is spent.
 func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, limit int) (int64, error) {

@@ -1419,6 +1419,19 @@ func testTryLock(t *testing.T, s store.Store) {
 	// Expired: b takes over.
 	lock("janitor", "b", at(90*time.Second), true)
 	lock("janitor", "a", at(100*time.Second), false)
+	// Released by its holder (a node shutting down), it is free at once;
+	// released by another, it is not.
+	release := func(holder string) {
+		t.Helper()
+		if err := s.ReleaseLock(ctx, "janitor", holder); err != nil {
+			t.Fatalf("ReleaseLock(%s): %v", holder, err)
+		}
+	}
+	release("a")
+	lock("janitor", "c", at(100*time.Second), false)
+	release("b")
+	lock("janitor", "c", at(100*time.Second), true)
+	lock("refresher", "c", at(80*time.Second), false) // b still holds its other lease
 }
 
 func testPurge(t *testing.T, s store.Store) {
