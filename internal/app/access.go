@@ -39,15 +39,25 @@ func AddressAllowed(c store.Client, addr netip.Addr) bool {
 }
 
 // ParseCIDR accepts a CIDR or a bare address (taken as a single host) and
-// returns its canonical form.
+// returns its canonical form. An IPv4-mapped range becomes the IPv4 range it
+// maps, since callers are compared unmapped (AddressAllowed); one reaching
+// beyond the mapped block, or an address with a zone, could never match a
+// caller, so it is refused rather than stored.
 func ParseCIDR(s string) (string, error) {
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p.Masked().String(), nil
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		a, aerr := netip.ParseAddr(s)
+		if aerr != nil || a.Zone() != "" {
+			return "", problem("app.cidr_invalid", "%q is not an IP address or CIDR range", s)
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
 	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()).String(), nil
+	if a := p.Addr(); a.Is4In6() {
+		if p = netip.PrefixFrom(a.Unmap(), p.Bits()-96); !p.IsValid() { // reaching beyond the mapped block
+			return "", problem("app.cidr_invalid", "%q is not an IP address or CIDR range", s)
+		}
 	}
-	return "", problem("app.cidr_invalid", "%q is not an IP address or CIDR range", s)
+	return p.Masked().String(), nil
 }
 
 // HasGrant reports whether c may use the grant type.

@@ -48,7 +48,16 @@ func TestParseCIDR(t *testing.T) {
 			t.Errorf("ParseCIDR(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := ParseCIDR("10.0.0.0/33"); err == nil {
-		t.Error("accepted a bad prefix")
+	// An IPv4-mapped range is the IPv4 range it maps, as callers are
+	// compared unmapped; a zone is no part of an address a caller has.
+	for in, want := range map[string]string{"::ffff:10.0.0.1/128": "10.0.0.1/32", "::ffff:10.0.0.0/120": "10.0.0.0/24", "::ffff:192.0.2.7": "192.0.2.7/32"} {
+		if got, err := ParseCIDR(in); err != nil || got != want {
+			t.Errorf("ParseCIDR(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"10.0.0.0/33", "fe80::1%eth0/64", "fe80::1%eth0", "::ffff:0:0/95"} {
+		if got, err := ParseCIDR(in); err == nil {
+			t.Errorf("ParseCIDR(%q) = %q; want a refusal", in, got)
+		}
 	}
 }
