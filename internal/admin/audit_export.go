@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/user"
 )
 
 // MaxAuditExport bounds one export; page with before= for more.
@@ -22,6 +24,12 @@ const auditExportBatch = 1000
 // API take the same query, read with ReadQuery.
 func AuditFilterFromQuery(q url.Values) (store.AuditFilter, error) {
 	f := store.AuditFilter{Kind: q.Get("kind"), Username: q.Get("user"), ClientID: q.Get("client")}
+	// Usernames are case-insensitive, and stored as NormalizeUsername makes
+	// them; an actor with a colon (the command line's cli:NAME, whose OS
+	// user name may have capitals) is no username and is matched as it is.
+	if !strings.Contains(f.Username, ":") {
+		f.Username = user.NormalizeUsername(f.Username)
+	}
 	var ok bool
 	if f.Since, ok = parseWhen(q.Get("since"), false); !ok {
 		return f, invalid("admin.audit_since", "since must be a date (2006-01-02) or an RFC 3339 time")

@@ -67,6 +67,8 @@ func TestAuditPagination(t *testing.T) {
 	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format("2006-01-02")
 	for query, n := range map[string]int{
 		"kind=client.&user=ada":                7,
+		"kind=client.&user=ADA":                7, // usernames are case-insensitive
+		"kind=client.&user=+Ada+":              7,
 		"kind=client.create&since=" + today:    7,
 		"kind=client.create&since=" + tomorrow: 0,
 		"kind=client.create&until=" + today:    7,
