@@ -139,6 +139,10 @@ func (s *Service) CreateApp(ctx context.Context, a Actor, r app.Registration) (s
 // UpdateApp replaces an application's settings; the secret is the new one
 // of an application the update made confidential (else "").
 func (s *Service) UpdateApp(ctx context.Context, a Actor, id string, r app.Registration) (store.Client, string, error) {
+	// An unknown application is that, before anything in r is judged.
+	if _, err := s.apps.Get(ctx, id); err != nil {
+		return store.Client{}, "", err
+	}
 	// The stored application's scopes are checked in the update (mayManage).
 	if err := s.guardAppScopes(ctx, a, "", r.Scopes); err != nil {
 		return store.Client{}, "", err

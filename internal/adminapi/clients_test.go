@@ -381,6 +381,10 @@ func TestClientNotFound(t *testing.T) {
 	for _, rt := range []route{
 		{"GET", pathClients + "/nope", nil},
 		{"PUT", pathClients + "/nope", valid},
+		// An unknown application is 404 before anything in the body is judged.
+		{"PUT", pathClients + "/nope", map[string]any{"name": "token for ada", "redirect_uris": []string{callback}, "scopes": []string{"READ"}}},
+		{"PUT", pathClients + "/nope", map[string]any{"name": "x", "redirect_uris": []string{callback}, "scopes": []string{"NO_SUCH_SCOPE"}}},
+		{"PUT", pathClients + "/nope", map[string]any{"name": "x", "redirect_uris": []string{callback}, "scopes": []string{"SYSTEM_ADMIN"}}},
 		{"DELETE", pathClients + "/nope", nil},
 		{"POST", pathClients + "/nope/enable", nil},
 		{"POST", pathClients + "/nope/disable", nil},
