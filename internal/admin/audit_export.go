@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
@@ -27,7 +28,7 @@ func AuditFilterFromQuery(q url.Values) (store.AuditFilter, error) {
 	// Usernames are case-insensitive, and stored as NormalizeUsername makes
 	// them; an actor with a colon (the command line's cli:NAME, whose OS
 	// user name may have capitals) is no username and is matched as it is.
-	if !strings.Contains(f.Username, ":") {
+	if !strings.Contains(f.Username, ":") && utf8.ValidString(f.Username) { // ToLower would mend what must be refused
 		f.Username = user.NormalizeUsername(f.Username)
 	}
 	var ok bool
