@@ -80,10 +80,36 @@ func decode(r *http.Request, v any) error {
 	if !utf8.Valid(body) {
 		return badRequest("the body is not valid UTF-8")
 	}
+	if err := refuseNulls(body); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
 		return decodeError(err)
 	}
 	return nil
+}
+
+// refuseNulls refuses a null body and a null item of a list, which
+// Unmarshal would read as an empty object and an empty item (then dropped
+// by the list's cleaning) without a word. A body that is not JSON at all is
+// left to Unmarshal, which says where.
+func refuseNulls(body []byte) error {
+	d := jsontext.NewDecoder(bytes.NewReader(body))
+	if d.PeekKind() == 'n' {
+		return badRequest("the request body must be a JSON object, not null")
+	}
+	for {
+		tok, err := d.ReadToken()
+		if err != nil {
+			return nil
+		}
+		if tok.Kind() != 'n' {
+			continue
+		}
+		if kind, _ := d.StackIndex(d.StackDepth()); kind == '[' {
+			return badRequest("%q holds null: a list holds values only", strings.TrimPrefix(string(d.StackPointer().Parent()), "/"))
+		}
+	}
 }
 
 // decodeError describes a decoding failure without Go type names.

@@ -38,6 +38,15 @@ func TestRequestBodies(t *testing.T) {
 		{"unknown type", "POST", pathClients, map[string]any{"name": "x", "type": "secretive", "scopes": []string{"READ"}, "redirect_uris": []string{callback}}, http.StatusBadRequest, "invalid_request"},
 		{"unknown level", "POST", adminPathUser, map[string]any{"username": "zed", "password": "zed-password", "level": "king"}, http.StatusBadRequest, "invalid_request"},
 		{"empty level in PATCH", "PATCH", adminPathUser + "/uma", map[string]any{"level": ""}, http.StatusBadRequest, "invalid_request"},
+		// null is not an object, nor an item of a list (it was read as {} and dropped).
+		{"null body", "PATCH", adminPathUser + "/uma", raw{"application/json", []byte(`null`)}, http.StatusBadRequest, "invalid_request"},
+		{"null scope", "POST", pathClients, raw{"application/json", []byte(`{"name":"x","redirect_uris":["` + callback + `"],"scopes":["READ",null]}`)}, http.StatusBadRequest, "invalid_request"},
+		{"null group", "PATCH", adminPathUser + "/uma", raw{"application/json", []byte(`{"groups":[null,"ops"]}`)}, http.StatusBadRequest, "invalid_request"},
+		// The read-only fields a GET answer has may come back, but as what it has.
+		{"fractional active_tokens", "POST", pathClients, map[string]any{"name": "read-only 0", "scopes": []string{"READ"}, "redirect_uris": []string{callback}, "active_tokens": 1.5}, http.StatusBadRequest, "invalid_request"},
+		{"overflowing active_tokens", "POST", pathClients, raw{"application/json", []byte(`{"name":"read-only 1","scopes":["READ"],"redirect_uris":["` + callback + `"],"active_tokens":1e400}`)}, http.StatusBadRequest, "invalid_request"},
+		{"has_logo as text", "POST", pathClients, map[string]any{"name": "read-only 2", "scopes": []string{"READ"}, "redirect_uris": []string{callback}, "has_logo": "yes"}, http.StatusBadRequest, "invalid_request"},
+		{"created_at as a number", "POST", pathClients, map[string]any{"name": "read-only 3", "scopes": []string{"READ"}, "redirect_uris": []string{callback}, "created_at": 5}, http.StatusBadRequest, "invalid_request"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

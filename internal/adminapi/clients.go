@@ -1,10 +1,10 @@
 package adminapi
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -31,13 +31,14 @@ type clientRequest struct {
 	IntrospectAny    bool     `json:"introspect_any"`
 
 	// Read-only fields of clientJSON, accepted (and ignored) so that what a
-	// GET returned can be edited and sent back; client_id must then match.
-	ClientID     *string         `json:"client_id"`
-	HasLogo      json.RawMessage `json:"has_logo"`
-	ActiveTokens json.RawMessage `json:"active_tokens"`
-	LastUsed     json.RawMessage `json:"last_used"`
-	CreatedAt    json.RawMessage `json:"created_at"`
-	UpdatedAt    json.RawMessage `json:"updated_at"`
+	// GET returned can be edited and sent back, but only of the types a GET
+	// gives them; client_id must then match.
+	ClientID     *string    `json:"client_id"`
+	HasLogo      *bool      `json:"has_logo"`
+	ActiveTokens *int64     `json:"active_tokens"`
+	LastUsed     *time.Time `json:"last_used"`
+	CreatedAt    *time.Time `json:"created_at"`
+	UpdatedAt    *time.Time `json:"updated_at"`
 }
 
 // registration reads the request. Without enabled, a new application is
