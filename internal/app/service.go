@@ -114,7 +114,7 @@ var (
 
 // normalize validates r and returns it in canonical form.
 func (s *Service) normalize(r Registration) (Registration, error) {
-	r.Name = strings.TrimSpace(r.Name)
+	r.Name = validation.CollapseSpaces(r.Name)
 	if r.Name == "" {
 		return r, invalid("app.name_length", "name must be 1-%d characters", nameRule.Max)
 	}

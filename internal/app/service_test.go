@@ -272,3 +272,29 @@ func TestInsecureRedirects(t *testing.T) {
 		t.Fatalf("InsecureRedirects = %q, want only the plain http one", bad)
 	}
 }
+
+// Names that only a page's rendering tells apart are one name: white space
+// runs collapse (a no-break space is a space), and invisible characters are
+// refused, so the consent page's name tells applications apart.
+func TestLookalikeNamesAreOneName(t *testing.T) {
+	s := newService(t, 0)
+	ctx := context.Background()
+	r := valid()
+	r.Name = "Race  Name "
+	c, _, err := s.Create(ctx, r)
+	if err != nil || c.Name != "Race Name" {
+		t.Fatalf("Create = %q, %v; want the name with its spaces collapsed", c.Name, err)
+	}
+	for _, name := range []string{"Race Name", "race\u00a0name", "Race\u3000Name", "Race\u2028Name"} {
+		r.Name = name
+		if _, _, err := s.Create(ctx, r); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("Create(%q) = %v; want the name taken", name, err)
+		}
+	}
+	for _, name := range []string{"\u200b", "Race\u200bName", "Race\ufeffName"} {
+		r.Name = name
+		if _, _, err := s.Create(ctx, r); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Create(%q) = %v; want it refused", name, err)
+		}
+	}
+}

@@ -82,7 +82,7 @@ var reservedParams = []string{"response_type", "client_id", "redirect_uri", "sco
 // preset's endpoints for Google and Microsoft, trimmed text, scopes split
 // at spaces, parameters re-encoded.
 func (s *Service) normalize(in *store.Integration) error {
-	in.Name = strings.TrimSpace(in.Name)
+	in.Name = validation.CollapseSpaces(in.Name)
 	if in.Name == "" {
 		return invalid("integration.name_required", "name must be 1-%d characters", nameRule.Max)
 	}

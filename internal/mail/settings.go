@@ -90,7 +90,7 @@ func DefaultPort(protocol, tlsMode string) int {
 // which need the stored server and the store, and returns the settings in
 // canonical form.
 func normalize(s Settings, dev bool) (Settings, error) {
-	s.Name = strings.TrimSpace(s.Name)
+	s.Name = validation.CollapseSpaces(s.Name)
 	if s.Name == "" {
 		return s, invalid("mail.name_length", "name must be 1-%d characters", nameRule.Max)
 	}

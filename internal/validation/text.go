@@ -22,7 +22,9 @@ type TextRule struct {
 	// Multiline allows line feeds (and CR LF) and tabs, for descriptions.
 	Multiline bool
 	// Name forbids the bidirectional controls (U+202A–U+202E,
-	// U+2066–U+2069), which let a name display as something else.
+	// U+2066–U+2069), which let a name display as something else, and
+	// invisible characters (format characters such as U+200B, line and
+	// paragraph separators), which let two names that look alike differ.
 	Name bool
 }
 
@@ -39,12 +41,21 @@ func (r TextRule) Check(kind error, value string) error {
 			return Errorf(kind, "input.control", "%s holds a control character", r.Field)
 		case r.Name && isBidiControl(c):
 			return Errorf(kind, "input.bidi", "%s holds a bidirectional override character", r.Field)
+		case r.Name && unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp):
+			return Errorf(kind, "input.invisible", "%s holds an invisible character (%U)", r.Field, c)
 		}
 	}
 	if r.Max > 0 && utf8.RuneCountInString(value) > r.Max {
 		return Errorf(kind, "input.too_long", "%s must be at most %d characters", r.Field, r.Max)
 	}
 	return nil
+}
+
+// CollapseSpaces trims s and turns each run of white space in it (a
+// no-break or ideographic space among them) into one space: names that
+// only a page's rendering would tell apart are then one name.
+func CollapseSpaces(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func isBidiControl(c rune) bool {

@@ -28,6 +28,13 @@ func TestTextRule(t *testing.T) {
 		{name, "\xed\xa0\x80", "input.utf8"}, // a lone surrogate, encoded
 		{name, "ab\u202ec", "input.bidi"},
 		{name, "ab\u2067c", "input.bidi"},
+		// Invisible characters would let two names that look alike differ.
+		{name, "a\u200bb", "input.invisible"},
+		{name, "\u200b", "input.invisible"},
+		{name, "a\ufeffb", "input.invisible"},
+		{name, "a\u00adb", "input.invisible"},
+		{name, "a\u2028b", "input.invisible"},
+		{desc, "a\u200bb", ""},
 		{desc, "ab\u202ec", ""},
 		{desc, "line\r\nline", ""},
 		{desc, "a\x00", "input.control"},
@@ -84,6 +91,14 @@ func TestPrintable(t *testing.T) {
 	} {
 		if got := Printable(in, 64); got != want {
 			t.Errorf("Printable(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestCollapseSpaces(t *testing.T) {
+	for in, want := range map[string]string{"Race Name": "Race Name", "  Race  \t Name ": "Race Name", "Race\u00a0Name": "Race Name", "Race\u3000\u2003Name": "Race Name", "": ""} {
+		if got := CollapseSpaces(in); got != want {
+			t.Errorf("CollapseSpaces(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
