@@ -178,3 +178,33 @@ func TestNormalSync(t *testing.T) {
 		t.Fatalf("OpenSQLite: synchronous = %s (%v), want 2 (FULL)", mode, err)
 	}
 }
+
+// A database another process holds in a write transaction past the busy
+// timeout (an sqlite3 shell left in BEGIN IMMEDIATE) is said to be locked,
+// not to be a read-only file. It waits the busy timeout (10 s) first.
+func TestOpenSQLiteSaysAnotherProcessHoldsTheLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s, err := OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	holder, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	conn, err := holder.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	_, err = OpenSQLite(t.Context(), path)
+	if err == nil || !strings.Contains(err.Error(), "another process") || strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("OpenSQLite of a locked database: %v; want it said to be locked by another process", err)
+	}
+}

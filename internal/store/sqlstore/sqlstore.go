@@ -279,6 +279,10 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	}
 	if err := probeWritable(ctx, w); err != nil {
 		w.Close()
+		var e *sqlite.Error
+		if errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY {
+			return nil, fmt.Errorf("sqlstore: the database file %s is locked by another process that holds a write transaction on it (waited 10 s): try again, or end that process's transaction (an sqlite3 shell in BEGIN?): %w", path, err)
+		}
 		return nil, fmt.Errorf("sqlstore: the database file %s cannot be written (a read-only file or file system?): %w", path, err)
 	}
 	r := guard.open(dsn + wait + "&_pragma=query_only(1)")
