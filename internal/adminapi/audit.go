@@ -57,11 +57,16 @@ func parseAuditQuery(r *http.Request) (auditQuery, error) {
 	return aq, nil
 }
 
+// acceptsNDJSON reports whether Accept names NDJSON, with a weight above
+// zero (q=0 means "not this", RFC 9110 §12.4.2).
 func acceptsNDJSON(accept string) bool {
 	for _, part := range strings.Split(accept, ",") {
-		if t, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && t == NDJSON {
-			return true
+		t, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || t != NDJSON {
+			continue
 		}
+		q, err := strconv.ParseFloat(params["q"], 64)
+		return params["q"] == "" || err == nil && q > 0
 	}
 	return false
 }

@@ -124,6 +124,11 @@ func TestAuditExport(t *testing.T) {
 	if n := strings.Count(r.raw, "\n"); n != 2 || !strings.Contains(r.raw, `"App 3"`) || !strings.Contains(r.raw, `"App 2"`) {
 		t.Fatalf("bounded export:\n%s", r.raw)
 	}
+	// NDJSON refused with q=0 (RFC 9110 §12.4.2) is not chosen.
+	r = f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=client.create", nil, "Accept", "application/x-ndjson;q=0, application/json")
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") || len(r.list("events")) != 7 {
+		t.Fatalf("NDJSON at q=0: %q %s", ct, r.raw)
+	}
 	// An empty export is an empty body, not an error.
 	r = f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=nothing.", nil, "Accept", "application/x-ndjson")
 	if r.status != http.StatusOK || r.raw != "" {
