@@ -23,9 +23,9 @@ func newBackupCommand(g *globals) *cobra.Command {
 		Long: `Write a consistent copy of the embedded SQLite database (gatehouse.db in the
 data directory) to FILE, readable by its owner only. The server may keep
 serving meanwhile: the copy is the database as it was when the backup began.
-FILE must not exist, unless --force is given; even then only a regular file
-other than the database, its -wal and -shm files, the secret key and the
-configuration file is replaced, and only once the new copy is complete.
+FILE must not exist, unless --force is given; even then only a previous
+backup (a regular file holding an SQLite database) other than the database
+itself is replaced, and only once the new copy is complete.
 
 The copy is useless without the secret key it was sealed with (secret.key in
 the data directory, or GATEHOUSE_SECRET_KEY): keep the key too, stored apart.
@@ -76,7 +76,7 @@ Restore steps: docs/operations.md. PostgreSQL is backed up with pg_dump.`,
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "file to write the backup to (required; must not exist)")
-	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it is a previous backup (a regular file)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace FILE if it is a previous backup (an SQLite database file)")
 	cmd.MarkFlagRequired("to")
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -111,7 +112,23 @@ func replaceable(to string, overwrite bool, protected []string) error {
 			return fmt.Errorf("%s is %s, which a backup never replaces", to, p)
 		}
 	}
+	if !isSQLiteFile(to) {
+		return fmt.Errorf("%s is not a previous backup (not an SQLite database), which is all a backup replaces: name another file, or remove it first", to)
+	}
 	return nil
+}
+
+// isSQLiteFile reports whether the file at path begins as every SQLite
+// database does; an empty file counts too (nothing to lose).
+func isSQLiteFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	header := make([]byte, 16)
+	n, _ := io.ReadFull(f, header)
+	return n == 0 || string(header[:n]) == "SQLite format 3\x00"
 }
 
 func vacuumInto(ctx context.Context, path, to string) (int64, error) {

@@ -116,6 +116,18 @@ func TestBackupNeverDestroys(t *testing.T) {
 			t.Errorf("%s was replaced: %v", name, err)
 		}
 	}
+	// Nor any file that is no previous backup (not an SQLite database): a
+	// mistyped name must not replace a script or a document.
+	script := filepath.Join(dir, "env.sh")
+	if err := os.WriteFile(script, []byte("export PATH=/usr/bin\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BackupSQLite(t.Context(), path, script, true, key); err == nil || !strings.Contains(err.Error(), "not a previous backup") {
+		t.Errorf("a backup with overwrite over a shell script = %v; want it refused as no previous backup", err)
+	}
+	if got, _ := os.ReadFile(script); string(got) != "export PATH=/usr/bin\n" {
+		t.Errorf("the script was replaced: %q", got)
+	}
 	// Without --force a directory is refused for what it is, not as a file
 	// that --force could replace.
 	if _, err := BackupSQLite(t.Context(), path, emptyDir, false, key); err == nil || errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "not a regular file") {
