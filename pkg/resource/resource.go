@@ -3,7 +3,6 @@ package resource
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/go-json-experiment/json"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -218,6 +218,7 @@ type introspection struct {
 	Sub       string `json:"sub"`
 	TokenType string `json:"token_type"`
 	Exp       int64  `json:"exp"`
+	Nbf       int64  `json:"nbf"`
 }
 
 // introspect asks the authorization server about the token value (RFC 7662
@@ -246,9 +247,14 @@ func (m *Middleware) introspect(ctx context.Context, value string, now time.Time
 	if resp.StatusCode != http.StatusOK {
 		return Token{}, fmt.Errorf("introspection answered %s", resp.Status)
 	}
+	// Read strictly (names as spelled, none twice), so that only the member
+	// "active" says a token is active, not "Active", nor the second of two.
 	var in introspection
 	if err := json.Unmarshal(body, &in); err != nil {
 		return Token{}, fmt.Errorf("decoding the introspection answer: %w", err)
+	}
+	if in.Nbf != 0 && now.Before(time.Unix(in.Nbf, 0)) {
+		return Token{}, errInactive // not yet valid
 	}
 	if !in.Active {
 		return Token{}, errInactive

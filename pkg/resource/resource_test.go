@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -423,6 +424,16 @@ func TestAuthorizationServerFailureIs503(t *testing.T) {
 	}))
 	defer garbled.Close()
 
+	// Answers that only a lenient reader takes for "active": a member
+	// spelled otherwise, or "active" twice (which one counts is a guess).
+	answering := func(body string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(body))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
 	for _, tc := range []struct {
 		name string
 		opt  resource.Options
@@ -430,6 +441,7 @@ func TestAuthorizationServerFailureIs503(t *testing.T) {
 		{"unreachable", resource.Options{IntrospectionURL: closedURL}},
 		{"500", resource.Options{IntrospectionURL: failing.URL}},
 		{"not JSON", resource.Options{IntrospectionURL: garbled.URL}},
+		{"active twice", resource.Options{IntrospectionURL: answering(`{"active":false,"active":true}`)}},
 		// The resource server's own credentials are refused (401 invalid_client):
 		// the caller's token is not at fault.
 		{"wrong secret", resource.Options{ClientID: f.rs.ID, ClientSecret: "gcs_not-the-secret"}},
@@ -454,6 +466,31 @@ func TestAuthorizationServerFailureIs503(t *testing.T) {
 			value := strings.TrimPrefix(bearer, "Bearer ")
 			if strings.Contains(logs.String(), value) || strings.Contains(w.Body.String(), value) {
 				t.Errorf("the token leaked:\nlog: %s\nbody: %s", logs.String(), w.Body)
+			}
+		})
+	}
+}
+
+// Only the member "active" spelled so says a token is active (RFC 7662
+// §2.2), and a token not yet valid (nbf) is not.
+func TestOnlyAnExactActiveCounts(t *testing.T) {
+	f := newFixture(t)
+	bearer := "Bearer " + f.jobToken()
+	for name, body := range map[string]string{
+		"Active":         `{"Active":true,"scope":"READ"}`,
+		"ACTIVE":         `{"ACTIVE":true,"scope":"READ"}`,
+		"not yet valid":  fmt.Sprintf(`{"active":true,"scope":"READ","nbf":%d}`, time.Now().Add(time.Hour).Unix()),
+		"active as text": `{"active":"true","scope":"READ"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(body))
+			}))
+			defer srv.Close()
+			m, _ := f.middleware(resource.Options{IntrospectionURL: srv.URL})
+			if w := call(m.Handler(echo), bearer); w.Code == http.StatusOK {
+				t.Fatalf("%s: the token was let through", body)
 			}
 		})
 	}
