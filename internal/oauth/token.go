@@ -89,7 +89,7 @@ func (s *Server) mint(c store.Client, userID string, scopes []string, grantID st
 		issue: store.Issue{
 			Access: store.Token{
 				Hash: accessHash, Kind: store.KindAccess, GrantID: grantID, ClientID: c.ID, UserID: userID,
-				Scope: scopeText, GrantedAt: grantedAt, CreatedAt: now, ExpiresAt: now.Add(s.settings.AccessTTL),
+				Scope: scopeText, GrantedAt: grantedAt, CreatedAt: now, ExpiresAt: wholeSecond(now.Add(s.settings.AccessTTL)),
 			},
 			RefreshCap: s.settings.RefreshCap,
 		},
@@ -125,5 +125,18 @@ func (s *Server) refreshExpiry(grantedAt, now time.Time) time.Time {
 			exp = abs
 		}
 	}
-	return exp
+	if exp.IsZero() {
+		return exp
+	}
+	return wholeSecond(exp)
+}
+
+// wholeSecond is t rounded up to a whole second: a token then expires at
+// exactly the exp introspection gives (whole seconds, RFC 7662 §2.2), never
+// stays active past it.
+func wholeSecond(t time.Time) time.Time {
+	if w := t.Truncate(time.Second); w.Before(t) {
+		return w.Add(time.Second)
+	}
+	return t
 }
