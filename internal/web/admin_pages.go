@@ -606,27 +606,47 @@ func (p *Pages) handleReauthPage(w http.ResponseWriter, r *http.Request, u store
 // any sign-in) and opens the secure administrator session.
 func (p *Pages) handleReauth(w http.ResponseWriter, r *http.Request, u store.User) error {
 	next := safeNext(r.PostFormValue("next"))
-	_, err := p.users.Authenticate(r.Context(), u.Username, r.PostFormValue("password"), clientAddr(r))
+	refused, err := p.confirmPassword(w, r, u, r.PostFormValue("password"), "password")
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		p.render(w, r, refused.status, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: next, Problem: refused.problem})
+		return nil
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// passwordRefusal is why confirmPassword did not confirm: the status and
+// the problem to show by the password's field.
+type passwordRefusal struct {
+	status  int
+	problem formProblem
+}
+
+// confirmPassword checks the administrator's own password again, throttled
+// and audited like a sign-in, and when it is right opens the secure
+// administrator session (audited). field names the form's password field.
+func (p *Pages) confirmPassword(w http.ResponseWriter, r *http.Request, u store.User, password, field string) (*passwordRefusal, error) {
+	_, err := p.users.Authenticate(r.Context(), u.Username, password, clientAddr(r))
 	failed := store.AuditEvent{Actor: u.Username, Username: u.Username, Address: clientAddr(r).String(), Detail: "re-authentication"}
 	switch {
 	case errors.Is(err, user.ErrInvalidCredentials):
 		failed.Kind = audit.SignInFailure
 		p.audit.Record(r.Context(), failed)
-		p.render(w, r, http.StatusUnauthorized, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: next, Problem: formProblem{Message: p.t(r, "admin.reauth_failed"), Field: "password"}})
-		return nil
+		return &passwordRefusal{http.StatusUnauthorized, formProblem{Message: p.t(r, "admin.reauth_failed"), Field: field}}, nil
 	case errors.Is(err, user.ErrThrottled):
 		failed.Kind = audit.SignInThrottled
 		p.audit.Record(r.Context(), failed)
 		w.Header().Set("Retry-After", user.RetryAfter(err))
-		p.render(w, r, http.StatusTooManyRequests, "admin_reauth", p.t(r, "admin.reauth"), reauthData{Next: next, Problem: formProblem{Message: p.t(r, "login.throttled"), Field: "password"}})
-		return nil
+		return &passwordRefusal{http.StatusTooManyRequests, formProblem{Message: p.t(r, "login.throttled"), Field: field}}, nil
 	case err != nil:
-		return err
+		return nil, err
 	}
 	p.sessions.Put(r.Context(), keyReauth, p.now().UnixMilli())
 	p.audit.Record(r.Context(), store.AuditEvent{Kind: audit.AdminReauth, Actor: u.Username, Username: u.Username, Address: clientAddr(r).String()})
-	http.Redirect(w, r, next, http.StatusSeeOther)
-	return nil
+	return nil, nil
 }
 
 func clientAddr(r *http.Request) netip.Addr { return clientip.From(r.Context()) }

@@ -80,6 +80,9 @@ type userFormData struct {
 	Grants     []grantView
 	Levels     []levelChoice
 	Problem    formProblem // why a form of the page was refused
+	// AskOwnPassword: outside a secure administrator session the reset
+	// form asks for the administrator's own password too.
+	AskOwnPassword bool
 }
 
 type levelChoice struct {
@@ -159,7 +162,7 @@ func (p *Pages) renderUser(w http.ResponseWriter, r *http.Request, status int, t
 		return err
 	}
 	d := p.userForm(target, false, actor)
-	d.Grants, d.Problem = p.grantViews(r, grants), problem
+	d.Grants, d.Problem, d.AskOwnPassword = p.grantViews(r, grants), problem, !p.reauthed(r)
 	p.render(w, r, status, "admin_user", target.Username, d)
 	return nil
 }
@@ -205,10 +208,24 @@ func (p *Pages) handleUserUpdate(w http.ResponseWriter, r *http.Request, u store
 
 // handleUserPassword sets a user's password, in a secure administrator
 // session only: whoever sets a password can sign in as that user, so an
-// unattended or stolen session must not be enough. Without one the
-// administrator confirms their password and comes back to the user's page.
+// unattended or stolen session must not be enough. Outside one the form
+// carries the administrator's own password (your_password), confirmed
+// here first; a post without it goes to the password page and back.
 func (p *Pages) handleUserPassword(w http.ResponseWriter, r *http.Request, u store.User) error {
 	username := r.PathValue("username")
+	if !p.reauthed(r) && r.PostForm.Has("your_password") {
+		refused, err := p.confirmPassword(w, r, u, r.PostFormValue("your_password"), "your_password")
+		if err != nil {
+			return err
+		}
+		if refused != nil {
+			target, err := p.users.ByUsername(r.Context(), username)
+			if err != nil {
+				return err
+			}
+			return p.renderUser(w, r, refused.status, target, u, refused.problem)
+		}
+	}
 	if p.requireReauth(w, r, "/admin/users/"+url.PathEscape(username)) {
 		return nil
 	}
