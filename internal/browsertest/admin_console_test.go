@@ -2,11 +2,13 @@ package browsertest
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
@@ -128,6 +130,19 @@ func TestAdminConsoleStory(t *testing.T) {
 		t.Fatalf("application page heading %q, want %q", h, appName)
 	}
 	wantNoSecret(t, admin, clientSecret)
+	// The back button does not show it again either: the back/forward
+	// cache's copy of the page is not shown, but reloaded, which leads to the
+	// application's page (Chromium keeps even a no-store page there).
+	goBack(t, admin)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		html := evaluate[string](t, admin, `document.documentElement.outerHTML + Array.from(document.querySelectorAll("input"), e => e.value).join()`)
+		if !strings.Contains(html, clientSecret) && strings.HasSuffix(location(t, admin), "/admin/apps/"+clientID) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Back, %s shows the secret (or is not the application's page)", location(t, admin))
+		}
+	}
 	// The secret was shown once: going back to its page (a reload) does not
 	// show it again, and leads to the application's page.
 	if again := navigate(t, admin, secretPage); again.Status != http.StatusOK || text(t, admin, "main h1") != appName {
@@ -533,4 +548,16 @@ func auditRows(t *testing.T, ctx context.Context) []auditRow {
 		return {when: c[0], kind: kind ? kind.innerText.trim() : c[1], actor: c[2], user: c[3],
 			app: name ? name.innerText.trim() : c[4], appID: id ? id.innerText.trim() : "", address: c[5], detail: c[6]};
 	})`)
+}
+
+// goBack presses the back button. A page restored from the back/forward
+// cache fires no load event to wait for, so the callers poll for what they
+// expect instead.
+func goBack(t *testing.T, ctx context.Context) {
+	t.Helper()
+	back, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(back, chromedp.NavigateBack()); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("back: %v", err)
+	}
 }

@@ -15,3 +15,18 @@ document.addEventListener("click", function (event) {
   button.textContent = "✓";
   setTimeout(function () { button.textContent = label; }, 1500);
 });
+
+// A value shown once (a new client secret, marked data-once) is not shown
+// again by the back button: the browser may keep the page in its
+// back/forward cache even though it is no-store. Leaving the page blanks
+// the value in the copy the cache keeps, and a page restored from that cache
+// is fetched anew instead, which the server answers without the value.
+window.addEventListener("pagehide", function () {
+  document.querySelectorAll("[data-once]").forEach(function (input) {
+    input.value = "";
+    input.removeAttribute("value");
+  });
+});
+window.addEventListener("pageshow", function (event) {
+  if (event.persisted && document.querySelector("[data-once]")) location.reload();
+});
