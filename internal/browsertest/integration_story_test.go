@@ -3,6 +3,8 @@ package browsertest
 import (
 	"bytes"
 	"context"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,9 +64,11 @@ func TestIntegrationStory(t *testing.T) {
 	if got := fieldValue(t, b, "#token_endpoint"); got != provider.BaseURL+"/rest/oauth2/latest/token" {
 		t.Fatalf("discovery filled the token endpoint with %q", got)
 	}
-	typeInto(t, b, "#userinfo_endpoint", provider.BaseURL+"/rest/api/latest/myself")
 	typeInto(t, b, "#scopes", "READ")
-	clickPage(t, b, `form[action="/admin/integrations/new"] button.primary`)
+	typeInto(t, b, "#userinfo_endpoint", provider.BaseURL+"/rest/api/latest/myself")
+	// Enter in a field submits the form as Create does, not as the
+	// "Fill in from the issuer URL" button that comes first in it.
+	waitPage(t, b, "Enter in the user-info field", chromedp.SendKeys(chromedp.CSS("#userinfo_endpoint"), kb.Enter))
 	if got := text(t, b, ".flash"); !strings.Contains(got, "Register its redirect URL") {
 		t.Errorf("after creating, the page says %q", got)
 	}
