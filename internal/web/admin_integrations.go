@@ -72,7 +72,7 @@ func (p *Pages) bindingOf(formToken string) []byte {
 func (p *Pages) words(r *http.Request, v *validation.Error) string {
 	lang := pickLanguage(r)
 	if p.messages.Has(lang, refusalPrefix+v.Key) {
-		return p.messages.T(lang, refusalPrefix+v.Key, v.Args...)
+		return p.messages.T(lang, refusalPrefix+v.Key, p.labelled(lang, v)...)
 	}
 	p.log.Warn("message without a translation", "key", v.Key, "lang", lang)
 	return v.Error()

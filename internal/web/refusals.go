@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -36,8 +37,22 @@ func (p *Pages) refusal(r *http.Request, err error) string {
 	lang := pickLanguage(r)
 	var v *validation.Error
 	if errors.As(err, &v) && p.messages.Has(lang, refusalPrefix+v.Key) {
-		return p.messages.T(lang, refusalPrefix+v.Key, v.Args...)
+		return p.messages.T(lang, refusalPrefix+v.Key, p.labelled(lang, v)...)
 	}
 	p.log.Warn("refusal without a translation", "path", r.URL.Path, "lang", lang, "error", err)
 	return p.messages.T(lang, "error.refused")
+}
+
+// labelled is v's arguments for a page: an integration endpoint's refusal
+// names its field as the API spells it (authorization_endpoint), which the
+// page names by its label in lang.
+func (p *Pages) labelled(lang string, v *validation.Error) []any {
+	if !strings.HasPrefix(v.Key, "integration.url_") || len(v.Args) == 0 {
+		return v.Args
+	}
+	field, ok := v.Args[0].(string)
+	if !ok || !p.messages.Has(lang, "integration."+field) {
+		return v.Args
+	}
+	return append([]any{p.messages.T(lang, "integration."+field)}, v.Args[1:]...)
 }
