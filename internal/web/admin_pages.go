@@ -422,7 +422,7 @@ func (p *Pages) handleAppDeleteConfirm(w http.ResponseWriter, r *http.Request, u
 	if err != nil {
 		return err
 	}
-	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.delete"), confirmData{
+	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.delete_title", c.Name), confirmData{
 		Client: c, Message: p.t(r, "admin.delete_confirm", c.Name), Action: "/admin/apps/" + c.ID + "/delete", Button: p.t(r, "admin.delete"),
 	})
 	return nil
@@ -492,7 +492,7 @@ func (p *Pages) handleAppRotateConfirm(w http.ResponseWriter, r *http.Request, u
 	if err != nil {
 		return err
 	}
-	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.rotate"), confirmData{
+	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.rotate_title", c.Name), confirmData{
 		Client: c, Message: p.t(r, "admin.rotate_confirm", c.Name), Action: "/admin/apps/" + c.ID + "/rotate", Button: p.t(r, "admin.rotate"),
 	})
 	return nil
