@@ -50,7 +50,7 @@ func (b *browser) csrf() string {
 	return m[1]
 }
 
-var secretField = regexp.MustCompile(`id="client_secret" readonly value="([^"]+)"`)
+var secretField = regexp.MustCompile(`id="client_secret" readonly[^>]* value="([^"]+)"`)
 
 func TestConsoleApplicationLifecycle(t *testing.T) {
 	e, b := consoleEnv(t)
