@@ -46,16 +46,15 @@ func AddressAllowed(c store.Client, addr netip.Addr) bool {
 func ParseCIDR(s string) (string, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		a, aerr := netip.ParseAddr(s)
-		if aerr != nil || a.Zone() != "" {
-			return "", problem("app.cidr_invalid", "%q is not an IP address or CIDR range", s)
+		if a, aerr := netip.ParseAddr(s); aerr == nil && a.Zone() == "" {
+			p = netip.PrefixFrom(a, a.BitLen())
 		}
-		p = netip.PrefixFrom(a, a.BitLen())
 	}
 	if a := p.Addr(); a.Is4In6() {
-		if p = netip.PrefixFrom(a.Unmap(), p.Bits()-96); !p.IsValid() { // reaching beyond the mapped block
-			return "", problem("app.cidr_invalid", "%q is not an IP address or CIDR range", s)
-		}
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96) // invalid when it reaches beyond the mapped block
+	}
+	if !p.IsValid() {
+		return "", problem("app.cidr_invalid", "%q is not an IP address or CIDR range", s)
 	}
 	return p.Masked().String(), nil
 }

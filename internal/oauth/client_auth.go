@@ -68,20 +68,22 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	if c.Public && method == AuthBasic && secretValue == "" {
 		method = AuthNone
 	}
-	if !c.Public && method != AuthNone && !s.apps.CheckSecret(c, secretValue) {
+	secretOK := !c.Public && method != AuthNone && s.apps.CheckSecret(c, secretValue)
+	if !c.Public && method != AuthNone && !secretOK {
 		// Perhaps regenerated elsewhere since this node cached the application.
 		if c, err = s.apps.Reread(ctx, id); errors.Is(err, store.ErrNotFound) {
 			return store.Client{}, invalidClient("unknown client or wrong secret")
 		} else if err != nil {
 			return store.Client{}, serverError(err)
 		}
+		secretOK = s.apps.CheckSecret(c, secretValue)
 	}
 	switch {
 	case c.Public && method != AuthNone:
 		return store.Client{}, invalidClient("this is a public application: it has no secret; send only client_id")
 	case !c.Public && method == AuthNone:
 		return store.Client{}, invalidClient("this application is confidential: authenticate with its client secret")
-	case !c.Public && !s.apps.CheckSecret(c, secretValue):
+	case !c.Public && !secretOK:
 		return store.Client{}, invalidClient("unknown client or wrong secret")
 	case !c.Enabled:
 		return store.Client{}, invalidClient("this application is disabled")

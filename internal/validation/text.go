@@ -158,13 +158,21 @@ func HostIsName(u *url.URL) bool {
 	case strings.HasPrefix(u.Host, "["):
 		return net.ParseIP(h) != nil
 	}
-	labels := strings.Split(strings.TrimSuffix(h, "."), ".")
-	for _, l := range labels {
-		if l == "" || strings.Trim(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+	// Checked byte by byte, without allocating: the consent page asks at
+	// every authorization (its CSP's form source).
+	label := 0 // the current label's length
+	for i := range len(h) {
+		switch c := h[i]; {
+		case c == '.' && label > 0 && i < len(h)-1:
+			label = 0
+		case c == '.' && label > 0: // a trailing dot, as DNS allows
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
+			label++
+		default:
 			return false
 		}
 	}
-	return true
+	return label > 0
 }
 
 // PortInRange reports whether u's port, if it has one, is 1-65535; an
