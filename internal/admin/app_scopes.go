@@ -44,8 +44,15 @@ func (s *Service) mayManage(a Actor) app.Allow {
 }
 
 func (s *Service) refuseScopesAbove(a Actor, scopes []string) error {
-	if name := s.apps.ScopeAbove(scopes, a.Level); name != "" {
+	if name := s.ScopeBeyond(a, scopes); name != "" {
 		return aboveLevel("admin.app_scope_above_own", "only a system administrator may manage an application with the %s scope", name)
 	}
 	return nil
+}
+
+// ScopeBeyond returns the first of an application's scopes that puts it out
+// of a's reach, "" when a may manage it: a page offers a only what the
+// checks above would let through.
+func (s *Service) ScopeBeyond(a Actor, scopes []string) string {
+	return s.apps.ScopeAbove(scopes, a.Level)
 }

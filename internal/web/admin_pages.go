@@ -309,6 +309,9 @@ type appShowData struct {
 	Endpoints  []endpoint
 	// Logo is why a logo upload was refused.
 	Logo formProblem
+	// Beyond says why the viewer may not manage the application ("" when
+	// they may), in place of the controls the services would refuse.
+	Beyond string
 }
 
 // endpoint is one of the server's URLs, as an application's page shows it
@@ -326,12 +329,12 @@ func (p *Pages) endpoints(r *http.Request) []endpoint {
 }
 
 func (p *Pages) handleAppShow(w http.ResponseWriter, r *http.Request, u store.User) error {
-	return p.renderApp(w, r, http.StatusOK, r.PathValue("id"), formProblem{})
+	return p.renderApp(w, r, http.StatusOK, u, r.PathValue("id"), formProblem{})
 }
 
-// renderApp shows an application's page; logo is why a logo upload was
+// renderApp shows an application's page to u; logo is why a logo upload was
 // refused, shown by the logo form.
-func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, status int, id string, logo formProblem) error {
+func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, status int, u store.User, id string, logo formProblem) error {
 	ctx := r.Context()
 	c, err := p.admin.GetApp(ctx, id)
 	if err != nil {
@@ -354,13 +357,26 @@ func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, status int, id
 	for _, name := range c.Scopes {
 		data.Scopes = append(data.Scopes, scopeLine{name, p.scopes.Describe(name, lang)})
 	}
+	if name := p.admin.ScopeBeyond(p.actor(r, u), c.Scopes); name != "" {
+		data.Beyond = p.t(r, "admin.app_beyond_level", name)
+	}
 	p.render(w, r, status, "admin_app", c.Name, data)
 	return nil
 }
 
+// beyondReach sends an administrator who may not manage c from a form the
+// services would refuse to c's page, which says why, and reports whether it did.
+func (p *Pages) beyondReach(w http.ResponseWriter, r *http.Request, u store.User, c store.Client) bool {
+	if p.admin.ScopeBeyond(p.actor(r, u), c.Scopes) == "" {
+		return false
+	}
+	http.Redirect(w, r, "/admin/apps/"+c.ID, http.StatusSeeOther)
+	return true
+}
+
 func (p *Pages) handleAppEdit(w http.ResponseWriter, r *http.Request, u store.User) error {
 	c, err := p.admin.GetApp(r.Context(), r.PathValue("id"))
-	if err != nil {
+	if err != nil || p.beyondReach(w, r, u, c) {
 		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_app_form", p.t(r, "admin.app_edit"), p.newAppForm(r, c.ID, admin.RegistrationOf(c)))
@@ -419,7 +435,7 @@ type confirmData struct {
 
 func (p *Pages) handleAppDeleteConfirm(w http.ResponseWriter, r *http.Request, u store.User) error {
 	c, err := p.admin.GetApp(r.Context(), r.PathValue("id"))
-	if err != nil {
+	if err != nil || p.beyondReach(w, r, u, c) {
 		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.delete_title", c.Name), confirmData{
@@ -489,7 +505,7 @@ func (p *Pages) handleAppRotateConfirm(w http.ResponseWriter, r *http.Request, u
 		return nil
 	}
 	c, err := p.admin.GetApp(r.Context(), id)
-	if err != nil {
+	if err != nil || p.beyondReach(w, r, u, c) {
 		return err
 	}
 	p.render(w, r, http.StatusOK, "admin_confirm", p.t(r, "admin.rotate_title", c.Name), confirmData{
@@ -541,7 +557,7 @@ func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusRequestEntityTooLarge
 			refusal = validation.Errorf(admin.ErrInvalid, "admin.logo_too_large", "the logo must be at most %d KiB", admin.MaxLogoBytes>>10)
 		}
-		if err := p.renderApp(w, r, status, r.PathValue("id"), p.problem(r, refusal)); err != nil {
+		if err := p.renderApp(w, r, status, *u, r.PathValue("id"), p.problem(r, refusal)); err != nil {
 			p.consoleError(w, r, err)
 		}
 		return
@@ -555,7 +571,7 @@ func (p *Pages) handleAppLogo(w http.ResponseWriter, r *http.Request) {
 			err = p.uploadLogo(r, u, id)
 		}
 		if isRefusal(err) {
-			return p.renderApp(w, r, http.StatusBadRequest, id, p.problem(r, err))
+			return p.renderApp(w, r, http.StatusBadRequest, u, id, p.problem(r, err))
 		}
 		if err != nil {
 			return err

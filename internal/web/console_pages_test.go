@@ -529,3 +529,65 @@ func TestFavicon(t *testing.T) {
 		}
 	}
 }
+
+// TestApplicationAboveTheViewersLevel: an administrator whose level is below
+// one of an application's scopes may look at it but not manage it (the
+// services refuse every change), so its page offers no control that could
+// only be refused — no edit, credentials, rotation, enabling, deletion or
+// logo — and says why in the page's language; a system administrator sees
+// them all.
+func TestApplicationAboveTheViewersLevel(t *testing.T) {
+	s := newSite(t)
+	for _, nu := range []user.NewUser{
+		{Username: "root", Password: "root-password", Level: store.LevelSystemAdmin},
+		{Username: "adm", Password: "adm-password", Level: store.LevelAdmin},
+	} {
+		if _, err := s.gh.Users.Create(context.Background(), nu); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := s.createClient(app.Registration{Name: "Admin scripts", Scopes: []string{"READ", "SYSTEM_ADMIN"}})
+	plain := s.createClient(app.Registration{Name: "Wiki", Scopes: []string{"READ"}})
+	controls := []string{
+		`href="/admin/apps/` + c.ID + `/edit"`,
+		`href="/admin/apps/` + c.ID + `/credentials"`,
+		`href="/admin/apps/` + c.ID + `/rotate"`,
+		`action="/admin/apps/` + c.ID + `/enabled"`,
+		`href="/admin/apps/` + c.ID + `/delete"`,
+		`action="/admin/apps/` + c.ID + `/logo"`,
+	}
+	for _, lang := range web.Languages {
+		notice := s.msgs.T(lang, "admin.app_beyond_level", "SYSTEM_ADMIN")
+		adm := s.browser(lang)
+		adm.signIn("adm", "adm-password")
+		page := adm.get("/admin/apps/" + c.ID)
+		if page.status != http.StatusOK || !strings.Contains(page.body, html.EscapeString(notice)) {
+			t.Fatalf("%s: an administrator's view (%d) does not say %q", lang, page.status, notice)
+		}
+		for _, control := range controls {
+			if strings.Contains(page.body, control) {
+				t.Errorf("%s: an administrator is offered %s", lang, control)
+			}
+		}
+		// The forms, asked for by their address, lead back to that page.
+		for _, form := range []string{"/edit", "/delete"} {
+			if a := adm.get("/admin/apps/" + c.ID + form); a.status != http.StatusSeeOther || a.location != "/admin/apps/"+c.ID {
+				t.Errorf("%s: an administrator asking for %s: %d %q", lang, form, a.status, a.location)
+			}
+		}
+		if other := adm.get("/admin/apps/" + plain.ID); !strings.Contains(other.body, `href="/admin/apps/`+plain.ID+`/edit"`) || strings.Contains(other.body, html.EscapeString(notice)) {
+			t.Errorf("%s: an application within the administrator's level is not theirs to edit", lang)
+		}
+		root := s.browser(lang)
+		root.signIn("root", "root-password")
+		page = root.get("/admin/apps/" + c.ID)
+		for _, control := range controls {
+			if !strings.Contains(page.body, control) {
+				t.Errorf("%s: a system administrator is not offered %s", lang, control)
+			}
+		}
+		if strings.Contains(page.body, html.EscapeString(notice)) {
+			t.Errorf("%s: a system administrator is told they may not manage it", lang)
+		}
+	}
+}
