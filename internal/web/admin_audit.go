@@ -26,7 +26,9 @@ type auditData struct {
 	Kinds    []string
 	Query    url.Values
 	NextPage string
-	Export   string
+	// Newest leads back to the first page, once paged past it.
+	Newest string
+	Export string
 }
 
 const auditPageSize = 50
@@ -59,13 +61,19 @@ func (p *Pages) handleAudit(w http.ResponseWriter, r *http.Request, u store.User
 		next.Set("before", strconv.FormatInt(events[len(events)-1].ID, 10))
 		d.NextPage = "/admin/audit?" + next.Encode()
 	}
-	exp := url.Values{}
+	filter := url.Values{}
 	for k, v := range q {
 		if k != "before" {
-			exp[k] = v
+			filter[k] = v
 		}
 	}
-	d.Events, d.Export = events, "/admin/audit/export?"+exp.Encode()
+	d.Events, d.Export = events, "/admin/audit/export?"+filter.Encode()
+	if q.Has("before") {
+		d.Newest = "/admin/audit"
+		if len(filter) > 0 {
+			d.Newest += "?" + filter.Encode()
+		}
+	}
 	p.render(w, r, http.StatusOK, "admin_audit", p.t(r, "admin.audit"), d)
 	return nil
 }

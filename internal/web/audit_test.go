@@ -127,3 +127,52 @@ func TestAuditRefusesUnreadableFilters(t *testing.T) {
 		}
 	}
 }
+
+var pageLink = regexp.MustCompile(`<a class="button" href="([^"]*)">([^<]*)</a>`)
+
+// TestAuditPagesBothWays: the audit page shows 50 events, an "older" link
+// past them that keeps the filter, and once paged back a link to the newest
+// events with the same filter; the first page has no such link.
+func TestAuditPagesBothWays(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	if _, err := s.gh.Users.Create(ctx, user.NewUser{Username: "root", Password: "root-password", Level: store.LevelSystemAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	for i := range 120 {
+		if err := s.gh.Store.RecordAudit(ctx, store.AuditEvent{At: at.Add(time.Duration(i) * time.Millisecond), Kind: audit.ClientSecretView, Actor: "root"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := s.browser("en")
+	b.signIn("root", "root-password")
+	links := func(path string) map[string]string {
+		t.Helper()
+		a := b.get(path)
+		if a.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, a.status)
+		}
+		out := map[string]string{}
+		for _, m := range pageLink.FindAllStringSubmatch(a.body, -1) {
+			out[html.UnescapeString(m[2])] = html.UnescapeString(m[1])
+		}
+		return out
+	}
+	first := "/admin/audit?" + url.Values{"kind": {audit.ClientSecretView}}.Encode()
+	page := links(first)
+	older, newest := s.msgs.T("en", "admin.older"), s.msgs.T("en", "admin.newest")
+	if _, ok := page[newest]; ok || page[older] == "" {
+		t.Fatalf("the first page's links: %v", page)
+	}
+	second := links(page[older])
+	if second[newest] != first || second[older] == "" {
+		t.Fatalf("the second page's links: %v, want %q to %s", second, newest, first)
+	}
+	if third := links(second[older]); third[newest] != first || third[older] != "" {
+		t.Fatalf("the last page's links: %v", third)
+	}
+	if unfiltered := links(links("/admin/audit")[older]); unfiltered[newest] != "/admin/audit" {
+		t.Fatalf("an unfiltered second page's links: %v", unfiltered)
+	}
+}
