@@ -63,7 +63,7 @@ func (p *Pages) handleUserList(w http.ResponseWriter, r *http.Request, u store.U
 		}
 		return "/admin/users?" + v.Encode()
 	}
-	if page > 1 {
+	if page > 1 && len(users) > 0 { // past the end, the page links to the first instead
 		d.Prev = link(page - 1)
 	}
 	if more {

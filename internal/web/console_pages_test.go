@@ -300,10 +300,14 @@ func TestUserListPagesAndSearches(t *testing.T) {
 			t.Errorf("search %q: %q, want user007 (by display name, email or username)", q, rows)
 		}
 	}
-	// Past the end, or a page that is not a number.
+	// Past the end, or a page that is not a number. Past the end the page
+	// links to the first, not to the page before, which is as empty.
 	a := b.get("/admin/users?page=99")
 	if got, _ := element(a.body, `class="empty"`); strings.TrimSpace(got) != s.msgs.T("en", "admin.no_users_page") {
 		t.Errorf("page 99 says %q", got)
+	}
+	if rows, prev, next := list("/admin/users?page=99"); len(rows) != 0 || prev != "" || next != "" {
+		t.Errorf("page 99: %q, previous %q, next %q", rows, prev, next)
 	}
 	if rows, _, _ := list("/admin/users?page=banana"); len(rows) != 50 || rows[0] != "root" {
 		t.Errorf("page=banana: %d rows from %q, want the first page", len(rows), rows[0])
