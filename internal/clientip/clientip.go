@@ -59,16 +59,35 @@ func (r *Resolver) Resolve(req *http.Request) netip.Addr {
 	}
 	hops := strings.Split(strings.Join(req.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return addr // a malformed hop: trust nothing beyond it
+		text := strings.TrimSpace(hops[i])
+		if text == "" {
+			continue // an empty list element is no hop (RFC 9110 §5.6.1)
 		}
-		addr = hop.Unmap()
+		hop, ok := parseHop(text)
+		if !ok {
+			// An unreadable hop ("unknown", a name): its caller's address is
+			// unknown, and trusting nothing beyond it must not make the
+			// proxy itself the caller, whom an allow-list may admit.
+			return netip.Addr{}
+		}
+		addr = hop
 		if !r.isTrusted(addr) {
 			return addr
 		}
 	}
 	return addr
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address with
+// the port some proxies add (203.0.113.9:1234, [2001:db8::1]:443).
+func parseHop(text string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(text); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(text); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }
 
 // NewContext returns ctx carrying addr as the caller's address, for From.

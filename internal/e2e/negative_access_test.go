@@ -64,6 +64,19 @@ func TestIPAllowList(t *testing.T) {
 			withHeader("X-Forwarded-For", "10.1.2.3, 192.0.2.7"))
 		wantError(t, spoofed, http.StatusForbidden, "unauthorized_client")
 	})
+	t.Run("an unreadable hop is never the proxy itself", func(t *testing.T) {
+		// The allow-list covers the proxy's own range, as one for "our
+		// internal network" does behind a proxy in it.
+		e := newEnv(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+		c, secretValue := e.createClient(app.Registration{Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}, AllowedIPs: []string{"127.0.0.0/8"}})
+		for _, hops := range []string{"203.0.113.9:1234", "[2001:db8::1]:443", "unknown", "6.6.6.6, garbage", "203.0.113.9,"} {
+			r := e.request("POST", pathToken, formType, strings.NewReader("grant_type=client_credentials"), withBasic(c.ID, secretValue), withHeader("X-Forwarded-For", hops))
+			wantError(t, r, http.StatusForbidden, "unauthorized_client")
+		}
+		// A hop with its port is its address.
+		r := e.request("POST", pathToken, formType, strings.NewReader("grant_type=client_credentials"), withBasic(c.ID, secretValue), withHeader("X-Forwarded-For", "127.0.0.5:80"))
+		wantOK(t, r)
+	})
 }
 
 func TestRevocation(t *testing.T) {
