@@ -209,7 +209,7 @@ func (c *Config) LoadFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	err = yamlfile.Decode(data, c)
+	err = setZeroDurations(yamlfile.Decode(data, c), data, c)
 	if errors.Is(err, io.EOF) { // an empty file is fine
 		return nil
 	}

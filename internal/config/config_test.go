@@ -431,3 +431,32 @@ func TestLoadFileRefusesWhatIsNoConfigurationFile(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroDurationsInAFile: a duration written as a bare 0 — as the docs
+// show "0 (none)" — is zero, as 0s is, in any section; another bare number
+// is still refused, and a 0 where a number goes is that number.
+func TestZeroDurationsInAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	body := "lifetimes:\n  refresh_idle: 0\n  refresh_absolute: 0s\njanitor: {revoked_retention: 0, rotated_retention: 0}\ncache: {client_ttl: 0}\nlimits:\n  clients: 0\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	c.Lifetimes.RefreshIdle, c.Lifetimes.RefreshMax, c.Limits.Clients = time.Hour, time.Hour, 7
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if c.Lifetimes.RefreshIdle != 0 || c.Lifetimes.RefreshMax != 0 || c.Janitor.RevokedRetention != 0 || c.Janitor.RotatedRetention != 0 || c.Cache.ClientTTL != 0 || c.Limits.Clients != 0 {
+		t.Fatalf("zeros read as %v %v %v %v %d", c.Lifetimes.RefreshIdle, c.Lifetimes.RefreshMax, c.Janitor.RevokedRetention, c.Cache.ClientTTL, c.Limits.Clients)
+	}
+	if c.Lifetimes.AccessToken != Default().Lifetimes.AccessToken {
+		t.Fatalf("a setting not in the file changed: %v", c.Lifetimes.AccessToken)
+	}
+	if err := os.WriteFile(path, []byte("lifetimes:\n  refresh_idle: 0\n  access_token: 90\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := Default()
+	if err := again.LoadFile(path); err == nil || !strings.HasSuffix(err.Error(), `line 3: "90" is not a duration such as 90s, 10m or 2h`) {
+		t.Fatalf("a bare 90 beside a bare 0: %v", err)
+	}
+}
