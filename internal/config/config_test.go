@@ -460,3 +460,20 @@ func TestZeroDurationsInAFile(t *testing.T) {
 		t.Fatalf("a bare 90 beside a bare 0: %v", err)
 	}
 }
+
+// TestWarnings: a trusted proxy range or a metrics allow-list that holds
+// every address is named, so the start can log it; particular ranges are not.
+func TestWarnings(t *testing.T) {
+	c := Default()
+	c.TrustedProxies, c.Metrics.Allow = []string{"10.0.0.0/8", "127.0.0.1"}, []string{"192.168.0.0/16"}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Fatalf("particular ranges: %q", w)
+	}
+	for _, every := range []string{"0.0.0.0/0", "::/0", "1.2.3.4/0"} {
+		c.TrustedProxies, c.Metrics.Allow = []string{"10.0.0.0/8", every}, []string{every}
+		w := c.Warnings()
+		if len(w) != 2 || !strings.HasPrefix(w[0], "trusted_proxies holds every address") || !strings.HasPrefix(w[1], "metrics.allow holds every address") {
+			t.Fatalf("%s: %q", every, w)
+		}
+	}
+}

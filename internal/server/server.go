@@ -155,6 +155,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	if err := db.SchemaAhead(); err != nil {
 		log.Warn("database schema ahead of this build", "error", err)
 	}
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	return g, nil
 }
 
