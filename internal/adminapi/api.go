@@ -102,12 +102,11 @@ func (a *API) Register(mux *http.ServeMux) {
 // session (authenticate), so it neither loads nor saves one: its cookie,
 // if it has one, is left as it was.
 func (a *API) Handler() http.Handler {
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errCrossOrigin)
-	}))
+	})
 	withSession := a.sessions.Wrap(http.HandlerFunc(a.serve), a.writeError)
-	return securityHeaders(cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return securityHeaders(session.CrossOrigin(a.oauth.Issuer(), refuse, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if oauth.CarriesAuthorization(r) {
 			a.serve(w, r)
 			return

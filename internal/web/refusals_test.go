@@ -329,3 +329,42 @@ func TestAnotherSiteCannotMakeACredentialView(t *testing.T) {
 		t.Errorf("the console's own views: %d events after %d, want 3 more", n, before)
 	}
 }
+
+// TestSignInBehindAProxyThatSetsItsOwnHost: a reverse proxy that passes its
+// upstream's address as Host (nginx's default proxy_pass) still lets a
+// browser without Sec-Fetch-Site sign in: the form's Origin is the base
+// URL's, which is the site's own whatever Host says. Another origin is
+// still refused.
+func TestSignInBehindAProxyThatSetsItsOwnHost(t *testing.T) {
+	s := newSite(t)
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "root", Password: "root-password", Level: store.LevelSystemAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser("en")
+	token := hidden(b.get("/login").body, "csrf_token")
+	post := func(origin string) int {
+		t.Helper()
+		form := url.Values{"csrf_token": {token}, "username": {"root"}, "password": {"root-password"}}
+		req, _ := http.NewRequest("POST", s.base+"/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		// The browser's cookies for the base URL, which the client would
+		// look up by the Host set below.
+		for _, c := range b.c.Jar.Cookies(req.URL) {
+			req.AddCookie(c)
+		}
+		req.Host = "upstream.internal:8080"
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := post("https://attacker.example"); status != http.StatusForbidden {
+		t.Fatalf("a post from another origin: %d, want 403", status)
+	}
+	if status := post(s.base); status != http.StatusSeeOther {
+		t.Fatalf("a post from the base URL's origin through a proxy: %d, want 303", status)
+	}
+}

@@ -249,10 +249,10 @@ func (p *Pages) Handler() http.Handler {
 		}
 		p.render(w, r, http.StatusNotFound, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.not_found")})
 	})
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	refuseCrossOrigin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.log.Info("a cross-origin form was refused", "origin", r.Header.Get("Origin"), "host", r.Host, "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
-	}))
+	})
 	routed := reqlog.Route(mux)
 	textPaths := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !validation.Clean(r.URL.Path) {
@@ -263,7 +263,7 @@ func (p *Pages) Handler() http.Handler {
 		routed.ServeHTTP(w, r)
 	})
 	// Sessions wrap the cross-origin check so that its refusal page can render.
-	return p.securityHeaders(p.sessions.Wrap(cop.Handler(textPaths), p.fail))
+	return p.securityHeaders(p.sessions.Wrap(session.CrossOrigin(p.oauth.Issuer(), refuseCrossOrigin, textPaths), p.fail))
 }
 
 // Sessions is the browser session manager the pages use, which a JSON API
