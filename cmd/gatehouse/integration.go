@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse/gatehouse/internal/cli"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/integration"
-	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -53,11 +53,7 @@ func (g *globals) withIntegrations(cmd *cobra.Command, f *integrationFlags, fn f
 	if err != nil {
 		return err
 	}
-	cfg.Log.Level = "warn"
-	if err := requireDatabase(cfg); err != nil {
-		return err
-	}
-	node, err := server.Open(cmd.Context(), cfg, newLogger(cfg, g.stderr), server.Options{KeepSchema: true})
+	node, err := cli.Open(cmd.Context(), cfg, g.stderr)
 	if err != nil {
 		return err
 	}

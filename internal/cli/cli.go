@@ -109,5 +109,8 @@ func Open(ctx context.Context, cfg config.Config, w io.Writer) (*server.Gatehous
 	if err := RequireDatabase(cfg); err != nil {
 		return nil, err
 	}
-	return server.Open(ctx, cfg, NewLogger(cfg, w), server.Options{KeepSchema: true})
+	// A command waits for an outside provider as long as its requests take:
+	// it has no HTTP answer to give up on, and its process must not end
+	// (Close waits) before a refresh under way has stored what it brought.
+	return server.Open(ctx, cfg, NewLogger(cfg, w), server.Options{KeepSchema: true, WaitForProviders: true})
 }

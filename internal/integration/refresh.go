@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/validation"
@@ -58,11 +59,15 @@ func (s *Service) tokenOf(ctx context.Context, in store.Integration, force bool)
 		key += " force"
 	}
 	// The refresh runs detached from the caller: a refresh token the provider
-	// rotated must be stored even if this caller has gone.
-	flight := s.flights.DoChan(key, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease+s.timeout)
-		defer cancel()
-		return s.refreshShared(ctx, id, force, now)
+	// rotated must be stored even if this caller has gone. Wait waits for it
+	// before the process ends.
+	flight := make(chan singleflight.Result, 1)
+	s.detached.Go(func() {
+		flight <- <-s.flights.DoChan(key, func() (any, error) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease+s.timeout)
+			defer cancel()
+			return s.refreshShared(ctx, id, force, now)
+		})
 	})
 	wait := time.NewTimer(s.answerWithin)
 	defer wait.Stop()
@@ -81,6 +86,11 @@ func (s *Service) tokenOf(ctx context.Context, in store.Integration, force bool)
 		return Token{}, ctx.Err()
 	}
 }
+
+// Wait returns once the refreshes under way on this node have ended and
+// stored what they brought: a process that ended sooner would lose a
+// refresh token the provider rotated, and the integration with it.
+func (s *Service) Wait() { s.detached.Wait() }
 
 // stillRefreshing answers a caller that waited as long as it may for a
 // refresh still under way.

@@ -332,6 +332,28 @@ func TestCallersWaitAtMostAnswerWithin(t *testing.T) {
 	}
 }
 
+// TestWaitOutlastsTheCallersRefresh: a caller that gave up on a slow
+// provider leaves its refresh under way; Wait, which a node and a command
+// call before their process ends, returns only once that refresh has stored
+// the rotated tokens — a process that ended sooner lost the new refresh
+// token, and the next refresh presented the old one (needs re-authorization
+// at a provider that detects reuse).
+func TestWaitOutlastsTheCallersRefresh(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.AnswerWithin = 200 * time.Millisecond })
+	p := testprovider.Start(t, testprovider.Options{RefreshDelay: time.Second})
+	in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+	first := e.tokens(in.ID)
+	_, err := e.s.AccessToken(t.Context(), in.ID, true)
+	wantKey(t, "a refresh slower than the wait", err, "integration.still_refreshing")
+	e.s.Wait()
+	if got := e.tokens(in.ID); got.Access == first.Access || got.Refresh == first.Refresh {
+		t.Fatalf("Wait returned before the refresh stored its tokens: access changed %v, refresh changed %v", got.Access != first.Access, got.Refresh != first.Refresh)
+	}
+	if len(p.Reused()) > 0 {
+		t.Errorf("refresh tokens presented twice: %v", p.Reused())
+	}
+}
+
 // TestTestConnectionAnswersWithinAnswerWithin: the token and the user-info
 // request together stay within the caller's bound.
 func TestTestConnectionAnswersWithinAnswerWithin(t *testing.T) {

@@ -43,12 +43,16 @@ type Service struct {
 	client       *http.Client
 	presets      map[string]preset
 	flights      singleflight.Group     // one refresh per integration at a time on this node
+	detached     sync.WaitGroup         // the callers' refreshes, which outlive them (Wait)
 	wake         chan struct{}          // tells the refresher that the schedule changed
 	refreshes    *prometheus.CounterVec // by result: this node's refreshes
 	// keyMismatch logs a secret key that cannot open the vault once.
 	keyMismatch sync.Once
 	opened      openedTokens
 }
+
+// defaultRequestTimeout bounds one request to a provider when Options do not.
+const defaultRequestTimeout = 30 * time.Second
 
 // Options configure a Service.
 type Options struct {
@@ -73,6 +77,16 @@ type Options struct {
 	Metrics prometheus.Registerer
 }
 
+// LeaseFor is how long a node holds an integration's refresh lease when one
+// request to the provider may take requestTimeout: it outlasts the request
+// and the write after it.
+func LeaseFor(requestTimeout time.Duration) time.Duration {
+	if requestTimeout <= 0 {
+		requestTimeout = defaultRequestTimeout
+	}
+	return requestTimeout*3/2 + 2*time.Second
+}
+
 // New returns a Service.
 func New(st store.Store, keys *secret.Keys, o Options) *Service {
 	if o.Now == nil {
@@ -82,7 +96,7 @@ func New(st store.Store, keys *secret.Keys, o Options) *Service {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 30 * time.Second
+		o.RequestTimeout = defaultRequestTimeout
 	}
 	if o.AnswerWithin <= 0 {
 		o.AnswerWithin = 20 * time.Second
@@ -100,7 +114,7 @@ func New(st store.Store, keys *secret.Keys, o Options) *Service {
 	s := &Service{
 		store: st, keys: keys, audit: audit.New(st, o.Now, o.Log), log: o.Log, now: o.Now,
 		baseURL: strings.TrimRight(o.BaseURL, "/"), dev: o.Dev, holder: o.Node,
-		timeout: o.RequestTimeout, answerWithin: o.AnswerWithin, lease: o.RequestTimeout*3/2 + 2*time.Second, poll: o.PollInterval,
+		timeout: o.RequestTimeout, answerWithin: o.AnswerWithin, lease: LeaseFor(o.RequestTimeout), poll: o.PollInterval,
 		client: &http.Client{
 			Timeout:   o.RequestTimeout,
 			Transport: recordingTransport{transport},

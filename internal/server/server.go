@@ -84,6 +84,10 @@ type Options struct {
 	// AnswerWithin bounds each request's work (default answerWithin): past
 	// it, whatever the request still waits for ends and it is answered 503.
 	AnswerWithin time.Duration
+	// WaitForProviders, for the command line, has a caller wait for an
+	// outside provider as long as its requests may take, rather than the
+	// 20 s a node's HTTP answer may (integration.Options.AnswerWithin).
+	WaitForProviders bool
 }
 
 // answerWithin is how long a request to a node on PostgreSQL may work: 5 s
@@ -141,7 +145,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		CompatQuery: cfg.Compat.QueryParameters,
 	}, st, g.Apps, catalogue, minter, opt.Now, log)
 	g.Admin = admin.New(st, g.Apps, g.Users, audit.New(st, opt.Now, log), opt.Now)
-	g.openIntegrations()
+	g.openIntegrations(opt.WaitForProviders)
 	g.Mail = mail.NewService(st, keys, g.Integrations, mail.Options{Dev: cfg.Dev, Now: opt.Now, Log: log})
 	g.Pages, err = web.New(g.OAuth, g.Users, g.Admin, st, catalogue, keys, log, web.Options{
 		Sessions: session.Options{Idle: l.SessionIdle, Absolute: l.SessionMax, Secure: !cfg.Dev},
@@ -264,8 +268,10 @@ func (g *Gatehouse) EnableHashWorker() {
 	}
 }
 
-// Close releases the store and stops the hash worker.
+// Close waits for the integrations' refreshes under way, then releases the
+// store and stops the hash worker.
 func (g *Gatehouse) Close() error {
+	g.Integrations.Wait()
 	g.hasher.Close()
 	return g.Store.Close()
 }
