@@ -81,12 +81,27 @@ func New(s Store, keys *secret.Keys, now func() time.Time, o Options) *Manager {
 // fails, but saving happens inside the handler's first write (the cookie must
 // go out before the header), and after the ErrorFunc has answered, the
 // handler goes on writing; the sessionWriter drops that.
+//
+// A session the request loaded is saved only while its row is still there
+// (loadedSession): a sign-out that deleted it meanwhile stays done.
 func (m *Manager) Wrap(next http.Handler, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	h := m.LoadAndSave(m.idleSessions(next, fail))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(context.WithValue(r.Context(), loadedKey{}, new(loadedSession)))
 		h.ServeHTTP(&sessionWriter{ResponseWriter: w, fail: fail}, r)
 	})
 }
+
+type loadedKey struct{}
+
+// loadedSession is the token of the session a request loaded from the store,
+// if it found one. Saving that token updates its row and never inserts it
+// again: a request that read the session before a sign-out (or a sign-in
+// elsewhere that renewed it) deleted its row would otherwise put it back when
+// it saves — its new form token, its recorded activity — and the signed-out
+// cookie would work again. Any other token scs saves is one it has just made
+// (a new session, a renewed one), stored as new.
+type loadedSession struct{ token string }
 
 // User returns the signed-in, enabled user of a request that went through
 // Wrap, or nil. "Sign out everywhere", a password reset or disabling ends
@@ -276,7 +291,11 @@ func (s sessionStore) key(token string) string {
 }
 
 func (s sessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	return s.store.FindSession(ctx, s.key(token), s.now())
+	data, found, err := s.store.FindSession(ctx, s.key(token), s.now())
+	if loaded, ok := ctx.Value(loadedKey{}).(*loadedSession); ok && found {
+		loaded.token = token
+	}
+	return data, found, err
 }
 
 // CommitCtx stores the session to expire at its absolute deadline or idle
@@ -290,6 +309,11 @@ func (s sessionStore) CommitCtx(ctx context.Context, token string, b []byte, exp
 		if idleEnd := s.now().Add(s.idle); idleEnd.Before(expiry) {
 			expiry = idleEnd
 		}
+	}
+	if loaded, ok := ctx.Value(loadedKey{}).(*loadedSession); ok && loaded.token == token {
+		// Not there any more: it ended while this request ran, and stays ended.
+		_, err := s.store.UpdateSession(ctx, s.key(token), b, expiry)
+		return err
 	}
 	return s.store.CommitSession(ctx, s.key(token), b, expiry)
 }

@@ -27,6 +27,11 @@ func (c *countingStore) CommitSession(ctx context.Context, token string, data []
 	return c.Store.CommitSession(ctx, token, data, expiry)
 }
 
+func (c *countingStore) UpdateSession(ctx context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+	c.commits.Add(1)
+	return c.Store.UpdateSession(ctx, token, data, expiry)
+}
+
 func TestIdleSessionsWriteRarelyAndExpire(t *testing.T) {
 	raw, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
 	if err != nil {
@@ -105,5 +110,68 @@ func TestCachingCodecDecodesLikeGob(t *testing.T) {
 	}
 	if _, _, err := c.Decode([]byte("not gob")); err == nil {
 		t.Fatal("garbage decoded")
+	}
+}
+
+// TestSignOutIsNotUndoneByARequestInFlight: a request that loaded the
+// session before a sign-out deleted it, and saves it afterwards (a form
+// token made, activity recorded), does not bring the session back: the
+// signed-out cookie opens nothing.
+func TestSignOutIsNotUndoneByARequestInFlight(t *testing.T) {
+	raw, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	keys, _ := secret.New([]byte(strings.Repeat("k", secret.KeySize)))
+	m := New(raw, keys, nil, Options{Idle: 30 * time.Minute, Absolute: 12 * time.Hour})
+	loaded, resume := make(chan struct{}), make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) { m.Put(r.Context(), "v", "hello") })
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		close(loaded)
+		<-resume
+		m.Put(r.Context(), "form", "token") // saved after the sign-out
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.SignOut(r.Context(), w); err != nil {
+			t.Errorf("sign-out: %v", err)
+		}
+	})
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, m.GetString(r.Context(), "v")) })
+	h := m.Wrap(mux, func(w http.ResponseWriter, _ *http.Request, err error) { t.Errorf("session error: %v", err) })
+	serve := func(path string, cookie *http.Cookie) *http.Cookie {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == Cookie {
+				return c
+			}
+		}
+		return nil
+	}
+	cookie := serve("/put", nil)
+	if cookie == nil {
+		t.Fatal("no session cookie")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		serve("/slow", cookie)
+	}()
+	<-loaded
+	serve("/logout", cookie)
+	close(resume)
+	<-done
+	req := httptest.NewRequest(http.MethodGet, "/get", nil)
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if got := rec.Body.String(); got != "" {
+		t.Fatalf("the signed-out session came back: %q", got)
 	}
 }

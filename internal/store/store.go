@@ -220,7 +220,11 @@ type Issue struct {
 type Sessions interface {
 	// FindSession returns the data of an unexpired session; found is false otherwise.
 	FindSession(ctx context.Context, token string, now time.Time) (data []byte, found bool, err error)
+	// CommitSession stores a session, new or not.
 	CommitSession(ctx context.Context, token string, data []byte, expiry time.Time) error
+	// UpdateSession stores a session only if its row is still there; found
+	// is false when it was deleted (a sign-out) since it was read.
+	UpdateSession(ctx context.Context, token string, data []byte, expiry time.Time) (found bool, err error)
 	DeleteSession(ctx context.Context, token string) error
 	// CountSessions counts the sessions unexpired at now, across every node.
 	CountSessions(ctx context.Context, now time.Time) (int, error)

@@ -45,6 +45,22 @@ func (s *Store) CommitSession(ctx context.Context, token string, data []byte, ex
 	return nil
 }
 
+// UpdateSession implements store.Sessions.
+func (s *Store) UpdateSession(ctx context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+	if data == nil {
+		data = []byte{} // the column is NOT NULL
+	}
+	res, err := s.execEffects(ctx, &effects{sessions: []string{token}}, `UPDATE sessions SET data = $2, expiry = $3 WHERE token = $1`, token, data, ms(expiry))
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: update session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: update session: %w", err)
+	}
+	return n > 0, nil
+}
+
 // DeleteSession implements store.Sessions; deleting a missing session is no error.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	if _, err := s.execEffects(ctx, &effects{sessions: []string{token}}, `DELETE FROM sessions WHERE token = $1`, token); err != nil {

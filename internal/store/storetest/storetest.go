@@ -1301,6 +1301,23 @@ func testSessions(t *testing.T, s store.Store) {
 	if err := s.DeleteSession(ctx, "never"); err != nil {
 		t.Errorf("DeleteSession(unknown): %v", err)
 	}
+	// UpdateSession writes only a session that is still there: a request
+	// that loaded it before a sign-out deleted it must not bring it back.
+	if found, err := s.UpdateSession(ctx, "s1", []byte("back"), at(3*time.Hour)); err != nil || found {
+		t.Errorf("UpdateSession(deleted) = %v, %v; want false", found, err)
+	}
+	if _, found := find("s1", t0); found {
+		t.Error("UpdateSession brought a deleted session back")
+	}
+	if err := s.CommitSession(ctx, "s2", []byte("one"), at(time.Hour)); err != nil {
+		t.Fatalf("CommitSession: %v", err)
+	}
+	if found, err := s.UpdateSession(ctx, "s2", []byte("two"), at(2*time.Hour)); err != nil || !found {
+		t.Errorf("UpdateSession(s2) = %v, %v; want true", found, err)
+	}
+	if data, found := find("s2", at(time.Hour)); !found || string(data) != "two" {
+		t.Errorf("FindSession after UpdateSession = %q, %v; want \"two\", true", data, found)
+	}
 }
 
 func testThrottle(t *testing.T, s store.Store) {
