@@ -88,6 +88,10 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
+	// The form token is made now, in the sign-in's own save: made at the
+	// first page that needs it, tabs opened at once would each make one and
+	// all but the last saved would find their forms expired.
+	p.csrfToken(r)
 	event.Kind, event.Actor = audit.SignInSuccess, u.Username
 	p.audit.Record(ctx, event)
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)

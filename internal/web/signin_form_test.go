@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -78,5 +79,35 @@ func TestSignInFormTokenEndsAtSignIn(t *testing.T) {
 	}
 	if a := b.do("POST", "/logout/everywhere", url.Values{"csrf_token": {hidden(b.get("/").body, "csrf_token")}}); a.status != http.StatusSeeOther {
 		t.Fatalf("sign out everywhere with the page's token: %d", a.status)
+	}
+}
+
+// TestTabsOpenedAtSignInShareTheFormToken: the session's form token is made
+// at sign-in, so the pages that tabs opened right after it load at once all
+// carry the same token, none making its own: before,
+// two first page views each made a token, the last save won, and the other
+// tab's form answered "expired".
+func TestTabsOpenedAtSignInShareTheFormToken(t *testing.T) {
+	s := newSite(t)
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser("en")
+	b.signIn("carol", "carol-password")
+	var tokens [4]string
+	var wg sync.WaitGroup
+	for i := range tokens {
+		wg.Go(func() {
+			tokens[i] = hidden(b.get("/").body, "csrf_token")
+		})
+	}
+	wg.Wait()
+	for _, tok := range tokens {
+		if tok == "" || tok != tokens[0] {
+			t.Fatalf("the tabs' form tokens: %q", tokens)
+		}
+	}
+	if a := b.do("POST", "/logout/everywhere", url.Values{"csrf_token": {tokens[len(tokens)-1]}}); a.status != http.StatusSeeOther {
+		t.Fatalf("a tab's form: %d", a.status)
 	}
 }
