@@ -1,10 +1,15 @@
 package adminapi_test
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/session"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -321,5 +326,21 @@ func TestSecurityHeaders(t *testing.T) {
 				t.Errorf("%s = %q, want %q", k, r.header.Get(k), v)
 			}
 		}
+	}
+}
+
+// TestAbandonedRequestIsNotAServerError: a request whose caller hung up
+// while it read the database is answered (and logged, and counted) 499, as
+// the token endpoint's is, not 500.
+func TestAbandonedRequestIsNotAServerError(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, e.base+adminPathUser, nil)
+	req.AddCookie(&http.Cookie{Name: session.Cookie, Value: strings.Repeat("a", 43)}) // not in any cache
+	rec := httptest.NewRecorder()
+	e.node.Handler().ServeHTTP(rec, req)
+	if rec.Code != oauth.StatusClientClosedRequest {
+		t.Fatalf("an abandoned request: %d %s, want %d", rec.Code, rec.Body, oauth.StatusClientClosedRequest)
 	}
 }

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/integration"
 	"github.com/gatehouse/gatehouse/internal/mail"
+	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/reqlog"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -81,6 +83,10 @@ func classify(r *http.Request, err error) *apiError {
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.Is(err, context.Canceled):
+		// The caller hung up while the request read or wrote: nobody reads
+		// this answer, and it is no failure of the server.
+		return &apiError{Status: oauth.StatusClientClosedRequest, Code: "client_closed_request", Message: "the client closed the request"}
 	case errors.As(err, &tooBig):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
 			Message: fmt.Sprintf("the request body must be at most %d bytes", tooBig.Limit)}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testnode"
 	"github.com/gatehouse/gatehouse/internal/user"
@@ -395,5 +397,22 @@ func TestAuthorizeAnswersWithTheConsentPage(t *testing.T) {
 				t.Fatalf("Allow: %d to %q, want the client's redirect URI with a code and the state", a.status, a.location)
 			}
 		})
+	}
+}
+
+// TestAbandonedPageIsNotAServerError: a page whose caller hung up while it
+// read the database (the session, here) is logged as 499, as the token
+// endpoint's is — not a 500, which would page whoever watches the node's
+// errors each time a browser gives up on a slow page.
+func TestAbandonedPageIsNotAServerError(t *testing.T) {
+	s := newSite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, s.base+"/", nil)
+	req.AddCookie(&http.Cookie{Name: session.Cookie, Value: strings.Repeat("a", 43)}) // not in any cache
+	rec := httptest.NewRecorder()
+	s.gh.Handler().ServeHTTP(rec, req)
+	if rec.Code != oauth.StatusClientClosedRequest {
+		t.Fatalf("an abandoned page: %d, want %d", rec.Code, oauth.StatusClientClosedRequest)
 	}
 }

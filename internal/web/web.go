@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -483,6 +484,11 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p.render(w, r, http.StatusServiceUnavailable, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.unavailable")})
 	case errors.Is(err, secret.ErrKeyMismatch):
 		p.render(w, r, http.StatusServiceUnavailable, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.key_mismatch")})
+	case errors.Is(err, context.Canceled):
+		// The browser gave up while the page was being made: not a server
+		// failure, and nobody reads the answer.
+		p.log.Debug("page abandoned by the client", "path", r.URL.Path)
+		w.WriteHeader(oauth.StatusClientClosedRequest)
 	default:
 		p.log.Error("page failed", "path", r.URL.Path, "error", err)
 		p.render(w, r, http.StatusInternalServerError, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.title")})
