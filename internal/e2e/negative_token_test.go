@@ -167,6 +167,25 @@ func TestCodeBindings(t *testing.T) {
 	}
 }
 
+// TestCodeForARedirectURINoLongerRegistered: an administrator who removes a
+// redirect URI (a host given up, or taken over) also stops the codes already
+// sent to it: they are refused at the exchange, unspent, and work again if
+// the URI is registered again.
+func TestCodeForARedirectURINoLongerRegistered(t *testing.T) {
+	const other = "http://127.0.0.1:7777/other"
+	w := newWorld(t, app.Registration{RedirectURIs: []string{callback, other}})
+	verifier, challenge := newPKCE()
+	code := w.alice.code(authParams(w.client, "READ", "redirect_uri", other, "code_challenge", challenge, "code_challenge_method", "S256"))
+	w.client = w.updateClient(w.client, func(r *app.Registration) { r.RedirectURIs = []string{callback} })
+	r := w.redeem(w.client, w.secret, code, "code_verifier", verifier, "redirect_uri", other)
+	wantError(t, r, http.StatusBadRequest, "invalid_grant")
+	if !strings.Contains(r.str("error_description"), "no longer registered") {
+		t.Errorf("the refusal says %q", r.str("error_description"))
+	}
+	w.client = w.updateClient(w.client, func(r *app.Registration) { r.RedirectURIs = []string{callback, other} })
+	wantOK(t, w.redeem(w.client, w.secret, code, "code_verifier", verifier, "redirect_uri", other))
+}
+
 // RFC 6749 §4.1.3 binds redirect_uri at the token endpoint to the
 // authorization request's only when that request sent it: a code asked for
 // without it (the application's one registered URI) may be redeemed with or

@@ -43,6 +43,11 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c store.Client, for
 	if !redirectMatches(code, c, form.Get("redirect_uri")) {
 		return nil, invalidGrant("redirect_uri does not match the one of the authorization request")
 	}
+	// A URI removed since the code was sent there may be one the
+	// application gave up, or lost to someone else: its codes stop with it.
+	if _, ok := app.MatchRedirectURI(c.RedirectURIs, code.RedirectURI); code.RedirectURI != "" && !ok {
+		return nil, invalidGrant("the redirect_uri this code was sent to is no longer registered for the application")
+	}
 	verifier := form.Get("code_verifier")
 	switch {
 	case code.Challenge != "" && verifier == "":
