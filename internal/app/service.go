@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -449,6 +450,19 @@ func lower(in []string) []string {
 		out[i] = strings.ToLower(s)
 	}
 	return out
+}
+
+// RedirectAllowed reports whether the node's mode lets a code go to the
+// registered uri: outside development mode, never plain http to anything but
+// a loopback address. Registration refuses such a URI, but one may reach the
+// database another way (a command run with --dev, a copy of a development
+// database), and a code sent there is read by anyone on the path.
+func (s *Service) RedirectAllowed(uri string) bool {
+	if s.dev || len(uri) < len("http://") || !strings.EqualFold(uri[:len("http://")], "http://") {
+		return true
+	}
+	u, err := url.Parse(uri)
+	return err == nil && IsLoopback(u)
 }
 
 // InsecureRedirects lists, for production start-up, every registered redirect

@@ -88,6 +88,9 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (*AuthorizeRe
 	default:
 		return nil, invalidRequest("the request has no redirect_uri and the application registers several").worded("error.detail.redirect_uri_ambiguous")
 	}
+	if !s.apps.RedirectAllowed(req.RedirectURI) {
+		return nil, invalidRequest("the redirect_uri is plain http, which this server allows only in development mode").worded("error.detail.redirect_uri_insecure")
+	}
 	// From here on, errors go back to the client's redirect URI with state
 	// exactly as sent (RFC 6749 §4.1.2.1): a state that cannot be echoed so
 	// is shown to the user instead, never dropped from the redirect.
