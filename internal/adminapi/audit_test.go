@@ -167,3 +167,25 @@ func TestListQueriesAreReadStrictly(t *testing.T) {
 		want(t, f.admin.do("GET", path, nil), http.StatusOK, "")
 	}
 }
+
+// TestWrongConfirmationPasswordsAreAudited: a wrong password at the
+// credentials view or at a password reset is counted like a failed sign-in
+// and is in the audit log as one, with what was tried, as the console's
+// re-authentication is.
+func TestWrongConfirmationPasswordsAreAudited(t *testing.T) {
+	f := newFixture(t)
+	id := f.newClient("Wiki", nil).str("client_id")
+	want(t, f.admin.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": "not-adas-password"}), http.StatusForbidden, "invalid_password")
+	want(t, f.admin.do("POST", adminPathUser+"/uma/password", map[string]string{"password": "uma-new-password-1", "your_password": "not-adas-password"}), http.StatusForbidden, "invalid_password")
+	r := f.root.do("GET", "/rest/gatehouse/latest/audit?kind=signin.failure&user=ada", nil)
+	want(t, r, http.StatusOK, "")
+	events := r.list("events")
+	if len(events) != 2 {
+		t.Fatalf("%d sign-in failures of ada audited, want 2: %s", len(events), r.raw)
+	}
+	for _, e := range events {
+		if ev := e.(map[string]any); ev["actor"] != "ada" || ev["detail"] != "re-authentication" {
+			t.Errorf("event %v", ev)
+		}
+	}
+}

@@ -231,7 +231,7 @@ func (a *API) confirmOwnPassword(r *http.Request, actor admin.Actor, given, fiel
 		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
 			Message: `your own password is required ` + purpose + `: send {"` + field + `": "…"}`}
 	}
-	_, err := a.users.Authenticate(r.Context(), actor.Username, given, clientAddr(r))
+	err := a.admin.ConfirmPassword(r.Context(), actor, given, clientAddr(r))
 	if errors.Is(err, user.ErrInvalidCredentials) {
 		return &apiError{Status: http.StatusForbidden, Code: "invalid_password",
 			Message: "that is not your password: send your own password " + purpose}

@@ -167,15 +167,16 @@ func TestClientSecrets(t *testing.T) {
 		t.Fatal("after rotation the old secret must fail and the new one work")
 	}
 
-	// View credentials with a wrong password: refused, and no view audited.
+	// View credentials with a wrong password: refused, and no view audited —
+	// only each wrong password, as a failed sign-in.
 	for name, c := range map[string]*caller{"bearer": f.admin, "session": f.withSession("ada", adaPassword)} {
 		t.Run(name, func(t *testing.T) {
 			before := f.auditCount()
 			want(t, c.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": "not-my-password"}), http.StatusForbidden, "invalid_password")
 			want(t, c.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": rootPassword}), http.StatusForbidden, "invalid_password")
 			want(t, c.do("POST", pathClients+"/"+id+"/credentials", map[string]string{}), http.StatusForbidden, "invalid_password")
-			if n := f.auditCount(); n != before {
-				t.Fatalf("refused views were audited: %d events, was %d", n, before)
+			if n := f.auditCount(); n != before+2 {
+				t.Fatalf("refused views: %d events, was %d; want the 2 wrong passwords only", n, before)
 			}
 			// The caller's own password shows the current secret, audited.
 			r := c.do("POST", pathClients+"/"+id+"/credentials", map[string]string{"password": adaPassword})

@@ -645,16 +645,11 @@ type passwordRefusal struct {
 // and audited like a sign-in, and when it is right opens the secure
 // administrator session (audited). field names the form's password field.
 func (p *Pages) confirmPassword(w http.ResponseWriter, r *http.Request, u store.User, password, field string) (*passwordRefusal, error) {
-	_, err := p.users.Authenticate(r.Context(), u.Username, password, clientAddr(r))
-	failed := store.AuditEvent{Actor: u.Username, Username: u.Username, Address: clientAddr(r).String(), Detail: "re-authentication"}
+	err := p.admin.ConfirmPassword(r.Context(), p.actor(r, u), password, clientAddr(r))
 	switch {
 	case errors.Is(err, user.ErrInvalidCredentials):
-		failed.Kind = audit.SignInFailure
-		p.audit.Record(r.Context(), failed)
 		return &passwordRefusal{http.StatusUnauthorized, formProblem{Message: p.t(r, "admin.reauth_failed"), Field: field}}, nil
 	case errors.Is(err, user.ErrThrottled):
-		failed.Kind = audit.SignInThrottled
-		p.audit.Record(r.Context(), failed)
 		w.Header().Set("Retry-After", user.RetryAfter(err))
 		return &passwordRefusal{http.StatusTooManyRequests, formProblem{Message: p.t(r, "login.throttled"), Field: field}}, nil
 	case err != nil:
