@@ -153,17 +153,36 @@ func (s *Service) CompleteAuthorization(ctx context.Context, cb Callback) (Compl
 	}
 	c := Completion{Integration: in, Bound: pending.Binding != nil}
 	actor := Actor{Username: pending.Actor, Address: cb.Address}
-	c.Failure = s.exchange(ctx, &c.Integration, pending, cb)
-	if c.Failure != nil {
-		s.record(ctx, actor, audit.IntegrationAuthFailure, in, c.Failure.Error())
-		return c, nil
+	// The exchange runs detached from the browser's request, as a refresh
+	// does from its caller's: the provider has redeemed the code once it
+	// answers, so its tokens must be stored (and the outcome audited) even
+	// if the browser was answered first, in time for the HTTP server.
+	done := make(chan Completion, 1)
+	s.detached.Go(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease+s.timeout)
+		defer cancel()
+		c := c
+		c.Failure = s.exchange(ctx, &c.Integration, pending, cb)
+		if c.Failure != nil {
+			s.record(ctx, actor, audit.IntegrationAuthFailure, in, c.Failure.Error())
+		} else {
+			detail := "tokens stored"
+			if c.Integration.Vault.Account != "" {
+				detail += " for " + c.Integration.Vault.Account
+			}
+			s.record(ctx, actor, audit.IntegrationAuthorize, in, detail)
+			s.poke()
+		}
+		done <- c
+	})
+	wait := time.NewTimer(s.answerWithin)
+	defer wait.Stop()
+	select {
+	case c = <-done:
+	case <-wait.C:
+		c.Failure = fail(problem("integration.exchange_slow",
+			"the provider has not redeemed the authorization code in time; the exchange goes on, and the integration is authorized if it succeeds: look at the integration's status in a moment"))
 	}
-	detail := "tokens stored"
-	if c.Integration.Vault.Account != "" {
-		detail += " for " + c.Integration.Vault.Account
-	}
-	s.record(ctx, actor, audit.IntegrationAuthorize, in, detail)
-	s.poke()
 	return c, nil
 }
 

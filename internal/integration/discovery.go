@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Metadata is what discovery learns of a provider.
@@ -34,9 +35,12 @@ func (s *Service) Discover(ctx context.Context, issuer string) (Metadata, error)
 	u, _ := url.Parse(issuer) // checked
 	oauthURL := u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + u.Path
 	oidcURL := issuer + "/.well-known/openid-configuration"
+	// Both documents are read within the wait of one answer (a console
+	// page, an API call): each gets half of it, or a request's own limit.
+	limit := min(s.timeout, s.answerWithin/2)
 	var last *Failure
 	for _, where := range []string{oauthURL, oidcURL} {
-		m, f := s.fetchMetadata(ctx, where)
+		m, f := s.fetchMetadata(ctx, where, limit)
 		if f != nil {
 			last = f
 			continue
@@ -54,8 +58,10 @@ func (s *Service) Discover(ctx context.Context, issuer string) (Metadata, error)
 	return Metadata{}, invalid("integration.discovery_failed", "cannot read the provider's metadata from %s: %s", issuer, last.Why.Error())
 }
 
-// fetchMetadata reads one metadata document.
-func (s *Service) fetchMetadata(ctx context.Context, where string) (Metadata, *Failure) {
+// fetchMetadata reads one metadata document within limit.
+func (s *Service) fetchMetadata(ctx context.Context, where string, limit time.Duration) (Metadata, *Failure) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, where, nil)
 	if err != nil {
 		return Metadata{}, fail(problem("integration.unreachable", "cannot reach %s: %s", hostOf(where), err.Error()))
@@ -63,7 +69,7 @@ func (s *Service) fetchMetadata(ctx context.Context, where string) (Metadata, *F
 	req.Header.Set("Accept", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Metadata{}, transportError(err, where, seconds(s.timeout), nil)
+		return Metadata{}, transportError(err, where, seconds(limit), nil)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testprovider"
 )
@@ -337,5 +338,36 @@ func TestProductionRefusesHTTPEndpointsSavedInDevelopment(t *testing.T) {
 	}
 	if _, err := prod.AccessToken(t.Context(), in.ID, true); err == nil {
 		t.Error("a refresh over an http token endpoint in production succeeded")
+	}
+}
+
+// TestSlowCodeExchangeAnswersInTime: a provider slower to redeem the code
+// than a browser's answer may wait (the HTTP server gives up on an answer
+// after 30 s, where one provider request may take as long) gets the browser
+// a failure in words in time, while the exchange goes on and stores the
+// tokens — and audits the authorization — when the provider answers.
+func TestSlowCodeExchangeAnswersInTime(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.AnswerWithin = 200 * time.Millisecond })
+	p := testprovider.Start(t, testprovider.Options{ExchangeDelay: time.Second})
+	in := e.create(Settings{Provider: Custom}, p)
+	start := time.Now()
+	c := e.authorize(in.ID, p)
+	if took := time.Since(start); took > 900*time.Millisecond {
+		t.Errorf("the callback waited %v for a provider that takes 1 s; want about 200 ms", took)
+	}
+	var err error
+	if c.Failure != nil {
+		err = c.Failure
+	}
+	wantKey(t, "a slow exchange", err, "integration.exchange_slow")
+	e.s.Wait()
+	if v := e.get(in.ID).Vault; v.AuthorizedAt.IsZero() {
+		t.Fatal("the exchange that went on stored no tokens")
+	}
+	if events, err := e.store.ListAudit(t.Context(), store.AuditFilter{Kind: audit.IntegrationAuthorize}); err != nil || len(events) != 1 {
+		t.Fatalf("authorizations audited: %v, %v; want the one that went on", events, err)
+	}
+	if tok, err := e.s.AccessToken(t.Context(), in.ID, false); err != nil || tok.AccessToken == "" {
+		t.Fatalf("after the slow exchange: %v", err)
 	}
 }

@@ -387,3 +387,22 @@ func TestDiscoveryFailureNamesTheMetadata(t *testing.T) {
 		t.Errorf("discovery failure: %s", msg)
 	}
 }
+
+// TestDiscoveryAnswersWithinAnswerWithin: an issuer that accepts the
+// connection and never answers is given up on within the wait of one answer
+// — both metadata documents together — not a request's limit for each (the
+// HTTP server had closed the console's connection by then).
+func TestDiscoveryAnswersWithinAnswerWithin(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.AnswerWithin = 2 * time.Second })
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hang.Close()
+	start := time.Now()
+	_, err := e.s.Discover(t.Context(), hang.URL+"/tenant")
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("discovery took %v with a 2 s bound (the request limit is 3 s, twice)", took)
+	}
+	var why *validation.Error
+	if !errors.As(err, &why) || why.Key != "integration.discovery_failed" || !strings.Contains(why.Error(), "did not answer within 1 seconds") {
+		t.Fatalf("discovery at a silent issuer = %v", err)
+	}
+}

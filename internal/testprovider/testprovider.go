@@ -55,6 +55,9 @@ type Options struct {
 	// UserinfoDelay holds every user-info answer this long (a slow
 	// provider), or until the caller hangs up.
 	UserinfoDelay time.Duration
+	// ExchangeDelay holds every code exchange this long before answering
+	// (a slow provider); the code is redeemed all the same.
+	ExchangeDelay time.Duration
 	// Issuer, when set, is sent as iss with the authorization response.
 	Issuer string
 	// ExpiresIn, when set, is sent as the token answers' expires_in in place
@@ -361,6 +364,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) exchangeCode(w http.ResponseWriter, r *http.Request) {
+	time.Sleep(p.opt.ExchangeDelay)
 	f := r.PostForm
 	p.mu.Lock()
 	g, ok := p.code[f.Get("code")]
