@@ -36,6 +36,11 @@ func BackupSQLite(ctx context.Context, path, to string, overwrite bool, protect 
 	if err := replaceable(to, overwrite, append(own, protect...)); err != nil {
 		return 0, fmt.Errorf("sqlstore: backup: %w", err)
 	}
+	if _, err := os.Lstat(to); err == nil {
+		if err := besideItsKey(to, path, protect); err != nil {
+			return 0, fmt.Errorf("sqlstore: backup: %w", err)
+		}
+	}
 	// The copy holds what the database holds (password hashes, the audit
 	// log): CreateTemp makes it 0600, before SQLite writes into the empty file.
 	f, err := os.CreateTemp(filepath.Dir(to), "."+filepath.Base(to)+".*.partial")
@@ -52,7 +57,7 @@ func BackupSQLite(ctx context.Context, path, to string, overwrite bool, protect 
 	f.Close()
 	size, err := vacuumInto(ctx, path, partial)
 	if err == nil {
-		err = os.Rename(partial, to)
+		err = place(partial, to, overwrite)
 	}
 	if err != nil {
 		// A copy that failed midway (a full disk) also leaves SQLite's
@@ -67,6 +72,22 @@ func BackupSQLite(ctx context.Context, path, to string, overwrite bool, protect 
 		d.Close()
 	}
 	return size, nil
+}
+
+// place puts the finished copy at to. Without overwrite it links it there,
+// which fails if something appeared at to meanwhile (another backup to the
+// same new file), where a rename would replace it without a word.
+func place(partial, to string, overwrite bool) error {
+	if overwrite {
+		return os.Rename(partial, to)
+	}
+	if err := os.Link(partial, to); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: %w", to, fs.ErrExist)
+		}
+		return err
+	}
+	return os.Remove(partial)
 }
 
 // resolvedPath is path made absolute with its directory's symbolic links
@@ -114,6 +135,27 @@ func replaceable(to string, overwrite bool, protected []string) error {
 	}
 	if !isSQLiteFile(to) {
 		return fmt.Errorf("%s is not a previous backup (not an SQLite database), which is all a backup replaces: name another file, or remove it first", to)
+	}
+	// A data directory's database is an SQLite file too. A backup has no
+	// write-ahead log (VACUUM INTO writes a plain file), and no key beside it
+	// in a data directory's name.
+	if _, err := os.Lstat(to + "-wal"); err == nil {
+		return fmt.Errorf("%s is a database in use (its write-ahead log %s-wal is beside it), not a previous backup: name another file", to, to)
+	}
+	return nil
+}
+
+// besideItsKey refuses to as another data directory's database: named as
+// the database at path is, with a file named as one of keys beside it (the
+// secret key, laid out as in path's own data directory).
+func besideItsKey(to, path string, keys []string) error {
+	if filepath.Base(to) != filepath.Base(path) {
+		return nil
+	}
+	for _, k := range keys {
+		if _, err := os.Lstat(filepath.Join(filepath.Dir(to), filepath.Base(k))); err == nil {
+			return fmt.Errorf("%s is another data directory's database (%s is beside it), not a previous backup: name another file", to, filepath.Base(k))
+		}
 	}
 	return nil
 }

@@ -161,6 +161,78 @@ func TestBackupNeverDestroys(t *testing.T) {
 	}
 }
 
+// TestBackupNeverReplacesAnotherDataDirectorysDatabase: --force replaces a
+// previous backup, and a data directory's database is an SQLite file too:
+// one with its secret key beside it, or a write-ahead log (an open
+// database; a backup has none), is another node's live data, not a backup.
+func TestBackupNeverReplacesAnotherDataDirectorysDatabase(t *testing.T) {
+	dir, path, _ := databaseWithAlice(t)
+	key := filepath.Join(dir, "secret.key")
+	other := t.TempDir()
+	otherPath := filepath.Join(other, "gatehouse.db")
+	otherStore, err := OpenSQLite(t.Context(), otherPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherStore.Close() // stopped: no write-ahead log left beside it
+	if _, err := os.Lstat(otherPath + "-wal"); err == nil {
+		t.Fatal("fixture: a closed database kept its write-ahead log")
+	}
+	if err := os.WriteFile(filepath.Join(other, "secret.key"), bytes.Repeat([]byte{9}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := os.ReadFile(otherPath)
+	if _, err := BackupSQLite(t.Context(), path, otherPath, true, key); err == nil || !strings.Contains(err.Error(), "another data directory") {
+		t.Errorf("a backup over another data directory's database = %v; want it refused", err)
+	}
+	if got, _ := os.ReadFile(otherPath); !bytes.Equal(got, kept) {
+		t.Error("another data directory's database was replaced")
+	}
+	// A database in use elsewhere, under another name, has its log beside it.
+	live := filepath.Join(t.TempDir(), "copy.db")
+	if _, err := BackupSQLite(t.Context(), path, live, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(live+"-wal", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BackupSQLite(t.Context(), path, live, true, key); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("a backup over a database with a write-ahead log = %v; want it refused", err)
+	}
+	// A previous backup is still replaced.
+	os.Remove(live + "-wal")
+	if _, err := BackupSQLite(t.Context(), path, live, true, key); err != nil {
+		t.Errorf("a backup over a previous backup: %v", err)
+	}
+}
+
+// TestConcurrentBackupsToOneNewFile: two backups to the same new file at
+// once (two cron runs) — one writes it, the other is told it exists; neither
+// replaces the other's copy without --force.
+func TestConcurrentBackupsToOneNewFile(t *testing.T) {
+	_, path, _ := databaseWithAlice(t)
+	to := filepath.Join(t.TempDir(), "nightly.db")
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			_, err := BackupSQLite(t.Context(), path, to, false)
+			errs <- err
+		}()
+	}
+	written := 0
+	for range 4 {
+		switch err := <-errs; {
+		case err == nil:
+			written++
+		case !errors.Is(err, fs.ErrExist):
+			t.Errorf("a concurrent backup: %v", err)
+		}
+	}
+	if written != 1 {
+		t.Fatalf("%d backups reported writing the one new file, want 1", written)
+	}
+}
+
 // TestBackupFailureLeavesNoPartialFiles: a backup that runs out of space
 // midway (here past RLIMIT_FSIZE, which fails a write as a full disk does)
 // leaves neither its partial copy nor SQLite's journal of it, and its error
