@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -57,5 +60,45 @@ func TestKeygenJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil || len(got.SecretKey) != 44 {
 		t.Fatalf("keygen --json printed %q (%v)", out.String(), err)
+	}
+}
+
+// gatehouseCommand matches a command line the docs give: "gatehouse", then
+// the words of a command, up to the first flag, argument or punctuation.
+var gatehouseCommand = regexp.MustCompile(`\bgatehouse((?: [a-z][a-z-]*)+)`)
+
+// TestDocumentedCommandsExist: every "gatehouse GROUP COMMAND" the README
+// and docs/ name is a command of this binary (a renamed command left the
+// docs naming one that printed the group's help).
+func TestDocumentedCommandsExist(t *testing.T) {
+	files, _ := filepath.Glob("../../docs/*.md")
+	files = append(files, "../../README.md")
+	var out bytes.Buffer
+	root := newRootCommand(&out, &out)
+	groups := map[string]bool{}
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() {
+			groups[c.Name()] = true
+		}
+	}
+	checked := 0
+	for _, file := range files {
+		text, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range gatehouseCommand.FindAllStringSubmatch(string(text), -1) {
+			words := strings.Fields(m[1])
+			if !groups[words[0]] || len(words) < 2 {
+				continue // prose ("gatehouse serves …"), or a command without subcommands
+			}
+			if found, _, err := root.Find(words[:2]); err != nil || found.Name() != words[1] {
+				t.Errorf("%s names `gatehouse %s %s`, which is no command", filepath.Base(file), words[0], words[1])
+			}
+			checked++
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d documented commands found: the pattern no longer reads the docs", checked)
 	}
 }
