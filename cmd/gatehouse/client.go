@@ -168,10 +168,11 @@ func newClientShow(g *globals) *cobra.Command {
 func newClientRotate(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rotate-secret CLIENT_ID",
-		Short: "Give an application a new secret; the old one stops working within a second",
+		Short: "Give an application a new secret; the old one stops working within cache.client_ttl (1 s)",
 		Long: `Give an application a new secret. The old secret stops working at once in
-this command and within a second on running nodes, which keep applications
-in a one-second cache (docs/operations.md); the new one works at once.`,
+this command and, on running nodes, within cache.client_ttl (1 s by default, at
+most 1 minute), for which they keep applications in memory (docs/operations.md);
+the new one works at once.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withClient(cmd, args[0], func(ctx context.Context, node *server.Gatehouse, c store.Client) error {
@@ -194,7 +195,8 @@ func newClientSetEnabled(g *globals, enabled bool) *cobra.Command {
 		Use:   "disable CLIENT_ID",
 		Short: "Disable an application: its tokens stop working and it gets no new ones",
 		Long: `Disable an application: its tokens stop working and it gets no new ones, at
-once in this command and within a second on running nodes (docs/operations.md).
+once in this command and, on running nodes, within cache.client_ttl (1 s by
+default; docs/operations.md).
 Enabling it again brings its tokens back, unless they expired meanwhile.`,
 		Args: cobra.ExactArgs(1),
 	}

@@ -470,6 +470,21 @@ func (c *Config) validate(serving bool) error {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}
 	}
+	// Upper bounds: past them a value is a typo (2562047h), or keeps what an
+	// administrator ended working on other nodes for longer than anyone means.
+	for _, b := range []struct {
+		name    string
+		d, most time.Duration
+		why     string
+	}{
+		{"lifetimes.code", l.Code, time.Hour, "a code is redeemed within seconds; RFC 6749 recommends at most 10m"},
+		{"lifetimes.access_token", l.AccessToken, 24 * time.Hour, "use refresh tokens for longer access"},
+		{"cache.client_ttl", c.Cache.ClientTTL, time.Minute, "a disabled application or a replaced secret keeps working that long on the other nodes"},
+	} {
+		if b.d > b.most {
+			errs = append(errs, fmt.Errorf("%s must be at most %v, not %v: %s", b.name, b.most, b.d, b.why))
+		}
+	}
 	if l.RefreshGrace > time.Minute {
 		errs = append(errs, errors.New("lifetimes.refresh_grace must be at most 1m: a longer window hides a stolen refresh token"))
 	}

@@ -477,3 +477,37 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestUpperBounds: a lifetime or cache time far past any sensible one (a
+// typo's 2562047h, a cache that keeps a disabled application working for
+// hours on the other nodes) stops the start, naming the setting and its
+// bound; the bounds themselves are accepted.
+func TestUpperBounds(t *testing.T) {
+	for _, tc := range []struct {
+		set  func(*Config, time.Duration)
+		most time.Duration
+		name string
+	}{
+		{func(c *Config, d time.Duration) { c.Lifetimes.Code = d }, time.Hour, "lifetimes.code"},
+		{func(c *Config, d time.Duration) { c.Lifetimes.AccessToken = d; c.Janitor.RotatedRetention = d }, 24 * time.Hour, "lifetimes.access_token"},
+		{func(c *Config, d time.Duration) { c.Cache.ClientTTL = d }, time.Minute, "cache.client_ttl"},
+	} {
+		c := Default()
+		c.Dev = true
+		tc.set(&c, tc.most)
+		if err := c.ValidateServe(); err != nil {
+			t.Errorf("%s at its bound %v: %v", tc.name, tc.most, err)
+		}
+		c = Default()
+		c.Dev = true
+		tc.set(&c, 2562047*time.Hour)
+		if err := c.ValidateServe(); err == nil || !strings.Contains(err.Error(), tc.name+" must be at most "+tc.most.String()) {
+			t.Errorf("%s of 2562047h: %v", tc.name, err)
+		}
+	}
+	c := Default()
+	c.Lifetimes.SessionIdle, c.Lifetimes.SessionMax = 24*time.Hour, time.Hour
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "the idle timeout never applies") {
+		t.Errorf("an idle timeout past the absolute one: %q", w)
+	}
+}

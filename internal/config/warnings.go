@@ -4,11 +4,14 @@ import "net/netip"
 
 // Warnings are settings that work but that are seldom meant, for the start
 // to log: a range that holds every address, where a list of particular
-// machines belongs.
+// machines belongs; a timeout that never applies.
 func (c Config) Warnings() []string {
 	var out []string
 	if holdsEveryAddress(c.TrustedProxies) {
 		out = append(out, "trusted_proxies holds every address: any caller may name its own address in X-Forwarded-For, past the sign-in throttle and IP allow-lists; list the reverse proxies' addresses")
+	}
+	if c.Lifetimes.SessionIdle > c.Lifetimes.SessionMax {
+		out = append(out, "lifetimes.session_idle is longer than lifetimes.session_absolute, which ends every session first: the idle timeout never applies")
 	}
 	if holdsEveryAddress(c.Metrics.Allow) {
 		out = append(out, "metrics.allow holds every address: anyone who reaches the node reads its metrics")
