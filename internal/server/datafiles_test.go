@@ -109,7 +109,7 @@ func TestOpenLogsWhatItDidToTheSchema(t *testing.T) {
 		g.Close()
 		return out.String()
 	}
-	if out := start(); !strings.Contains(out, "database created") || !strings.Contains(out, "schema_version=") {
+	if out := start(); !strings.Contains(out, "database created") || !strings.Contains(out, "schema_version=") || !strings.Contains(out, cfg.SQLitePath()) {
 		t.Fatalf("the first start logged %q", out)
 	}
 	if out := start(); strings.Contains(out, "database") {

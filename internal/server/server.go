@@ -116,7 +116,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
-	logMigration(log, db.Migrated())
+	logMigration(log, db.Migrated(), cfg)
 	// The key is made once the database exists: a first start that failed
 	// before would otherwise leave a key that databaseBesideKey refuses.
 	keys, err := loadKeys(ctx, cfg, db)
@@ -165,12 +165,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	return g, nil
 }
 
-// logMigration says what opening the store did to its schema, if anything.
-func logMigration(log *slog.Logger, m sqlstore.Migration) {
+// logMigration says what opening the store did to its schema, if anything;
+// a new database is named, so that one made in an unintended place (a
+// relative data_dir read from another working directory) is seen at once.
+func logMigration(log *slog.Logger, m sqlstore.Migration, cfg config.Config) {
 	switch {
 	case m.From == m.To:
 	case m.From == 0:
-		log.Info("database created", "schema_version", m.To, "took", m.Took.Round(time.Millisecond))
+		log.Info("database created", "store", StoreTarget(cfg), "schema_version", m.To, "took", m.Took.Round(time.Millisecond))
 	default:
 		log.Info("database schema migrated", "from_version", m.From, "to_version", m.To, "took", m.Took.Round(time.Millisecond))
 	}
