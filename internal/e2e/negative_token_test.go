@@ -439,3 +439,28 @@ func TestExpiredCode(t *testing.T) {
 		wantOK(t, w.redeem(w.client, w.secret, code, "code_verifier", verifier))
 	})
 }
+
+// TestBasicCredentialsAfterSeveralSpaces: RFC 9110 §11.4 allows one or more
+// spaces between the scheme and the credentials (1*SP), as the Bearer
+// header already may have; the token, revocation and introspection
+// endpoints read Basic so too.
+func TestBasicCredentialsAfterSeveralSpaces(t *testing.T) {
+	e := newEnv(t)
+	c, secretValue := e.createClient(app.Registration{Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}})
+	basic := base64.StdEncoding.EncodeToString([]byte(c.ID + ":" + secretValue))
+	for _, header := range []string{"Basic  " + basic, "basic   " + basic} {
+		r := e.request("POST", pathToken, formType, strings.NewReader("grant_type=client_credentials"), withHeader("Authorization", header))
+		wantOK(t, r)
+		tok := r.str("access_token")
+		in := e.request("POST", pathIntro, formType, strings.NewReader("token="+tok), withHeader("Authorization", header))
+		if in.status != http.StatusOK || in.body["active"] != true {
+			t.Fatalf("introspection with %q: %d %s", header[:8], in.status, in.raw)
+		}
+		rv := e.request("POST", pathRevoke, formType, strings.NewReader("token="+tok), withHeader("Authorization", header))
+		if rv.status != http.StatusOK {
+			t.Fatalf("revocation with %q: %d %s", header[:8], rv.status, rv.raw)
+		}
+	}
+	// Nothing after the spaces is still no credential.
+	wantError(t, e.request("POST", pathToken, formType, strings.NewReader("grant_type=client_credentials"), withHeader("Authorization", "Basic   ")), http.StatusUnauthorized, "invalid_client")
+}

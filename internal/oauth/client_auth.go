@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/clientip"
@@ -31,7 +32,7 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	if len(r.Header.Values("Authorization")) > 1 {
 		return store.Client{}, errTwoAuthorizations
 	}
-	if user, pass, ok := r.BasicAuth(); ok {
+	if user, pass, ok := basicAuth(r); ok {
 		if method == AuthPost {
 			return store.Client{}, invalidRequest("use one client authentication method, not both HTTP Basic and client_secret")
 		}
@@ -103,3 +104,15 @@ var errTwoAuthorizations = invalidRequest("send one Authorization header, not se
 // another node, within this node's application cache) before its tokens
 // were stored; token answers it as the unknown client it now is.
 var errClientGone = errors.New("oauth: the application was deleted")
+
+// basicAuth is r.BasicAuth, reading past more than one space after the
+// scheme, which RFC 9110 §11.4 allows (1*SP) and net/http does not.
+func basicAuth(r *http.Request) (user, pass string, ok bool) {
+	auth := r.Header.Get("Authorization")
+	scheme, rest, found := strings.Cut(auth, " ")
+	if !found || !strings.HasPrefix(rest, " ") || !strings.EqualFold(scheme, "Basic") {
+		return r.BasicAuth()
+	}
+	one := http.Request{Header: http.Header{"Authorization": {"Basic " + strings.TrimLeft(rest, " ")}}}
+	return one.BasicAuth()
+}
