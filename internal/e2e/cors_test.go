@@ -66,3 +66,15 @@ func TestBrowserApplicationsReachTheEndpointsAcrossOrigins(t *testing.T) {
 		t.Errorf("introspection from another origin: %d, Access-Control-Allow-Origin %q", in.status, in.header.Get("Access-Control-Allow-Origin"))
 	}
 }
+
+// TestCacheableMetadataIsReadableFromAnyOrigin: the metadata is publicly
+// cacheable for an hour, so a shared cache may give a browser application the
+// copy fetched without an Origin: that copy must let any origin read it too
+// (else discovery fails for an hour), rather than vary by Origin.
+func TestCacheableMetadataIsReadableFromAnyOrigin(t *testing.T) {
+	e := newEnv(t)
+	r := e.request("GET", "/.well-known/oauth-authorization-server", "", nil)
+	if r.status != http.StatusOK || !strings.Contains(r.header.Get("Cache-Control"), "public") || r.header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("metadata without an Origin: %d, Cache-Control %q, Access-Control-Allow-Origin %q", r.status, r.header.Get("Cache-Control"), r.header.Get("Access-Control-Allow-Origin"))
+	}
+}

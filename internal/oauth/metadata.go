@@ -38,5 +38,8 @@ func (s *Server) buildMetadata() []byte {
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
+	// Shared caches keep one copy for every origin: it must be readable
+	// from any, whether the request that filled the cache had an Origin.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Write(s.metadata)
 }
