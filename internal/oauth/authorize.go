@@ -85,6 +85,8 @@ func (s *Server) ParseAuthorize(ctx context.Context, q url.Values) (*AuthorizeRe
 		req.RedirectURI = req.RedirectParam
 	case len(c.RedirectURIs) == 1:
 		req.RedirectURI = c.RedirectURIs[0]
+	case len(c.RedirectURIs) == 0:
+		return nil, invalidRequest("the application registers no redirect URI: it is for server-to-server access (client credentials), not for signing in").worded("error.detail.redirect_uri_none")
 	default:
 		return nil, invalidRequest("the request has no redirect_uri and the application registers several").worded("error.detail.redirect_uri_ambiguous")
 	}

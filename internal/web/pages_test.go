@@ -175,6 +175,7 @@ func TestErrorPageDetailsAreLocalised(t *testing.T) {
 	s := newSite(t)
 	c := s.createClient(app.Registration{Name: "One"})
 	several := s.createClient(app.Registration{Name: "Several", RedirectURIs: []string{callbackURL, "http://127.0.0.1:8888/callback"}})
+	none := s.createClient(app.Registration{Name: "Server to server", RedirectURIs: []string{}, Grants: []string{app.GrantClientCredentials}})
 	cases := []struct {
 		name, query, key string
 		args             []any
@@ -183,6 +184,7 @@ func TestErrorPageDetailsAreLocalised(t *testing.T) {
 		{"unknown client", authorizeQuery(c, "client_id", strings.Repeat("0", 32)).Encode(), "error.detail.unknown_client", nil},
 		{"unregistered redirect_uri", authorizeQuery(c, "redirect_uri", "https://evil.example/callback").Encode(), "error.detail.redirect_uri_unregistered", nil},
 		{"no redirect_uri, several registered", authorizeQuery(several, "redirect_uri", "").Encode(), "error.detail.redirect_uri_ambiguous", nil},
+		{"no redirect_uri, none registered", authorizeQuery(none, "redirect_uri", "").Encode(), "error.detail.redirect_uri_none", nil},
 		{"client_id twice", authorizeQuery(c).Encode() + "&client_id=" + c.ID, "error.detail.repeated", []any{"client_id"}},
 		{"redirect_uri twice", authorizeQuery(c).Encode() + "&redirect_uri=" + url.QueryEscape(callbackURL), "error.detail.repeated", []any{"redirect_uri"}},
 		{"bad URL encoding", authorizeQuery(c).Encode() + "&redirect_uri=%zz", "error.detail.bad_encoding", nil},
