@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/term"
 
@@ -64,4 +65,29 @@ func ensureFirstAdmin(ctx context.Context, stderr io.Writer, node *server.Gateho
 	}
 	node.Log.Warn("created the administrator \"admin\"; its one-time password is in a file only this user can read: sign in, change the password, delete the file", "file", path)
 	return true, nil
+}
+
+// forgetChangedFirstAdminPassword removes the first administrator's password
+// file once the password in it is no longer theirs: it was changed, and a
+// copy of a password nobody uses is only a secret left lying on disk (the
+// operator was told to delete the file, and often does not). A password
+// still in use keeps its file.
+func forgetChangedFirstAdminPassword(ctx context.Context, node *server.Gatehouse) {
+	path, err := filepath.Abs(filepath.Join(node.Config.DataDir, firstAdminFile))
+	if err != nil {
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return // none, as after the operator deleted it
+	}
+	current, err := node.Users.PasswordIs(ctx, "admin", strings.TrimSpace(string(data)))
+	if err != nil || current {
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		node.Log.Warn("the first administrator's password file holds a password no longer in use and could not be removed", "file", path, "error", err)
+		return
+	}
+	node.Log.Info("removed the first administrator's password file: the password it held was changed", "file", path)
 }

@@ -86,4 +86,21 @@ func TestFirstAdminPasswordNeverLost(t *testing.T) {
 	if n := users(); n != 1 {
 		t.Errorf("%d users; want the one administrator", n)
 	}
+
+	// A start while the password is still the file's keeps the file; once
+	// the administrator changed it, the start removes the stale copy.
+	forgetChangedFirstAdminPassword(t.Context(), node)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the file went while its password still works: %v", err)
+	}
+	if err := node.Users.SetPassword(t.Context(), "admin", "a-new-admin-password", nil); err != nil {
+		t.Fatal(err)
+	}
+	forgetChangedFirstAdminPassword(t.Context(), node)
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the stale password file is still there: %v", err)
+	}
+	if !strings.Contains(logs.String(), "removed the first administrator's password file") {
+		t.Errorf("the removal was not logged:\n%s", logs.String())
+	}
 }

@@ -102,6 +102,9 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 	}
 	// From now on sign-ins hash in the worker process (see user.Hasher).
 	node.EnableHashWorker()
+	if !created {
+		forgetChangedFirstAdminPassword(ctx, node)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err

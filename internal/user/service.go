@@ -450,6 +450,21 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (string, err
 	return password, nil
 }
 
+// PasswordIs reports whether username's password is password, for the
+// node's own housekeeping (whether the first administrator's password file
+// still holds their password): no one is signing in, so it is neither
+// throttled nor counted.
+func (s *Service) PasswordIs(ctx context.Context, username, password string) (bool, error) {
+	u, err := s.store.UserByUsername(ctx, username)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.hasher.Verify(ctx, u.PasswordHash, password)
+}
+
 func newID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
