@@ -168,3 +168,38 @@ func TestSealedDatabaseWithoutItsKeyMakesNoKey(t *testing.T) {
 	}
 	g.Close()
 }
+
+// TestOpenKeyFileIsRestrictedAndSaidSo: a key file other users could read
+// (copied in under a umask's 0644) is made the owner's alone, and the start
+// says it was open, since whoever could read it may hold the key; a key file
+// that was private gets no such line.
+func TestOpenKeyFileIsRestrictedAndSaidSo(t *testing.T) {
+	cfg := devConfig(t)
+	g, err := openWithLog(cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	key := filepath.Join(cfg.DataDir, "secret.key")
+	start := func() string {
+		var out strings.Builder
+		g, err := openWithLog(cfg, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Close()
+		return out.String()
+	}
+	if out := start(); strings.Contains(out, "readable by other users") {
+		t.Fatalf("a private key file was reported open: %s", out)
+	}
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := start(); !strings.Contains(out, "readable by other users") || !strings.Contains(out, "mode=0644") {
+		t.Fatalf("an open key file was not reported: %s", out)
+	}
+	if fi, _ := os.Stat(key); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the key file is %04o after the start", fi.Mode().Perm())
+	}
+}

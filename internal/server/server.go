@@ -119,7 +119,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	logMigration(log, db.Migrated(), cfg)
 	// The key is made once the database exists: a first start that failed
 	// before would otherwise leave a key that databaseBesideKey refuses.
-	keys, err := loadKeys(ctx, cfg, db)
+	keys, err := loadKeys(ctx, cfg, log, db)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -181,7 +181,10 @@ func logMigration(log *slog.Logger, m sqlstore.Migration, cfg config.Config) {
 // loadKeys reads the master key and derives the keys. The key file is made
 // only for a database that holds nothing sealed yet (a first start): for
 // one that does, a new key would open nothing.
-func loadKeys(ctx context.Context, cfg config.Config, db store.KeyCheck) (*secret.Keys, error) {
+func loadKeys(ctx context.Context, cfg config.Config, log *slog.Logger, db store.KeyCheck) (*secret.Keys, error) {
+	if cfg.SecretKey == "" {
+		warnOpenKeyFile(log, filepath.Join(cfg.DataDir, secret.KeyFileName))
+	}
 	master, err := secret.ReadMaster(cfg.DataDir, cfg.SecretKey)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, kerr := db.KeyCheck(ctx); !errors.Is(kerr, store.ErrNotFound) {
@@ -197,6 +200,17 @@ func loadKeys(ctx context.Context, cfg config.Config, db store.KeyCheck) (*secre
 		return nil, err
 	}
 	return secret.New(master)
+}
+
+// warnOpenKeyFile says so when the key file could be read by other users
+// (copied in under a umask's 0644): ReadMaster takes those permissions away,
+// but whoever could log in on the machine meanwhile may hold the key, which
+// opens every sealed secret.
+func warnOpenKeyFile(log *slog.Logger, path string) {
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+		log.Warn("the secret key file was readable by other users; it is now readable by this user only. Whoever could read it may hold the key: consider who could log in on this machine",
+			"file", path, "mode", fmt.Sprintf("%04o", info.Mode().Perm()))
+	}
 }
 
 // databaseBesideKey refuses a SQLite data directory that holds secret.key
