@@ -73,6 +73,27 @@ func TestDovecotSignIn(t *testing.T) {
 	}
 }
 
+// TestDovecotRequiresTheMailScope: with introspect_any, every active token
+// of a user — one they gave an unrelated application too — would open their
+// mailbox; Dovecot's "scope" setting confines it to tokens that hold the
+// scope meant for mail, which it reads from the introspection's scope.
+func TestDovecotRequiresTheMailScope(t *testing.T) {
+	w := newWorld(t, app.Registration{Name: "Mail client"})
+	introspection, _ := url.Parse(w.base + pathIntro)
+	introspection.User = url.UserPassword(w.rs.ID, w.rsKey)
+	dovecot := testdovecot.StartWith(t, testdovecot.Options{IntrospectionURL: introspection.String(), Scope: "WRITE"})
+	other := w.issue(w.alice, w.client, w.secret, "READ").str("access_token")
+	wantRefused(t, dialIMAP(t, dovecot.IMAPAddr).Authenticate(xoauth2.NewClient("alice", other)))
+	mail := w.issue(w.alice, w.client, w.secret, "WRITE").str("access_token")
+	c := dialIMAP(t, dovecot.IMAPAddr)
+	if err := c.Authenticate(xoauth2.NewClient("alice", mail)); err != nil {
+		t.Fatalf("AUTHENTICATE with a token holding the mail scope: %v", err)
+	}
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatalf("LOGOUT: %v", err)
+	}
+}
+
 // dialIMAP connects to Dovecot, with every later wait bounded by a deadline.
 func dialIMAP(t *testing.T, addr string) *imapclient.Client {
 	t.Helper()

@@ -9,14 +9,19 @@ import (
 // oauth2Config is the passdb oauth2 file, the one docs/protocol.md shows.
 // Dovecot 2.3 posts token=…&client_id=&client_secret= with the URL's
 // credentials as HTTP Basic.
-func oauth2Config(introspectionURL string) string {
-	return `introspection_mode = post
+// scope, when set, is the scope a token must hold (the "scope" line).
+func oauth2Config(introspectionURL, scope string) string {
+	conf := `introspection_mode = post
 introspection_url = ` + introspectionURL + `
 username_attribute = username
 active_attribute = active
 active_value = true
 timeout_msecs = 10000
 `
+	if scope != "" {
+		conf += "scope = " + scope + "\n"
+	}
+	return conf
 }
 
 // passwdFile is a passwd-file passdb: user:{PLAIN}password (test passwords

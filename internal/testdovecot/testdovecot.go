@@ -46,6 +46,9 @@ type Options struct {
 	// and OAUTHBEARER tokens there (http://CLIENT_ID:CLIENT_SECRET@HOST:PORT/…/introspect,
 	// an application that may introspect every application's tokens).
 	IntrospectionURL string
+	// Scope, when set, is the scope Dovecot requires of a token (its
+	// oauth2 "scope" setting), read from the introspection's scope.
+	Scope string
 	// Passwords, when set, adds a passwd-file passdb with these users and
 	// passwords for PLAIN, LOGIN and USER/PASS.
 	Passwords map[string]string
@@ -122,7 +125,7 @@ func StartWith(t testing.TB, o Options) *Dovecot {
 		l.introspection = true
 		// Readable by Dovecot's auth process, which runs as another
 		// account (throw-away test credentials).
-		writeFile(t, filepath.Join(dir, "oauth2.conf.ext"), oauth2Config(o.IntrospectionURL), 0o644)
+		writeFile(t, filepath.Join(dir, "oauth2.conf.ext"), oauth2Config(o.IntrospectionURL, o.Scope), 0o644)
 	}
 	if len(o.Passwords) > 0 {
 		l.passwords = true
