@@ -55,9 +55,8 @@ func (g *globals) loadConfig(cmd *cobra.Command, serving bool, apply func(*confi
 	return g.settings.Load(cmd, serving, apply)
 }
 
-// newLogger and requireDatabase are cli's, by the names the commands here use.
+// newLogger is cli's, by the name the commands here use.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger { return cli.NewLogger(cfg, w) }
-func requireDatabase(cfg config.Config) error               { return cli.RequireDatabase(cfg) }
 
 // open builds a node for a management command; logs go to stderr.
 func (g *globals) open(cmd *cobra.Command) (*server.Gatehouse, error) {
