@@ -29,6 +29,11 @@ const firstAdminFile = "initial-admin-password"
 func ensureFirstAdmin(ctx context.Context, stderr io.Writer, node *server.Gatehouse, fromEnv string) (bool, error) {
 	if fromEnv != "" {
 		password, err := node.Users.EnsureAdmin(ctx, fromEnv)
+		if err == nil && password == "" {
+			// Not silently: an operator who set it to reset a password
+			// would otherwise think it done.
+			node.Log.Info("GATEHOUSE_ADMIN_PASSWORD is ignored: it sets the first administrator's password on the first start only; change a password with `gatehouse user set-password`")
+		}
 		return password != "", err
 	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {

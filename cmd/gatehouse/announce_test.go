@@ -80,6 +80,10 @@ func TestFirstAdminPasswordNeverLost(t *testing.T) {
 	if created, err := ensureFirstAdmin(t.Context(), &logs, node, ""); created || err != nil {
 		t.Fatalf("a later start = %v, %v; want nothing created", created, err)
 	}
+	// A password in the environment on a later start is not used, and says so.
+	if created, err := ensureFirstAdmin(t.Context(), &logs, node, "an-env-password-1"); created || err != nil || !strings.Contains(logs.String(), "GATEHOUSE_ADMIN_PASSWORD is ignored") {
+		t.Fatalf("a later start with GATEHOUSE_ADMIN_PASSWORD = %v, %v; want nothing created, and a line saying so", created, err)
+	}
 	if again, err := os.ReadFile(path); err != nil || !bytes.Equal(again, data) {
 		t.Errorf("a later start changed %s: %q, %v", firstAdminFile, again, err)
 	}

@@ -491,8 +491,13 @@ func (c *Config) validate(serving bool) error {
 	if l.RefreshGrace > 0 && (l.RefreshGraceReuses < 1 || l.RefreshGraceReuses > 10) {
 		errs = append(errs, errors.New("lifetimes.refresh_grace_reuses must be 1 to 10 when lifetimes.refresh_grace is set"))
 	}
-	if c.Limits.RefreshTokensPerUserClient < 0 || c.Limits.Clients < 0 {
-		errs = append(errs, errors.New("limits must not be negative"))
+	for _, limit := range []struct {
+		name string
+		n    int
+	}{{"limits.refresh_tokens_per_user_client", c.Limits.RefreshTokensPerUserClient}, {"limits.clients", c.Limits.Clients}} {
+		if limit.n < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative, not %d (0 is unlimited)", limit.name, limit.n))
+		}
 	}
 	for _, p := range c.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {

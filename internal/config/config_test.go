@@ -511,3 +511,19 @@ func TestUpperBounds(t *testing.T) {
 		t.Errorf("an idle timeout past the absolute one: %q", w)
 	}
 }
+
+// TestNegativeLimitsAreNamed: a negative limit is refused naming which.
+func TestNegativeLimitsAreNamed(t *testing.T) {
+	c := Default()
+	c.Dev = true
+	c.Limits.Clients = -1
+	if err := c.ValidateServe(); err == nil || !strings.Contains(err.Error(), "limits.clients must not be negative, not -1") {
+		t.Fatalf("limits.clients -1: %v", err)
+	}
+	c = Default()
+	c.Dev = true
+	c.Limits.RefreshTokensPerUserClient = -3
+	if err := c.ValidateServe(); err == nil || !strings.Contains(err.Error(), "limits.refresh_tokens_per_user_client must not be negative, not -3") {
+		t.Fatalf("limits.refresh_tokens_per_user_client -3: %v", err)
+	}
+}
