@@ -190,9 +190,16 @@ func (s *Service) CompleteAuthorization(ctx context.Context, cb Callback) (Compl
 // the code and stores the tokens in in's vault.
 func (s *Service) exchange(ctx context.Context, in *store.Integration, pending store.IntegrationAuth, cb Callback) *Failure {
 	q := cb.Query
-	if redirect := s.RedirectURL(*in); redirect != pending.RedirectURL || !strings.HasSuffix(redirect, "/"+cb.Key) {
+	redirect := s.RedirectURL(*in)
+	if redirect != pending.RedirectURL {
 		return fail(problem("integration.endpoints_changed",
 			"the integration's endpoints changed while it was being authorized: register the new redirect URL at the provider and authorize again"))
+	}
+	if !strings.HasSuffix(redirect, "/"+cb.Key) {
+		// The provider sent the browser to another integration's redirect
+		// URL (its registration names the wrong one), or someone did.
+		return fail(problem("integration.wrong_callback",
+			"the answer came to another integration's redirect URL, not this one's: check the redirect URL registered at the provider and authorize again"))
 	}
 	if iss := q.Get("iss"); q.Has("iss") && in.Issuer != "" && strings.TrimRight(iss, "/") != strings.TrimRight(in.Issuer, "/") {
 		return fail(problem("integration.wrong_issuer", "the answer came from the issuer %s, not %s: authorize again", providerText(iss), in.Issuer))

@@ -371,3 +371,29 @@ func TestSlowCodeExchangeAnswersInTime(t *testing.T) {
 		t.Fatalf("after the slow exchange: %v", err)
 	}
 }
+
+// TestAnswerAtAnotherIntegrationsCallback: a provider that sends the browser
+// to another integration's redirect URL (its registration names the wrong
+// one) is told so, not that the endpoints changed, and nothing is stored.
+func TestAnswerAtAnotherIntegrationsCallback(t *testing.T) {
+	e := newEnv(t)
+	p := testprovider.Start(t, testprovider.Options{})
+	in := e.create(Settings{Provider: Custom}, p)
+	u, _, err := e.s.StartAuthorization(t.Context(), root, in.ID, binding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, q := p.Approve(t, u)
+	c, err := e.s.CompleteAuthorization(t.Context(), Callback{Key: "AAAAAAAAAAAAAAAA", Query: q, Binding: binding})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failure error
+	if c.Failure != nil {
+		failure = c.Failure
+	}
+	wantKey(t, "an answer at another integration's callback", failure, "integration.wrong_callback")
+	if !e.get(in.ID).Vault.AuthorizedAt.IsZero() {
+		t.Error("tokens were stored from an answer at the wrong callback")
+	}
+}
