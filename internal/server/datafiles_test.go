@@ -100,15 +100,7 @@ func TestFailedFirstStartLeavesNoKey(t *testing.T) {
 // to date gets no line.
 func TestOpenLogsWhatItDidToTheSchema(t *testing.T) {
 	cfg := devConfig(t)
-	start := func() string {
-		var out strings.Builder
-		g, err := openWithLog(cfg, &out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.Close()
-		return out.String()
-	}
+	start := func() string { return openAndClose(t, cfg) }
 	if out := start(); !strings.Contains(out, "database created") || !strings.Contains(out, "schema_version=") || !strings.Contains(out, cfg.SQLitePath()) {
 		t.Fatalf("the first start logged %q", out)
 	}
@@ -127,6 +119,18 @@ func devConfig(t *testing.T) config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// openAndClose opens a node on cfg and closes it, returning what it logged.
+func openAndClose(t *testing.T, cfg config.Config) string {
+	t.Helper()
+	var out strings.Builder
+	g, err := openWithLog(cfg, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	return out.String()
 }
 
 // openWithLog opens a node on cfg, with a cheap hash, logging to out.
@@ -175,21 +179,9 @@ func TestSealedDatabaseWithoutItsKeyMakesNoKey(t *testing.T) {
 // that was private gets no such line.
 func TestOpenKeyFileIsRestrictedAndSaidSo(t *testing.T) {
 	cfg := devConfig(t)
-	g, err := openWithLog(cfg, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.Close()
+	openAndClose(t, cfg) // makes the key
 	key := filepath.Join(cfg.DataDir, "secret.key")
-	start := func() string {
-		var out strings.Builder
-		g, err := openWithLog(cfg, &out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.Close()
-		return out.String()
-	}
+	start := func() string { return openAndClose(t, cfg) }
 	if out := start(); strings.Contains(out, "readable by other users") {
 		t.Fatalf("a private key file was reported open: %s", out)
 	}

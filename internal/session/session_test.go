@@ -32,6 +32,23 @@ func (c *countingStore) UpdateSession(ctx context.Context, token string, data []
 	return c.Store.UpdateSession(ctx, token, data, expiry)
 }
 
+// visit GETs path from h with cookie (if any), returning the session cookie
+// the answer set (nil if none) and its body.
+func visit(h http.Handler, path string, cookie *http.Cookie) (*http.Cookie, string) {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == Cookie {
+			return c, rec.Body.String()
+		}
+	}
+	return nil, rec.Body.String()
+}
+
 func TestIdleSessionsWriteRarelyAndExpire(t *testing.T) {
 	raw, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
 	if err != nil {
@@ -53,18 +70,11 @@ func TestIdleSessionsWriteRarelyAndExpire(t *testing.T) {
 
 	var cookie *http.Cookie
 	get := func(path string) string {
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		if cookie != nil {
-			req.AddCookie(cookie)
+		set, body := visit(h, path, cookie)
+		if set != nil {
+			cookie = set
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		for _, c := range rec.Result().Cookies() {
-			if c.Name == Cookie {
-				cookie = c
-			}
-		}
-		return rec.Body.String()
+		return body
 	}
 
 	get("/put")
@@ -141,18 +151,8 @@ func TestSignOutIsNotUndoneByARequestInFlight(t *testing.T) {
 	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, m.GetString(r.Context(), "v")) })
 	h := m.Wrap(mux, func(w http.ResponseWriter, _ *http.Request, err error) { t.Errorf("session error: %v", err) })
 	serve := func(path string, cookie *http.Cookie) *http.Cookie {
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		if cookie != nil {
-			req.AddCookie(cookie)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		for _, c := range rec.Result().Cookies() {
-			if c.Name == Cookie {
-				return c
-			}
-		}
-		return nil
+		set, _ := visit(h, path, cookie)
+		return set
 	}
 	cookie := serve("/put", nil)
 	if cookie == nil {
@@ -167,11 +167,7 @@ func TestSignOutIsNotUndoneByARequestInFlight(t *testing.T) {
 	serve("/logout", cookie)
 	close(resume)
 	<-done
-	req := httptest.NewRequest(http.MethodGet, "/get", nil)
-	req.AddCookie(cookie)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if got := rec.Body.String(); got != "" {
+	if _, got := visit(h, "/get", cookie); got != "" {
 		t.Fatalf("the signed-out session came back: %q", got)
 	}
 }
