@@ -46,12 +46,17 @@ func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, l
 	// DELETE … LIMIT is not standard SQL (nor in every SQLite build). A 0 time
 	// means never. The token conditions spell "<> 0" exactly as their partial
 	// indexes do, so the planner can use them.
+	//
+	// What detects a replay is kept as long as a replay is to be detected: a
+	// used code RevokedRetention past its expiry, and a rotated refresh
+	// token RotatedRetention past its rotation whatever its own (idle)
+	// expiry, which the expiry rule therefore leaves alone.
 	deletes := []struct {
 		query string
 		arg   int64
 	}{
-		{`DELETE FROM codes WHERE hash IN (SELECT hash FROM codes WHERE expires_at <> 0 AND expires_at < $1 LIMIT $2)`, nowMS},
-		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires_at <> 0 AND expires_at < $1 LIMIT $2)`, revoked},
+		{`DELETE FROM codes WHERE hash IN (SELECT hash FROM codes WHERE expires_at <> 0 AND expires_at < $1 LIMIT $2)`, revoked},
+		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires_at <> 0 AND expires_at < $1 AND NOT (kind = 'refresh' AND rotated_at <> 0) LIMIT $2)`, revoked},
 		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE revoked_at <> 0 AND revoked_at < $1 LIMIT $2)`, revoked},
 		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE rotated_at <> 0 AND rotated_at < $1 AND kind = 'refresh' LIMIT $2)`, rotated},
 		{`DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE expiry < $1 LIMIT $2)`, nowMS},

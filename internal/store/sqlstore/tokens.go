@@ -366,7 +366,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, now time
 		}
 		nowMS := ms(now)
 		live := revokedAt == 0 && (expiresAt == 0 || expiresAt > nowMS)
-		if live && grace.Window > 0 && grace.Max > 0 && nowMS-rotatedAt <= grace.Window.Milliseconds() {
+		inGrace := grace.Window > 0 && grace.Max > 0 && nowMS-rotatedAt <= grace.Window.Milliseconds()
+		if inGrace && revokedAt == 0 && !live {
+			// Expired (its idle lifetime) since its rotation: a client's
+			// retry, which the window lets through, of a token that is no
+			// longer good, not a replay.
+			return store.ErrNotFound
+		}
+		if live && inGrace {
 			// Counting the reuse is conditional, so concurrent reuses
 			// cannot all see room for one more.
 			res, err := tx.ExecContext(ctx, `UPDATE tokens SET grace_reuses = grace_reuses + 1

@@ -27,7 +27,7 @@ func testPurgeBatches(t *testing.T, s store.Store) {
 	}
 	var dueCodes, dueTokens [][]byte
 	for i := range 5 {
-		dueCodes = append(dueCodes, code(fmt.Sprint("code-due-", i), now.Add(-time.Minute)))
+		dueCodes = append(dueCodes, code(fmt.Sprint("code-due-", i), now.Add(-2*time.Hour))) // past RevokedRetention
 	}
 	liveCode := code("code-live", now.Add(time.Minute))
 	for i := range 4 {

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IntegrationAuths", testIntegrationAuths},
 		{"ConcurrentTakeIntegrationAuth", testConcurrentTakeIntegrationAuth},
 		{"Purge", testPurge},
+		{"PurgeKeepsWhatDetectsAReplay", testPurgeKeepsWhatDetectsAReplay},
 		{"PurgeBatches", testPurgeBatches},
 		{"Audit", testAudit},
 		{"PendingEvent", testPendingEvent},
@@ -922,6 +923,21 @@ func testRotateGrace(t *testing.T, s store.Store) {
 	err = s.RotateRefreshToken(ctx, refreshOf("q1"), late, grace, pair("q2b", "g2", "c1", "u1", late))
 	wantErr(t, "RotateRefreshToken past the window", err, store.ErrTokenReused)
 	wantActive(t, s, late, false, refreshOf("q2"), accessOf("q2"))
+
+	// A retry inside the window of a token whose own (idle) expiry passed
+	// since its rotation is an expired token, not a replay: refused, and
+	// the grant it rotated into stays.
+	idle := pair("e1", "g3", "c1", "u1", t0)
+	idle.Refresh.ExpiresAt = rotated.Add(time.Second)
+	issue(t, s, idle)
+	if err := s.RotateRefreshToken(ctx, refreshOf("e1"), rotated, grace, pair("e2", "g3", "c1", "u1", rotated)); err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+	retry = rotated.Add(2 * time.Second) // inside the window, past e1's expiry
+	err = s.RotateRefreshToken(ctx, refreshOf("e1"), retry, grace, pair("e2b", "g3", "c1", "u1", retry))
+	wantErr(t, "a retry in the window of a token expired since", err, store.ErrNotFound)
+	wantMissing(t, s, refreshOf("e2b"))
+	wantActive(t, s, retry, true, refreshOf("e2"), accessOf("e2"))
 }
 
 func testRotateNoGrace(t *testing.T, s store.Store) {
@@ -1462,12 +1478,13 @@ func testPurge(t *testing.T, s store.Store) {
 	}
 	gone, kept := [][]byte{}, [][]byte{}
 
-	// Codes go once expired.
+	// Codes go RevokedRetention after they expired (a used one is what
+	// detects its replay).
 	for _, c := range []struct {
 		name    string
 		expires time.Time
 		keep    bool
-	}{{"code-expired", ago(time.Millisecond), false}, {"code-live", now.Add(time.Minute), true}} {
+	}{{"code-expired", ago(25 * time.Hour), false}, {"code-expired-recent", ago(time.Millisecond), true}, {"code-live", now.Add(time.Minute), true}} {
 		code := store.Code{Hash: hash(c.name), ClientID: "c1", GrantID: "g-" + c.name, CreatedAt: t0, ExpiresAt: c.expires}
 		if err := s.CreateCode(ctx, code); err != nil {
 			t.Fatalf("CreateCode: %v", err)
@@ -1528,8 +1545,10 @@ func testPurge(t *testing.T, s store.Store) {
 	}
 	_, err = s.CodeByHash(ctx, hash("code-expired"))
 	wantErr(t, "CodeByHash(expired) after purge", err, store.ErrNotFound)
-	if _, err := s.CodeByHash(ctx, hash("code-live")); err != nil {
-		t.Errorf("CodeByHash(live) after purge: %v", err)
+	for _, name := range []string{"code-live", "code-expired-recent"} {
+		if _, err := s.CodeByHash(ctx, hash(name)); err != nil {
+			t.Errorf("CodeByHash(%s) after purge: %v", name, err)
+		}
 	}
 	if _, found, err := s.FindSession(ctx, "s-live", now); err != nil || !found {
 		t.Errorf("FindSession(live) after purge = %v, %v; want found", found, err)
@@ -1540,6 +1559,33 @@ func testPurge(t *testing.T, s store.Store) {
 	if n, err := s.Purge(ctx, now, policy, 1000); err != nil || n != 0 {
 		t.Errorf("second Purge = %d, %v; want 0, nil", n, err)
 	}
+}
+
+// testPurgeKeepsWhatDetectsAReplay: a rotated refresh token is kept for
+// RotatedRetention even once its own (idle) expiry has passed, and a used
+// code for RevokedRetention past its expiry: each is what detects its
+// replay, and purging it by the expiry rule let a thief's replay through.
+func testPurgeKeepsWhatDetectsAReplay(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	now := at(48 * time.Hour)
+	policy := store.PurgePolicy{RevokedRetention: 0, RotatedRetention: time.Hour}
+	old := pair("idle", "g-idle", "c1", "u1", now.Add(-2*time.Hour))
+	old.Refresh.ExpiresAt = now.Add(-10 * time.Minute) // an idle lifetime, run out
+	issue(t, s, old)
+	if err := s.RotateRefreshToken(ctx, refreshOf("idle"), now.Add(-30*time.Minute), store.ReuseGrace{}, pair("idle-next", "g-idle", "c1", "u1", now.Add(-30*time.Minute))); err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
+	if _, err := s.Purge(ctx, now, policy, 1000); err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	if _, err := s.TokenByHash(ctx, refreshOf("idle")); err != nil {
+		t.Errorf("a rotated refresh token past its idle expiry was purged within RotatedRetention: %v", err)
+	}
+	if _, err := s.Purge(ctx, now.Add(time.Hour), policy, 1000); err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	wantMissing(t, s, refreshOf("idle"))
 }
 
 func testAudit(t *testing.T, s store.Store) {
