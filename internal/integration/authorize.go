@@ -226,6 +226,7 @@ func (s *Service) exchange(ctx context.Context, in *store.Integration, pending s
 	cfg := s.config(*in, clientSecret)
 	cfg.RedirectURL = pending.RedirectURL
 	ctx, seen := recordAnswer(ctx)
+	asked := s.now()
 	tok, err := cfg.Exchange(s.withClient(ctx), code, opts...)
 	if err != nil {
 		return transportError(err, in.TokenURL, seconds(s.timeout), seen)
@@ -234,7 +235,7 @@ func (s *Service) exchange(ctx context.Context, in *store.Integration, pending s
 		return f
 	}
 	now := s.now()
-	v := s.vaultOf(*in, tok, sealedTokens{}, store.IntegrationVault{Scope: strings.Join(in.Scopes, " ")}, now)
+	v := s.vaultOf(*in, tok, sealedTokens{}, store.IntegrationVault{Scope: strings.Join(in.Scopes, " ")}, asked, now)
 	v.AuthorizedAt, v.RefreshedAt = now, time.Time{}
 	v.NextRefreshAt = schedule(v, tok.RefreshToken != "", now)
 	if v.Account == "" && in.UserinfoURL != "" {

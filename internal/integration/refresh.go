@@ -184,6 +184,7 @@ func (s *Service) refreshHeld(ctx context.Context, in store.Integration, force b
 		// refresh token. Leave it to whoever claims it next.
 		return Token{}, errLeaseShort
 	}
+	asked := s.now()
 	tok, rotated, f := s.callProvider(ctx, in, t.Refresh)
 	now = s.now()
 	if f == nil {
@@ -200,7 +201,7 @@ func (s *Service) refreshHeld(ctx context.Context, in store.Integration, force b
 		}
 		return s.failed(in, t, f, force, now)
 	}
-	next := s.vaultOf(in, tok, t, v, now)
+	next := s.vaultOf(in, tok, t, v, asked, now)
 	if err := s.finish(in, next); err != nil {
 		return Token{}, err
 	}

@@ -406,3 +406,20 @@ func TestDiscoveryAnswersWithinAnswerWithin(t *testing.T) {
 		t.Fatalf("discovery at a silent issuer = %v", err)
 	}
 }
+
+// TestLifetimeCountsFromTheRequest: a token's expiry counts from when the
+// refresh was asked for, not from when the provider's answer arrived — the
+// provider's clock started first, and counting from the answer handed the
+// token out past its real expiry by as long as the provider took.
+func TestLifetimeCountsFromTheRequest(t *testing.T) {
+	e := newEnv(t)
+	p := testprovider.Start(t, testprovider.Options{RefreshDelay: time.Second})
+	in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+	if _, err := e.s.AccessToken(t.Context(), in.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	v := e.get(in.ID).Vault
+	if lived := v.ExpiresAt.Sub(v.RefreshedAt); lived > time.Hour-900*time.Millisecond {
+		t.Fatalf("a 1h token from a provider that took 1 s expires %v after its answer; want at most 1h less the second", lived)
+	}
+}

@@ -146,8 +146,11 @@ func backoff(failures int) time.Duration {
 
 // vaultOf builds the vault of a token response. previous keeps the refresh
 // token when the answer carries none (Google's refresh) and the account and
-// scope when the answer does not say.
-func (s *Service) vaultOf(in store.Integration, tok *oauth2.Token, previous sealedTokens, prev store.IntegrationVault, now time.Time) store.IntegrationVault {
+// scope when the answer does not say. The token's lifetime counts from
+// asked, when the request left: the provider's clock started before its
+// answer arrived, so counting from now would hand the token out past its
+// expiry by as long as the provider took.
+func (s *Service) vaultOf(in store.Integration, tok *oauth2.Token, previous sealedTokens, prev store.IntegrationVault, asked, now time.Time) store.IntegrationVault {
 	t := sealedTokens{Access: tok.AccessToken, Refresh: tok.RefreshToken, Type: tok.TokenType}
 	if t.Refresh == "" {
 		t.Refresh = previous.Refresh
@@ -160,7 +163,7 @@ func (s *Service) vaultOf(in store.Integration, tok *oauth2.Token, previous seal
 		v.Scope = grantedScope(scope)
 	}
 	if tok.ExpiresIn > 0 {
-		v.ExpiresAt = now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+		v.ExpiresAt = asked.Add(time.Duration(tok.ExpiresIn) * time.Second)
 	}
 	if account := idTokenAccount(tok); account != "" {
 		v.Account = account
