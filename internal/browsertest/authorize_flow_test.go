@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -200,4 +202,38 @@ func wantLang(t *testing.T, ctx context.Context, lang string) {
 func exists(t *testing.T, ctx context.Context, css string) bool {
 	t.Helper()
 	return evaluate[bool](t, ctx, `!!document.querySelector(`+jsString(css)+`)`)
+}
+
+// TestLongNamesWrapOnPhones: an application's name may be 200 characters
+// without a space, and its description may hold line breaks. On a phone the
+// sign-in and consent pages wrap the name rather than widen the page past
+// the screen, and the consent page keeps the description's lines.
+func TestLongNamesWrapOnPhones(t *testing.T) {
+	n := startNode(t)
+	cb := newCallback(t)
+	n.createUser("alice", "alice-password", store.LevelUser)
+	name := strings.Repeat("Longname", 25)
+	c, _ := n.createClient(cb, app.Registration{Name: name, Description: "Line one.\nLine two."})
+	ctx := newBrowser(t)
+	navigate(t, ctx, n.base+"/healthz") // a page to emulate the phone's screen on
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	fits := func(page string) {
+		t.Helper()
+		// A page wider than the screen widens the layout viewport too
+		// (innerWidth), so it is compared with the screen itself.
+		if w := evaluate[[]float64](t, ctx, `[document.documentElement.scrollWidth, screen.width]`); w[0] > w[1] {
+			t.Errorf("the %s page is %vpx wide on a %vpx screen", page, w[0], w[1])
+		}
+	}
+	navigate(t, ctx, n.authorizeURL(c, cb, "READ", "st-long"))
+	fits("sign-in")
+	screenshot(t, ctx, "signin-long-name-375px")
+	submitSignIn(t, ctx, "alice", "alice-password")
+	fits("consent")
+	screenshot(t, ctx, "consent-long-name-375px")
+	if got := evaluate[string](t, ctx, `document.querySelector(".description").innerText`); got != "Line one.\nLine two." {
+		t.Errorf("the description reads %q", got)
+	}
 }
