@@ -32,6 +32,13 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, formProblem{Message: p.t(r, "password.mismatch"), Field: "new_password_repeat"})
 		return
 	}
+	// Two fields of the same form compared: nothing is learnt of the stored
+	// password, and a "change" that keeps it would end the other sessions
+	// and say it was changed.
+	if next == r.PostFormValue("current_password") {
+		refuse(http.StatusBadRequest, formProblem{Message: p.t(r, "password.same"), Field: "new_password"})
+		return
+	}
 	event := store.AuditEvent{Actor: u.Username, Username: u.Username, Address: clientAddr(r).String()}
 	changeCtx, changed := p.audit.Pending(ctx, store.AuditEvent{Kind: audit.UserPasswordOwn, Actor: event.Actor, Username: event.Username, Address: event.Address})
 	after, err := p.users.ChangePassword(changeCtx, u.Username, r.PostFormValue("current_password"), next, clientAddr(r))

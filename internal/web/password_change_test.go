@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -66,6 +67,14 @@ func TestPasswordChange(t *testing.T) {
 	phone := s.browser("en")
 	phone.signIn("alice", "old-password")
 	before, _ := s.gh.Users.ByUsername(ctx, "alice")
+	// The form names its account for password managers.
+	if !strings.Contains(phone.get("/").body, `<input type="text" name="username" autocomplete="username" value="alice" hidden readonly>`) {
+		t.Error("the password form has no username for password managers")
+	}
+	// A signed-in browser back at the sign-in page goes on where it led.
+	if a := phone.get("/login?next=%2Fplugins%2Fservlet%2Foauth2%2Fauthorized-apps"); a.status != http.StatusSeeOther || a.location != "/plugins/servlet/oauth2/authorized-apps" {
+		t.Errorf("the sign-in page, signed in: %d to %q", a.status, a.location)
+	}
 
 	for _, lang := range web.Languages {
 		b := s.browser(lang)
@@ -78,6 +87,7 @@ func TestPasswordChange(t *testing.T) {
 			{"wrong current password", "not-the-password", "new-password", "new-password", http.StatusUnauthorized, s.msgs.T(lang, "password.wrong")},
 			{"repeat differs", "old-password", "new-password", "new-passwort", http.StatusBadRequest, s.msgs.T(lang, "password.mismatch")},
 			{"too short", "old-password", "short", "short", http.StatusBadRequest, s.msgs.T(lang, "refusal.user.password_short", user.MinPasswordLength)},
+			{"the same password", "old-password", "old-password", "old-password", http.StatusBadRequest, s.msgs.T(lang, "password.same")},
 		} {
 			a := b.changePassword(tc.current, tc.next, tc.repeat)
 			if a.status != tc.status {
