@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -71,8 +72,14 @@ func hasBody(r *http.Request) bool {
 // refused rather than replaced.
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return err // *http.MaxBytesError, or a broken connection
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig), errors.Is(err, context.Canceled):
+		return err // 413, or a caller that went away (499)
+	case err != nil:
+		// A chunked encoding broken by the client, a body that ends before
+		// its Content-Length: the request's fault, not the server's.
+		return badRequest("the request body could not be read: it ends before its stated length, or its encoding is broken")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("a JSON body is required")

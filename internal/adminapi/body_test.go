@@ -1,10 +1,14 @@
 package adminapi_test
 
 import (
+	"bufio"
 	"bytes"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Bad bodies are refused with a JSON error and the right status, never a 500.
@@ -71,4 +75,44 @@ func TestRequestBodies(t *testing.T) {
 	}
 	// A charset parameter is fine.
 	want(t, f.admin.do("PATCH", adminPathUser+"/uma", raw{"application/json; charset=utf-8", []byte(`{"email":"uma@example.com"}`)}), http.StatusOK, "")
+}
+
+// TestUnreadableBodyIsABadRequest: a body that cannot be read — a chunked
+// encoding broken by the client (an invalid chunk size), or one that ends
+// before its Content-Length — is the caller's mistake, answered 400 as the
+// OAuth endpoints and the console answer it, not a 500 logged as the
+// server's failure.
+func TestUnreadableBodyIsABadRequest(t *testing.T) {
+	f := newFixture(t)
+	host := strings.TrimPrefix(f.base, "http://")
+	head := "POST " + adminPathUser + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + f.root.bearer + "\r\nContent-Type: application/json\r\n"
+	for _, tc := range []struct {
+		name, request string
+		halfClose     bool // the client sends no more, and waits for the answer
+	}{
+		{"an invalid chunk size", head + "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", false},
+		{"a body shorter than its Content-Length", head + "Content-Length: 500\r\n\r\n{\"username\": \"x\"}", true},
+	} {
+		name := tc.name
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(conn, tc.request); err != nil {
+			t.Fatal(err)
+		}
+		if tc.halfClose {
+			conn.(*net.TCPConn).CloseWrite()
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "invalid_request") {
+			t.Errorf("%s: %d %s, want 400 invalid_request", name, resp.StatusCode, body)
+		}
+	}
 }
