@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -35,7 +36,7 @@ func TestSignInRefusesMalformedForms(t *testing.T) {
 		"two passwords, the first right":    {url.Values{"username": {"carol"}, "password": {"carol-password", "x"}}, "error.bad_form"},
 		"a username that is not UTF-8":      {url.Values{"username": {"\xff\xfe"}, "password": {"carol-password"}}, "error.bad_form"},
 		"two next fields (an open for two)": {url.Values{"username": {"carol"}, "password": {"carol-password"}, "next": {"/account", "/admin"}}, "error.bad_form"},
-		"a NUL in the username":             {url.Values{"username": {"car\x00ol"}, "password": {"carol-password"}}, "login.bad_form"},
+		"a NUL in the username":             {url.Values{"username": {"car\x00ol"}, "password": {"carol-password"}}, "error.bad_form"}, // in no field of any form
 		"a newline in the username":         {url.Values{"username": {"carol\n"}, "password": {"carol-password"}}, "login.bad_form"},
 	}
 	// More malformed posts than the address's 20 failures and the account's 5.
@@ -109,5 +110,23 @@ func TestTabsOpenedAtSignInShareTheFormToken(t *testing.T) {
 	}
 	if a := b.do("POST", "/logout/everywhere", url.Values{"csrf_token": {tokens[len(tokens)-1]}}); a.status != http.StatusSeeOther {
 		t.Fatalf("a tab's form: %d", a.status)
+	}
+}
+
+// TestFormsRefuseNULs: no page's control sends a NUL, and PostgreSQL
+// refuses the byte in a text column (a 500 when it reached the store): a
+// form holding one is refused as no page's form, whatever field it is in —
+// here the authorized applications' revoke, which any user may post.
+func TestFormsRefuseNULs(t *testing.T) {
+	s := newSite(t)
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser("en")
+	b.signIn("carol", "carol-password")
+	for _, id := range []string{"\x00", "a\x00b", strings.Repeat("ab", 16) + "\x00"} {
+		if a := b.post("/plugins/servlet/oauth2/authorized-apps/revoke", url.Values{"client_id": {id}}); a.status != http.StatusBadRequest {
+			t.Errorf("revoke client_id %q: %d, want 400", id, a.status)
+		}
 	}
 }

@@ -583,7 +583,8 @@ func (p *Pages) badForm(w http.ResponseWriter, r *http.Request) {
 var multiValued = map[string]bool{"scope": true, "grant": true}
 
 // formShapeOK reports whether a posted form is one a page could send: each
-// field once (but multiValued ones), names and values valid UTF-8, and at
+// field once (but multiValued ones), names and values valid UTF-8 without a
+// NUL, and at
 // most one file per file field. Reading the first of two values let a
 // post say two things at once.
 func formShapeOK(r *http.Request) bool {
@@ -592,7 +593,8 @@ func formShapeOK(r *http.Request) bool {
 			return false
 		}
 		for _, v := range values {
-			if !utf8.ValidString(v) {
+			// No control sends a NUL, and PostgreSQL refuses the byte.
+			if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
 				return false
 			}
 		}
