@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,5 +195,30 @@ func TestOpenKeyFileIsRestrictedAndSaidSo(t *testing.T) {
 	}
 	if fi, _ := os.Stat(key); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("the key file is %04o after the start", fi.Mode().Perm())
+	}
+}
+
+// TestReadinessProbeThatHangsUp: a prober that went away (or half-closed its
+// connection) before the answer gets no "not ready" logged against a
+// database that is fine: only the database's own failure is one.
+func TestReadinessProbeThatHangsUp(t *testing.T) {
+	cfg := devConfig(t)
+	var logs strings.Builder
+	g, err := openWithLog(cfg, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	g.Handler().ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/readyz", nil))
+	if rec.Code == http.StatusServiceUnavailable || strings.Contains(logs.String(), "not ready") {
+		t.Fatalf("a prober that hung up: %d, logged %q", rec.Code, logs.String())
+	}
+	rec = httptest.NewRecorder()
+	g.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("a prober that waited: %d", rec.Code)
 	}
 }

@@ -345,6 +345,12 @@ func (g *Gatehouse) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := g.Store.Ready(ctx); err != nil {
+		if r.Context().Err() != nil {
+			// The prober hung up (or half-closed) before the answer: no word
+			// about the database, which was not asked to the end.
+			w.WriteHeader(oauth.StatusClientClosedRequest)
+			return
+		}
 		g.Log.Warn("not ready", "error", err)
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable) // the log says why
 		return
