@@ -158,10 +158,11 @@ func (s *Service) CompleteAuthorization(ctx context.Context, cb Callback) (Compl
 	// answers, so its tokens must be stored (and the outcome audited) even
 	// if the browser was answered first, in time for the HTTP server.
 	done := make(chan Completion, 1)
+	exchanging := c // the goroutine's own copy: c is answered below meanwhile
 	s.detached.Go(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease+s.timeout)
 		defer cancel()
-		c := c
+		c := exchanging
 		c.Failure = s.exchange(ctx, &c.Integration, pending, cb)
 		if c.Failure != nil {
 			s.record(ctx, actor, audit.IntegrationAuthFailure, in, c.Failure.Error())
