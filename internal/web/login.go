@@ -21,12 +21,6 @@ type loginData struct {
 
 func (p *Pages) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
-	// Already signed in (the back button after signing in, a bookmark):
-	// on to where the sign-in would have led, not a form to fill again.
-	if u, err := p.currentUser(r); err == nil && u != nil {
-		http.Redirect(w, r, next, http.StatusSeeOther)
-		return
-	}
 	p.render(w, r, http.StatusOK, "login", p.t(r, "login.title"), loginData{Next: next, ClientName: p.clientNameOf(r, next)})
 }
 

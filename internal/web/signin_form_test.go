@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
@@ -128,5 +130,29 @@ func TestFormsRefuseNULs(t *testing.T) {
 		if a := b.post("/plugins/servlet/oauth2/authorized-apps/revoke", url.Values{"client_id": {id}}); a.status != http.StatusBadRequest {
 			t.Errorf("revoke client_id %q: %d, want 400", id, a.status)
 		}
+	}
+}
+
+// TestFormAfterTheSessionEndedSaysSo: a form posted after the browser's
+// session ended (its idle timeout, here) says the user is no longer signed
+// in, not that the form may be a forgery.
+func TestFormAfterTheSessionEndedSaysSo(t *testing.T) {
+	s := newSite(t, func(c *config.Config) { c.Lifetimes.SessionIdle = time.Second })
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser("en")
+	b.signIn("carol", "carol-password")
+	token := hidden(b.get("/").body, "csrf_token")
+	time.Sleep(1100 * time.Millisecond)
+	a := b.do("POST", "/logout/everywhere", url.Values{"csrf_token": {token}})
+	if got, _ := element(a.body, `role="alert"`); a.status != http.StatusForbidden || got != s.msgs.T("en", "error.session_ended") {
+		t.Fatalf("a form after the session ended: %d, %q", a.status, got)
+	}
+	// A token that is simply wrong, in a live session, is still the forgery's answer.
+	b.signIn("carol", "carol-password")
+	a = b.do("POST", "/logout/everywhere", url.Values{"csrf_token": {"not-the-token"}})
+	if got, _ := element(a.body, `role="alert"`); a.status != http.StatusForbidden || got != s.msgs.T("en", "error.csrf") {
+		t.Fatalf("a wrong form token: %d, %q", a.status, got)
 	}
 }

@@ -558,7 +558,14 @@ func (p *Pages) acceptForm(w http.ResponseWriter, r *http.Request) bool {
 	}
 	got := r.PostFormValue("csrf_token")
 	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
-		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
+		message := "error.csrf"
+		if _, err := r.Cookie(session.Cookie); err == nil && len(p.sessions.Keys(r.Context())) == 0 {
+			// The browser had a session, which ended before this post (a
+			// sign-out in another tab, the idle timeout): say so, rather
+			// than suggest a forgery.
+			message = "error.session_ended"
+		}
+		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, message)})
 		return false
 	}
 	if !formShapeOK(r) {
