@@ -434,11 +434,15 @@ func (c *Config) validate(serving bool) error {
 	} {
 		if d < time.Second {
 			errs = append(errs, fmt.Errorf("%s must be at least 1s, not %v", name, d))
+		} else if d%time.Second != 0 {
+			errs = append(errs, fmt.Errorf("%s must be whole seconds, not %v: clients are told it in seconds", name, d))
 		}
 	}
 	for name, d := range map[string]time.Duration{"lifetimes.refresh_idle": l.RefreshIdle, "lifetimes.refresh_absolute": l.RefreshMax} {
 		if d != 0 && d < time.Second {
 			errs = append(errs, fmt.Errorf("%s must be 0 (none) or at least 1s, not %v", name, d))
+		} else if d%time.Second != 0 {
+			errs = append(errs, fmt.Errorf("%s must be whole seconds, not %v: clients are told it in seconds", name, d))
 		}
 	}
 	if c.Janitor.Interval < time.Second {

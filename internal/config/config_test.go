@@ -202,7 +202,7 @@ func TestValidateRefusesUnworkableDurations(t *testing.T) {
 		c := Default()
 		c.Lifetimes.AccessToken, c.Lifetimes.Code, c.Janitor.Interval = time.Second, time.Second, time.Second
 		c.Lifetimes.SessionIdle, c.Lifetimes.SessionMax = time.Second, time.Second
-		c.Lifetimes.RefreshIdle, c.Lifetimes.RefreshMax = time.Second, 1500*time.Millisecond
+		c.Lifetimes.RefreshIdle, c.Lifetimes.RefreshMax = time.Second, 2*time.Second
 		if err := c.Validate(); err != nil {
 			t.Fatal(err)
 		}
@@ -509,6 +509,18 @@ func TestUpperBounds(t *testing.T) {
 	c.Lifetimes.SessionIdle, c.Lifetimes.SessionMax = 24*time.Hour, time.Hour
 	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "the idle timeout never applies") {
 		t.Errorf("an idle timeout past the absolute one: %q", w)
+	}
+	c = Default()
+	c.Lifetimes.RefreshMax = 2 * time.Second
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "refresh_absolute is shorter than lifetimes.code") {
+		t.Errorf("a refresh lifetime shorter than a code's: %q", w)
+	}
+	// Lifetimes are told in whole seconds: a fraction is refused.
+	c = Default()
+	c.Dev = true
+	c.Lifetimes.AccessToken = 1500 * time.Millisecond
+	if err := c.ValidateServe(); err == nil || !strings.Contains(err.Error(), "lifetimes.access_token must be whole seconds") {
+		t.Errorf("an access token of 1.5s: %v", err)
 	}
 }
 

@@ -13,6 +13,9 @@ func (c Config) Warnings() []string {
 	if c.Lifetimes.SessionIdle > c.Lifetimes.SessionMax {
 		out = append(out, "lifetimes.session_idle is longer than lifetimes.session_absolute, which ends every session first: the idle timeout never applies")
 	}
+	if l := c.Lifetimes; l.RefreshMax != 0 && l.RefreshMax < l.Code {
+		out = append(out, "lifetimes.refresh_absolute is shorter than lifetimes.code: a code redeemed late gives a refresh token that has already ended")
+	}
 	if holdsEveryAddress(c.Metrics.Allow) {
 		out = append(out, "metrics.allow holds every address: anyone who reaches the node reads its metrics")
 	}
