@@ -19,10 +19,7 @@ import (
 // before any password is checked: the first of two usernames does not sign
 // in, and such posts cost nobody a throttled attempt.
 func TestSignInRefusesMalformedForms(t *testing.T) {
-	s := newSite(t)
-	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
-		t.Fatal(err)
-	}
+	s := siteWithCarol(t)
 	b := s.browser("en")
 	post := func(form url.Values) answer {
 		form.Set("csrf_token", hidden(b.get("/login").body, "csrf_token"))
@@ -65,10 +62,7 @@ func TestSignInRefusesMalformedForms(t *testing.T) {
 // browser is signed in: a signed-in session is checked against its own
 // token, which the pages it shows carry.
 func TestSignInFormTokenEndsAtSignIn(t *testing.T) {
-	s := newSite(t)
-	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
-		t.Fatal(err)
-	}
+	s := siteWithCarol(t)
 	b := s.browser("en")
 	loginToken := hidden(b.get("/login").body, "csrf_token")
 	if a := b.do("POST", "/login", url.Values{"csrf_token": {loginToken}, "username": {"carol"}, "password": {"carol-password"}}); a.status != http.StatusSeeOther {
@@ -91,10 +85,7 @@ func TestSignInFormTokenEndsAtSignIn(t *testing.T) {
 // two first page views each made a token, the last save won, and the other
 // tab's form answered "expired".
 func TestTabsOpenedAtSignInShareTheFormToken(t *testing.T) {
-	s := newSite(t)
-	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
-		t.Fatal(err)
-	}
+	s := siteWithCarol(t)
 	b := s.browser("en")
 	b.signIn("carol", "carol-password")
 	var tokens [4]string
@@ -120,10 +111,7 @@ func TestTabsOpenedAtSignInShareTheFormToken(t *testing.T) {
 // form holding one is refused as no page's form, whatever field it is in —
 // here the authorized applications' revoke, which any user may post.
 func TestFormsRefuseNULs(t *testing.T) {
-	s := newSite(t)
-	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
-		t.Fatal(err)
-	}
+	s := siteWithCarol(t)
 	b := s.browser("en")
 	b.signIn("carol", "carol-password")
 	for _, id := range []string{"\x00", "a\x00b", strings.Repeat("ab", 16) + "\x00"} {
@@ -137,10 +125,7 @@ func TestFormsRefuseNULs(t *testing.T) {
 // session ended (its idle timeout, here) says the user is no longer signed
 // in, not that the form may be a forgery.
 func TestFormAfterTheSessionEndedSaysSo(t *testing.T) {
-	s := newSite(t, func(c *config.Config) { c.Lifetimes.SessionIdle = time.Second })
-	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
-		t.Fatal(err)
-	}
+	s := siteWithCarol(t, func(c *config.Config) { c.Lifetimes.SessionIdle = time.Second })
 	b := s.browser("en")
 	b.signIn("carol", "carol-password")
 	token := hidden(b.get("/").body, "csrf_token")
@@ -155,4 +140,14 @@ func TestFormAfterTheSessionEndedSaysSo(t *testing.T) {
 	if got, _ := element(a.body, `role="alert"`); a.status != http.StatusForbidden || got != s.msgs.T("en", "error.csrf") {
 		t.Fatalf("a wrong form token: %d, %q", a.status, got)
 	}
+}
+
+// siteWithCarol is a site with one user, carol (carol-password), at user level.
+func siteWithCarol(t *testing.T, options ...func(*config.Config)) *site {
+	t.Helper()
+	s := newSite(t, options...)
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "carol", Password: "carol-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
