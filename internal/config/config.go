@@ -435,14 +435,14 @@ func (c *Config) validate(serving bool) error {
 		if d < time.Second {
 			errs = append(errs, fmt.Errorf("%s must be at least 1s, not %v", name, d))
 		} else if d%time.Second != 0 {
-			errs = append(errs, fmt.Errorf("%s must be whole seconds, not %v: clients are told it in seconds", name, d))
+			errs = append(errs, notWholeSeconds(name, d))
 		}
 	}
 	for name, d := range map[string]time.Duration{"lifetimes.refresh_idle": l.RefreshIdle, "lifetimes.refresh_absolute": l.RefreshMax} {
 		if d != 0 && d < time.Second {
 			errs = append(errs, fmt.Errorf("%s must be 0 (none) or at least 1s, not %v", name, d))
 		} else if d%time.Second != 0 {
-			errs = append(errs, fmt.Errorf("%s must be whole seconds, not %v: clients are told it in seconds", name, d))
+			errs = append(errs, notWholeSeconds(name, d))
 		}
 	}
 	if c.Janitor.Interval < time.Second {
@@ -594,3 +594,10 @@ func (c *Config) validateBaseURL() []error {
 
 // SQLitePath is the database file inside the data directory.
 func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "gatehouse.db") }
+
+// notWholeSeconds refuses a lifetime with a fraction of a second: clients are
+// told lifetimes in seconds, so 1500ms would be announced as 1 for a token
+// that lives 2.
+func notWholeSeconds(name string, d time.Duration) error {
+	return fmt.Errorf("%s must be whole seconds, not %v: clients are told it in seconds", name, d)
+}

@@ -159,9 +159,7 @@ func (s *Service) CompleteAuthorization(ctx context.Context, cb Callback) (Compl
 	// if the browser was answered first, in time for the HTTP server.
 	done := make(chan Completion, 1)
 	exchanging := c // the goroutine's own copy: c is answered below meanwhile
-	s.detached.Go(func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease+s.timeout)
-		defer cancel()
+	s.detach(ctx, func(ctx context.Context) {
 		c := exchanging
 		c.Failure = s.exchange(ctx, &c.Integration, pending, cb)
 		if c.Failure != nil {

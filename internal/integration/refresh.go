@@ -62,12 +62,8 @@ func (s *Service) tokenOf(ctx context.Context, in store.Integration, force bool)
 	// rotated must be stored even if this caller has gone. Wait waits for it
 	// before the process ends.
 	flight := make(chan singleflight.Result, 1)
-	s.detached.Go(func() {
-		flight <- <-s.flights.DoChan(key, func() (any, error) {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease+s.timeout)
-			defer cancel()
-			return s.refreshShared(ctx, id, force, now)
-		})
+	s.detach(ctx, func(ctx context.Context) {
+		flight <- <-s.flights.DoChan(key, func() (any, error) { return s.refreshShared(ctx, id, force, now) })
 	})
 	wait := time.NewTimer(s.answerWithin)
 	defer wait.Stop()
@@ -87,8 +83,18 @@ func (s *Service) tokenOf(ctx context.Context, in store.Integration, force bool)
 	}
 }
 
-// Wait returns once the refreshes under way on this node have ended and
-// stored what they brought: a process that ended sooner would lose a
+// detach runs fn apart from the caller, whose request may end first: for as
+// long as a refresh lease and one more request may take, and counted by Wait.
+func (s *Service) detach(ctx context.Context, fn func(ctx context.Context)) {
+	s.detached.Go(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.lease+s.timeout)
+		defer cancel()
+		fn(ctx)
+	})
+}
+
+// Wait returns once the refreshes and code exchanges under way on this node
+// have ended and stored what they brought: a process that ended sooner would lose a
 // refresh token the provider rotated, and the integration with it.
 func (s *Service) Wait() { s.detached.Wait() }
 

@@ -43,7 +43,7 @@ type Service struct {
 	client       *http.Client
 	presets      map[string]preset
 	flights      singleflight.Group     // one refresh per integration at a time on this node
-	detached     sync.WaitGroup         // the callers' refreshes, which outlive them (Wait)
+	detached     sync.WaitGroup         // the callers' refreshes and code exchanges, which outlive them (detach, Wait)
 	wake         chan struct{}          // tells the refresher that the schedule changed
 	refreshes    *prometheus.CounterVec // by result: this node's refreshes
 	// keyMismatch logs a secret key that cannot open the vault once.
