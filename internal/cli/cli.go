@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -94,7 +96,13 @@ func RequireDatabase(cfg config.Config) error {
 		return nil
 	}
 	path := cfg.SQLitePath()
-	if _, err := os.Stat(path); err != nil {
+	_, err := os.Stat(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Unreadable, not absent: say why rather than send the operator to
+		// restore data that may well be there.
+		return fmt.Errorf("cannot reach the Gatehouse database: %w (check the data directory's owner and permissions, and that it is a directory)", err)
+	}
+	if err != nil {
 		abs, _ := filepath.Abs(path)
 		return fmt.Errorf("no Gatehouse database at %s: run this where the server's data directory is, or name it with --data-dir (or GATEHOUSE_DATA_DIR); `gatehouse serve` or `gatehouse migrate` creates a new one", abs)
 	}

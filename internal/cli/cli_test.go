@@ -51,3 +51,19 @@ func TestOpenRequiresDatabase(t *testing.T) {
 		t.Fatalf("Open made a database: %v", err)
 	}
 }
+
+// TestOpenSaysWhyADatabaseCannotBeReached: a data directory that cannot be
+// read (here a file where the directory should be; for another user, one
+// without permission) is not reported as "no database", which would send
+// the operator to restore a backup of data that is still there.
+func TestOpenSaysWhyADatabaseCannotBeReached(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(cfg.DataDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(t.Context(), cfg, os.Stderr)
+	if err == nil || strings.Contains(err.Error(), "no Gatehouse database") || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("Open where the data directory is a file: %v", err)
+	}
+}
