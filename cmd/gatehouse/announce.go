@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,7 +69,14 @@ func ensureFirstAdmin(ctx context.Context, stderr io.Writer, node *server.Gateho
 		os.Remove(path)
 		return false, err
 	}
-	node.Log.Warn("created the administrator \"admin\"; its one-time password is in a file only this user can read: sign in, change the password, delete the file", "file", path)
+	const notice = "created the administrator \"admin\"; its one-time password is in a file only this user can read: sign in, change the password, delete the file"
+	if !node.Log.Enabled(ctx, slog.LevelWarn) {
+		// A log that keeps errors only would drop the one line saying
+		// where the password is.
+		_, err = fmt.Fprintf(stderr, "\n  %s:\n\n      %s\n\n", notice, path)
+		return true, err
+	}
+	node.Log.Warn(notice, "file", path)
 	return true, nil
 }
 

@@ -108,3 +108,28 @@ func TestFirstAdminPasswordNeverLost(t *testing.T) {
 		t.Errorf("the removal was not logged:\n%s", logs.String())
 	}
 }
+
+// TestFirstAdminNoticeSurvivesAQuietLog: a first start logging only errors
+// (log.level: error) still says where the first administrator's password
+// is; without the line the operator has an administrator nobody can find
+// the password of.
+func TestFirstAdminNoticeSurvivesAQuietLog(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Dev = true
+	cfg.DataDir = dir
+	var logs, stderr bytes.Buffer
+	node, err := server.Open(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError})),
+		server.Options{Argon2: &user.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	if created, err := ensureFirstAdmin(t.Context(), &stderr, node, ""); !created || err != nil {
+		t.Fatalf("first start = %v, %v; want the administrator created", created, err)
+	}
+	path := filepath.Join(dir, firstAdminFile)
+	if !strings.Contains(logs.String()+stderr.String(), path) {
+		t.Fatalf("nothing names %s at log.level error; log %q, stderr %q", path, logs.String(), stderr.String())
+	}
+}
