@@ -68,9 +68,10 @@ func hasBody(r *http.Request) bool {
 // decode reads exactly one JSON object into v, strictly: member names
 // match the struct's exactly (Go's encoding/json would let "USERNAME" or
 // "Level" through), unknown or duplicate members are refused (rather than
-// the last one winning), and invalid UTF-8 or a lone surrogate escape is
-// refused rather than replaced.
-func decode(r *http.Request, v any) error {
+// the last one winning), a null member is refused unless named in nullable
+// (the contract's nullable members, where null means left out), and invalid
+// UTF-8 or a lone surrogate escape is refused rather than replaced.
+func decode(r *http.Request, v any, nullable ...string) error {
 	body, err := io.ReadAll(r.Body)
 	var tooBig *http.MaxBytesError
 	switch {
@@ -87,7 +88,7 @@ func decode(r *http.Request, v any) error {
 	if !utf8.Valid(body) {
 		return badRequest("the body is not valid UTF-8")
 	}
-	if err := refuseNulls(body); err != nil {
+	if err := refuseNulls(body, nullable); err != nil {
 		return err
 	}
 	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
@@ -96,11 +97,12 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// refuseNulls refuses a null body and a null item of a list, which
-// Unmarshal would read as an empty object and an empty item (then dropped
-// by the list's cleaning) without a word. A body that is not JSON at all is
-// left to Unmarshal, which says where.
-func refuseNulls(body []byte) error {
+// refuseNulls refuses a null body, a null item of a list and a null member
+// not in nullable, which Unmarshal would read as an empty object, an empty
+// item (then dropped by the list's cleaning) and a member left out or empty,
+// without a word. A body that is not JSON at all is left to Unmarshal,
+// which says where.
+func refuseNulls(body []byte, nullable []string) error {
 	d := jsontext.NewDecoder(bytes.NewReader(body))
 	if d.PeekKind() == 'n' {
 		return badRequest("the request body must be a JSON object, not null")
@@ -113,8 +115,11 @@ func refuseNulls(body []byte) error {
 		if tok.Kind() != 'n' {
 			continue
 		}
-		if kind, _ := d.StackIndex(d.StackDepth()); kind == '[' {
+		switch kind, _ := d.StackIndex(d.StackDepth()); {
+		case kind == '[':
 			return badRequest("%q holds null: a list holds values only", strings.TrimPrefix(string(d.StackPointer().Parent()), "/"))
+		case !slices.Contains(nullable, d.StackPointer().LastToken()) || d.StackDepth() > 1:
+			return badRequest("member %q is null: leave it out instead", strings.TrimPrefix(string(d.StackPointer()), "/"))
 		}
 	}
 }

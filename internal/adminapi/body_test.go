@@ -46,6 +46,12 @@ func TestRequestBodies(t *testing.T) {
 		{"null body", "PATCH", adminPathUser + "/uma", raw{"application/json", []byte(`null`)}, http.StatusBadRequest, "invalid_request"},
 		{"null scope", "POST", pathClients, raw{"application/json", []byte(`{"name":"x","redirect_uris":["` + callback + `"],"scopes":["READ",null]}`)}, http.StatusBadRequest, "invalid_request"},
 		{"null group", "PATCH", adminPathUser + "/uma", raw{"application/json", []byte(`{"groups":[null,"ops"]}`)}, http.StatusBadRequest, "invalid_request"},
+		// A member the contract does not make nullable is refused as null,
+		// rather than read as left out or empty.
+		{"null client_id on create", "POST", pathClients, raw{"application/json", []byte(`{"name":"null 0","redirect_uris":["` + callback + `"],"scopes":["READ"],"client_id":null}`)}, http.StatusBadRequest, "invalid_request"},
+		{"null enabled on create", "POST", pathClients, raw{"application/json", []byte(`{"name":"null 1","redirect_uris":["` + callback + `"],"scopes":["READ"],"enabled":null}`)}, http.StatusBadRequest, "invalid_request"},
+		{"null require_pkce on replace", "PUT", pathClients + "/" + clientID, raw{"application/json", []byte(`{"name":"Bodies","redirect_uris":["` + callback + `"],"scopes":["READ"],"require_pkce":null}`)}, http.StatusBadRequest, "invalid_request"},
+		{"null level on create", "POST", adminPathUser, raw{"application/json", []byte(`{"username":"nully","password":"a long password","level":null}`)}, http.StatusBadRequest, "invalid_request"},
 		// The read-only fields a GET answer has may come back, but as what it has.
 		{"fractional active_tokens", "POST", pathClients, map[string]any{"name": "read-only 0", "scopes": []string{"READ"}, "redirect_uris": []string{callback}, "active_tokens": 1.5}, http.StatusBadRequest, "invalid_request"},
 		{"overflowing active_tokens", "POST", pathClients, raw{"application/json", []byte(`{"name":"read-only 1","scopes":["READ"],"redirect_uris":["` + callback + `"],"active_tokens":1e400}`)}, http.StatusBadRequest, "invalid_request"},
@@ -73,6 +79,19 @@ func TestRequestBodies(t *testing.T) {
 	if n := len(r.list("clients")); n != 3 {
 		t.Fatalf("%d applications after refused requests, want 3: %s", n, r.raw)
 	}
+	// The system administrator's routes, under the same rule.
+	want(t, f.root.do("POST", pathMail, raw{"application/json", []byte(`{"name":"m","protocol":"imap","host":"mail.example.com","tls":"implicit","username":"u","password":"p","port":null}`)}), http.StatusBadRequest, "invalid_request")
+	want(t, f.root.do("POST", pathIntegrations, raw{"application/json", []byte(`{"provider":"google","name":null}`)}), http.StatusBadRequest, "invalid_request")
+	want(t, f.root.do("GET", adminPathUser+"/nully", nil), http.StatusNotFound, "not_found")
+	for _, path := range []string{pathMail, pathIntegrations} {
+		if r := f.root.do("GET", path, nil); r.status != http.StatusOK || strings.Contains(string(r.raw), `"id"`) {
+			t.Errorf("GET %s after refused creates: %d %s", path, r.status, r.raw)
+		}
+	}
+	// Where the contract allows null it means "left out": a user's change,
+	// and the last_used a GET of an unused application returns.
+	want(t, f.admin.do("PATCH", adminPathUser+"/uma", raw{"application/json", []byte(`{"display_name":null,"email":null,"level":null,"groups":null,"disabled":null}`)}), http.StatusOK, "")
+	want(t, f.admin.do("PUT", pathClients+"/"+clientID, raw{"application/json", []byte(`{"name":"Bodies","redirect_uris":["` + callback + `"],"scopes":["READ"],"last_used":null}`)}), http.StatusOK, "")
 	// A charset parameter is fine.
 	want(t, f.admin.do("PATCH", adminPathUser+"/uma", raw{"application/json; charset=utf-8", []byte(`{"email":"uma@example.com"}`)}), http.StatusOK, "")
 }

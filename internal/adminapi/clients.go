@@ -95,7 +95,7 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request, _ admin.Actor)
 // POST /rest/oauth2/latest/client
 func (a *API) createClient(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
 	var q clientRequest
-	if err := decode(r, &q); err != nil {
+	if err := decode(r, &q, "last_used"); err != nil {
 		return err
 	}
 	if q.ClientID != nil {
@@ -128,7 +128,7 @@ func (a *API) getClient(w http.ResponseWriter, r *http.Request, _ admin.Actor) e
 func (a *API) replaceClient(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
 	id := r.PathValue("id")
 	var q clientRequest
-	if err := decode(r, &q); err != nil {
+	if err := decode(r, &q, "last_used"); err != nil {
 		return err
 	}
 	if q.ClientID != nil && *q.ClientID != id {

@@ -98,7 +98,7 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, _ admin.Actor) err
 // PATCH /rest/gatehouse/latest/users/{username}
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
 	var q userPatch
-	if err := decode(r, &q); err != nil {
+	if err := decode(r, &q, "display_name", "email", "level", "groups", "disabled"); err != nil {
 		return err
 	}
 	ch, err := q.change()
