@@ -292,6 +292,10 @@ func TestCredentialsThrottled(t *testing.T) {
 	if got := r.header.Get("Retry-After"); got != "900" {
 		t.Fatalf("Retry-After %q, want 900 (the 15-minute window)", got)
 	}
+	// Every route that asks for the caller's password answers so, as its
+	// description says (the contract check fails an undescribed 429).
+	want(t, f.admin.do("POST", pathClients+"/"+id+"/secret", map[string]string{"password": adaPassword}), http.StatusTooManyRequests, "throttled")
+	want(t, f.admin.do("POST", adminPathUser+"/uma/password", map[string]string{"password": "brand-new-password", "your_password": adaPassword}), http.StatusTooManyRequests, "throttled")
 }
 
 func countOf(list []string, v string) int {
