@@ -57,18 +57,44 @@ func parseAuditQuery(r *http.Request) (auditQuery, error) {
 	return aq, nil
 }
 
-// acceptsNDJSON reports whether Accept names NDJSON, with a weight above
-// zero (q=0 means "not this", RFC 9110 §12.4.2).
+// acceptsNDJSON reports whether Accept prefers NDJSON to JSON: NDJSON named
+// with a weight above zero (q=0 means "not this", RFC 9110 §12.4.2) and
+// not below JSON's. A wildcard does not ask for the export.
 func acceptsNDJSON(accept string) bool {
+	ndjson := acceptWeight(accept, NDJSON, false)
+	return ndjson > 0 && ndjson >= acceptWeight(accept, "application/json", true)
+}
+
+// acceptWeight is the q of the most specific range in accept that matches
+// mediaType (wildcards too when wildcards is set), or -1 when none does.
+func acceptWeight(accept, mediaType string, wildcards bool) float64 {
+	weight, specificity := -1.0, -1
 	for _, part := range strings.Split(accept, ",") {
 		t, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil || t != NDJSON {
+		if err != nil {
 			continue
 		}
-		q, err := strconv.ParseFloat(params["q"], 64)
-		return params["q"] == "" || err == nil && q > 0
+		s := -1
+		switch {
+		case t == mediaType:
+			s = 2
+		case wildcards && t == strings.SplitN(mediaType, "/", 2)[0]+"/*":
+			s = 1
+		case wildcards && t == "*/*":
+			s = 0
+		}
+		if s <= specificity {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if q, err = strconv.ParseFloat(v, 64); err != nil || q < 0 || q > 1 {
+				continue
+			}
+		}
+		weight, specificity = q, s
 	}
-	return false
+	return weight
 }
 
 // auditPage is one page of events, newest first.

@@ -129,6 +129,13 @@ func TestAuditExport(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") || len(r.list("events")) != 7 {
 		t.Fatalf("NDJSON at q=0: %q %s", ct, r.raw)
 	}
+	// Nor is it when JSON weighs more (and */* does not outweigh JSON named).
+	for _, accept := range []string{"application/json, application/x-ndjson;q=0.1", "application/x-ndjson;q=0.5, */*;q=0.9", "application/json;q=0.9, application/x-ndjson;q=0.8, */*"} {
+		r = f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=client.create", nil, "Accept", accept)
+		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Fatalf("Accept %q: %q %s", accept, ct, r.raw)
+		}
+	}
 	// An empty export is an empty body, not an error.
 	r = f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=nothing.", nil, "Accept", "application/x-ndjson")
 	if r.status != http.StatusOK || r.raw != "" {
