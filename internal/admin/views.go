@@ -44,10 +44,10 @@ func NewClientView(s AppSummary, secretValue string) ClientView {
 		RedirectURIs: nonNil(c.RedirectURIs), Scopes: nonNil(c.Scopes), Grants: nonNil(c.Grants),
 		RequirePKCE: c.RequirePKCE, Enabled: c.Enabled, SubscriberUsers: nonNil(c.SubscriberUsers),
 		SubscriberGroups: nonNil(c.SubscriberGroups), AllowedIPs: nonNil(c.AllowedIPs), IntrospectAny: c.IntrospectAny, HasLogo: c.HasLogo,
-		ActiveTokens: s.Usage.ActiveTokens, CreatedAt: JSONTime(c.CreatedAt), UpdatedAt: JSONTime(c.UpdatedAt),
+		ActiveTokens: s.Usage.ActiveTokens, CreatedAt: store.AsStored(c.CreatedAt), UpdatedAt: store.AsStored(c.UpdatedAt),
 	}
 	if !s.Usage.LastIssued.IsZero() {
-		t := JSONTime(s.Usage.LastIssued)
+		t := store.AsStored(s.Usage.LastIssued)
 		out.LastUsed = &t
 	}
 	return out
@@ -70,7 +70,7 @@ type UserView struct {
 func NewUserView(u store.User) UserView {
 	return UserView{
 		ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email, Level: user.LevelName(u.Level),
-		Groups: nonNil(u.Groups), Disabled: u.Disabled, CreatedAt: JSONTime(u.CreatedAt), UpdatedAt: JSONTime(u.UpdatedAt),
+		Groups: nonNil(u.Groups), Disabled: u.Disabled, CreatedAt: store.AsStored(u.CreatedAt), UpdatedAt: store.AsStored(u.UpdatedAt),
 	}
 }
 
@@ -91,7 +91,7 @@ type GrantView struct {
 func NewGrantView(g Grant) GrantView {
 	out := GrantView{
 		ID: g.ID, ClientID: g.Client.ID, ClientName: g.Client.Name, Scopes: nonNil(g.ScopeList()),
-		GrantedAt: JSONTime(g.GrantedAt), LastUsed: JSONTime(g.LastUsed), ActiveTokens: g.Tokens,
+		GrantedAt: store.AsStored(g.GrantedAt), LastUsed: store.AsStored(g.LastUsed), ActiveTokens: g.Tokens,
 	}
 	if g.User != nil {
 		name := g.User.Username
@@ -125,9 +125,6 @@ func (s *Service) Summary(ctx context.Context, c store.Client) (AppSummary, erro
 	}
 	return AppSummary{Client: c, Usage: usage[c.ID]}, nil
 }
-
-// JSONTime is how times are shown: UTC, to the millisecond (what every store keeps).
-func JSONTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
 func nonNil(s []string) []string {
 	if s == nil {

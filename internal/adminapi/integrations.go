@@ -188,7 +188,7 @@ func (a *API) authorizeIntegration(w http.ResponseWriter, r *http.Request, actor
 	writeJSON(w, http.StatusOK, struct {
 		URL       string    `json:"url"`
 		ExpiresAt time.Time `json:"expires_at"`
-	}{u, admin.JSONTime(expires)})
+	}{u, store.AsStored(expires)})
 	return nil
 }
 
@@ -266,7 +266,7 @@ func (a *API) integrationToken(w http.ResponseWriter, r *http.Request, actor int
 	}
 	out := tokenJSON{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Scope: tok.Scope}
 	if !tok.ExpiresAt.IsZero() {
-		at := admin.JSONTime(tok.ExpiresAt) // as stored: the refreshing node holds it to the nanosecond
+		at := store.AsStored(tok.ExpiresAt) // as stored: the refreshing node holds it to the nanosecond
 		out.ExpiresAt = &at
 	}
 	writeJSON(w, http.StatusOK, out)

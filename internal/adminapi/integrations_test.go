@@ -40,6 +40,9 @@ func TestIntegrationsAPI(t *testing.T) {
 		"scopes": []string{"mail"}})
 	want(t, custom, http.StatusCreated, "")
 	id := custom.str("id")
+	// As created, as a later GET shows it (the store keeps milliseconds).
+	wantMillisecondTime(t, "a created integration's created_at", custom.str("created_at"))
+	wantMillisecondTime(t, "a created integration's updated_at", custom.str("updated_at"))
 	if strings.Contains(custom.raw, p.ClientSecret()) {
 		t.Error("the created integration shows its client secret")
 	}

@@ -49,7 +49,7 @@ func (s *Service) ViewOf(in store.Integration) View {
 		AuthorizationParameters: in.AuthParams, PKCE: in.PKCE, RedirectURL: s.RedirectURL(in),
 		Status: st.Status, Account: st.Account, GrantedScope: st.Scope, Renewable: st.Renewable, Failures: st.Failures,
 		ExpiresAt: timeOrNil(st.ExpiresAt), AuthorizedAt: timeOrNil(st.AuthorizedAt), LastRefreshAt: timeOrNil(st.RefreshedAt),
-		LastErrorAt: timeOrNil(st.ErrorAt), Warnings: []string{}, CreatedAt: in.CreatedAt.UTC(), UpdatedAt: in.UpdatedAt.UTC(),
+		LastErrorAt: timeOrNil(st.ErrorAt), Warnings: []string{}, CreatedAt: store.AsStored(in.CreatedAt), UpdatedAt: store.AsStored(in.UpdatedAt),
 	}
 	if st.LastError != nil {
 		v.LastError = st.LastError.Error()
@@ -71,6 +71,6 @@ func timeOrNil(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
 	}
-	t = t.UTC()
+	t = store.AsStored(t)
 	return &t
 }

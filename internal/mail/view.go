@@ -32,7 +32,7 @@ func NewView(m store.MailServer, names map[string]string) View {
 	v := View{
 		ID: m.ID, Name: m.Name, Protocol: m.Protocol, Host: m.Host, Port: m.Port, TLS: m.TLS, CACert: m.CACert,
 		Username: m.Username, Auth: "password", SASL: m.SASL,
-		CreatedAt: m.CreatedAt.UTC().Truncate(time.Millisecond), UpdatedAt: m.UpdatedAt.UTC().Truncate(time.Millisecond),
+		CreatedAt: store.AsStored(m.CreatedAt), UpdatedAt: store.AsStored(m.UpdatedAt),
 	}
 	if m.IntegrationID != "" {
 		v.Auth, v.IntegrationID, v.Integration = "integration", m.IntegrationID, names[m.IntegrationID]

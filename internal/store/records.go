@@ -2,6 +2,11 @@ package store
 
 import "time"
 
+// AsStored is t as every store keeps it, and so as views show it: UTC, to
+// the millisecond. A record shown as just written then reads the same as it
+// does once read back.
+func AsStored(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
 // Level is a user's permission level; higher includes lower.
 type Level int
 
