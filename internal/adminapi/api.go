@@ -93,6 +93,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	h := a.Handler()
 	mux.Handle(PathClients, h)
 	mux.Handle(PathClients+"/", h)
+	mux.Handle(PathGatehouse, h) // a JSON 404, not ServeMux's HTML redirect to the subtree
 	mux.Handle(PathGatehouse+"/", h)
 }
 

@@ -306,6 +306,10 @@ func TestIntegrationTokenScopeAdministersNothing(t *testing.T) {
 func TestUnknownRouteAndMethod(t *testing.T) {
 	f := newFixture(t)
 	want(t, f.admin.do("GET", "/rest/gatehouse/latest/nothing", nil), http.StatusNotFound, "not_found")
+	// The API's own root too, rather than an HTML redirect to it with a slash.
+	noRedirects := *f.admin
+	noRedirects.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	want(t, noRedirects.do("GET", "/rest/gatehouse/latest", nil), http.StatusNotFound, "not_found")
 	r := f.admin.do("PATCH", pathClients, nil)
 	want(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
 	if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
