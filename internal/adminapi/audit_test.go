@@ -166,6 +166,17 @@ func TestListQueriesAreReadStrictly(t *testing.T) {
 			want(t, f.admin.do("GET", path, nil), http.StatusBadRequest, "invalid_request")
 		})
 	}
+	// Lists without filters refuse one rather than list everything.
+	for _, path := range []string{
+		"/rest/gatehouse/latest/users?q=carol",
+		"/rest/gatehouse/latest/groups?name=ops",
+		"/rest/gatehouse/latest/integrations?provider=google",
+		"/rest/gatehouse/latest/mailservers?q=m",
+	} {
+		t.Run(path, func(t *testing.T) {
+			want(t, f.root.do("GET", path, nil), http.StatusBadRequest, "invalid_request")
+		})
+	}
 	for _, path := range []string{
 		"/rest/gatehouse/latest/grants?username=uma&client_id=",
 		"/rest/gatehouse/latest/audit?kind=client.create&limit=5",

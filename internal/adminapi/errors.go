@@ -161,6 +161,9 @@ func readQuery(r *http.Request, takes ...string) (url.Values, error) {
 	}
 	for name := range q {
 		if !slices.Contains(takes, name) {
+			if len(takes) == 0 {
+				return nil, badRequest("this route takes no query parameters (it lists everything); %q would be ignored", name)
+			}
 			return nil, badRequest("this route takes no %q parameter (it takes %s)", name, strings.Join(takes, ", "))
 		}
 	}

@@ -86,6 +86,9 @@ func (q integrationRequest) settings() integration.Settings {
 
 // GET /rest/gatehouse/latest/integrations
 func (a *API) listIntegrations(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	if _, err := readQuery(r); err != nil {
+		return err
+	}
 	list, err := a.integrations.List(r.Context(), actor)
 	if err != nil {
 		return err

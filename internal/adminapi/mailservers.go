@@ -66,6 +66,9 @@ func (a *API) writeMailView(w http.ResponseWriter, r *http.Request, actor mail.A
 
 // GET /rest/gatehouse/latest/mailservers
 func (a *API) listMailServers(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+	if _, err := readQuery(r); err != nil {
+		return err
+	}
 	servers, err := a.mail.List(r.Context(), actor)
 	if err != nil {
 		return err

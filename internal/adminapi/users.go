@@ -46,6 +46,9 @@ func (p userPatch) change() (admin.UserChange, error) {
 
 // GET /rest/gatehouse/latest/users
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
+	if _, err := readQuery(r); err != nil {
+		return err
+	}
 	users, err := a.admin.ListUsers(r.Context())
 	if err != nil {
 		return err
@@ -158,6 +161,9 @@ type groupJSON struct {
 
 // GET /rest/gatehouse/latest/groups
 func (a *API) listGroups(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
+	if _, err := readQuery(r); err != nil {
+		return err
+	}
 	users, err := a.admin.ListUsers(r.Context())
 	if err != nil {
 		return err
