@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/reqlog"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/session"
+	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
@@ -62,28 +63,28 @@ func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.
 
 func (a *API) routes() {
 	m := a.mux
-	m.Handle("GET "+PathClients, a.route(jsonBody, a.listClients))
+	m.Handle("GET "+PathClients, a.route(noBody, a.listClients))
 	m.Handle("POST "+PathClients, a.route(jsonBody, a.createClient))
-	m.Handle("GET "+PathClients+"/{id}", a.route(jsonBody, a.getClient))
+	m.Handle("GET "+PathClients+"/{id}", a.route(noBody, a.getClient))
 	m.Handle("PUT "+PathClients+"/{id}", a.route(jsonBody, a.replaceClient))
-	m.Handle("DELETE "+PathClients+"/{id}", a.route(jsonBody, a.deleteClient))
-	m.Handle("POST "+PathClients+"/{id}/enable", a.route(jsonBody, a.enableClient))
-	m.Handle("POST "+PathClients+"/{id}/disable", a.route(jsonBody, a.disableClient))
+	m.Handle("DELETE "+PathClients+"/{id}", a.route(noBody, a.deleteClient))
+	m.Handle("POST "+PathClients+"/{id}/enable", a.route(noBody, a.enableClient))
+	m.Handle("POST "+PathClients+"/{id}/disable", a.route(noBody, a.disableClient))
 	m.Handle("POST "+PathClients+"/{id}/secret", a.route(jsonBody, a.rotateSecret))
 	m.Handle("POST "+PathClients+"/{id}/credentials", a.route(jsonBody, a.viewCredentials))
 	m.Handle("PUT "+PathClients+"/{id}/logo", a.route(imageBody, a.setLogo))
-	m.Handle("DELETE "+PathClients+"/{id}/logo", a.route(jsonBody, a.removeLogo))
+	m.Handle("DELETE "+PathClients+"/{id}/logo", a.route(noBody, a.removeLogo))
 
-	m.Handle("GET "+PathGatehouse+"/users", a.route(jsonBody, a.listUsers))
+	m.Handle("GET "+PathGatehouse+"/users", a.route(noBody, a.listUsers))
 	m.Handle("POST "+PathGatehouse+"/users", a.route(jsonBody, a.createUser))
-	m.Handle("GET "+PathGatehouse+"/users/{username}", a.route(jsonBody, a.getUser))
+	m.Handle("GET "+PathGatehouse+"/users/{username}", a.route(noBody, a.getUser))
 	m.Handle("PATCH "+PathGatehouse+"/users/{username}", a.route(jsonBody, a.updateUser))
 	m.Handle("POST "+PathGatehouse+"/users/{username}/password", a.route(jsonBody, a.resetPassword))
-	m.Handle("POST "+PathGatehouse+"/users/{username}/signout", a.route(jsonBody, a.signOutUser))
-	m.Handle("GET "+PathGatehouse+"/groups", a.route(jsonBody, a.listGroups))
-	m.Handle("GET "+PathGatehouse+"/grants", a.route(jsonBody, a.listGrants))
-	m.Handle("DELETE "+PathGatehouse+"/grants/{id}", a.route(jsonBody, a.revokeGrant))
-	m.Handle("GET "+PathGatehouse+"/audit", a.route(jsonBody, a.listAudit))
+	m.Handle("POST "+PathGatehouse+"/users/{username}/signout", a.route(noBody, a.signOutUser))
+	m.Handle("GET "+PathGatehouse+"/groups", a.route(noBody, a.listGroups))
+	m.Handle("GET "+PathGatehouse+"/grants", a.route(noBody, a.listGrants))
+	m.Handle("DELETE "+PathGatehouse+"/grants/{id}", a.route(noBody, a.revokeGrant))
+	m.Handle("GET "+PathGatehouse+"/audit", a.route(noBody, a.listAudit))
 	m.HandleFunc("GET "+PathOpenAPI, serveOpenAPI) // no credentials needed
 }
 
@@ -171,6 +172,18 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // handler is one endpoint, called for an authenticated administrator.
 type handler func(w http.ResponseWriter, r *http.Request, actor admin.Actor) error
+
+// forSystemAdmins refuses every other caller with refusal before h reads
+// anything of the request: a body checked first would answer an
+// administrator's bad body 400 for a call they may not make at all.
+func forSystemAdmins(refusal error, h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+		if actor.Level < store.LevelSystemAdmin {
+			return refusal
+		}
+		return h(w, r, actor)
+	}
+}
 
 // route adapts an endpoint: it authenticates the caller, checks the body's
 // type and size, and writes any error the endpoint returns.

@@ -26,6 +26,7 @@ type bodyKind int
 const (
 	jsonBody  bodyKind = iota // application/json, at most MaxBody
 	imageBody                 // image/png or image/jpeg, at most admin.MaxLogoBytes
+	noBody                    // none, or an empty JSON object
 )
 
 func (k bodyKind) limit() int64 {
@@ -58,6 +59,23 @@ func admitBody(w http.ResponseWriter, r *http.Request, kind bodyKind) error {
 			Message: "the request body must be " + strings.Join(kind.types(), " or ")}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, kind.limit())
+	if kind == noBody {
+		return refuseBody(r)
+	}
+	return nil
+}
+
+// refuseBody refuses a body on a route that takes none, rather than ignore
+// what it says ({"enabled": false} sent to enable). An empty object says
+// nothing, and passes: some clients send one with every POST.
+func refuseBody(r *http.Request) error {
+	var members map[string]jsontext.Value
+	if err := decode(r, &members); err != nil {
+		return err
+	}
+	if len(members) > 0 {
+		return badRequest("this route takes no request body: leave it out (it would be ignored)")
+	}
 	return nil
 }
 

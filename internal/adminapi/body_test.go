@@ -92,6 +92,14 @@ func TestRequestBodies(t *testing.T) {
 	// and the last_used a GET of an unused application returns.
 	want(t, f.admin.do("PATCH", adminPathUser+"/uma", raw{"application/json", []byte(`{"display_name":null,"email":null,"level":null,"groups":null,"disabled":null}`)}), http.StatusOK, "")
 	want(t, f.admin.do("PUT", pathClients+"/"+clientID, raw{"application/json", []byte(`{"name":"Bodies","redirect_uris":["` + callback + `"],"scopes":["READ"],"last_used":null}`)}), http.StatusOK, "")
+	// A route that takes no body refuses one rather than ignore what it
+	// says; an empty object says nothing, and passes.
+	disable := pathClients + "/" + clientID + "/disable"
+	want(t, f.admin.do("POST", pathClients+"/"+clientID+"/enable", map[string]any{"enabled": false}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("DELETE", pathClients+"/"+clientID, map[string]any{"confirm": false}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("GET", pathClients, raw{"application/json", []byte(`{"q":"x"}`)}), http.StatusBadRequest, "invalid_request")
+	want(t, f.admin.do("POST", disable, raw{"application/json", []byte(" { } ")}), http.StatusOK, "")
+	want(t, f.admin.do("GET", pathClients+"/"+clientID, nil), http.StatusOK, "")
 	// A charset parameter is fine.
 	want(t, f.admin.do("PATCH", adminPathUser+"/uma", raw{"application/json; charset=utf-8", []byte(`{"email":"uma@example.com"}`)}), http.StatusOK, "")
 }

@@ -22,14 +22,15 @@ const PathIntegrations = PathGatehouse + "/integrations"
 func (a *API) AddIntegrations(s *integration.Service, scopes *scope.Catalogue) *API {
 	a.integrations, a.scopes = s, scopes
 	m := a.mux
-	m.Handle("GET "+PathIntegrations, a.route(jsonBody, a.listIntegrations))
-	m.Handle("POST "+PathIntegrations, a.route(jsonBody, a.createIntegration))
-	m.Handle("GET "+PathIntegrations+"/{id}", a.route(jsonBody, a.getIntegration))
-	m.Handle("PATCH "+PathIntegrations+"/{id}", a.route(jsonBody, a.updateIntegration))
-	m.Handle("DELETE "+PathIntegrations+"/{id}", a.route(jsonBody, a.deleteIntegration))
-	m.Handle("POST "+PathIntegrations+"/{id}/authorize", a.route(jsonBody, a.authorizeIntegration))
-	m.Handle("POST "+PathIntegrations+"/{id}/test", a.route(jsonBody, a.testIntegration))
-	m.Handle("POST "+PathIntegrations+"/{id}/credentials", a.route(jsonBody, a.integrationCredentials))
+	sys := func(h handler) handler { return forSystemAdmins(integration.ErrForbidden, h) }
+	m.Handle("GET "+PathIntegrations, a.route(noBody, sys(a.listIntegrations)))
+	m.Handle("POST "+PathIntegrations, a.route(jsonBody, sys(a.createIntegration)))
+	m.Handle("GET "+PathIntegrations+"/{id}", a.route(noBody, sys(a.getIntegration)))
+	m.Handle("PATCH "+PathIntegrations+"/{id}", a.route(jsonBody, sys(a.updateIntegration)))
+	m.Handle("DELETE "+PathIntegrations+"/{id}", a.route(noBody, sys(a.deleteIntegration)))
+	m.Handle("POST "+PathIntegrations+"/{id}/authorize", a.route(noBody, sys(a.authorizeIntegration)))
+	m.Handle("POST "+PathIntegrations+"/{id}/test", a.route(noBody, sys(a.testIntegration)))
+	m.Handle("POST "+PathIntegrations+"/{id}/credentials", a.route(jsonBody, sys(a.integrationCredentials)))
 	m.Handle("GET "+PathIntegrations+"/{id}/token", a.tokenRoute(a.integrationToken))
 	return a
 }

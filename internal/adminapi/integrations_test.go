@@ -92,6 +92,9 @@ func TestIntegrationsAPI(t *testing.T) {
 	}
 
 	want(t, f.admin.do("GET", pathIntegrations, nil), http.StatusForbidden, "forbidden")
+	// Refused before the body is read: none, or a bad one, does not make it a 400.
+	want(t, f.admin.do("POST", pathIntegrations, nil), http.StatusForbidden, "forbidden")
+	want(t, f.admin.do("PATCH", pathIntegrations+"/"+id, raw{"application/json", []byte("{")}), http.StatusForbidden, "forbidden")
 	want(t, f.root.do("DELETE", pathIntegrations+"/"+id, nil), http.StatusNoContent, "")
 	want(t, f.root.do("GET", pathIntegrations+"/"+id, nil), http.StatusNotFound, "not_found")
 	want(t, f.root.do("GET", pathIntegrations+"/nothing/token", nil), http.StatusNotFound, "not_found")

@@ -19,12 +19,13 @@ func (a *API) AddMail(m *mail.Service) *API {
 }
 
 func (a *API) mailRoutes(m *routeMux) {
-	m.Handle("GET "+PathMailServers, a.route(jsonBody, a.listMailServers))
-	m.Handle("POST "+PathMailServers, a.route(jsonBody, a.createMailServer))
-	m.Handle("GET "+PathMailServers+"/{server}", a.route(jsonBody, a.getMailServer))
-	m.Handle("PUT "+PathMailServers+"/{server}", a.route(jsonBody, a.replaceMailServer))
-	m.Handle("DELETE "+PathMailServers+"/{server}", a.route(jsonBody, a.deleteMailServer))
-	m.Handle("POST "+PathMailServers+"/{server}/test", a.route(jsonBody, a.testMailServer))
+	sys := func(h handler) handler { return forSystemAdmins(mail.ErrForbidden, h) }
+	m.Handle("GET "+PathMailServers, a.route(noBody, sys(a.listMailServers)))
+	m.Handle("POST "+PathMailServers, a.route(jsonBody, sys(a.createMailServer)))
+	m.Handle("GET "+PathMailServers+"/{server}", a.route(noBody, sys(a.getMailServer)))
+	m.Handle("PUT "+PathMailServers+"/{server}", a.route(jsonBody, sys(a.replaceMailServer)))
+	m.Handle("DELETE "+PathMailServers+"/{server}", a.route(noBody, sys(a.deleteMailServer)))
+	m.Handle("POST "+PathMailServers+"/{server}/test", a.route(jsonBody, sys(a.testMailServer)))
 }
 
 // mailServerRequest creates or replaces a mail server. On a replace, a
