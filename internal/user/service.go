@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -164,6 +165,11 @@ func checkPassword(p string) error {
 	}
 	if len(p) > MaxPasswordBytes {
 		return invalid("user.password_long", "password must be at most %d bytes", MaxPasswordBytes)
+	}
+	// What the sign-in page could never send (a password field holds no
+	// line break, and the page refuses a NUL) would lock the user out.
+	if !utf8.ValidString(p) || strings.IndexFunc(p, unicode.IsControl) >= 0 {
+		return invalid("user.password_control", "password must be valid UTF-8 without control characters (line breaks, tabs, NUL)")
 	}
 	return nil
 }

@@ -115,3 +115,26 @@ func TestThrottleCountsOnlyGuesses(t *testing.T) {
 		}
 	}
 }
+
+// A password the sign-in page can never send — a NUL (the page refuses the
+// form), a line break (a password field cannot hold one), another control
+// character, invalid UTF-8 — is refused when it is set, by the command line
+// or an administrator, rather than lock the user out of the pages.
+func TestPasswordsTheSignInPageCannotSendAreRefused(t *testing.T) {
+	s := newTestService(t, DefaultThrottle)
+	if _, err := s.Create(t.Context(), NewUser{Username: "bob", Password: "bob-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"pass\x00word123", "abc\ndefghij", "abc\rdefghij", "tab\tseparated", "bad\xffutf8-password", "esc\x1b[31mword"} {
+		if err := s.SetPassword(t.Context(), "bob", p, nil); !errors.Is(err, ErrInvalid) {
+			t.Errorf("SetPassword(%q) = %v; want a refusal", p, err)
+		}
+		if _, err := s.Create(t.Context(), NewUser{Username: "carol", Password: p}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Create with password %q = %v; want a refusal", p, err)
+		}
+	}
+	// Spaces and any printable character, in any script, are fine.
+	if err := s.SetPassword(t.Context(), "bob", " pässwörd 秘密 🔑 ", nil); err != nil {
+		t.Errorf("a printable password: %v", err)
+	}
+}

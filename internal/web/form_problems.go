@@ -45,6 +45,7 @@ var refusalFields = map[string]string{
 	"user.username_taken":           "username",
 	"user.password_short":           "password",
 	"user.password_long":            "password",
+	"user.password_control":         "password",
 	"user.email_invalid":            "email",
 	"user.group_invalid":            "groups",
 	"user.level_invalid":            "level",
