@@ -3,12 +3,30 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
-	if err := newRootCommand(os.Stdout, os.Stderr).Execute(); err != nil {
+	// Ctrl-C or SIGTERM cancels the command's context rather than end the
+	// process at once: a command then returns, and closing its node waits
+	// for what must not be cut short (a refresh whose rotated token the
+	// provider has already given, a backup's temporary file to remove). A
+	// second signal ends the process at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintln(os.Stderr, "gatehouse: interrupted:", err)
+		os.Exit(130)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		os.Exit(1)
 	}

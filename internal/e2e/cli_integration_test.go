@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testprovider"
 )
@@ -150,3 +151,76 @@ type cliError struct {
 
 func (e cliError) Error() string { return e.err.Error() + ": " + e.stderr }
 func (e cliError) Unwrap() error { return e.err }
+
+// TestCLIInterruptOutwaitsARefresh: Ctrl-C while a command's refresh is at
+// the provider does not end the process before the refresh is stored: a
+// provider that rotates refresh tokens has already spent the old one, and a
+// process gone before the answer came left the integration needing
+// re-authorization. The interrupted command exits 130 once the refresh is
+// in; the next command uses the rotated token.
+func TestCLIInterruptOutwaitsARefresh(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	base := "http://" + addr
+	node := startProcess(t, bin, dir, addr, nil, nil)
+	// Access tokens of a second: due for a refresh by the time it is used.
+	p := testprovider.Start(t, testprovider.Options{RefreshDelay: 2 * time.Second, AccessTTL: time.Second})
+	command := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, append([]string{"integration", "--dev", "--base-url", base}, args...)...)
+		cmd.Dir, cmd.Env = dir, os.Environ()
+		return cmd
+	}
+	auth, token, userinfo := p.Endpoints()
+	create := command("create", "--provider", "custom", "--name", "Mail", "--client-id", p.ClientID(), "--client-secret-stdin",
+		"--authorization-endpoint", auth, "--token-endpoint", token, "--userinfo-endpoint", userinfo, "--scope", "mail")
+	create.Stdin = strings.NewReader(p.ClientSecret() + "\n")
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	out, err := command("authorize-url", "Mail", "--json").Output()
+	if err != nil {
+		t.Fatalf("authorize-url: %v", err)
+	}
+	var authorize struct{ URL string }
+	if err := json.Unmarshal(out, &authorize); err != nil {
+		t.Fatal(err)
+	}
+	redirect, q := p.Approve(t, authorize.URL)
+	if status, body := getWithBearer(redirect+"?"+q.Encode(), ""); status != http.StatusOK {
+		t.Fatalf("callback: %d %s", status, body)
+	}
+	node.kill() // no node refreshes meanwhile: only the command does
+	dropped, refreshes := p.Dropped(), p.Refreshes()
+	time.Sleep(time.Second)
+
+	// test refreshes (forced); interrupt it while the provider holds the refresh.
+	interrupted := command("test", "Mail")
+	var stderr bytes.Buffer
+	interrupted.Stderr = &stderr
+	if err := interrupted.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(p.InFlight()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(p.InFlight()) == 0 {
+		t.Fatal("the command's refresh never reached the provider")
+	}
+	interrupted.Process.Signal(os.Interrupt)
+	err = interrupted.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("interrupted command: %v (want exit status 130)\n%s", err, stderr.String())
+	}
+	if p.Dropped() != dropped || p.Refreshes() != refreshes+1 {
+		t.Fatalf("the process ended before its refresh was answered: %d dropped, %d done", p.Dropped()-dropped, p.Refreshes()-refreshes)
+	}
+	if out, err := command("token", "Mail").CombinedOutput(); err != nil {
+		t.Fatalf("token after the interrupted refresh: %v\n%s", err, out)
+	}
+	if reused := p.Reused(); len(reused) != 0 {
+		t.Errorf("refresh tokens presented again after their rotation: %v", reused)
+	}
+}
