@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -113,19 +111,10 @@ func orNone(s string) string {
 	return s
 }
 
-// readSecret reads a client secret from the first line of r, dropping only
-// the line ending.
-func readSecret(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(io.LimitReader(r, 4<<10)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("read the client secret from standard input: %w", err)
-	}
-	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	if line == "" {
-		return "", errors.New("--client-secret-stdin: standard input has no client secret")
-	}
-	return line, nil
-}
+// clientSecretInputBytes is how much of standard input a client secret is
+// read from: past the longest one (2000 characters of up to 4 bytes), so a
+// longer one is refused by the length check rather than cut.
+const clientSecretInputBytes = 8 << 10
 
 // settingsFlags are the flags that create and update share.
 type settingsFlags struct {
@@ -176,7 +165,7 @@ may come later (update), once the redirect URL is registered at the provider.`,
 			}
 			if s.secretStdin {
 				var err error
-				if st.ClientSecret, err = readSecret(cmd.InOrStdin()); err != nil {
+				if st.ClientSecret, err = readStdinSecret(cmd, "--client-secret-stdin", "Client secret: ", clientSecretInputBytes); err != nil {
 					return err
 				}
 			}
@@ -236,7 +225,7 @@ again. A new endpoint also changes the redirect URL: register it at the provider
 				ch.NoPKCE = &off
 			}
 			if s.secretStdin {
-				secretValue, err := readSecret(cmd.InOrStdin())
+				secretValue, err := readStdinSecret(cmd, "--client-secret-stdin", "Client secret: ", clientSecretInputBytes)
 				if err != nil {
 					return err
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,48 +39,96 @@ func (p *passwordInput) read(cmd *cobra.Command) (string, error) {
 	case given:
 		return p.arg, nil
 	case p.stdin:
-		return readLine(cmd.InOrStdin())
+		return readStdinSecret(cmd, "--password-stdin", "Password: ", user.MaxPasswordBytes)
 	}
-	in, ok := cmd.InOrStdin().(*os.File)
-	if !ok || !term.IsTerminal(int(in.Fd())) {
+	fd, ok := terminal(cmd)
+	if !ok {
 		return "", errors.New("no password: pipe it in with --password-stdin, or run the command in a terminal to be asked for it")
 	}
-	return prompt(cmd.ErrOrStderr(), int(in.Fd()))
+	return prompt(cmd.Context(), cmd.ErrOrStderr(), fd)
 }
 
-// readLine reads one line, dropping only its line ending: spaces are part of
-// the password. It reads no more than the longest password allows, so a
-// longer line is refused by the length check rather than cut.
-func readLine(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(io.LimitReader(r, user.MaxPasswordBytes+2)).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return "", fmt.Errorf("read the password from standard input: %w", err)
+// terminal is the command's standard input as a terminal's descriptor, if
+// it is one.
+func terminal(cmd *cobra.Command) (int, bool) {
+	in, ok := cmd.InOrStdin().(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return 0, false
 	}
-	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	return int(in.Fd()), true
+}
+
+// readStdinSecret reads the secret that flag asks for from standard input.
+// Typed on a terminal, it is read without echo after label, so it stays off
+// the screen. Piped, it is the first line, without its line ending only
+// (spaces are part of it), read no further than limit allows, so a longer
+// line is refused by the caller's length check rather than cut.
+func readStdinSecret(cmd *cobra.Command, flag, label string, limit int) (string, error) {
+	var line string
+	if fd, ok := terminal(cmd); ok {
+		var err error
+		if line, err = ask(cmd.Context(), cmd.ErrOrStderr(), fd, label); err != nil {
+			return "", err
+		}
+	} else {
+		var err error
+		line, err = bufio.NewReader(io.LimitReader(cmd.InOrStdin(), int64(limit)+2)).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return "", fmt.Errorf("%s: read standard input: %w", flag, err)
+		}
+		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	}
 	if line == "" {
-		return "", errors.New("--password-stdin: standard input has no password")
+		return "", fmt.Errorf("%s: standard input has nothing", flag)
 	}
 	return line, nil
 }
 
 // prompt asks for the password twice on the terminal fd, without echo.
-func prompt(w io.Writer, fd int) (string, error) {
-	ask := func(label string) (string, error) {
-		fmt.Fprint(w, label)
-		b, err := term.ReadPassword(fd)
-		fmt.Fprintln(w)
-		return string(b), err
-	}
-	first, err := ask("New password: ")
+func prompt(ctx context.Context, w io.Writer, fd int) (string, error) {
+	first, err := ask(ctx, w, fd, "New password: ")
 	if err != nil {
-		return "", fmt.Errorf("read the password: %w", err)
+		return "", err
 	}
-	second, err := ask("Repeat the password: ")
+	second, err := ask(ctx, w, fd, "Repeat the password: ")
 	if err != nil {
-		return "", fmt.Errorf("read the password: %w", err)
+		return "", err
 	}
 	if first != second {
 		return "", errors.New("the two passwords differ")
 	}
 	return first, nil
+}
+
+// ask shows label and reads one line from the terminal fd without echo. An
+// interrupt (ctx) gives the terminal its echo back and returns at once,
+// where term.ReadPassword alone would go on waiting for a line, and a
+// process ended meanwhile would leave the terminal without echo.
+func ask(ctx context.Context, w io.Writer, fd int, label string) (string, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", fmt.Errorf("read the password: %w", err)
+	}
+	fmt.Fprint(w, label)
+	type line struct {
+		text []byte
+		err  error
+	}
+	read := make(chan line, 1)
+	go func() {
+		b, err := term.ReadPassword(fd)
+		read <- line{b, err}
+	}()
+	select {
+	case l := <-read:
+		fmt.Fprintln(w)
+		if l.err != nil {
+			return "", fmt.Errorf("read the password: %w", l.err)
+		}
+		return string(l.text), nil
+	case <-ctx.Done():
+		term.Restore(fd, state)
+		fmt.Fprintln(w)
+		return "", ctx.Err()
+	}
 }

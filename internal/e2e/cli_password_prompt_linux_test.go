@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -127,5 +128,77 @@ func TestBinaryShowsFirstAdminPasswordOnATerminal(t *testing.T) {
 	}
 	if p := e.newBrowser().signIn("admin", password); p.status != http.StatusSeeOther {
 		t.Fatalf("sign-in with the password shown: %d", p.status)
+	}
+}
+
+// TestBinaryStdinSecretOnATerminalIsNotEchoed: --password-stdin with a
+// terminal as standard input (typed, not piped) reads without echo, after a
+// prompt; and an interrupt at that prompt gives the terminal its echo back
+// (a process that ended with echo off left the operator's shell blind).
+func TestBinaryStdinSecretOnATerminalIsNotEchoed(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	startServe(t, bin, dir, addr, "GATEHOUSE_ADMIN_PASSWORD=admin-password-123")
+	e := &env{t: t, base: "http://" + addr}
+
+	// start runs the command on a fresh terminal and returns what the
+	// terminal shows, once it shows the prompt.
+	start := func(args ...string) (*exec.Cmd, *os.File, *os.File, *syncBuffer) {
+		t.Helper()
+		screen, tty := openPTY(t)
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		var shown syncBuffer
+		go func() {
+			buf := make([]byte, 4096)
+			for {
+				n, err := screen.Read(buf)
+				shown.Write(buf[:n])
+				if err != nil {
+					return
+				}
+			}
+		}()
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(shown.String(), "Password: ") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		}
+		if !strings.Contains(shown.String(), "Password: ") {
+			t.Fatalf("no prompt on the terminal:\n%s", shown.String())
+		}
+		return cmd, screen, tty, &shown
+	}
+
+	cmd, screen, _, shown := start("user", "create", "--username", "fay", "--password-stdin")
+	if _, err := screen.WriteString("fay's hidden password\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("user create --password-stdin on a terminal: %v\n%s", err, shown.String())
+	}
+	if strings.Contains(shown.String(), "fay's hidden password") {
+		t.Errorf("the password was echoed:\n%s", shown.String())
+	}
+	if p := e.newBrowser().signIn("fay", "fay's hidden password"); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in with the password typed: %d", p.status)
+	}
+
+	cmd, _, tty, shown := start("user", "create", "--username", "gus", "--password-stdin")
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("interrupted at the prompt: %v (want exit status 130)\n%s", err, shown.String())
+	}
+	termios, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if termios.Lflag&unix.ECHO == 0 {
+		t.Error("the interrupted prompt left the terminal without echo")
 	}
 }
