@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"io/fs"
@@ -277,6 +278,44 @@ func TestBackupFailureLeavesNoPartialFiles(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("a failed backup left %v", left)
+	}
+}
+
+// TestInterruptedBackupLeavesNoPartialFiles: a backup whose context ends
+// midway (Ctrl-C on `gatehouse backup`) stops, and leaves neither its copy
+// nor SQLite's journal of it beside the target.
+func TestInterruptedBackupLeavesNoPartialFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`CREATE TABLE t(b BLOB);
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 60000)
+		INSERT INTO t SELECT randomblob(1000) FROM n`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	to := filepath.Join(dir, "backup.db")
+	ctx, cancel := context.WithCancel(t.Context())
+	// Cancelled once the copy has begun to write.
+	go func() {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if left, _ := filepath.Glob(filepath.Join(dir, ".backup.db.*.partial")); len(left) > 0 {
+				if fi, err := os.Stat(left[0]); err == nil && fi.Size() > 0 {
+					break
+				}
+			}
+		}
+		cancel()
+	}()
+	if _, err := BackupSQLite(ctx, path, to, false); err == nil {
+		t.Fatal("the interrupted backup succeeded: make the database larger")
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("an interrupted backup left %v", left)
 	}
 }
 
