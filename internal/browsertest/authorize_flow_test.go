@@ -4,13 +4,17 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Selectors of the pages' controls. They name the form fields and buttons by
@@ -219,14 +223,7 @@ func TestLongNamesWrapOnPhones(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(375, 800, chromedp.EmulateMobile)); err != nil {
 		t.Fatal(err)
 	}
-	fits := func(page string) {
-		t.Helper()
-		// A page wider than the screen widens the layout viewport too
-		// (innerWidth), so it is compared with the screen itself.
-		if w := evaluate[[]float64](t, ctx, `[document.documentElement.scrollWidth, screen.width]`); w[0] > w[1] {
-			t.Errorf("the %s page is %vpx wide on a %vpx screen", page, w[0], w[1])
-		}
-	}
+	fits := func(page string) { fitsScreen(t, ctx, page) }
 	navigate(t, ctx, n.authorizeURL(c, cb, "READ", "st-long"))
 	fits("sign-in")
 	screenshot(t, ctx, "signin-long-name-375px")
@@ -236,4 +233,67 @@ func TestLongNamesWrapOnPhones(t *testing.T) {
 	if got := evaluate[string](t, ctx, `document.querySelector(".description").innerText`); got != "Line one.\nLine two." {
 		t.Errorf("the description reads %q", got)
 	}
+}
+
+// fitsScreen fails the test when the page is wider than the screen, which
+// makes a phone's user scroll sideways to read each line.
+func fitsScreen(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	// A page wider than the screen widens the layout viewport too
+	// (innerWidth), so it is compared with the screen itself.
+	if w := evaluate[[]float64](t, ctx, `[document.documentElement.scrollWidth, screen.width]`); w[0] > w[1] {
+		t.Errorf("the %s page is %vpx wide on a %vpx screen", page, w[0], w[1])
+	}
+}
+
+// TestLongScopeNamesWrapOnPhones: URL-like scope names of a custom
+// catalogue, and a display name without spaces, wrap on a 320 px screen
+// (a phone, or 400% zoom) on the consent page, the authorized-applications
+// page, the home page and the console's application form, rather than widen
+// the page.
+func TestLongScopeNamesWrapOnPhones(t *testing.T) {
+	long := "https://api.example.com/auth/calendar.events.readonly.everything"
+	file := filepath.Join(t.TempDir(), "scopes.yaml")
+	catalogue := "scopes:\n  - name: " + long + "\n    level: user\n    description: {en: \"Read every calendar\"}\n" +
+		"  - name: short\n    level: user\n    description: {en: \"Something short\"}\n"
+	if err := os.WriteFile(file, []byte(catalogue), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, func(c *config.Config) { c.Scopes.Catalogue = file })
+	cb := newCallback(t)
+	u := n.createUser("alice", "alice-password", store.LevelUser)
+	if _, err := n.gh.Users.Update(context.Background(), u.Username, func(u *store.User) error {
+		u.DisplayName = strings.Repeat("Alexandrina", 8)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n.createUser("root", "root-password", store.LevelSystemAdmin)
+	c, _ := n.createClient(cb, app.Registration{Scopes: []string{long, "short"}})
+
+	phone := func() context.Context {
+		ctx := newBrowser(t)
+		navigate(t, ctx, n.base+"/healthz") // a page to emulate the phone's screen on
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 640, chromedp.EmulateMobile)); err != nil {
+			t.Fatal(err)
+		}
+		return ctx
+	}
+	ctx := phone()
+	navigate(t, ctx, n.authorizeURL(c, cb, long+" short", "st-scopes"))
+	submitSignIn(t, ctx, "alice", "alice-password")
+	fitsScreen(t, ctx, "consent")
+	screenshot(t, ctx, "consent-long-scope-320px")
+	clickPage(t, ctx, allowButton)
+	navigate(t, ctx, n.base+web.PathAuthorizedApps)
+	fitsScreen(t, ctx, "authorized applications")
+	navigate(t, ctx, n.base+"/")
+	fitsScreen(t, ctx, "home")
+
+	admin := phone()
+	navigate(t, admin, n.base+"/login")
+	submitSignIn(t, admin, "root", "root-password")
+	navigate(t, admin, n.base+"/admin/apps/new")
+	fitsScreen(t, admin, "new application")
+	screenshot(t, admin, "app-form-long-scope-320px")
 }
