@@ -134,6 +134,22 @@ func TestFormAfterTheSessionEndedSaysSo(t *testing.T) {
 	if got, _ := element(a.body, `role="alert"`); a.status != http.StatusForbidden || got != s.msgs.T("en", "error.session_ended") {
 		t.Fatalf("a form after the session ended: %d, %q", a.status, got)
 	}
+	// Signed out in another tab, which takes the browser's session cookie
+	// away: the form of a page still open says the same.
+	b.signIn("carol", "carol-password")
+	token = hidden(b.get("/").body, "csrf_token")
+	if a := b.do("POST", "/logout", url.Values{"csrf_token": {token}}); a.status != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", a.status)
+	}
+	a = b.do("POST", "/logout/everywhere", url.Values{"csrf_token": {token}})
+	if got, _ := element(a.body, `role="alert"`); a.status != http.StatusForbidden || got != s.msgs.T("en", "error.session_ended") {
+		t.Fatalf("a form after signing out in another tab: %d, %q", a.status, got)
+	}
+	// The sign-in form, which needs no session, is not told it ended.
+	a = b.do("POST", "/login", url.Values{"csrf_token": {"stale"}, "username": {"carol"}, "password": {"carol-password"}})
+	if got, _ := element(a.body, `role="alert"`); a.status != http.StatusForbidden || got != s.msgs.T("en", "error.csrf") {
+		t.Fatalf("a sign-in form with a stale token: %d, %q", a.status, got)
+	}
 	// A token that is simply wrong, in a live session, is still the forgery's answer.
 	b.signIn("carol", "carol-password")
 	a = b.do("POST", "/logout/everywhere", url.Values{"csrf_token": {"not-the-token"}})

@@ -559,10 +559,12 @@ func (p *Pages) acceptForm(w http.ResponseWriter, r *http.Request) bool {
 	got := r.PostFormValue("csrf_token")
 	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 		message := "error.csrf"
-		if _, err := r.Cookie(session.Cookie); err == nil && len(p.sessions.Keys(r.Context())) == 0 {
-			// The browser had a session, which ended before this post (a
-			// sign-out in another tab, the idle timeout): say so, rather
-			// than suggest a forgery.
+		if _, err := r.Cookie(session.Cookie); len(p.sessions.Keys(r.Context())) == 0 && (err == nil || r.URL.Path != "/login") {
+			// A signed-in page's form, and the browser has no session now:
+			// it ended before this post (the idle timeout, which leaves the
+			// cookie, or a sign-out in another tab, which takes it away).
+			// Say so, rather than suggest a forgery; a cross-site post
+			// never gets this far (session.CrossOrigin).
 			message = "error.session_ended"
 		}
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, message)})
