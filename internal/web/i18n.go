@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -59,8 +60,6 @@ func (m Messages) T(lang, key string, args ...any) string {
 	return text
 }
 
-var matcher = language.NewMatcher([]language.Tag{language.English, language.Japanese})
-
 // pickLanguage is the request's page language.
 func pickLanguage(r *http.Request) string { return requestLanguage(r).lang }
 
@@ -100,12 +99,74 @@ func findLanguage(r *http.Request) pageLanguage {
 			}
 		}
 	}
-	found.lang = Languages[0]
-	if tags, _, err := language.ParseAcceptLanguage(r.Header.Get("Accept-Language")); err == nil && len(tags) > 0 {
-		_, i, _ := matcher.Match(tags...)
-		found.lang = Languages[i]
-	}
+	found.lang = acceptedLanguage(r.Header.Get("Accept-Language"))
 	return found
+}
+
+// acceptedLanguage is the one of Languages that Accept-Language weighs
+// highest (RFC 9110 §12.5.4), the first listed on a tie; Languages[0] when
+// it weighs none above zero. An entry that cannot be read (a bad tag, a
+// weight that is not 0–1) is skipped rather than spoil the whole header,
+// which is what language.ParseAcceptLanguage does; "*" weighs every
+// language the header does not name.
+func acceptedLanguage(header string) string {
+	type weight struct {
+		q   float64
+		pos int // the entry's place in the header, for ties
+	}
+	given := make([]*weight, len(Languages))
+	var wildcard *weight
+	for pos, entry := range strings.Split(header, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(entry), ";")
+		q, ok := acceptWeight(params)
+		if !ok || tag == "" {
+			continue
+		}
+		if tag == "*" {
+			if wildcard == nil {
+				wildcard = &weight{q, pos}
+			}
+			continue
+		}
+		t, err := language.Parse(tag)
+		if err != nil {
+			continue
+		}
+		base, _ := t.Base()
+		for i, l := range Languages {
+			if given[i] == nil && base.String() == l {
+				given[i] = &weight{q, pos}
+			}
+		}
+	}
+	best, bestWeight := Languages[0], weight{0, 0}
+	for i, l := range Languages {
+		w := given[i]
+		if w == nil {
+			w = wildcard
+		}
+		if w != nil && (w.q > bestWeight.q || w.q == bestWeight.q && w.q > 0 && w.pos < bestWeight.pos) {
+			best, bestWeight = l, *w
+		}
+	}
+	return best
+}
+
+// acceptWeight reads an Accept-Language entry's parameters: its q, 1
+// without one; not ok when they cannot be read.
+func acceptWeight(params string) (float64, bool) {
+	if params == "" {
+		return 1, true
+	}
+	name, value, _ := strings.Cut(strings.TrimSpace(params), "=")
+	if !strings.EqualFold(strings.TrimSpace(name), "q") {
+		return 0, false
+	}
+	q, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+	if err != nil || q < 0 || q > 1 {
+		return 0, false
+	}
+	return q, true
 }
 
 // queryValue is url.ParseQuery(raw).Get(key) and whether key is there,

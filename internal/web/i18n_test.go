@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,12 +35,34 @@ func TestPickLanguage(t *testing.T) {
 		{"fr-FR,en;q=0.8", "", "en"},
 		{"ja", "en", "en"},
 		{"garbage;;;q=x", "", "en"},
+		// One unreadable entry is skipped, not the whole header.
+		{"ja,en;q=0.x", "", "ja"},
+		{"ja, en;q=0.5;foo=bar", "", "ja"},
+		// A weight above 1 is no weight: the entry is skipped.
+		{"ja;q=1.5,en;q=0.9", "", "en"},
+		// q=0 refuses a language; * stands for every other one.
+		{"en;q=0,*", "", "ja"},
+		{"*;q=0.5,ja;q=0.4", "", "en"},
+		{"ja;q=0", "", "en"},
+		{"en;q=0.2,ja;q=0.8", "", "ja"},
+		{"ja_JP", "", "ja"},
+		{"JA", "", "ja"},
+		// Equal weights: the first listed.
+		{"ja, en", "", "ja"},
+		{"en, ja", "", "en"},
+		{"*", "", "en"},
 	}
+	// A long list of well-formed entries is read to the end.
+	long := ""
+	for i := range 1000 {
+		long += fmt.Sprintf("x%d;q=0.1,", i%100+100)
+	}
+	cases = append(cases, struct{ accept, query, want string }{long + "ja", "", "ja"})
 	for _, c := range cases {
 		r := httptest.NewRequest("GET", "/?lang="+c.query, nil)
 		r.Header.Set("Accept-Language", c.accept)
 		if got := pickLanguage(r); got != c.want {
-			t.Errorf("pickLanguage(%q, lang=%q) = %s, want %s", c.accept, c.query, got, c.want)
+			t.Errorf("pickLanguage(%.60q, lang=%q) = %s, want %s", c.accept, c.query, got, c.want)
 		}
 	}
 }
