@@ -268,8 +268,17 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 	}
 	// Each bucket counts the attempt before the password is checked, so that
 	// concurrent guesses cannot all pass a check made before any of them
-	// failed; what is reserved is released again unless it was a guess.
+	// failed; what is reserved is released again unless it was a guess —
+	// also when the attempt ends early (the database failing after the
+	// count, the caller gone), or an outage would turn right passwords into
+	// counted failures and lock the account and the address for the window.
 	var reserved []string
+	guessed := false
+	defer func() {
+		if !guessed {
+			s.releaseDetached(ctx, reserved, now)
+		}
+	}()
 	for _, r := range []struct {
 		key   string
 		limit int
@@ -287,9 +296,6 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 		if n > r.limit {
 			// A refused attempt made no guess: it counts nothing, or right
 			// passwords sent at once would lock the account and address.
-			if err := s.release(ctx, reserved, now); err != nil {
-				return store.User{}, err
-			}
 			s.signIns.throttled.Inc()
 			return store.User{}, &Throttled{RetryAfter: s.throttle.Window}
 		}
@@ -310,27 +316,33 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 		return store.User{}, verr
 	}
 	if err != nil || !ok || u.Disabled {
+		guessed = true
 		s.signIns.failure.Inc()
 		return store.User{}, ErrInvalidCredentials
 	}
-	// Only this attempt's own count is taken back, from the account as from
-	// the address: a sign-in by the account's owner must not hand an attacker
-	// guessing at it a fresh allowance.
-	if err := s.release(ctx, reserved, now); err != nil {
-		return store.User{}, err
-	}
+	// Only this attempt's own count is taken back (deferred above), from the
+	// account as from the address: a sign-in by the account's owner must not
+	// hand an attacker guessing at it a fresh allowance.
 	s.signIns.success.Inc()
 	return u, nil
 }
 
-// release takes back one attempt reserved in each of keys.
-func (s *Service) release(ctx context.Context, keys []string, now time.Time) error {
-	for _, key := range keys {
-		if err := s.store.ReleaseFailure(ctx, key, now, s.throttle.Window); err != nil {
-			return err
-		}
+// releaseTimeout bounds giving back an attempt's counts, which outlives the
+// request that made it.
+const releaseTimeout = 10 * time.Second
+
+// releaseDetached takes back one attempt reserved in each of keys, even when
+// ctx is done (a request past its deadline still gives back what it
+// counted). A release that fails leaves the count to expire with its window.
+func (s *Service) releaseDetached(ctx context.Context, keys []string, now time.Time) {
+	if len(keys) == 0 {
+		return
 	}
-	return nil
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	for _, key := range keys {
+		s.store.ReleaseFailure(ctx, key, now, s.throttle.Window) //nolint:errcheck // expires with its window
+	}
 }
 
 // addressKey names the throttle bucket of a caller: the address itself for

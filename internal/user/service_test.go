@@ -3,9 +3,11 @@ package user
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,5 +138,55 @@ func TestPasswordsTheSignInPageCannotSendAreRefused(t *testing.T) {
 	// Spaces and any printable character, in any script, are fine.
 	if err := s.SetPassword(t.Context(), "bob", " pässwörd 秘密 🔑 ", nil); err != nil {
 		t.Errorf("a printable password: %v", err)
+	}
+}
+
+// lookupFails is a store whose user lookups fail while failing is set (the
+// database locked or gone between the throttle's count and the lookup).
+type lookupFails struct {
+	store.Store
+	failing atomic.Bool
+}
+
+func (s *lookupFails) UserByUsername(ctx context.Context, name string) (store.User, error) {
+	if s.failing.Load() {
+		return store.User{}, fmt.Errorf("lookup: %w", store.ErrUnavailable)
+	}
+	return s.Store.UserByUsername(ctx, name)
+}
+
+// TestAFailedSignInCheckCountsNoGuess: a sign-in that ends before its
+// password was checked — the database failing after the throttle counted
+// it, the caller gone meanwhile — gives back what it counted. Otherwise an
+// outage turned right passwords into counted failures, and once it was over
+// the account and the whole address stayed locked for the window.
+func TestAFailedSignInCheckCountsNoGuess(t *testing.T) {
+	db, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := &lookupFails{Store: db}
+	s := NewService(st, NewHasher(fastArgon2, 2), ThrottlePolicy{PerAccount: 3, PerAddress: 6, Window: time.Hour}, nil)
+	if _, err := s.Create(t.Context(), NewUser{Username: "alice", Password: "alice-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddr("192.0.2.1")
+	st.failing.Store(true)
+	for range 8 {
+		if _, err := s.Authenticate(t.Context(), "alice", "alice-password", addr); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("a sign-in while lookups fail: %v", err)
+		}
+	}
+	st.failing.Store(false)
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	for range 8 {
+		if _, err := s.Authenticate(gone, "alice", "alice-password", addr); err == nil {
+			t.Fatal("a sign-in whose caller was gone succeeded")
+		}
+	}
+	if _, err := s.Authenticate(t.Context(), "alice", "alice-password", addr); err != nil {
+		t.Fatalf("the right password after the failures: %v; want signed in", err)
 	}
 }
