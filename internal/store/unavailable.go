@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 )
 
@@ -20,8 +21,12 @@ var ErrUnavailable = errors.New("store: database unavailable")
 // connections, say.
 // Without that deadline such a request would wait for the database as long
 // as it stalled, and its answer be written to a connection long closed.
+//
+// driver.ErrBadConn counts too: database/sql returns it once every
+// connection it tried was broken (a database restarted under a full pool),
+// where the backend had no chance to mark it.
 func Unavailable(err error) bool {
-	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn)
 }
 
 // RetryAfterSeconds is the Retry-After value of an answer to ErrUnavailable:
