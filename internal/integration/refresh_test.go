@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,6 +330,33 @@ func TestCallersWaitAtMostAnswerWithin(t *testing.T) {
 	}
 	if len(p.Reused()) > 0 {
 		t.Errorf("refresh tokens presented twice: %v", p.Reused())
+	}
+}
+
+// TestSlowRefreshHandsOutTheTokenStillValid: a refresh due but slower than
+// the caller may wait leaves it the access token in hand while that is still
+// valid (as integrations.md promises), rather than a 424 on every node for
+// the last minutes of a good token; a forced refresh (Test) still says it
+// is under way.
+func TestSlowRefreshHandsOutTheTokenStillValid(t *testing.T) {
+	var ahead atomic.Int64 // how far the service's clock runs ahead
+	e := newEnv(t, func(o *Options) {
+		o.AnswerWithin = 200 * time.Millisecond
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	})
+	p := testprovider.Start(t, testprovider.Options{RefreshDelay: time.Second}) // tokens of an hour
+	in := e.authorized(e.create(Settings{Provider: Custom}, p).ID, p)
+	first := e.tokens(in.ID)
+	ahead.Store(int64(56 * time.Minute)) // due (5 minutes before expiry), still valid
+	tok, err := e.s.AccessToken(t.Context(), in.ID, false)
+	if err != nil || tok.AccessToken != first.Access {
+		t.Fatalf("a due refresh slower than the wait = %v, %v; want the stored token, still valid", tok.AccessToken == first.Access, err)
+	}
+	_, err = e.s.AccessToken(t.Context(), in.ID, true)
+	wantKey(t, "a forced refresh slower than the wait", err, "integration.still_refreshing")
+	e.s.Wait()
+	if got := e.tokens(in.ID); got.Access == first.Access {
+		t.Fatal("the refresh left running did not store its token")
 	}
 }
 
