@@ -33,7 +33,7 @@ func ensureFirstAdmin(ctx context.Context, stderr io.Writer, node *server.Gateho
 		if err == nil && password == "" {
 			// Not silently: an operator who set it to reset a password
 			// would otherwise think it done.
-			node.Log.Info("GATEHOUSE_ADMIN_PASSWORD is ignored: it sets the first administrator's password on the first start only; change a password with `gatehouse user set-password`")
+			node.Log.Info("GATEHOUSE_ADMIN_PASSWORD is ignored: the database already has users, and it only sets the password of the administrator a start creates when it finds none; change a password with `gatehouse user set-password`, make a user a system administrator with `gatehouse user set-level`")
 		}
 		return password != "", err
 	}
