@@ -650,8 +650,7 @@ func (p *Pages) confirmPassword(w http.ResponseWriter, r *http.Request, u store.
 	case errors.Is(err, user.ErrInvalidCredentials):
 		return &passwordRefusal{http.StatusUnauthorized, formProblem{Message: p.t(r, "admin.reauth_failed"), Field: field}}, nil
 	case errors.Is(err, user.ErrThrottled):
-		w.Header().Set("Retry-After", user.RetryAfter(err))
-		return &passwordRefusal{http.StatusTooManyRequests, formProblem{Message: p.t(r, "login.throttled"), Field: field}}, nil
+		return &passwordRefusal{http.StatusTooManyRequests, p.throttled(w, r, err, field)}, nil
 	case err != nil:
 		return nil, err
 	}

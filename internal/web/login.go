@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -76,8 +77,7 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, user.ErrThrottled):
 		event.Kind = audit.SignInThrottled
 		p.audit.Record(ctx, event)
-		w.Header().Set("Retry-After", user.RetryAfter(err))
-		data.Problem, data.ClientName = formProblem{Message: p.t(r, "login.throttled")}, p.clientNameOf(r, data.Next)
+		data.Problem, data.ClientName = p.throttled(w, r, err, ""), p.clientNameOf(r, data.Next)
 		p.render(w, r, http.StatusTooManyRequests, "login", p.t(r, "login.title"), data)
 		return
 	case err != nil:
@@ -161,4 +161,15 @@ func (p *Pages) handleHome(w http.ResponseWriter, r *http.Request) {
 		data.Level = user.LevelName(u.Level)
 	}
 	p.renderFor(w, r, u, http.StatusOK, "home", p.t(r, "home.title"), data)
+}
+
+// throttled answers a password check the sign-in throttle refused: its
+// Retry-After, and the problem saying how long to wait, on field.
+func (p *Pages) throttled(w http.ResponseWriter, r *http.Request, err error, field string) formProblem {
+	w.Header().Set("Retry-After", user.RetryAfter(err))
+	minutes := 1
+	if t := (*user.Throttled)(nil); errors.As(err, &t) {
+		minutes = max(1, int((t.RetryAfter+time.Minute-1)/time.Minute))
+	}
+	return formProblem{Message: p.t(r, "login.throttled", minutes), Field: field}
 }

@@ -51,8 +51,7 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, user.ErrThrottled):
 		event.Kind, event.Detail = audit.SignInThrottled, "password change"
 		p.audit.Record(ctx, event)
-		w.Header().Set("Retry-After", user.RetryAfter(err))
-		refuse(http.StatusTooManyRequests, formProblem{Message: p.t(r, "login.throttled")})
+		refuse(http.StatusTooManyRequests, p.throttled(w, r, err, ""))
 		return
 	case isRefusal(err):
 		problem := p.problem(r, err)

@@ -167,3 +167,20 @@ func siteWithCarol(t *testing.T, options ...func(*config.Config)) *site {
 	}
 	return s
 }
+
+// TestThrottledSignInSaysHowLong: the sign-in refused by the throttle says
+// when to try again, in the page's language, as its Retry-After does.
+func TestThrottledSignInSaysHowLong(t *testing.T) {
+	s := siteWithCarol(t, func(c *config.Config) { c.SignIn.MaxFailuresPerAccount = 2 })
+	for lang, want := range map[string]string{"en": "15 minutes", "ja": "15 分"} {
+		b := s.browser(lang)
+		var a answer
+		for range 3 {
+			page := b.get("/login")
+			a = b.do("POST", "/login", url.Values{"csrf_token": {hidden(page.body, "csrf_token")}, "username": {"carol"}, "password": {"wrong-password"}})
+		}
+		if got, _ := element(a.body, `role="alert"`); a.status != http.StatusTooManyRequests || !strings.Contains(got, want) {
+			t.Errorf("%s: the throttled sign-in: %d %q; want it to say %q", lang, a.status, got, want)
+		}
+	}
+}
