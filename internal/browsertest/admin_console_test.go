@@ -190,6 +190,16 @@ func TestAdminConsoleStory(t *testing.T) {
 	if scopes := text(t, admin, "main table tbody td:nth-child(2)"); scopes != "READ WRITE" {
 		t.Errorf("the authorization's scopes read %q, want READ WRITE", scopes)
 	}
+	// A screen reader's list of buttons tells one Revoke from another: each
+	// names whose authorization it ends.
+	if name := text(t, admin, `main table tbody button.danger`); name != en("apps.revoke")+" dana" {
+		t.Errorf("the grant's revoke button reads %q to a screen reader, want it to name dana", name)
+	}
+	// So does a user's "sign out everywhere", which is not the administrator's own.
+	navigate(t, admin, n.base+"/admin/users/dana")
+	if name := text(t, admin, `form[action$="/signout"] button`); name != en("admin.signout_user", "dana") {
+		t.Errorf("the user's sign-out button reads %q", name)
+	}
 	screenshot(t, admin, "console-10-app-page-with-grant")
 
 	// 3. The user revokes it on the authorized-applications page.
@@ -208,6 +218,9 @@ func TestAdminConsoleStory(t *testing.T) {
 		}
 	}
 	screenshot(t, user, "console-12-user-authorized-apps")
+	if name := text(t, user, `li.grant form[action$="/revoke"] button[type=submit]`); name != en("apps.revoke")+" "+appName {
+		t.Errorf("the revoke button reads %q to a screen reader, want it to name %s", name, appName)
+	}
 	// Revoke is one form button with no confirmation step: the user can
 	// authorize the application again at any time.
 	clickPage(t, user, `li.grant form[action$="/revoke"] button[type=submit]`)
