@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse/gatehouse/internal/cli"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -42,6 +43,12 @@ Restore steps: docs/operations.md. PostgreSQL is backed up with pg_dump.`,
 			}
 			if cfg.Database.URL != "" {
 				return fmt.Errorf("backup copies the embedded SQLite database, and this node's store is the %s: back it up with pg_dump (docs/operations.md)", server.StoreTarget(cfg))
+			}
+			if to == "" {
+				return errors.New("name the backup's file with --to FILE")
+			}
+			if err := cli.RequireDatabase(cfg); err != nil {
+				return err
 			}
 			dest, err := filepath.Abs(to)
 			if err != nil {

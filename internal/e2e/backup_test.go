@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -172,6 +173,30 @@ func TestBinaryBackupRefusesPostgreSQL(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "b.db")); err == nil {
 		t.Error("backup on PostgreSQL wrote a file")
+	}
+}
+
+// TestBinaryBackupSaysWhatIsWrong: a backup that cannot be made says why in
+// the operator's terms — no --to, a symbolic link where the copy would go,
+// no database where the command looks — not in the library's.
+func TestBinaryBackupSaysWhatIsWrong(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	if _, errOut, err := runCLI(bin, dir, "backup", "--to", ""); err == nil || !strings.Contains(errOut, "--to") || strings.Contains(errOut, "is ,") {
+		t.Errorf("backup --to \"\": %v, %q; want it to ask for --to", err, errOut)
+	}
+	if _, errOut, err := runCLI(bin, dir, "backup", "--to", filepath.Join(dir, "b.db")); err == nil || !strings.Contains(errOut, "no Gatehouse database at") {
+		t.Errorf("backup without a database: %v, %q; want it to say there is none where it looked", err, errOut)
+	}
+	if out, err := exec.Command(bin, "migrate", "--data-dir", filepath.Join(dir, "gatehouse-data")).CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	link := filepath.Join(dir, "link.db")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere.db"), link); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := runCLI(bin, dir, "backup", "--to", link, "--force"); err == nil || !strings.Contains(errOut, "symbolic link") {
+		t.Errorf("backup onto a symbolic link: %v, %q; want it to say it is one", err, errOut)
 	}
 }
 

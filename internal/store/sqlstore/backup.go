@@ -123,7 +123,11 @@ func replaceable(to string, overwrite bool, protected []string) error {
 	}
 	if !fi.Mode().IsRegular() {
 		// Said before --force, which could not help.
-		return fmt.Errorf("%s is not a regular file (a directory, say): name the backup's file; a backup replaces only a previous backup", to)
+		what := "not a regular file (a directory, say)"
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			what = "a symbolic link, which a backup never follows"
+		}
+		return fmt.Errorf("%s is %s: name the backup's file; a backup replaces only a previous backup", to, what)
 	}
 	if !overwrite {
 		return fmt.Errorf("%s: %w", to, fs.ErrExist)
