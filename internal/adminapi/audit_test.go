@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
 )
 
 // auditFixture makes a fixture with seven client.create events by ada.
@@ -204,6 +207,20 @@ func TestWrongConfirmationPasswordsAreAudited(t *testing.T) {
 	for _, e := range events {
 		if ev := e.(map[string]any); ev["actor"] != "ada" || ev["detail"] != "re-authentication" {
 			t.Errorf("event %v", ev)
+		}
+	}
+}
+
+// TestAPIDocListsEveryAuditKind: docs/api.md's list of audit kinds is the
+// code's, so a script filtering by kind finds each one there.
+func TestAPIDocListsEveryAuditKind(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range audit.Kinds {
+		if !strings.Contains(string(doc), "`"+kind+"`") {
+			t.Errorf("docs/api.md does not list the audit kind %s", kind)
 		}
 	}
 }
