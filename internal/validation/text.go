@@ -34,13 +34,14 @@ func (r TextRule) Check(kind error, value string) error {
 	if !utf8.ValidString(value) {
 		return Errorf(kind, "input.utf8", "%s is not valid UTF-8", r.Field)
 	}
-	for _, c := range value {
+	for i, c := range value {
 		switch {
 		case r.Multiline && (c == '\n' || c == '\r' || c == '\t'):
 		case unicode.IsControl(c):
 			return Errorf(kind, "input.control", "%s holds a control character", r.Field)
 		case r.Name && isBidiControl(c):
 			return Errorf(kind, "input.bidi", "%s holds a bidirectional override character", r.Field)
+		case r.Name && isJoiner(c) && joinsBeyondASCII(value, i):
 		case r.Name && unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp):
 			return Errorf(kind, "input.invisible", "%s holds an invisible character (%U)", r.Field, c)
 		}
@@ -49,6 +50,21 @@ func (r TextRule) Check(kind error, value string) error {
 		return Errorf(kind, "input.too_long", "%s must be at most %d characters", r.Field, r.Max)
 	}
 	return nil
+}
+
+// isJoiner reports whether c is the zero-width non-joiner or joiner, which
+// Persian, the Indic scripts and emoji sequences need.
+func isJoiner(c rune) bool { return c == '\u200c' || c == '\u200d' }
+
+// joinsBeyondASCII reports whether the joiner at byte i of s stands between
+// two visible characters beyond ASCII: where a script or an emoji sequence
+// needs it. Beside ASCII it changes nothing visible, and would only let two
+// names that look alike differ.
+func joinsBeyondASCII(s string, i int) bool {
+	before, _ := utf8.DecodeLastRuneInString(s[:i])
+	after, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen('\u200c'):])
+	visible := func(c rune) bool { return c > unicode.MaxASCII && c != utf8.RuneError && !unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp) && !unicode.IsSpace(c) }
+	return visible(before) && visible(after)
 }
 
 // CollapseSpaces trims s and turns each run of white space in it (a

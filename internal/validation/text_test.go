@@ -34,6 +34,16 @@ func TestTextRule(t *testing.T) {
 		{name, "a\ufeffb", "input.invisible"},
 		{name, "a\u00adb", "input.invisible"},
 		{name, "a\u2028b", "input.invisible"},
+		// The joiners that scripts and emoji need are kept between two
+		// characters beyond ASCII (Persian "mi-xâham", a technologist
+		// emoji), never beside ASCII, where they would only hide a difference.
+		{name, "می\u200cخو", ""},
+		{name, "👩\u200d💻", ""},
+		{name, "ad\u200cm", "input.invisible"},
+		{name, "a\u200d💻", "input.invisible"},
+		{name, "\u200dま", "input.invisible"},
+		{name, "ま\u200c", "input.invisible"},
+		{name, "ま\u200c\u200cま", "input.invisible"},
 		{desc, "a\u200bb", ""},
 		{desc, "ab\u202ec", ""},
 		{desc, "line\r\nline", ""},
