@@ -63,7 +63,9 @@ func isJoiner(c rune) bool { return c == '\u200c' || c == '\u200d' }
 func joinsBeyondASCII(s string, i int) bool {
 	before, _ := utf8.DecodeLastRuneInString(s[:i])
 	after, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen('\u200c'):])
-	visible := func(c rune) bool { return c > unicode.MaxASCII && c != utf8.RuneError && !unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp) && !unicode.IsSpace(c) }
+	visible := func(c rune) bool {
+		return c > unicode.MaxASCII && c != utf8.RuneError && !unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp) && !unicode.IsSpace(c)
+	}
 	return visible(before) && visible(after)
 }
 
