@@ -45,7 +45,8 @@ const purgeBatch = 1000
 // so sign-ins and token requests are never stuck behind a long purge.
 func (g *Gatehouse) PurgeOnce(ctx context.Context) bool {
 	now := g.Now()
-	ok, err := g.Store.TryLock(ctx, janitorLock, g.nodeID, now, g.Config.Janitor.Interval*3/2)
+	lease := g.Config.Janitor.Interval * 3 / 2
+	ok, err := g.Store.TryLock(ctx, janitorLock, g.nodeID, now, lease)
 	if err != nil {
 		g.Log.Warn("janitor lease", "error", err)
 		return false
@@ -57,6 +58,11 @@ func (g *Gatehouse) PurgeOnce(ctx context.Context) bool {
 		RevokedRetention: g.Config.Janitor.RevokedRetention,
 		RotatedRetention: g.Config.Janitor.RotatedRetention,
 	}
+	// The pass ends within its lease: one stalled on a lock would otherwise
+	// go on after the lease lapsed, while another node's pass queued behind
+	// the same lock. What is left is purged by the next pass.
+	ctx, cancel := context.WithTimeout(ctx, lease)
+	defer cancel()
 	var total int64
 	batches := 0
 	for ctx.Err() == nil {

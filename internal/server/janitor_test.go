@@ -196,3 +196,32 @@ func holdsJanitorLease(t *testing.T, g *Gatehouse) bool {
 	}
 	return !other
 }
+
+// stalledPurge is a store whose purge waits until its context ends, as one
+// queued behind a lock another session holds.
+type stalledPurge struct{ store.Store }
+
+func (s stalledPurge) Purge(ctx context.Context, _ time.Time, _ store.PurgePolicy, _ int) (int64, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// A janitor pass ends within its lease: a pass stalled on a lock went on
+// after its lease had lapsed, so another node's janitor took the lease and
+// queued behind the same lock, each holding a connection.
+func TestJanitorPassEndsWithinItsLease(t *testing.T) {
+	clk := &testClock{t: time.Now()}
+	g := openNodes(t, 1, clk)[0]
+	g.Config.Janitor.Interval = 200 * time.Millisecond // a lease of 300 ms
+	g.Store = stalledPurge{g.Store}
+	done := make(chan bool)
+	go func() { done <- g.PurgeOnce(context.Background()) }()
+	select {
+	case ran := <-done:
+		if !ran {
+			t.Fatal("the only node did not get the janitor lease")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a stalled janitor pass outlived its lease by seconds")
+	}
+}
