@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,7 +23,11 @@ func main() {
 		stop()
 	}()
 	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	var usage usageError
 	switch {
+	case errors.As(err, &usage):
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		os.Exit(2)
 	case err != nil && ctx.Err() != nil:
 		fmt.Fprintln(os.Stderr, "gatehouse: interrupted:", err)
 		os.Exit(130)

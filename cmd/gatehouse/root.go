@@ -47,7 +47,37 @@ variables, then flags, each overriding the one before.`,
 	root.AddCommand(newMailServerCommand(g))
 	root.AddCommand(newIntegrationCommand(g))
 	root.AddCommand(newHashWorkerCommand())
+	group(root)
+	markUsageErrors(root)
 	return root
+}
+
+// usageError is a command called wrongly: an argument missing or extra, an
+// unknown flag or subcommand. main exits with status 2 for it, as shells'
+// tools do, where 1 is a failure of the work itself.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// markUsageErrors makes the argument and flag errors of cmd and every
+// command below it usage errors that name the command's usage line and its
+// --help (cobra's own say only "accepts 1 arg(s), received 0").
+func markUsageErrors(cmd *cobra.Command) {
+	wrap := func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w\nusage: %s (see `%s --help`)", err, c.UseLine(), c.CommandPath())}
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return wrap(c, err) })
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return wrap(c, err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markUsageErrors(sub)
+	}
 }
 
 // loadConfig merges file, environment and flags; serving adds the base URL checks.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -100,5 +101,34 @@ func TestDocumentedCommandsExist(t *testing.T) {
 	}
 	if checked < 20 {
 		t.Fatalf("only %d documented commands found: the pattern no longer reads the docs", checked)
+	}
+}
+
+// TestUsageErrorsSayHowToUseTheCommand: a command called wrongly — an
+// argument missing or extra, an unknown flag or subcommand — fails with a
+// usage error (exit status 2, as shells' tools do; 1 is a failure of the
+// work) naming the command's usage line and its --help.
+func TestUsageErrorsSayHowToUseTheCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"client", "show"},
+		{"client", "show", "a", "b"},
+		{"user", "list", "--colour"},
+		{"client", "bogus"},
+		{"bogus"},
+	} {
+		var out bytes.Buffer
+		root := newRootCommand(&out, &out)
+		root.SetArgs(args)
+		err := root.Execute()
+		var usage usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), "--help") {
+			t.Errorf("gatehouse %s: %v; want a usage error pointing to --help", strings.Join(args, " "), err)
+		}
+	}
+	var out bytes.Buffer
+	root := newRootCommand(&out, &out)
+	root.SetArgs([]string{"client", "show"})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "CLIENT_ID") {
+		t.Errorf("client show without its argument: %v; want the usage line naming CLIENT_ID", err)
 	}
 }
