@@ -35,10 +35,19 @@ terminal, or read from the first line of standard input with --password-stdin.`,
 				return err
 			}
 			n.Level = lv
-			if n.Password, err = password.read(cmd); err != nil {
+			if _, err := user.CleanProfile(n.DisplayName, n.Email, n.Groups); err != nil {
 				return err
 			}
 			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
+				// Asked for only once the rest is known to be right: a
+				// password typed twice for a name that is taken is wasted.
+				if err := node.Users.Available(ctx, n.Username); err != nil {
+					return err
+				}
+				var err error
+				if n.Password, err = password.read(cmd); err != nil {
+					return err
+				}
 				u, err := node.Admin.CreateUser(ctx, cliActor(), n)
 				if err != nil {
 					return err

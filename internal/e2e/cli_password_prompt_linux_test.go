@@ -86,6 +86,14 @@ func TestBinaryPasswordPrompt(t *testing.T) {
 	if p := e.newBrowser().signIn("erin", "erin's password"); p.status != http.StatusSeeOther {
 		t.Fatalf("sign-in with the password typed at the prompt: %d", p.status)
 	}
+	// A name that is taken, or that no account can have, is refused before
+	// the password is asked for, not after it was typed twice.
+	for _, name := range []string{"erin", "-erin"} {
+		out, err = runCLITerminal(t, bin, dir, "", "user", "create", "--username", name)
+		if err == nil || strings.Contains(out, "New password:") || !strings.Contains(out, "username") {
+			t.Errorf("user create --username %s: %v\n%s", name, err, out)
+		}
+	}
 }
 
 // TestBinaryShowsFirstAdminPasswordOnATerminal: on a terminal, the first

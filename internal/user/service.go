@@ -121,11 +121,40 @@ type NewUser struct {
 	Groups      []string
 }
 
+// Available reports why a new account could not take username (its form,
+// or an account that has it), or nil: for a caller that asks for the
+// password only once the rest is known to be right.
+func (s *Service) Available(ctx context.Context, username string) error {
+	name := NormalizeUsername(username)
+	if err := checkUsername(name); err != nil {
+		return err
+	}
+	_, err := s.store.UserByUsername(ctx, name)
+	switch {
+	case err == nil:
+		return usernameTaken(name)
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	}
+	return err
+}
+
+func checkUsername(name string) error {
+	if !usernamePattern.MatchString(name) {
+		return invalid("user.username_invalid", "username must be 1-64 characters of a-z, 0-9, . _ @ + - and start with a letter or digit")
+	}
+	return nil
+}
+
+func usernameTaken(name string) error {
+	return invalid("user.username_taken", "username %q is taken", name)
+}
+
 // Create validates and stores a new account.
 func (s *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 	name := NormalizeUsername(n.Username)
-	if !usernamePattern.MatchString(name) {
-		return store.User{}, invalid("user.username_invalid", "username must be 1-64 characters of a-z, 0-9, . _ @ + - and start with a letter or digit")
+	if err := checkUsername(name); err != nil {
+		return store.User{}, err
 	}
 	if err := checkPassword(n.Password); err != nil {
 		return store.User{}, err
@@ -152,7 +181,7 @@ func (s *Service) Create(ctx context.Context, n NewUser) (store.User, error) {
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return store.User{}, invalid("user.username_taken", "username %q is taken", name)
+			return store.User{}, usernameTaken(name)
 		}
 		return store.User{}, err
 	}
