@@ -125,7 +125,7 @@ func Equal(a, b []byte) bool { return hmac.Equal(a, b) }
 // fs.ErrNotExist when there is neither.
 func ReadMaster(dataDir, fromEnv string) ([]byte, error) {
 	if fromEnv != "" {
-		return decodeKey(fromEnv, "GATEHOUSE_SECRET_KEY")
+		return decodeKey(fromEnv, "secret_key (from the configuration file or GATEHOUSE_SECRET_KEY)", "make one with `gatehouse keygen`, or give the key the data was sealed with")
 	}
 	path := filepath.Join(dataDir, KeyFileName)
 	data, err := os.ReadFile(path)
@@ -135,7 +135,7 @@ func ReadMaster(dataDir, fromEnv string) ([]byte, error) {
 	if err := ownerOnly(path); err != nil {
 		return nil, err
 	}
-	return decodeKey(string(data), path)
+	return decodeKey(string(data), path, "it was damaged or replaced: restore it from your copy of the key (a new key cannot open what this one sealed)")
 }
 
 // ownerOnly takes every permission but the owner's from the key file, as
@@ -256,12 +256,14 @@ func GenerateMaster() string {
 	return base64.StdEncoding.EncodeToString(master)
 }
 
-func decodeKey(s, source string) ([]byte, error) {
+// decodeKey reads the key from source; advice says what to do when it
+// cannot be read.
+func decodeKey(s, source, advice string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(s); err == nil && len(b) == KeySize {
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("secret: %s must hold %d random bytes in base64 (make one with `gatehouse keygen`)", source, KeySize)
+	return nil, fmt.Errorf("secret: %s must hold %d random bytes in base64: %s", source, KeySize, advice)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -104,5 +105,23 @@ func TestLoadMasterFromEnv(t *testing.T) {
 	}
 	if _, err := LoadMaster(t.TempDir(), "too-short"); err == nil {
 		t.Fatal("accepted a malformed key")
+	}
+}
+
+// A key that cannot be read says where it came from in the operator's
+// terms, and a damaged key file is not answered with "make one with
+// keygen": a new key opens nothing the old one sealed.
+func TestUnreadableKeySaysWhatToDo(t *testing.T) {
+	_, err := LoadMaster(t.TempDir(), "too-short")
+	if err == nil || !strings.Contains(err.Error(), "secret_key") || !strings.Contains(err.Error(), "GATEHOUSE_SECRET_KEY") {
+		t.Errorf("a malformed configured key: %v; want it to name secret_key and GATEHOUSE_SECRET_KEY", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, KeyFileName), []byte("damaged\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadMaster(dir, "")
+	if err == nil || strings.Contains(err.Error(), "keygen") || !strings.Contains(err.Error(), "restore") {
+		t.Errorf("a damaged key file: %v; want it to say to restore the key, not to make a new one", err)
 	}
 }
