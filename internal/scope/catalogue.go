@@ -242,17 +242,28 @@ func (c *Catalogue) Cap(names []string, level store.Level) (kept, dropped []stri
 // Describe returns the description of a scope in lang (a language tag such
 // as "ja" or "ja-JP"), falling back to English, then to the name itself.
 func (c *Catalogue) Describe(name, lang string) string {
+	text, _ := c.DescribeIn(name, lang)
+	return text
+}
+
+// DescribeIn is Describe with the language the text is in: lang's, "en"
+// for the English fallback, "" for the name itself. A page marks a
+// fallback's language, so that a screen reader reads it as that language.
+func (c *Catalogue) DescribeIn(name, lang string) (text, in string) {
 	i, ok := c.index[name]
 	if !ok {
-		return name
+		return name, ""
 	}
 	desc := c.scopes[i].Description
 	lang = strings.ToLower(lang)
 	base, _, _ := strings.Cut(lang, "-")
 	for _, l := range []string{lang, base, "en"} {
 		if text := desc[l]; text != "" {
-			return text
+			if l == lang {
+				l = base // "ja-jp" holds Japanese: "ja"
+			}
+			return text, l
 		}
 	}
-	return name
+	return name, ""
 }

@@ -282,20 +282,24 @@ func TestCanonical(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	c := mustCustom(t)
 	tests := []struct {
-		name, lang, want string
+		name, lang, want, in string
 	}{
-		{"g:schedule:read", "en", "View your schedule"},
-		{"g:schedule:read", "ja", "あなたの予定を表示する"},
-		{"g:schedule:read", "ja-JP", "あなたの予定を表示する"},
-		{"g:schedule:read", "JA", "あなたの予定を表示する"},
-		{"g:schedule:read", "fr", "View your schedule"},
-		{"g:schedule:read", "", "View your schedule"},
-		{"g:system:admin", "ja", "Change system settings"},
-		{"nope", "ja", "nope"},
+		{"g:schedule:read", "en", "View your schedule", "en"},
+		{"g:schedule:read", "ja", "あなたの予定を表示する", "ja"},
+		{"g:schedule:read", "ja-JP", "あなたの予定を表示する", "ja"},
+		{"g:schedule:read", "JA", "あなたの予定を表示する", "ja"},
+		{"g:schedule:read", "fr", "View your schedule", "en"},
+		{"g:schedule:read", "", "View your schedule", "en"},
+		{"g:system:admin", "ja", "Change system settings", "en"},
+		{"nope", "ja", "nope", ""},
 	}
 	for _, tt := range tests {
 		if got := c.Describe(tt.name, tt.lang); got != tt.want {
 			t.Errorf("Describe(%q, %q) = %q, want %q", tt.name, tt.lang, got, tt.want)
+		}
+		// The language the text is in, for a page to mark a fallback's.
+		if got, in := c.DescribeIn(tt.name, tt.lang); got != tt.want || in != tt.in {
+			t.Errorf("DescribeIn(%q, %q) = %q, %q, want %q, %q", tt.name, tt.lang, got, in, tt.want, tt.in)
 		}
 	}
 	if got := mustBuiltin(t, "atlassian").Describe("READ", "en"); got != "View your data and everything you can see" {

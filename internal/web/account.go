@@ -32,7 +32,7 @@ func (p *Pages) grantViews(r *http.Request, grants []admin.Grant) []grantView {
 			v.Username = g.User.Username
 		}
 		for _, name := range g.ScopeList() {
-			v.Scopes = append(v.Scopes, scopeLine{name, p.scopes.Describe(name, lang)})
+			v.Scopes = append(v.Scopes, p.scopeLine(name, lang))
 		}
 		out = append(out, v)
 	}

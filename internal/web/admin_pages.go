@@ -132,8 +132,8 @@ type appForm struct {
 }
 
 type scopeChoice struct {
-	Name, Text string
-	Checked    bool
+	scopeLine
+	Checked bool
 }
 
 func (p *Pages) newAppForm(r *http.Request, id string, reg app.Registration) appForm {
@@ -144,7 +144,7 @@ func (p *Pages) newAppForm(r *http.Request, id string, reg app.Registration) app
 	}
 	lang := pickLanguage(r)
 	for _, sc := range p.scopes.All() {
-		f.Scopes = append(f.Scopes, scopeChoice{sc.Name, p.scopes.Describe(sc.Name, lang), slices.Contains(reg.Scopes, sc.Name)})
+		f.Scopes = append(f.Scopes, scopeChoice{p.scopeLine(sc.Name, lang), slices.Contains(reg.Scopes, sc.Name)})
 	}
 	return f
 }
@@ -355,7 +355,7 @@ func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, status int, u 
 	}
 	lang := pickLanguage(r)
 	for _, name := range c.Scopes {
-		data.Scopes = append(data.Scopes, scopeLine{name, p.scopes.Describe(name, lang)})
+		data.Scopes = append(data.Scopes, p.scopeLine(name, lang))
 	}
 	if name := p.admin.ScopeBeyond(p.actor(r, u), c.Scopes); name != "" {
 		data.Beyond = p.t(r, "admin.app_beyond_level", name)

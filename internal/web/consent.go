@@ -51,7 +51,20 @@ func (p *Pages) authorizeRequest(w http.ResponseWriter, r *http.Request, q url.V
 	return nil, false
 }
 
-type scopeLine struct{ Name, Text string }
+// scopeLine is a scope as a page shows it: its name, and its description in
+// words; Lang is the description's language when it is not the page's (the
+// catalogue's English, on a Japanese page), for the page to mark.
+type scopeLine struct{ Name, Text, Lang string }
+
+// scopeLine describes the scope name for a page in lang.
+func (p *Pages) scopeLine(name, lang string) scopeLine {
+	text, in := p.scopes.DescribeIn(name, lang)
+	line := scopeLine{Name: name, Text: text}
+	if in != "" && in != lang {
+		line.Lang = in
+	}
+	return line
+}
 
 // A consent page's decision is accepted this long after the page was shown.
 const consentTTL = 15 * time.Minute
@@ -95,7 +108,7 @@ func (d consentData) appendShape(s shape) shape {
 	for _, lines := range [][]scopeLine{d.Kept, d.Dropped} {
 		s = s.num(int64(len(lines)))
 		for _, l := range lines {
-			s = s.str(l.Name).str(l.Text)
+			s = s.str(l.Name).str(l.Text).str(l.Lang)
 		}
 	}
 	return s.str(d.RedirectHost)
@@ -138,10 +151,10 @@ func (p *Pages) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 	var data consentData
 	data.Client.ID, data.Client.Name, data.Client.Description, data.Client.HasLogo = req.Client.ID, req.Client.Name, req.Client.Description, req.Client.HasLogo
 	for _, n := range kept {
-		data.Kept = append(data.Kept, scopeLine{n, p.scopes.Describe(n, lang)})
+		data.Kept = append(data.Kept, p.scopeLine(n, lang))
 	}
 	for _, n := range dropped {
-		data.Dropped = append(data.Dropped, scopeLine{n, p.scopes.Describe(n, lang)})
+		data.Dropped = append(data.Dropped, p.scopeLine(n, lang))
 	}
 	target, _ := url.Parse(req.RedirectURI)
 	data.RedirectHost = target.Host

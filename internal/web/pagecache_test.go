@@ -17,7 +17,7 @@ import (
 func consentPageOf(lang string, u *store.User, clientName, csrf, consentID, langSwitch string) page {
 	var d consentData
 	d.Client.ID, d.Client.Name, d.Client.Description = "c1", clientName, "Reads <your> issues & more"
-	d.Kept = []scopeLine{{"READ", "View your issues"}}
+	d.Kept = []scopeLine{{Name: "READ", Text: "View your issues"}}
 	d.RedirectHost, d.ConsentID = "app.example:8443", consentID
 	return page{Lang: lang, Title: "Authorize", User: u, IsAdmin: u.Level >= store.LevelAdmin, CSRF: csrf,
 		Data: d, RequestID: "0123abcd", LangSwitch: langSwitch}
