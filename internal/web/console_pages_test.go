@@ -162,6 +162,11 @@ func TestRefusedFormsMarkTheField(t *testing.T) {
 				if marked != len(fields) {
 					t.Errorf("%d controls are marked invalid, want the %d of %q only", marked, len(fields), tc.field)
 				}
+				// Focus goes to the field at fault (the first of a group),
+				// where a keyboard or screen reader user then is.
+				if !strings.Contains(fields[0], " autofocus") || strings.Count(a.body, " autofocus") != 1 {
+					t.Errorf("the field at fault does not take the focus, alone: %s (%d autofocus on the page)", fields[0], strings.Count(a.body, " autofocus"))
+				}
 				for _, tag := range fields {
 					described := regexp.MustCompile(`aria-describedby="([^"]*)"`).FindStringSubmatch(tag)
 					if !strings.Contains(tag, `aria-invalid="true"`) || described == nil || !slices.Contains(strings.Fields(described[1]), tc.field+"-error") {

@@ -105,14 +105,29 @@ func firstArg(args []any) any {
 }
 
 // invalidAttrs is the template function "invalid": the attributes of the
-// control of field — aria-invalid and the error message's id in
-// aria-describedby when the form's problem is that field, and the ids of its
-// help texts — as in <input id="name"{{invalid .Data.Problem "name"}}>.
+// control of field — aria-invalid, autofocus (where a keyboard or screen
+// reader user is taken to) and the error message's id in aria-describedby
+// when the form's problem is that field, and the ids of its help texts — as
+// in <input id="name"{{invalid .Data.Problem "name"}}>.
 func invalidAttrs(pr formProblem, field string, help ...string) template.HTMLAttr {
+	return problemAttrs(pr, field, true, help)
+}
+
+// invalidInGroupAttrs is the template function "invalidInGroup": invalid
+// for the index-th control of a group of checkboxes that share field, of
+// which only the first takes the focus (a page has one autofocus).
+func invalidInGroupAttrs(pr formProblem, field string, index int) template.HTMLAttr {
+	return problemAttrs(pr, field, index == 0, nil)
+}
+
+func problemAttrs(pr formProblem, field string, focus bool, help []string) template.HTMLAttr {
 	var ids []string
 	var b strings.Builder
 	if pr.Message != "" && pr.Field == field {
 		b.WriteString(` aria-invalid="true"`)
+		if focus {
+			b.WriteString(` autofocus`)
+		}
 		ids = append(ids, fieldErrorID(field))
 	}
 	ids = append(ids, help...)

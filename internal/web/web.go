@@ -216,8 +216,9 @@ func templateFuncs(msgs Messages, lang string) template.FuncMap {
 		},
 		"has": func(list []string, v string) bool { return slices.Contains(list, v) },
 		// A refused form marks its field at fault (form_problems.go).
-		"invalid":    invalidAttrs,
-		"fieldError": fieldErrorOf,
+		"invalid":        invalidAttrs,
+		"invalidInGroup": invalidInGroupAttrs,
+		"fieldError":     fieldErrorOf,
 		"grantTable": func(g []grantView, csrf, next string, showUser bool) grantTableData {
 			return grantTableData{g, csrf, next, showUser}
 		},
