@@ -69,7 +69,7 @@ type mailForm struct {
 	// IntegrationChosen: one of Integrations is selected; otherwise the
 	// form offers none, rather than letting the browser pick the first.
 	IntegrationChosen bool
-	Error             string
+	Problem           formProblem
 }
 
 type integrationChoice struct {
@@ -157,7 +157,7 @@ func (p *Pages) mailFormRefused(w http.ResponseWriter, r *http.Request, u store.
 	if err != nil {
 		return err
 	}
-	f.Error = p.refusal(r, refusal)
+	f.Problem = p.problem(r, refusal)
 	p.renderMailForm(w, r, u, http.StatusBadRequest, f)
 	return nil
 }

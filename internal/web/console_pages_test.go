@@ -86,6 +86,14 @@ func TestRefusedFormsMarkTheField(t *testing.T) {
 		}
 		return f
 	}
+	newMail := func(kv ...string) func(*browser) answer {
+		f := url.Values{"name": {"Inbox typed"}, "protocol": {"imap"}, "host": {"mail.example.com"}, "port": {""}, "tls": {"implicit"},
+			"ca_cert": {""}, "username": {"inbox@example.com"}, "auth": {"password"}, "password": {"mail-password"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			f.Set(kv[i], kv[i+1])
+		}
+		return func(b *browser) answer { return b.post("/admin/mail/new", f) }
+	}
 	cases := []struct {
 		name   string
 		actor  string
@@ -120,6 +128,9 @@ func TestRefusedFormsMarkTheField(t *testing.T) {
 			b.confirmPassword(passwords["root"])
 			return b.post("/admin/users/bob/password", url.Values{"password": {"short"}})
 		}, 400, "new_password", "refusal.user.password_short", []any{8}, map[string]string{"display_name": "Bob Stored"}},
+		{"mail server: port out of range", "root", newMail("port", "99999"), 400, "port", "refusal.mail.port_range", nil, map[string]string{"name": "Inbox typed", "port": "99999", "password": ""}},
+		{"mail server: host with a scheme", "root", newMail("host", "imaps://mail.example.com"), 400, "host", "refusal.mail.host_invalid", []any{"imaps://mail.example.com"}, map[string]string{"host": "imaps://mail.example.com"}},
+		{"mail server: CA certificate not PEM", "root", newMail("ca_cert", "not a certificate"), 400, "ca_cert", "refusal.mail.ca_not_pem", nil, map[string]string{"ca_cert": "not a certificate"}},
 		{"re-authentication: wrong password", "dave", post("/admin/reauth", url.Values{"password": {"wrong"}, "next": {"/admin/apps"}}), 401, "password", "admin.reauth_failed", nil, map[string]string{"password": ""}},
 		{"account: repeat differs", "erin", func(b *browser) answer { return b.changePassword("erin-password", "new-password", "new-passwort") },
 			400, "new_password_repeat", "password.mismatch", nil, map[string]string{"new_password": "", "new_password_repeat": ""}},

@@ -52,12 +52,28 @@ var refusalFields = map[string]string{
 	"user.level_unknown":            "level",
 	"admin.level_above_own":         "level",
 	"admin.last_system_admin":       "level",
+	"mail.name_length":              "name",
+	"mail.name_taken":               "name",
+	"mail.protocol_unknown":         "protocol",
+	"mail.tls_unknown":              "tls",
+	"mail.tls_none_production":      "tls",
+	"mail.host_required":            "host",
+	"mail.host_invalid":             "host",
+	"mail.port_range":               "port",
+	"mail.username_required":        "username",
+	"mail.password_too_long":        "password",
+	"mail.password_line_break":      "password",
+	"mail.credential_required":      "password",
+	"mail.sasl_unknown":             "sasl",
+	"mail.sasl_without_integration": "sasl",
+	"mail.integration_unknown":      "integration",
 }
 
 // refusalFieldPrefixes names the field of whole families of keys.
 var refusalFieldPrefixes = []struct{ prefix, field string }{
 	{"app.redirect_uri_", "redirect_uris"},
 	{"admin.logo_", "logo"},
+	{"mail.ca_", "ca_cert"},
 }
 
 // inputFields renames the fields that the input rules (input.* keys, whose
