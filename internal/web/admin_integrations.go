@@ -109,7 +109,7 @@ type integrationForm struct {
 	ScopesText  string
 	RedirectURL string // for a preset, known before creating
 	Providers   []string
-	Error       string
+	Problem     formProblem
 }
 
 func (p *Pages) newIntegrationForm(id string, st integration.Settings) integrationForm {
@@ -162,7 +162,7 @@ func (p *Pages) handleIntegrationCreate(w http.ResponseWriter, r *http.Request, 
 	if isRefusal(err) {
 		st.ClientSecret = "" // never echoed into a page
 		f := p.newIntegrationForm("", st)
-		f.Error = p.refusal(r, err)
+		f.Problem = p.problem(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_integration_form", p.t(r, "integration.new_title"), f)
 		return nil
 	}
@@ -185,7 +185,7 @@ func (p *Pages) discoverIntoForm(w http.ResponseWriter, r *http.Request, id stri
 	m, err := p.integrations.Discover(r.Context(), st.Issuer)
 	if err != nil {
 		f := p.newIntegrationForm(id, st)
-		f.Error = p.refusal(r, err)
+		f.Problem = p.problem(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_integration_form", title, f)
 		return
 	}
@@ -270,7 +270,7 @@ func (p *Pages) handleIntegrationUpdate(w http.ResponseWriter, r *http.Request, 
 	if isRefusal(err) {
 		st.ClientSecret = ""
 		f := p.newIntegrationForm(id, st)
-		f.Error = p.refusal(r, err)
+		f.Problem = p.problem(r, err)
 		p.render(w, r, http.StatusBadRequest, "admin_integration_form", p.t(r, "integration.edit_title"), f)
 		return nil
 	}

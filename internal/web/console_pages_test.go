@@ -94,6 +94,15 @@ func TestRefusedFormsMarkTheField(t *testing.T) {
 		}
 		return func(b *browser) answer { return b.post("/admin/mail/new", f) }
 	}
+	newIntegration := func(kv ...string) func(*browser) answer {
+		f := url.Values{"provider": {"custom"}, "name": {"Corp typed"}, "description": {""}, "client_id": {"gh"}, "client_secret": {"s3cret"},
+			"scopes": {"mail"}, "issuer": {""}, "authorization_endpoint": {"https://idp.example.com/auth"}, "token_endpoint": {"https://idp.example.com/token"},
+			"userinfo_endpoint": {""}, "pkce": {"on"}, "authorization_parameters": {""}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			f.Set(kv[i], kv[i+1])
+		}
+		return func(b *browser) answer { return b.post("/admin/integrations/new", f) }
+	}
 	cases := []struct {
 		name   string
 		actor  string
@@ -131,6 +140,10 @@ func TestRefusedFormsMarkTheField(t *testing.T) {
 		{"mail server: port out of range", "root", newMail("port", "99999"), 400, "port", "refusal.mail.port_range", nil, map[string]string{"name": "Inbox typed", "port": "99999", "password": ""}},
 		{"mail server: host with a scheme", "root", newMail("host", "imaps://mail.example.com"), 400, "host", "refusal.mail.host_invalid", []any{"imaps://mail.example.com"}, map[string]string{"host": "imaps://mail.example.com"}},
 		{"mail server: CA certificate not PEM", "root", newMail("ca_cert", "not a certificate"), 400, "ca_cert", "refusal.mail.ca_not_pem", nil, map[string]string{"ca_cert": "not a certificate"}},
+		{"integration: scope with a quote", "root", newIntegration("scopes", `mail "all"`), 400, "scopes", "refusal.integration.scope_invalid", []any{`"all"`},
+			map[string]string{"name": "Corp typed", "scopes": `mail
+"all"`, "client_secret": ""}},
+		{"integration: parameters not pairs", "root", newIntegration("authorization_parameters", "a=b&&=c"), 400, "authorization_parameters", "refusal.integration.params_invalid", nil, map[string]string{"authorization_parameters": "a=b&&=c"}},
 		{"re-authentication: wrong password", "dave", post("/admin/reauth", url.Values{"password": {"wrong"}, "next": {"/admin/apps"}}), 401, "password", "admin.reauth_failed", nil, map[string]string{"password": ""}},
 		{"account: repeat differs", "erin", func(b *browser) answer { return b.changePassword("erin-password", "new-password", "new-passwort") },
 			400, "new_password_repeat", "password.mismatch", nil, map[string]string{"new_password": "", "new_password_repeat": ""}},
@@ -608,6 +621,29 @@ func TestApplicationAboveTheViewersLevel(t *testing.T) {
 		}
 		if strings.Contains(page.body, html.EscapeString(notice)) {
 			t.Errorf("%s: a system administrator is told they may not manage it", lang)
+		}
+	}
+}
+
+// TestRefusedEndpointMarksItsField: an integration's URL refusal names the
+// field in its first argument (as the input rules do), and that field is
+// the one marked, whichever of the endpoints it is.
+func TestRefusedEndpointMarksItsField(t *testing.T) {
+	s := newSite(t)
+	if _, err := s.gh.Users.Create(context.Background(), user.NewUser{Username: "root", Password: "root-password", Level: store.LevelSystemAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser("en")
+	b.signIn("root", "root-password")
+	for _, field := range []string{"authorization_endpoint", "token_endpoint", "userinfo_endpoint"} {
+		f := url.Values{"provider": {"custom"}, "name": {"Corp"}, "description": {""}, "client_id": {"gh"}, "client_secret": {""},
+			"scopes": {"mail"}, "issuer": {""}, "authorization_endpoint": {"https://idp.example.com/auth"}, "token_endpoint": {"https://idp.example.com/token"},
+			"userinfo_endpoint": {""}, "pkce": {"on"}, "authorization_parameters": {""}}
+		f.Set(field, "notaurl")
+		a := b.post("/admin/integrations/new", f)
+		tags := controls(a.body, field)
+		if a.status != http.StatusBadRequest || len(tags) != 1 || !strings.Contains(tags[0], `aria-invalid="true"`) || strings.Count(a.body, `aria-invalid="true"`) != 1 {
+			t.Errorf("%s not a URL: %d, the field %q, %d fields marked", field, a.status, tags, strings.Count(a.body, `aria-invalid="true"`))
 		}
 	}
 }

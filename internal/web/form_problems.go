@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/validation"
@@ -29,44 +30,49 @@ func (p *Pages) problem(r *http.Request, err error) formProblem {
 // key. A key not listed here, nor under refusalFieldPrefixes, concerns the
 // whole form (the application limit, a level above one's own, …).
 var refusalFields = map[string]string{
-	"app.name_length":               "name",
-	"admin.app_name_taken":          "name",
-	"app.grant_unknown":             "grant",
-	"app.grant_required":            "grant",
-	"app.public_client_credentials": "grant",
-	"app.public_introspect":         "introspect_any",
-	"app.scope_required":            "scope",
-	"app.scope_unknown":             "scope",
-	"admin.app_scope_above_own":     "scope",
-	"app.cidr_invalid":              "allowed_ips",
-	"admin.subscriber_unknown":      "subscriber_users",
-	"admin.group_unknown":           "subscriber_groups",
-	"user.username_invalid":         "username",
-	"user.username_taken":           "username",
-	"user.password_short":           "password",
-	"user.password_long":            "password",
-	"user.password_control":         "password",
-	"user.email_invalid":            "email",
-	"user.group_invalid":            "groups",
-	"user.level_invalid":            "level",
-	"user.level_unknown":            "level",
-	"admin.level_above_own":         "level",
-	"admin.last_system_admin":       "level",
-	"mail.name_length":              "name",
-	"mail.name_taken":               "name",
-	"mail.protocol_unknown":         "protocol",
-	"mail.tls_unknown":              "tls",
-	"mail.tls_none_production":      "tls",
-	"mail.host_required":            "host",
-	"mail.host_invalid":             "host",
-	"mail.port_range":               "port",
-	"mail.username_required":        "username",
-	"mail.password_too_long":        "password",
-	"mail.password_line_break":      "password",
-	"mail.credential_required":      "password",
-	"mail.sasl_unknown":             "sasl",
-	"mail.sasl_without_integration": "sasl",
-	"mail.integration_unknown":      "integration",
+	"app.name_length":                  "name",
+	"admin.app_name_taken":             "name",
+	"app.grant_unknown":                "grant",
+	"app.grant_required":               "grant",
+	"app.public_client_credentials":    "grant",
+	"app.public_introspect":            "introspect_any",
+	"app.scope_required":               "scope",
+	"app.scope_unknown":                "scope",
+	"admin.app_scope_above_own":        "scope",
+	"app.cidr_invalid":                 "allowed_ips",
+	"admin.subscriber_unknown":         "subscriber_users",
+	"admin.group_unknown":              "subscriber_groups",
+	"user.username_invalid":            "username",
+	"user.username_taken":              "username",
+	"user.password_short":              "password",
+	"user.password_long":               "password",
+	"user.password_control":            "password",
+	"user.email_invalid":               "email",
+	"user.group_invalid":               "groups",
+	"user.level_invalid":               "level",
+	"user.level_unknown":               "level",
+	"admin.level_above_own":            "level",
+	"admin.last_system_admin":          "level",
+	"mail.name_length":                 "name",
+	"mail.name_taken":                  "name",
+	"mail.protocol_unknown":            "protocol",
+	"mail.tls_unknown":                 "tls",
+	"mail.tls_none_production":         "tls",
+	"mail.host_required":               "host",
+	"mail.host_invalid":                "host",
+	"mail.port_range":                  "port",
+	"mail.username_required":           "username",
+	"mail.password_too_long":           "password",
+	"mail.password_line_break":         "password",
+	"mail.credential_required":         "password",
+	"mail.sasl_unknown":                "sasl",
+	"mail.sasl_without_integration":    "sasl",
+	"mail.integration_unknown":         "integration",
+	"integration.name_required":        "name",
+	"integration.name_taken":           "name",
+	"integration.scope_invalid":        "scopes",
+	"integration.tenant_invalid":       "tenant",
+	"integration.tenant_not_microsoft": "tenant",
 }
 
 // refusalFieldPrefixes names the field of whole families of keys.
@@ -74,7 +80,13 @@ var refusalFieldPrefixes = []struct{ prefix, field string }{
 	{"app.redirect_uri_", "redirect_uris"},
 	{"admin.logo_", "logo"},
 	{"mail.ca_", "ca_cert"},
+	{"integration.params_", "authorization_parameters"},
+	{"integration.discovery_", "issuer"},
 }
+
+// fieldInFirstArg lists the keys (and families of keys) whose first argument
+// is the field they concern, as the input rules' keys are.
+var fieldInFirstArg = []string{"input.", "integration.url_", "integration.endpoint_required"}
 
 // inputFields renames the fields that the input rules (input.* keys, whose
 // first argument is the field) call otherwise than the forms do.
@@ -95,7 +107,7 @@ func refusalField(err error) string {
 	if !errors.As(err, &v) {
 		return ""
 	}
-	if strings.HasPrefix(v.Key, "input.") {
+	if slices.ContainsFunc(fieldInFirstArg, func(prefix string) bool { return strings.HasPrefix(v.Key, prefix) }) {
 		name, _ := firstArg(v.Args).(string)
 		if f, ok := inputFields[name]; ok {
 			return f
