@@ -296,4 +296,10 @@ func TestLongScopeNamesWrapOnPhones(t *testing.T) {
 	navigate(t, admin, n.base+"/admin/apps/new")
 	fitsScreen(t, admin, "new application")
 	screenshot(t, admin, "app-form-long-scope-320px")
+	// Dates in tables (kept on one line on wider screens) fit too.
+	for _, page := range []string{"/admin/audit", "/admin/apps", "/admin/apps/" + c.ID, "/admin/users/alice"} {
+		navigate(t, admin, n.base+page)
+		fitsScreen(t, admin, page)
+	}
+	screenshot(t, admin, "admin-user-320px")
 }
