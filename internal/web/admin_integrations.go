@@ -408,7 +408,7 @@ func (p *Pages) handleIntegrationDeleteConfirm(w http.ResponseWriter, r *http.Re
 	if err != nil {
 		return err
 	}
-	p.render(w, r, http.StatusOK, "admin_integration_delete", p.t(r, "admin.delete"),
+	p.render(w, r, http.StatusOK, "admin_integration_delete", p.t(r, "admin.delete_title", in.Name),
 		integrationDeleteData{in, p.t(r, "integration.delete_confirm", in.Name)})
 	return nil
 }

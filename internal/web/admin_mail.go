@@ -253,7 +253,7 @@ func (p *Pages) handleMailDeleteConfirm(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	p.render(w, r, http.StatusOK, "admin_mail_delete", p.t(r, "admin.delete"), mailConfirmData{Server: m, Message: p.t(r, "mail.delete_confirm", m.Name)})
+	p.render(w, r, http.StatusOK, "admin_mail_delete", p.t(r, "admin.delete_title", m.Name), mailConfirmData{Server: m, Message: p.t(r, "mail.delete_confirm", m.Name)})
 	return nil
 }
 

@@ -16,6 +16,9 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/integration"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
@@ -644,6 +647,35 @@ func TestRefusedEndpointMarksItsField(t *testing.T) {
 		tags := controls(a.body, field)
 		if a.status != http.StatusBadRequest || len(tags) != 1 || !strings.Contains(tags[0], `aria-invalid="true"`) || strings.Count(a.body, `aria-invalid="true"`) != 1 {
 			t.Errorf("%s not a URL: %d, the field %q, %d fields marked", field, a.status, tags, strings.Count(a.body, `aria-invalid="true"`))
+		}
+	}
+}
+
+// TestDeleteConfirmationsNameWhatTheyDelete: a delete confirmation's title
+// (what a screen reader announces first, and a tab shows) names the mail
+// server or integration, as an application's does.
+func TestDeleteConfirmationsNameWhatTheyDelete(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	if _, err := s.gh.Users.Create(ctx, user.NewUser{Username: "root", Password: "root-password", Level: store.LevelSystemAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	root := audit.Actor{Username: "root", Level: store.LevelSystemAdmin}
+	m, err := s.gh.Mail.Create(ctx, root, mail.Settings{Name: "Support inbox", Protocol: mail.IMAP, Host: "mail.example.com", TLS: mail.TLSImplicit, Username: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.gh.Integrations.Create(ctx, root, integration.Settings{Provider: integration.Google, Name: "Team Gmail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.browser("en")
+	b.signIn("root", "root-password")
+	for path, name := range map[string]string{"/admin/mail/" + m.ID + "/delete": "Support inbox", "/admin/integrations/" + in.ID + "/delete": "Team Gmail"} {
+		page := b.get(path)
+		title := regexp.MustCompile(`<title>([^<]*)</title>`).FindStringSubmatch(page.body)
+		if page.status != http.StatusOK || title == nil || !strings.Contains(html.UnescapeString(title[1]), name) {
+			t.Errorf("%s: %d, title %q; want it to name %s", path, page.status, title, name)
 		}
 	}
 }
