@@ -165,7 +165,7 @@ may come later (update), once the redirect URL is registered at the provider.`,
 			}
 			if s.secretStdin {
 				var err error
-				if st.ClientSecret, err = readStdinSecret(cmd, "--client-secret-stdin", "Client secret: ", clientSecretInputBytes); err != nil {
+				if st.ClientSecret, err = readStdinSecret(cmd, "--client-secret-stdin", "client secret", clientSecretInputBytes); err != nil {
 					return err
 				}
 			}
@@ -225,7 +225,7 @@ again. A new endpoint also changes the redirect URL: register it at the provider
 				ch.NoPKCE = &off
 			}
 			if s.secretStdin {
-				secretValue, err := readStdinSecret(cmd, "--client-secret-stdin", "Client secret: ", clientSecretInputBytes)
+				secretValue, err := readStdinSecret(cmd, "--client-secret-stdin", "client secret", clientSecretInputBytes)
 				if err != nil {
 					return err
 				}

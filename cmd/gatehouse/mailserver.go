@@ -81,7 +81,7 @@ otherwise. TLS none is refused outside development mode (--dev).`,
 				return errors.New("give --password-stdin or --integration, not both")
 			case passwordStdin:
 				var err error
-				if set.Password, err = readStdinSecret(cmd, "--password-stdin", "Mail server password: ", mail.MaxPasswordBytes); err != nil {
+				if set.Password, err = readStdinSecret(cmd, "--password-stdin", "mail server password", mail.MaxPasswordBytes); err != nil {
 					return err
 				}
 			case set.Integration == "":

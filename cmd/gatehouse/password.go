@@ -39,7 +39,7 @@ func (p *passwordInput) read(cmd *cobra.Command) (string, error) {
 	case given:
 		return p.arg, nil
 	case p.stdin:
-		return readStdinSecret(cmd, "--password-stdin", "Password: ", user.MaxPasswordBytes)
+		return readStdinSecret(cmd, "--password-stdin", "password", user.MaxPasswordBytes)
 	}
 	fd, ok := terminal(cmd)
 	if !ok {
@@ -58,16 +58,16 @@ func terminal(cmd *cobra.Command) (int, bool) {
 	return int(in.Fd()), true
 }
 
-// readStdinSecret reads the secret that flag asks for from standard input.
-// Typed on a terminal, it is read without echo after label, so it stays off
-// the screen. Piped, it is the first line, without its line ending only
+// readStdinSecret reads the secret (what names it) that flag asks for from
+// standard input. Typed on a terminal, it is read without echo after a
+// prompt naming it, so it stays off the screen. Piped, it is the first line, without its line ending only
 // (spaces are part of it), read no further than limit allows, so a longer
 // line is refused by the caller's length check rather than cut.
-func readStdinSecret(cmd *cobra.Command, flag, label string, limit int) (string, error) {
+func readStdinSecret(cmd *cobra.Command, flag, what string, limit int) (string, error) {
 	var line string
 	if fd, ok := terminal(cmd); ok {
 		var err error
-		if line, err = ask(cmd.Context(), cmd.ErrOrStderr(), fd, label); err != nil {
+		if line, err = ask(cmd.Context(), cmd.ErrOrStderr(), fd, strings.ToUpper(what[:1])+what[1:]+": "); err != nil {
 			return "", err
 		}
 	} else {
@@ -79,7 +79,7 @@ func readStdinSecret(cmd *cobra.Command, flag, label string, limit int) (string,
 		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	}
 	if line == "" {
-		return "", fmt.Errorf("%s: standard input has nothing", flag)
+		return "", fmt.Errorf("%s: standard input has no %s", flag, what)
 	}
 	return line, nil
 }
