@@ -114,6 +114,12 @@ func TestAdminConsoleStory(t *testing.T) {
 	if got := copyWithButton(t, admin, "client_id"); got != clientID {
 		t.Errorf("the copy button put %q on the clipboard, want the client ID", got)
 	}
+	// A screen reader hears that it was copied: the button's own text turns
+	// into a check mark for the eye only.
+	said, err := chromedp.Run(admin, chromedp.Evaluate[string](`new Promise(done => setTimeout(() => done(document.getElementById("copied").textContent), 300))`, chromedp.EvalAwaitPromise))
+	if err != nil || said != en("admin.copied") {
+		t.Errorf("the copy was announced as %q (%v), want %q", said, err, en("admin.copied"))
+	}
 
 	// The console stored what the form said.
 	c, err := n.gh.Apps.Get(context.Background(), clientID)

@@ -14,6 +14,13 @@ document.addEventListener("click", function (event) {
   var label = button.textContent;
   button.textContent = "✓";
   setTimeout(function () { button.textContent = label; }, 1500);
+  // The check mark is for the eye; a screen reader hears the live region,
+  // emptied first so that a second copy is announced too.
+  var status = document.getElementById("copied");
+  if (status) {
+    status.textContent = "";
+    setTimeout(function () { status.textContent = status.dataset.text; }, 100);
+  }
 });
 
 // A value shown once (a new client secret, marked data-once) is not shown
