@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -244,6 +245,23 @@ func TestCompactHeaderOnPhones(t *testing.T) {
 				t.Errorf("the open menu spans %v–%v on a %vpx screen", r[0], r[1], r[2])
 			}
 			screenshot(t, ctx, "phone-header-menu-"+lang)
+			// Escape closes it, as a menu does, and leaves the focus on its button.
+			if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+				t.Fatal(err)
+			}
+			if open := evaluate[[]bool](t, ctx, `[document.querySelector("header details.menu").open, document.activeElement === document.querySelector("header details.menu summary")]`); open[0] || !open[1] {
+				t.Errorf("after Escape the menu is open: %v, its button has the focus: %v", open[0], open[1])
+			}
+			// The focus leaving it (Tab past its last item) closes it too.
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("header details.menu summary"), chromedp.NodeVisible)); err != nil {
+				t.Fatal(err)
+			}
+			if evaluate[bool](t, ctx, `(document.querySelector("main a, main button, main input").focus(), document.querySelector("header details.menu").open)`) {
+				t.Error("the menu stays open over the page once the focus left it")
+			}
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("header details.menu summary"), chromedp.NodeVisible)); err != nil {
+				t.Fatal(err)
+			}
 			clickPage(t, ctx, `.menu-panel a[href="/plugins/servlet/oauth2/authorized-apps"]`)
 			wantPath(t, ctx, n, "/plugins/servlet/oauth2/authorized-apps")
 

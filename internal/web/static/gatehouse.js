@@ -37,3 +37,17 @@ window.addEventListener("pagehide", function () {
 window.addEventListener("pageshow", function (event) {
   if (event.persisted && document.querySelector("[data-once]")) location.reload();
 });
+
+// The phone's menu (a details element) closes with Escape, and when the
+// focus leaves it, as a menu does, rather than stay open over the page.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") return;
+  var menu = document.querySelector("details.menu[open]");
+  if (!menu) return;
+  menu.open = false;
+  menu.querySelector("summary").focus();
+});
+document.addEventListener("focusin", function (event) {
+  var menu = document.querySelector("details.menu[open]");
+  if (menu && !menu.contains(event.target)) menu.open = false;
+});
