@@ -408,7 +408,7 @@ func TestRefusedLogoShowsTheApplicationPage(t *testing.T) {
 				if !strings.Contains(a.body, `<a href="/admin/apps/`+c.ID+`?lang=`+other+`"`) {
 					t.Errorf("the language link does not lead to the application's page")
 				}
-				if f := controls(a.body, "logo"); len(f) != 1 || !strings.Contains(f[0], `aria-invalid="true"`) || !strings.Contains(f[0], `aria-describedby="logo-error"`) {
+				if f := controls(a.body, "logo"); len(f) != 1 || !strings.Contains(f[0], `aria-invalid="true"`) || !strings.Contains(f[0], `aria-describedby="logo-error logo_help"`) {
 					t.Errorf("the file field is not marked: %q", f)
 				}
 			})
