@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // The input policy for every text field, whatever the door (sign-in form,
@@ -41,7 +43,7 @@ func (r TextRule) Check(kind error, value string) error {
 			return Errorf(kind, "input.control", "%s holds a control character", r.Field)
 		case r.Name && isBidiControl(c):
 			return Errorf(kind, "input.bidi", "%s holds a bidirectional override character", r.Field)
-		case r.Name && isJoiner(c) && joinsBeyondASCII(value, i):
+		case r.Name && isJoiner(c) && joinerShows(value, i):
 		case r.Name && unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp):
 			return Errorf(kind, "input.invisible", "%s holds an invisible character (%U)", r.Field, c)
 		}
@@ -56,18 +58,36 @@ func (r TextRule) Check(kind error, value string) error {
 // Persian, the Indic scripts and emoji sequences need.
 func isJoiner(c rune) bool { return c == '\u200c' || c == '\u200d' }
 
-// joinsBeyondASCII reports whether the joiner at byte i of s stands between
-// two visible characters beyond ASCII: where a script or an emoji sequence
-// needs it. Beside ASCII it changes nothing visible, and would only let two
-// names that look alike differ.
-func joinsBeyondASCII(s string, i int) bool {
+// joinerShows reports whether the joiner at byte i of s stands where it
+// changes what is seen (after RFC 5892's CONTEXTJ rules, simplified): after
+// a virama (an Indic half form), a non-joiner between two letters of a
+// joining script (Persian "mi‌xâham"), a joiner inside an emoji sequence.
+// Anywhere else it changes nothing visible, and would only let two names
+// that look alike differ ("社\u200d内" reads as "社内").
+func joinerShows(s string, i int) bool {
+	c, size := utf8.DecodeRuneInString(s[i:])
 	before, _ := utf8.DecodeLastRuneInString(s[:i])
-	after, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen('\u200c'):])
-	visible := func(c rune) bool {
-		return c > unicode.MaxASCII && c != utf8.RuneError && !unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp) && !unicode.IsSpace(c)
+	after, _ := utf8.DecodeRuneInString(s[i+size:])
+	switch {
+	case before == utf8.RuneError || after == utf8.RuneError:
+		return false
+	case norm.NFD.PropertiesString(string(before)).CCC() == viramaClass:
+		return true
+	case c == '\u200c':
+		return unicode.In(before, joiningScripts...) && unicode.IsLetter(before) && unicode.In(after, joiningScripts...) && unicode.IsLetter(after)
+	default:
+		emoji := func(r rune) bool { return unicode.Is(unicode.So, r) }
+		// An emoji may carry a presentation selector or a skin tone first.
+		return (emoji(before) || before == '\ufe0f' || unicode.In(before, unicode.Sk) && before >= 0x1F3FB && before <= 0x1F3FF) && emoji(after)
 	}
-	return visible(before) && visible(after)
 }
+
+// viramaClass is the canonical combining class of a virama.
+const viramaClass = 9
+
+// joiningScripts are the scripts whose letters join, where a non-joiner
+// keeps two of them apart visibly.
+var joiningScripts = []*unicode.RangeTable{unicode.Arabic, unicode.Syriac, unicode.Nko, unicode.Mongolian}
 
 // CollapseSpaces trims s and turns each run of white space in it (a
 // no-break or ideographic space among them) into one space: names that

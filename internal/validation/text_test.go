@@ -44,6 +44,14 @@ func TestTextRule(t *testing.T) {
 		{name, "\u200dま", "input.invisible"},
 		{name, "ま\u200c", "input.invisible"},
 		{name, "ま\u200c\u200cま", "input.invisible"},
+		// Only where the joiner changes what is seen: between two
+		// characters of a script that does not join, it hides a
+		// difference ("社\u200d内" reads as "社内").
+		{name, "社\u200d内", "input.invisible"},
+		{name, "да\u200cнн", "input.invisible"},
+		{name, "é\u200cé", "input.invisible"},
+		{name, "क्\u200dष", ""}, // after a virama: a half form
+		{name, "क\u200dष", "input.invisible"},
 		{desc, "a\u200bb", ""},
 		{desc, "ab\u202ec", ""},
 		{desc, "line\r\nline", ""},
