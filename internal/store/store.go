@@ -256,8 +256,10 @@ type Throttle interface {
 	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	// Failures returns the count in the current window for key.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
-	// ReleaseFailure takes one count back from key's current window (not below
-	// zero): an attempt reserved with AddFailure that turned out to succeed.
+	// ReleaseFailure takes one count back (not below zero) from the window
+	// of key that the attempt made at now was counted in, if it is still
+	// key's window: an attempt reserved with AddFailure that turned out to
+	// make no guess.
 	ReleaseFailure(ctx context.Context, key string, now time.Time, window time.Duration) error
 	ResetFailures(ctx context.Context, key string) error
 }

@@ -52,8 +52,10 @@ func (s *Store) ResetFailures(ctx context.Context, key string) error {
 
 // ReleaseFailure implements store.Throttle.
 func (s *Store) ReleaseFailure(ctx context.Context, key string, now time.Time, window time.Duration) error {
+	// Only from the window the attempt was counted in (which began at or
+	// before it), never from one that began since.
 	_, err := s.execEffects(ctx, neutral(), `UPDATE throttle SET failures = failures - 1
-		WHERE key = $1 AND window_start > $2 AND failures > 0`, key, ms(now.Add(-window)))
+		WHERE key = $1 AND window_start > $2 AND window_start <= $3 AND failures > 0`, key, ms(now.Add(-window)), ms(now))
 	if err != nil {
 		return fmt.Errorf("sqlstore: release failure: %w", err)
 	}

@@ -1395,6 +1395,15 @@ func testThrottle(t *testing.T, s store.Store) {
 		t.Fatalf("ReleaseFailure in a later window: %v", err)
 	}
 	add("carol", at(window), 1)
+	// An attempt counted late in a window and released after the next one
+	// began (a sign-in stalled across the boundary) takes nothing from the
+	// new window: else stalled attempts would buy guesses in it.
+	add("dave", t0, 1)
+	add("dave", at(window), 1)
+	if err := s.ReleaseFailure(ctx, "dave", at(window-time.Second), window); err != nil {
+		t.Fatalf("ReleaseFailure of an attempt of the window before: %v", err)
+	}
+	failures("dave", at(window), 1)
 	if err := s.ReleaseFailure(ctx, "nobody", t0, window); err != nil {
 		t.Errorf("ReleaseFailure(unknown): %v", err)
 	}
