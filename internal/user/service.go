@@ -356,18 +356,30 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 	return u, nil
 }
 
-// releaseTimeout bounds giving back an attempt's counts, which outlives the
-// request that made it.
+// releaseTimeout bounds giving back an attempt's counts once its request is
+// over.
 const releaseTimeout = 10 * time.Second
 
-// releaseDetached takes back one attempt reserved in each of keys, even when
-// ctx is done (a request past its deadline still gives back what it
-// counted). A release that fails leaves the count to expire with its window.
+// releaseDetached takes back one attempt reserved in each of keys: within
+// the request while it lasts, and after it in the background when it is
+// over (a request past its deadline still gives back what it counted, but
+// its caller does not wait for a stalled database). A release that fails
+// leaves the count to expire with its window.
 func (s *Service) releaseDetached(ctx context.Context, keys []string, now time.Time) {
-	if len(keys) == 0 {
-		return
+	for i, key := range keys {
+		if ctx.Err() == nil && s.store.ReleaseFailure(ctx, key, now, s.throttle.Window) == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			go s.releaseLater(context.WithoutCancel(ctx), keys[i:], now)
+			return
+		}
+		// Failed within the request: it expires with its window.
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+}
+
+func (s *Service) releaseLater(ctx context.Context, keys []string, now time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, releaseTimeout)
 	defer cancel()
 	for _, key := range keys {
 		s.store.ReleaseFailure(ctx, key, now, s.throttle.Window) //nolint:errcheck // expires with its window
