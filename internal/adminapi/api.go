@@ -173,31 +173,41 @@ func securityHeaders(next http.Handler) http.Handler {
 // handler is one endpoint, called for an authenticated administrator.
 type handler func(w http.ResponseWriter, r *http.Request, actor admin.Actor) error
 
-// forSystemAdmins refuses every other caller with refusal before h reads
-// anything of the request: a body checked first would answer an
-// administrator's bad body 400 for a call they may not make at all.
-func forSystemAdmins(refusal error, h handler) handler {
-	return func(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
+// route adapts an endpoint: it authenticates the caller, checks the body's
+// type and size, and writes any error the endpoint returns.
+func (a *API) route(kind bodyKind, h handler) http.Handler { return a.routeFor(nil, kind, h) }
+
+// systemRoute is route for a system administrator's endpoint: any other
+// caller is refused with refusal before anything of the request is read (a
+// body checked first would answer 400 or 415 to a call they may not make).
+func (a *API) systemRoute(refusal error, kind bodyKind, h handler) http.Handler {
+	return a.routeFor(func(actor admin.Actor) error {
 		if actor.Level < store.LevelSystemAdmin {
 			return refusal
 		}
-		return h(w, r, actor)
-	}
+		return nil
+	}, kind, h)
 }
 
-// route adapts an endpoint: it authenticates the caller, checks the body's
-// type and size, and writes any error the endpoint returns.
-func (a *API) route(kind bodyKind, h handler) http.Handler {
+// routeFor is route, with admit (when set) vetting the caller first.
+func (a *API) routeFor(admit func(admin.Actor) error, kind bodyKind, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, capped, err := a.authenticate(r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		if admit != nil {
+			err = admit(actor)
+		}
 		if err == nil {
 			err = admitBody(w, r, kind)
 		}
 		if err == nil {
 			err = h(w, r, actor)
-			if capped && err != nil && (errors.Is(err, admin.ErrAboveLevel) || classify(r, err).Code == "forbidden") {
-				err = errScopeBelowAction
-			}
+		}
+		if capped && err != nil && (errors.Is(err, admin.ErrAboveLevel) || classify(r, err).Code == "forbidden") {
+			err = errScopeBelowAction
 		}
 		if err != nil {
 			a.writeError(w, r, err)

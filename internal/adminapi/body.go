@@ -66,11 +66,16 @@ func admitBody(w http.ResponseWriter, r *http.Request, kind bodyKind) error {
 }
 
 // refuseBody refuses a body on a route that takes none, rather than ignore
-// what it says ({"enabled": false} sent to enable). An empty object says
-// nothing, and passes: some clients send one with every POST.
+// what it says ({"enabled": false} sent to enable). An empty object, or an
+// empty body of unknown length, says nothing, and passes: some clients send
+// one with every POST.
 func refuseBody(r *http.Request) error {
+	body, err := readBody(r)
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return err // an empty body of unknown length (chunked) is none
+	}
 	var members map[string]jsontext.Value
-	if err := decode(r, &members); err != nil {
+	if err := decodeBody(body, &members, nil); err != nil {
 		return err
 	}
 	if len(members) > 0 {
@@ -90,19 +95,33 @@ func hasBody(r *http.Request) bool {
 // (the contract's nullable members, where null means left out), and invalid
 // UTF-8 or a lone surrogate escape is refused rather than replaced.
 func decode(r *http.Request, v any, nullable ...string) error {
-	body, err := io.ReadAll(r.Body)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig), errors.Is(err, context.Canceled):
-		return err // 413, or a caller that went away (499)
-	case err != nil:
-		// A chunked encoding broken by the client, a body that ends before
-		// its Content-Length: the request's fault, not the server's.
-		return badRequest("the request body could not be read: it ends before its stated length, or its encoding is broken")
+	body, err := readBody(r)
+	if err != nil {
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("a JSON body is required")
 	}
+	return decodeBody(body, v, nullable)
+}
+
+// readBody reads the request's body (capped by admitBody).
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig), errors.Is(err, context.Canceled):
+		return nil, err // 413, or a caller that went away (499)
+	case err != nil:
+		// A chunked encoding broken by the client, a body that ends before
+		// its Content-Length: the request's fault, not the server's.
+		return nil, badRequest("the request body could not be read: it ends before its stated length, or its encoding is broken")
+	}
+	return body, nil
+}
+
+// decodeBody is decode of a body already read.
+func decodeBody(body []byte, v any, nullable []string) error {
 	if !utf8.Valid(body) {
 		return badRequest("the body is not valid UTF-8")
 	}

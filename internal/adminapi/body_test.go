@@ -100,6 +100,11 @@ func TestRequestBodies(t *testing.T) {
 	want(t, f.admin.do("GET", pathClients, raw{"application/json", []byte(`{"q":"x"}`)}), http.StatusBadRequest, "invalid_request")
 	want(t, f.admin.do("POST", disable, raw{"application/json", []byte(" { } ")}), http.StatusOK, "")
 	want(t, f.admin.do("GET", pathClients+"/"+clientID, nil), http.StatusOK, "")
+	// Nor does an empty body of unknown length (chunked).
+	req, _ := http.NewRequest("POST", f.base+disable, struct{ *strings.Reader }{strings.NewReader("")})
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+f.admin.bearer)
+	want(t, f.roundTrip(http.DefaultClient, req), http.StatusOK, "")
 	// A charset parameter is fine.
 	want(t, f.admin.do("PATCH", adminPathUser+"/uma", raw{"application/json; charset=utf-8", []byte(`{"email":"uma@example.com"}`)}), http.StatusOK, "")
 }

@@ -22,15 +22,14 @@ const PathIntegrations = PathGatehouse + "/integrations"
 func (a *API) AddIntegrations(s *integration.Service, scopes *scope.Catalogue) *API {
 	a.integrations, a.scopes = s, scopes
 	m := a.mux
-	sys := func(h handler) handler { return forSystemAdmins(integration.ErrForbidden, h) }
-	m.Handle("GET "+PathIntegrations, a.route(noBody, sys(a.listIntegrations)))
-	m.Handle("POST "+PathIntegrations, a.route(jsonBody, sys(a.createIntegration)))
-	m.Handle("GET "+PathIntegrations+"/{id}", a.route(noBody, sys(a.getIntegration)))
-	m.Handle("PATCH "+PathIntegrations+"/{id}", a.route(jsonBody, sys(a.updateIntegration)))
-	m.Handle("DELETE "+PathIntegrations+"/{id}", a.route(noBody, sys(a.deleteIntegration)))
-	m.Handle("POST "+PathIntegrations+"/{id}/authorize", a.route(noBody, sys(a.authorizeIntegration)))
-	m.Handle("POST "+PathIntegrations+"/{id}/test", a.route(noBody, sys(a.testIntegration)))
-	m.Handle("POST "+PathIntegrations+"/{id}/credentials", a.route(jsonBody, sys(a.integrationCredentials)))
+	m.Handle("GET "+PathIntegrations, a.systemRoute(integration.ErrForbidden, noBody, a.listIntegrations))
+	m.Handle("POST "+PathIntegrations, a.systemRoute(integration.ErrForbidden, jsonBody, a.createIntegration))
+	m.Handle("GET "+PathIntegrations+"/{id}", a.systemRoute(integration.ErrForbidden, noBody, a.getIntegration))
+	m.Handle("PATCH "+PathIntegrations+"/{id}", a.systemRoute(integration.ErrForbidden, jsonBody, a.updateIntegration))
+	m.Handle("DELETE "+PathIntegrations+"/{id}", a.systemRoute(integration.ErrForbidden, noBody, a.deleteIntegration))
+	m.Handle("POST "+PathIntegrations+"/{id}/authorize", a.systemRoute(integration.ErrForbidden, noBody, a.authorizeIntegration))
+	m.Handle("POST "+PathIntegrations+"/{id}/test", a.systemRoute(integration.ErrForbidden, noBody, a.testIntegration))
+	m.Handle("POST "+PathIntegrations+"/{id}/credentials", a.systemRoute(integration.ErrForbidden, jsonBody, a.integrationCredentials))
 	m.Handle("GET "+PathIntegrations+"/{id}/token", a.tokenRoute(a.integrationToken))
 	return a
 }

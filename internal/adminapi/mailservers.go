@@ -19,13 +19,12 @@ func (a *API) AddMail(m *mail.Service) *API {
 }
 
 func (a *API) mailRoutes(m *routeMux) {
-	sys := func(h handler) handler { return forSystemAdmins(mail.ErrForbidden, h) }
-	m.Handle("GET "+PathMailServers, a.route(noBody, sys(a.listMailServers)))
-	m.Handle("POST "+PathMailServers, a.route(jsonBody, sys(a.createMailServer)))
-	m.Handle("GET "+PathMailServers+"/{server}", a.route(noBody, sys(a.getMailServer)))
-	m.Handle("PUT "+PathMailServers+"/{server}", a.route(jsonBody, sys(a.replaceMailServer)))
-	m.Handle("DELETE "+PathMailServers+"/{server}", a.route(noBody, sys(a.deleteMailServer)))
-	m.Handle("POST "+PathMailServers+"/{server}/test", a.route(jsonBody, sys(a.testMailServer)))
+	m.Handle("GET "+PathMailServers, a.systemRoute(mail.ErrForbidden, noBody, a.listMailServers))
+	m.Handle("POST "+PathMailServers, a.systemRoute(mail.ErrForbidden, jsonBody, a.createMailServer))
+	m.Handle("GET "+PathMailServers+"/{server}", a.systemRoute(mail.ErrForbidden, noBody, a.getMailServer))
+	m.Handle("PUT "+PathMailServers+"/{server}", a.systemRoute(mail.ErrForbidden, jsonBody, a.replaceMailServer))
+	m.Handle("DELETE "+PathMailServers+"/{server}", a.systemRoute(mail.ErrForbidden, noBody, a.deleteMailServer))
+	m.Handle("POST "+PathMailServers+"/{server}/test", a.systemRoute(mail.ErrForbidden, jsonBody, a.testMailServer))
 }
 
 // mailServerRequest creates or replaces a mail server. On a replace, a
