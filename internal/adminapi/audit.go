@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/qvalue"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -87,8 +88,9 @@ func acceptWeight(accept, mediaType string, wildcards bool) float64 {
 			continue
 		}
 		q := 1.0
-		if v, ok := params["q"]; ok {
-			if q, err = strconv.ParseFloat(v, 64); err != nil || q < 0 || q > 1 {
+		if v, given := params["q"]; given {
+			var ok bool
+			if q, ok = qvalue.Parse(v); !ok {
 				continue
 			}
 		}

@@ -133,7 +133,8 @@ func TestAuditExport(t *testing.T) {
 		t.Fatalf("NDJSON at q=0: %q %s", ct, r.raw)
 	}
 	// Nor is it when JSON weighs more (and */* does not outweigh JSON named).
-	for _, accept := range []string{"application/json, application/x-ndjson;q=0.1", "application/x-ndjson;q=0.5, */*;q=0.9", "application/json;q=0.9, application/x-ndjson;q=0.8, */*"} {
+	for _, accept := range []string{"application/json, application/x-ndjson;q=0.1", "application/x-ndjson;q=0.5, */*;q=0.9", "application/json;q=0.9, application/x-ndjson;q=0.8, */*",
+		"application/x-ndjson;q=NaN, application/json"} {
 		r = f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=client.create", nil, "Accept", accept)
 		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Fatalf("Accept %q: %q %s", accept, ct, r.raw)

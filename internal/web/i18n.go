@@ -8,10 +8,11 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 
 	"golang.org/x/text/language"
+
+	"github.com/gatehouse/gatehouse/internal/qvalue"
 )
 
 //go:embed i18n/*.json
@@ -117,7 +118,8 @@ func acceptedLanguage(header string) string {
 	given := make([]*weight, len(Languages))
 	var wildcard *weight
 	for pos, entry := range strings.Split(header, ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(entry), ";")
+		tag, params, _ := strings.Cut(entry, ";")
+		tag = strings.TrimSpace(tag)
 		q, ok := acceptWeight(params)
 		if !ok || tag == "" {
 			continue
@@ -134,7 +136,8 @@ func acceptedLanguage(header string) string {
 		}
 		base, _ := t.Base()
 		for i, l := range Languages {
-			if given[i] == nil && base.String() == l {
+			// A language weighs its highest-weighted entry ("en-US;q=0.1, en;q=0.9").
+			if base.String() == l && (given[i] == nil || q > given[i].q) {
 				given[i] = &weight{q, pos}
 			}
 		}
@@ -155,18 +158,14 @@ func acceptedLanguage(header string) string {
 // acceptWeight reads an Accept-Language entry's parameters: its q, 1
 // without one; not ok when they cannot be read.
 func acceptWeight(params string) (float64, bool) {
-	if params == "" {
+	if strings.TrimSpace(params) == "" {
 		return 1, true
 	}
 	name, value, _ := strings.Cut(strings.TrimSpace(params), "=")
 	if !strings.EqualFold(strings.TrimSpace(name), "q") {
 		return 0, false
 	}
-	q, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-	if err != nil || q < 0 || q > 1 {
-		return 0, false
-	}
-	return q, true
+	return qvalue.Parse(strings.TrimSpace(value))
 }
 
 // queryValue is url.ParseQuery(raw).Get(key) and whether key is there,

@@ -51,6 +51,11 @@ func TestPickLanguage(t *testing.T) {
 		{"ja, en", "", "ja"},
 		{"en, ja", "", "en"},
 		{"*", "", "en"},
+		// White space before the parameters, as RFC 9110 allows.
+		{"ja ;q=0.9, en;q=0.5", "", "ja"},
+		// A language weighs what its highest-weighted entry says.
+		{"en-US;q=0.1, ja;q=0.5, en;q=0.9", "", "en"},
+		{"ja;q=NaN, en;q=0.1", "", "en"},
 	}
 	// A long list of well-formed entries is read to the end.
 	long := ""
