@@ -23,7 +23,7 @@ const (
 	textErrorRequest = "The application sent an invalid request, so it cannot be sent back an answer safely."
 	textSignedOut    = "You are not signed in."
 	textLoginFailed  = "Incorrect username or password."
-	textThrottled    = "Too many failed sign-ins. Try again in 15 minutes."
+	textThrottled    = "Too many failed sign-ins. Wait up to 15 min, then try again."
 	textCSRF         = "This form has expired or did not come from this site."
 	textDropped      = "Your account cannot grant these, so they will be left out:"
 )

@@ -169,10 +169,11 @@ func siteWithCarol(t *testing.T, options ...func(*config.Config)) *site {
 }
 
 // TestThrottledSignInSaysHowLong: the sign-in refused by the throttle says
-// when to try again, in the page's language, as its Retry-After does.
+// how long to wait at most (its window; the window began with the first
+// failure), in the page's language, as its Retry-After does.
 func TestThrottledSignInSaysHowLong(t *testing.T) {
 	s := siteWithCarol(t, func(c *config.Config) { c.SignIn.MaxFailuresPerAccount = 2 })
-	for lang, want := range map[string]string{"en": "15 minutes", "ja": "15 分"} {
+	for lang, want := range map[string]string{"en": "up to 15 min", "ja": "最大 15 分"} {
 		b := s.browser(lang)
 		var a answer
 		for range 3 {
