@@ -29,8 +29,9 @@ func (p *passwordInput) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&p.stdin, "password-stdin", false, "read the password from the first line of standard input")
 }
 
-// read returns the password. Without a flag it asks twice on the terminal,
-// without echo; when standard input is not a terminal it refuses rather than wait.
+// read returns the password: the argument, or the first line piped in with
+// --password-stdin; on a terminal it asks twice without echo; without
+// either it refuses rather than wait.
 func (p *passwordInput) read(cmd *cobra.Command) (string, error) {
 	given := cmd.Flags().Changed("password")
 	switch {
@@ -38,13 +39,16 @@ func (p *passwordInput) read(cmd *cobra.Command) (string, error) {
 		return "", errors.New("give --password or --password-stdin, not both")
 	case given:
 		return p.arg, nil
-	case p.stdin:
-		return readStdinSecret(cmd, "--password-stdin", "password", user.MaxPasswordBytes)
 	}
-	fd, ok := terminal(cmd)
-	if !ok {
+	fd, onTerminal := terminal(cmd)
+	switch {
+	case p.stdin && !onTerminal:
+		return readStdinSecret(cmd, "--password-stdin", "password", user.MaxPasswordBytes)
+	case !onTerminal:
 		return "", errors.New("no password: pipe it in with --password-stdin, or run the command in a terminal to be asked for it")
 	}
+	// On a terminal, with --password-stdin too (typed rather than piped):
+	// asked twice without echo, since a typo nobody saw would be stored.
 	return prompt(cmd.Context(), cmd.ErrOrStderr(), fd)
 }
 

@@ -140,9 +140,10 @@ func TestBinaryShowsFirstAdminPasswordOnATerminal(t *testing.T) {
 }
 
 // TestBinaryStdinSecretOnATerminalIsNotEchoed: --password-stdin with a
-// terminal as standard input (typed, not piped) reads without echo, after a
-// prompt; and an interrupt at that prompt gives the terminal its echo back
-// (a process that ended with echo off left the operator's shell blind).
+// terminal as standard input (typed, not piped) asks twice without echo, as
+// the prompt does; and an interrupt at that prompt gives the terminal its
+// echo back (a process that ended with echo off left the operator's shell
+// blind).
 func TestBinaryStdinSecretOnATerminalIsNotEchoed(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
@@ -173,15 +174,21 @@ func TestBinaryStdinSecretOnATerminalIsNotEchoed(t *testing.T) {
 				}
 			}
 		}()
-		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(shown.String(), "Password: ") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(shown.String(), "New password: ") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		}
-		if !strings.Contains(shown.String(), "Password: ") {
+		if !strings.Contains(shown.String(), "New password: ") {
 			t.Fatalf("no prompt on the terminal:\n%s", shown.String())
 		}
 		return cmd, screen, tty, &shown
 	}
 
 	cmd, screen, _, shown := start("user", "create", "--username", "fay", "--password-stdin")
+	// Asked twice, as a new password is: a typo nobody saw is not stored.
+	if _, err := screen.WriteString("fay's hidden password\n"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(shown.String(), "Repeat the password: ") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
 	if _, err := screen.WriteString("fay's hidden password\n"); err != nil {
 		t.Fatal(err)
 	}
