@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -17,10 +18,16 @@ func main() {
 	// for what must not be cut short (a refresh whose rotated token the
 	// provider has already given, a backup's temporary file to remove). A
 	// second signal ends the process at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var caught atomic.Value // the signal that ended the command
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop()
+		sig := <-signals
+		caught.Store(sig)
+		signal.Stop(signals)
+		cancel()
 	}()
 	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
 	var usage usageError
@@ -28,11 +35,20 @@ func main() {
 	case errors.As(err, &usage):
 		fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		os.Exit(2)
-	case err != nil && ctx.Err() != nil:
+	case err != nil && caught.Load() != nil:
 		fmt.Fprintln(os.Stderr, "gatehouse: interrupted:", err)
-		os.Exit(130)
+		os.Exit(exitStatusOf(caught.Load().(os.Signal)))
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		os.Exit(1)
 	}
+}
+
+// exitStatusOf is the status of a process the signal sig ended, as shells
+// report it: 128 plus the signal's number (130 for SIGINT, 143 for SIGTERM).
+func exitStatusOf(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 1
 }
