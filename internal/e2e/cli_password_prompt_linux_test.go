@@ -102,25 +102,7 @@ func TestBinaryShowsFirstAdminPasswordOnATerminal(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	screen, tty := openPTY(t)
-	cmd := exec.Command(bin, "serve", "--dev", "--listen", addr)
-	cmd.Dir = dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	var shown syncBuffer
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := screen.Read(buf)
-			shown.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
+	_, _, _, shown := startOnTerminal(t, bin, dir, "serve", "--dev", "--listen", addr)
 	e := &env{t: t, base: "http://" + addr}
 	password := ""
 	for deadline := time.Now().Add(20 * time.Second); password == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
@@ -155,31 +137,13 @@ func TestBinaryStdinSecretOnATerminalIsNotEchoed(t *testing.T) {
 	// terminal shows, once it shows the prompt.
 	start := func(args ...string) (*exec.Cmd, *os.File, *os.File, *syncBuffer) {
 		t.Helper()
-		screen, tty := openPTY(t)
-		cmd := exec.Command(bin, args...)
-		cmd.Dir = dir
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		var shown syncBuffer
-		go func() {
-			buf := make([]byte, 4096)
-			for {
-				n, err := screen.Read(buf)
-				shown.Write(buf[:n])
-				if err != nil {
-					return
-				}
-			}
-		}()
+		cmd, screen, tty, shown := startOnTerminal(t, bin, dir, args...)
 		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(shown.String(), "New password: ") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		}
 		if !strings.Contains(shown.String(), "New password: ") {
 			t.Fatalf("no prompt on the terminal:\n%s", shown.String())
 		}
-		return cmd, screen, tty, &shown
+		return cmd, screen, tty, shown
 	}
 
 	cmd, screen, _, shown := start("user", "create", "--username", "fay", "--password-stdin")
@@ -216,4 +180,32 @@ func TestBinaryStdinSecretOnATerminalIsNotEchoed(t *testing.T) {
 	if termios.Lflag&unix.ECHO == 0 {
 		t.Error("the interrupted prompt left the terminal without echo")
 	}
+}
+
+// startOnTerminal starts the binary with a fresh terminal as its standard
+// input, output and error, and returns it, the terminal's two ends and what
+// the terminal shows (kept up to date); the process is killed when the test
+// ends.
+func startOnTerminal(t *testing.T, bin, dir string, args ...string) (cmd *exec.Cmd, screen, tty *os.File, shown *syncBuffer) {
+	t.Helper()
+	screen, tty = openPTY(t)
+	cmd = exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	shown = &syncBuffer{}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := screen.Read(buf)
+			shown.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return cmd, screen, tty, shown
 }

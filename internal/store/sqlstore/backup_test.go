@@ -241,18 +241,7 @@ func TestConcurrentBackupsToOneNewFile(t *testing.T) {
 func TestBackupFailureLeavesNoPartialFiles(t *testing.T) {
 	// Larger than SQLite's 2 MB page cache, so that the copy spills pages,
 	// and with them a journal, to disk before it fails.
-	path := filepath.Join(t.TempDir(), "big.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = db.Exec(`CREATE TABLE t(b BLOB);
-		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 3000)
-		INSERT INTO t SELECT randomblob(1000) FROM n`)
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := blobDatabase(t, 3000)
 
 	dir := t.TempDir()
 	to := filepath.Join(dir, "backup.db")
@@ -268,7 +257,7 @@ func TestBackupFailureLeavesNoPartialFiles(t *testing.T) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lowered); err != nil {
 		t.Fatal(err)
 	}
-	_, err = BackupSQLite(t.Context(), path, to, false)
+	_, err := BackupSQLite(t.Context(), path, to, false)
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &limit); err != nil {
 		t.Fatal(err)
 	}
@@ -285,18 +274,7 @@ func TestBackupFailureLeavesNoPartialFiles(t *testing.T) {
 // midway (Ctrl-C on `gatehouse backup`) stops, and leaves neither its copy
 // nor SQLite's journal of it beside the target.
 func TestInterruptedBackupLeavesNoPartialFiles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "big.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = db.Exec(`CREATE TABLE t(b BLOB);
-		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 60000)
-		INSERT INTO t SELECT randomblob(1000) FROM n`)
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := blobDatabase(t, 60000)
 	dir := t.TempDir()
 	to := filepath.Join(dir, "backup.db")
 	ctx, cancel := context.WithCancel(t.Context())
@@ -358,4 +336,22 @@ func TestBackupNeverWritesWhereTheDatabaseFilesGo(t *testing.T) {
 			t.Errorf("a backup was written at %s", to)
 		}
 	}
+}
+
+// blobDatabase is an SQLite file of about rows KB: one table of random blobs.
+func blobDatabase(t *testing.T, rows int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "big.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`CREATE TABLE t(b BLOB);
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < $1)
+		INSERT INTO t SELECT randomblob(1000) FROM n`, rows)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
