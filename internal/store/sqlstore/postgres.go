@@ -64,7 +64,9 @@ func OpenPostgres(ctx context.Context, url string, pool PoolSettings) (*Store, e
 	db.SetConnMaxIdleTime(pool.ConnMaxIdleTime)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlstore: postgres: connect: %w", err)
+		// At start the cause is the message: a wrong password or database
+		// name is no outage that will pass.
+		return nil, fmt.Errorf("sqlstore: postgres: connect: %w", withoutUnavailable(err))
 	}
 	s, err := Open(ctx, Postgres, db, db)
 	if err != nil {

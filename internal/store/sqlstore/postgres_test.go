@@ -239,6 +239,12 @@ func TestOpenPostgresErrors(t *testing.T) {
 		if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("OpenPostgres error reveals the password: %v", err)
 		}
+		// At start the cause is the message (a wrong password, a database
+		// that does not exist, a port): not "database unavailable", which
+		// reads like an outage that will pass.
+		if strings.Contains(err.Error(), store.ErrUnavailable.Error()) {
+			t.Errorf("OpenPostgres error reads as an outage: %v", err)
+		}
 	}
 }
 

@@ -46,6 +46,19 @@ func markUnavailable(ctx context.Context, err error) error {
 	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 }
 
+// withoutUnavailable is err as the driver gave it, without the mark
+// markUnavailable put on it.
+func withoutUnavailable(err error) error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok && errors.Is(err, store.ErrUnavailable) {
+		for _, e := range joined.Unwrap() {
+			if e != store.ErrUnavailable {
+				return e
+			}
+		}
+	}
+	return err
+}
+
 // pgConnector opens pgx connections and marks its failures to connect.
 type pgConnector struct{ driver.Connector }
 
