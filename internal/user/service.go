@@ -305,7 +305,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 	guessed := false
 	defer func() {
 		if !guessed {
-			s.releaseDetached(ctx, reserved, now)
+			s.giveBack(ctx, reserved, now)
 		}
 	}()
 	for _, r := range []struct {
@@ -360,12 +360,12 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 // over.
 const releaseTimeout = 10 * time.Second
 
-// releaseDetached takes back one attempt reserved in each of keys: within
+// giveBack takes back one attempt reserved in each of keys: within
 // the request while it lasts, and after it in the background when it is
 // over (a request past its deadline still gives back what it counted, but
 // its caller does not wait for a stalled database). A release that fails
 // leaves the count to expire with its window.
-func (s *Service) releaseDetached(ctx context.Context, keys []string, now time.Time) {
+func (s *Service) giveBack(ctx context.Context, keys []string, now time.Time) {
 	for i, key := range keys {
 		if ctx.Err() == nil && s.store.ReleaseFailure(ctx, key, now, s.throttle.Window) == nil {
 			continue
