@@ -171,6 +171,12 @@ func TestRefusedFormsMarkTheField(t *testing.T) {
 				if a.status != tc.status {
 					t.Fatalf("%d, want %d", a.status, tc.status)
 				}
+				// The title is what a screen reader reads first of the page
+				// that came back: it says the form was refused.
+				title := regexp.MustCompile(`<title>([^<]*)</title>`).FindStringSubmatch(a.body)
+				if prefix := s.msgs.T(lang, "page.refused_title", ""); title == nil || !strings.HasPrefix(html.UnescapeString(title[1]), prefix) {
+					t.Errorf("the title %q does not begin with %q", title, prefix)
+				}
 				want := s.msgs.T(lang, tc.key, tc.args...)
 				if got, ok := element(a.body, `role="alert"`); !ok || got != want {
 					t.Errorf("the summary says %q, want %q", got, want)

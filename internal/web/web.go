@@ -359,6 +359,12 @@ func (p *Pages) renderFor(w http.ResponseWriter, r *http.Request, u *store.User,
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
+	if status >= 400 && !errorPages[name] {
+		// A page that came back refusing its form says so first in its
+		// title, the first thing a screen reader reads of it (WCAG
+		// technique G88; the "Error: " of GOV.UK's forms).
+		title = p.messages.T(lang, "page.refused_title", title)
+	}
 	pg := page{Lang: lang, Title: title, User: u, CSRF: csrf, Flash: flash, Data: data, Section: sectionOf(r.URL.Path), RequestID: reqlog.ID(r.Context()),
 		LangSwitch: langSwitch(r, lang, data)}
 	pg.IsAdmin = u != nil && u.Level >= store.LevelAdmin
@@ -384,6 +390,10 @@ func (p *Pages) renderFor(w http.ResponseWriter, r *http.Request, u *store.User,
 	w.WriteHeader(status)
 	w.Write(buf.Bytes()) //nolint:errcheck // the browser went away; nothing to do
 }
+
+// errorPages are the pages that are an error as a whole: their titles say so
+// already.
+var errorPages = map[string]bool{"error": true, "integration_done": true}
 
 var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
