@@ -115,15 +115,15 @@ type pgTx struct {
 
 func (t pgTx) Commit() error { return t.conn.broken(t.ctx, t.Tx.Commit()) }
 
-// sqliteUnwritable marks err as store.ErrUnavailable when SQLite could not
-// write its files: the disk is full (SQLITE_FULL), failing (SQLITE_IOERR),
-// or the file became read-only or could not be opened.
 // diskFull reports whether err is SQLite's "database or disk is full".
 func diskFull(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL
 }
 
+// sqliteUnwritable marks err as store.ErrUnavailable when SQLite could not
+// write its files: the disk is full (SQLITE_FULL), failing (SQLITE_IOERR),
+// or the file became read-only or could not be opened.
 func sqliteUnwritable(err error) error {
 	var e *sqlite.Error
 	if !errors.As(err, &e) || errors.Is(err, store.ErrUnavailable) {
