@@ -58,10 +58,21 @@ const callback = "http://127.0.0.1:7777/callback"
 // newEnv starts a node on a free loopback port with a fresh SQLite file.
 func newEnv(t *testing.T, mutate ...func(*config.Config)) *env {
 	t.Helper()
+	var logs io.Writer
+	if testing.Verbose() {
+		logs = &testWriter{t}
+	}
+	return newLoggedEnv(t, logs, mutate...)
+}
+
+// newLoggedEnv is newEnv with the node's log, from level info, written to
+// logs (nil: nowhere).
+func newLoggedEnv(t *testing.T, logs io.Writer, mutate ...func(*config.Config)) *env {
+	t.Helper()
 	clk := &clock{t: time.Now()}
 	opt := testnode.Options{Server: server.Options{Now: clk.Now}}
-	if testing.Verbose() {
-		opt.Log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if logs != nil {
+		opt.Log = slog.New(slog.NewTextHandler(logs, nil))
 	}
 	n := testnode.Start(t, opt, mutate...)
 	return &env{t: t, node: n.Gatehouse, base: n.BaseURL, clock: clk}

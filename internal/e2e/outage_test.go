@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +23,15 @@ import (
 // stops accepting connections and its sessions are terminated. Every door
 // must then answer 503 with Retry-After in its own form (OAuth JSON, admin
 // API JSON, one HTML page), /readyz must say why, and everything must work
-// again once the database is back, without a restart.
+// again once the database is back, without a restart. The node's log says
+// when the database went away and when it came back, once each, beside the
+// requests' own lines.
 func TestDatabaseOutageAnswers503(t *testing.T) {
 	dbURL, _ := freshDatabase(t)
 	u, _ := url.Parse(dbURL)
 	outage := newOutage(t, strings.TrimPrefix(u.Path, "/"))
-	e := newEnv(t, func(c *config.Config) {
+	var logs syncBuffer
+	e := newLoggedEnv(t, &logs, func(c *config.Config) {
 		c.Database.URL = dbURL
 		c.Cache.ClientTTL = 0 // every request reads its application: no door is spared by the cache
 	})
@@ -100,6 +104,9 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 			t.Fatalf("readyz during the outage: %d %q; want 503 saying the database is unavailable", r.status, r.raw)
 		}
 	})
+	if got := strings.Count(logs.String(), `msg="database unavailable"`); got != 1 {
+		t.Errorf("%d lines say the database is unavailable during the outage, want 1:\n%s", got, logs.String())
+	}
 
 	outage.end()
 
@@ -109,6 +116,9 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 			t.Fatal("not ready 10 s after the database came back")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if back := regexp.MustCompile(`level=INFO msg="database available again" after=\S+ failures=(\d+)`).FindStringSubmatch(logs.String()); back == nil || back[1] == "0" {
+		t.Errorf("no line says the database is available again, with how long it was away and how many calls failed:\n%s", logs.String())
 	}
 	// Nothing was half-done during the outage: the refresh token still works.
 	again := e.token(form("grant_type", "refresh_token", "refresh_token", refresh), c.ID, secretValue)

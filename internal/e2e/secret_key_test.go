@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,9 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/secret"
-	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/testnode"
 )
 
 // keyMismatch is what a node with the wrong secret key tells its callers.
@@ -116,9 +113,7 @@ func TestBinaryRefusesWrongSecretKey(t *testing.T) {
 // level once, not at every view.
 func TestWrongKeyCredentialsView(t *testing.T) {
 	var logs syncBuffer
-	clk := &clock{t: time.Now()}
-	n := testnode.Start(t, testnode.Options{Server: server.Options{Now: clk.Now}, Log: slog.New(slog.NewTextHandler(&logs, nil))})
-	e := &env{t: t, node: n.Gatehouse, base: n.BaseURL, clock: clk}
+	e := newLoggedEnv(t, &logs)
 	e.createUser("root", "root-password", store.LevelSystemAdmin)
 	c, secretValue := e.createClient(app.Registration{})
 	other, err := secret.New([]byte(strings.Repeat("k", secret.KeySize)))

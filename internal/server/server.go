@@ -117,6 +117,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		return nil, err
 	}
 	logMigration(log, db.Migrated(), cfg)
+	db.LogOutages(log)
 	// The key is made once the database exists: a first start that failed
 	// before would otherwise leave a key that databaseBesideKey refuses.
 	keys, err := loadKeys(ctx, cfg, log, db)

@@ -48,6 +48,8 @@ type groupCommitter struct {
 	guard func() error
 	// health records whether the disk took the last batch.
 	health writeHealth
+	// outage hears of each batch the disk refused and each it took.
+	outage *outage
 
 	mu     sync.RWMutex // held for reading while queueing, for writing to close
 	closed bool
@@ -129,6 +131,7 @@ func (g *groupCommitter) submit(j *writeJob) error {
 	g.mu.RUnlock()
 	err := sqliteUnwritable(<-j.result)
 	if errors.Is(err, store.ErrUnavailable) {
+		g.outage.failed(err)
 		g.health.trouble.Store(&err)
 		if diskFull(err) {
 			g.health.full.Store(true)
@@ -376,6 +379,7 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 		return true
 	}
 	g.health.trouble.Store(nil)
+	g.outage.answered()
 	if g.cache != nil {
 		g.cache.endBatch(base, baseOK, wrote, certain && g.totalOK, batch, results)
 		g.totalOK = g.totalOK && certain

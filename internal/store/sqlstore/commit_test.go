@@ -34,7 +34,7 @@ func insertUserJob(ctx context.Context, name string, then error) *writeJob {
 
 // newTestCommitter is the store's committer without its loop, for run.
 func newTestCommitter(s *Store) *groupCommitter {
-	return &groupCommitter{w: s.commits.w, metrics: s.metrics, undone: s.commits.undone}
+	return &groupCommitter{w: s.commits.w, metrics: s.metrics, undone: s.commits.undone, outage: s.outage}
 }
 
 func oneStatement(j *writeJob) *writeJob {

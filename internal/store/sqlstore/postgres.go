@@ -57,7 +57,8 @@ func OpenPostgres(ctx context.Context, url string, pool PoolSettings) (*Store, e
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: postgres: %w", err)
 	}
-	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	outage := new(outage)
+	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg), outage})
 	db.SetMaxOpenConns(pool.MaxOpenConns)
 	db.SetMaxIdleConns(pool.MaxIdleConns)
 	db.SetConnMaxLifetime(pool.ConnMaxLifetime)
@@ -73,6 +74,7 @@ func OpenPostgres(ctx context.Context, url string, pool PoolSettings) (*Store, e
 		db.Close()
 		return nil, err
 	}
+	s.outage = outage
 	return s, nil
 }
 

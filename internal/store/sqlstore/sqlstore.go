@@ -146,6 +146,8 @@ type Store struct {
 	// disk took the last write; nil for PostgreSQL.
 	file   *fileGuard
 	health *writeHealth
+	// outage follows the database's availability for the log.
+	outage *outage
 	// ahead, when set, says a newer release migrated the database.
 	ahead *SchemaAheadError
 	// migrated is what opening the store did to the schema.
@@ -188,7 +190,7 @@ func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath str
 	if err != nil && !errors.As(err, &ahead) {
 		return nil, err
 	}
-	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB, metrics: newStoreMetrics(d, writeDB, readDB, d.groupCommit), ahead: ahead, migrated: migrated}
+	s := &Store{d: d, w: writeDB, r: readDB, rq: readDB, metrics: newStoreMetrics(d, writeDB, readDB, d.groupCommit), ahead: ahead, migrated: migrated, outage: new(outage)}
 	if cachePath != "" && d.groupCommit {
 		// After Migrate the writer's connection is open, the WAL-index mapped.
 		s.cache = newReadCache(cachePath)
@@ -203,6 +205,7 @@ func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath str
 			// to change answers ErrNotFound too, with nothing to undo.
 			return errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) || d.isConstraint(err)
 		}, s.cache, flushes)
+		s.commits.outage = s.outage
 	}
 	return s, nil
 }

@@ -1,12 +1,16 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,9 +109,12 @@ func TestReadOnlyFileModeRestoredAtOpen(t *testing.T) {
 // same SQLITE_FULL, and a read-only one the writer's query_only, which fails
 // it with SQLITE_READONLY as a file SQLite opened read-only does. Ready says
 // so while its own probe write fails, and once the disk takes writes again
-// that probe finds it, without any other write having to come first.
+// that probe finds it, without any other write having to come first. The
+// log says when writes stopped and when they went through again, once each.
 func TestUnwritableDiskIsUnavailable(t *testing.T) {
 	_, _, s := databaseWithAlice(t)
+	var logs bytes.Buffer
+	s.LogOutages(slog.New(slog.NewTextHandler(&logs, nil)))
 	pragma := fillDisk(t, s)
 	pragma("max_page_count = 1073741823")
 
@@ -128,6 +135,17 @@ func TestUnwritableDiskIsUnavailable(t *testing.T) {
 	}
 	if err := s.health.err(); err != nil {
 		t.Fatalf("the probe's commit left the trouble recorded: %v", err)
+	}
+	// Two outages: the full disk (ended by the pragma's write) and the
+	// read-only one (ended by the probe's commit), each begun and ended once.
+	msgs := regexp.MustCompile(`level=(\w+) msg="([^"]*)"`).FindAllStringSubmatch(logs.String(), -1)
+	var said []string
+	for _, m := range msgs {
+		said = append(said, m[1]+" "+m[2])
+	}
+	want := []string{"ERROR database unavailable", "INFO database available again", "ERROR database unavailable", "INFO database available again"}
+	if !slices.Equal(said, want) {
+		t.Errorf("the log says %q, want %q:\n%s", said, want, logs.String())
 	}
 }
 

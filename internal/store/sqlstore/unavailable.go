@@ -59,27 +59,43 @@ func withoutUnavailable(err error) error {
 	return err
 }
 
-// pgConnector opens pgx connections and marks its failures to connect.
-type pgConnector struct{ driver.Connector }
+// pgConnector opens pgx connections and marks its failures to connect,
+// telling outage about each outcome.
+type pgConnector struct {
+	driver.Connector
+	outage *outage
+}
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
-		return nil, markUnavailable(ctx, err)
+		err = markUnavailable(ctx, err)
+		c.outage.failed(err)
+		return nil, err
 	}
-	return pgConn{conn.(*stdlib.Conn)}, nil
+	c.outage.answered()
+	return pgConn{conn.(*stdlib.Conn), c.outage}, nil
 }
 
 // pgConn is a pgx connection that marks the failures that broke it. Every
 // other method of the driver's connection is used as it is.
-type pgConn struct{ *stdlib.Conn }
+type pgConn struct {
+	*stdlib.Conn
+	outage *outage
+}
 
 // broken marks err when the connection did not survive it.
 func (c pgConn) broken(ctx context.Context, err error) error {
-	if err == nil || !c.Conn.Conn().IsClosed() {
+	if err == nil {
+		c.outage.answered()
+		return nil
+	}
+	if !c.Conn.Conn().IsClosed() {
 		return err
 	}
-	return markUnavailable(ctx, err)
+	err = markUnavailable(ctx, err)
+	c.outage.failed(err)
+	return err
 }
 
 func (c pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
