@@ -3,12 +3,20 @@ package adminapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testnode"
@@ -160,16 +168,44 @@ func TestMailServersAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := map[string]any{"name": "Support", "protocol": "pop3", "host": "pop.example.com", "tls": "starttls", "username": "support"}
+		b := map[string]any{"name": "Support", "protocol": "imap", "host": host, "port": atoi(port), "tls": "implicit", "username": "support"}
 		r := root.do("PUT", pathMail+"/Support%20inbox", b)
 		want(t, r, http.StatusOK, "")
-		if r.str("name") != "Support" || r.body["port"] != float64(110) || r.str("auth") != "password" {
+		if r.str("name") != "Support" || r.str("username") != "support" || r.str("auth") != "password" {
 			t.Fatalf("replace: %s", r.raw)
 		}
 		after, _ := e.node.Store.MailServerByID(context.Background(), id)
 		if !bytes.Equal(after.PasswordSealed, stored.PasswordSealed) {
 			t.Fatal("a replace without a password changed the stored one")
 		}
+		// The stored password goes only where it was given for: a new host,
+		// port, TLS mode or CA certificate (which a token or session without
+		// the administrator's password could point at a server of its own)
+		// needs it typed again.
+		pem := string(testCertificatePEM(t))
+		for _, moved := range []map[string]any{{"host": "pop.example.com"}, {"port": 1993}, {"tls": "starttls"}, {"ca_cert": pem},
+			{"protocol": "pop3", "host": "pop.example.com", "tls": "starttls", "port": nil}} {
+			c := map[string]any{}
+			for k, v := range b {
+				c[k] = v
+			}
+			for k, v := range moved {
+				if v == nil {
+					delete(c, k)
+				} else {
+					c[k] = v
+				}
+			}
+			r := root.do("PUT", pathMail+"/"+id, c)
+			want(t, r, http.StatusBadRequest, "invalid_request")
+			if !strings.Contains(r.str("message"), "password again") {
+				t.Errorf("%v without a password: %q", moved, r.str("message"))
+			}
+		}
+		if after, _ := e.node.Store.MailServerByID(context.Background(), id); after.Host != host || !bytes.Equal(after.PasswordSealed, stored.PasswordSealed) {
+			t.Fatalf("a refused replace changed the server: %+v", after)
+		}
+		b = map[string]any{"name": "Support", "protocol": "pop3", "host": "pop.example.com", "tls": "starttls", "username": "support"}
 		b["password"] = "a-new-password"
 		want(t, root.do("PUT", pathMail+"/"+id, b), http.StatusOK, "")
 		if after, _ = e.node.Store.MailServerByID(context.Background(), id); bytes.Equal(after.PasswordSealed, stored.PasswordSealed) {
@@ -223,4 +259,21 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// testCertificatePEM is a self-signed CA certificate, as an operator's
+// private mail CA would be given.
+func testCertificatePEM(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test mail CA"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

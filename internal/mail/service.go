@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
@@ -191,6 +192,9 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, set Settings) 
 		if set.Password == "" && in.ID == "" && m.PasswordSealed == nil {
 			return invalid("mail.credential_required", "give a password or an integration to sign in with")
 		}
+		if set.Password == "" && in.ID == "" && movesPassword(*m, set) {
+			return invalid("mail.password_again", "type the password again: the stored one is sent only to %s:%d as it was set up, not to a new host, port, TLS mode or CA certificate", m.Host, m.Port)
+		}
 		apply(m, set, in.ID, s.keys, s.now())
 		// The event commits with the change and describes it as written.
 		updated.Event.Detail = describe(*m, in.Name)
@@ -204,6 +208,15 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, set Settings) 
 	}
 	s.audit.Settle(ctx, updated)
 	return m, nil
+}
+
+// movesPassword reports whether set would send m's stored password
+// somewhere else than where it was given for: another host or port, or over
+// a connection checked another way. Whoever holds an administrator's token
+// or session could otherwise have it sent to a server of their own without
+// ever knowing it, where viewing a secret asks for their password.
+func movesPassword(m store.MailServer, set Settings) bool {
+	return !strings.EqualFold(m.Host, set.Host) || m.Port != set.Port || m.TLS != set.TLS || m.CACert != set.CACert
 }
 
 // describe is a server's settings for the audit log (never the password).
