@@ -74,8 +74,19 @@ func TestIntegrationsAPI(t *testing.T) {
 		t.Errorf("list: %s", list.raw)
 	}
 
-	// A new token endpoint: a new redirect URL, and the tokens dropped.
-	moved := f.root.do("PATCH", pathIntegrations+"/"+id, map[string]any{"token_endpoint": token + "?v=2"})
+	// The stored client secret goes only to the token endpoint it was given
+	// for: a token or session without the administrator's password (which
+	// viewing it asks for) cannot have it sent elsewhere.
+	elsewhere := f.root.do("PATCH", pathIntegrations+"/"+id, map[string]any{"token_endpoint": "http://127.0.0.1:1/steal"})
+	want(t, elsewhere, http.StatusBadRequest, "invalid_request")
+	if !strings.Contains(elsewhere.str("message"), "client secret again") {
+		t.Errorf("a new token endpoint without the secret: %s", elsewhere.raw)
+	}
+	if got := f.root.do("GET", pathIntegrations+"/"+id, nil); got.str("token_endpoint") != token || got.str("status") != "healthy" {
+		t.Errorf("a refused change changed the integration: %s", got.raw)
+	}
+	// A new token endpoint with the secret: a new redirect URL, and the tokens dropped.
+	moved := f.root.do("PATCH", pathIntegrations+"/"+id, map[string]any{"token_endpoint": token + "?v=2", "client_secret": p.ClientSecret()})
 	want(t, moved, http.StatusOK, "")
 	if moved.body["redirect_url_changed"] != true || moved.body["tokens_dropped"] != true || moved.str("status") != "not_authorized" {
 		t.Errorf("PATCH token_endpoint: %s", moved.raw)

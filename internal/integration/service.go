@@ -263,7 +263,15 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, ch Change) (Up
 		if err := s.normalize(in); err != nil {
 			return err
 		}
-		if ch.ClientSecret != nil && *ch.ClientSecret != "" {
+		newSecret := ch.ClientSecret != nil && *ch.ClientSecret != ""
+		if in.TokenURL != before.TokenURL && before.SecretSealed != nil && !newSecret {
+			// The stored secret goes only to the endpoint it was given for:
+			// a token or session without the administrator's password,
+			// which viewing the secret asks for, must not have it sent to
+			// an endpoint of its own choosing.
+			return invalid("integration.secret_again", "type the client secret again: the stored one is sent only to the token endpoint it was given for")
+		}
+		if newSecret {
 			in.SecretSealed = s.keys.Seal([]byte(*ch.ClientSecret), secretContext(in.ID))
 		}
 		in.UpdatedAt = s.now()

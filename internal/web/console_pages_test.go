@@ -76,6 +76,16 @@ func TestRefusedFormsMarkTheField(t *testing.T) {
 	if _, err := s.gh.Users.Create(ctx, user.NewUser{Username: "bob", Password: "bob-password", DisplayName: "Bob Stored", Level: store.LevelUser, Groups: []string{"dev"}}); err != nil {
 		t.Fatal(err)
 	}
+	root := audit.Actor{Username: "root", Level: store.LevelSystemAdmin}
+	storedMail, err := s.gh.Mail.Create(ctx, root, mail.Settings{Name: "Stored inbox", Protocol: mail.IMAP, Host: "mail.example.com", TLS: mail.TLSImplicit, Username: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storedIntegration, err := s.gh.Integrations.Create(ctx, root, integration.Settings{Provider: integration.Custom, Name: "Stored IdP", ClientID: "gh", ClientSecret: "s3cret",
+		AuthURL: "https://idp.example.com/auth", TokenURL: "https://idp.example.com/token"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	newApp := func(changes url.Values) func(*browser) answer {
 		return func(b *browser) answer { return b.post("/admin/apps/new", appForm(changes)) }
 	}
@@ -147,6 +157,13 @@ func TestRefusedFormsMarkTheField(t *testing.T) {
 			map[string]string{"name": "Corp typed", "scopes": `mail
 "all"`, "client_secret": ""}},
 		{"integration: parameters not pairs", "root", newIntegration("authorization_parameters", "a=b&&=c"), 400, "authorization_parameters", "refusal.integration.params_invalid", nil, map[string]string{"authorization_parameters": "a=b&&=c"}},
+		{"mail server edit: a new host without the password", "root", post("/admin/mail/"+storedMail.ID+"/edit", url.Values{"name": {"Stored inbox"}, "protocol": {"imap"},
+			"host": {"mail.attacker.example"}, "port": {""}, "tls": {"implicit"}, "ca_cert": {""}, "username": {"u"}, "auth": {"password"}, "password": {""}}),
+			400, "password", "refusal.mail.password_again", []any{"mail.example.com", 993}, map[string]string{"host": "mail.attacker.example"}},
+		{"integration edit: a new token endpoint without the secret", "root", post("/admin/integrations/"+storedIntegration.ID+"/edit", url.Values{"provider": {"custom"}, "name": {"Stored IdP"},
+			"description": {""}, "client_id": {"gh"}, "client_secret": {""}, "scopes": {""}, "issuer": {""}, "authorization_endpoint": {"https://idp.example.com/auth"},
+			"token_endpoint": {"https://attacker.example/token"}, "userinfo_endpoint": {""}, "pkce": {"on"}, "authorization_parameters": {""}}),
+			400, "client_secret", "refusal.integration.secret_again", nil, map[string]string{"token_endpoint": "https://attacker.example/token", "client_secret": ""}},
 		{"re-authentication: wrong password", "dave", post("/admin/reauth", url.Values{"password": {"wrong"}, "next": {"/admin/apps"}}), 401, "password", "admin.reauth_failed", nil, map[string]string{"password": ""}},
 		{"account: repeat differs", "erin", func(b *browser) answer { return b.changePassword("erin-password", "new-password", "new-passwort") },
 			400, "new_password_repeat", "password.mismatch", nil, map[string]string{"new_password": "", "new_password_repeat": ""}},
