@@ -28,6 +28,11 @@ const (
 	// new password ends the session whatever the clock says (a sign-in that
 	// read the old hash just before a reset stamps its auth_at after it).
 	keyPassword = "password_tag"
+	// keyCutOff is the user's SessionsAfter (unix ms) as the sign-in's check
+	// read it: a cut-off committed while the password was being hashed (a
+	// disabling, a sign-out everywhere) changes it and so ends the session,
+	// though the session's auth_at is stamped after it.
+	keyCutOff = "sessions_after"
 	keySeenAt   = "seen_at" // unix ms of the last recorded activity
 )
 
@@ -122,6 +127,10 @@ func (m *Manager) User(r *http.Request) (*store.User, error) {
 	if u.Disabled || m.GetInt64(ctx, keyAuthAt) < u.SessionsAfter.UnixMilli() {
 		return nil, nil
 	}
+	// Sessions of earlier releases have no cut-off: auth_at alone ends them.
+	if m.Exists(ctx, keyCutOff) && m.GetInt64(ctx, keyCutOff) != u.SessionsAfter.UnixMilli() {
+		return nil, nil
+	}
 	// Sessions from before the tag have none: SessionsAfter alone ends them.
 	if tag := m.GetString(ctx, keyPassword); tag != "" && tag != m.passwordTag(u) {
 		return nil, nil
@@ -145,6 +154,7 @@ func (m *Manager) SignIn(ctx context.Context, u store.User) error {
 	m.Put(ctx, keyUserID, u.ID)
 	m.Put(ctx, keyAuthAt, m.now().UnixMilli())
 	m.Put(ctx, keyPassword, m.passwordTag(u))
+	m.Put(ctx, keyCutOff, u.SessionsAfter.UnixMilli())
 	return nil
 }
 
@@ -186,6 +196,7 @@ func (m *Manager) SignOut(ctx context.Context, w http.ResponseWriter) error {
 func (m *Manager) KeepAfter(ctx context.Context, u store.User) {
 	m.Put(ctx, keyAuthAt, max(m.now().UnixMilli(), u.SessionsAfter.UnixMilli()))
 	m.Put(ctx, keyPassword, m.passwordTag(u))
+	m.Put(ctx, keyCutOff, u.SessionsAfter.UnixMilli())
 }
 
 // idleSessions ends a session unused for longer than the idle timeout. It

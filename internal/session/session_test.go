@@ -171,3 +171,58 @@ func TestSignOutIsNotUndoneByARequestInFlight(t *testing.T) {
 		t.Fatalf("the signed-out session came back: %q", got)
 	}
 }
+
+// TestSignInCheckedBeforeACutOffDoesNotOutliveIt: a sign-in reads the user,
+// then spends a hash's time before its session is stored; a cut-off that
+// commits meanwhile — a disabling (and an enabling after it), a "sign out
+// everywhere", an administrator's sign-out: each sets SessionsAfter — must
+// end that session too, though the session is stamped after it. The session
+// keeps the cut-off its check read.
+func TestSignInCheckedBeforeACutOffDoesNotOutliveIt(t *testing.T) {
+	raw, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	keys, _ := secret.New([]byte(strings.Repeat("k", secret.KeySize)))
+	m := New(raw, keys, nil, Options{Idle: 30 * time.Minute, Absolute: 12 * time.Hour})
+	now := time.Now()
+	if err := raw.CreateUser(t.Context(), store.User{ID: "u1", Username: "alice", PasswordHash: "hash", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	checked, err := raw.UserByID(t.Context(), "u1") // what the password check read
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond) // the cut-off falls after the check, in another millisecond
+	if _, err := raw.UpdateUser(t.Context(), "u1", func(u *store.User) error { u.SessionsAfter = time.Now(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/signin", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.SignIn(r.Context(), checked); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
+		if u, _ := m.User(r); u != nil {
+			io.WriteString(w, u.Username)
+		}
+	})
+	h := m.Wrap(mux, func(w http.ResponseWriter, _ *http.Request, err error) { t.Errorf("session error: %v", err) })
+	cookie, _ := visit(h, "/signin", nil)
+	if cookie == nil {
+		t.Fatal("no session cookie")
+	}
+	if _, got := visit(h, "/me", cookie); got != "" {
+		t.Fatalf("a session whose check read the user before the cut-off is signed in as %q", got)
+	}
+	// A sign-in that read the user after the cut-off is signed in.
+	if checked, err = raw.UserByID(t.Context(), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	cookie, _ = visit(h, "/signin", nil)
+	if _, got := visit(h, "/me", cookie); got != "alice" {
+		t.Fatalf("a sign-in after the cut-off is signed in as %q, want alice", got)
+	}
+}
