@@ -70,6 +70,25 @@ func TestAccessLog(t *testing.T) {
 		t.Errorf("the access log holds a long method whole, or not its start")
 	}
 
+	// A refused cross-origin form names its Origin and Host by their starts
+	// only: anyone can send 30 KB of each, as often as they like.
+	req, _ = http.NewRequest("POST", n.BaseURL+"/login", strings.NewReader("username=a"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example/"+long)
+	req.Host = strings.Repeat("h", 5_000)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(logs.String(), `"origin":"https://evil.example/XXX`) {
+		t.Errorf("a cross-origin form: %d, or its refusal not logged with the origin's start", resp.StatusCode)
+	}
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if len(l) > 2_000 {
+			t.Errorf("a log line of %d bytes: %.200s…", len(l), l)
+		}
+	}
+
 	var lines []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var m map[string]any

@@ -252,7 +252,10 @@ func (p *Pages) Handler() http.Handler {
 		p.render(w, r, http.StatusNotFound, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.not_found")})
 	})
 	refuseCrossOrigin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.log.Info("a cross-origin form was refused", "origin", r.Header.Get("Origin"), "host", r.Host, "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		// Anyone may send this, with kilobytes in each header: the line
+		// names their starts only.
+		p.log.Info("a cross-origin form was refused", "origin", validation.Printable(r.Header.Get("Origin"), 200),
+			"host", validation.Printable(r.Host, 200), "sec_fetch_site", validation.Printable(r.Header.Get("Sec-Fetch-Site"), 20))
 		p.render(w, r, http.StatusForbidden, "error", p.t(r, "error.title"), errorData{Message: p.t(r, "error.csrf")})
 	})
 	routed := reqlog.Route(mux)
