@@ -54,9 +54,18 @@ func TestConsoleRotationNeedsReauthentication(t *testing.T) {
 	if !strings.Contains(reauth.body, `action="/admin/reauth"`) {
 		t.Fatalf("not the password page: %d", reauth.status)
 	}
+	base, _ := url.Parse(e.base)
+	sessionBefore := b.http.Jar.Cookies(base)
 	back := b.submit(reauth, "/admin/reauth", "password", "root-password")
 	if back.status != http.StatusSeeOther || back.location().Path != rotatePath {
 		t.Fatalf("after re-authentication: %d to %q", back.status, back.header.Get("Location"))
+	}
+	// The secure session is a new session (ASVS 3.2.1): a copy of the cookie
+	// taken before the password was typed again does not open it.
+	stolen := e.newBrowser()
+	stolen.http.Jar.SetCookies(base, sessionBefore)
+	if p := stolen.get(rotatePath); p.status == http.StatusOK || secretField.MatchString(p.body) {
+		t.Fatalf("the session cookie from before the re-authentication reaches the confirmation: %d", p.status)
 	}
 	confirm := b.get(back.location().RequestURI())
 	if confirm.status != http.StatusOK || !strings.Contains(confirm.body, `action="`+rotatePath+`"`) {

@@ -654,6 +654,11 @@ func (p *Pages) confirmPassword(w http.ResponseWriter, r *http.Request, u store.
 	case err != nil:
 		return nil, err
 	}
+	// The raised privilege comes with a new session token (ASVS 3.2.1): a
+	// copy of the cookie taken before does not carry it.
+	if err := p.sessions.RenewToken(r.Context()); err != nil {
+		return nil, err
+	}
 	p.sessions.Put(r.Context(), keyReauth, p.now().UnixMilli())
 	p.audit.Record(r.Context(), store.AuditEvent{Kind: audit.AdminReauth, Actor: u.Username, Username: u.Username, Address: clientAddr(r).String()})
 	return nil, nil
