@@ -22,10 +22,10 @@ func (s *Service) ConfirmPassword(ctx context.Context, a Actor, password string,
 	switch {
 	case errors.Is(err, user.ErrInvalidCredentials):
 		failed.Kind = audit.SignInFailure
-	case errors.Is(err, user.ErrThrottled):
+	case user.FirstThrottled(err):
 		failed.Kind = audit.SignInThrottled
 	default:
-		return err
+		return err // the window's later refusals are not audited again
 	}
 	s.audit.Record(ctx, failed)
 	return err

@@ -243,6 +243,17 @@ func TestSignInThrottling(t *testing.T) {
 		if p := attempt(e.newBrowser(), "Alice", alicePassword); p.status != http.StatusTooManyRequests {
 			t.Fatalf("another browser: %d, want 429", p.status)
 		}
+		// Refused attempts go on being refused, and the audit log records the
+		// lock once per window, not once per attempt: an anonymous caller
+		// would otherwise write a durable row per request, without end.
+		for range 20 {
+			if p := attempt(e.newBrowser(), "alice", "wrong-password"); p.status != http.StatusTooManyRequests {
+				t.Fatalf("a further attempt: %d, want 429", p.status)
+			}
+		}
+		if list, err := e.node.Store.ListAudit(t.Context(), store.AuditFilter{Kind: audit.SignInThrottled}); err != nil || len(list) != 1 {
+			t.Fatalf("%d %s events after 22 refused attempts (%v), want 1", len(list), audit.SignInThrottled, err)
+		}
 		// Other accounts are not locked.
 		e.createUser("bob", "bob-password", store.LevelUser)
 		if p := attempt(e.newBrowser(), "bob", "bob-password"); p.status != http.StatusSeeOther {

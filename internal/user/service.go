@@ -35,8 +35,20 @@ func invalid(key, format string, args ...any) error {
 }
 
 // Throttled is ErrThrottled with when to try again: at most the policy's
-// window, since the window is fixed and its count is gone by then.
-type Throttled struct{ RetryAfter time.Duration }
+// window, since the window is fixed and its count is gone by then. First
+// marks the window's first refusal for its account or address.
+type Throttled struct {
+	RetryAfter time.Duration
+	First      bool
+}
+
+// FirstThrottled reports whether err is the first refusal of its window
+// (Throttled.First): the one to audit. An audit row for every refused
+// attempt would let an anonymous caller write a durable row per request.
+func FirstThrottled(err error) bool {
+	var t *Throttled
+	return errors.As(err, &t) && t.First
+}
 
 func (t *Throttled) Error() string { return ErrThrottled.Error() }
 func (t *Throttled) Unwrap() error { return ErrThrottled }
@@ -325,8 +337,10 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 		if n > r.limit {
 			// A refused attempt made no guess: it counts nothing, or right
 			// passwords sent at once would lock the account and address.
+			// Refusals are counted apart, to tell the window's first.
 			s.signIns.throttled.Inc()
-			return store.User{}, &Throttled{RetryAfter: s.throttle.Window}
+			refusals, err := s.store.AddFailure(ctx, "refused:"+r.key, now, s.throttle.Window)
+			return store.User{}, &Throttled{RetryAfter: s.throttle.Window, First: err == nil && refusals == 1}
 		}
 	}
 	u, err := store.User{}, store.ErrNotFound

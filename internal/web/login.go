@@ -75,8 +75,10 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusUnauthorized, "login", p.t(r, "login.title"), data)
 		return
 	case errors.Is(err, user.ErrThrottled):
-		event.Kind = audit.SignInThrottled
-		p.audit.Record(ctx, event)
+		if user.FirstThrottled(err) {
+			event.Kind = audit.SignInThrottled
+			p.audit.Record(ctx, event)
+		}
 		data.Problem, data.ClientName = p.throttled(w, r, err, ""), p.clientNameOf(r, data.Next)
 		p.render(w, r, http.StatusTooManyRequests, "login", p.t(r, "login.title"), data)
 		return

@@ -49,8 +49,10 @@ func (p *Pages) handlePasswordChange(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnauthorized, formProblem{Message: p.t(r, "password.wrong"), Field: "current_password"})
 		return
 	case errors.Is(err, user.ErrThrottled):
-		event.Kind, event.Detail = audit.SignInThrottled, "password change"
-		p.audit.Record(ctx, event)
+		if user.FirstThrottled(err) {
+			event.Kind, event.Detail = audit.SignInThrottled, "password change"
+			p.audit.Record(ctx, event)
+		}
 		refuse(http.StatusTooManyRequests, p.throttled(w, r, err, ""))
 		return
 	case isRefusal(err):
