@@ -239,7 +239,10 @@ type Consents interface {
 	// (unless nil) and event (unless nil; its ID is ignored): of any number
 	// of concurrent or repeated deciders exactly one gets nil; the others
 	// get ErrNotFound and store nothing. So a decision and what it produces
-	// are one commit, and one decision there is. It returns once that commit
+	// are one commit, and one decision there is. A code for a user disabled
+	// since the caller checked is refused the same way (ErrNotFound): it is
+	// checked under the lock token writes take, so a disabling either drops
+	// the code or is seen. It returns once that commit
 	// is visible to every reader, possibly before it is flushed to disk: a
 	// power cut just after may lose the decision and its code (whose
 	// exchange then fails), never a token issued from that code, whose own

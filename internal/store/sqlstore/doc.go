@@ -85,7 +85,9 @@
 //   - DecideConsent records a consent page as decided and stores its code
 //     and audit event in one transaction: a decision and what it produces
 //     commit together or not at all, and a page is decided once. Any write
-//     answered after it (its code's exchange) is flushed with it.
+//     answered after it (its code's exchange) is flushed with it. Its code
+//     is stored under lockForTokens, as tokens are, and refused for a
+//     disabled user, so a disabling drops it or it sees the disabling.
 //   - With the read cache, an answer is never older than the last write
 //     whose caller has its answer, by this node or any other process.
 //   - Times are unix milliseconds in BIGINT columns, 0 meaning the zero

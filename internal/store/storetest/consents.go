@@ -112,3 +112,81 @@ func testDecidedConsentsPurged(t *testing.T, s store.Store) {
 		t.Fatalf("the purge kept a decided consent past its expiry: %v", err)
 	}
 }
+
+// setUserDisabled disables or enables user id at now, as the user service does.
+func setUserDisabled(t *testing.T, s store.Store, id string, disabled bool, now time.Time) error {
+	t.Helper()
+	_, err := s.UpdateUser(t.Context(), id, func(u *store.User) error { u.Disabled, u.UpdatedAt = disabled, now; return nil })
+	return err
+}
+
+// wantNoCode checks that the code named hash is neither stored nor
+// redeemable at now.
+func wantNoCode(t *testing.T, s store.Store, what string, code store.Code, now time.Time) {
+	t.Helper()
+	if _, err := s.CodeByHash(t.Context(), code.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("%s: CodeByHash = %v; want ErrNotFound", what, err)
+	}
+	redeemed := fmt.Sprintf("redeemed %x", code.Hash[:4])
+	err := s.RedeemCode(t.Context(), code.Hash, now, pair(redeemed, code.GrantID, code.ClientID, code.UserID, now))
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("%s: RedeemCode = %v; want ErrNotFound", what, err)
+	}
+}
+
+// testDecideConsentDisabledUser: an Allow decided for a user already
+// disabled (the page checked the user before the disabling committed) is
+// refused like a token write for them, and stores nothing, so enabling the
+// user again revives no code.
+func testDecideConsentDisabledUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "u1", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	now := at(time.Minute)
+	if err := setUserDisabled(t, s, "u1", true, now); err != nil {
+		t.Fatalf("disable: %v", err)
+	}
+	code := store.Code{Hash: hash("a disabled user's code"), ClientID: "c1", UserID: "u1", GrantID: "g", CreatedAt: now, ExpiresAt: at(10 * time.Minute)}
+	event := store.AuditEvent{At: now, Kind: "consent.allow", Actor: "u1", Username: "u1", ClientID: "c1"}
+	err := s.DecideConsent(ctx, hash("consent/disabled"), at(15*time.Minute), &code, &event)
+	wantErr(t, "deciding an Allow for a disabled user", err, store.ErrNotFound)
+	if evs, _ := s.ListAudit(ctx, store.AuditFilter{Kind: "consent.allow"}); len(evs) != 0 {
+		t.Errorf("a refused decision recorded its event: %d events", len(evs))
+	}
+	if err := setUserDisabled(t, s, "u1", false, now); err != nil {
+		t.Fatalf("enable: %v", err)
+	}
+	wantNoCode(t, s, "after enabling the user again", code, now)
+}
+
+// testDisableRacesDecideConsent: a user disabled while an Allow of theirs
+// is being decided keeps no code: the decision commits first and the
+// disabling drops its code, or it finds the user disabled and is refused.
+// Once the disabling has returned, enabling the user again revives none.
+func testDisableRacesDecideConsent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	addClient(t, s, "c1")
+	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "u1", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	now := at(time.Minute)
+	for round := range raceRounds {
+		code := store.Code{Hash: hash(fmt.Sprint("raced code ", round)), ClientID: "c1", UserID: "u1", GrantID: fmt.Sprint("g", round), CreatedAt: now, ExpiresAt: at(10 * time.Minute)}
+		errs := race(2, func(i int) error {
+			if i == 0 {
+				return s.DecideConsent(ctx, hash(fmt.Sprint("consent/raced ", round)), at(15*time.Minute), &code, nil)
+			}
+			return setUserDisabled(t, s, "u1", true, now)
+		})
+		if errs[1] != nil {
+			t.Fatalf("round %d: disable: %v", round, errs[1])
+		}
+		tally(t, errs[:1], store.ErrNotFound)
+		if err := setUserDisabled(t, s, "u1", false, now); err != nil {
+			t.Fatalf("round %d: enable: %v", round, err)
+		}
+		wantNoCode(t, s, fmt.Sprint("round ", round), code, now)
+	}
+}

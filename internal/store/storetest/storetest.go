@@ -61,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", testSessions},
 		{"DecideConsent", testDecideConsent},
 		{"ConcurrentDecideConsent", testConcurrentDecideConsent},
+		{"DecideConsentDisabledUser", testDecideConsentDisabledUser},
+		{"DisableRacesDecideConsent", testDisableRacesDecideConsent},
 		{"DecidedConsentsPurged", testDecidedConsentsPurged},
 		{"Throttle", testThrottle},
 		{"ConcurrentThrottle", testConcurrentThrottle},
