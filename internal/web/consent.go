@@ -295,6 +295,12 @@ func (p *Pages) handleConsentDecision(w http.ResponseWriter, r *http.Request) {
 		err := p.store.DecideConsent(ctx, idHash, expires, code, event)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
+			// The store refuses a code for a user disabled since the check
+			// above: answered as that check answers them.
+			if u, err := p.currentUser(r); err == nil && u == nil {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return false
+			}
 			gone()
 			return false
 		case err != nil:
