@@ -33,7 +33,7 @@ const (
 	// disabling, a sign-out everywhere) changes it and so ends the session,
 	// though the session's auth_at is stamped after it.
 	keyCutOff = "sessions_after"
-	keySeenAt   = "seen_at" // unix ms of the last recorded activity
+	keySeenAt = "seen_at" // unix ms of the last recorded activity
 )
 
 // Options configure browser sessions.
