@@ -65,6 +65,9 @@ func TestTokenResponseHeaders(t *testing.T) {
 			if got := r.header.Get("Cache-Control"); got != "no-store" {
 				t.Fatalf("Cache-Control %q, want no-store", got)
 			}
+			if got := r.header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Fatalf("X-Content-Type-Options %q, want nosniff", got)
+			}
 			if r.body == nil {
 				t.Fatalf("body is not JSON: %q", r.raw)
 			}

@@ -184,12 +184,15 @@ var (
 	jsonType = []string{"application/json;charset=UTF-8"}
 	noStore  = []string{"no-store"}
 	noCache  = []string{"no-cache"}
+	noSniff  = []string{"nosniff"}
 )
 
-// writeJSON writes v with the headers RFC 6749 §5.1 asks of every token-endpoint answer.
+// writeJSON writes v with the headers RFC 6749 §5.1 asks of every token-endpoint
+// answer, and nosniff: an answer that echoes a caller's value is never read
+// as anything but JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
-	h["Content-Type"], h["Cache-Control"], h["Pragma"] = jsonType, noStore, noCache
+	h["Content-Type"], h["Cache-Control"], h["Pragma"], h["X-Content-Type-Options"] = jsonType, noStore, noCache, noSniff
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away; nothing to do
 }

@@ -37,6 +37,7 @@ func (s *Server) buildMetadata() []byte {
 
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	// Shared caches keep one copy for every origin: it must be readable
 	// from any, whether the request that filled the cache had an Origin.
