@@ -75,6 +75,9 @@ type writeJob struct {
 	// unflushed says the job may be answered once its writes are committed
 	// and visible, before they are flushed (Store.inTxUnflushed).
 	unflushed bool
+	// alone says the job commits in a transaction of its own, after the
+	// batch's other jobs, and unflushed (Store.inTxAlone).
+	alone bool
 }
 
 func newGroupCommitter(db *sql.DB, m *storeMetrics, undone func(error) bool, cache *readCache, flushes bool) *groupCommitter {
@@ -229,6 +232,21 @@ func (g *groupCommitter) run(batch []*writeJob) {
 			return
 		}
 	}
+	// A job that commits alone (the janitor's purge) goes last, so the
+	// writes queued with it are answered without waiting for its deletes,
+	// and do not share its fate. Most batches hold none: they are not copied.
+	var alone []*writeJob
+	if slices.ContainsFunc(batch, func(j *writeJob) bool { return j.alone }) {
+		rest := make([]*writeJob, 0, len(batch))
+		for _, j := range batch {
+			if j.alone {
+				alone = append(alone, j)
+			} else {
+				rest = append(rest, j)
+			}
+		}
+		batch = rest
+	}
 	// Most batches hold no such job: they are not copied.
 	if g.flushes && g.w.conn != nil && slices.ContainsFunc(batch, func(j *writeJob) bool { return j.unflushed }) {
 		var unflushed, rest []*writeJob
@@ -239,19 +257,33 @@ func (g *groupCommitter) run(batch []*writeJob) {
 				rest = append(rest, j)
 			}
 		}
-		// If the connection cannot switch, the jobs are simply flushed.
-		if g.w.synchronous(context.Background(), false) == nil {
-			g.runTx(unflushed)
-			// A lost connection needs nothing: its successor opens with FULL.
-			if g.w.conn != nil && g.w.synchronous(context.Background(), true) != nil {
-				g.w.drop(true)
-			}
+		if g.runUnflushed(unflushed) {
 			batch = rest
 		}
 	}
 	if len(batch) > 0 {
 		g.runTx(batch)
 	}
+	for _, j := range alone {
+		if !g.runUnflushed([]*writeJob{j}) {
+			g.runTx([]*writeJob{j})
+		}
+	}
+}
+
+// runUnflushed runs jobs in one transaction committed without a flush, when
+// the connection flushes every commit and can switch; it reports whether it
+// ran them. If not, the caller runs them flushed.
+func (g *groupCommitter) runUnflushed(jobs []*writeJob) bool {
+	if !g.flushes || g.w.conn == nil || g.w.synchronous(context.Background(), false) != nil {
+		return false
+	}
+	g.runTx(jobs)
+	// A lost connection needs nothing: its successor opens with FULL.
+	if g.w.conn != nil && g.w.synchronous(context.Background(), true) != nil {
+		g.w.drop(true)
+	}
+	return true
 }
 
 // runTx executes jobs in one transaction and answers every job.

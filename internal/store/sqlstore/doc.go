@@ -9,7 +9,8 @@
 // # The write path
 //
 // Every write goes through one path in sqlstore.go: inTx for a transaction
-// (inTxUnflushed for one that may be answered before its flush), exec and
+// (inTxUnflushed for one that may be answered before its flush, inTxAlone
+// for the janitor's purge, which also commits apart from others), exec and
 // writeStatement for a single statement (and their Effects forms, which say
 // what the write changes that the read cache may hold), and
 // appendAudit for an audit event (the group commit appends a batch's events
@@ -36,7 +37,8 @@
 //     batch, outside the queue's order.
 //   - Durability: every write is answered after the flush that puts it on
 //     disk, except the consent's decision (inTxUnflushed), answered once it
-//     is committed and visible. On SQLite the committer commits a batch's
+//     is committed and visible, and the janitor's purge (inTxAlone), whose
+//     deletes a crash loses only to have the next pass make them again. On SQLite the committer commits a batch's
 //     decisions first, in a transaction of their own under
 //     synchronous=NORMAL, then the rest under FULL; on PostgreSQL the
 //     decision's transaction sets synchronous_commit off. Both WALs are

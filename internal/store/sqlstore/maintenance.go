@@ -34,7 +34,9 @@ func (s *Store) ReleaseLock(ctx context.Context, name, holder string) error {
 }
 
 // Purge implements store.Store: one transaction that deletes at most limit
-// rows, taking from each kind of row in turn until the limit is spent.
+// rows, taking from each kind of row in turn until the limit is spent. On
+// SQLite it commits alone (inTxAlone): request writes never wait inside its
+// transaction.
 func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, limit int) (int64, error) {
 	if limit <= 0 {
 		return 0, fmt.Errorf("sqlstore: purge: limit %d must be positive", limit)
@@ -66,7 +68,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, l
 		{`DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE window_start + window_ms <= $1 LIMIT $2)`, nowMS},
 	}
 	var total int64
-	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+	err := s.inTxAlone(ctx, func(ctx context.Context, tx querier) error {
 		for _, d := range deletes {
 			left := int64(limit) - total
 			if left == 0 {

@@ -547,6 +547,18 @@ func (s *Store) inTxUnflushed(ctx context.Context, eff *effects, fn func(ctx con
 	})
 }
 
+// inTxAlone is inTxUnflushed for a transaction that must not share a
+// commit with others (the janitor's purge): with the group commit, it
+// commits after the writes queued with it, in a transaction of its own. It
+// waits for no flush: lost in a crash, its deletes are made again by the
+// next pass, and a flush would be most of a small batch's time.
+func (s *Store) inTxAlone(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
+	if s.commits != nil {
+		return s.commits.submit(&writeJob{ctx: ctx, fn: fn, result: make(chan error, 1), alone: true})
+	}
+	return s.inTxUnflushed(ctx, nil, fn)
+}
+
 // exec runs one write statement on the write path.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return s.execEffects(ctx, nil, query, args...)

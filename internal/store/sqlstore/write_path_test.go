@@ -13,7 +13,7 @@ import (
 
 // writePath are the methods that may touch the writer pool, its prepared
 // statements or the group committer: doc.go's one write path, and Close.
-var writePath = map[string]bool{"inTxEffects": true, "txOnce": true, "inTxUnflushed": true, "writeStatementEffects": true, "appendAudit": true, "Close": true}
+var writePath = map[string]bool{"inTxEffects": true, "txOnce": true, "inTxUnflushed": true, "inTxAlone": true, "writeStatementEffects": true, "appendAudit": true, "Close": true}
 
 // TestWritesTakeTheWritePath reads the package's source: a method of Store
 // that used s.w or s.commits itself, or ran an INSERT, UPDATE or
