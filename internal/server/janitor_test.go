@@ -225,3 +225,94 @@ func TestJanitorPassEndsWithinItsLease(t *testing.T) {
 		t.Fatal("a stalled janitor pass outlived its lease by seconds")
 	}
 }
+
+// recordedPurge is the store, each of whose purge batches is recorded and
+// slowed down by slow, as on a large database whose deletes take long.
+type recordedPurge struct {
+	store.Store
+	slow    time.Duration
+	mu      sync.Mutex
+	batches []purgeCall
+}
+
+type purgeCall struct {
+	limit      int
+	rows       int64
+	start, end time.Time
+}
+
+func (s *recordedPurge) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, limit int) (int64, error) {
+	start := time.Now()
+	time.Sleep(s.slow)
+	n, err := s.Store.Purge(ctx, now, p, limit)
+	s.mu.Lock()
+	s.batches = append(s.batches, purgeCall{limit, n, start, time.Now()})
+	s.mu.Unlock()
+	return n, err
+}
+
+// TestJanitorPacesItsBatches: a pass over a backlog whose batches are slow
+// keeps them small and rests between them, purgeRest times as long as each
+// took, so that requests have the writer most of the time; and it still
+// purges the whole backlog.
+func TestJanitorPacesItsBatches(t *testing.T) {
+	clk := &testClock{t: time.Now()}
+	g := openNodes(t, 1, clk)[0]
+	ctx := context.Background()
+	c, _, err := g.Apps.Create(ctx, app.Registration{Name: "a", RedirectURIs: []string{"https://a.example.com/cb"}, Scopes: []string{"READ"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := clk.Now()
+	const backlog = 3*purgeMinRows + 1
+	for i := range backlog {
+		tok := store.Token{Hash: fmt.Appendf(nil, "old-%d", i), Kind: store.KindAccess, GrantID: fmt.Sprint(i), ClientID: c.ID, Scope: "READ", CreatedAt: now, GrantedAt: now, ExpiresAt: now.Add(time.Minute)}
+		if err := g.Store.IssueTokens(ctx, store.Issue{Access: tok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(25 * time.Hour)
+	// Each batch takes four times the time a batch aims at.
+	rec := &recordedPurge{Store: g.Store, slow: 4 * purgeBatchTime}
+	g.Store = rec
+	if !g.PurgeOnce(ctx) {
+		t.Fatal("the only node did not get the janitor lease")
+	}
+	var rows int64
+	for i, b := range rec.batches {
+		rows += b.rows
+		if b.limit != purgeMinRows {
+			t.Errorf("batch %d asked for %d rows; want %d: slow batches are kept small", i, b.limit, purgeMinRows)
+		}
+		if i == 0 {
+			continue
+		}
+		prev := rec.batches[i-1]
+		if rest, took := b.start.Sub(prev.end), prev.end.Sub(prev.start); rest < purgeRest*took {
+			t.Errorf("batch %d began %v after batch %d, which took %v; want a rest of at least %v", i, rest, i-1, took, purgeRest*took)
+		}
+	}
+	if rows != backlog || len(rec.batches) != 4 {
+		t.Errorf("%d rows in %d batches; want %d in 4", rows, len(rec.batches), backlog)
+	}
+}
+
+func TestNextPurgeLimit(t *testing.T) {
+	for _, c := range []struct {
+		limit      int
+		took       time.Duration
+		most, want int
+	}{
+		{100, purgeBatchTime / 10, 1000, 200}, // fast: at most twice as many
+		{100, purgeBatchTime / 2, 1000, 200},
+		{100, purgeBatchTime, 1000, 100},
+		{100, 4 * purgeBatchTime, 1000, 25}, // as many as fit in the time
+		{100, time.Second, 1000, purgeMinRows},
+		{800, 0, 1000, 1000},   // never more than the most
+		{2, time.Second, 2, 2}, // nor fewer than the least, unless the most is lower
+	} {
+		if got := nextPurgeLimit(c.limit, c.took, c.most); got != c.want {
+			t.Errorf("nextPurgeLimit(%d, %v, %d) = %d; want %d", c.limit, c.took, c.most, got, c.want)
+		}
+	}
+}

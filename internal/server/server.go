@@ -59,7 +59,7 @@ type Gatehouse struct {
 	Mail         *mail.Service // the incoming mail servers
 	Metrics      *prometheus.Registry
 	nodeMetrics  nodeMetrics
-	// purgeBatch is the janitor's rows per transaction (purgeBatch; tests shrink it).
+	// purgeBatch is the most rows of one janitor transaction (purgeBatch; tests shrink it).
 	purgeBatch int
 	hasher     *user.Hasher
 	hashWorker func() *exec.Cmd
