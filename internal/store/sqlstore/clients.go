@@ -141,7 +141,10 @@ func (s *Store) UpdateClient(ctx context.Context, id string, change func(*store.
 			return err
 		}
 		var err error
-		if c, err = scanClient(tx.QueryRowContext(ctx, selectClient+` WHERE id = $1`+s.d.lockRow, id)); err != nil {
+		// An application being deleted (DeleteClient) is gone for every
+		// change: enabling it again would revive the tokens a deletion cut
+		// short has left.
+		if c, err = scanClient(tx.QueryRowContext(ctx, selectClient+` WHERE id = $1 AND NOT deleting`+s.d.lockRow, id)); err != nil {
 			return notFound(err)
 		}
 		stored := c
@@ -173,13 +176,27 @@ func (s *Store) UpdateClient(ctx context.Context, id string, change func(*store.
 	return c, nil
 }
 
-// DeleteClient implements store.Clients.
+// DeleteClient implements store.Clients in three steps, so that no
+// transaction holds the writer long however many tokens the application has
+// (bulk.go):
+//  1. One transaction vets the application (allow), drops its codes and
+//     marks it deleting and disabled. From its commit no token of it can be
+//     used (every use reads the application and refuses a disabled one, on
+//     other nodes within cache.client_ttl), and nothing can enable it again
+//     (UpdateClient finds no application being deleted).
+//  2. Its tokens go in batches (deleteClientTokens).
+//  3. One transaction deletes what is left — tokens and codes stored
+//     meanwhile by a node whose cache still held the application — its logo
+//     and its row.
+//
+// A deletion cut short leaves the application disabled, deleting and with
+// some tokens; deleting it again runs the three steps again and finishes.
 func (s *Store) DeleteClient(ctx context.Context, id string, allow func(store.Client) error) error {
 	var refused error // allow's own error, returned as it is
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		// Locked first, so a write of its tokens racing the deletion
 		// (lockForTokens) lands before it, and goes with it, or after it,
-		// and finds it gone.
+		// and finds it disabled, later gone.
 		c, err := scanClient(tx.QueryRowContext(ctx, selectClient+` WHERE id = $1`+s.d.lockRow, id))
 		if err != nil {
 			return notFound(err)
@@ -194,22 +211,38 @@ func (s *Store) DeleteClient(ctx context.Context, id string, allow func(store.Cl
 		if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE client_id = $1`, id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE client_id = $1`, id); err != nil {
-			return err
-		}
-		// The foreign key cascades too; deleting here keeps the method
-		// independent of that.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM client_logos WHERE client_id = $1`, id); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		return affected(res)
+		_, err = tx.ExecContext(ctx, `UPDATE clients SET enabled = $2, deleting = $3 WHERE id = $1`, id, false, true)
+		return err
 	})
 	if refused != nil {
 		return refused
+	}
+	if err == nil {
+		err = s.deleteClientTokens(ctx, id)
+	}
+	if err == nil {
+		err = s.inTx(store.WithoutEvent(ctx), func(ctx context.Context, tx querier) error {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`+s.d.lockRow, id).Scan(&one); err != nil {
+				return notFound(err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE client_id = $1`, id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE client_id = $1`, id); err != nil {
+				return err
+			}
+			// The foreign key cascades too; deleting here keeps the method
+			// independent of that.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM client_logos WHERE client_id = $1`, id); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = $1`, id)
+			if err != nil {
+				return err
+			}
+			return affected(res)
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete client: %w", err)

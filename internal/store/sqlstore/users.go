@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -142,8 +143,18 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 // transaction-scoped advisory lock shared by every user update, then locks
 // the row: two concurrent demotions of the last two system administrators
 // would otherwise each see the other still enabled (write skew).
+//
+// Disabling revokes the user's tokens after the transaction, in batches
+// (finishDisabling): the flag, which every use of a token reads, already
+// refuses them all. A disabling cut short in between is finished by the
+// next update of the user before its own transaction, so enabling them
+// again revives nothing; what the transaction that enables them still finds
+// unrevoked (a disabling that committed since) it revokes itself.
 func (s *Store) UpdateUser(ctx context.Context, id string, change func(*store.User) error) (store.User, error) {
-	var u store.User
+	if err := s.finishDisabling(ctx, id, time.Time{}); err != nil {
+		return store.User{}, fmt.Errorf("sqlstore: update user: revoke the tokens of a disabled user: %w", err)
+	}
+	var u, before store.User
 	var refused error // change's own error, returned as it is
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		if s.d.lockUsers != "" {
@@ -155,7 +166,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, change func(*store.Us
 		if u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`+s.d.lockRow, id)); err != nil {
 			return notFound(err)
 		}
-		before := u
+		before = u
 		if refused = change(&u); refused != nil {
 			return refused
 		}
@@ -179,12 +190,15 @@ func (s *Store) UpdateUser(ctx context.Context, id string, change func(*store.Us
 			}
 		}
 		if u.Disabled && !before.Disabled {
-			// Codes not yet redeemed go too: enabling the user again
-			// revives nothing issued before.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE user_id = $1`, u.ID); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at = 0`, u.ID, ms(u.UpdatedAt))
+			// Codes not yet redeemed go at once: enabling the user again
+			// revives nothing issued before. The tokens follow in batches.
+			_, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE user_id = $1`, u.ID)
+			return err
+		}
+		if before.Disabled && !u.Disabled {
+			// Normally none is left (finishDisabling ran first); a
+			// disabling that committed after it left them all.
+			_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at = 0`, u.ID, ms(disabledAt(before)))
 			return err
 		}
 		return nil
@@ -195,7 +209,23 @@ func (s *Store) UpdateUser(ctx context.Context, id string, change func(*store.Us
 	if err != nil {
 		return store.User{}, fmt.Errorf("sqlstore: update user: %w", err)
 	}
+	if u.Disabled && !before.Disabled {
+		// The call returns once every token is revoked, as it did when
+		// that was one transaction.
+		if err := s.finishDisabling(ctx, id, u.UpdatedAt); err != nil {
+			return store.User{}, fmt.Errorf("sqlstore: update user: revoke the tokens of a disabled user: %w", err)
+		}
+	}
 	return u, nil
+}
+
+// disabledAt is the revocation time of a disabled user's tokens: when the
+// user was last changed, or now where that is unknown (0 means "never").
+func disabledAt(u store.User) time.Time {
+	if u.UpdatedAt.IsZero() {
+		return time.Now()
+	}
+	return u.UpdatedAt
 }
 
 func activeSystemAdmin(u store.User) bool { return u.Level == store.LevelSystemAdmin && !u.Disabled }
