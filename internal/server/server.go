@@ -256,6 +256,7 @@ func openStore(ctx context.Context, cfg config.Config, keepSchema bool) (*sqlsto
 	}
 	return sqlstore.OpenSQLiteWith(ctx, cfg.SQLitePath(), sqlstore.SQLiteOptions{
 		NormalSync: cfg.Database.SQLiteSynchronous == "normal", KeepSchema: keepSchema,
+		BesideNode: keepSchema, // a management command, perhaps beside a running node
 	})
 }
 

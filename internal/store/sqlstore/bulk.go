@@ -22,6 +22,27 @@ import (
 // are used, so a crash midway leaves nothing usable, and the next attempt
 // finishes the work.
 
+// bulkPause separates two batches of a management command's bulk change
+// (SQLiteOptions.BesideNode): longer than the longest step of SQLite's busy
+// handler (100 ms), so a node's writer waiting for the file lock always
+// retries, and gets it, in the gap.
+const bulkPause = 120 * time.Millisecond
+
+// pause waits s.bulkPause, if any, between two batches.
+func (s *Store) pause(ctx context.Context) error {
+	if s.bulkPause == 0 {
+		return nil
+	}
+	t := time.NewTimer(s.bulkPause)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // deleteClientBatch deletes at most $2 tokens of the application $1. The
 // rows it deletes leave the index it reads (tokens_client), so each batch
 // reads only rows still to delete.
@@ -67,6 +88,9 @@ func (s *Store) deleteClientTokens(ctx context.Context, id string) error {
 		}
 		if n < store.BulkBatch {
 			return nil
+		}
+		if err := s.pause(ctx); err != nil {
+			return err
 		}
 	}
 }
@@ -143,6 +167,11 @@ func (s *Store) finishDisabling(ctx context.Context, id string, revokedAt time.T
 			return err
 		}
 		observe(n)
+		if len(hashes) > 0 {
+			if err := s.pause(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -142,6 +142,8 @@ type Store struct {
 	// cache, when set (SQLite through sqlitevfs), serves the hot reads
 	// while it can prove them current (see readCache).
 	cache *readCache
+	// bulkPause, when set, separates the batches of a bulk change (bulk.go).
+	bulkPause time.Duration
 	// file is the SQLite file as it was opened, and health whether its
 	// disk took the last write; nil for PostgreSQL.
 	file   *fileGuard
@@ -222,6 +224,13 @@ type SQLiteOptions struct {
 	// flushes them (~every 100 ms). A power cut or kernel crash may lose the
 	// commits since; a crash of the process loses nothing. Opt-in.
 	NormalSync bool
+	// BesideNode is for a management command, a second process writing the
+	// file of a running node: its bulk changes pause between batches
+	// (bulkPause) so that the node's writer, waiting for SQLite's file lock
+	// in its busy handler, takes it in between rather than waiting for the
+	// whole change. A node's own bulk changes need no pause: its group
+	// committer serves the writes queued meanwhile first.
+	BesideNode bool
 	// truncateWhenIdle, for tests, replaces the constant of that name.
 	truncateWhenIdle time.Duration
 }
@@ -299,6 +308,9 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	ckpt := guard.open(dsn)
 	ckpt.SetMaxOpenConns(1)
 	s, err := open(ctx, SQLite, w, r, path, !o.NormalSync, o.KeepSchema)
+	if err == nil && o.BesideNode {
+		s.bulkPause = bulkPause
+	}
 	if err != nil {
 		w.Close()
 		r.Close()
