@@ -163,6 +163,11 @@ type Tokens interface {
 	ListActiveTokens(ctx context.Context, filter TokenFilter, now time.Time) ([]Token, error)
 	// ClientUsage returns, per client ID with any token, how many tokens are
 	// active and when the newest token was issued; one query for all clients.
+	// Its cost follows the number of clients and of unexpired tokens, not
+	// of the expired, revoked and rotated ones retained. Access tokens
+	// always expire (lifetimes.access_token is at least a second, and has
+	// always been positive), so of the tokens without an expiry it counts
+	// only refresh tokens.
 	ClientUsage(ctx context.Context, now time.Time) (map[string]Usage, error)
 }
 

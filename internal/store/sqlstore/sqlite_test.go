@@ -98,6 +98,24 @@ func TestRefreshCapReadsOnlyLiveTokens(t *testing.T) {
 	}
 }
 
+// The application list must cost what the applications and their live
+// tokens cost, not every retained token: expired, revoked and rotated rows
+// pile up until they are purged, and a scan of them took seconds. Every
+// step that reads tokens is a search of an index, or a scan of the
+// partial index of live refresh tokens.
+func TestClientUsageReadsNoRetainedTokens(t *testing.T) {
+	s := openSQLite(t)
+	plan := queryPlan(t, s, clientUsage, 1)
+	for _, step := range strings.Split(plan, "\n") {
+		if strings.HasPrefix(step, "SCAN tokens") && !strings.Contains(step, "tokens_live_refresh_sorted") {
+			t.Errorf("ClientUsage scans retained tokens (%q):\n%s", step, plan)
+		}
+	}
+	if !strings.Contains(plan, "tokens_client_created") {
+		t.Errorf("ClientUsage does not read the newest token from tokens_client_created:\n%s", plan)
+	}
+}
+
 // onWriter runs fn on the store's writer connection, as no store method
 // would: on SQLite, whose one writer connection the group committer holds,
 // inside one of its batches; elsewhere on the writer pool.

@@ -474,12 +474,33 @@ func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, 
 	return tokens, nil
 }
 
-// ClientUsage implements store.Tokens with one grouped scan of tokens.
-// LastIssued counts every token, active or not.
+// clientUsage reads, per application, its newest token from
+// tokens_client_created (one seek: the min/max optimisation of both
+// dialects) and counts its active tokens among those that can be active,
+// read from partial indexes: the unexpired ones (tokens_expires) and the
+// live refresh tokens without an expiry (tokens_live_refresh_sorted). The
+// expired, revoked and rotated tokens retained until the purge are not read,
+// so the cost follows applications and live tokens. The conditions spell
+// the indexes' own terms ("expires_at <> 0", the live refresh ones) so that
+// SQLite sees it may use them. Together the two branches are activeToken:
+// no access token lacks an expiry (see store.Tokens.ClientUsage). $1 is now.
+const clientUsage = `SELECT clients.id,
+	(SELECT MAX(created_at) FROM tokens WHERE tokens.client_id = clients.id),
+	COALESCE(active.n, 0)
+	FROM clients LEFT JOIN (
+		SELECT client_id, COUNT(*) AS n FROM (
+			SELECT client_id FROM tokens
+				WHERE expires_at <> 0 AND expires_at > $1 AND revoked_at = 0 AND (kind = 'access' OR rotated_at = 0)
+			UNION ALL
+			SELECT client_id FROM tokens
+				WHERE kind = 'refresh' AND revoked_at = 0 AND rotated_at = 0 AND expires_at = 0
+		) unexpired GROUP BY client_id
+	) active ON active.client_id = clients.id`
+
+// ClientUsage implements store.Tokens (see clientUsage). LastIssued counts
+// every token, active or not; an application without one has no usage.
 func (s *Store) ClientUsage(ctx context.Context, now time.Time) (map[string]store.Usage, error) {
-	rows, err := s.rq.QueryContext(ctx, `SELECT client_id,
-		SUM(CASE WHEN `+activeToken+` THEN 1 ELSE 0 END), MAX(created_at)
-		FROM tokens GROUP BY client_id`, ms(now))
+	rows, err := s.rq.QueryContext(ctx, clientUsage, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: client usage: %w", err)
 	}
@@ -487,13 +508,15 @@ func (s *Store) ClientUsage(ctx context.Context, now time.Time) (map[string]stor
 	usage := make(map[string]store.Usage)
 	for rows.Next() {
 		var id string
+		var last sql.NullInt64
 		var active int64
-		var u store.Usage
-		if err := rows.Scan(&id, &active, msTime{&u.LastIssued}); err != nil {
+		if err := rows.Scan(&id, &last, &active); err != nil {
 			return nil, fmt.Errorf("sqlstore: client usage: %w", err)
 		}
-		u.ActiveTokens = int(active)
-		usage[id] = u
+		if !last.Valid {
+			continue // no token at all
+		}
+		usage[id] = store.Usage{ActiveTokens: int(active), LastIssued: fromMS(last.Int64)}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: client usage: %w", err)

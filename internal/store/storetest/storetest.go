@@ -1208,14 +1208,30 @@ func testClientUsage(t *testing.T, s store.Store) {
 	}
 	now := at(10 * time.Minute)
 
-	// c1: 5 active tokens, and inactive ones of every kind.
+	// c1: 8 active tokens, and inactive ones of every kind.
 	issue(t, s, pair("a", "g-a", "c1", "u1", at(1*time.Minute))) // 2 active
 	issue(t, s, pair("old", "g-old", "c1", "u1", at(2*time.Minute)))
 	// Rotation: old's refresh is rotated, its access revoked; new's pair is active (+2).
 	if err := s.RotateRefreshToken(ctx, refreshOf("old"), at(3*time.Minute), store.ReuseGrace{}, pair("new", "g-old", "c1", "u1", at(3*time.Minute))); err != nil {
 		t.Fatalf("RotateRefreshToken: %v", err)
 	}
-	solo("forever", "c1", at(5*time.Minute), time.Time{}) // never expires (+1)
+	// Refresh tokens that never expire (no refresh lifetime is configured):
+	// live (+2 with its access token), revoked, and rotated into a pair
+	// whose access token expires (+2).
+	forever := func(name, grant string, created time.Time) store.Issue {
+		i := pair(name, grant, "c1", "u1", created)
+		i.Refresh.ExpiresAt = time.Time{}
+		return i
+	}
+	issue(t, s, forever("forever", "g-forever", at(5*time.Minute)))
+	issue(t, s, forever("forever-revoked", "g-forever-revoked", at(5*time.Minute)))
+	if _, err := s.RevokeGrant(ctx, "g-forever-revoked", at(5*time.Minute)); err != nil {
+		t.Fatalf("RevokeGrant: %v", err)
+	}
+	issue(t, s, forever("forever-old", "g-forever-old", at(2*time.Minute)))
+	if err := s.RotateRefreshToken(ctx, refreshOf("forever-old"), at(4*time.Minute), store.ReuseGrace{}, pair("forever-new", "g-forever-old", "c1", "u1", at(4*time.Minute))); err != nil {
+		t.Fatalf("RotateRefreshToken: %v", err)
+	}
 	solo("expired", "c1", at(-2*time.Hour), at(-time.Hour))
 	solo("expiring-now", "c1", at(-50*time.Minute), now)
 	// The newest token, revoked at once.
@@ -1242,19 +1258,19 @@ func testClientUsage(t *testing.T, s store.Store) {
 		diff(t, fmt.Sprintf("ClientUsage at %v", now.Sub(t0)), want, got)
 	}
 	usage(now, map[string]store.Usage{
-		"c1":    {ActiveTokens: 5, LastIssued: at(9 * time.Minute)},
+		"c1":    {ActiveTokens: 8, LastIssued: at(9 * time.Minute)},
 		"c2":    {ActiveTokens: 2, LastIssued: at(6 * time.Minute)},
 		"stale": {ActiveTokens: 0, LastIssued: at(-3 * time.Hour)},
 	})
-	// An hour later the access tokens have expired; refresh tokens and "forever" remain.
+	// An hour later the access tokens have expired; the live refresh tokens remain.
 	usage(at(2*time.Hour), map[string]store.Usage{
-		"c1":    {ActiveTokens: 3, LastIssued: at(9 * time.Minute)},
+		"c1":    {ActiveTokens: 4, LastIssued: at(9 * time.Minute)},
 		"c2":    {ActiveTokens: 1, LastIssued: at(6 * time.Minute)},
 		"stale": {ActiveTokens: 0, LastIssued: at(-3 * time.Hour)},
 	})
 	// Earlier the expired tokens were active still; revoked and rotated ones never are.
 	usage(at(-150*time.Minute), map[string]store.Usage{
-		"c1":    {ActiveTokens: 7, LastIssued: at(9 * time.Minute)},
+		"c1":    {ActiveTokens: 10, LastIssued: at(9 * time.Minute)},
 		"c2":    {ActiveTokens: 2, LastIssued: at(6 * time.Minute)},
 		"stale": {ActiveTokens: 1, LastIssued: at(-3 * time.Hour)},
 	})
