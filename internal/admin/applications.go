@@ -85,24 +85,27 @@ func (s *Service) checkRegistration(ctx context.Context, id string, r app.Regist
 	if len(r.SubscriberUsers) == 0 && len(r.SubscriberGroups) == 0 {
 		return nil
 	}
-	users, err := s.store.ListUsers(ctx)
+	// One look-up per subscriber and the group names, rather than every
+	// user: a directory may hold a hundred thousand.
+	for _, n := range r.SubscriberUsers {
+		if n = user.NormalizeUsername(n); n == "" {
+			continue
+		}
+		if _, err := s.store.UserByUsername(ctx, n); errors.Is(err, store.ErrNotFound) {
+			return invalid("admin.subscriber_unknown", "subscriber %q is not a user", n)
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(r.SubscriberGroups) == 0 {
+		return nil
+	}
+	names, err := s.store.GroupNames(ctx)
 	if err != nil {
 		return err
 	}
-	names, groups := map[string]bool{}, map[string]bool{}
-	for _, u := range users {
-		names[u.Username] = true
-		for _, g := range u.Groups {
-			groups[g] = true
-		}
-	}
-	for _, n := range r.SubscriberUsers {
-		if n = user.NormalizeUsername(n); n != "" && !names[n] {
-			return invalid("admin.subscriber_unknown", "subscriber %q is not a user", n)
-		}
-	}
 	for _, g := range r.SubscriberGroups {
-		if g = strings.TrimSpace(g); g != "" && !groups[g] {
+		if g = strings.TrimSpace(g); g != "" && !slices.Contains(names, g) {
 			return invalid("admin.group_unknown", "group %q has no members", g)
 		}
 	}

@@ -67,6 +67,9 @@ type Users interface {
 	UserByID(ctx context.Context, id string) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
+	// GroupNames returns every group name some user has, once each, sorted;
+	// without reading whole users, for lists that offer the groups.
+	GroupNames(ctx context.Context) ([]string, error)
 	// SearchUsers returns one page of the users that match q, sorted by
 	// username (see UserSearch).
 	SearchUsers(ctx context.Context, q UserSearch) ([]User, error)

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -229,3 +231,28 @@ func disabledAt(u store.User) time.Time {
 }
 
 func activeSystemAdmin(u store.User) bool { return u.Level == store.LevelSystemAdmin && !u.Disabled }
+
+// GroupNames implements store.Users. It reads the group column alone, and
+// each distinct list once (users mostly share a few combinations), rather
+// than decode every user with its password hash.
+func (s *Store) GroupNames(ctx context.Context) ([]string, error) {
+	rows, err := s.rq.QueryContext(ctx, `SELECT DISTINCT group_names FROM users WHERE group_names <> '[]'`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: group names: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var groups []string
+		if err := rows.Scan(jsonList{&groups}); err != nil {
+			return nil, fmt.Errorf("sqlstore: group names: %w", err)
+		}
+		for _, g := range groups {
+			seen[g] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: group names: %w", err)
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
+}

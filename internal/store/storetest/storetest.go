@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"SearchUsers", testSearchUsers},
 		{"UserGroups", testUserGroups},
+		{"GroupNames", testGroupNames},
 		{"UserSessionsAfter", testUserSessionsAfter},
 		{"LastSystemAdmin", testLastSystemAdmin},
 		{"ConcurrentMutualDemotion", testConcurrentMutualDemotion},
@@ -445,6 +446,44 @@ func testUserGroups(t *testing.T, s store.Store) {
 	if len(got.Groups) != 0 {
 		t.Errorf("groups after clearing = %q, want none", got.Groups)
 	}
+}
+
+func testGroupNames(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	names := func(what string, want []string) {
+		t.Helper()
+		got, err := s.GroupNames(ctx)
+		if err != nil {
+			t.Fatalf("GroupNames: %v", err)
+		}
+		if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s: GroupNames mismatch (-want +got):\n%s", what, d)
+		}
+	}
+	names("no users", nil)
+	for i, groups := range [][]string{
+		{"ops", "開発", "Ops, \"night\" shift"},
+		{"dev", "ops"},
+		{"dev", "ops"}, // the same list again
+		nil,
+		{"ops", "dev"}, // the same names in another order
+	} {
+		u := store.User{ID: fmt.Sprint("u", i), Username: fmt.Sprint("user", i), Groups: groups, CreatedAt: t0, UpdatedAt: t0}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+	}
+	names("five users", []string{"Ops, \"night\" shift", "dev", "ops", "開発"})
+	// A group whose last member leaves is gone.
+	u, err := s.UserByID(ctx, "u0")
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	u.Groups = []string{"ops"}
+	if err := replaceUser(ctx, s, u); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	names("after an edit", []string{"dev", "ops"})
 }
 
 func testUserSessionsAfter(t *testing.T, s store.Store) {
