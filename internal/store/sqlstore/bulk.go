@@ -44,7 +44,7 @@ func (s *Store) pause(ctx context.Context) error {
 }
 
 // deleteClientBatch deletes at most $2 tokens of the application $1. The
-// rows it deletes leave the index it reads (tokens_client), so each batch
+// rows it deletes leave the index it reads (tokens_client_created), so each batch
 // reads only rows still to delete.
 const deleteClientBatch = `DELETE FROM tokens WHERE hash IN
 	(SELECT hash FROM tokens WHERE client_id = $1 LIMIT $2) RETURNING hash`
