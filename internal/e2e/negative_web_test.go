@@ -268,6 +268,61 @@ func TestSignInThrottling(t *testing.T) {
 			t.Fatalf("after the window: %d, want 303", p.status)
 		}
 	})
+	t.Run("a browser that signed in before keeps its own count", func(t *testing.T) {
+		e := newEnv(t)
+		e.createUser("admin", "admin-password", store.LevelSystemAdmin)
+		owner := e.newBrowser()
+		if p := attempt(owner, "admin", "admin-password"); p.status != http.StatusSeeOther {
+			t.Fatalf("the owner's first sign-in: %d", p.status)
+		}
+		owner.post("/logout", url.Values{"csrf_token": {owner.csrf()}})
+		// Anyone can lock a well-known account out of browsers it was never
+		// used in …
+		for range 5 {
+			attempt(e.newBrowser(), "admin", "wrong-password")
+		}
+		if p := attempt(e.newBrowser(), "admin", "admin-password"); p.status != http.StatusTooManyRequests {
+			t.Fatalf("a new browser after five failures elsewhere: %d, want 429", p.status)
+		}
+		// A mark that was tampered with is no mark.
+		base, _ := url.Parse(e.base)
+		for _, c := range owner.http.Jar.Cookies(base) {
+			if c.Name == "gatehouse_device" {
+				forger := e.newBrowser()
+				forger.http.Jar.SetCookies(base, []*http.Cookie{{Name: c.Name, Value: c.Value[:len(c.Value)-2] + "AA", Path: "/login"}})
+				if p := attempt(forger, "admin", "admin-password"); p.status != http.StatusTooManyRequests {
+					t.Fatalf("a tampered device mark: %d, want 429", p.status)
+				}
+			}
+		}
+		// … but not out of the owner's, which counts its own failures.
+		if p := attempt(owner, "admin", "admin-password"); p.status != http.StatusSeeOther {
+			t.Fatalf("the owner's browser after five failures elsewhere: %d %q, want signed in", p.status, alert(p.body))
+		}
+		owner.post("/logout", url.Values{"csrf_token": {owner.csrf()}})
+		for range 5 {
+			attempt(owner, "admin", "wrong-password")
+		}
+		if p := attempt(owner, "admin", "admin-password"); p.status != http.StatusTooManyRequests {
+			t.Fatalf("the owner's browser after its own five failures: %d, want 429", p.status)
+		}
+		// The mark is the account's own: it does not open another account.
+		e.createUser("bob", "bob-password", store.LevelUser)
+		for range 5 {
+			attempt(e.newBrowser(), "bob", "wrong-password")
+		}
+		if p := attempt(owner, "bob", "bob-password"); p.status != http.StatusTooManyRequests {
+			t.Fatalf("another account from the owner's browser: %d, want 429", p.status)
+		}
+		// The mark lasts 90 days from the last sign-in.
+		e.clock.Advance(91 * 24 * time.Hour)
+		for range 5 {
+			attempt(e.newBrowser(), "admin", "wrong-password")
+		}
+		if p := attempt(owner, "admin", "admin-password"); p.status != http.StatusTooManyRequests {
+			t.Fatalf("the owner's browser 91 days on: %d, want 429", p.status)
+		}
+	})
 	t.Run("re-entering the password is throttled and audited like a sign-in", func(t *testing.T) {
 		e := newEnv(t)
 		e.createUser("root", "root-password", store.LevelSystemAdmin)

@@ -296,6 +296,15 @@ func CleanProfile(displayName, email string, groups []string) ([]string, error) 
 // hashed. A success takes back only its own count, so one right password
 // wipes out no burst of guesses, neither from its address nor at its account.
 func (s *Service) Authenticate(ctx context.Context, username, password string, addr netip.Addr) (store.User, error) {
+	return s.AuthenticateOnKnownDevice(ctx, username, password, addr, "")
+}
+
+// AuthenticateOnKnownDevice is Authenticate from a device the account signed
+// in from before (device names it; "" for none): the account's failures
+// there are counted apart from its failures anywhere else, so a guesser who
+// locks a well-known account (admin) out of every other browser does not
+// lock its owner out of theirs. The address's count applies as always.
+func (s *Service) AuthenticateOnKnownDevice(ctx context.Context, username, password string, addr netip.Addr, device string) (store.User, error) {
 	now := s.now()
 	name := NormalizeUsername(username)
 	// A name no account can have is not counted per account (nor looked up:
@@ -303,6 +312,9 @@ func (s *Service) Authenticate(ctx context.Context, username, password string, a
 	// it costs the same decoy hash as an unknown user.
 	possible := usernamePattern.MatchString(name)
 	accountKey, addressKey := "account:"+name, "address:"+addressKey(addr)
+	if device != "" {
+		accountKey += " device:" + device
+	}
 	accountLimit := s.throttle.PerAccount
 	if !possible {
 		accountLimit = 0

@@ -37,7 +37,7 @@ func TestEveryCookieIsSecureInProduction(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"gatehouse_lang", "gatehouse_form", "gatehouse_session"} {
+	for _, name := range []string{"gatehouse_lang", "gatehouse_form", "gatehouse_session", "gatehouse_device"} {
 		if !seen[name] {
 			t.Errorf("no %s cookie was set; seen %v", name, seen)
 		}

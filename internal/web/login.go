@@ -62,7 +62,8 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusBadRequest, "login", p.t(r, "login.title"), data)
 		return
 	}
-	u, err := p.users.Authenticate(ctx, data.Username, r.PostFormValue("password"), clientip.From(ctx))
+	device := p.knownDevice(r, data.Username)
+	u, err := p.users.AuthenticateOnKnownDevice(ctx, data.Username, r.PostFormValue("password"), clientip.From(ctx), device)
 	// The attempted name is recorded as typed, made fit to store and read.
 	name := validation.Printable(user.NormalizeUsername(data.Username), 64)
 	event := store.AuditEvent{Username: name, Address: clientip.From(ctx).String()}
@@ -90,6 +91,7 @@ func (p *Pages) handleLogin(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
+	p.rememberDevice(w, u.Username, device)
 	// The form token is made now, in the sign-in's own save: made at the
 	// first page that needs it, tabs opened at once would each make one and
 	// all but the last saved would find their forms expired.
