@@ -297,6 +297,14 @@ func TestProvisionIsIdempotent(t *testing.T) {
 	if users.Level != store.LevelUser {
 		t.Fatalf("%+v", users)
 	}
+	// The integration twice through the node's services as well: made, then
+	// found and pointed at a new provider stand-in.
+	need, _ := Needs("integration-token", 2)
+	for range 2 {
+		if _, err := ProvisionFor(ctx, p, need, DefaultPassword, nil, tn.urls[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestProvisionThroughAdminAPI(t *testing.T) {

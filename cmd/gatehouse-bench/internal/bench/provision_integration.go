@@ -221,8 +221,9 @@ func (p StoreProvisioner) Integration(ctx context.Context, prov *Provider) (stri
 	case errors.Is(err, store.ErrNotFound):
 		in, err = svc.Create(ctx, actor, want)
 	case err == nil:
-		// The provider's port is new every run: so are the endpoints.
-		_, err = svc.Update(ctx, actor, in.ID, integration.Change{AuthURL: &want.AuthURL, TokenURL: &want.TokenURL})
+		// The provider's port is new every run: so are the endpoints, and a
+		// new token endpoint takes the client secret again.
+		_, err = svc.Update(ctx, actor, in.ID, integration.Change{AuthURL: &want.AuthURL, TokenURL: &want.TokenURL, ClientSecret: &want.ClientSecret})
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("provision the bench integration: %w", err)
@@ -285,8 +286,10 @@ func (p APIProvisioner) Integration(ctx context.Context, prov *Provider) (string
 	case status == http.StatusNotFound:
 		_, err = a.json(ctx, "POST", path, body, &found)
 	case err == nil:
+		// The stand-in's endpoints move with its port; a new token endpoint
+		// takes the client secret again (it is sent only where it was given).
 		_, err = a.json(ctx, "PATCH", path+"/"+url.PathEscape(found.ID), map[string]string{
-			"authorization_endpoint": want.AuthURL, "token_endpoint": want.TokenURL}, nil)
+			"authorization_endpoint": want.AuthURL, "token_endpoint": want.TokenURL, "client_secret": want.ClientSecret}, nil)
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("provision the bench integration: %w", err)
