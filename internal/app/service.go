@@ -404,6 +404,8 @@ func (s *Service) List(ctx context.Context) ([]store.Client, error) { return s.s
 // Delete removes an application and every token it holds, naming it in
 // the pending audit event as it was when deleted.
 func (s *Service) Delete(ctx context.Context, id string, allow Allow) error {
+	ctx, cancel := store.WithoutHangUp(ctx)
+	defer cancel()
 	return s.store.DeleteClient(ctx, id, func(c store.Client) error {
 		if err := allow.Check(c); err != nil {
 			return err

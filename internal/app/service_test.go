@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -296,5 +297,33 @@ func TestLookalikeNamesAreOneName(t *testing.T) {
 		if _, _, err := s.Create(ctx, r); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Create(%q) = %v; want it refused", name, err)
 		}
+	}
+}
+
+// A deletion deletes an application's tokens in batches; the caller hanging
+// up after the first one does not cut the rest short.
+func TestDeletionOutlivesTheCallersHangUp(t *testing.T) {
+	s := newService(t, 0)
+	ctx := t.Context()
+	c, _, err := s.Create(ctx, Registration{Name: "Job", Grants: []string{GrantClientCredentials}, Scopes: []string{"READ"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range store.BulkBatch * 2 {
+		tok := store.Token{Hash: fmt.Appendf(nil, "token-%05d", i), Kind: store.KindAccess, GrantID: fmt.Sprint("g", i), ClientID: c.ID,
+			Scope: "READ", GrantedAt: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.store.IssueTokens(ctx, store.Issue{Access: tok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caller, hangUp := context.WithCancel(ctx)
+	defer hangUp()
+	batches := 0
+	if err := s.Delete(store.WithBatchObserver(caller, func(int64) { batches++; hangUp() }), c.ID, nil); err != nil {
+		t.Fatalf("deleting, the caller gone after the first batch: %v", err)
+	}
+	if _, err := s.store.ClientByID(ctx, c.ID); batches < 2 || !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("%d batches, the application after: %v; want it gone, past the hang-up", batches, err)
 	}
 }

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // BulkBatch is the most rows one transaction of a bulk change touches:
 // deleting an application's tokens, revoking a disabled user's. Such a
@@ -27,4 +30,17 @@ func BatchObserverFor(ctx context.Context) func(rows int64) {
 		return observe
 	}
 	return func(int64) {}
+}
+
+// BulkTimeout bounds a bulk change run by WithoutHangUp.
+const BulkTimeout = 10 * time.Minute
+
+// WithoutHangUp is ctx for a change that may turn into a bulk one (deleting
+// an application, disabling a user): it keeps ctx's values but not its end,
+// so a caller that hangs up, or a request's deadline, does not cut the
+// batches short — which would leave an application to delete again, or
+// (beside a node of an earlier release that enables without revoking) rows
+// that could be used again — bounded by BulkTimeout instead.
+func WithoutHangUp(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), BulkTimeout)
 }

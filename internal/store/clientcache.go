@@ -23,6 +23,10 @@ type ClientCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedClient
 	gen     uint64 // bumped by every invalidation, so a read that raced one is not kept
+	// deleting counts the deletions under way per application: it is read
+	// past the cache meanwhile, since a deletion's first transaction
+	// disables it while its tokens are deleted in later ones.
+	deleting map[string]int
 }
 
 type cachedClient struct {
@@ -38,7 +42,7 @@ func NewClientCache(s Store, ttl time.Duration, now func() time.Time) Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &ClientCache{Store: s, ttl: ttl, now: now, entries: make(map[string]cachedClient)}
+	return &ClientCache{Store: s, ttl: ttl, now: now, entries: make(map[string]cachedClient), deleting: make(map[string]int)}
 }
 
 // ClientByID implements Clients. Callers must not modify the returned slices.
@@ -46,8 +50,11 @@ func (c *ClientCache) ClientByID(ctx context.Context, id string) (Client, error)
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[id]
-	gen := c.gen
+	gen, deleting := c.gen, c.deleting[id] > 0
 	c.mu.Unlock()
+	if deleting {
+		return c.Store.ClientByID(ctx, id)
+	}
 	if ok && now.Before(e.until) {
 		return e.client, nil
 	}
@@ -72,7 +79,7 @@ func (c *ClientCache) read(ctx context.Context, id string, now time.Time, gen ui
 		return cl, err // not-found is not cached: a new client must work at once
 	}
 	c.mu.Lock()
-	if c.gen == gen {
+	if c.gen == gen && c.deleting[id] == 0 {
 		if len(c.entries) >= ClientCacheSize {
 			for k := range c.entries { // drop any one entry; the map iterates in random order
 				delete(c.entries, k)
@@ -100,9 +107,21 @@ func (c *ClientCache) UpdateClient(ctx context.Context, id string, change func(*
 	return c.Store.UpdateClient(ctx, id, change)
 }
 
-// DeleteClient implements Clients.
+// DeleteClient implements Clients. While it runs, the application is read
+// past the cache (see deleting).
 func (c *ClientCache) DeleteClient(ctx context.Context, id string, allow func(Client) error) error {
-	defer c.forget(id)
+	c.mu.Lock()
+	c.deleting[id]++
+	c.mu.Unlock()
+	c.forget(id)
+	defer func() {
+		c.mu.Lock()
+		if c.deleting[id]--; c.deleting[id] == 0 {
+			delete(c.deleting, id)
+		}
+		c.mu.Unlock()
+		c.forget(id)
+	}()
 	return c.Store.DeleteClient(ctx, id, allow)
 }
 

@@ -492,6 +492,8 @@ func (s *Service) Update(ctx context.Context, username string, change func(*stor
 		return u, err
 	}
 	now := s.now()
+	ctx, cancel := store.WithoutHangUp(ctx) // a disabling revokes in batches
+	defer cancel()
 	u, err = s.store.UpdateUser(ctx, u.ID, func(u *store.User) error {
 		wasDisabled := u.Disabled
 		if err := change(u); err != nil {

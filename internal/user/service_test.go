@@ -207,3 +207,43 @@ func TestAFailedSignInCheckCountsNoGuess(t *testing.T) {
 	}
 	t.Fatalf("the right password after the failures: %v; want signed in", err)
 }
+
+// A disabling revokes a user's tokens in batches; the caller hanging up
+// after the first one (a browser closed, a request's deadline) does not cut
+// the rest short: every token is revoked when Update returns.
+func TestDisablingOutlivesTheCallersHangUp(t *testing.T) {
+	s := newTestService(t, DefaultThrottle)
+	ctx := t.Context()
+	u, err := s.Create(ctx, NewUser{Username: "alice", Password: "alice-password", Level: store.LevelUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.CreateClient(ctx, store.Client{ID: "c1", Name: "Wiki", Enabled: true, CreatedAt: time.Now()}, 0); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	n := store.BulkBatch * 2
+	for i := range n {
+		tok := store.Token{Hash: []byte(fmt.Sprintf("token-%05d", i)), Kind: store.KindAccess, GrantID: fmt.Sprint("g", i), ClientID: "c1", UserID: u.ID,
+			Scope: "READ", GrantedAt: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.store.IssueTokens(ctx, store.Issue{Access: tok}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caller, hangUp := context.WithCancel(ctx)
+	defer hangUp()
+	batches := 0
+	observed := store.WithBatchObserver(caller, func(int64) { batches++; hangUp() })
+	if err := s.SetDisabled(observed, "alice", true); err != nil {
+		t.Fatalf("disabling, the caller gone after the first batch: %v", err)
+	}
+	if batches < 2 {
+		t.Fatalf("%d batches; want the revocation to go on past the hang-up", batches)
+	}
+	for i := range n {
+		tok, err := s.store.TokenByHash(ctx, []byte(fmt.Sprintf("token-%05d", i)))
+		if err != nil || tok.RevokedAt.IsZero() {
+			t.Fatalf("token %d not revoked after the disabling returned: %+v, %v", i, tok, err)
+		}
+	}
+}

@@ -50,7 +50,10 @@ const deleteClientBatch = `DELETE FROM tokens WHERE hash IN
 	(SELECT hash FROM tokens WHERE client_id = $1 LIMIT $2) RETURNING hash`
 
 // deleteClientTokens deletes the tokens of the application id, marked
-// deleting, in batches; it stops at the first batch that comes back short.
+// deleting, in batches, until one finds none: on PostgreSQL a batch may come
+// back short while another transaction (the janitor's purge) holds some of
+// the rows, and the rest must still go in batches, not in the final
+// transaction.
 func (s *Store) deleteClientTokens(ctx context.Context, id string) error {
 	observe := store.BatchObserverFor(ctx)
 	ctx = store.WithoutEvent(ctx) // the deletion's event went with its first transaction
@@ -83,12 +86,10 @@ func (s *Store) deleteClientTokens(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if n > 0 {
-			observe(n)
-		}
-		if n < store.BulkBatch {
+		if n == 0 {
 			return nil
 		}
+		observe(n)
 		if err := s.pause(ctx); err != nil {
 			return err
 		}
@@ -97,7 +98,7 @@ func (s *Store) deleteClientTokens(ctx context.Context, id string) error {
 
 // revokeUserBatch revokes, at $1, the unrevoked tokens among the
 // store.BulkBatch hashes $2…: always that many parameters (a short batch
-// repeats its first hash), so that it is one prepared statement.
+// repeats its last hash), so that it is one prepared statement.
 var revokeUserBatch = func() string {
 	params := make([]string, store.BulkBatch)
 	for i := range params {

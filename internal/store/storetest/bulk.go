@@ -83,11 +83,18 @@ func (b *batches) check(total int64) {
 // tokens makes them all unusable in its first transaction, deletes them in
 // bounded transactions between which other writes go through, and returns
 // once none is left.
-func testDeleteClientInBatches(t *testing.T, s store.Store) {
+func testDeleteClientInBatches(t *testing.T, raw store.Store) {
 	ctx := t.Context()
+	// Through the application cache a node reads them with, primed: the
+	// deleting node sees the application disabled from the first
+	// transaction on, not its cached copy until the last batch is done.
+	s := store.NewClientCache(raw, time.Hour, nil)
 	addClient(t, s, "big")
 	addClient(t, s, "other")
 	names := issueMany(t, s, bulkPairs, "big", "big", "u1")
+	if c, err := s.ClientByID(ctx, "big"); err != nil || !c.Enabled {
+		t.Fatalf("priming the cache: %+v, %v", c, err)
+	}
 	code := store.Code{Hash: hash("code-big"), ClientID: "big", UserID: "u1", GrantID: "gc", CreatedAt: t0, ExpiresAt: at(time.Hour)}
 	if err := s.CreateCode(ctx, code); err != nil {
 		t.Fatalf("CreateCode: %v", err)
