@@ -3,22 +3,15 @@ package adminapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/testdovecot"
 	"github.com/gatehouse/gatehouse/internal/testnode"
 )
 
@@ -182,7 +175,7 @@ func TestMailServersAPI(t *testing.T) {
 		// port, TLS mode or CA certificate (which a token or session without
 		// the administrator's password could point at a server of its own)
 		// needs it typed again.
-		pem := string(testCertificatePEM(t))
+		pem := testdovecot.UnrelatedCA(t)
 		for _, moved := range []map[string]any{{"host": "pop.example.com"}, {"port": 1993}, {"tls": "starttls"}, {"ca_cert": pem},
 			{"protocol": "pop3", "host": "pop.example.com", "tls": "starttls", "port": nil}} {
 			c := map[string]any{}
@@ -259,21 +252,4 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
-}
-
-// testCertificatePEM is a self-signed CA certificate, as an operator's
-// private mail CA would be given.
-func testCertificatePEM(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test mail CA"}, NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

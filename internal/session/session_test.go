@@ -49,6 +49,18 @@ func visit(h http.Handler, path string, cookie *http.Cookie) (*http.Cookie, stri
 	return nil, rec.Body.String()
 }
 
+// newManager is a Manager on a fresh SQLite store, with the store itself.
+func newManager(t *testing.T) (*sqlstore.Store, *Manager) {
+	t.Helper()
+	raw, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	keys, _ := secret.New([]byte(strings.Repeat("k", secret.KeySize)))
+	return raw, New(raw, keys, nil, Options{Idle: 30 * time.Minute, Absolute: 12 * time.Hour})
+}
+
 func TestIdleSessionsWriteRarelyAndExpire(t *testing.T) {
 	raw, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
 	if err != nil {
@@ -128,13 +140,7 @@ func TestCachingCodecDecodesLikeGob(t *testing.T) {
 // token made, activity recorded), does not bring the session back: the
 // signed-out cookie opens nothing.
 func TestSignOutIsNotUndoneByARequestInFlight(t *testing.T) {
-	raw, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	keys, _ := secret.New([]byte(strings.Repeat("k", secret.KeySize)))
-	m := New(raw, keys, nil, Options{Idle: 30 * time.Minute, Absolute: 12 * time.Hour})
+	_, m := newManager(t)
 	loaded, resume := make(chan struct{}), make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/put", func(w http.ResponseWriter, r *http.Request) { m.Put(r.Context(), "v", "hello") })
@@ -179,13 +185,7 @@ func TestSignOutIsNotUndoneByARequestInFlight(t *testing.T) {
 // end that session too, though the session is stamped after it. The session
 // keeps the cut-off its check read.
 func TestSignInCheckedBeforeACutOffDoesNotOutliveIt(t *testing.T) {
-	raw, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	keys, _ := secret.New([]byte(strings.Repeat("k", secret.KeySize)))
-	m := New(raw, keys, nil, Options{Idle: 30 * time.Minute, Absolute: 12 * time.Hour})
+	raw, m := newManager(t)
 	now := time.Now()
 	if err := raw.CreateUser(t.Context(), store.User{ID: "u1", Username: "alice", PasswordHash: "hash", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
