@@ -83,40 +83,40 @@ func (s *Service) Grants(ctx context.Context, f store.TokenFilter) ([]Grant, err
 	return out, nil
 }
 
-// RevokeGrant ends every token of a grant. onlyUserID, when set, refuses a
-// grant that belongs to someone else (a user revoking on their own page).
-// An administrator may not revoke what they could not otherwise stop: below
-// system administrator, a grant holding INTEGRATION_TOKEN (what the mail
-// services fetch with), nor a grant of a user above their level, whose
-// sessions they may not end either.
-func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID, onlyUserID string) error {
-	f := store.TokenFilter{UserID: onlyUserID}
-	grants, err := s.Grants(ctx, f)
+// RevokeGrant ends every token of a grant, reading only that grant's tokens
+// (tokens_grant), not every active token of the server. An administrator
+// may not revoke what they could not otherwise stop: below system
+// administrator, a grant holding INTEGRATION_TOKEN (what the mail services
+// fetch with), nor a grant of a user above their level, whose sessions they
+// may not end either.
+func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID string) error {
+	if grantID == "" { // an empty filter field would match every grant
+		return store.ErrNotFound
+	}
+	grants, err := s.Grants(ctx, store.TokenFilter{GrantID: grantID})
 	if err != nil {
 		return err
 	}
-	for _, g := range grants {
-		if g.ID != grantID {
-			continue
-		}
-		if g.User == nil || g.User.ID != a.UserID {
-			if err := s.guardAppScopes(ctx, a, "", g.ScopeList()); err != nil {
-				return err
-			}
-		}
-		if g.User != nil && g.User.ID != a.UserID && g.User.Level > a.Level {
-			return aboveLevel("admin.revoke_above_own", "you cannot revoke the grants of a user above your own level")
-		}
-		// The user's codes for the application not yet redeemed would each
-		// start a new grant, without a new consent: they go too.
-		if g.User != nil {
-			if _, err := s.store.DropCodes(ctx, g.User.ID, g.Client.ID); err != nil {
-				return err
-			}
-		}
-		return s.revokeGrant(ctx, a, g)
+	if len(grants) == 0 {
+		return store.ErrNotFound
 	}
-	return store.ErrNotFound
+	g := grants[0]
+	if g.User == nil || g.User.ID != a.UserID {
+		if err := s.guardAppScopes(ctx, a, "", g.ScopeList()); err != nil {
+			return err
+		}
+	}
+	if g.User != nil && g.User.ID != a.UserID && g.User.Level > a.Level {
+		return aboveLevel("admin.revoke_above_own", "you cannot revoke the grants of a user above your own level")
+	}
+	// The user's codes for the application not yet redeemed would each
+	// start a new grant, without a new consent: they go too.
+	if g.User != nil {
+		if _, err := s.store.DropCodes(ctx, g.User.ID, g.Client.ID); err != nil {
+			return err
+		}
+	}
+	return s.revokeGrant(ctx, a, g)
 }
 
 // RevokeAppForUser ends every grant the user gave one application: the

@@ -52,7 +52,7 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) 
 
 // DELETE /rest/gatehouse/latest/grants/{id} ends every token of the grant.
 func (a *API) revokeGrant(w http.ResponseWriter, r *http.Request, actor admin.Actor) error {
-	if err := a.admin.RevokeGrant(r.Context(), actor, r.PathValue("id"), ""); err != nil {
+	if err := a.admin.RevokeGrant(r.Context(), actor, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

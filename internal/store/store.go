@@ -211,6 +211,7 @@ type AuditFilter struct {
 type TokenFilter struct {
 	ClientID string
 	UserID   string
+	GrantID  string
 	Kind     TokenKind
 }
 

@@ -599,7 +599,7 @@ func (p *Pages) uploadLogo(r *http.Request, u store.User, id string) error {
 }
 
 func (p *Pages) handleGrantRevoke(w http.ResponseWriter, r *http.Request, u store.User) error {
-	err := p.admin.RevokeGrant(r.Context(), p.actor(r, u), r.PathValue("id"), "")
+	err := p.admin.RevokeGrant(r.Context(), p.actor(r, u), r.PathValue("id"))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}

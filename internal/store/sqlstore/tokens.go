@@ -446,6 +446,7 @@ func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, 
 	for _, f := range []struct{ col, val string }{
 		{"client_id", filter.ClientID},
 		{"user_id", filter.UserID},
+		{"grant_id", filter.GrantID},
 		{"kind", string(filter.Kind)},
 	} {
 		if f.val == "" {

@@ -1214,6 +1214,9 @@ func testListActiveTokens(t *testing.T, s store.Store) {
 		{store.TokenFilter{UserID: "u1"}, both("new", "c2u1", "c1u1")},
 		{store.TokenFilter{Kind: store.KindRefresh}, [][]byte{refreshOf("new"), refreshOf("c2u1"), refreshOf("c1u2"), refreshOf("c1u1")}},
 		{store.TokenFilter{ClientID: "c1", UserID: "u1", Kind: store.KindAccess}, [][]byte{accessOf("new"), accessOf("c1u1")}},
+		{store.TokenFilter{GrantID: "g6"}, both("new")},
+		{store.TokenFilter{GrantID: "g5"}, nil}, // revoked
+		{store.TokenFilter{UserID: "u2", GrantID: "g1"}, nil},
 		{store.TokenFilter{ClientID: "nobody"}, nil},
 	}
 	sortHashes := cmpopts.SortSlices(func(a, b []byte) bool { return string(a) < string(b) })
