@@ -83,6 +83,26 @@ func (s *Service) Grants(ctx context.Context, f store.TokenFilter) ([]Grant, err
 	return out, nil
 }
 
+// RecentGrants returns the limit most recently used active grants matching
+// f (every one when limit is 0), newest first, and how many match in all.
+// Only those grants' tokens are read: an application's page stays cheap
+// whatever number of client-credentials grants it holds.
+func (s *Service) RecentGrants(ctx context.Context, f store.TokenFilter, limit int) ([]Grant, int, error) {
+	if limit <= 0 {
+		grants, err := s.Grants(ctx, f)
+		return grants, len(grants), err
+	}
+	ids, total, err := s.store.ActiveGrants(ctx, f, s.now(), limit)
+	if err != nil || len(ids) == 0 { // no IDs would filter nothing
+		return nil, total, err
+	}
+	// A grant has one application and one user: its ID alone selects it,
+	// and so the planner reads tokens_grant, not all of an application's
+	// tokens again.
+	grants, err := s.Grants(ctx, store.TokenFilter{GrantIDs: ids, Kind: f.Kind})
+	return grants, total, err
+}
+
 // RevokeGrant ends every token of a grant, reading only that grant's tokens
 // (tokens_grant), not every active token of the server. An administrator
 // may not revoke what they could not otherwise stop: below system
@@ -93,7 +113,7 @@ func (s *Service) RevokeGrant(ctx context.Context, a Actor, grantID string) erro
 	if grantID == "" { // an empty filter field would match every grant
 		return store.ErrNotFound
 	}
-	grants, err := s.Grants(ctx, store.TokenFilter{GrantID: grantID})
+	grants, err := s.Grants(ctx, store.TokenFilter{GrantIDs: []string{grantID}})
 	if err != nil {
 		return err
 	}

@@ -3,17 +3,27 @@ package adminapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// GET /rest/gatehouse/latest/grants?client_id=&username=
+// MaxGrantsPage is the largest limit a grant list takes.
+const MaxGrantsPage = 1000
+
+// GET /rest/gatehouse/latest/grants?client_id=&username=&limit=
 func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
 	ctx := r.Context()
-	q, err := readQuery(r, "client_id", "username")
+	q, err := readQuery(r, "client_id", "username", "limit")
 	if err != nil {
 		return err
+	}
+	limit := 0 // every grant
+	if s := q.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > MaxGrantsPage {
+			return badRequest("limit must be an integer from 1 to %d", MaxGrantsPage)
+		}
 	}
 	var f store.TokenFilter
 	if id := q.Get("client_id"); id != "" {
@@ -36,7 +46,7 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) 
 		}
 		f.UserID = u.ID
 	}
-	grants, err := a.admin.Grants(ctx, f)
+	grants, total, err := a.admin.RecentGrants(ctx, f, limit)
 	if err != nil {
 		return err
 	}
@@ -46,7 +56,8 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) 
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Grants []admin.GrantView `json:"grants"`
-	}{out})
+		Total  int               `json:"total"`
+	}{out, total})
 	return nil
 }
 

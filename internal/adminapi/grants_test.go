@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 )
@@ -36,8 +37,34 @@ func TestGrants(t *testing.T) {
 	}
 
 	// All: the fixture's two, uma's and the robot's.
-	if all := f.admin.do("GET", "/rest/gatehouse/latest/grants", nil).list("grants"); len(all) != 4 {
-		t.Fatalf("%d grants, want 4", len(all))
+	all := f.admin.do("GET", "/rest/gatehouse/latest/grants", nil)
+	if l := all.list("grants"); len(l) != 4 || all.body["total"] != float64(4) {
+		t.Fatalf("%d grants, total %v; want 4, 4", len(l), all.body["total"])
+	}
+	// limit: the most recently used, with the total.
+	lastUsed := func(g any) time.Time {
+		at, err := time.Parse(time.RFC3339Nano, g.(map[string]any)["last_used"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	var newestUse time.Time
+	for _, g := range all.list("grants") {
+		if at := lastUsed(g); at.After(newestUse) {
+			newestUse = at
+		}
+	}
+	newest := f.admin.do("GET", "/rest/gatehouse/latest/grants?limit=1", nil)
+	want(t, newest, http.StatusOK, "")
+	if l := newest.list("grants"); len(l) != 1 || !lastUsed(l[0]).Equal(newestUse) || newest.body["total"] != float64(4) {
+		t.Fatalf("limit=1: %s; want the grant last used at %v", newest.raw, newestUse)
+	}
+	if l := f.admin.do("GET", "/rest/gatehouse/latest/grants?limit=1000&username=uma", nil).list("grants"); len(l) != 1 {
+		t.Fatalf("uma's grants with a limit: %v", l)
+	}
+	for _, bad := range []string{"0", "1001", "-1", "ten"} {
+		want(t, f.admin.do("GET", "/rest/gatehouse/latest/grants?limit="+bad, nil), http.StatusBadRequest, "invalid_request")
 	}
 	want(t, f.admin.do("GET", "/rest/gatehouse/latest/grants?username=nobody", nil), http.StatusNotFound, "not_found")
 	want(t, f.admin.do("GET", "/rest/gatehouse/latest/grants?client_id=nope", nil), http.StatusNotFound, "not_found")

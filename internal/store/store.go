@@ -164,6 +164,11 @@ type Tokens interface {
 	RevokeGrant(ctx context.Context, grantID string, now time.Time) (int64, error)
 	// ListActiveTokens returns unexpired, unrevoked, unrotated tokens, newest first.
 	ListActiveTokens(ctx context.Context, filter TokenFilter, now time.Time) ([]Token, error)
+	// ActiveGrants returns the IDs of the grants with an active token
+	// matching filter, the most recently used (newest active token) first,
+	// at most limit of them (0: all), and how many match in all; only the
+	// IDs leave the database, not the tokens.
+	ActiveGrants(ctx context.Context, filter TokenFilter, now time.Time, limit int) (ids []string, total int, err error)
 	// ClientUsage returns, per client ID with any token, how many tokens are
 	// active and when the newest token was issued; one query for all clients.
 	// Its cost follows the number of clients and of unexpired tokens, not
@@ -211,7 +216,8 @@ type AuditFilter struct {
 type TokenFilter struct {
 	ClientID string
 	UserID   string
-	GrantID  string
+	// GrantIDs, when not empty, matches the tokens of these grants only.
+	GrantIDs []string
 	Kind     TokenKind
 }
 

@@ -22,6 +22,22 @@ type grantView struct {
 	Tokens                             int
 }
 
+// consoleGrants is how many grants an application's or a user's console
+// page lists, the most recently used; the admin API lists them all.
+const consoleGrants = 100
+
+// grantList is a console page's grants and how many there are in all.
+type grantList struct {
+	Shown []grantView
+	Total int
+}
+
+// recentGrants reads the consoleGrants most recently used grants matching f.
+func (p *Pages) recentGrants(r *http.Request, f store.TokenFilter) (grantList, error) {
+	grants, total, err := p.admin.RecentGrants(r.Context(), f, consoleGrants)
+	return grantList{Shown: p.grantViews(r, grants), Total: total}, err
+}
+
 func (p *Pages) grantViews(r *http.Request, grants []admin.Grant) []grantView {
 	lang := pickLanguage(r)
 	out := make([]grantView, 0, len(grants))

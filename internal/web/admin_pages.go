@@ -303,7 +303,7 @@ func splitNewSecret(v string) (what, id string, madeAt time.Time, fingerprint st
 type appShowData struct {
 	App        admin.AppSummary
 	Scopes     []scopeLine
-	Grants     []grantView
+	Grants     grantList
 	Reauthed   bool
 	ScopeTexts map[string]string
 	Endpoints  []endpoint
@@ -344,11 +344,11 @@ func (p *Pages) renderApp(w http.ResponseWriter, r *http.Request, status int, u 
 	if err != nil {
 		return err
 	}
-	grants, err := p.admin.Grants(ctx, store.TokenFilter{ClientID: c.ID})
+	grants, err := p.recentGrants(r, store.TokenFilter{ClientID: c.ID})
 	if err != nil {
 		return err
 	}
-	data := appShowData{App: admin.AppSummary{Client: c}, Grants: p.grantViews(r, grants), Reauthed: p.reauthed(r),
+	data := appShowData{App: admin.AppSummary{Client: c}, Grants: grants, Reauthed: p.reauthed(r),
 		Endpoints: p.endpoints(r), Logo: logo}
 	if len(apps) == 1 {
 		data.App = apps[0]

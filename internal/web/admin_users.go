@@ -77,7 +77,7 @@ type userFormData struct {
 	New        bool
 	User       store.User
 	GroupsText string
-	Grants     []grantView
+	Grants     grantList
 	Levels     []levelChoice
 	Problem    formProblem // why a form of the page was refused
 	// AskOwnPassword: outside a secure administrator session the reset
@@ -157,12 +157,12 @@ func (p *Pages) handleUserShow(w http.ResponseWriter, r *http.Request, u store.U
 // renderUser shows a user's page; after a refusal, target holds what the
 // administrator typed rather than what is stored.
 func (p *Pages) renderUser(w http.ResponseWriter, r *http.Request, status int, target, actor store.User, problem formProblem) error {
-	grants, err := p.admin.Grants(r.Context(), store.TokenFilter{UserID: target.ID})
+	grants, err := p.recentGrants(r, store.TokenFilter{UserID: target.ID})
 	if err != nil {
 		return err
 	}
 	d := p.userForm(target, false, actor)
-	d.Grants, d.Problem, d.AskOwnPassword = p.grantViews(r, grants), problem, !p.reauthed(r)
+	d.Grants, d.Problem, d.AskOwnPassword = grants, problem, !p.reauthed(r)
 	p.render(w, r, status, "admin_user", target.Username, d)
 	return nil
 }

@@ -181,7 +181,7 @@ func (t *pageTemplates) parse(tmpl *template.Template, lang, file string) (*temp
 
 // grantTableData feeds the grant_table partial.
 type grantTableData struct {
-	Grants   []grantView
+	grantList
 	CSRF     string
 	Next     string
 	ShowUser bool
@@ -219,7 +219,7 @@ func templateFuncs(msgs Messages, lang string) template.FuncMap {
 		"invalid":        invalidAttrs,
 		"invalidInGroup": invalidInGroupAttrs,
 		"fieldError":     fieldErrorOf,
-		"grantTable": func(g []grantView, csrf, next string, showUser bool) grantTableData {
+		"grantTable": func(g grantList, csrf, next string, showUser bool) grantTableData {
 			return grantTableData{g, csrf, next, showUser}
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
@@ -113,6 +114,19 @@ func TestClientUsageReadsNoRetainedTokens(t *testing.T) {
 	}
 	if !strings.Contains(plan, "tokens_client_created") {
 		t.Errorf("ClientUsage does not read the newest token from tokens_client_created:\n%s", plan)
+	}
+}
+
+// TestGrantTokensReadThroughTheGrantIndex: the tokens of a page of grants
+// (admin.RecentGrants, RevokeGrant) are found through tokens_grant, not by
+// reading every token of the application again.
+func TestGrantTokensReadThroughTheGrantIndex(t *testing.T) {
+	s := openSQLite(t)
+	var q strings.Builder
+	q.WriteString(`SELECT ` + tokenColumns)
+	args := activeTokensWhere(&q, store.TokenFilter{GrantIDs: []string{"g1", "g2"}}, time.Now())
+	if plan := queryPlan(t, s, q.String(), args...); !strings.Contains(plan, "tokens_grant") {
+		t.Errorf("a grant's tokens are not read through tokens_grant:\n%s", plan)
 	}
 }
 

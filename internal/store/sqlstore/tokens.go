@@ -437,16 +437,15 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string, now time.Time) 
 	return n, nil
 }
 
-// ListActiveTokens implements store.Tokens.
-func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, now time.Time) ([]store.Token, error) {
-	// Only the set filters become conditions, so the planner can use the indexes.
-	var q strings.Builder
-	q.WriteString(`SELECT ` + tokenColumns + ` FROM tokens WHERE ` + activeToken)
+// activeTokensWhere writes the FROM and WHERE of the active tokens matching
+// filter to q ($1 is now) and returns their arguments. Only the set filters
+// become conditions, so the planner can use the indexes.
+func activeTokensWhere(q *strings.Builder, filter store.TokenFilter, now time.Time) []any {
+	q.WriteString(` FROM tokens WHERE ` + activeToken)
 	args := []any{ms(now)}
 	for _, f := range []struct{ col, val string }{
 		{"client_id", filter.ClientID},
 		{"user_id", filter.UserID},
-		{"grant_id", filter.GrantID},
 		{"kind", string(filter.Kind)},
 	} {
 		if f.val == "" {
@@ -455,6 +454,22 @@ func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, 
 		args = append(args, f.val)
 		q.WriteString(" AND " + f.col + " = $" + strconv.Itoa(len(args)))
 	}
+	if len(filter.GrantIDs) > 0 {
+		marks := make([]string, len(filter.GrantIDs))
+		for i, id := range filter.GrantIDs {
+			args = append(args, id)
+			marks[i] = "$" + strconv.Itoa(len(args))
+		}
+		q.WriteString(" AND grant_id IN (" + strings.Join(marks, ", ") + ")")
+	}
+	return args
+}
+
+// ListActiveTokens implements store.Tokens.
+func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, now time.Time) ([]store.Token, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT ` + tokenColumns)
+	args := activeTokensWhere(&q, filter, now)
 	q.WriteString(` ORDER BY created_at DESC, hash DESC`)
 	rows, err := s.rq.QueryContext(ctx, q.String(), args...)
 	if err != nil {
@@ -473,6 +488,38 @@ func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, 
 		return nil, fmt.Errorf("sqlstore: list active tokens: %w", err)
 	}
 	return tokens, nil
+}
+
+// ActiveGrants implements store.Tokens: one grouped read, of which only the
+// first limit IDs are kept and the rest counted.
+func (s *Store) ActiveGrants(ctx context.Context, filter store.TokenFilter, now time.Time, limit int) ([]string, int, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT grant_id, MAX(created_at) AS last_used`)
+	args := activeTokensWhere(&q, filter, now)
+	q.WriteString(` GROUP BY grant_id ORDER BY last_used DESC, grant_id DESC`)
+	rows, err := s.rq.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: active grants: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	total := 0
+	for rows.Next() {
+		total++
+		if limit > 0 && len(ids) == limit {
+			continue
+		}
+		var id string
+		var lastUsed int64
+		if err := rows.Scan(&id, &lastUsed); err != nil {
+			return nil, 0, fmt.Errorf("sqlstore: active grants: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: active grants: %w", err)
+	}
+	return ids, total, nil
 }
 
 // clientUsage reads, per application, its newest token from

@@ -1214,9 +1214,9 @@ func testListActiveTokens(t *testing.T, s store.Store) {
 		{store.TokenFilter{UserID: "u1"}, both("new", "c2u1", "c1u1")},
 		{store.TokenFilter{Kind: store.KindRefresh}, [][]byte{refreshOf("new"), refreshOf("c2u1"), refreshOf("c1u2"), refreshOf("c1u1")}},
 		{store.TokenFilter{ClientID: "c1", UserID: "u1", Kind: store.KindAccess}, [][]byte{accessOf("new"), accessOf("c1u1")}},
-		{store.TokenFilter{GrantID: "g6"}, both("new")},
-		{store.TokenFilter{GrantID: "g5"}, nil}, // revoked
-		{store.TokenFilter{UserID: "u2", GrantID: "g1"}, nil},
+		{store.TokenFilter{GrantIDs: []string{"g6"}}, both("new")},
+		{store.TokenFilter{GrantIDs: []string{"g6", "g1", "g5"}}, both("new", "c1u1")}, // g5 is revoked
+		{store.TokenFilter{UserID: "u2", GrantIDs: []string{"g1"}}, nil},
 		{store.TokenFilter{ClientID: "nobody"}, nil},
 	}
 	sortHashes := cmpopts.SortSlices(func(a, b []byte) bool { return string(a) < string(b) })
@@ -1235,6 +1235,31 @@ func testListActiveTokens(t *testing.T, s store.Store) {
 		}
 		if d := cmp.Diff(c.want, got, sortHashes, cmpopts.EquateEmpty()); d != "" {
 			t.Errorf("ListActiveTokens(%+v) mismatch (-want +got):\n%s", c.filter, d)
+		}
+	}
+
+	// The same tokens' grants, most recently used first: g6 rotated at 8
+	// minutes, the client-credentials token (no grant ID here) at 4, g3 at 3…
+	grantCases := []struct {
+		filter store.TokenFilter
+		limit  int
+		want   []string
+		total  int
+	}{
+		{store.TokenFilter{}, 0, []string{"g6", "", "g3", "g2", "g1"}, 5},
+		{store.TokenFilter{}, 2, []string{"g6", ""}, 5},
+		{store.TokenFilter{ClientID: "c1"}, 1, []string{"g6"}, 3},
+		{store.TokenFilter{UserID: "u1", Kind: store.KindRefresh}, 10, []string{"g6", "g3", "g1"}, 3},
+		{store.TokenFilter{ClientID: "c1", GrantIDs: []string{"g1", "g3", "g5"}}, 0, []string{"g1"}, 1},
+		{store.TokenFilter{UserID: "nobody"}, 10, nil, 0},
+	}
+	for _, c := range grantCases {
+		ids, total, err := s.ActiveGrants(ctx, c.filter, now, c.limit)
+		if err != nil {
+			t.Fatalf("ActiveGrants(%+v, %d): %v", c.filter, c.limit, err)
+		}
+		if d := cmp.Diff(c.want, ids, cmpopts.EquateEmpty()); d != "" || total != c.total {
+			t.Errorf("ActiveGrants(%+v, %d) = %d in all, want %d; IDs (-want +got):\n%s", c.filter, c.limit, total, c.total, d)
 		}
 	}
 }
