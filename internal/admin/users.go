@@ -15,9 +15,9 @@ import (
 // ListUsers returns every user.
 func (s *Service) ListUsers(ctx context.Context) ([]store.User, error) { return s.store.ListUsers(ctx) }
 
-// maxUserPage bounds the page number SearchUsers accepts, so that the offset
+// MaxUserPage bounds the page number SearchUsers accepts, so that the offset
 // stays a sane number whatever a URL says.
-const maxUserPage = 100_000
+const MaxUserPage = 100_000
 
 // SearchUsers returns page (counted from 1) of the users whose username,
 // display name or email contains query (trimmed; empty matches everyone),
@@ -28,7 +28,7 @@ func (s *Service) SearchUsers(ctx context.Context, query string, page, size int)
 	if !validation.Clean(query) || utf8.RuneCountInString(query) > 254 { // an email's maximum
 		return nil, false, nil
 	}
-	page = min(max(page, 1), maxUserPage)
+	page = min(max(page, 1), MaxUserPage)
 	users, err := s.store.SearchUsers(ctx, store.UserSearch{Text: query, Offset: (page - 1) * size, Limit: size + 1})
 	if err != nil {
 		return nil, false, err

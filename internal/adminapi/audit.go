@@ -43,19 +43,12 @@ func parseAuditQuery(r *http.Request) (auditQuery, error) {
 	if aq.filter, err = admin.AuditFilterFromQuery(q); err != nil {
 		return aq, err
 	}
-	ceiling := MaxAuditPage
-	aq.limit = DefaultAuditPage
+	ceiling, def := MaxAuditPage, DefaultAuditPage
 	if aq.export {
-		ceiling, aq.limit = MaxAuditExport, MaxAuditExport
+		ceiling, def = MaxAuditExport, MaxAuditExport
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > ceiling {
-			return aq, badRequest("limit must be an integer from 1 to %d", ceiling)
-		}
-		aq.limit = n
-	}
-	return aq, nil
+	aq.limit, err = intParam(q, "limit", 1, ceiling, def)
+	return aq, err
 }
 
 // acceptsNDJSON reports whether Accept prefers NDJSON to JSON: NDJSON named

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
@@ -154,6 +155,20 @@ func integrationFailure(f *integration.Failure) *apiError {
 
 // readQuery reads a list route's query with admin.ReadQuery and refuses a
 // parameter the route does not take, as the API refuses an unknown field.
+// intParam reads the integer query parameter name, from lo to hi; absent or
+// empty, it is def.
+func intParam(q url.Values, name string, lo, hi, def int) (int, error) {
+	s := q.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("%s must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
 func readQuery(r *http.Request, takes ...string) (url.Values, error) {
 	q, err := admin.ReadQuery(r.URL.RawQuery)
 	if err != nil {

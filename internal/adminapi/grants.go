@@ -3,7 +3,6 @@ package adminapi
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -19,11 +18,9 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) 
 	if err != nil {
 		return err
 	}
-	limit := 0 // every grant
-	if s := q.Get("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > MaxGrantsPage {
-			return badRequest("limit must be an integer from 1 to %d", MaxGrantsPage)
-		}
+	limit, err := intParam(q, "limit", 1, MaxGrantsPage, 0) // 0: every grant
+	if err != nil {
+		return err
 	}
 	var f store.TokenFilter
 	if id := q.Get("client_id"); id != "" {

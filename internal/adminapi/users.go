@@ -3,7 +3,9 @@ package adminapi
 import (
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
@@ -46,10 +48,17 @@ func (p userPatch) change() (admin.UserChange, error) {
 
 // GET /rest/gatehouse/latest/users
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
-	if _, err := readQuery(r); err != nil {
+	q, err := readQuery(r, "q", "limit", "page")
+	if err != nil {
 		return err
 	}
-	users, err := a.admin.ListUsers(r.Context())
+	var users []store.User
+	next := ""
+	if len(q) == 0 {
+		users, err = a.admin.ListUsers(r.Context())
+	} else {
+		users, next, err = a.searchUsers(r, q)
+	}
 	if err != nil {
 		return err
 	}
@@ -59,8 +68,40 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ admin.Actor) e
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Users []admin.UserView `json:"users"`
-	}{out})
+		Next  string           `json:"next"`
+	}{out, next})
 	return nil
+}
+
+// DefaultUserLimit and MaxUserLimit are a user list page's default and
+// largest limit.
+const (
+	DefaultUserLimit = 100
+	MaxUserLimit     = 1000
+)
+
+// searchUsers answers ?q=&limit=&page=: one page of the users whose
+// username, display name or email contains q, in username order, and the
+// path and query of the next page ("" on the last).
+func (a *API) searchUsers(r *http.Request, q url.Values) ([]store.User, string, error) {
+	limit, err := intParam(q, "limit", 1, MaxUserLimit, DefaultUserLimit)
+	if err != nil {
+		return nil, "", err
+	}
+	page, err := intParam(q, "page", 1, admin.MaxUserPage, 1)
+	if err != nil {
+		return nil, "", err
+	}
+	users, more, err := a.admin.SearchUsers(r.Context(), q.Get("q"), page, limit)
+	if err != nil || !more {
+		return users, "", err
+	}
+	next := url.Values{}
+	for k, v := range q {
+		next[k] = v
+	}
+	next.Set("page", strconv.Itoa(page+1))
+	return users, PathGatehouse + "/users?" + next.Encode(), nil
 }
 
 // POST /rest/gatehouse/latest/users

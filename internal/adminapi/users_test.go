@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 func TestUsers(t *testing.T) {
@@ -178,5 +180,57 @@ func TestDisablingRevokesTokens(t *testing.T) {
 	r := f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=user.update&user=uma", nil)
 	if evs := r.list("events"); len(evs) == 0 || !strings.Contains(evs[len(evs)-1].(map[string]any)["detail"].(string), "every token revoked") {
 		t.Fatalf("the disable is not audited with its revocation: %s", r.raw)
+	}
+}
+
+// TestUserListPages: with q, limit or page the list comes a page at a time,
+// in username order, each page linking the next until the last.
+func TestUserListPages(t *testing.T) {
+	f := newFixture(t)
+	for _, name := range []string{"pia", "pete", "paul", "umberto"} {
+		f.createUser(name, "long-enough-password", store.LevelUser)
+	}
+	everyone := f.admin.do("GET", adminPathUser, nil)
+	want(t, everyone, http.StatusOK, "")
+	var all []string
+	for _, u := range everyone.list("users") {
+		all = append(all, u.(map[string]any)["username"].(string))
+	}
+	if len(all) != 7 || everyone.body["next"] != "" {
+		t.Fatalf("every user: %v, next %v", all, everyone.body["next"])
+	}
+	slices.Sort(all)
+
+	var paged []string
+	pages := 0
+	for next := adminPathUser + "?limit=2"; next != ""; pages++ {
+		if pages > 4 {
+			t.Fatalf("no last page after %v", paged)
+		}
+		r := f.admin.do("GET", next, nil)
+		want(t, r, http.StatusOK, "")
+		if n := len(r.list("users")); n == 0 || n > 2 {
+			t.Fatalf("%s: %d users", next, n)
+		}
+		for _, u := range r.list("users") {
+			paged = append(paged, u.(map[string]any)["username"].(string))
+		}
+		next, _ = r.body["next"].(string)
+	}
+	if !slices.Equal(paged, all) || pages != 4 {
+		t.Fatalf("%d pages of %v; want 4 of %v", pages, paged, all)
+	}
+
+	r := f.admin.do("GET", adminPathUser+"?q=UM", nil)
+	want(t, r, http.StatusOK, "")
+	var found []string
+	for _, u := range r.list("users") {
+		found = append(found, u.(map[string]any)["username"].(string))
+	}
+	if !slices.Equal(found, []string{"uma", "umberto"}) || r.body["next"] != "" {
+		t.Fatalf("q=UM: %v, next %v", found, r.body["next"])
+	}
+	for _, bad := range []string{"limit=0", "limit=1001", "page=0", "page=100001", "page=two", "sort=username"} {
+		want(t, f.admin.do("GET", adminPathUser+"?"+bad, nil), http.StatusBadRequest, "invalid_request")
 	}
 }
