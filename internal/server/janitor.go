@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -109,7 +110,39 @@ func (g *Gatehouse) PurgeOnce(ctx context.Context) bool {
 	if total > 0 {
 		g.Log.Info("janitor purged expired rows", "rows", total, "batches", batches, "took", time.Since(began).Round(time.Millisecond))
 	}
+	g.finishDeletions(ctx)
 	return true
+}
+
+// finishDeletions finishes the deletions of applications that were cut
+// short (a node stopped, or its database went away, between the batches
+// of a deletion): every application found deleting by this pass and the
+// one before, so that one under way is left to the request doing it, which
+// would anyway succeed if the janitor finished first. A cut-short
+// application lets no token be used and cannot be enabled, but kept its
+// name and the rest of its tokens until an administrator deleted it again.
+func (g *Gatehouse) finishDeletions(ctx context.Context) {
+	ids, err := g.Store.DeletingClients(ctx)
+	if err != nil {
+		g.Log.Warn("janitor: applications being deleted", "error", err)
+		return
+	}
+	g.deletingMu.Lock()
+	defer g.deletingMu.Unlock()
+	seen := g.deletingSeen
+	g.deletingSeen = make(map[string]bool, len(ids))
+	for _, id := range ids {
+		g.deletingSeen[id] = true
+		if !seen[id] || ctx.Err() != nil {
+			continue
+		}
+		switch err := g.Store.DeleteClient(ctx, id, nil); {
+		case err == nil:
+			g.Log.Info("janitor finished an application's deletion that was cut short", "client_id", id)
+		case !errors.Is(err, store.ErrNotFound): // not gone meanwhile
+			g.Log.Warn("janitor: finishing an application's deletion", "client_id", id, "error", err)
+		}
+	}
 }
 
 // nextPurgeLimit sizes the batch after one that asked for limit rows and

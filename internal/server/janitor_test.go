@@ -316,3 +316,65 @@ func TestNextPurgeLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestJanitorFinishesDeletionsCutShort: an application whose deletion was
+// cut short between its batches is deleted by the janitor's second pass
+// that finds it so (the first leaves it, as it would a deletion under way).
+func TestJanitorFinishesDeletionsCutShort(t *testing.T) {
+	clk := &testClock{t: time.Now()}
+	g := openNodes(t, 1, clk)[0]
+	ctx := context.Background()
+	c, _, err := g.Apps.Create(ctx, app.Registration{Name: "a", RedirectURIs: []string{"https://a.example.com/cb"}, Scopes: []string{"READ"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := clk.Now()
+	const tokens = store.BulkBatch + store.BulkBatch/4 // more than one batch
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < tokens; i += 16 {
+				h := fmt.Sprint("t", i)
+				tok := store.Token{Hash: []byte(h), Kind: store.KindAccess, GrantID: h, ClientID: c.ID, Scope: "READ", CreatedAt: now, GrantedAt: now, ExpiresAt: now.Add(time.Hour)}
+				if err := g.Store.IssueTokens(ctx, store.Issue{Access: tok}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	cut, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := g.Store.DeleteClient(store.WithBatchObserver(cut, func(int64) { cancel() }), c.ID, nil); err == nil {
+		t.Fatal("the deletion was not cut short")
+	}
+	left := 0
+	for i := range tokens {
+		if _, err := g.Store.TokenByHash(ctx, []byte(fmt.Sprint("t", i))); err == nil {
+			left++
+		}
+	}
+	if left == 0 {
+		t.Fatal("no token left by the deletion cut short")
+	}
+
+	if !g.PurgeOnce(ctx) {
+		t.Fatal("the only node did not get the janitor lease")
+	}
+	if _, err := g.Store.ClientByID(ctx, c.ID); err != nil {
+		t.Fatalf("the first pass finished a deletion it had not seen before: %v", err)
+	}
+	g.PurgeOnce(ctx)
+	if _, err := g.Store.ClientByID(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the second pass left the application: %v", err)
+	}
+	for i := range tokens {
+		if _, err := g.Store.TokenByHash(ctx, []byte(fmt.Sprint("t", i))); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("token %d outlived its application: %v", i, err)
+		}
+	}
+	if ids, err := g.Store.DeletingClients(ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("still deleting: %v, %v", ids, err)
+	}
+}

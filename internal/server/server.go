@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,10 @@ type Gatehouse struct {
 	nodeMetrics  nodeMetrics
 	// purgeBatch is the most rows of one janitor transaction (purgeBatch; tests shrink it).
 	purgeBatch int
+	// deletingSeen holds the applications a janitor pass found deleting,
+	// for the next pass (finishDeletions).
+	deletingMu   sync.Mutex
+	deletingSeen map[string]bool
 	hasher     *user.Hasher
 	hashWorker func() *exec.Cmd
 	// answerWithin is each request's deadline (Options.AnswerWithin).

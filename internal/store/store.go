@@ -118,6 +118,10 @@ type Clients interface {
 	// it (locked): its error refuses the deletion, which writes nothing, and
 	// is returned. allow must not call the store.
 	DeleteClient(ctx context.Context, id string, allow func(Client) error) error
+	// DeletingClients returns the IDs of the clients whose deletion began
+	// and has not finished: under way, or cut short (DeleteClient again
+	// finishes it).
+	DeletingClients(ctx context.Context) ([]string, error)
 	// SetClientLogo stores the client's logo (already validated, at most a few
 	// hundred KiB); nil data removes it. ErrNotFound for an unknown client.
 	SetClientLogo(ctx context.Context, id string, data []byte, contentType string) error

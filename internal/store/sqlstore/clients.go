@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -191,6 +193,9 @@ func (s *Store) UpdateClient(ctx context.Context, id string, change func(*store.
 //
 // A deletion cut short leaves the application disabled, deleting and with
 // some tokens; deleting it again runs the three steps again and finishes.
+// Two deletions at once (the janitor finishing one cut short, a second
+// request) both succeed: the one whose last step finds the row gone has
+// nothing left to do.
 func (s *Store) DeleteClient(ctx context.Context, id string, allow func(store.Client) error) error {
 	var refused error // allow's own error, returned as it is
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
@@ -223,8 +228,12 @@ func (s *Store) DeleteClient(ctx context.Context, id string, allow func(store.Cl
 	if err == nil {
 		err = s.inTx(store.WithoutEvent(ctx), func(ctx context.Context, tx querier) error {
 			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`+s.d.lockRow, id).Scan(&one); err != nil {
-				return notFound(err)
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`+s.d.lockRow, id).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // another deletion finished it
+			}
+			if err != nil {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM codes WHERE client_id = $1`, id); err != nil {
 				return err
@@ -248,6 +257,27 @@ func (s *Store) DeleteClient(ctx context.Context, id string, allow func(store.Cl
 		return fmt.Errorf("sqlstore: delete client: %w", err)
 	}
 	return nil
+}
+
+// DeletingClients implements store.Clients.
+func (s *Store) DeletingClients(ctx context.Context) ([]string, error) {
+	rows, err := s.rq.QueryContext(ctx, `SELECT id FROM clients WHERE deleting ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: deleting clients: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlstore: deleting clients: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: deleting clients: %w", err)
+	}
+	return ids, nil
 }
 
 // SetClientLogo implements store.Clients: one transaction checks the client

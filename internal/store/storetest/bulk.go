@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -133,8 +134,10 @@ func testDeleteClientInBatches(t *testing.T, raw store.Store) {
 }
 
 // testDeleteClientCutShort: a deletion cut short after its first batch
-// leaves an application that lets no token be used and cannot be enabled
-// again; deleting it again finishes the work.
+// leaves an application that lets no token be used, cannot be enabled
+// again and is listed as deleting; deleting it again finishes the work, also
+// when two try at once (the janitor and an administrator): neither fails
+// for the other having finished it.
 func testDeleteClientCutShort(t *testing.T, s store.Store) {
 	addClient(t, s, "big")
 	names := issueMany(t, s, bulkPairs, "big", "big", "u1")
@@ -162,12 +165,33 @@ func testDeleteClientCutShort(t *testing.T, s store.Store) {
 	if c := client(t, s, "big"); c.Enabled {
 		t.Error("an application whose deletion was cut short was enabled again")
 	}
-	if err := s.DeleteClient(ctx, "big", nil); err != nil {
-		t.Fatalf("DeleteClient again: %v", err)
+	addClient(t, s, "other")
+	if ids, err := s.DeletingClients(ctx); err != nil || !slices.Equal(ids, []string{"big"}) {
+		t.Fatalf("DeletingClients = %v, %v; want [big]", ids, err)
+	}
+	// Each of two at once finishes it, or finds it gone if the other
+	// finished before it began.
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Go(func() { errs[i] = s.DeleteClient(ctx, "big", nil) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && (!errors.Is(err, store.ErrNotFound) || errs[1-i] != nil) {
+			t.Errorf("DeleteClient again, two at once: %v", errs)
+			break
+		}
 	}
 	_, err = s.ClientByID(ctx, "big")
 	wantErr(t, "ClientByID after the second delete", err, store.ErrNotFound)
 	wantMissing(t, s, hashesOf(names)...)
+	if ids, err := s.DeletingClients(ctx); err != nil || len(ids) != 0 {
+		t.Fatalf("DeletingClients after the deletion finished = %v, %v; want none", ids, err)
+	}
+	if err := s.DeleteClient(ctx, "big", nil); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting a deleted application: %v, want ErrNotFound", err)
+	}
 }
 
 // testDisableInBatches: disabling a user with thousands of tokens refuses
