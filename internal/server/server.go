@@ -66,8 +66,8 @@ type Gatehouse struct {
 	// for the next pass (finishDeletions).
 	deletingMu   sync.Mutex
 	deletingSeen map[string]bool
-	hasher     *user.Hasher
-	hashWorker func() *exec.Cmd
+	hasher       *user.Hasher
+	hashWorker   func() *exec.Cmd
 	// answerWithin is each request's deadline (Options.AnswerWithin).
 	answerWithin time.Duration
 }
