@@ -153,8 +153,6 @@ func integrationFailure(f *integration.Failure) *apiError {
 	return &apiError{Status: http.StatusFailedDependency, Code: "provider_failure", Message: f.Error()}
 }
 
-// readQuery reads a list route's query with admin.ReadQuery and refuses a
-// parameter the route does not take, as the API refuses an unknown field.
 // intParam reads the integer query parameter name, from lo to hi; absent or
 // empty, it is def.
 func intParam(q url.Values, name string, lo, hi, def int) (int, error) {
@@ -169,6 +167,8 @@ func intParam(q url.Values, name string, lo, hi, def int) (int, error) {
 	return n, nil
 }
 
+// readQuery reads a list route's query with admin.ReadQuery and refuses a
+// parameter the route does not take, as the API refuses an unknown field.
 func readQuery(r *http.Request, takes ...string) (url.Values, error) {
 	q, err := admin.ReadQuery(r.URL.RawQuery)
 	if err != nil {

@@ -46,7 +46,8 @@ func (p userPatch) change() (admin.UserChange, error) {
 	return ch, nil
 }
 
-// GET /rest/gatehouse/latest/users
+// GET /rest/gatehouse/latest/users?q=&limit=&page= (without parameters,
+// every user at once)
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
 	q, err := readQuery(r, "q", "limit", "page")
 	if err != nil {
