@@ -494,9 +494,9 @@ func (s *Store) ListActiveTokens(ctx context.Context, filter store.TokenFilter, 
 // first limit IDs are kept and the rest counted.
 func (s *Store) ActiveGrants(ctx context.Context, filter store.TokenFilter, now time.Time, limit int) ([]string, int, error) {
 	var q strings.Builder
-	q.WriteString(`SELECT grant_id, MAX(created_at) AS last_used`)
+	q.WriteString(`SELECT grant_id`)
 	args := activeTokensWhere(&q, filter, now)
-	q.WriteString(` GROUP BY grant_id ORDER BY last_used DESC, grant_id DESC`)
+	q.WriteString(` GROUP BY grant_id ORDER BY MAX(created_at) DESC, grant_id DESC`)
 	rows, err := s.rq.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlstore: active grants: %w", err)
@@ -510,8 +510,7 @@ func (s *Store) ActiveGrants(ctx context.Context, filter store.TokenFilter, now 
 			continue
 		}
 		var id string
-		var lastUsed int64
-		if err := rows.Scan(&id, &lastUsed); err != nil {
+		if err := rows.Scan(&id); err != nil {
 			return nil, 0, fmt.Errorf("sqlstore: active grants: %w", err)
 		}
 		ids = append(ids, id)
