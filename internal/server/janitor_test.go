@@ -49,14 +49,21 @@ func openNodes(t *testing.T, n int, clk *testClock) []*Gatehouse {
 	return nodes
 }
 
+// createJanitorApp registers the application whose rows a janitor test purges.
+func createJanitorApp(t *testing.T, g *Gatehouse) store.Client {
+	t.Helper()
+	c, _, err := g.Apps.Create(context.Background(), app.Registration{Name: "a", RedirectURIs: []string{"https://a.example.com/cb"}, Scopes: []string{"READ"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestJanitorPurgesExpiredRows(t *testing.T) {
 	clk := &testClock{t: time.Now()}
 	g := openNodes(t, 1, clk)[0]
 	ctx := context.Background()
-	c, _, err := g.Apps.Create(ctx, app.Registration{Name: "a", RedirectURIs: []string{"https://a.example.com/cb"}, Scopes: []string{"READ"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := createJanitorApp(t, g)
 	now := clk.Now()
 	token := func(hash string, expires time.Time) store.Token {
 		return store.Token{Hash: []byte(hash), Kind: store.KindAccess, GrantID: hash, ClientID: c.ID, Scope: "READ", CreatedAt: now, GrantedAt: now, ExpiresAt: expires}
@@ -118,10 +125,7 @@ func TestJanitorPurgesInBatches(t *testing.T) {
 	var logs bytes.Buffer
 	g.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	ctx := context.Background()
-	c, _, err := g.Apps.Create(ctx, app.Registration{Name: "a", RedirectURIs: []string{"https://a.example.com/cb"}, Scopes: []string{"READ"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := createJanitorApp(t, g)
 	now := clk.Now()
 	issue := func(hash string, expires time.Time) {
 		t.Helper()
@@ -259,10 +263,7 @@ func TestJanitorPacesItsBatches(t *testing.T) {
 	clk := &testClock{t: time.Now()}
 	g := openNodes(t, 1, clk)[0]
 	ctx := context.Background()
-	c, _, err := g.Apps.Create(ctx, app.Registration{Name: "a", RedirectURIs: []string{"https://a.example.com/cb"}, Scopes: []string{"READ"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := createJanitorApp(t, g)
 	now := clk.Now()
 	const backlog = 3*purgeMinRows + 1
 	for i := range backlog {
@@ -324,10 +325,7 @@ func TestJanitorFinishesDeletionsCutShort(t *testing.T) {
 	clk := &testClock{t: time.Now()}
 	g := openNodes(t, 1, clk)[0]
 	ctx := context.Background()
-	c, _, err := g.Apps.Create(ctx, app.Registration{Name: "a", RedirectURIs: []string{"https://a.example.com/cb"}, Scopes: []string{"READ"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := createJanitorApp(t, g)
 	now := clk.Now()
 	const tokens = store.BulkBatch + store.BulkBatch/4 // more than one batch
 	var wg sync.WaitGroup
