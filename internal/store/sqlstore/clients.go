@@ -199,9 +199,14 @@ func (s *Store) UpdateClient(ctx context.Context, id string, change func(*store.
 func (s *Store) DeleteClient(ctx context.Context, id string, allow func(store.Client) error) error {
 	var refused error // allow's own error, returned as it is
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
-		// Locked first, so a write of its tokens racing the deletion
-		// (lockForTokens) lands before it, and goes with it, or after it,
-		// and finds it disabled, later gone.
+		// The table first, as UpdateClient and CreateClient take it: a
+		// deletion holding the row when an update holding the table asks
+		// for it deadlocks on PostgreSQL. Then the row, so a write of its
+		// tokens racing the deletion (lockForTokens) lands before it, and
+		// goes with it, or after it, and finds it disabled, later gone.
+		if err := s.lockClients(ctx, tx); err != nil {
+			return err
+		}
 		c, err := scanClient(tx.QueryRowContext(ctx, selectClient+` WHERE id = $1`+s.d.lockRow, id))
 		if err != nil {
 			return notFound(err)
@@ -227,6 +232,9 @@ func (s *Store) DeleteClient(ctx context.Context, id string, allow func(store.Cl
 	}
 	if err == nil {
 		err = s.inTx(store.WithoutEvent(ctx), func(ctx context.Context, tx querier) error {
+			if err := s.lockClients(ctx, tx); err != nil { // as in the first step
+				return err
+			}
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`+s.d.lockRow, id).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {

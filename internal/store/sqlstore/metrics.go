@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"database/sql"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,7 @@ import (
 type storeMetrics struct {
 	commitSeconds prometheus.Histogram
 	batchSize     prometheus.Histogram // group commit only
+	retries       atomic.Int64         // transactions run again (PostgreSQL)
 	collectors    []prometheus.Collector
 }
 
@@ -35,6 +37,12 @@ func newStoreMetrics(d Dialect, w, r *sql.DB, batched bool) *storeMetrics {
 		}),
 	}
 	m.collectors = append(m.collectors, m.commitSeconds)
+	if d.retryable != nil {
+		m.collectors = append(m.collectors, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_store_transaction_retries_total",
+			Help: "Write transactions PostgreSQL aborted as a deadlock's victim or for a serialization failure, and the store ran again.",
+		}, func() float64 { return float64(m.retries.Load()) }))
+	}
 	if batched {
 		m.collectors = append(m.collectors, m.batchSize)
 	}

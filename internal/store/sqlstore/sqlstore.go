@@ -514,6 +514,7 @@ func (s *Store) retried(ctx context.Context, attempt func() error) error {
 		if n == txAttempts || s.d.retryable == nil || !s.d.retryable(err) || ctx.Err() != nil {
 			return err
 		}
+		s.metrics.retries.Add(1)
 	}
 }
 
