@@ -127,6 +127,8 @@ type Janitor struct {
 	Interval         time.Duration `yaml:"interval"`
 	RevokedRetention time.Duration `yaml:"revoked_retention"`
 	RotatedRetention time.Duration `yaml:"rotated_retention"`
+	// AuditRetention keeps audit events this long; 0 keeps them forever.
+	AuditRetention time.Duration `yaml:"audit_retention"`
 }
 
 // Cache settings.
@@ -186,6 +188,9 @@ func Default() Config {
 		Integrations: Integrations{RequestTimeout: 30 * time.Second, PollInterval: 5 * time.Second, BackgroundRefresh: true},
 	}
 }
+
+// minAuditRetention is the shortest audit retention other than forever.
+const minAuditRetention = 24 * time.Hour
 
 // maxConfigFile bounds a configuration file: a few kilobytes in practice.
 const maxConfigFile = 1 << 20
@@ -459,6 +464,11 @@ func (c *Config) validate(serving bool) error {
 	}
 	if c.SignIn.HashConcurrency < 0 {
 		errs = append(errs, fmt.Errorf("sign_in.hash_concurrency must be 0 (one per CPU) or more, not %d", c.SignIn.HashConcurrency))
+	}
+	// An audit trail shorter than a day is more likely a typo (24 for 24h
+	// is refused by the parser, 24m is not) than a policy.
+	if r := c.Janitor.AuditRetention; r != 0 && r < minAuditRetention {
+		errs = append(errs, fmt.Errorf("janitor.audit_retention must be 0 (keep audit events forever) or at least %v, not %v", minAuditRetention, r))
 	}
 	if c.Janitor.RevokedRetention < 0 {
 		errs = append(errs, fmt.Errorf("janitor.revoked_retention must not be negative, not %v", c.Janitor.RevokedRetention))

@@ -388,6 +388,8 @@ func TestSecurityLimitsCannotBeTurnedOff(t *testing.T) {
 		"janitor.revoked_retention":        func(c *Config) { c.Janitor.RevokedRetention = -time.Hour },
 		"janitor.rotated_retention":        func(c *Config) { c.Janitor.RotatedRetention = -time.Hour },
 		"janitor.rotated_retention ":       func(c *Config) { c.Janitor.RotatedRetention = time.Hour }, // shorter than the access token's 2h
+		"janitor.audit_retention":          func(c *Config) { c.Janitor.AuditRetention = -time.Hour },
+		"janitor.audit_retention ":         func(c *Config) { c.Janitor.AuditRetention = 24 * time.Minute }, // a typo for 24h
 	}
 	for name, set := range cases {
 		c := Default()
@@ -400,8 +402,9 @@ func TestSecurityLimitsCannotBeTurnedOff(t *testing.T) {
 	c := Default()
 	c.Dev = true
 	c.SignIn.MaxFailuresPerAddress, c.Janitor.RevokedRetention, c.Janitor.RotatedRetention = 1_000_000, 0, 2*time.Hour
+	c.Janitor.AuditRetention = 24 * time.Hour
 	if err := c.ValidateServe(); err != nil {
-		t.Errorf("a high limit, no revoked retention and a rotated retention of the access token's lifetime: %v", err)
+		t.Errorf("a high limit, no revoked retention, a rotated retention of the access token's lifetime and a day of audit: %v", err)
 	}
 }
 

@@ -23,6 +23,7 @@ func TestBinaryRefusesUnworkableConfig(t *testing.T) {
 		{"sub-second access token", "lifetimes:\n  access_token: 500ms\n", "", "lifetimes.access_token must be at least 1s, not 500ms"},
 		{"sub-second code", "lifetimes:\n  code: 100ms\n", "", "lifetimes.code must be at least 1s"},
 		{"nanosecond janitor", "janitor:\n  interval: 1ns\n", "", "janitor.interval must be at least 1s, not 1ns"},
+		{"audit kept minutes", "janitor:\n  audit_retention: 24m\n", "", "janitor.audit_retention must be 0 (keep audit events forever) or at least 24h0m0s, not 24m0s"},
 		{"second document in the config file", "listen: 127.0.0.1:1\n---\nlifetimes:\n  access_token: 1h\n", "", "more than one YAML document"},
 		{"second document in the scope catalogue", "", "scopes:\n  - name: a\n    description: {en: A}\n---\nscopes:\n  - name: b\n    description: {en: B}\n", "more than one YAML document"},
 	}

@@ -75,6 +75,7 @@ func (g *Gatehouse) PurgeOnce(ctx context.Context) bool {
 	policy := store.PurgePolicy{
 		RevokedRetention: g.Config.Janitor.RevokedRetention,
 		RotatedRetention: g.Config.Janitor.RotatedRetention,
+		AuditRetention:   g.Config.Janitor.AuditRetention,
 	}
 	// The pass ends within its lease: one stalled on a lock would otherwise
 	// go on after the lease lapsed, while another node's pass queued behind

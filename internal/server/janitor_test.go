@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
@@ -90,6 +91,49 @@ func TestJanitorPurgesExpiredRows(t *testing.T) {
 	}
 	if _, err := g.Store.TokenByHash(ctx, []byte("long")); err != nil {
 		t.Fatalf("live token purged: %v", err)
+	}
+}
+
+// TestJanitorPurgesAuditEventsPastTheirRetention: audit events stay
+// forever by default; with janitor.audit_retention the janitor deletes
+// those older than it.
+func TestJanitorPurgesAuditEventsPastTheirRetention(t *testing.T) {
+	clk := &testClock{t: time.Now()}
+	g := openNodes(t, 1, clk)[0]
+	ctx := context.Background()
+	record := func(actor string) {
+		if err := g.Store.RecordAudit(ctx, store.AuditEvent{At: clk.Now(), Kind: audit.ClientCreate, Actor: actor}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	actors := func() []string {
+		events, err := g.Store.ListAudit(ctx, store.AuditFilter{Kind: audit.ClientCreate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range events {
+			got = append(got, e.Actor)
+		}
+		return got
+	}
+	record("older")
+	clk.Advance(30 * time.Hour)
+	record("newer")
+	clk.Advance(30 * time.Hour) // the first 60 hours old, the second 30
+	if !g.PurgeOnce(ctx) {
+		t.Fatal("the only node did not get the janitor lease")
+	}
+	if got := actors(); len(got) != 2 {
+		t.Fatalf("without an audit retention the janitor left %v of 2 events", got)
+	}
+	g.Config.Janitor.AuditRetention = 48 * time.Hour
+	clk.Advance(g.Config.Janitor.Interval * 2) // the lease has run out
+	if !g.PurgeOnce(ctx) {
+		t.Fatal("the only node did not get the janitor lease")
+	}
+	if got := actors(); len(got) != 1 || got[0] != "newer" {
+		t.Fatalf("events left: %v, want only the one 30 hours old", got)
 	}
 }
 

@@ -58,6 +58,9 @@ type PurgePolicy struct {
 	// RotatedRetention keeps rotated refresh tokens this long after rotation, so a
 	// replay inside that window is still detected and revokes the chain.
 	RotatedRetention time.Duration
+	// AuditRetention, when > 0, keeps audit events this long; 0 keeps them
+	// forever.
+	AuditRetention time.Duration
 }
 
 // Users is the built-in user directory.

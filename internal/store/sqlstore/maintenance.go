@@ -53,10 +53,11 @@ func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, l
 	// used code RevokedRetention past its expiry, and a rotated refresh
 	// token RotatedRetention past its rotation whatever its own (idle)
 	// expiry, which the expiry rule therefore leaves alone.
-	deletes := []struct {
+	type purgeDelete struct {
 		query string
 		arg   int64
-	}{
+	}
+	deletes := []purgeDelete{
 		{`DELETE FROM codes WHERE hash IN (SELECT hash FROM codes WHERE expires_at <> 0 AND expires_at < $1 LIMIT $2)`, revoked},
 		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires_at <> 0 AND expires_at < $1 AND NOT (kind = 'refresh' AND rotated_at <> 0) LIMIT $2)`, revoked},
 		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE revoked_at <> 0 AND revoked_at < $1 LIMIT $2)`, revoked},
@@ -66,6 +67,9 @@ func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, l
 		// Left by nodes of the release before 00011 (see that migration).
 		{`DELETE FROM pending_consents WHERE id_hash IN (SELECT id_hash FROM pending_consents WHERE expires_at < $1 LIMIT $2)`, nowMS},
 		{`DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE window_start + window_ms <= $1 LIMIT $2)`, nowMS},
+	}
+	if p.AuditRetention > 0 { // by audit_events_at
+		deletes = append(deletes, purgeDelete{`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)`, ms(now.Add(-p.AuditRetention))})
 	}
 	var total int64
 	err := s.inTxAlone(ctx, func(ctx context.Context, tx querier) error {

@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Purge", testPurge},
 		{"PurgeKeepsWhatDetectsAReplay", testPurgeKeepsWhatDetectsAReplay},
 		{"PurgeBatches", testPurgeBatches},
+		{"PurgeAuditRetention", testPurgeAuditRetention},
 		{"Audit", testAudit},
 		{"PendingEvent", testPendingEvent},
 		{"AuditPaging", testAuditPaging},
