@@ -48,15 +48,22 @@ func capped(issue store.Issue) bool {
 // to commit and then revokes what it stored, or this transaction waits for
 // the disabling and then sees it. joinsGrant is set where the pair joins
 // an existing grant, which a revocation may be racing.
+//
+// Joining a grant (a rotation) takes the refresh cap's lock too, even with
+// the cap off: finding a replay, it revokes the grant, and revokeGrant
+// takes the cap's lock, which comes before the grant's. Taken only then, it
+// deadlocked with a RevokeGrant of the grant that held the cap's lock and
+// waited for the grant's (TestPostgresReplayedRotationRacingARevocation).
 func (s *Store) guardIssue(ctx context.Context, tx querier, issue store.Issue, joinsGrant bool) error {
 	if issue.Access.ClientID == "" {
 		return nil // stores nothing: a replay's redemption, which only revokes (revokeGrant locks)
 	}
-	grantID := ""
+	grantID, capLock := "", capped(issue)
 	if joinsGrant {
 		grantID = issue.Access.GrantID
+		capLock = issue.Access.UserID != ""
 	}
-	disabled, err := s.lockForTokens(ctx, tx, issue.Access.UserID, issue.Access.ClientID, capped(issue), grantID)
+	disabled, err := s.lockForTokens(ctx, tx, issue.Access.UserID, issue.Access.ClientID, capLock, grantID)
 	if err == nil && disabled {
 		err = store.ErrNotFound
 	}

@@ -1,0 +1,136 @@
+package sqlstore
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// The tests here race two writers of the store on PostgreSQL in the one
+// order that would deadlock them: one is held in the middle of its
+// transaction, the other starts and is seen waiting for a lock
+// (pg_stat_activity), then the first goes on. Both must finish as they
+// would one after the other, and no transaction may have run again
+// (Store.retried counts the deadlock's victims).
+
+// waitForLockWaits returns once n sessions of s's database wait for a lock
+// in a statement containing each of the fragments (one each, in any order,
+// a fragment counted once per waiting session), failing t after 10 seconds.
+func waitForLockWaits(t *testing.T, s *Store, fragments ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		missing := 0
+		for _, f := range fragments {
+			var waiting int
+			if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
+				AND strpos(query, $1) > 0`, f).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+			if waiting == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return
+		}
+	}
+	t.Fatalf("no session waited for a lock in a statement with each of %q within 10 s", fragments)
+}
+
+// retriesSince fails t when a transaction of s ran again since before.
+func retriesSince(t *testing.T, s *Store, before int64, what string) {
+	t.Helper()
+	if n := s.metrics.retries.Load() - before; n != 0 {
+		t.Fatalf("%d transactions run again: %s deadlocked", n, what)
+	}
+}
+
+// lockTestToken is a token of grant g1 of user u1 and application c1.
+func lockTestToken(name string, kind store.TokenKind, created time.Time) store.Token {
+	return store.Token{
+		Hash: []byte(name + "/" + string(kind)), Kind: kind, GrantID: "g1", ClientID: "c1", UserID: "u1",
+		Scope: "read", GrantedAt: benchNow, CreatedAt: created, ExpiresAt: created.Add(time.Hour),
+	}
+}
+
+// lockTestPair is an access and refresh token of grant g1, uncapped.
+func lockTestPair(name string, created time.Time) store.Issue {
+	access := lockTestToken(name, store.KindAccess, created)
+	refresh := lockTestToken(name, store.KindRefresh, created)
+	refresh.AccessHash = access.Hash
+	return store.Issue{Access: access, Refresh: &refresh}
+}
+
+// TestPostgresReplayedRotationRacingARevocation: a refresh token replayed
+// past its grace, while the grant is being revoked, with the refresh cap
+// off. The rotation took the grant's lock and, finding the replay, asked
+// for the cap's lock to revoke the grant; the revocation held the cap's and
+// waited for the grant's, so PostgreSQL aborted one as a deadlock's victim.
+// The rotation is held after its locks by a third transaction that is
+// spending the token's last grace reuse.
+func TestPostgresReplayedRotationRacingARevocation(t *testing.T) {
+	s := openPostgres(t)
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "u1", CreatedAt: benchNow}); err != nil {
+		t.Fatal(err)
+	}
+	grace := store.ReuseGrace{Window: time.Hour, Max: 1}
+	first, second, replay := lockTestPair("first", benchNow), lockTestPair("second", benchNow.Add(time.Minute)), lockTestPair("replay", benchNow.Add(2*time.Minute))
+	if err := s.IssueTokens(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RotateRefreshToken(ctx, first.Refresh.Hash, benchNow.Add(time.Minute), grace, second); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another request spends the first token's one grace reuse and holds
+	// its row until the rotation waits for it, with its locks taken.
+	spender, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spender.Rollback()
+	if _, err := spender.ExecContext(ctx, `UPDATE tokens SET grace_reuses = 1 WHERE hash = $1`, first.Refresh.Hash); err != nil {
+		t.Fatal(err)
+	}
+	retriesBefore := s.metrics.retries.Load()
+	var wg sync.WaitGroup
+	var rotateErr, revokeErr error
+	wg.Go(func() {
+		rotateErr = s.RotateRefreshToken(ctx, first.Refresh.Hash, benchNow.Add(2*time.Minute), grace, replay)
+	})
+	waitForLockWaits(t, s, "grace_reuses")
+	wg.Go(func() { _, revokeErr = s.RevokeGrant(ctx, "g1", benchNow.Add(2*time.Minute)) })
+	waitForLockWaits(t, s, "grace_reuses", "FROM clients")
+	if err := spender.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	if !errors.Is(rotateErr, store.ErrTokenReused) {
+		t.Errorf("the replayed rotation = %v, want ErrTokenReused (its grace spent)", rotateErr)
+	}
+	if revokeErr != nil {
+		t.Errorf("RevokeGrant: %v", revokeErr)
+	}
+	for _, h := range [][]byte{first.Access.Hash, first.Refresh.Hash, second.Access.Hash, second.Refresh.Hash} {
+		tok, err := s.TokenByHash(ctx, h)
+		if err != nil {
+			t.Fatalf("TokenByHash(%s): %v", h, err)
+		}
+		if tok.Active(benchNow.Add(2 * time.Minute)) {
+			t.Errorf("token %s of the revoked grant is active", h)
+		}
+	}
+	if _, err := s.TokenByHash(ctx, replay.Access.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the replay's access token was stored (%v)", err)
+	}
+	retriesSince(t, s, retriesBefore, "the replayed rotation and the revocation")
+}
