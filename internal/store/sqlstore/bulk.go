@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,7 +133,7 @@ func (s *Store) finishDisabling(ctx context.Context, id string, revokedAt time.T
 	if at == 0 { // 0 means "not revoked"
 		at = ms(time.Now())
 	}
-	hashes, err := s.unrevokedTokens(ctx, id)
+	hashes, clients, err := s.unrevokedTokens(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,8 @@ func (s *Store) finishDisabling(ctx context.Context, id string, revokedAt time.T
 	ctx = store.WithoutEvent(ctx) // the change's event goes with the change, not with its batches
 	for len(hashes) > 0 {
 		batch := hashes[:min(len(hashes), store.BulkBatch)]
-		hashes = hashes[len(batch):]
+		batchClients := clients[:len(batch)]
+		hashes, clients = hashes[len(batch):], clients[len(batch):]
 		args := make([]any, 0, 1+store.BulkBatch)
 		args = append(args, at)
 		for i := range store.BulkBatch {
@@ -156,6 +158,9 @@ func (s *Store) finishDisabling(ctx context.Context, id string, revokedAt time.T
 			// locks it before theirs (pgLockTokens).
 			if err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = $1`+s.d.lockRow, id).Scan(&stillDisabled); err != nil || !stillDisabled {
 				return notFound(err)
+			}
+			if err := s.lockClientsForRevoke(ctx, tx, batchClients); err != nil {
+				return err
 			}
 			res, err := tx.ExecContext(ctx, revokeUserBatch, args...)
 			if err != nil {
@@ -177,20 +182,47 @@ func (s *Store) finishDisabling(ctx context.Context, id string, revokedAt time.T
 	return nil
 }
 
-// unrevokedTokens lists the hashes of the user's unrevoked tokens.
-func (s *Store) unrevokedTokens(ctx context.Context, userID string) ([][]byte, error) {
-	rows, err := s.rq.QueryContext(ctx, `SELECT hash FROM tokens WHERE user_id = $1 AND revoked_at = 0`, userID)
+// unrevokedTokens lists the hashes of the user's unrevoked tokens, and the
+// application of each.
+func (s *Store) unrevokedTokens(ctx context.Context, userID string) (hashes [][]byte, clients []string, err error) {
+	rows, err := s.rq.QueryContext(ctx, `SELECT hash, client_id FROM tokens WHERE user_id = $1 AND revoked_at = 0`, userID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
-	var hashes [][]byte
 	for rows.Next() {
 		var h []byte
-		if err := rows.Scan(&h); err != nil {
-			return nil, err
+		var c string
+		if err := rows.Scan(&h, &c); err != nil {
+			return nil, nil, err
 		}
-		hashes = append(hashes, h)
+		hashes, clients = append(hashes, h), append(clients, c)
 	}
-	return hashes, rows.Err()
+	return hashes, clients, rows.Err()
+}
+
+// lockClientsForRevoke takes, where the dialect locks (PostgreSQL), the
+// rows of the applications ids FOR KEY SHARE, one by one in the order of
+// their IDs, for a transaction that holds a user's row and is about to
+// revoke that user's tokens of several applications with one statement.
+// An application's deletion holds its row (FOR UPDATE) while it deletes
+// its tokens, many at once too: without this, the two statements locked
+// the tokens they shared in different orders and deadlocked (conformance
+// DisableRacesDeleteClient, TestPostgresDisablingWaitsForADeletionBatch).
+// User, then applications, then tokens is lockForTokens' order; nothing
+// locks two applications' rows otherwise. An application gone is skipped:
+// so are its tokens.
+func (s *Store) lockClientsForRevoke(ctx context.Context, tx querier, ids []string) error {
+	if s.d.lockTokens == nil {
+		return nil
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	for _, id := range ids {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1 FOR KEY SHARE`, id).Scan(&one)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	return nil
 }

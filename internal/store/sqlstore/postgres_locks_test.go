@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -16,29 +17,42 @@ import (
 // would one after the other, and no transaction may have run again
 // (Store.retried counts the deadlock's victims).
 
-// waitForLockWaits returns once n sessions of s's database wait for a lock
-// in a statement containing each of the fragments (one each, in any order,
-// a fragment counted once per waiting session), failing t after 10 seconds.
+// waitForLockWaits returns once, for each of fragments, a session of s's
+// database waits for a lock in a statement containing it, failing t after
+// 10 seconds.
 func waitForLockWaits(t *testing.T, s *Store, fragments ...string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		missing := 0
+	waitUntil(t, fmt.Sprintf("a session waiting for a lock in a statement with each of %q", fragments), func() bool {
 		for _, f := range fragments {
-			var waiting int
-			if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
-				WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
-				AND strpos(query, $1) > 0`, f).Scan(&waiting); err != nil {
-				t.Fatal(err)
-			}
-			if waiting == 0 {
-				missing++
+			if !lockWaiting(t, s, f) {
+				return false
 			}
 		}
-		if missing == 0 {
-			return
+		return true
+	})
+}
+
+// lockWaiting reports whether a session of s's database waits for a lock
+// in a statement containing fragment.
+func lockWaiting(t *testing.T, s *Store, fragment string) bool {
+	t.Helper()
+	var waiting int
+	if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
+		AND strpos(query, $1) > 0`, fragment).Scan(&waiting); err != nil {
+		t.Fatal(err)
+	}
+	return waiting > 0
+}
+
+// waitUntil polls cond until it holds, failing t after 10 seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
 		}
 	}
-	t.Fatalf("no session waited for a lock in a statement with each of %q within 10 s", fragments)
 }
 
 // retriesSince fails t when a transaction of s ran again since before.
@@ -133,4 +147,73 @@ func TestPostgresReplayedRotationRacingARevocation(t *testing.T) {
 		t.Errorf("the replay's access token was stored (%v)", err)
 	}
 	retriesSince(t, s, retriesBefore, "the replayed rotation and the revocation")
+}
+
+// TestPostgresDisablingWaitsForADeletionBatch: a disabled user's tokens
+// are revoked in batches (finishDisabling), each one UPDATE of many rows;
+// a deleted application's go in batches too (deleteClientTokens), each one
+// DELETE of many rows that holds the application's row. Where the two
+// shared tokens they locked them in different orders and deadlocked
+// (conformance DisableRacesDeleteClient: one run in four, found in the
+// server's log). The disabling's batch now takes the rows of its tokens'
+// applications first, so it waits for a deletion holding one, before it
+// holds any token: here for the deletion's first step, held by its allow
+// callback, which holds the row as each batch does.
+func TestPostgresDisablingWaitsForADeletionBatch(t *testing.T) {
+	s := openPostgres(t)
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "u1", CreatedAt: benchNow}); err != nil {
+		t.Fatal(err)
+	}
+	var hashes [][]byte
+	for i := range 4 {
+		issue := lockTestPair(fmt.Sprint("pair", i), benchNow)
+		issue.Access.GrantID, issue.Refresh.GrantID = fmt.Sprint("g", i), fmt.Sprint("g", i)
+		if err := s.IssueTokens(ctx, issue); err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, issue.Access.Hash, issue.Refresh.Hash)
+	}
+	retriesBefore := s.metrics.retries.Load()
+	disabled := make(chan error, 1)
+	err := s.DeleteClient(ctx, "c1", func(store.Client) error {
+		go func() {
+			_, err := s.UpdateUser(ctx, "u1", func(u *store.User) error { u.Disabled, u.UpdatedAt = true, benchNow.Add(time.Minute); return nil })
+			disabled <- err
+		}()
+		waitUntil(t, "the disabling to finish or wait", func() bool {
+			select {
+			case err := <-disabled:
+				disabled <- err
+				return true
+			default:
+				return lockWaiting(t, s, "FOR KEY SHARE")
+			}
+		})
+		select {
+		case <-disabled:
+			t.Error("the disabling revoked the tokens of an application whose deletion held its row: a deletion's batch and it lock those tokens in their own orders")
+			disabled <- nil
+		default:
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("DeleteClient: %v", err)
+	}
+	if err := <-disabled; err != nil {
+		t.Fatalf("disabling the user: %v", err)
+	}
+	for _, h := range hashes {
+		if _, err := s.TokenByHash(ctx, h); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("token %s of the deleted application: %v, want ErrNotFound", h, err)
+		}
+	}
+	if u, err := s.UserByID(ctx, "u1"); err != nil || !u.Disabled {
+		t.Errorf("UserByID = %+v, %v; want disabled", u, err)
+	}
+	retriesSince(t, s, retriesBefore, "the disabling and the deletion")
 }

@@ -199,7 +199,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, change func(*store.Us
 		}
 		if before.Disabled && !u.Disabled {
 			// Normally none is left (finishDisabling ran first); a
-			// disabling that committed after it left them all.
+			// disabling that committed after it left them all. Their
+			// applications' rows first, as finishDisabling locks them.
+			if err := s.lockClientsOfUnrevoked(ctx, tx, u.ID); err != nil {
+				return err
+			}
 			_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at = 0`, u.ID, ms(disabledAt(before)))
 			return err
 		}
@@ -219,6 +223,36 @@ func (s *Store) UpdateUser(ctx context.Context, id string, change func(*store.Us
 		}
 	}
 	return u, nil
+}
+
+// lockClientsOfUnrevoked takes, where the dialect locks, the rows of the
+// applications of the user's unrevoked tokens (lockClientsForRevoke), in a
+// transaction that holds the user's row, so no token of theirs is stored
+// meanwhile.
+func (s *Store) lockClientsOfUnrevoked(ctx context.Context, tx querier, userID string) error {
+	if s.d.lockTokens == nil {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT client_id FROM tokens WHERE user_id = $1 AND revoked_at = 0`, userID)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return s.lockClientsForRevoke(ctx, tx, ids)
 }
 
 // disabledAt is the revocation time of a disabled user's tokens: when the
