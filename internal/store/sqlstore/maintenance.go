@@ -57,19 +57,27 @@ func (s *Store) Purge(ctx context.Context, now time.Time, p store.PurgePolicy, l
 		query string
 		arg   int64
 	}
+	// On PostgreSQL each query skips the rows another transaction holds
+	// (SKIP LOCKED), which the next pass deletes: so the purge never waits
+	// for a row while it holds those its earlier queries deleted, which a
+	// writer of several rows may be waiting for. A grant's expired token
+	// deleted by one query and its rotated refresh token by a later one
+	// deadlocked with a revocation of the grant that held the rotated one
+	// and waited for the expired one (TestPostgresPurgeRacingARevocation).
+	skip := s.d.skipLocked
 	deletes := []purgeDelete{
-		{`DELETE FROM codes WHERE hash IN (SELECT hash FROM codes WHERE expires_at <> 0 AND expires_at < $1 LIMIT $2)`, revoked},
-		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires_at <> 0 AND expires_at < $1 AND NOT (kind = 'refresh' AND rotated_at <> 0) LIMIT $2)`, revoked},
-		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE revoked_at <> 0 AND revoked_at < $1 LIMIT $2)`, revoked},
-		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE rotated_at <> 0 AND rotated_at < $1 AND kind = 'refresh' LIMIT $2)`, rotated},
-		{`DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE expiry < $1 LIMIT $2)`, nowMS},
-		{`DELETE FROM decided_consents WHERE id_hash IN (SELECT id_hash FROM decided_consents WHERE expires_at < $1 LIMIT $2)`, nowMS},
+		{`DELETE FROM codes WHERE hash IN (SELECT hash FROM codes WHERE expires_at <> 0 AND expires_at < $1 LIMIT $2` + skip + `)`, revoked},
+		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires_at <> 0 AND expires_at < $1 AND NOT (kind = 'refresh' AND rotated_at <> 0) LIMIT $2` + skip + `)`, revoked},
+		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE revoked_at <> 0 AND revoked_at < $1 LIMIT $2` + skip + `)`, revoked},
+		{`DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE rotated_at <> 0 AND rotated_at < $1 AND kind = 'refresh' LIMIT $2` + skip + `)`, rotated},
+		{`DELETE FROM sessions WHERE token IN (SELECT token FROM sessions WHERE expiry < $1 LIMIT $2` + skip + `)`, nowMS},
+		{`DELETE FROM decided_consents WHERE id_hash IN (SELECT id_hash FROM decided_consents WHERE expires_at < $1 LIMIT $2` + skip + `)`, nowMS},
 		// Left by nodes of the release before 00011 (see that migration).
-		{`DELETE FROM pending_consents WHERE id_hash IN (SELECT id_hash FROM pending_consents WHERE expires_at < $1 LIMIT $2)`, nowMS},
-		{`DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE window_start + window_ms <= $1 LIMIT $2)`, nowMS},
+		{`DELETE FROM pending_consents WHERE id_hash IN (SELECT id_hash FROM pending_consents WHERE expires_at < $1 LIMIT $2` + skip + `)`, nowMS},
+		{`DELETE FROM throttle WHERE key IN (SELECT key FROM throttle WHERE window_start + window_ms <= $1 LIMIT $2` + skip + `)`, nowMS},
 	}
 	if p.AuditRetention > 0 { // by audit_events_at
-		deletes = append(deletes, purgeDelete{`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)`, ms(now.Add(-p.AuditRetention))})
+		deletes = append(deletes, purgeDelete{`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < $1 LIMIT $2` + skip + `)`, ms(now.Add(-p.AuditRetention))})
 	}
 	var total int64
 	err := s.inTxAlone(ctx, func(ctx context.Context, tx querier) error {

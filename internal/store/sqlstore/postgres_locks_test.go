@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -216,4 +217,96 @@ func TestPostgresDisablingWaitsForADeletionBatch(t *testing.T) {
 		t.Errorf("UserByID = %+v, %v; want disabled", u, err)
 	}
 	retriesSince(t, s, retriesBefore, "the disabling and the deletion")
+}
+
+// TestPostgresPurgeRacingARevocation: the janitor's purge deletes, in one
+// transaction, a grant's long-expired access token with one query and its
+// long-rotated refresh token with a later one; RevokeGrant revokes every
+// unrevoked token of the grant with one UPDATE, the rotated one first (it
+// was stored first). A purge that waited between its queries (here for a
+// revoked token of another grant, held by a third transaction) while the
+// revocation held the rotated token and waited for the expired one
+// deadlocked with it. The purge now skips the rows others hold, and
+// waits for none.
+func TestPostgresPurgeRacingARevocation(t *testing.T) {
+	s := openPostgres(t)
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "u1", CreatedAt: benchNow}); err != nil {
+		t.Fatal(err)
+	}
+	rotated := lockTestToken("rotated", store.KindRefresh, benchNow)
+	rotated.RotatedAt = benchNow.Add(time.Minute)
+	expired := lockTestToken("expired", store.KindAccess, benchNow.Add(time.Minute))
+	held := lockTestToken("held", store.KindAccess, benchNow)
+	held.GrantID, held.RevokedAt = "g2", benchNow.Add(time.Minute)
+	now := benchNow.Add(48 * time.Hour) // every other token is past its retention
+	held.ExpiresAt = now.Add(time.Hour) // so only the query of revoked tokens takes it
+	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
+		for _, tok := range []store.Token{rotated, expired, held} { // in this order in the heap
+			if err := s.insertToken(ctx, tx, tok, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := store.PurgePolicy{RevokedRetention: time.Hour, RotatedRetention: time.Hour}
+
+	other, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	if _, err := other.ExecContext(ctx, `SELECT 1 FROM tokens WHERE hash = $1 FOR UPDATE`, held.Hash); err != nil {
+		t.Fatal(err)
+	}
+	retriesBefore := s.metrics.retries.Load()
+	var purgeErr, revokeErr error
+	purged, revoked := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(purged)
+		_, purgeErr = s.Purge(ctx, now, policy, 100)
+	}()
+	waitUntil(t, "the purge to finish or wait for the held token", func() bool {
+		return closed(purged) || lockWaiting(t, s, "revoked_at <> 0 AND revoked_at < $1")
+	})
+	go func() {
+		defer close(revoked)
+		_, revokeErr = s.RevokeGrant(ctx, "g1", now)
+	}()
+	waitUntil(t, "the revocation to finish or wait", func() bool {
+		return closed(revoked) || lockWaiting(t, s, "WHERE grant_id = $1 AND revoked_at = 0")
+	})
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	<-purged
+	<-revoked
+	if purgeErr != nil {
+		t.Errorf("Purge: %v", purgeErr)
+	}
+	if revokeErr != nil {
+		t.Errorf("RevokeGrant: %v", revokeErr)
+	}
+	for _, tok := range []store.Token{rotated, expired} {
+		if got, err := s.TokenByHash(ctx, tok.Hash); err == nil && got.Active(now) {
+			t.Errorf("token %s of the revoked grant is active", tok.Hash)
+		}
+	}
+	retriesSince(t, s, retriesBefore, "the purge and the revocation")
+}
+
+// closed reports whether c is closed, without waiting.
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
