@@ -289,11 +289,14 @@ func (s *Store) DeletingClients(ctx context.Context) ([]string, error) {
 }
 
 // SetClientLogo implements store.Clients: one transaction checks the client
-// and then upserts or deletes its logo.
+// and then upserts or deletes its logo. An application being deleted is
+// gone, as for UpdateClient; one whose deletion commits between the check
+// and the insert (PostgreSQL) fails the foreign key, which is ErrNotFound
+// too.
 func (s *Store) SetClientLogo(ctx context.Context, id string, data []byte, contentType string) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
 		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1`, id).Scan(&one); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE id = $1 AND NOT deleting`, id).Scan(&one); err != nil {
 			return notFound(err)
 		}
 		if len(data) == 0 {
@@ -303,7 +306,7 @@ func (s *Store) SetClientLogo(ctx context.Context, id string, data []byte, conte
 		_, err := tx.ExecContext(ctx, `INSERT INTO client_logos (client_id, content_type, data) VALUES ($1, $2, $3)
 			ON CONFLICT (client_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data`,
 			id, contentType, data)
-		return err
+		return s.conflict(err)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: set client logo: %w", err)

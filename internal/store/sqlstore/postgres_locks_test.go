@@ -301,6 +301,41 @@ func TestPostgresPurgeRacingARevocation(t *testing.T) {
 	retriesSince(t, s, retriesBefore, "the purge and the revocation")
 }
 
+// TestPostgresDeleteClientRacingAnUpdate: an application's deletion that
+// holds its row while an update of it waits must not deadlock with that
+// update. UpdateClient locks the clients table before the row; a deletion
+// that locked the row first and the table only with its own UPDATE was
+// aborted by PostgreSQL as a deadlock's victim (and run again a second
+// late). Both now take the table first, so the update just waits.
+func TestPostgresDeleteClientRacingAnUpdate(t *testing.T) {
+	s := openPostgres(t)
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
+		t.Fatal(err)
+	}
+	retriesBefore := s.metrics.retries.Load()
+	updated := make(chan error, 1)
+	err := s.DeleteClient(ctx, "c1", func(store.Client) error {
+		// The deletion holds what it has locked; the update starts now
+		// and must be waiting on it before the deletion goes on.
+		go func() {
+			_, err := s.UpdateClient(ctx, "c1", func(c *store.Client) error { c.Description = "changed"; return nil })
+			updated <- err
+		}()
+		waitForLockWaits(t, s, "clients")
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("DeleteClient: %v", err)
+	}
+	if err := <-updated; !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateClient racing the deletion = %v, want ErrNotFound (it waited, then found it deleted)", err)
+	}
+	if n := s.metrics.retries.Load() - retriesBefore; n != 0 {
+		t.Fatalf("%d transactions run again: the deletion and the update deadlocked", n)
+	}
+}
+
 // closed reports whether c is closed, without waiting.
 func closed(c <-chan struct{}) bool {
 	select {
@@ -308,5 +343,35 @@ func closed(c <-chan struct{}) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// TestPostgresLogoRacingTheDeletionsLastStep: a logo stored while the
+// application's row is being deleted finds it gone (ErrNotFound, a 404),
+// not the foreign key's raw error (a 500). The deletion's last step is
+// stood in for by a transaction that deletes the row and commits once the
+// logo's insert waits for it.
+func TestPostgresLogoRacingTheDeletionsLastStep(t *testing.T) {
+	s := openPostgres(t)
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
+		t.Fatal(err)
+	}
+	deletion, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deletion.Rollback()
+	if _, err := deletion.ExecContext(ctx, `DELETE FROM clients WHERE id = $1`, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	stored := make(chan error, 1)
+	go func() { stored <- s.SetClientLogo(ctx, "c1", []byte("\x89PNG"), "image/png") }()
+	waitForLockWaits(t, s, "client_logos")
+	if err := deletion.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stored; !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetClientLogo racing the deletion = %v, want ErrNotFound", err)
 	}
 }

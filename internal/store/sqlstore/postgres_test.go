@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -343,56 +342,4 @@ func TestPostgresRetriesADeadlockVictim(t *testing.T) {
 	if n := gatherHistograms(t, reg)["gatehouse_store_transaction_retries_total"].sum; n != 1 {
 		t.Fatalf("gatehouse_store_transaction_retries_total = %v, want 1", n)
 	}
-}
-
-// TestPostgresDeleteClientRacingAnUpdate: an application's deletion that
-// holds its row while an update of it waits must not deadlock with that
-// update. UpdateClient locks the clients table before the row; a deletion
-// that locked the row first and the table only with its own UPDATE was
-// aborted by PostgreSQL as a deadlock's victim (and run again a second
-// late). Both now take the table first, so the update just waits.
-func TestPostgresDeleteClientRacingAnUpdate(t *testing.T) {
-	s := openPostgres(t)
-	ctx := t.Context()
-	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
-		t.Fatal(err)
-	}
-	retriesBefore := s.metrics.retries.Load()
-	updated := make(chan error, 1)
-	err := s.DeleteClient(ctx, "c1", func(store.Client) error {
-		// The deletion holds what it has locked; the update starts now
-		// and must be waiting on it before the deletion goes on.
-		go func() {
-			_, err := s.UpdateClient(ctx, "c1", func(c *store.Client) error { c.Description = "changed"; return nil })
-			updated <- err
-		}()
-		waitForALockWait(t, s)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("DeleteClient: %v", err)
-	}
-	if err := <-updated; !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("UpdateClient racing the deletion = %v, want ErrNotFound (it waited, then found it deleted)", err)
-	}
-	if n := s.metrics.retries.Load() - retriesBefore; n != 0 {
-		t.Fatalf("%d transactions run again: the deletion and the update deadlocked", n)
-	}
-}
-
-// waitForALockWait returns once a session of s's database waits for a lock
-// in a statement on the clients table, failing t after 10 seconds.
-func waitForALockWait(t *testing.T, s *Store) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		var waiting int
-		if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%clients%'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			return
-		}
-	}
-	t.Fatal("no session waited for a lock within 10 s")
 }

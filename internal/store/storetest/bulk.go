@@ -162,6 +162,8 @@ func testDeleteClientCutShort(t *testing.T, s store.Store) {
 	}
 	_, err := s.UpdateClient(ctx, "big", func(c *store.Client) error { c.Enabled = true; return nil })
 	wantErr(t, "enabling an application whose deletion was cut short", err, store.ErrNotFound)
+	err = s.SetClientLogo(ctx, "big", []byte("\x89PNG"), "image/png")
+	wantErr(t, "a logo for an application whose deletion was cut short", err, store.ErrNotFound)
 	if c := client(t, s, "big"); c.Enabled {
 		t.Error("an application whose deletion was cut short was enabled again")
 	}
