@@ -183,18 +183,25 @@ func (s *Store) finishDisabling(ctx context.Context, id string, revokedAt time.T
 }
 
 // unrevokedTokens lists the hashes of the user's unrevoked tokens, and the
-// application of each.
+// application of each (one string per application: a user may hold a
+// million tokens of a few).
 func (s *Store) unrevokedTokens(ctx context.Context, userID string) (hashes [][]byte, clients []string, err error) {
 	rows, err := s.rq.QueryContext(ctx, `SELECT hash, client_id FROM tokens WHERE user_id = $1 AND revoked_at = 0`, userID)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
+	seen := map[string]string{}
 	for rows.Next() {
 		var h []byte
 		var c string
 		if err := rows.Scan(&h, &c); err != nil {
 			return nil, nil, err
+		}
+		if first, ok := seen[c]; ok {
+			c = first
+		} else {
+			seen[c] = c
 		}
 		hashes, clients = append(hashes, h), append(clients, c)
 	}
