@@ -291,7 +291,11 @@ func (s *Store) NextIntegrationRefresh(ctx context.Context) (time.Time, error) {
 // CreateIntegrationAuth implements store.Integrations.
 func (s *Store) CreateIntegrationAuth(ctx context.Context, a store.IntegrationAuth, now time.Time, limit int) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx querier) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM integration_auths WHERE expires_at <= $1`, ms(now)); err != nil {
+		// Expired ones go on the way; those another transaction holds
+		// (PostgreSQL) are left to a later start, so two starts clearing
+		// the same rows in different orders cannot deadlock.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM integration_auths WHERE state_hash IN
+			(SELECT state_hash FROM integration_auths WHERE expires_at <= $1`+s.d.skipLocked+`)`, ms(now)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO integration_auths (state_hash, integration_id, binding, verifier_sealed,

@@ -375,3 +375,55 @@ func TestPostgresLogoRacingTheDeletionsLastStep(t *testing.T) {
 		t.Fatalf("SetClientLogo racing the deletion = %v, want ErrNotFound", err)
 	}
 }
+
+// TestPostgresIntegrationAuthSkipsHeldExpiredRows: starting an
+// integration's authorization clears every expired pending authorization
+// on the way; one another transaction holds (being taken, or cleared by
+// another start) is left for a later start rather than waited for, so two
+// starts clearing the same rows in different orders cannot deadlock.
+func TestPostgresIntegrationAuthSkipsHeldExpiredRows(t *testing.T) {
+	s := openPostgres(t)
+	ctx := t.Context()
+	in := store.Integration{ID: "i1", Name: "mail", Provider: "custom", ClientID: "client-i1", AuthURL: "https://idp.example/authorize",
+		TokenURL: "https://idp.example/token", CreatedAt: benchNow, UpdatedAt: benchNow}
+	if err := s.CreateIntegration(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	auth := func(state string, created time.Time) store.IntegrationAuth {
+		return store.IntegrationAuth{StateHash: []byte(state), IntegrationID: "i1", VerifierSealed: []byte("v"),
+			RedirectURL: "https://gatehouse.example/cb", Actor: "admin", CreatedAt: created, ExpiresAt: created.Add(10 * time.Minute)}
+	}
+	if err := s.CreateIntegrationAuth(ctx, auth("expired", benchNow), benchNow, 5); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	var one int
+	if err := holder.QueryRowContext(ctx, `SELECT 1 FROM integration_auths WHERE state_hash = $1 FOR UPDATE`, []byte("expired")).Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+	later := benchNow.Add(time.Hour)
+	started := make(chan error, 1)
+	go func() { started <- s.CreateIntegrationAuth(ctx, auth("new", later), later, 5) }()
+	var done bool
+	waitUntil(t, "the start to finish or wait", func() bool {
+		select {
+		case err := <-started:
+			if err != nil {
+				t.Fatalf("CreateIntegrationAuth: %v", err)
+			}
+			done = true
+			return true
+		default:
+			return lockWaiting(t, s, "integration_auths")
+		}
+	})
+	if !done {
+		holder.Rollback()
+		<-started
+		t.Fatal("starting an authorization waited for an expired one another transaction holds")
+	}
+}
