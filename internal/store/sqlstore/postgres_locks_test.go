@@ -64,6 +64,22 @@ func retriesSince(t *testing.T, s *Store, before int64, what string) {
 	}
 }
 
+// lockTestClient stores the application c1 and, unless userID is empty,
+// the user userID, for a race test.
+func lockTestClient(t *testing.T, s *Store, userID string) {
+	t.Helper()
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if userID == "" {
+		return
+	}
+	if err := s.CreateUser(ctx, store.User{ID: userID, Username: userID, CreatedAt: benchNow}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // lockTestToken is a token of grant g1 of user u1 and application c1.
 func lockTestToken(name string, kind store.TokenKind, created time.Time) store.Token {
 	return store.Token{
@@ -90,12 +106,7 @@ func lockTestPair(name string, created time.Time) store.Issue {
 func TestPostgresReplayedRotationRacingARevocation(t *testing.T) {
 	s := openPostgres(t)
 	ctx := t.Context()
-	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "u1", CreatedAt: benchNow}); err != nil {
-		t.Fatal(err)
-	}
+	lockTestClient(t, s, "u1")
 	grace := store.ReuseGrace{Window: time.Hour, Max: 1}
 	first, second, replay := lockTestPair("first", benchNow), lockTestPair("second", benchNow.Add(time.Minute)), lockTestPair("replay", benchNow.Add(2*time.Minute))
 	if err := s.IssueTokens(ctx, first); err != nil {
@@ -163,12 +174,7 @@ func TestPostgresReplayedRotationRacingARevocation(t *testing.T) {
 func TestPostgresDisablingWaitsForADeletionBatch(t *testing.T) {
 	s := openPostgres(t)
 	ctx := t.Context()
-	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "u1", CreatedAt: benchNow}); err != nil {
-		t.Fatal(err)
-	}
+	lockTestClient(t, s, "u1")
 	var hashes [][]byte
 	for i := range 4 {
 		issue := lockTestPair(fmt.Sprint("pair", i), benchNow)
@@ -231,12 +237,7 @@ func TestPostgresDisablingWaitsForADeletionBatch(t *testing.T) {
 func TestPostgresPurgeRacingARevocation(t *testing.T) {
 	s := openPostgres(t)
 	ctx := t.Context()
-	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateUser(ctx, store.User{ID: "u1", Username: "u1", CreatedAt: benchNow}); err != nil {
-		t.Fatal(err)
-	}
+	lockTestClient(t, s, "u1")
 	rotated := lockTestToken("rotated", store.KindRefresh, benchNow)
 	rotated.RotatedAt = benchNow.Add(time.Minute)
 	expired := lockTestToken("expired", store.KindAccess, benchNow.Add(time.Minute))
@@ -310,9 +311,7 @@ func TestPostgresPurgeRacingARevocation(t *testing.T) {
 func TestPostgresDeleteClientRacingAnUpdate(t *testing.T) {
 	s := openPostgres(t)
 	ctx := t.Context()
-	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
-		t.Fatal(err)
-	}
+	lockTestClient(t, s, "")
 	retriesBefore := s.metrics.retries.Load()
 	updated := make(chan error, 1)
 	err := s.DeleteClient(ctx, "c1", func(store.Client) error {
@@ -354,9 +353,7 @@ func closed(c <-chan struct{}) bool {
 func TestPostgresLogoRacingTheDeletionsLastStep(t *testing.T) {
 	s := openPostgres(t)
 	ctx := t.Context()
-	if err := s.CreateClient(ctx, store.Client{ID: "c1", Name: "c1", Enabled: true, CreatedAt: benchNow}, 0); err != nil {
-		t.Fatal(err)
-	}
+	lockTestClient(t, s, "")
 	deletion, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
