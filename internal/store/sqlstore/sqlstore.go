@@ -46,8 +46,9 @@ type Dialect struct {
 	// A revocation's UPDATE reads only rows committed when it starts, so
 	// without these it would miss the pair a concurrent rotation is adding.
 	lockTokens func(user, capLock, grant bool) string
-	// skipLocked ends a SELECT … LIMIT that picks rows to claim, so
-	// concurrent claimants take different rows instead of queueing.
+	// skipLocked ends a SELECT that picks rows to claim or to clear away,
+	// so concurrent claimants take different rows instead of queueing, and
+	// housekeeping leaves rows others hold to a later pass.
 	skipLocked string
 	// capInOneStatement revokes the tokens beyond the refresh cap with one
 	// UPDATE over the query that finds them (revokeLiveRefreshTokens): one
