@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -83,24 +85,45 @@ func (s *Service) Grants(ctx context.Context, f store.TokenFilter) ([]Grant, err
 	return out, nil
 }
 
-// RecentGrants returns the limit most recently used active grants matching
-// f (every one when limit is 0), newest first, and how many match in all.
-// Only those grants' tokens are read: an application's page stays cheap
-// whatever number of client-credentials grants it holds.
+// RecentGrants returns the limit (> 0) most recently used active grants
+// matching f, newest first, and how many match in all. Only those grants'
+// tokens are read: an application's page stays cheap whatever number of
+// client-credentials grants it holds.
 func (s *Service) RecentGrants(ctx context.Context, f store.TokenFilter, limit int) ([]Grant, int, error) {
-	if limit <= 0 {
-		grants, err := s.Grants(ctx, f)
-		return grants, len(grants), err
+	ids, total, err := s.GrantIDs(ctx, f, limit)
+	if err != nil {
+		return nil, 0, err
 	}
-	ids, total, err := s.store.ActiveGrants(ctx, f, s.now(), limit)
-	if err != nil || len(ids) == 0 { // no IDs would filter nothing
-		return nil, total, err
-	}
-	// A grant has one application and one user: its ID alone selects it,
-	// and so the planner reads tokens_grant, not all of an application's
-	// tokens again.
-	grants, err := s.Grants(ctx, store.TokenFilter{GrantIDs: ids, Kind: f.Kind})
+	grants, err := s.GrantsByID(ctx, ids, f.Kind)
 	return grants, total, err
+}
+
+// GrantIDs returns the IDs of the active grants matching f, the most
+// recently used first, at most limit of them (0: every one), and how many
+// match in all. Only the IDs leave the database; GrantsByID then reads a
+// slice of them at a time, so no list holds every grant's tokens at once.
+func (s *Service) GrantIDs(ctx context.Context, f store.TokenFilter, limit int) ([]string, int, error) {
+	return s.store.ActiveGrants(ctx, f, s.now(), limit)
+}
+
+// GrantsByID returns those of the grants ids that are still active, in the
+// order of ids, reading their tokens of the given kind (all when empty).
+// A grant has one application and one user: its ID alone selects it, and
+// so the planner reads tokens_grant, not all of an application's tokens.
+func (s *Service) GrantsByID(ctx context.Context, ids []string, kind store.TokenKind) ([]Grant, error) {
+	if len(ids) == 0 { // no IDs would filter nothing
+		return nil, nil
+	}
+	grants, err := s.Grants(ctx, store.TokenFilter{GrantIDs: ids, Kind: kind})
+	if err != nil {
+		return nil, err
+	}
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(grants, func(a, b Grant) int { return cmp.Compare(at[a.ID], at[b.ID]) })
+	return grants, nil
 }
 
 // RevokeGrant ends every token of a grant, reading only that grant's tokens

@@ -11,6 +11,10 @@ import (
 // MaxGrantsPage is the largest limit a grant list takes.
 const MaxGrantsPage = 1000
 
+// grantsPerRead is how many grants a list reads at a time; a variable so
+// that tests can cross its boundaries with a few grants.
+var grantsPerRead = 500
+
 // GET /rest/gatehouse/latest/grants?client_id=&username=&limit=
 func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
 	ctx := r.Context()
@@ -43,18 +47,37 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) 
 		}
 		f.UserID = u.ID
 	}
-	grants, total, err := a.admin.RecentGrants(ctx, f, limit)
+	ids, total, err := a.admin.GrantIDs(ctx, f, limit)
 	if err != nil {
 		return err
 	}
-	out := make([]admin.GrantView, 0, len(grants))
-	for _, g := range grants {
-		out = append(out, admin.NewGrantView(g))
+	// The grants are read a slice of IDs at a time and written out as they
+	// come, so that a list of every grant of an application holding 200,000
+	// client-credentials grants is never in memory whole. The first slice is
+	// read before the answer starts: a failure there is still an error
+	// answer; one later can only cut the answer short.
+	grants, err := a.admin.GrantsByID(ctx, ids[:min(len(ids), grantsPerRead)], f.Kind)
+	if err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Grants []admin.GrantView `json:"grants"`
-		Total  int               `json:"total"`
-	}{out, total})
+	out := startList(w, "grants")
+	for start := 0; ; {
+		for _, g := range grants {
+			out.add(admin.NewGrantView(g))
+		}
+		if start += grantsPerRead; start >= len(ids) {
+			break
+		}
+		if grants, err = a.admin.GrantsByID(ctx, ids[start:min(len(ids), start+grantsPerRead)], f.Kind); err != nil {
+			if ctx.Err() == nil { // not the caller going away
+				a.log.Error("admin API grant list cut short", "error", err)
+			}
+			panic(http.ErrAbortHandler) // the caller sees a truncated answer, not a complete-looking one
+		}
+	}
+	out.end(struct {
+		Total int `json:"total"`
+	}{total})
 	return nil
 }
 

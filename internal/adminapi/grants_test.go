@@ -3,9 +3,12 @@ package adminapi_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/adminapi"
 	"github.com/gatehouse/gatehouse/internal/app"
 )
 
@@ -89,5 +92,67 @@ func TestGrants(t *testing.T) {
 	r = f.admin.do("GET", "/rest/gatehouse/latest/audit?kind=grant.revoke", nil)
 	if ev := r.list("events"); len(ev) != 1 || ev[0].(map[string]any)["username"] != "uma" || ev[0].(map[string]any)["actor"] != "ada" {
 		t.Fatalf("revocation audit: %s", r.raw)
+	}
+}
+
+// TestGrantListsReadInSlices: a grant list is read a few grants at a time
+// and written out as it goes; across those reads it is the same list, in
+// the same order, as one read gives, and still one JSON document.
+func TestGrantListsReadInSlices(t *testing.T) {
+	f := newFixture(t)
+	c, secretValue := f.createClient(app.Registration{Name: "Robot", Grants: []string{app.GrantClientCredentials}, RedirectURIs: []string{}})
+	for range 7 {
+		r := f.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "scope": {"READ"}}, c.ID, secretValue)
+		want(t, r, http.StatusOK, "")
+	}
+	const whole = 9 // the robot's seven, and the fixture's two
+	list := func(query string) result {
+		t.Helper()
+		r := f.admin.do("GET", "/rest/gatehouse/latest/grants"+query, nil)
+		want(t, r, http.StatusOK, "")
+		return r
+	}
+	ids := func(r result) []string {
+		var out []string
+		for _, g := range r.list("grants") {
+			out = append(out, g.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	queries := []string{"", "?limit=1000", "?client_id=" + c.ID}
+	oneRead := map[string][]string{}
+	for _, query := range queries {
+		oneRead[query] = ids(list(query))
+	}
+	if len(oneRead[""]) != whole || len(oneRead["?client_id="+c.ID]) != whole-2 {
+		t.Fatalf("in one read: %v", oneRead)
+	}
+	adminapi.SetGrantsPerRead(t, 2)
+	for _, query := range queries {
+		sliced := list(query)
+		if got := ids(sliced); !slices.Equal(got, oneRead[query]) || sliced.body["total"] != float64(len(got)) {
+			t.Errorf("read two at a time%s: %v (total %v); in one read: %v", query, got, sliced.body["total"], oneRead[query])
+		}
+	}
+	for _, limit := range []int{1, 2, 3, 5} {
+		if got := ids(list("?limit=" + strconv.Itoa(limit))); !slices.Equal(got, oneRead[""][:limit]) {
+			t.Errorf("limit=%d, read two at a time: %v; want the first %d of %v", limit, got, limit, oneRead[""])
+		}
+	}
+	if r := list("?username=uma"); r.raw != `{"grants":[],"total":0}`+"\n" {
+		t.Errorf("an empty list: %q", r.raw)
+	}
+
+	// The list's order is the most recently used first, as it always was.
+	var prev time.Time
+	for i, g := range list("").list("grants") {
+		at, err := time.Parse(time.RFC3339Nano, g.(map[string]any)["last_used"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && at.After(prev) {
+			t.Fatalf("grant %d used at %v after the one before it (%v)", i, at, prev)
+		}
+		prev = at
 	}
 }

@@ -37,12 +37,12 @@ const callback = "http://127.0.0.1:7777/callback"
 
 // env is one running node.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	node *server.Gatehouse
 	base string
 }
 
-func newEnv(t *testing.T, mutate ...func(*config.Config)) *env {
+func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
 	t.Helper()
 	n := testnode.Start(t, testnode.Options{}, mutate...)
 	return &env{t: t, node: n.Gatehouse, base: n.BaseURL}
@@ -315,7 +315,7 @@ func (c *caller) do(method, path string, body any, header ...string) result {
 }
 
 // want checks the status, and for an error its JSON code and message.
-func want(t *testing.T, r result, status int, code string) {
+func want(t testing.TB, r result, status int, code string) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
@@ -347,7 +347,7 @@ const (
 	pathClients   = "/rest/oauth2/latest/client"
 )
 
-func newFixture(t *testing.T, mutate ...func(*config.Config)) *fixture {
+func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 	t.Helper()
 	e := newEnv(t, mutate...)
 	e.createUser("root", rootPassword, store.LevelSystemAdmin)
