@@ -12,8 +12,26 @@ import (
 	"github.com/gatehouse/gatehouse/internal/validation"
 )
 
-// ListUsers returns every user.
-func (s *Service) ListUsers(ctx context.Context) ([]store.User, error) { return s.store.ListUsers(ctx) }
+// UserPages reads every user, size (> 0) at a time in username order: each
+// call of the function it returns gives the next page, and an empty one at
+// the end. Each page starts after the last username of the one before, so
+// no page reads its predecessors again.
+func (s *Service) UserPages(ctx context.Context, size int) func() ([]store.User, error) {
+	after, done := "", false
+	return func() ([]store.User, error) {
+		if done {
+			return nil, nil
+		}
+		users, err := s.store.SearchUsers(ctx, store.UserSearch{After: after, Limit: size})
+		if err != nil {
+			return nil, err
+		}
+		if done = len(users) < size; !done {
+			after = users[len(users)-1].Username
+		}
+		return users, nil
+	}
+}
 
 // MaxUserPage bounds the page number SearchUsers accepts, so that the offset
 // stays a sane number whatever a URL says.

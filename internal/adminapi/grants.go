@@ -51,34 +51,30 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) 
 	if err != nil {
 		return err
 	}
-	// The grants are read a slice of IDs at a time and written out as they
-	// come, so that a list of every grant of an application holding 200,000
-	// client-credentials grants is never in memory whole. The first slice is
-	// read before the answer starts: a failure there is still an error
-	// answer; one later can only cut the answer short.
-	grants, err := a.admin.GrantsByID(ctx, ids[:min(len(ids), grantsPerRead)], f.Kind)
-	if err != nil {
-		return err
-	}
-	out := startList(w, "grants")
-	for start := 0; ; {
-		for _, g := range grants {
-			out.add(admin.NewGrantView(g))
-		}
-		if start += grantsPerRead; start >= len(ids) {
-			break
-		}
-		if grants, err = a.admin.GrantsByID(ctx, ids[start:min(len(ids), start+grantsPerRead)], f.Kind); err != nil {
-			if ctx.Err() == nil { // not the caller going away
-				a.log.Error("admin API grant list cut short", "error", err)
+	// A slice of the IDs at a time: a list of every grant of an application
+	// holding 200,000 client-credentials grants is never in memory whole.
+	// A slice whose grants all ended since their IDs were read gives none:
+	// the next is read then, since an empty page ends the list.
+	next := func() ([]admin.GrantView, error) {
+		for len(ids) > 0 {
+			grants, err := a.admin.GrantsByID(ctx, ids[:min(len(ids), grantsPerRead)], f.Kind)
+			if err != nil {
+				return nil, err
 			}
-			panic(http.ErrAbortHandler) // the caller sees a truncated answer, not a complete-looking one
+			ids = ids[min(len(ids), grantsPerRead):]
+			if len(grants) > 0 {
+				views := make([]admin.GrantView, 0, len(grants))
+				for _, g := range grants {
+					views = append(views, admin.NewGrantView(g))
+				}
+				return views, nil
+			}
 		}
+		return nil, nil
 	}
-	out.end(struct {
+	return streamPages(a, w, r, "grants", next, struct {
 		Total int `json:"total"`
 	}{total})
-	return nil
 }
 
 // DELETE /rest/gatehouse/latest/grants/{id} ends every token of the grant.

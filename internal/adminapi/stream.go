@@ -6,6 +6,34 @@ import (
 	"net/http"
 )
 
+// streamPages answers 200 with the object {name: [the items of every
+// page], tail's members}, reading a page at a time with next (an empty page:
+// no more) and writing each out before reading the next, so that a long
+// list is never in memory whole. The first page is read before the answer
+// starts, so that its failure is still an error answer; a later one can
+// only cut the answer short — the connection closes before the answer's
+// end — rather than leave the caller a shorter list that looks whole.
+func streamPages[T any](a *API, w http.ResponseWriter, r *http.Request, name string, next func() ([]T, error), tail any) error {
+	page, err := next()
+	if err != nil {
+		return err
+	}
+	out := startList(w, name)
+	for len(page) > 0 {
+		for _, item := range page {
+			out.add(item)
+		}
+		if page, err = next(); err != nil {
+			if r.Context().Err() == nil { // not the caller going away
+				a.log.Error("admin API list cut short", "path", r.URL.Path, "error", err)
+			}
+			panic(http.ErrAbortHandler)
+		}
+	}
+	out.end(tail)
+	return nil
+}
+
 // listFlushAt is how many bytes of a streamed list are gathered before
 // they are written out.
 const listFlushAt = 32 << 10

@@ -47,31 +47,41 @@ func (p userPatch) change() (admin.UserChange, error) {
 }
 
 // GET /rest/gatehouse/latest/users?q=&limit=&page= (without parameters,
-// every user at once)
+// every user, read and sent a page at a time)
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, _ admin.Actor) error {
 	q, err := readQuery(r, "q", "limit", "page")
 	if err != nil {
 		return err
 	}
-	var users []store.User
-	next := ""
 	if len(q) == 0 {
-		users, err = a.admin.ListUsers(r.Context())
-	} else {
-		users, next, err = a.searchUsers(r, q)
+		pages := a.admin.UserPages(r.Context(), usersPerRead)
+		return streamPages(a, w, r, "users", func() ([]admin.UserView, error) {
+			users, err := pages()
+			return userViews(users), err
+		}, struct {
+			Next string `json:"next"`
+		}{})
 	}
+	users, next, err := a.searchUsers(r, q)
 	if err != nil {
 		return err
-	}
-	out := make([]admin.UserView, 0, len(users))
-	for _, u := range users {
-		out = append(out, admin.NewUserView(u))
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Users []admin.UserView `json:"users"`
 		Next  string           `json:"next"`
-	}{out, next})
+	}{userViews(users), next})
 	return nil
+}
+
+// usersPerRead is how many users a list of every user reads at a time.
+const usersPerRead = 500
+
+func userViews(users []store.User) []admin.UserView {
+	views := make([]admin.UserView, 0, len(users))
+	for _, u := range users {
+		views = append(views, admin.NewUserView(u))
+	}
+	return views
 }
 
 // DefaultUserLimit and MaxUserLimit are a user list page's default and
@@ -206,19 +216,26 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request, _ admin.Actor) 
 	if _, err := readQuery(r); err != nil {
 		return err
 	}
-	users, err := a.admin.ListUsers(r.Context())
-	if err != nil {
-		return err
-	}
+	// The users are read a page at a time: only their names stay.
 	members := map[string][]string{}
-	for _, u := range users {
-		for _, g := range u.Groups {
-			members[g] = append(members[g], u.Username)
+	pages := a.admin.UserPages(r.Context(), usersPerRead)
+	for {
+		users, err := pages()
+		if err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			break
+		}
+		for _, u := range users {
+			for _, g := range u.Groups {
+				members[g] = append(members[g], u.Username)
+			}
 		}
 	}
 	out := make([]groupJSON, 0, len(members))
 	for name, m := range members {
-		slices.Sort(m)
+		slices.Sort(m) // byte order, whatever the database's collation
 		out = append(out, groupJSON{Name: name, Members: slices.Compact(m)})
 	}
 	slices.SortFunc(out, func(x, y groupJSON) int { return strings.Compare(x.Name, y.Name) })

@@ -1,10 +1,12 @@
 package adminapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -232,5 +234,61 @@ func TestUserListPages(t *testing.T) {
 	}
 	for _, bad := range []string{"limit=0", "limit=1001", "page=0", "page=100001", "page=two", "sort=username"} {
 		want(t, f.admin.do("GET", adminPathUser+"?"+bad, nil), http.StatusBadRequest, "invalid_request")
+	}
+}
+
+// TestListsOfEveryUserCrossPages: the list of every user and the group list
+// read the users a page at a time (500); over several pages they are the
+// same users, in the same order, as the paged search lists, and the groups
+// hold each member once.
+func TestListsOfEveryUserCrossPages(t *testing.T) {
+	f := newFixture(t)
+	const many = 1_100 // with the fixture's three: three pages
+	now := time.Now()
+	for i := range many {
+		name := fmt.Sprintf("member-%04d", i)
+		groups := []string{fmt.Sprint("team-", i%3)}
+		if err := f.node.Store.CreateUser(t.Context(), store.User{ID: name, Username: name, PasswordHash: "unused",
+			Groups: groups, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	everyone := f.admin.do("GET", adminPathUser, nil)
+	want(t, everyone, http.StatusOK, "")
+	var all []string
+	for _, u := range everyone.list("users") {
+		all = append(all, u.(map[string]any)["username"].(string))
+	}
+	var paged []string
+	for next := adminPathUser + "?limit=1000"; next != ""; {
+		r := f.admin.do("GET", next, nil)
+		want(t, r, http.StatusOK, "")
+		for _, u := range r.list("users") {
+			paged = append(paged, u.(map[string]any)["username"].(string))
+		}
+		next, _ = r.body["next"].(string)
+	}
+	if len(all) != many+3 || !slices.Equal(all, paged) || everyone.body["next"] != "" {
+		t.Fatalf("every user: %d (next %v); the paged search: %d; want %d, the same", len(all), everyone.body["next"], len(paged), many+3)
+	}
+
+	r := f.admin.do("GET", "/rest/gatehouse/latest/groups", nil)
+	want(t, r, http.StatusOK, "")
+	members := map[string][]string{}
+	for _, g := range r.list("groups") {
+		m := g.(map[string]any)
+		members[m["name"].(string)] = anyStrings(m["members"])
+	}
+	for team := range 3 {
+		var want []string
+		for i := team; i < many; i += 3 {
+			want = append(want, fmt.Sprintf("member-%04d", i))
+		}
+		if got := members[fmt.Sprint("team-", team)]; !slices.Equal(got, want) {
+			t.Errorf("team-%d: %d members, want %d", team, len(got), len(want))
+		}
+	}
+	if len(members) != 5 { // and the fixture's admins and staff
+		t.Errorf("groups: %d, want 5", len(members))
 	}
 }

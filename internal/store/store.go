@@ -95,6 +95,10 @@ type UserSearch struct {
 	// other letters too); "" keeps everyone. It must be clean text
 	// (validation.Clean): a value no field can hold matches nothing anyway.
 	Text string
+	// After, when set, keeps the users whose username sorts after it: the
+	// next page after a page that ended with After, read without counting
+	// through the pages before it as Offset does.
+	After string
 	// Offset skips that many matching users; then at most Limit (> 0) come.
 	Offset, Limit int
 }

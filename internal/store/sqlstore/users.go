@@ -90,11 +90,11 @@ func (s *Store) SearchUsers(ctx context.Context, q store.UserSearch) ([]store.Us
 	if q.Limit <= 0 {
 		return nil, nil
 	}
-	query := `SELECT ` + userColumns + ` FROM users`
-	args := []any{q.Limit, max(q.Offset, 0)}
+	query := `SELECT ` + userColumns + ` FROM users WHERE username > $3`
+	args := []any{q.Limit, max(q.Offset, 0), q.After} // every username is longer than ""
 	if q.Text != "" {
-		query += ` WHERE username LIKE $3 ESCAPE '\' OR display_name LIKE $3 ESCAPE '\' OR email LIKE $3 ESCAPE '\'
-			OR lower(username) LIKE $4 ESCAPE '\' OR lower(display_name) LIKE $4 ESCAPE '\' OR lower(email) LIKE $4 ESCAPE '\'`
+		query += ` AND (username LIKE $4 ESCAPE '\' OR display_name LIKE $4 ESCAPE '\' OR email LIKE $4 ESCAPE '\'
+			OR lower(username) LIKE $5 ESCAPE '\' OR lower(display_name) LIKE $5 ESCAPE '\' OR lower(email) LIKE $5 ESCAPE '\')`
 		args = append(args, "%"+escapeLike(q.Text)+"%", "%"+escapeLike(asciiLower(q.Text))+"%")
 	}
 	rows, err := s.rq.QueryContext(ctx, query+` ORDER BY username LIMIT $1 OFFSET $2`, args...)

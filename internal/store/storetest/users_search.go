@@ -72,6 +72,25 @@ func testSearchUsers(t *testing.T, s store.Store) {
 	if want := []string{"alice", "bob", "carol", "dave", "erin"}; !slices.Equal(paged, want) {
 		t.Errorf("page by page: %q, want %q", paged, want)
 	}
+	// Page after page by the last username, the same.
+	paged = nil
+	for after := ""; ; {
+		page := names(store.UserSearch{After: after, Limit: 2})
+		paged = append(paged, page...)
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1]
+	}
+	if want := []string{"alice", "bob", "carol", "dave", "erin"}; !slices.Equal(paged, want) {
+		t.Errorf("page by page after the last username: %q, want %q", paged, want)
+	}
+	if got := names(store.UserSearch{Text: "site.example", After: "bob", Limit: 10}); !slices.Equal(got, []string{"dave"}) {
+		t.Errorf("matches after bob: %q, want [dave]", got)
+	}
+	if got := names(store.UserSearch{After: "bobby", Limit: 10}); !slices.Equal(got, []string{"carol", "dave", "erin"}) {
+		t.Errorf("after a username nobody has: %q, want [carol dave erin]", got)
+	}
 	if got := names(store.UserSearch{Text: "example", Offset: 1, Limit: 2}); !slices.Equal(got, []string{"bob", "carol"}) {
 		t.Errorf("second match onwards, two of them: %q, want [bob carol]", got)
 	}
