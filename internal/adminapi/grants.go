@@ -57,11 +57,12 @@ func (a *API) listGrants(w http.ResponseWriter, r *http.Request, _ admin.Actor) 
 	// the next is read then, since an empty page ends the list.
 	next := func() ([]admin.GrantView, error) {
 		for len(ids) > 0 {
-			grants, err := a.admin.GrantsByID(ctx, ids[:min(len(ids), grantsPerRead)], f.Kind)
+			n := min(len(ids), grantsPerRead)
+			grants, err := a.admin.GrantsByID(ctx, ids[:n], f.Kind)
 			if err != nil {
 				return nil, err
 			}
-			ids = ids[min(len(ids), grantsPerRead):]
+			ids = ids[n:]
 			if len(grants) > 0 {
 				views := make([]admin.GrantView, 0, len(grants))
 				for _, g := range grants {
