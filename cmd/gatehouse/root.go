@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -112,6 +113,47 @@ func (g *globals) printJSON(v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // URLs as they are, for sed and grep: not "&" as "\u0026"
 	return enc.Encode(v)
+}
+
+// printJSONPages prints, as printJSON prints a list, the views of the items
+// of every page next reads (an empty page: no more), each page as it comes,
+// so that a long list is never in memory whole. A failure after the first
+// page leaves the printed list unclosed, so that no JSON reader takes it for
+// a whole one.
+func printJSONPages[T, V any](g *globals, next func() ([]T, error), view func(T) V) error {
+	page, err := next()
+	if err != nil {
+		return err
+	}
+	if len(page) == 0 {
+		return g.printJSON([]V{})
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("  ", "  ") // an item's lines inside the list's brackets
+	enc.SetEscapeHTML(false)
+	buf.WriteString("[\n  ")
+	for first := true; len(page) > 0; page, err = next() {
+		for _, item := range page {
+			if !first {
+				buf.WriteString(",\n  ")
+			}
+			first = false
+			if err := enc.Encode(view(item)); err != nil {
+				return err
+			}
+			buf.Truncate(buf.Len() - 1) // Encode's newline
+		}
+		if _, err := g.stdout.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		buf.Reset()
+	}
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(g.stdout, "\n]\n")
+	return err
 }
 
 func newKeygenCommand(g *globals) *cobra.Command {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -71,6 +72,10 @@ terminal, or read from the first line of standard input with --password-stdin.`,
 	return cmd
 }
 
+// userListPage is how many users `user list` reads at a time: a large
+// directory is listed page by page, never held whole.
+var userListPage = 500
+
 func newUserList(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
@@ -78,27 +83,25 @@ func newUserList(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.withNode(cmd, func(ctx context.Context, node *server.Gatehouse) error {
-				users, err := node.Store.ListUsers(ctx)
-				if err != nil {
-					return err
-				}
+				next := node.Admin.UserPages(ctx, userListPage)
 				if g.jsonOut {
-					out := make([]admin.UserView, 0, len(users))
-					for _, u := range users {
-						out = append(out, admin.NewUserView(u))
-					}
-					return g.printJSON(out)
+					return printJSONPages(g, next, admin.NewUserView)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "USERNAME\tLEVEL\tDISPLAY NAME\tSTATUS")
-				for _, u := range users {
-					status := "active"
-					if u.Disabled {
-						status = "disabled"
+				for {
+					users, err := next()
+					if err != nil || len(users) == 0 {
+						return errors.Join(err, tw.Flush())
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, user.LevelName(u.Level), u.DisplayName, status)
+					for _, u := range users {
+						status := "active"
+						if u.Disabled {
+							status = "disabled"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, user.LevelName(u.Level), u.DisplayName, status)
+					}
 				}
-				return tw.Flush()
 			})
 		},
 	}

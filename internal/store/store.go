@@ -69,7 +69,6 @@ type Users interface {
 	CreateUser(ctx context.Context, u User) error
 	UserByID(ctx context.Context, id string) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)
-	ListUsers(ctx context.Context) ([]User, error)
 	// GroupNames returns every group name some user has, once each, sorted;
 	// without reading whole users, for lists that offer the groups.
 	GroupNames(ctx context.Context) ([]string, error)

@@ -61,27 +61,6 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (store.User
 	return u, nil
 }
 
-// ListUsers implements store.Users; users come sorted by username.
-func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.rq.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list users: %w", err)
-	}
-	defer rows.Close()
-	var users []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list users: %w", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: list users: %w", err)
-	}
-	return users, nil
-}
-
 // SearchUsers implements store.Users. The text is compared twice: as typed
 // with LIKE (which SQLite already makes case-insensitive for ASCII letters)
 // and lowered in Go against lower() of the column, so ASCII letters match in

@@ -270,6 +270,17 @@ func wantErr(t *testing.T, what string, err, want error) {
 	}
 }
 
+// everyUser reads every user through SearchUsers, as the lists of every
+// user do.
+func everyUser(t *testing.T, s store.Store) []store.User {
+	t.Helper()
+	users, err := s.SearchUsers(t.Context(), store.UserSearch{Limit: 1 << 20})
+	if err != nil {
+		t.Fatalf("SearchUsers (every user): %v", err)
+	}
+	return users
+}
+
 func diff(t *testing.T, what string, want, got any) {
 	t.Helper()
 	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
@@ -363,13 +374,9 @@ func testUsers(t *testing.T, s store.Store) {
 	_, err = s.UserByUsername(ctx, "nobody")
 	wantErr(t, "UserByUsername(unknown)", err, store.ErrNotFound)
 
-	list, err := s.ListUsers(ctx)
-	if err != nil {
-		t.Fatalf("ListUsers: %v", err)
-	}
 	byID := cmpopts.SortSlices(func(a, b store.User) bool { return a.ID < b.ID })
-	if d := cmp.Diff([]store.User{alice, bob}, list, byID, cmpopts.EquateEmpty()); d != "" {
-		t.Errorf("ListUsers mismatch (-want +got):\n%s", d)
+	if d := cmp.Diff([]store.User{alice, bob}, everyUser(t, s), byID, cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("every user: mismatch (-want +got):\n%s", d)
 	}
 	if n, err := s.CountUsers(ctx); err != nil || n != 2 {
 		t.Errorf("CountUsers = %d, %v; want 2, nil", n, err)
@@ -510,13 +517,9 @@ func testUserSessionsAfter(t *testing.T, s store.Store) {
 			}
 			diff(t, what+": UserByUsername("+u.Username+")", u, got)
 		}
-		list, err := s.ListUsers(ctx)
-		if err != nil {
-			t.Fatalf("ListUsers: %v", err)
-		}
 		byID := cmpopts.SortSlices(func(a, b store.User) bool { return a.ID < b.ID })
-		if d := cmp.Diff(want, list, byID, cmpopts.EquateEmpty()); d != "" {
-			t.Errorf("%s: ListUsers mismatch (-want +got):\n%s", what, d)
+		if d := cmp.Diff(want, everyUser(t, s), byID, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s: every user: mismatch (-want +got):\n%s", what, d)
 		}
 	}
 	check("created", alice, bob)

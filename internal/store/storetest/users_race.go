@@ -66,12 +66,8 @@ func testConcurrentMutualDemotion(t *testing.T, s store.Store) {
 
 func enabledSystemAdmins(t *testing.T, s store.Store) int {
 	t.Helper()
-	users, err := s.ListUsers(t.Context())
-	if err != nil {
-		t.Fatalf("ListUsers: %v", err)
-	}
 	n := 0
-	for _, u := range users {
+	for _, u := range everyUser(t, s) {
 		if u.Level == store.LevelSystemAdmin && !u.Disabled {
 			n++
 		}
