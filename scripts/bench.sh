@@ -201,12 +201,9 @@ sample_rss() {
     echo "  $2 t=${i}s: $(rss_line)"
   done
 }
-# median_rps FILE: the median req/s of a gatehouse-bench JSON report.
-median_rps() { awk '/"median"/ { m = 1 } m && /"req_per_s"/ { gsub(/[^0-9.]/, "", $2); print $2; exit }' "$1" 2>/dev/null; }
-# median_cpu FILE: the median's server CPU per operation (µs), if measured.
-median_cpu() { awk '/"median"/ { m = 1 } m && /"server_cpu_us_per_op"/ { gsub(/[^0-9.]/, "", $2); print $2; exit }' "$1" 2>/dev/null; }
-median_p99() { awk '/"median"/ { m = 1 } m && /"p99"/ { gsub(/[^0-9.]/, "", $2); print $2; exit }' "$1" 2>/dev/null; }
-median_flushes() { awk '/"median"/ { m = 1 } m && /"server_flushes_per_op"/ { gsub(/[^0-9.]/, "", $2); print $2; exit }' "$1" 2>/dev/null; }
+# median FILE FIELD: a field of the median in a gatehouse-bench JSON report
+# (req_per_s, p99, server_cpu_us_per_op, server_flushes_per_op), if measured.
+median() { awk -v f="\"$2\"" '/"median"/ { m = 1 } m && $1 ~ f { gsub(/[^0-9.]/, "", $2); print $2; exit }' "$1" 2>/dev/null; }
 
 nodes=1
 [ "$mode" = cluster ] && nodes=3
@@ -274,7 +271,7 @@ bench() {
   # integration's provider is served over http on loopback).
   "${pin_tool[@]}" "$tool" --dev --runs "$RUNS" --duration "$DURATION" --warmup "$WARMUP" --out "$out" "$@" \
     2>"$RESULTS/$name.log" | tee -a "$summary" || status=$?
-  ratios+=("$name $(median_rps "$out")")
+  ratios+=("$name $(median "$out" req_per_s)")
   if [ "$status" -ne 0 ]; then
     failed+=("$name")
     tail -n 3 "$RESULTS/$name.log" | tee -a "$summary" >&2
@@ -403,7 +400,7 @@ note_worker
 
 ceiling=
 # A subset of SCENARIOS without the ceiling has no ratios to give.
-[ -f "$RESULTS/ceiling-server.json" ] && ceiling=$(median_rps "$RESULTS/ceiling-server.json")
+[ -f "$RESULTS/ceiling-server.json" ] && ceiling=$(median "$RESULTS/ceiling-server.json" req_per_s)
 if [ -n "$ceiling" ]; then
   say ""
   say "== medians against the same run's ceiling ($ceiling/s: the bare handler on the server's CPU)"
@@ -421,8 +418,8 @@ own_work() { # WHAT SCENARIO FLOOR-SCENARIO UNIT [FLOOR-DESCRIPTION [REST-DESCRI
   [ -n "${6:-}" ] && rest=$6
   # A subset run (SCENARIOS) may have neither.
   [ -f "$RESULTS/$2.json" ] && [ -f "$RESULTS/$3.json" ] || return 0
-  own=$(median_cpu "$RESULTS/$2.json")
-  floor=$(median_cpu "$RESULTS/$3.json")
+  own=$(median "$RESULTS/$2.json" server_cpu_us_per_op)
+  floor=$(median "$RESULTS/$3.json" server_cpu_us_per_op)
   [ -n "$own" ] && [ -n "$floor" ] || return 0
   say "$(awk -v w="$1" -v u="$4" -v s="$3" -v d="${5:-net/http alone}" -v r="$rest" -v o="$own" -v f="$floor" 'BEGIN { printf "%s: %.1f µs CPU per %s, of which %s (%s) %.1f: %s %.1f µs", w, o, u, d, s, f, r, o - f }')"
 }
@@ -442,7 +439,7 @@ fi
 # about half a millisecond (docs/performance.md, "The browser flow").
 for sc in client-credentials refresh authcode floor-flow required-flow storage-flow; do
   [ -f "$RESULTS/$sc.json" ] || continue
-  f=$(median_flushes "$RESULTS/$sc.json")
+  f=$(median "$RESULTS/$sc.json" server_flushes_per_op)
   [ -n "$f" ] && say "$(awk -v s="$sc" -v f="$f" 'BEGIN { printf "%-22s %.3f flushes per operation", s, f }')"
 done
 
@@ -451,7 +448,7 @@ done
 for pair in "flood introspect" "flood-client-credentials client-credentials"; do
   set -- $pair
   [ -f "$RESULTS/$1.json" ] && [ -f "$RESULTS/$2.json" ] || continue
-  say "$(awk -v s="$2" -v f="$(median_p99 "$RESULTS/$1.json")" -v u="$(median_p99 "$RESULTS/$2.json")" \
+  say "$(awk -v s="$2" -v f="$(median "$RESULTS/$1.json" p99)" -v u="$(median "$RESULTS/$2.json" p99)" \
     'BEGIN { printf "%-22s p99 %.2f ms during the sign-in flood against %.2f ms unloaded: %.2fx", s, f, u, f / u }')"
 done
 
