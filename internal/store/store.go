@@ -279,15 +279,18 @@ type Consents interface {
 // reserve an attempt with AddFailure before checking the password, so
 // concurrent guesses each see their own count.
 type Throttle interface {
-	// AddFailure counts one failure for key in the window starting at or after
-	// now-window and returns the count in the current window.
-	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// AddFailure counts one failure for key in its current window (opening a
+	// new one at now if the last began at or before now-window) and returns
+	// the count in that window and when it began.
+	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, time.Time, error)
 	// Failures returns the count in the current window for key.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
-	// ReleaseFailure takes one count back (not below zero) from the window
-	// of key that the attempt made at now was counted in, if it is still
+	// ReleaseFailure takes one count back (not below zero) from key's window
+	// that began at windowStart, as AddFailure returned it, if that is still
 	// key's window: an attempt reserved with AddFailure that turned out to
-	// make no guess.
-	ReleaseFailure(ctx context.Context, key string, now time.Time, window time.Duration) error
+	// make no guess. Naming the window, not the attempt's time, matters
+	// when concurrent attempts race to open it: one whose clock read came
+	// first may be counted in a window another opened a moment later.
+	ReleaseFailure(ctx context.Context, key string, windowStart time.Time) error
 	ResetFailures(ctx context.Context, key string) error
 }

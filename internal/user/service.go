@@ -325,11 +325,11 @@ func (s *Service) AuthenticateOnKnownDevice(ctx context.Context, username, passw
 	// also when the attempt ends early (the database failing after the
 	// count, the caller gone), or an outage would turn right passwords into
 	// counted failures and lock the account and the address for the window.
-	var reserved []string
+	var reserved []reservation
 	guessed := false
 	defer func() {
 		if !guessed {
-			s.giveBack(ctx, reserved, now)
+			s.giveBack(ctx, reserved)
 		}
 	}()
 	for _, r := range []struct {
@@ -339,19 +339,19 @@ func (s *Service) AuthenticateOnKnownDevice(ctx context.Context, username, passw
 		if r.limit <= 0 {
 			continue
 		}
-		n, err := s.store.AddFailure(ctx, r.key, now, s.throttle.Window)
+		n, windowStart, err := s.store.AddFailure(ctx, r.key, now, s.throttle.Window)
 		if err != nil {
 			// Fail closed: no guess (and the database's state, such as an
 			// outage, is the answer).
 			return store.User{}, err
 		}
-		reserved = append(reserved, r.key)
+		reserved = append(reserved, reservation{r.key, windowStart})
 		if n > r.limit {
 			// A refused attempt made no guess: it counts nothing, or right
 			// passwords sent at once would lock the account and address.
 			// Refusals are counted apart, to tell the window's first.
 			s.signIns.throttled.Inc()
-			refusals, err := s.store.AddFailure(ctx, "refused:"+r.key, now, s.throttle.Window)
+			refusals, _, err := s.store.AddFailure(ctx, "refused:"+r.key, now, s.throttle.Window)
 			return store.User{}, &Throttled{RetryAfter: s.throttle.Window, First: err == nil && refusals == 1}
 		}
 	}
@@ -386,29 +386,36 @@ func (s *Service) AuthenticateOnKnownDevice(ctx context.Context, username, passw
 // over.
 const releaseTimeout = 10 * time.Second
 
-// giveBack takes back one attempt reserved in each of keys: within
-// the request while it lasts, and after it in the background when it is
-// over (a request past its deadline still gives back what it counted, but
-// its caller does not wait for a stalled database). A release that fails
-// leaves the count to expire with its window.
-func (s *Service) giveBack(ctx context.Context, keys []string, now time.Time) {
-	for i, key := range keys {
-		if ctx.Err() == nil && s.store.ReleaseFailure(ctx, key, now, s.throttle.Window) == nil {
+// reservation is one attempt counted in a throttle bucket: the bucket and
+// the window it was counted in, which is what a release must take it from.
+type reservation struct {
+	key         string
+	windowStart time.Time
+}
+
+// giveBack takes back the attempt's reservations: within the request while
+// it lasts, and after it in the background when it is over (a request past
+// its deadline still gives back what it counted, but its caller does not
+// wait for a stalled database). A release that fails leaves the count to
+// expire with its window.
+func (s *Service) giveBack(ctx context.Context, reserved []reservation) {
+	for i, r := range reserved {
+		if ctx.Err() == nil && s.store.ReleaseFailure(ctx, r.key, r.windowStart) == nil {
 			continue
 		}
 		if ctx.Err() != nil {
-			go s.releaseLater(context.WithoutCancel(ctx), keys[i:], now)
+			go s.releaseLater(context.WithoutCancel(ctx), reserved[i:])
 			return
 		}
 		// Failed within the request: it expires with its window.
 	}
 }
 
-func (s *Service) releaseLater(ctx context.Context, keys []string, now time.Time) {
+func (s *Service) releaseLater(ctx context.Context, reserved []reservation) {
 	ctx, cancel := context.WithTimeout(ctx, releaseTimeout)
 	defer cancel()
-	for _, key := range keys {
-		s.store.ReleaseFailure(ctx, key, now, s.throttle.Window) //nolint:errcheck // expires with its window
+	for _, r := range reserved {
+		s.store.ReleaseFailure(ctx, r.key, r.windowStart) //nolint:errcheck // expires with its window
 	}
 }
 

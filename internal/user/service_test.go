@@ -118,6 +118,42 @@ func TestThrottleCountsOnlyGuesses(t *testing.T) {
 	}
 }
 
+// Right passwords whose attempts read the clock out of order — concurrent
+// attempts, or nodes whose clocks differ by a second — each give back the
+// count they reserved, even when a later-clocked attempt opened the window
+// they were counted in. They used to release from "the window at or before
+// my time", found none, and left phantom failures that locked the owner out.
+func TestRightPasswordsOnAClockGoingBackLeaveNoFailures(t *testing.T) {
+	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	start := time.Now()
+	var clock atomic.Int64
+	clock.Store(start.UnixNano())
+	s := NewService(st, NewHasher(fastArgon2, 2), ThrottlePolicy{PerAccount: 3, PerAddress: 6, Window: time.Hour},
+		func() time.Time { return time.Unix(0, clock.Load()) })
+	if _, err := s.Create(t.Context(), NewUser{Username: "alice", Password: "alice-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddr("192.0.2.1")
+	for i := range 10 {
+		clock.Store(start.Add(-time.Duration(i) * time.Second).UnixNano())
+		if _, err := s.Authenticate(t.Context(), "alice", "alice-password", addr); err != nil {
+			t.Fatalf("right password %d, a second earlier than the one before: %v", i, err)
+		}
+	}
+	for i := range 3 {
+		if _, err := s.Authenticate(t.Context(), "alice", "wrong", addr); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("wrong password %d of the 3 allowed: %v; want ErrInvalidCredentials", i+1, err)
+		}
+	}
+	if _, err := s.Authenticate(t.Context(), "alice", "wrong", addr); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("a fourth wrong password: %v; want ErrThrottled", err)
+	}
+}
+
 // A password the sign-in page can never send — a NUL (the page refuses the
 // form), a line break (a password field cannot hold one), another control
 // character, invalid UTF-8 — is refused when it is set, by the command line

@@ -42,7 +42,7 @@ func testPurgeBatches(t *testing.T, s store.Store) {
 		}
 	}
 	for key, start := range map[string]time.Time{"k-due": now.Add(-20 * time.Minute), "k-live": now.Add(-5 * time.Minute)} {
-		if _, err := s.AddFailure(ctx, key, start, 15*time.Minute); err != nil {
+		if _, _, err := s.AddFailure(ctx, key, start, 15*time.Minute); err != nil {
 			t.Fatalf("AddFailure: %v", err)
 		}
 	}
