@@ -3,10 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testproc"
 	"github.com/gatehouse/gatehouse/internal/user"
@@ -88,4 +91,61 @@ func hasherWithRealWorker(t *testing.T, p user.Argon2Params, concurrency int) (*
 		t.Fatalf("the worker's hash does not verify: %v %v", ok, err)
 	}
 	return h, worker.Process.Pid
+}
+
+// TestSignInsGiveWayWhileTheNodeIsBusy: the real node's hash slots rest
+// after a hash made while the node was busy with other requests, so that
+// sign-ins do not slow its token requests (user.Hasher, busyShare). An idle
+// node's sign-ins never rest. The node runs on one CPU (GOMAXPROCS=1), as
+// when pinned, so that this test's own load is the node's business.
+func TestSignInsGiveWayWhileTheNodeIsBusy(t *testing.T) {
+	bin := buildBinary(t)
+	addr := freeAddr(t)
+	startServe(t, bin, t.TempDir(), addr, "GATEHOUSE_ADMIN_PASSWORD=admin-password-123", "GOMAXPROCS=1")
+	e := &env{t: t, base: "http://" + addr}
+	rests := func() float64 {
+		t.Helper()
+		m := find(scrape(t, e.base+"/metrics"), "gatehouse_password_hash_rests_total", nil)
+		if m == nil {
+			t.Fatal("/metrics has no gatehouse_password_hash_rests_total")
+		}
+		return value(m)
+	}
+	for range 3 {
+		if p := e.newBrowser().signIn("admin", "admin-password-123"); p.status != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d", p.status)
+		}
+	}
+	if n := rests(); n != 0 {
+		t.Fatalf("an idle node's sign-ins rested %v times, want 0", n)
+	}
+
+	// Load: sign-in pages from 8 connections, bounded in time.
+	ctx, stop := context.WithTimeout(t.Context(), 30*time.Second)
+	defer stop()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.base+"/login", nil)
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		})
+	}
+	signedIn := 0
+	for ctx.Err() == nil && rests() == 0 {
+		if p := e.newBrowser().signIn("admin", "admin-password-123"); p.status != http.StatusSeeOther {
+			t.Fatalf("sign-in under load: %d", p.status)
+		}
+		signedIn++
+	}
+	stop()
+	wg.Wait()
+	if n := rests(); n == 0 {
+		t.Fatalf("%d sign-ins while the node served 8 busy connections: no hash slot rested", signedIn)
+	}
+	t.Logf("rested after %d sign-ins under load", signedIn)
 }

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // The test binary doubles as the worker process.
@@ -203,5 +206,65 @@ func TestHashMemoryLimitFollowsTheLargestHash(t *testing.T) {
 	l.admit(Argon2Params{MemoryKiB: 19 << 10, Time: 2, Threads: 1})
 	if got, want := debug.SetMemoryLimit(-1), int64(l.base+2*(19<<20)+hashLimitSlack); got != want {
 		t.Fatalf("limit after a 19 MiB hash: %d, want %d", got, want)
+	}
+}
+
+// TestSlotsRestWhileTheNodeIsBusy: with the worker process, a slot rests
+// after a hash made while this process was busy (more than busyShare of its
+// CPUs): the caller has its answer, the next hash waits. Not while it was
+// idle, and never when hashing in process (its own CPU time is the hash's).
+func TestSlotsRestWhileTheNodeIsBusy(t *testing.T) {
+	ctx := t.Context()
+	// busyFor reads a CPU clock running at share of every CPU.
+	busyFor := func(share float64) func() (time.Duration, bool) {
+		start := time.Now()
+		return func() (time.Duration, bool) {
+			return time.Duration(share * float64(runtime.GOMAXPROCS(0)) * float64(time.Since(start))), true
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		worker bool
+		share  float64
+		rests  bool
+	}{
+		{"worker, node busy", true, 0.9, true},
+		{"worker, node at the threshold", true, busyShare * 0.9, false},
+		{"worker, node idle", true, 0, false},
+		{"in process, node busy", false, 0.9, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// A hash of ~10 ms: its rest (3×) outlasts the check below.
+			h := NewHasher(Argon2Params{MemoryKiB: 8 << 10, Time: 1, Threads: 1}, 1)
+			if c.worker {
+				h.UseWorkerProcess(workerCommand(t), nil)
+				defer h.Close()
+			}
+			h.processCPU = busyFor(c.share)
+			for i := range 3 {
+				phc, err := h.Hash(ctx, "a password")
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The caller's answer came; its slot is still taken only if resting.
+				if resting := len(h.slots) == 1; resting != c.rests {
+					t.Fatalf("hash %d: slot resting = %v, want %v", i, resting, c.rests)
+				}
+				if ok, err := h.Verify(ctx, phc, "a password"); err != nil || !ok {
+					t.Fatalf("verify after hash %d: %v, %v (the rest must end)", i, ok, err)
+				}
+			}
+			want := 0.0
+			if c.rests {
+				want = 6 // three hashes and three verifications
+			}
+			var m dto.Metric
+			if err := h.rests.Write(&m); err != nil {
+				t.Fatal(err)
+			}
+			if got := m.GetCounter().GetValue(); got != want {
+				t.Errorf("gatehouse_password_hash_rests_total = %v, want %v", got, want)
+			}
+		})
 	}
 }

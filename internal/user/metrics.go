@@ -21,5 +21,7 @@ func newSignInMetrics() signInMetrics {
 	}
 }
 
-// Metrics returns the sign-in collectors, for the node's registry.
-func (s *Service) Metrics() []prometheus.Collector { return []prometheus.Collector{s.signIns.vec} }
+// Metrics returns the sign-in and hashing collectors, for the node's registry.
+func (s *Service) Metrics() []prometheus.Collector {
+	return []prometheus.Collector{s.signIns.vec, s.hasher.rests}
+}

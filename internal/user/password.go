@@ -10,8 +10,12 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/argon2"
+
+	"github.com/gatehouse/gatehouse/internal/proccpu"
 )
 
 // Argon2Params are the argon2id cost parameters written into new hashes.
@@ -46,7 +50,31 @@ type Hasher struct {
 	params Argon2Params
 	slots  chan struct{}
 	worker *hashWorker // nil: in this process
+
+	// processCPU reads this process's CPU time (false where it cannot);
+	// rests counts the slots' rests (release).
+	processCPU func() (time.Duration, bool)
+	rests      prometheus.Counter
 }
+
+// While the node is busy, a slot rests after each hash in the worker
+// process, hashRestFactor times as long as the hash took, before the next
+// may start (the caller does not wait for it; the next hash does).
+//
+// The worker hashes at the lowest priority, yet it keeps the node's core
+// busy while the node waits for the disk, and on a busy core those waits
+// grow (docs/performance.md, "Token writes during a sign-in flood"):
+// client_credentials' p99 went 3.5× during a sign-in flood. Tokens come
+// first and sign-ins wait, but never stop: a slot hashes at least a quarter
+// of the time. Busy is the node's own CPU time over the hash: more than
+// busyShare of its CPUs (GOMAXPROCS). Over the hashes of a 200-client
+// sign-in flood alone the node's share was 0.05–0.1, never above 0.32;
+// under client_credentials at c=32 beside it, 0.41–0.72. Connections that
+// only hold a request open cost no CPU, so they cannot slow sign-ins.
+const (
+	hashRestFactor = 3
+	busyShare      = 0.35
+)
 
 // UseWorkerProcess makes h derive keys in a worker process that start
 // returns a command for (ServeHashWorker on its standard input and output),
@@ -83,19 +111,48 @@ func NewHasher(p Argon2Params, concurrency int) *Hasher {
 	if concurrency <= 0 {
 		concurrency = runtime.GOMAXPROCS(0)
 	}
-	return &Hasher{params: p, slots: make(chan struct{}, concurrency)}
+	return &Hasher{params: p, slots: make(chan struct{}, concurrency), processCPU: proccpu.Time, rests: prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gatehouse_password_hash_rests_total",
+		Help: "Password hashes after which their slot rested, the node serving other requests meanwhile (sign-ins give way to tokens).",
+	})}
 }
 
-func (h *Hasher) acquire(ctx context.Context) error {
+// slot is a hash slot taken at a time, with this process's CPU time then.
+type slot struct {
+	at  time.Time
+	cpu time.Duration
+	ok  bool // cpu was read
+}
+
+func (h *Hasher) acquire(ctx context.Context) (slot, error) {
 	select {
 	case h.slots <- struct{}{}:
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return slot{}, ctx.Err()
 	}
+	if h.worker == nil {
+		return slot{}, nil // hashing in process: its own CPU time tells nothing
+	}
+	cpu, ok := h.processCPU()
+	return slot{time.Now(), cpu, ok}, nil
 }
 
-func (h *Hasher) release() { <-h.slots }
+// release gives a slot back, after a rest if the node was busy while it
+// was held.
+func (h *Hasher) release(s slot) {
+	if !s.ok {
+		<-h.slots
+		return
+	}
+	held := time.Since(s.at)
+	cpu, ok := h.processCPU()
+	if !ok || held <= 0 || float64(cpu-s.cpu) <= busyShare*float64(runtime.GOMAXPROCS(0))*float64(held) {
+		<-h.slots
+		return
+	}
+	h.rests.Inc()
+	time.AfterFunc(hashRestFactor*held, func() { <-h.slots })
+}
 
 // Hash returns the PHC string of password with a fresh salt.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
@@ -104,10 +161,11 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	}
 	salt := make([]byte, saltBytes)
 	rand.Read(salt)
-	if err := h.acquire(ctx); err != nil {
+	acquired, err := h.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.release(acquired)
 	p := h.params
 	key, err := h.idKey(ctx, []byte(password), salt, p, keyBytes)
 	if err != nil {
@@ -141,10 +199,11 @@ func (h *Hasher) Verify(ctx context.Context, phc, password string) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	if err := h.acquire(ctx); err != nil {
+	acquired, err := h.acquire(ctx)
+	if err != nil {
 		return false, err
 	}
-	defer h.release()
+	defer h.release(acquired)
 	got, err := h.idKey(ctx, []byte(password), salt, p, uint32(len(want)))
 	if err != nil {
 		return false, err

@@ -8,8 +8,9 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/proccpu"
 )
 
 // Options say what to load and for how long.
@@ -278,11 +279,8 @@ func (w *worker) loop(warmEnd, end time.Time, timeout time.Duration, limit int64
 
 // cpuTime is the CPU time (user and system) this process has used.
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	t, _ := proccpu.Time()
+	return t
 }
 
 func runOnce(ctx context.Context, workers []*worker, o Options) RunResult {
