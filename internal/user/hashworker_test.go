@@ -268,3 +268,18 @@ func TestSlotsRestWhileTheNodeIsBusy(t *testing.T) {
 		})
 	}
 }
+
+// A rest is three times the hash, up to maxHashRest: a hash the busy node
+// left almost no CPU for does not hold the queue for three times as long.
+func TestRestAfterIsBounded(t *testing.T) {
+	for held, want := range map[time.Duration]time.Duration{
+		30 * time.Millisecond:  90 * time.Millisecond,
+		400 * time.Millisecond: 1200 * time.Millisecond,
+		time.Second:            maxHashRest,
+		10 * time.Second:       maxHashRest,
+	} {
+		if got := restAfter(held); got != want {
+			t.Errorf("restAfter(%v) = %v, want %v", held, got, want)
+		}
+	}
+}

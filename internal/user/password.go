@@ -66,14 +66,18 @@ type Hasher struct {
 // grow (docs/performance.md, "Token writes during a sign-in flood"):
 // client_credentials' p99 went 3.5× during a sign-in flood. Tokens come
 // first and sign-ins wait, but never stop: a slot hashes at least a quarter
-// of the time. Busy is the node's own CPU time over the hash: more than
+// of the time (more when a rest is cut at maxHashRest). Busy is the node's own CPU time over the hash: more than
 // busyShare of its CPUs (GOMAXPROCS). Over the hashes of a 200-client
 // sign-in flood alone the node's share was 0.05–0.1, never above 0.32;
 // under client_credentials at c=32 beside it, 0.41–0.72. Connections that
 // only hold a request open cost no CPU, so they cannot slow sign-ins.
+// A rest lasts at most maxHashRest: on a node so busy that the worker got
+// almost nothing (a hash held for seconds), three times as long would keep
+// the sign-ins queued behind it past a browser's or proxy's patience.
 const (
 	hashRestFactor = 3
 	busyShare      = 0.35
+	maxHashRest    = 2 * time.Second
 )
 
 // UseWorkerProcess makes h derive keys in a worker process that start
@@ -151,7 +155,12 @@ func (h *Hasher) release(s slot) {
 		return
 	}
 	h.rests.Inc()
-	time.AfterFunc(hashRestFactor*held, func() { <-h.slots })
+	time.AfterFunc(restAfter(held), func() { <-h.slots })
+}
+
+// restAfter is how long a slot held for held rests while the node is busy.
+func restAfter(held time.Duration) time.Duration {
+	return min(hashRestFactor*held, maxHashRest)
 }
 
 // Hash returns the PHC string of password with a fresh salt.
