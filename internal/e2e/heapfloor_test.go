@@ -15,14 +15,7 @@ func TestNodeSetsItsHeapFloorAsideForTheWorker(t *testing.T) {
 	addr := freeAddr(t)
 	startServe(t, bin, t.TempDir(), addr, "GATEHOUSE_ADMIN_PASSWORD=admin-password-123")
 	e := &env{t: t, base: "http://" + addr}
-	gogc := func() float64 {
-		t.Helper()
-		m := find(scrape(t, e.base+"/metrics"), "go_gc_gogc_percent", nil)
-		if m == nil {
-			t.Fatal("/metrics has no go_gc_gogc_percent")
-		}
-		return value(m)
-	}
+	gogc := func() float64 { t.Helper(); return metricValue(t, e.base+"/metrics", "go_gc_gogc_percent") }
 	// The floor takes effect after a collection; scrapes allocate.
 	floor := gogc()
 	for deadline := time.Now().Add(20 * time.Second); floor <= 100 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {

@@ -142,6 +142,17 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	return families
 }
 
+// metricValue scrapes url and returns the value of the unlabelled series
+// name, failing the test if there is none.
+func metricValue(t *testing.T, url, name string) float64 {
+	t.Helper()
+	m := find(scrape(t, url), name, nil)
+	if m == nil {
+		t.Fatalf("%s has no %s", url, name)
+	}
+	return value(m)
+}
+
 // find returns the series of family name whose labels include labels.
 func find(families map[string]*dto.MetricFamily, name string, labels map[string]string) *dto.Metric {
 	f := families[name]
