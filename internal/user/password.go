@@ -66,8 +66,9 @@ type Hasher struct {
 // grow (docs/performance.md, "Token writes during a sign-in flood"):
 // client_credentials' p99 went 3.5× during a sign-in flood. Tokens come
 // first and sign-ins wait, but never stop: a slot hashes at least a quarter
-// of the time (more when a rest is cut at maxHashRest). Busy is the node's own CPU time over the hash: more than
-// busyShare of its CPUs (GOMAXPROCS). Over the hashes of a 200-client
+// of the time (more when a rest is cut at maxHashRest). Busy is the node's
+// own CPU time over the hash: more than busyShare of its CPUs (GOMAXPROCS).
+// Over the hashes of a 200-client
 // sign-in flood alone the node's share was 0.05–0.1, never above 0.32;
 // under client_credentials at c=32 beside it, 0.41–0.72. Connections that
 // only hold a request open cost no CPU, so they cannot slow sign-ins.
@@ -144,18 +145,23 @@ func (h *Hasher) acquire(ctx context.Context) (slot, error) {
 // release gives a slot back, after a rest if the node was busy while it
 // was held.
 func (h *Hasher) release(s slot) {
-	if !s.ok {
-		<-h.slots
-		return
-	}
 	held := time.Since(s.at)
-	cpu, ok := h.processCPU()
-	if !ok || held <= 0 || float64(cpu-s.cpu) <= busyShare*float64(runtime.GOMAXPROCS(0))*float64(held) {
+	if !h.busyWhileHeld(s, held) {
 		<-h.slots
 		return
 	}
 	h.rests.Inc()
 	time.AfterFunc(restAfter(held), func() { <-h.slots })
+}
+
+// busyWhileHeld reports whether this process used more than busyShare of
+// its CPUs over the held time since s was taken.
+func (h *Hasher) busyWhileHeld(s slot, held time.Duration) bool {
+	if !s.ok || held <= 0 {
+		return false
+	}
+	cpu, ok := h.processCPU()
+	return ok && float64(cpu-s.cpu) > busyShare*float64(runtime.GOMAXPROCS(0))*float64(held)
 }
 
 // restAfter is how long a slot held for held rests while the node is busy.
