@@ -170,9 +170,11 @@ func benchIssueTokensParallel(b *testing.B, open func(testing.TB) *Store) {
 //
 //   - client-credentials: one row per write from 32 goroutines, against
 //     BenchmarkIssueTokensParallel;
-//   - rotation: a refresh rotation's three row changes (the old refresh
-//     token marked, a new access and refresh token) in one transaction from
-//     8 goroutines, against BenchmarkRotateRefreshTokenParallel.
+//   - rotation: a refresh rotation's four row changes (the old refresh
+//     token marked rotated and the access token issued with it revoked, as
+//     SPEC.md's rotation requires, a new access and refresh token) in one
+//     transaction from 8 goroutines, against
+//     BenchmarkRotateRefreshTokenParallel.
 //
 // Run with -cpu 1 and read cpu-µs/op.
 func BenchmarkCommitFloor(b *testing.B) {
@@ -219,6 +221,9 @@ func BenchmarkCommitFloor(b *testing.B) {
 				issue := benchIssue(i)
 				if err := s.inTxEffects(b.Context(), neutral(), func(ctx context.Context, q querier) error {
 					if _, err := q.ExecContext(ctx, `UPDATE floor_tokens SET rotated_at = $2 WHERE hash = $1`, benchHash('r', i-1), ms(benchNow)); err != nil {
+						return err
+					}
+					if _, err := q.ExecContext(ctx, `UPDATE floor_tokens SET revoked_at = $2 WHERE hash = $1`, benchHash('a', i-1), ms(benchNow)); err != nil {
 						return err
 					}
 					if err := insert(ctx, q, issue.Access); err != nil {
