@@ -333,7 +333,7 @@ for scenario in $SCENARIOS; do
       # judged against its own p99 unloaded (the summary's last lines).
       # Scenarios that sign their workers in first (bearer, refresh)
       # would queue their sign-ins behind the flood's. The sign-ins start
-      # first and outlast both; their own figures are not the point (they
+      # before the flooded runs and outlast both; their own figures are not the point (they
       # wait behind the tokens by design), so they are not judged. Each
       # measured scenario gets 10 s more for its set-up.
       flooded=(introspect client-credentials)
