@@ -164,26 +164,40 @@ func newOutage(t *testing.T, name string) *outage {
 }
 
 // begin refuses new connections to the database, even a superuser's, and
-// ends every session on it, then waits until they are gone.
+// ends every session on it, then waits until none has been left for
+// outageSettle. A connection the node was opening as connections were
+// refused can have passed PostgreSQL's check of the database before it
+// shows in pg_stat_activity: it would slip past one round of terminations
+// and quietly end the outage, so any session that shows up is ended too.
 func (o *outage) begin() {
 	o.t.Helper()
 	o.exec(fmt.Sprintf("ALTER DATABASE %s ALLOW_CONNECTIONS false", o.name))
-	o.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", o.name)
 	deadline := time.Now().Add(10 * time.Second)
+	var emptySince time.Time
 	for {
 		var n int
 		if err := o.admin.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", o.name).Scan(&n); err != nil {
 			o.t.Fatal(err)
 		}
-		if n == 0 {
+		switch {
+		case n > 0:
+			emptySince = time.Time{}
+			o.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", o.name)
+		case emptySince.IsZero():
+			emptySince = time.Now()
+		case time.Since(emptySince) >= outageSettle:
 			return
 		}
 		if time.Now().After(deadline) {
-			o.t.Fatalf("%d sessions left on %s 10 s after terminating them", n, o.name)
+			o.t.Fatalf("sessions still come and go on %s 10 s after connections were refused (%d now)", o.name, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// outageSettle is how long no session may be seen on the database before an
+// outage counts as begun: far longer than a connection takes to start.
+const outageSettle = 300 * time.Millisecond
 
 // end accepts connections again.
 func (o *outage) end() {
