@@ -22,12 +22,15 @@
 #     sweep (client-credentials at c=1, 8, 32, 128 and 256, one run each)
 #     and ceiling c=32 (in the tool's process, then as a separate process on
 #     the server's CPU, GET and ceiling-post: an introspection-shaped POST;
-#     and ceiling-flow c=8: authcode's three exchanges answered bare; then
+#     ceiling-flow c=8: authcode's three exchanges answered bare, and
+#     ceiling-refresh c=8: refresh's rotations answered bare; then
 #     floor-flow: the same against `ceiling-server --floor-dir`, which stores
 #     what the flow must keep through a node's write path; required-flow:
 #     with `--floor-storage required`, which also stores what the spec
 #     requires of every flow; storage-flow: with `--floor-storage
-#     gatehouse`, which stores what a node stores);
+#     gatehouse`, which stores what a node stores; after each flow,
+#     floor-refresh, required-refresh and storage-refresh: ceiling-refresh
+#     rotating through the same storage);
 #     every run reports the nodes' CPU time per operation (--server-pid),
 #     and the summary each median's ratio to the ceiling;
 #   - records the server's idle RSS and peak RSS (VmRSS, VmHWM), and its
@@ -295,6 +298,8 @@ for scenario in $SCENARIOS; do
       bench ceiling-post "$RESULTS/ceiling-post.json" --scenario ceiling-post -c "$c" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
       # And the browser flow's three exchanges at authcode's concurrency.
       bench ceiling-flow "$RESULTS/ceiling-flow.json" --scenario ceiling-flow -c "$(concurrency_of authcode)" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
+      # And the refresh scenario's rotations at its concurrency.
+      bench ceiling-refresh "$RESULTS/ceiling-refresh.json" --scenario ceiling-refresh -c "$(concurrency_of refresh)" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
       kill "$cpid" 2>/dev/null || true
       wait "$cpid" 2>/dev/null || true
       # And the same flow storing what it must keep, through a node's write
@@ -315,6 +320,9 @@ for scenario in $SCENARIOS; do
         pids+=("$fpid")
         for i in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$fport/" && break; sleep 0.05; done
         bench "$name" "$RESULTS/$name.json" --scenario ceiling-flow -c "$(concurrency_of authcode)" --url "http://127.0.0.1:$fport" --server-pid "$fpid" --flushes
+        # The same storage rotating refresh tokens: floor-refresh,
+        # required-refresh, storage-refresh.
+        bench "${name%-flow}-refresh" "$RESULTS/${name%-flow}-refresh.json" --scenario ceiling-refresh -c "$(concurrency_of refresh)" --url "http://127.0.0.1:$fport" --server-pid "$fpid" --flushes
         kill "$fpid" 2>/dev/null || true
         wait "$fpid" 2>/dev/null || true
       done
@@ -432,6 +440,7 @@ own_work() { # WHAT SCENARIO FLOOR-SCENARIO UNIT [FLOOR-DESCRIPTION [REST-DESCRI
 say ""
 own_work introspection introspect ceiling-post request
 own_work "browser flow" authcode ceiling-flow flow
+own_work "refresh rotation" refresh ceiling-refresh rotation
 # The floor stores on SQLite with synchronous=FULL: only a node that does
 # the same is measured against it (a PostgreSQL node's CPU leaves out the
 # database's; a sync-normal node does not flush).
@@ -440,10 +449,13 @@ if [ "$mode" = sqlite ]; then
   own_work "browser flow" authcode storage-flow flow "the same bare exchanges storing what a node stores" "Gatehouse's pages and handlers"
   own_work "bare exchanges storing what the spec requires" required-flow floor-flow flow "the flow's floor" "the spec's rows above the floor"
   own_work "bare exchanges storing what a node stores" storage-flow required-flow flow "what the spec requires" "Gatehouse's storage above that"
+  own_work "refresh rotation" refresh floor-refresh rotation "the rotation's floor with its four durable row changes"
+  own_work "refresh rotation" refresh storage-refresh rotation "a bare handler rotating through a node's store" "Gatehouse's handler"
+  own_work "a bare handler rotating through a node's store" storage-refresh floor-refresh rotation "the rotation's floor" "Gatehouse's storage above it"
 fi
 # SQLite's flushes per write operation: on a small VM each costs the core
 # about half a millisecond (docs/performance.md, "The browser flow").
-for sc in client-credentials refresh authcode floor-flow required-flow storage-flow; do
+for sc in client-credentials refresh authcode floor-flow required-flow storage-flow floor-refresh required-refresh storage-refresh; do
   [ -f "$RESULTS/$sc.json" ] || continue
   f=$(median "$RESULTS/$sc.json" server_flushes_per_op)
   [ -n "$f" ] && say "$(awk -v s="$sc" -v f="$f" 'BEGIN { printf "%-22s %.3f flushes per operation", s, f }')"

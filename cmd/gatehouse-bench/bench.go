@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/cmd/gatehouse-bench/internal/bench"
 	"github.com/gatehouse/gatehouse/internal/cli"
+	"github.com/gatehouse/gatehouse/internal/heapfloor"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/user"
 )
@@ -197,7 +198,7 @@ func newBenchCeilingServerCommand(g *globals) *cobra.Command {
 		Long: `Serve bare net/http handlers until interrupted: a small JSON object on every
 path, and on the authorization, consent and token paths answers shaped like
 Gatehouse's. "gatehouse-bench --scenario ceiling --url <its URL>" (or
-ceiling-post, ceiling-flow) then measures the HTTP ceiling with the server in
+ceiling-post, ceiling-flow, ceiling-refresh) then measures the HTTP ceiling with the server in
 a process of its own (pinned like a Gatehouse node would be), rather than
 inside the load generator.
 
@@ -214,11 +215,20 @@ consent's audit row, tokens bound to user, client and scope, the cap). With
 through its own store (the decided consent, the code and the consent's audit
 row; the code redeemed with a token pair under the refresh cap), so that the
 flow's cost splits into the floor, what the spec requires above it,
-Gatehouse's storage above that, and Gatehouse's pages and handlers.`,
+Gatehouse's storage above that, and Gatehouse's pages and handlers.
+
+A refresh (grant_type=refresh_token) against a floor rotates the refresh
+token in the same storage, answered once flushed: the old token marked
+rotated, the access token issued with it revoked and a new pair inserted
+(SPEC.md's four row changes; with --floor-storage gatehouse, the node's own
+rotation), so that ceiling-refresh against it is the rotation's floor.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// A node's collector pacing: the floors' allocations (SQLite's
+			// above all) would otherwise collect far more often than a node's.
+			heapfloor.Keep(heapfloor.ServingNode)
 			start := bench.StartCeiling
 			if floorDir != "" {
 				start = func(addr string) (*bench.CeilingServer, error) {

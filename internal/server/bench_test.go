@@ -47,7 +47,7 @@ func newBenchNode(b *testing.B) *benchNode {
 }
 
 func newBenchNodeWith(b *testing.B, configure func(*config.Config)) *benchNode {
-	heapfloor.Keep(heapFloor) // as Serve does: the collector paces as in a node
+	heapfloor.Keep(heapfloor.ServingNode) // as Serve does: the collector paces as in a node
 	cfg := config.Default()
 	cfg.Dev = true
 	cfg.DataDir = b.TempDir()

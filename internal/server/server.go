@@ -365,20 +365,13 @@ func (g *Gatehouse) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-// heapFloor is the least heap goal a serving node gives the garbage
-// collector (unless GOGC is set): 12 MiB, where Go's default is 4 MiB for a
-// node's 1–2 MiB of live heap. Measured: a third as many collections, about
-// 2 µs less CPU per introspection; the node's memory targets (≤ 60 MiB at
-// its peak) leave room for it (docs/performance.md).
-const heapFloor = 12 << 20
-
 // Serve answers on ln until ctx ends, then shuts down gracefully. With
 // tls.cert_file it answers HTTPS (HTTP/2 or 1.1) on ln, and with
 // tls.redirect_listen also plain HTTP there, only to redirect to https.
 // started, when not nil, is called once everything the node serves is set
 // up (the TLS pair loaded, every listener bound), just before it serves.
 func (g *Gatehouse) Serve(ctx context.Context, ln net.Listener, started func()) error {
-	heapfloor.Keep(heapFloor)
+	heapfloor.Keep(heapfloor.ServingNode)
 	srv := &http.Server{
 		Handler:           g.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

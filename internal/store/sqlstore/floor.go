@@ -14,9 +14,10 @@ import (
 // nothing else, through a node's own write path: the group committer, the
 // consent's decision answered once committed (before its flush), the code's
 // exchange answered once flushed, synchronous=FULL. gatehouse-bench's
-// ceiling-server --floor-dir serves the flow's three exchanges with it, so a
-// run can tell what the disk and net/http cost a flow from what Gatehouse's
-// own work does (docs/performance.md, "The floors"). Its tables have only
+// ceiling-server --floor-dir serves the flow's three exchanges and the
+// refresh scenario's rotations with it, so a run can tell what the disk and
+// net/http cost a flow or a rotation from what Gatehouse's own work does
+// (docs/performance.md, "The floors"). Its tables have only
 // their primary keys: no index, audit row, consent row, refresh cap or cache.
 //
 // OpenRequiredFlowFloor's floor adds what the spec asks of every flow beside
@@ -157,16 +158,7 @@ func (f *FlowFloor) Exchange(ctx context.Context, code, access, refresh []byte, 
 		} else if n != 1 {
 			return store.ErrNotFound
 		}
-		for _, t := range [...]struct {
-			hash []byte
-			kind string
-		}{{access, "access"}, {refresh, "refresh"}} {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO flow_floor_tokens VALUES ($1, $2, '', '', '', '', $3, $3, 0, 0, 0, NULL)`,
-				t.hash, t.kind, ms(now)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertFloorPair(ctx, tx, "flow_floor_tokens", floorPair{access: access, refresh: refresh}, now, 0)
 	})
 }
 
@@ -177,11 +169,8 @@ func exchangeRequired(ctx context.Context, tx querier, code, access, refresh []b
 	if err != nil {
 		return notFound(err)
 	}
-	const insert = `INSERT INTO flow_required_tokens VALUES ($1, $2, '', $3, $4, $5, $6, $6, $7, 0, 0, $8)`
-	if _, err := tx.ExecContext(ctx, insert, access, "access", clientID, userID, scope, ms(now), ms(now.Add(floorAccessLife)), nil); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, insert, refresh, "refresh", clientID, userID, scope, ms(now), 0, access); err != nil {
+	pair := floorPair{access: access, refresh: refresh, clientID: clientID, userID: userID, scope: scope}
+	if err := insertFloorPair(ctx, tx, "flow_required_tokens", pair, now, floorAccessLife); err != nil {
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT hash, access_hash FROM flow_required_tokens
@@ -208,6 +197,57 @@ func exchangeRequired(ctx context.Context, tx querier, code, access, refresh []b
 		}
 	}
 	return nil
+}
+
+// Rotate rotates the refresh token whose hash is old as SPEC.md's refresh
+// does, in four row changes answered once flushed: the old refresh token
+// marked rotated (kept, so a reuse could be told), the access token issued
+// with it revoked, and a new pair inserted, bound as the old one was (the
+// required floor's access token with its expiry). A token that is unknown,
+// not a refresh token, rotated or revoked: store.ErrNotFound, and nothing
+// changes. Neither floor detects a reuse (it needs the grant's index).
+func (f *FlowFloor) Rotate(ctx context.Context, old, access, refresh []byte, now time.Time) error {
+	table, accessLife := "flow_floor_tokens", time.Duration(0)
+	if f.required {
+		table, accessLife = "flow_required_tokens", floorAccessLife
+	}
+	return f.s.inTxEffects(ctx, neutral(), func(ctx context.Context, tx querier) error {
+		var oldAccess []byte
+		pair := floorPair{access: access, refresh: refresh}
+		err := tx.QueryRowContext(ctx, `UPDATE `+table+` SET rotated_at = $2
+			WHERE hash = $1 AND kind = 'refresh' AND rotated_at = 0 AND revoked_at = 0
+			RETURNING access_hash, client_id, user_id, scope`, old, ms(now)).Scan(&oldAccess, &pair.clientID, &pair.userID, &pair.scope)
+		if err != nil {
+			return notFound(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET revoked_at = $2 WHERE hash = $1 AND revoked_at = 0`, oldAccess, ms(now)); err != nil {
+			return err
+		}
+		return insertFloorPair(ctx, tx, table, pair, now, accessLife)
+	})
+}
+
+// floorPair is a token pair as a floor stores it: by the tokens' hashes,
+// bound to the client, user and scope (empty in the minimal floor).
+type floorPair struct {
+	access, refresh         []byte
+	clientID, userID, scope string
+}
+
+// insertFloorPair inserts p into a floor's token table: the access token,
+// expiring after accessLife unless 0, and the refresh token naming it, so
+// that its rotation can revoke it.
+func insertFloorPair(ctx context.Context, tx querier, table string, p floorPair, now time.Time, accessLife time.Duration) error {
+	var expires int64
+	if accessLife > 0 {
+		expires = ms(now.Add(accessLife))
+	}
+	insert := `INSERT INTO ` + table + ` VALUES ($1, $2, '', $3, $4, $5, $6, $6, $7, 0, 0, $8)`
+	if _, err := tx.ExecContext(ctx, insert, p.access, "access", p.clientID, p.userID, p.scope, ms(now), expires, nil); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, insert, p.refresh, "refresh", p.clientID, p.userID, p.scope, ms(now), 0, p.access)
+	return err
 }
 
 // Close closes the database.

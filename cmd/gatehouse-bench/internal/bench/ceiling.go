@@ -57,7 +57,12 @@ func (s *CeilingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.decision(w, r)
 		return
 	case pathToken:
-		s.codeExchange(w, r)
+		// A form that does not parse is the code exchange's to refuse.
+		if err := r.ParseForm(); err == nil && r.PostForm.Get("grant_type") == "refresh_token" {
+			s.rotation(w, r)
+		} else {
+			s.codeExchange(w, r)
+		}
 		return
 	case floorMetricsPath:
 		if s.floor != nil {
@@ -166,7 +171,7 @@ func (s *CeilingServer) decision(w http.ResponseWriter, r *http.Request) {
 	code := "gac_" + strings.Repeat("0", 51)
 	if s.floor != nil {
 		code = "gac_" + floorSecret()
-		err := s.floor.Decide(r.Context(), floorHash(id), sqlstore.FloorCode{Hash: floorHash(code), ClientID: q.Get("client_id"), UserID: "bench",
+		err := s.floor.Decide(r.Context(), floorHash(id), sqlstore.FloorCode{Hash: floorHash(code), ClientID: q.Get("client_id"), UserID: floorUserID,
 			RedirectURI: q.Get("redirect_uri"), Challenge: q.Get("code_challenge"), Scope: q.Get("scope"), ExpiresAt: time.Now().Add(floorCodeLife)})
 		switch {
 		case errors.Is(err, store.ErrNotFound): // the page was decided already
@@ -202,9 +207,34 @@ func (s *CeilingServer) codeExchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	access, refresh := "gat_"+floorSecret(), "grt_"+floorSecret()
-	switch err := s.floor.Exchange(r.Context(), floorHash(r.PostForm.Get("code")), floorHash(access), floorHash(refresh), time.Now()); {
+	err := s.floor.Exchange(r.Context(), floorHash(r.PostForm.Get("code")), floorHash(access), floorHash(refresh), time.Now())
+	answerPair(w, access, refresh, err, "unknown, used or expired code")
+}
+
+// rotation answers a refresh with a token pair; with a floor, a fresh pair
+// stored as the refresh token is rotated, and 400 for one it refuses.
+func (s *CeilingServer) rotation(w http.ResponseWriter, r *http.Request) {
+	_, _, basic := r.BasicAuth()
+	if !basic || r.PostForm.Get("refresh_token") == "" {
+		http.Error(w, "want Basic credentials and a refresh token", http.StatusBadRequest)
+		return
+	}
+	if s.floor == nil {
+		setHeaders(w, ceilingTokenHeaders)
+		w.Write(ceilingTokenPair)
+		return
+	}
+	access, refresh := "gat_"+floorSecret(), "grt_"+floorSecret()
+	err := s.floor.Rotate(r.Context(), floorHash(r.PostForm.Get("refresh_token")), floorHash(access), floorHash(refresh), time.Now())
+	answerPair(w, access, refresh, err, "unknown, rotated or revoked refresh token")
+}
+
+// answerPair answers a floor's exchange or rotation: the new pair once
+// stored, else why not (refused: 400 with refusal).
+func answerPair(w http.ResponseWriter, access, refresh string, err error, refusal string) {
+	switch {
 	case errors.Is(err, store.ErrNotFound):
-		http.Error(w, "unknown, used or expired code", http.StatusBadRequest)
+		http.Error(w, refusal, http.StatusBadRequest)
 		return
 	case err != nil:
 		http.Error(w, "storing the tokens: "+err.Error(), http.StatusInternalServerError)

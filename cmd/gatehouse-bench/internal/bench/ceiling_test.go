@@ -103,6 +103,10 @@ func TestCeilingFlowReadsTheRequests(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(pair, `{"access_token":"gat_`) || len(pair) != len(ceilingTokenPair) {
 		t.Fatalf("code exchange: %d %q", resp.StatusCode, pair)
 	}
+	rotation := "grant_type=refresh_token&refresh_token=grt_x"
+	if resp, pair := do("POST", pathToken, rotation, false, true); resp.StatusCode != http.StatusOK || !strings.Contains(pair, `"refresh_token":"grt_`) || len(pair) != len(ceilingTokenPair) {
+		t.Fatalf("refresh: %d %q", resp.StatusCode, pair)
+	}
 	for name, refused := range map[string]func() (*http.Response, string){
 		"authorization without a session": func() (*http.Response, string) { return do("GET", authorize, "", false, false) },
 		"authorization without a request": func() (*http.Response, string) { return do("GET", pathAuthorize, "", true, false) },
@@ -112,6 +116,8 @@ func TestCeilingFlowReadsTheRequests(t *testing.T) {
 		},
 		"exchange without credentials": func() (*http.Response, string) { return do("POST", pathToken, exchange, false, false) },
 		"exchange without a verifier":  func() (*http.Response, string) { return do("POST", pathToken, "code=gac_x", false, true) },
+		"refresh without credentials":  func() (*http.Response, string) { return do("POST", pathToken, rotation, false, false) },
+		"refresh without a token":      func() (*http.Response, string) { return do("POST", pathToken, "grant_type=refresh_token", false, true) },
 	} {
 		if resp, _ := refused(); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", name, resp.StatusCode)
@@ -156,29 +162,12 @@ func testCeilingFloor(t *testing.T, storage string) {
 	}
 
 	// A code is redeemed once: the same exchange again is refused.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(path, form string, basic bool) *http.Response {
-		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(form))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Cookie", ceilingSession)
-		if basic {
-			req.SetBasicAuth("client", ceilingSecret)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		resp, _ := floorPost(t, srv, path, form, basic)
 		return resp
 	}
 	id := base64.RawURLEncoding.EncodeToString([]byte("client_id=c&redirect_uri=" + url.QueryEscape(RedirectURI) + "&state=s"))
-	allow := post(pathConsent, "csrf_token=x&decision=allow&consent_id="+id+ceilingSignature, false)
-	loc, err := url.Parse(allow.Header.Get("Location"))
-	if allow.StatusCode != http.StatusSeeOther || err != nil || len(loc.Query().Get("code")) != len("gac_")+51 {
-		t.Fatalf("Allow: %d, Location %q", allow.StatusCode, allow.Header.Get("Location"))
-	}
-	exchange := "grant_type=authorization_code&code=" + loc.Query().Get("code") + "&code_verifier=v"
+	exchange := floorAllow(t, srv, id)
 	if resp := post(pathToken, exchange, true); resp.StatusCode != http.StatusOK {
 		t.Fatalf("exchange: %d", resp.StatusCode)
 	}
@@ -213,6 +202,139 @@ func testCeilingFloor(t *testing.T, storage string) {
 	if err != nil || len(live) != floorRefreshCap {
 		t.Errorf("%d live refresh tokens after %d flows, want the cap's %d (%v)", len(live), r.Operations, floorRefreshCap, err)
 	}
+}
+
+// With a floor, a refresh rotates for real: ceiling-refresh runs clean
+// against every storage with each rotation flushed; a rotated token is
+// refused, its successor works, and the access token issued with the
+// rotated one is revoked.
+func TestCeilingFloorRotates(t *testing.T) {
+	for _, storage := range []string{FloorMinimal, FloorRequired, FloorGatehouse} {
+		t.Run(storage, func(t *testing.T) { testCeilingFloorRotates(t, storage) })
+	}
+}
+
+func testCeilingFloorRotates(t *testing.T, storage string) {
+	dir := t.TempDir()
+	srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", dir, storage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	o := Options{Scenario: "ceiling-refresh", URLs: []string{srv.URL}, Concurrency: 2, ServerPIDs: []int{os.Getpid()}, Flushes: true,
+		Duration: time.Second, Warmup: 100 * time.Millisecond, Runs: 1}
+	rep, err := Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Runs[0]
+	if r.Operations == 0 || r.Errors != 0 || r.HTTPRequests != r.Operations {
+		t.Fatalf("%d rotations, %d errors %v, %d requests", r.Operations, r.Errors, r.ErrorSamples, r.HTTPRequests)
+	}
+	if r.ServerFlushesPerOp < 0.45 {
+		t.Errorf("%.2f flushes per rotation, want each rotation flushed", r.ServerFlushesPerOp)
+	}
+
+	// A chain of the test's own, from a flow.
+	id := base64.RawURLEncoding.EncodeToString([]byte("client_id=c&redirect_uri=" + url.QueryEscape(RedirectURI) + "&state=chain"))
+	resp, pair := floorPost(t, srv, pathToken, floorAllow(t, srv, id), true)
+	first, _ := jsonString(pair, "refresh_token")
+	firstAccess, _ := jsonString(pair, "access_token")
+	if resp.StatusCode != http.StatusOK || len(first) == 0 {
+		t.Fatalf("exchange: %d %s", resp.StatusCode, pair)
+	}
+	rotate := func(refresh []byte) (*http.Response, []byte) {
+		return floorPost(t, srv, pathToken, "grant_type=refresh_token&refresh_token="+string(refresh), true)
+	}
+	resp, pair = rotate(first)
+	second, _ := jsonString(pair, "refresh_token")
+	if resp.StatusCode != http.StatusOK || len(second) == 0 || string(second) == string(first) {
+		t.Fatalf("rotation: %d %s", resp.StatusCode, pair)
+	}
+	if resp, _ := rotate(first); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("the rotated token again: %d, want 400", resp.StatusCode)
+	}
+	if resp, _ := rotate([]byte("grt_unknown")); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an unknown refresh token: %d, want 400", resp.StatusCode)
+	}
+	if resp, _ := rotate(firstAccess); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an access token as a refresh token: %d, want 400", resp.StatusCode)
+	}
+	if storage == FloorGatehouse {
+		// A node's store counts the rotated token again as a reuse: the
+		// grant is revoked, the successor with it.
+		if resp, _ := rotate(second); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("the successor after a reuse: %d, want 400 (the grant revoked)", resp.StatusCode)
+		}
+		s := srv.floor.(*gatehouseStorage).s
+		if old, err := s.TokenByHash(t.Context(), floorHash(string(firstAccess))); err != nil || old.RevokedAt.IsZero() {
+			t.Errorf("the rotated token's access token: %+v, %v; want it revoked", old, err)
+		}
+		return
+	}
+	if resp, _ := rotate(second); resp.StatusCode != http.StatusOK {
+		t.Errorf("the successor: %d, want 200", resp.StatusCode)
+	}
+	// Every rotation, the scenario's and the test's, marked one refresh
+	// token rotated and revoked the access token issued with it.
+	rotated, revoked := floorRotationCounts(t, dir, storage)
+	if rotated < r.Operations+2 || revoked != rotated {
+		t.Errorf("%d rotated refresh tokens and %d revoked access tokens after %d rotations, want as many of each", rotated, revoked, r.Operations+2)
+	}
+}
+
+// floorPost POSTs form to the floor server srv at path, as a signed-in
+// browser (with the client's Basic credentials if basic), and returns the
+// answer and its body, redirects not followed.
+func floorPost(t *testing.T, srv *CeilingServer, path, form string, basic bool) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", ceilingSession)
+	if basic {
+		req.SetBasicAuth("client", ceilingSecret)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, body
+}
+
+// floorAllow allows the consent page whose ID is id on the floor server
+// and returns the form of its code's exchange.
+func floorAllow(t *testing.T, srv *CeilingServer, id string) string {
+	t.Helper()
+	allow, _ := floorPost(t, srv, pathConsent, "csrf_token=x&decision=allow&consent_id="+id+ceilingSignature, false)
+	loc, err := url.Parse(allow.Header.Get("Location"))
+	if allow.StatusCode != http.StatusSeeOther || err != nil || len(loc.Query().Get("code")) != len("gac_")+51 {
+		t.Fatalf("Allow: %d, Location %q", allow.StatusCode, allow.Header.Get("Location"))
+	}
+	return "grant_type=authorization_code&code=" + loc.Query().Get("code") + "&code_verifier=v"
+}
+
+// floorRotationCounts reads a floor's database in dir: how many refresh
+// tokens are rotated and how many access tokens revoked.
+func floorRotationCounts(t *testing.T, dir, storage string) (rotated, revoked int64) {
+	t.Helper()
+	table := "flow_floor_tokens"
+	if storage == FloorRequired {
+		table = "flow_required_tokens"
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "floor.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM `+table+` WHERE kind = 'refresh' AND rotated_at <> 0),
+		(SELECT count(*) FROM `+table+` WHERE kind = 'access' AND revoked_at <> 0)`).Scan(&rotated, &revoked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rotated, revoked
 }
 
 // requiredFloorCounts reads the required floor's database in dir: its

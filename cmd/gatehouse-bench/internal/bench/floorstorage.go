@@ -42,6 +42,10 @@ type flowStorage interface {
 	// token pair by its hashes, and returns once that is flushed; an
 	// unknown, used or expired code: store.ErrNotFound.
 	Exchange(ctx context.Context, code, access, refresh []byte, now time.Time) error
+	// Rotate rotates the refresh token whose hash is old, storing the new
+	// pair by its hashes, and returns once that is flushed; a token it
+	// cannot rotate (unknown, rotated, revoked): store.ErrNotFound.
+	Rotate(ctx context.Context, old, access, refresh []byte, now time.Time) error
 	Close() error
 }
 
@@ -62,6 +66,7 @@ func openFlowStorage(ctx context.Context, dir, kind string) (flowStorage, error)
 // lifetimes, as a node's defaults (config.Default).
 const (
 	floorClientID    = "00000000000000000000000000f100e0"
+	floorUserID      = "bench"
 	floorRefreshCap  = 10
 	floorAccessLife  = 2 * time.Hour
 	floorConsentLife = 10 * time.Minute
@@ -76,7 +81,12 @@ func openGatehouseStorage(ctx context.Context, path string) (*gatehouseStorage, 
 	}
 	err = s.CreateClient(ctx, store.Client{ID: floorClientID, Name: "bench floor", Grants: []string{"authorization_code", "refresh_token"},
 		Scopes: []string{"READ", "WRITE"}, CreatedAt: time.Now()}, 0)
-	if err != nil && !errors.Is(err, store.ErrConflict) { // a directory used before has it
+	if err == nil || errors.Is(err, store.ErrConflict) { // a directory used before has it
+		// The flows' user, whom a node's token reads find with the token
+		// (and its read cache keeps with it).
+		err = s.CreateUser(ctx, store.User{ID: floorUserID, Username: floorUserID, Level: store.LevelUser, CreatedAt: time.Now()})
+	}
+	if err != nil && !errors.Is(err, store.ErrConflict) {
 		s.Close()
 		return nil, fmt.Errorf("floor storage: %w", err)
 	}
@@ -101,15 +111,41 @@ func (g *gatehouseStorage) Exchange(ctx context.Context, codeHash, access, refre
 	if !code.UsedAt.IsZero() || !now.Before(code.ExpiresAt) {
 		return store.ErrNotFound
 	}
-	at := store.Token{Hash: access, Kind: store.KindAccess, GrantID: code.GrantID, ClientID: code.ClientID, UserID: code.UserID,
-		Scope: code.Scope, GrantedAt: code.CreatedAt, CreatedAt: now, ExpiresAt: now.Add(floorAccessLife)}
-	rt := at
-	rt.Hash, rt.Kind, rt.ExpiresAt, rt.AccessHash = refresh, store.KindRefresh, time.Time{}, access
-	err = g.s.RedeemCode(ctx, codeHash, now, store.Issue{Access: at, Refresh: &rt, RefreshCap: floorRefreshCap})
+	issue := floorIssue(store.Token{GrantID: code.GrantID, ClientID: code.ClientID, UserID: code.UserID, Scope: code.Scope,
+		GrantedAt: code.CreatedAt}, access, refresh, now)
+	issue.RefreshCap = floorRefreshCap
+	err = g.s.RedeemCode(ctx, codeHash, now, issue)
 	if errors.Is(err, store.ErrCodeReused) {
 		return store.ErrNotFound
 	}
 	return err
 }
 
+// Rotate reads the token, as the token endpoint does, then rotates it with
+// a node's defaults (no grace window: a reuse revokes the grant).
+func (g *gatehouseStorage) Rotate(ctx context.Context, old, access, refresh []byte, now time.Time) error {
+	t, _, err := g.s.TokenWithUser(ctx, old)
+	if err != nil {
+		return err
+	}
+	if t.Kind != store.KindRefresh {
+		return store.ErrNotFound
+	}
+	err = g.s.RotateRefreshToken(ctx, old, now, store.ReuseGrace{}, floorIssue(t, access, refresh, now))
+	if errors.Is(err, store.ErrTokenReused) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
 func (g *gatehouseStorage) Close() error { return g.s.Close() }
+
+// floorIssue is a new token pair of grant's grant, client, user and scope,
+// stored by the hashes access and refresh, as a node issues one.
+func floorIssue(grant store.Token, access, refresh []byte, now time.Time) store.Issue {
+	at := store.Token{Hash: access, Kind: store.KindAccess, GrantID: grant.GrantID, ClientID: grant.ClientID, UserID: grant.UserID,
+		Scope: grant.Scope, GrantedAt: grant.GrantedAt, CreatedAt: now, ExpiresAt: now.Add(floorAccessLife)}
+	rt := at
+	rt.Hash, rt.Kind, rt.ExpiresAt, rt.AccessHash = refresh, store.KindRefresh, time.Time{}, access
+	return store.Issue{Access: at, Refresh: &rt}
+}

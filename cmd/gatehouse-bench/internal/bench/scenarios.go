@@ -117,6 +117,11 @@ var scenarios = map[string]scenario{
 		build:        buildCeilingFlow,
 		servedByTool: true,
 	},
+	"ceiling-refresh": {
+		about:        "the refresh scenario's rotations (each chain started by one ceiling-flow, not measured) answered by a bare handler with as many bytes and the same headers as Gatehouse's: net/http's own part of a rotation (against ceiling-server --floor-dir, which also stores the rotation's four row changes through a node's write path: the rotation's floor; with --floor-storage gatehouse, through a node's own store)",
+		build:        buildCeilingRefresh,
+		servedByTool: true,
+	},
 }
 
 // ScenarioNames lists the scenarios, sorted.
@@ -293,54 +298,59 @@ func buildBearer(t *target) (newWorkerFunc, error) {
 
 func buildRefresh(t *target) (newWorkerFunc, error) {
 	return func(i int, c *conn) (*worker, error) {
-		b := &browser{t: t, n: t.nodeFor(i), c: c, user: t.userFor(i)}
-		var current []byte // this chain's refresh token
-		start := func() *failure {
-			body, f := b.flow()
-			if f != nil {
-				return f
-			}
-			tok, ok := jsonString(body, "refresh_token")
-			if !ok || len(tok) == 0 {
-				return badBody("the code exchange gave no refresh_token", body)
-			}
-			current = append(current[:0], tok...)
-			return nil
-		}
-		if f := start(); f != nil {
-			return nil, fmt.Errorf("worker %d: start a refresh chain (as %s): %s: %s", i, b.user.Username, f.kind, f.detail)
-		}
-		prefix := []byte("grant_type=refresh_token&refresh_token=")
-		var form []byte
-		var r request
-		w := &worker{conn: c}
-		// A broken chain (an error left us without the current token) starts
-		// again with a new authorization, outside the measured time.
-		w.prepare = func() *failure {
-			if len(current) > 0 {
-				return nil
-			}
-			b.jar.reset()
-			b.signedIn = false
-			return start()
-		}
-		w.op = func() *failure {
-			form = appendFormValue(append(form[:0], prefix...), current)
-			req := r.start("POST", pathToken, b.n.host).header("Authorization", t.basic).form(form)
-			current = current[:0]
-			body, f := doOK(c, req)
-			if f != nil {
-				return f
-			}
-			tok, ok := jsonString(body, "refresh_token")
-			if !ok || len(tok) == 0 {
-				return badBody("no refresh_token", body)
-			}
-			current = append(current, tok...)
-			return nil
-		}
-		return w, nil
+		return refreshWorker(t, i, c, &browser{t: t, n: t.nodeFor(i), c: c, user: t.userFor(i)})
 	}, nil
+}
+
+// refreshWorker rotates one refresh-token chain, which browser b starts
+// with an authorization code flow.
+func refreshWorker(t *target, i int, c *conn, b *browser) (*worker, error) {
+	var current []byte // this chain's refresh token
+	start := func() *failure {
+		body, f := b.flow()
+		if f != nil {
+			return f
+		}
+		tok, ok := jsonString(body, "refresh_token")
+		if !ok || len(tok) == 0 {
+			return badBody("the code exchange gave no refresh_token", body)
+		}
+		current = append(current[:0], tok...)
+		return nil
+	}
+	if f := start(); f != nil {
+		return nil, fmt.Errorf("worker %d: start a refresh chain (as %s): %s: %s", i, b.user.Username, f.kind, f.detail)
+	}
+	prefix := []byte("grant_type=refresh_token&refresh_token=")
+	var form []byte
+	var r request
+	w := &worker{conn: c}
+	// A broken chain (an error left us without the current token) starts
+	// again with a new authorization, outside the measured time.
+	w.prepare = func() *failure {
+		if len(current) > 0 {
+			return nil
+		}
+		b.jar.reset()
+		b.signedIn = false
+		return start()
+	}
+	w.op = func() *failure {
+		form = appendFormValue(append(form[:0], prefix...), current)
+		req := r.start("POST", pathToken, b.n.host).header("Authorization", t.basic).form(form)
+		current = current[:0]
+		body, f := doOK(c, req)
+		if f != nil {
+			return f
+		}
+		tok, ok := jsonString(body, "refresh_token")
+		if !ok || len(tok) == 0 {
+			return badBody("no refresh_token", body)
+		}
+		current = append(current, tok...)
+		return nil
+	}
+	return w, nil
 }
 
 func buildAuthcode(t *target) (newWorkerFunc, error) {
@@ -416,18 +426,38 @@ func buildCeiling(post bool) func(t *target) (newWorkerFunc, error) {
 // signed in by cookies of the names and lengths Gatehouse sets, as an
 // application with an ID and secret as long as Gatehouse's.
 func buildCeilingFlow(t *target) (newWorkerFunc, error) {
-	if t.client.ID == "" {
-		t.client.ID = strings.Repeat("0", 32)
-		t.basic = basicAuth(t.client.ID, ceilingSecret)
-	}
+	ceilingClient(t)
 	return func(i int, c *conn) (*worker, error) {
-		b := &browser{t: t, n: t.nodeFor(i), c: c, signedIn: true}
-		b.jar.update(http.Header{"Set-Cookie": {ceilingSession, ceilingFormCookie}})
+		b := ceilingBrowser(t, i, c)
 		return &worker{conn: c, op: func() *failure {
 			_, f := b.flow()
 			return f
 		}}, nil
 	}, nil
+}
+
+func buildCeilingRefresh(t *target) (newWorkerFunc, error) {
+	ceilingClient(t)
+	return func(i int, c *conn) (*worker, error) {
+		return refreshWorker(t, i, c, ceilingBrowser(t, i, c))
+	}, nil
+}
+
+// ceilingClient names the application the ceiling server's handlers expect
+// credentials of, unless provisioned.
+func ceilingClient(t *target) {
+	if t.client.ID == "" {
+		t.client.ID = strings.Repeat("0", 32)
+		t.basic = basicAuth(t.client.ID, ceilingSecret)
+	}
+}
+
+// ceilingBrowser is a browser holding the cookies of a signed-in one, which
+// the ceiling server's pages ask for and do not check.
+func ceilingBrowser(t *target, i int, c *conn) *browser {
+	b := &browser{t: t, n: t.nodeFor(i), c: c, signedIn: true}
+	b.jar.update(http.Header{"Set-Cookie": {ceilingSession, ceilingFormCookie}})
+	return b
 }
 
 // appendFormValue appends v form-encoded, copying it as it is when it needs
