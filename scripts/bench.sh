@@ -23,14 +23,17 @@
 #     and ceiling c=32 (in the tool's process, then as a separate process on
 #     the server's CPU, GET and ceiling-post: an introspection-shaped POST;
 #     ceiling-flow c=8: authcode's three exchanges answered bare, and
-#     ceiling-refresh c=8: refresh's rotations answered bare; then
+#     ceiling-refresh c=8: refresh's rotations answered bare, and
+#     ceiling-client-credentials c=32: its requests answered bare; then
 #     floor-flow: the same against `ceiling-server --floor-dir`, which stores
 #     what the flow must keep through a node's write path; required-flow:
 #     with `--floor-storage required`, which also stores what the spec
 #     requires of every flow; storage-flow: with `--floor-storage
 #     gatehouse`, which stores what a node stores; after each flow,
 #     floor-refresh, required-refresh and storage-refresh: ceiling-refresh
-#     rotating through the same storage);
+#     rotating through the same storage, and floor-client-credentials,
+#     required-... and storage-...: ceiling-client-credentials issuing
+#     through it);
 #     every run reports the nodes' CPU time per operation (--server-pid),
 #     and the summary each median's ratio to the ceiling;
 #   - records the server's idle RSS and peak RSS (VmRSS, VmHWM), and its
@@ -298,8 +301,10 @@ for scenario in $SCENARIOS; do
       bench ceiling-post "$RESULTS/ceiling-post.json" --scenario ceiling-post -c "$c" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
       # And the browser flow's three exchanges at authcode's concurrency.
       bench ceiling-flow "$RESULTS/ceiling-flow.json" --scenario ceiling-flow -c "$(concurrency_of authcode)" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
-      # And the refresh scenario's rotations at its concurrency.
+      # And the refresh scenario's rotations, and the client-credentials
+      # scenario's requests, each at its concurrency.
       bench ceiling-refresh "$RESULTS/ceiling-refresh.json" --scenario ceiling-refresh -c "$(concurrency_of refresh)" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
+      bench ceiling-client-credentials "$RESULTS/ceiling-client-credentials.json" --scenario ceiling-client-credentials -c "$(concurrency_of client-credentials)" --url "http://127.0.0.1:$cport" --server-pid "$cpid"
       kill "$cpid" 2>/dev/null || true
       wait "$cpid" 2>/dev/null || true
       # And the same flow storing what it must keep, through a node's write
@@ -320,9 +325,12 @@ for scenario in $SCENARIOS; do
         pids+=("$fpid")
         for i in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$fport/" && break; sleep 0.05; done
         bench "$name" "$RESULTS/$name.json" --scenario ceiling-flow -c "$(concurrency_of authcode)" --url "http://127.0.0.1:$fport" --server-pid "$fpid" --flushes
-        # The same storage rotating refresh tokens: floor-refresh,
-        # required-refresh, storage-refresh.
-        bench "${name%-flow}-refresh" "$RESULTS/${name%-flow}-refresh.json" --scenario ceiling-refresh -c "$(concurrency_of refresh)" --url "http://127.0.0.1:$fport" --server-pid "$fpid" --flushes
+        # The same storage rotating refresh tokens (floor-refresh,
+        # required-refresh, storage-refresh), then issuing client_credentials
+        # tokens (floor-client-credentials, ...).
+        for sc in refresh client-credentials; do
+          bench "${name%-flow}-$sc" "$RESULTS/${name%-flow}-$sc.json" --scenario "ceiling-$sc" -c "$(concurrency_of "$sc")" --url "http://127.0.0.1:$fport" --server-pid "$fpid" --flushes
+        done
         kill "$fpid" 2>/dev/null || true
         wait "$fpid" 2>/dev/null || true
       done
@@ -441,6 +449,7 @@ say ""
 own_work introspection introspect ceiling-post request
 own_work "browser flow" authcode ceiling-flow flow
 own_work "refresh rotation" refresh ceiling-refresh rotation
+own_work client_credentials client-credentials ceiling-client-credentials token
 # The floor stores on SQLite with synchronous=FULL: only a node that does
 # the same is measured against it (a PostgreSQL node's CPU leaves out the
 # database's; a sync-normal node does not flush).
@@ -452,10 +461,13 @@ if [ "$mode" = sqlite ]; then
   own_work "refresh rotation" refresh floor-refresh rotation "the rotation's floor with its four durable row changes"
   own_work "refresh rotation" refresh storage-refresh rotation "a bare handler rotating through a node's store" "Gatehouse's handler"
   own_work "a bare handler rotating through a node's store" storage-refresh floor-refresh rotation "the rotation's floor" "Gatehouse's storage above it"
+  own_work client_credentials client-credentials floor-client-credentials token "a token's floor: one durable row"
+  own_work client_credentials client-credentials storage-client-credentials token "a bare handler issuing through a node's store" "Gatehouse's handler"
+  own_work "a bare handler issuing through a node's store" storage-client-credentials floor-client-credentials token "a token's floor" "Gatehouse's storage above it"
 fi
 # SQLite's flushes per write operation: on a small VM each costs the core
 # about half a millisecond (docs/performance.md, "The browser flow").
-for sc in client-credentials refresh authcode floor-flow required-flow storage-flow floor-refresh required-refresh storage-refresh; do
+for sc in client-credentials refresh authcode {floor,required,storage}-{flow,refresh,client-credentials}; do
   [ -f "$RESULTS/$sc.json" ] || continue
   f=$(median "$RESULTS/$sc.json" server_flushes_per_op)
   [ -n "$f" ] && say "$(awk -v s="$sc" -v f="$f" 'BEGIN { printf "%-22s %.3f flushes per operation", s, f }')"

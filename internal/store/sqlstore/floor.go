@@ -227,6 +227,21 @@ func (f *FlowFloor) Rotate(ctx context.Context, old, access, refresh []byte, now
 	})
 }
 
+// Issue stores a client_credentials access token by its hash, in one
+// durable row answered once flushed, as a node's token endpoint does: the
+// minimal floor's row names nothing else, the required floor's is bound to
+// the client and scope with its expiry.
+func (f *FlowFloor) Issue(ctx context.Context, clientID, scope string, access []byte, now time.Time) error {
+	t := floorToken{hash: access, kind: "access", created: now}
+	table := "flow_floor_tokens"
+	if f.required {
+		table, t.clientID, t.scope, t.expires = "flow_required_tokens", clientID, scope, now.Add(floorAccessLife)
+	}
+	return f.s.writeStatementEffects(ctx, neutral(), func(ctx context.Context, q querier) error {
+		return insertFloorToken(ctx, q, table, t)
+	})
+}
+
 // floorPair is a token pair as a floor stores it: by the tokens' hashes,
 // bound to the client, user and scope (empty in the minimal floor).
 type floorPair struct {
@@ -238,15 +253,32 @@ type floorPair struct {
 // expiring after accessLife unless 0, and the refresh token naming it, so
 // that its rotation can revoke it.
 func insertFloorPair(ctx context.Context, tx querier, table string, p floorPair, now time.Time, accessLife time.Duration) error {
-	var expires int64
+	t := floorToken{hash: p.access, kind: "access", clientID: p.clientID, userID: p.userID, scope: p.scope, created: now}
 	if accessLife > 0 {
-		expires = ms(now.Add(accessLife))
+		t.expires = now.Add(accessLife)
 	}
-	insert := `INSERT INTO ` + table + ` VALUES ($1, $2, '', $3, $4, $5, $6, $6, $7, 0, 0, $8)`
-	if _, err := tx.ExecContext(ctx, insert, p.access, "access", p.clientID, p.userID, p.scope, ms(now), expires, nil); err != nil {
+	if err := insertFloorToken(ctx, tx, table, t); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, insert, p.refresh, "refresh", p.clientID, p.userID, p.scope, ms(now), 0, p.access)
+	t.hash, t.kind, t.expires, t.accessHash = p.refresh, "refresh", time.Time{}, p.access
+	return insertFloorToken(ctx, tx, table, t)
+}
+
+// floorToken is one row of a floor's token table.
+type floorToken struct {
+	hash, accessHash        []byte // accessHash: a refresh token's access token
+	kind                    string
+	clientID, userID, scope string
+	created, expires        time.Time // expires zero: never
+}
+
+func insertFloorToken(ctx context.Context, q querier, table string, t floorToken) error {
+	var expires int64
+	if !t.expires.IsZero() {
+		expires = ms(t.expires)
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO `+table+` VALUES ($1, $2, '', $3, $4, $5, $6, $6, $7, 0, 0, $8)`,
+		t.hash, t.kind, t.clientID, t.userID, t.scope, ms(t.created), expires, t.accessHash)
 	return err
 }
 

@@ -57,10 +57,16 @@ func (s *CeilingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.decision(w, r)
 		return
 	case pathToken:
-		// A form that does not parse is the code exchange's to refuse.
-		if err := r.ParseForm(); err == nil && r.PostForm.Get("grant_type") == "refresh_token" {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "want a form", http.StatusBadRequest)
+			return
+		}
+		switch r.PostForm.Get("grant_type") {
+		case "refresh_token":
 			s.rotation(w, r)
-		} else {
+		case "client_credentials":
+			s.clientCredentials(w, r)
+		default:
 			s.codeExchange(w, r)
 		}
 		return
@@ -197,7 +203,7 @@ var ceilingTokenPair = []byte(`{"access_token":"gat_` + strings.Repeat("0", 51) 
 // fresh pair stored as the code is redeemed, and 400 for a code it refuses.
 func (s *CeilingServer) codeExchange(w http.ResponseWriter, r *http.Request) {
 	_, _, basic := r.BasicAuth()
-	if err := r.ParseForm(); err != nil || !basic || r.PostForm.Get("code") == "" || r.PostForm.Get("code_verifier") == "" {
+	if !basic || r.PostForm.Get("code") == "" || r.PostForm.Get("code_verifier") == "" {
 		http.Error(w, "want Basic credentials, a code and its verifier", http.StatusBadRequest)
 		return
 	}
@@ -227,6 +233,35 @@ func (s *CeilingServer) rotation(w http.ResponseWriter, r *http.Request) {
 	access, refresh := "gat_"+floorSecret(), "grt_"+floorSecret()
 	err := s.floor.Rotate(r.Context(), floorHash(r.PostForm.Get("refresh_token")), floorHash(access), floorHash(refresh), time.Now())
 	answerPair(w, access, refresh, err, "unknown, rotated or revoked refresh token")
+}
+
+// ceilingAccessToken is as long as Gatehouse's answer to a client_credentials
+// request for the bench application's scopes.
+var ceilingAccessToken = []byte(`{"access_token":"gat_` + strings.Repeat("0", 51) +
+	`","token_type":"bearer","expires_in":7200,"scope":"READ WRITE","created_at":1796176013}` + "\n")
+
+// clientCredentials answers a client_credentials request with an access
+// token; with a floor, a fresh one, stored.
+func (s *CeilingServer) clientCredentials(w http.ResponseWriter, r *http.Request) {
+	id, _, basic := r.BasicAuth()
+	if !basic {
+		http.Error(w, "want Basic credentials", http.StatusBadRequest)
+		return
+	}
+	if s.floor == nil {
+		setHeaders(w, ceilingTokenHeaders)
+		w.Write(ceilingAccessToken)
+		return
+	}
+	access, scope := "gat_"+floorSecret(), r.PostForm.Get("scope")
+	if err := s.floor.Issue(r.Context(), id, scope, floorHash(access), time.Now()); err != nil {
+		http.Error(w, "storing the token: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	setHeaders(w, ceilingTokenHeaders)
+	answer := make([]byte, 0, len(ceilingAccessToken))
+	answer = append(answer, `{"access_token":"`+access+`","token_type":"bearer","expires_in":7200,"scope":"`+scope+`","created_at":1796176013}`+"\n"...)
+	w.Write(answer)
 }
 
 // answerPair answers a floor's exchange or rotation: the new pair once

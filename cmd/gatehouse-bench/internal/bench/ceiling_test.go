@@ -103,6 +103,10 @@ func TestCeilingFlowReadsTheRequests(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(pair, `{"access_token":"gat_`) || len(pair) != len(ceilingTokenPair) {
 		t.Fatalf("code exchange: %d %q", resp.StatusCode, pair)
 	}
+	if resp, answer := do("POST", pathToken, "grant_type=client_credentials&scope=READ+WRITE", false, true); resp.StatusCode != http.StatusOK ||
+		!strings.HasPrefix(answer, `{"access_token":"gat_`) || len(answer) != len(ceilingAccessToken) {
+		t.Fatalf("client_credentials: %d %q", resp.StatusCode, answer)
+	}
 	rotation := "grant_type=refresh_token&refresh_token=grt_x"
 	if resp, pair := do("POST", pathToken, rotation, false, true); resp.StatusCode != http.StatusOK || !strings.Contains(pair, `"refresh_token":"grt_`) || len(pair) != len(ceilingTokenPair) {
 		t.Fatalf("refresh: %d %q", resp.StatusCode, pair)
@@ -118,6 +122,10 @@ func TestCeilingFlowReadsTheRequests(t *testing.T) {
 		"exchange without a verifier":  func() (*http.Response, string) { return do("POST", pathToken, "code=gac_x", false, true) },
 		"refresh without credentials":  func() (*http.Response, string) { return do("POST", pathToken, rotation, false, false) },
 		"refresh without a token":      func() (*http.Response, string) { return do("POST", pathToken, "grant_type=refresh_token", false, true) },
+		"client_credentials without credentials": func() (*http.Response, string) {
+			return do("POST", pathToken, "grant_type=client_credentials", false, false)
+		},
+		"a token request that is no form": func() (*http.Response, string) { return do("POST", pathToken, "%zz", false, true) },
 	} {
 		if resp, _ := refused(); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", name, resp.StatusCode)
@@ -283,6 +291,62 @@ func testCeilingFloorRotates(t *testing.T, storage string) {
 	}
 }
 
+// With a floor, each client_credentials token is a durable row: the
+// scenario runs clean against every storage, its requests flushed, and the
+// floor's table holds a token for each (bound to the client and scope in
+// the required floor and Gatehouse's storage).
+func TestCeilingFloorIssues(t *testing.T) {
+	for _, storage := range []string{FloorMinimal, FloorRequired, FloorGatehouse} {
+		t.Run(storage, func(t *testing.T) {
+			dir := t.TempDir()
+			srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", dir, storage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			o := Options{Scenario: "ceiling-client-credentials", URLs: []string{srv.URL}, Concurrency: 4, ServerPIDs: []int{os.Getpid()},
+				Flushes: true, Duration: time.Second, Warmup: 100 * time.Millisecond, Runs: 1}
+			rep, err := Run(t.Context(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rep.Runs[0]
+			if r.Operations == 0 || r.Errors != 0 {
+				t.Fatalf("%d tokens, %d errors %v", r.Operations, r.Errors, r.ErrorSamples)
+			}
+			// Four callers share a flush at most.
+			if r.ServerFlushesPerOp < 0.2 {
+				t.Errorf("%.2f flushes per token, want each token flushed", r.ServerFlushesPerOp)
+			}
+			table, bound := "flow_floor_tokens", "1"
+			switch storage {
+			case FloorRequired:
+				table, bound = "flow_required_tokens", "client_id <> '' AND scope = 'READ WRITE' AND expires_at > created_at"
+			case FloorGatehouse:
+				table, bound = "tokens", "client_id = '"+floorClientID+"' AND scope = 'READ WRITE' AND expires_at > created_at"
+			}
+			if n := floorCount(t, dir, `SELECT count(*) FROM `+table+` WHERE kind = 'access' AND `+bound); n < r.Operations {
+				t.Errorf("%d access tokens stored after %d requests, want one each", n, r.Operations)
+			}
+		})
+	}
+}
+
+// floorCount runs a count query on the floor's database in dir.
+func floorCount(t *testing.T, dir, query string) int64 {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "floor.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRowContext(t.Context(), query).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // floorPost POSTs form to the floor server srv at path, as a signed-in
 // browser (with the client's Basic credentials if basic), and returns the
 // answer and its body, redirects not followed.
@@ -324,17 +388,8 @@ func floorRotationCounts(t *testing.T, dir, storage string) (rotated, revoked in
 	if storage == FloorRequired {
 		table = "flow_required_tokens"
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "floor.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM `+table+` WHERE kind = 'refresh' AND rotated_at <> 0),
-		(SELECT count(*) FROM `+table+` WHERE kind = 'access' AND revoked_at <> 0)`).Scan(&rotated, &revoked)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rotated, revoked
+	return floorCount(t, dir, `SELECT count(*) FROM `+table+` WHERE kind = 'refresh' AND rotated_at <> 0`),
+		floorCount(t, dir, `SELECT count(*) FROM `+table+` WHERE kind = 'access' AND revoked_at <> 0`)
 }
 
 // requiredFloorCounts reads the required floor's database in dir: its

@@ -46,6 +46,9 @@ type flowStorage interface {
 	// pair by its hashes, and returns once that is flushed; a token it
 	// cannot rotate (unknown, rotated, revoked): store.ErrNotFound.
 	Rotate(ctx context.Context, old, access, refresh []byte, now time.Time) error
+	// Issue stores a client_credentials access token of clientID for
+	// scope by its hash, and returns once that is flushed.
+	Issue(ctx context.Context, clientID, scope string, access []byte, now time.Time) error
 	Close() error
 }
 
@@ -136,6 +139,14 @@ func (g *gatehouseStorage) Rotate(ctx context.Context, old, access, refresh []by
 		return store.ErrNotFound
 	}
 	return err
+}
+
+// Issue issues the token as a node's client_credentials grant does: a grant
+// of its own, for the storage's one application (whose rows the tokens'
+// foreign key asks for), whatever client asked.
+func (g *gatehouseStorage) Issue(ctx context.Context, _, scope string, access []byte, now time.Time) error {
+	return g.s.IssueTokens(ctx, store.Issue{Access: store.Token{Hash: access, Kind: store.KindAccess, GrantID: oauth.NewGrantID(now),
+		ClientID: floorClientID, Scope: scope, GrantedAt: now, CreatedAt: now, ExpiresAt: now.Add(floorAccessLife)}})
 }
 
 func (g *gatehouseStorage) Close() error { return g.s.Close() }

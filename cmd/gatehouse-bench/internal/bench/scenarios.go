@@ -117,6 +117,11 @@ var scenarios = map[string]scenario{
 		build:        buildCeilingFlow,
 		servedByTool: true,
 	},
+	"ceiling-client-credentials": {
+		about:        "the client-credentials scenario's requests answered by a bare handler with as many bytes and the same headers as Gatehouse's: net/http's own part of a token request (against ceiling-server --floor-dir, which also stores each token in one durable row through a node's write path: a token's floor; with --floor-storage gatehouse, through a node's own store)",
+		build:        buildCeilingClientCredentials,
+		servedByTool: true,
+	},
 	"ceiling-refresh": {
 		about:        "the refresh scenario's rotations (each chain started by one ceiling-flow, not measured) answered by a bare handler with as many bytes and the same headers as Gatehouse's: net/http's own part of a rotation (against ceiling-server --floor-dir, which also stores the rotation's four row changes through a node's write path: the rotation's floor; with --floor-storage gatehouse, through a node's own store)",
 		build:        buildCeilingRefresh,
@@ -434,6 +439,11 @@ func buildCeilingFlow(t *target) (newWorkerFunc, error) {
 			return f
 		}}, nil
 	}, nil
+}
+
+func buildCeilingClientCredentials(t *target) (newWorkerFunc, error) {
+	ceilingClient(t)
+	return buildClientCredentials(t)
 }
 
 func buildCeilingRefresh(t *target) (newWorkerFunc, error) {
