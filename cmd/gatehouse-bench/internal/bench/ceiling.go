@@ -63,11 +63,11 @@ func (s *CeilingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch r.PostForm.Get("grant_type") {
 		case "refresh_token":
-			s.rotation(w, r)
+			s.pairGrant(w, r, true)
 		case "client_credentials":
 			s.clientCredentials(w, r)
 		default:
-			s.codeExchange(w, r)
+			s.pairGrant(w, r, false)
 		}
 		return
 	case floorMetricsPath:
@@ -199,12 +199,17 @@ func (s *CeilingServer) decision(w http.ResponseWriter, r *http.Request) {
 var ceilingTokenPair = []byte(`{"access_token":"gat_` + strings.Repeat("0", 51) + `","token_type":"bearer","expires_in":7200,"refresh_token":"grt_` +
 	strings.Repeat("0", 51) + `","scope":"READ WRITE","created_at":1796176013}` + "\n")
 
-// codeExchange answers a code exchange with a token pair; with a floor, a
-// fresh pair stored as the code is redeemed, and 400 for a code it refuses.
-func (s *CeilingServer) codeExchange(w http.ResponseWriter, r *http.Request) {
+// pairGrant answers a code exchange (or, refresh, a rotation) with a token
+// pair; with a floor, a fresh pair stored as the code is redeemed (or the
+// refresh token rotated), and 400 for a grant the floor refuses.
+func (s *CeilingServer) pairGrant(w http.ResponseWriter, r *http.Request, refresh bool) {
+	field, want, refusal := "code", "want Basic credentials, a code and its verifier", "unknown, used or expired code"
+	if refresh {
+		field, want, refusal = "refresh_token", "want Basic credentials and a refresh token", "unknown, rotated or revoked refresh token"
+	}
 	_, _, basic := r.BasicAuth()
-	if !basic || r.PostForm.Get("code") == "" || r.PostForm.Get("code_verifier") == "" {
-		http.Error(w, "want Basic credentials, a code and its verifier", http.StatusBadRequest)
+	if !basic || r.PostForm.Get(field) == "" || !refresh && r.PostForm.Get("code_verifier") == "" {
+		http.Error(w, want, http.StatusBadRequest)
 		return
 	}
 	if s.floor == nil {
@@ -212,27 +217,24 @@ func (s *CeilingServer) codeExchange(w http.ResponseWriter, r *http.Request) {
 		w.Write(ceilingTokenPair)
 		return
 	}
-	access, refresh := "gat_"+floorSecret(), "grt_"+floorSecret()
-	err := s.floor.Exchange(r.Context(), floorHash(r.PostForm.Get("code")), floorHash(access), floorHash(refresh), time.Now())
-	answerPair(w, access, refresh, err, "unknown, used or expired code")
-}
-
-// rotation answers a refresh with a token pair; with a floor, a fresh pair
-// stored as the refresh token is rotated, and 400 for one it refuses.
-func (s *CeilingServer) rotation(w http.ResponseWriter, r *http.Request) {
-	_, _, basic := r.BasicAuth()
-	if !basic || r.PostForm.Get("refresh_token") == "" {
-		http.Error(w, "want Basic credentials and a refresh token", http.StatusBadRequest)
+	keep := s.floor.Exchange
+	if refresh {
+		keep = s.floor.Rotate
+	}
+	access, refreshToken := "gat_"+floorSecret(), "grt_"+floorSecret()
+	switch err := keep(r.Context(), floorHash(r.PostForm.Get(field)), floorHash(access), floorHash(refreshToken), time.Now()); {
+	case errors.Is(err, store.ErrNotFound):
+		http.Error(w, refusal, http.StatusBadRequest)
+		return
+	case err != nil:
+		http.Error(w, "storing the tokens: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if s.floor == nil {
-		setHeaders(w, ceilingTokenHeaders)
-		w.Write(ceilingTokenPair)
-		return
-	}
-	access, refresh := "gat_"+floorSecret(), "grt_"+floorSecret()
-	err := s.floor.Rotate(r.Context(), floorHash(r.PostForm.Get("refresh_token")), floorHash(access), floorHash(refresh), time.Now())
-	answerPair(w, access, refresh, err, "unknown, rotated or revoked refresh token")
+	setHeaders(w, ceilingTokenHeaders)
+	pair := make([]byte, 0, len(ceilingTokenPair))
+	pair = append(pair, `{"access_token":"`+access+`","token_type":"bearer","expires_in":7200,"refresh_token":"`+refreshToken+
+		`","scope":"READ WRITE","created_at":1796176013}`+"\n"...)
+	w.Write(pair)
 }
 
 // ceilingAccessToken is as long as Gatehouse's answer to a client_credentials
@@ -262,24 +264,6 @@ func (s *CeilingServer) clientCredentials(w http.ResponseWriter, r *http.Request
 	answer := make([]byte, 0, len(ceilingAccessToken))
 	answer = append(answer, `{"access_token":"`+access+`","token_type":"bearer","expires_in":7200,"scope":"`+scope+`","created_at":1796176013}`+"\n"...)
 	w.Write(answer)
-}
-
-// answerPair answers a floor's exchange or rotation: the new pair once
-// stored, else why not (refused: 400 with refusal).
-func answerPair(w http.ResponseWriter, access, refresh string, err error, refusal string) {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		http.Error(w, refusal, http.StatusBadRequest)
-		return
-	case err != nil:
-		http.Error(w, "storing the tokens: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	setHeaders(w, ceilingTokenHeaders)
-	pair := make([]byte, 0, len(ceilingTokenPair))
-	pair = append(pair, `{"access_token":"`+access+`","token_type":"bearer","expires_in":7200,"refresh_token":"`+refresh+
-		`","scope":"READ WRITE","created_at":1796176013}`+"\n"...)
-	w.Write(pair)
 }
 
 // The floor's codes and tokens are as long as Gatehouse's (a prefix and 51

@@ -154,13 +154,7 @@ func testCeilingFloor(t *testing.T, storage string) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	o := Options{Scenario: "ceiling-flow", URLs: []string{srv.URL}, Concurrency: 2, ServerPIDs: []int{os.Getpid()}, Flushes: true,
-		Duration: time.Second, Warmup: 100 * time.Millisecond, Runs: 1}
-	rep, err := Run(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rep.Runs[0]
+	r := runAgainstFloor(t, srv, "ceiling-flow", 2)
 	if r.Operations == 0 || r.Errors != 0 || r.HTTPRequests < 3*r.Operations {
 		t.Fatalf("%d flows, %d errors %v, %d requests", r.Operations, r.Errors, r.ErrorSamples, r.HTTPRequests)
 	}
@@ -229,13 +223,7 @@ func testCeilingFloorRotates(t *testing.T, storage string) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	o := Options{Scenario: "ceiling-refresh", URLs: []string{srv.URL}, Concurrency: 2, ServerPIDs: []int{os.Getpid()}, Flushes: true,
-		Duration: time.Second, Warmup: 100 * time.Millisecond, Runs: 1}
-	rep, err := Run(t.Context(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rep.Runs[0]
+	r := runAgainstFloor(t, srv, "ceiling-refresh", 2)
 	if r.Operations == 0 || r.Errors != 0 || r.HTTPRequests != r.Operations {
 		t.Fatalf("%d rotations, %d errors %v, %d requests", r.Operations, r.Errors, r.ErrorSamples, r.HTTPRequests)
 	}
@@ -304,13 +292,7 @@ func TestCeilingFloorIssues(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer srv.Close()
-			o := Options{Scenario: "ceiling-client-credentials", URLs: []string{srv.URL}, Concurrency: 4, ServerPIDs: []int{os.Getpid()},
-				Flushes: true, Duration: time.Second, Warmup: 100 * time.Millisecond, Runs: 1}
-			rep, err := Run(t.Context(), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := rep.Runs[0]
+			r := runAgainstFloor(t, srv, "ceiling-client-credentials", 4)
 			if r.Operations == 0 || r.Errors != 0 {
 				t.Fatalf("%d tokens, %d errors %v", r.Operations, r.Errors, r.ErrorSamples)
 			}
@@ -330,6 +312,18 @@ func TestCeilingFloorIssues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runAgainstFloor runs scenario against the floor server srv for a second
+// with c workers, the floor's flushes counted, and returns the run.
+func runAgainstFloor(t *testing.T, srv *CeilingServer, scenario string, c int) RunResult {
+	t.Helper()
+	rep, err := Run(t.Context(), Options{Scenario: scenario, URLs: []string{srv.URL}, Concurrency: c, ServerPIDs: []int{os.Getpid()},
+		Flushes: true, Duration: time.Second, Warmup: 100 * time.Millisecond, Runs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Runs[0]
 }
 
 // floorCount runs a count query on the floor's database in dir.

@@ -2,8 +2,8 @@ package bench
 
 import (
 	"crypto/rand"
+	"fmt"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,35 +17,14 @@ import (
 // and read cpu-µs/op; the storages' differences are what each one stores
 // above the one before it (docs/performance.md, "The browser flow").
 func BenchmarkFlowStorage(b *testing.B) {
-	for _, kind := range []string{FloorMinimal, FloorRequired, FloorGatehouse} {
-		b.Run(kind, func(b *testing.B) {
-			s, err := openFlowStorage(b.Context(), b.TempDir(), kind)
-			if err != nil {
-				b.Fatal(err)
+	benchFloorStorages(b, func(b *testing.B, s flowStorage, pb *testing.PB) error {
+		for pb.Next() {
+			if _, err := floorFlow(b, s); err != nil {
+				return err
 			}
-			defer s.Close()
-			var failed atomic.Bool
-			b.SetParallelism(max(8/runtime.GOMAXPROCS(0), 1))
-			defer cpubench.Report(b)()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() && !failed.Load() {
-					page, code := floorHash(rand.Text()), floorHash(rand.Text())
-					c := sqlstore.FloorCode{Hash: code, ClientID: floorClientID, UserID: "bench", RedirectURI: RedirectURI,
-						Challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Scope: "READ WRITE", ExpiresAt: time.Now().Add(floorCodeLife)}
-					if err := s.Decide(b.Context(), page, c); err != nil {
-						b.Errorf("Decide: %v", err)
-						failed.Store(true)
-						return
-					}
-					if err := s.Exchange(b.Context(), code, floorHash(rand.Text()), floorHash(rand.Text()), time.Now()); err != nil {
-						b.Errorf("Exchange: %v", err)
-						failed.Store(true)
-						return
-					}
-				}
-			})
-		})
-	}
+		}
+		return nil
+	})
 }
 
 // BenchmarkRotationStorage rotates 8 refresh-token chains at once (the
@@ -54,6 +33,25 @@ func BenchmarkFlowStorage(b *testing.B) {
 // every operation is one rotation. Run with -cpu 1 and read cpu-µs/op
 // (docs/performance.md, "Refresh rotation").
 func BenchmarkRotationStorage(b *testing.B) {
+	benchFloorStorages(b, func(b *testing.B, s flowStorage, pb *testing.PB) error {
+		refresh, err := floorFlow(b, s)
+		if err != nil {
+			return err
+		}
+		for pb.Next() {
+			next := floorHash(rand.Text())
+			if err := s.Rotate(b.Context(), refresh, floorHash(rand.Text()), next, time.Now()); err != nil {
+				return fmt.Errorf("Rotate: %w", err)
+			}
+			refresh = next
+		}
+		return nil
+	})
+}
+
+// benchFloorStorages runs body from 8 callers against each floor storage
+// and reports cpu-µs/op; the first error a caller returns fails the run.
+func benchFloorStorages(b *testing.B, body func(b *testing.B, s flowStorage, pb *testing.PB) error) {
 	for _, kind := range []string{FloorMinimal, FloorRequired, FloorGatehouse} {
 		b.Run(kind, func(b *testing.B) {
 			s, err := openFlowStorage(b.Context(), b.TempDir(), kind)
@@ -61,31 +59,28 @@ func BenchmarkRotationStorage(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			var failed atomic.Bool
 			b.SetParallelism(max(8/runtime.GOMAXPROCS(0), 1))
 			defer cpubench.Report(b)()
 			b.RunParallel(func(pb *testing.PB) {
-				code, refresh := floorHash(rand.Text()), floorHash(rand.Text())
-				c := sqlstore.FloorCode{Hash: code, ClientID: floorClientID, UserID: "bench", RedirectURI: RedirectURI,
-					Challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Scope: "READ WRITE", ExpiresAt: time.Now().Add(floorCodeLife)}
-				if err := s.Decide(b.Context(), floorHash(rand.Text()), c); err != nil {
-					b.Errorf("Decide: %v", err)
-					return
-				}
-				if err := s.Exchange(b.Context(), code, floorHash(rand.Text()), refresh, time.Now()); err != nil {
-					b.Errorf("Exchange: %v", err)
-					return
-				}
-				for pb.Next() && !failed.Load() {
-					next := floorHash(rand.Text())
-					if err := s.Rotate(b.Context(), refresh, floorHash(rand.Text()), next, time.Now()); err != nil {
-						b.Errorf("Rotate: %v", err)
-						failed.Store(true)
-						return
-					}
-					refresh = next
+				if err := body(b, s, pb); err != nil {
+					b.Error(err)
 				}
 			})
 		})
 	}
+}
+
+// floorFlow stores one flow through s — an Allow's decision, then its
+// code's exchange — and returns the refresh token's hash.
+func floorFlow(b *testing.B, s flowStorage) ([]byte, error) {
+	page, code, refresh := floorHash(rand.Text()), floorHash(rand.Text()), floorHash(rand.Text())
+	c := sqlstore.FloorCode{Hash: code, ClientID: floorClientID, UserID: floorUserID, RedirectURI: RedirectURI,
+		Challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Scope: "READ WRITE", ExpiresAt: time.Now().Add(floorCodeLife)}
+	if err := s.Decide(b.Context(), page, c); err != nil {
+		return nil, fmt.Errorf("Decide: %w", err)
+	}
+	if err := s.Exchange(b.Context(), code, floorHash(rand.Text()), refresh, time.Now()); err != nil {
+		return nil, fmt.Errorf("Exchange: %w", err)
+	}
+	return refresh, nil
 }
