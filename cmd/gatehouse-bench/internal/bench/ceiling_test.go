@@ -392,16 +392,7 @@ func floorRotationCounts(t *testing.T, dir, storage string) (rotated, revoked in
 // test's own are two).
 func requiredFloorCounts(t *testing.T, dir string) (audits, live int64) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "floor.db")+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM flow_required_audit WHERE kind = 'consent.allow'),
-		(SELECT max(n) FROM (SELECT count(*) AS n FROM flow_required_tokens
-			WHERE user_id = 'bench' AND kind = 'refresh' AND revoked_at = 0 GROUP BY client_id))`).Scan(&audits, &live)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return audits, live
+	return floorCount(t, dir, `SELECT count(*) FROM flow_required_audit WHERE kind = 'consent.allow'`),
+		floorCount(t, dir, `SELECT max(n) FROM (SELECT count(*) AS n FROM flow_required_tokens
+			WHERE user_id = 'bench' AND kind = 'refresh' AND revoked_at = 0 GROUP BY client_id)`)
 }
