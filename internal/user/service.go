@@ -379,7 +379,34 @@ func (s *Service) AuthenticateOnKnownDevice(ctx context.Context, username, passw
 	// account as from the address: a sign-in by the account's owner must not
 	// hand an attacker guessing at it a fresh allowance.
 	s.signIns.success.Inc()
+	s.rehash(ctx, u, password)
 	return u, nil
+}
+
+// errPasswordChanged stops a rehash whose user's password changed after
+// the sign-in read it: the new password stands.
+var errPasswordChanged = errors.New("user: the password changed since the sign-in read it")
+
+// rehash stores the password u just signed in with hashed with the current
+// parameters, when its hash was made with others (a default changed since),
+// so that every account moves to them at its next sign-in. It is best
+// effort: the sign-in has succeeded either way, and a failure leaves the
+// old hash, which still verifies.
+func (s *Service) rehash(ctx context.Context, u store.User, password string) {
+	if !s.hasher.Outdated(u.PasswordHash) {
+		return
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return
+	}
+	s.store.UpdateUser(ctx, u.ID, func(now *store.User) error { //nolint:errcheck // best effort, above
+		if now.PasswordHash != u.PasswordHash {
+			return errPasswordChanged
+		}
+		now.PasswordHash = hash
+		return nil
+	})
 }
 
 // releaseTimeout bounds giving back an attempt's counts once its request is

@@ -283,3 +283,74 @@ func TestDisablingOutlivesTheCallersHangUp(t *testing.T) {
 		}
 	}
 }
+
+// A sign-in that proves its password moves a hash made with other
+// parameters (a default changed since) to the current ones, once; a wrong
+// password moves nothing, and a password changed after the sign-in read
+// the user is not overwritten with the old one.
+func TestSignInRehashesAnOutdatedPassword(t *testing.T) {
+	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	older := Argon2Params{MemoryKiB: 128, Time: 1, Threads: 1}
+	if _, err := NewService(st, NewHasher(older, 1), DefaultThrottle, nil).Create(t.Context(), NewUser{Username: "alice", Password: "alice-password", Level: store.LevelUser}); err != nil {
+		t.Fatal(err)
+	}
+	s := NewService(st, NewHasher(fastArgon2, 1), DefaultThrottle, nil)
+	addr := netip.MustParseAddr("192.0.2.1")
+	stored := func() string {
+		t.Helper()
+		u, err := st.UserByUsername(t.Context(), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.PasswordHash
+	}
+	paramsOf := func(phc string) Argon2Params {
+		t.Helper()
+		p, _, _, err := parsePHC(phc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	old := stored()
+	if _, err := s.Authenticate(t.Context(), "alice", "wrong-password", addr); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("a wrong password: %v", err)
+	}
+	if got := stored(); got != old {
+		t.Fatalf("a wrong password rehashed: %s", got)
+	}
+	signedIn, err := s.Authenticate(t.Context(), "alice", "alice-password", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := stored()
+	if p := paramsOf(moved); p != fastArgon2 {
+		t.Fatalf("after a sign-in the hash has %+v; want %+v", p, fastArgon2)
+	}
+	if ok, err := s.hasher.Verify(t.Context(), moved, "alice-password"); !ok || err != nil {
+		t.Fatalf("the rehashed password does not verify: %v, %v", ok, err)
+	}
+	if _, err := s.Authenticate(t.Context(), "alice", "alice-password", addr); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); got != moved {
+		t.Fatal("a current hash was hashed again")
+	}
+
+	// The sign-in read the old hash; the password changed before its rehash.
+	if _, err := st.UpdateUser(t.Context(), signedIn.ID, func(u *store.User) error { u.PasswordHash = old; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPassword(t.Context(), "alice", "a-new-password", nil); err != nil {
+		t.Fatal(err)
+	}
+	changed := stored()
+	s.rehash(t.Context(), store.User{ID: signedIn.ID, PasswordHash: old}, "alice-password")
+	if got := stored(); got != changed {
+		t.Fatal("a rehash overwrote a password changed after its sign-in")
+	}
+}
