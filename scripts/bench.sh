@@ -336,7 +336,7 @@ for scenario in $SCENARIOS; do
       done
       ;;
     signin)
-      # Print the server's memory while sign-ins (argon2id, 19 MiB each) run.
+      # Print the server's memory while sign-ins (argon2id, 7 MiB each) run.
       sample_rss "$tmp/signin.done" signin | tee -a "$RESULTS/rss.txt" >&2 &
       sampler=$!
       bench signin "$RESULTS/signin.json" "${store[@]}" "${url_flags[@]}" --server-pid "$server_pids" --scenario signin -c "$c" --timeout 60s

@@ -23,7 +23,7 @@ func newHashWorkerCommand() *cobra.Command {
 			lowerPriority()
 			// Its start touched every package's code and tables, of which
 			// hashing needs a sliver: give them back, as serve does.
-			dropStartPages()
+			dropExecutablePages()
 			return user.ServeHashWorker(os.Stdin, os.Stdout)
 		},
 	}

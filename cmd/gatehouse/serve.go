@@ -96,12 +96,14 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 		return fmt.Errorf("create the first administrator: %w", err)
 	}
 	if created {
-		// Hashing the password took 19 MiB that the node will not need again
-		// soon: give it back now rather than when the scavenger gets to it.
+		// Hashing the password took argon2id's memory, which the node will
+		// not need again soon: give it back now rather than when the
+		// scavenger gets to it.
 		debug.FreeOSMemory()
 	}
-	// From now on sign-ins hash in the worker process (see user.Hasher).
-	node.EnableHashWorker()
+	// From now on sign-ins hash in the worker process (see user.Hasher);
+	// while it runs, the node holds only the code it runs then.
+	node.EnableHashWorker(dropExecutablePages)
 	if !created {
 		forgetChangedFirstAdminPassword(ctx, node)
 	}
@@ -118,8 +120,8 @@ func serve(ctx context.Context, g *globals, cfg config.Config) error {
 			"access_token", l.AccessToken, "refresh_idle", l.RefreshIdle, "refresh_absolute", l.RefreshMax, "refresh_grace", l.RefreshGrace,
 			"log_level", cfg.Log.Level)
 		// Once serving, the pages of the executable that only the start
-		// touched are given back (see dropStartPages).
-		time.AfterFunc(startPagesDelay, dropStartPages)
+		// touched are given back (see dropExecutablePages).
+		time.AfterFunc(startPagesDelay, dropExecutablePages)
 	}
 	err = node.Serve(ctx, ln, started)
 	log.Info("gatehouse stopped", "error", err)

@@ -45,7 +45,7 @@ func TestDropStartPages(t *testing.T) {
 	}
 
 	before := testproc.StatusKiB(t, os.Getpid(), "RssFile")
-	dropStartPages()
+	dropExecutablePages()
 	after := testproc.StatusKiB(t, os.Getpid(), "RssFile")
 	t.Logf("RssFile %d KiB → %d KiB", before, after)
 	if before < 4<<10 {

@@ -6,5 +6,5 @@ import "time"
 
 const startPagesDelay = time.Second
 
-// dropStartPages does nothing here (see the Linux version).
-func dropStartPages() {}
+// dropExecutablePages does nothing here (see the Linux version).
+func dropExecutablePages() {}

@@ -284,11 +284,20 @@ func StoreTarget(cfg config.Config) string {
 // EnableHashWorker moves password hashing to the worker process of
 // Options.HashWorker, if any. Call it before serving: the start's own hash
 // (the first administrator's) is quicker in process than through a worker
-// that must start first.
-func (g *Gatehouse) EnableHashWorker() {
-	if g.hashWorker != nil {
-		g.hasher.UseWorkerProcess(g.hashWorker, heapfloor.SetAside)
+// that must start first. While a worker runs the node sets its heap floor
+// aside, and each time one starts it calls workerStarted (if not nil) in a
+// goroutine of its own: the node then gives back what it can, so that the
+// two processes together hold little more than one did.
+func (g *Gatehouse) EnableHashWorker(workerStarted func()) {
+	if g.hashWorker == nil {
+		return
 	}
+	g.hasher.UseWorkerProcess(g.hashWorker, func() (release func()) {
+		if workerStarted != nil {
+			go workerStarted()
+		}
+		return heapfloor.SetAside()
+	})
 }
 
 // Close waits for the integrations' refreshes under way, then releases the
