@@ -9,7 +9,7 @@ import (
 // TestNodeSetsItsHeapFloorAsideForTheWorker: a serving node (the real
 // binary) lets its heap grow past Go's default goal (GOGC above 100) until a
 // sign-in starts its password-hashing worker; from then on, while the
-// worker's hashes take their memory, it collects as with GOGC=100.
+// worker's hashes take their memory, it collects as with GOGC=50.
 func TestNodeSetsItsHeapFloorAsideForTheWorker(t *testing.T) {
 	bin := buildBinary(t)
 	addr := freeAddr(t)
@@ -28,7 +28,7 @@ func TestNodeSetsItsHeapFloorAsideForTheWorker(t *testing.T) {
 		t.Fatalf("sign-in: %d", p.status)
 	}
 	// The worker lives 30 s after its last hash.
-	if got := gogc(); got != 100 {
-		t.Errorf("with the hash worker running, GOGC is %v, want 100 (the floor set aside); idle it was %v", got, floor)
+	if got := gogc(); got != 50 {
+		t.Errorf("with the hash worker running, GOGC is %v, want 50 (the floor set aside); idle it was %v", got, floor)
 	}
 }

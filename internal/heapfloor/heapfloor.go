@@ -8,8 +8,9 @@
 // to Go's default as soon as the live heap reaches half the floor. Unlike a
 // memory limit (GOMEMLIMIT), it never makes the collector work harder: a
 // node whose live heap outgrows the floor runs exactly as with GOGC=100.
-// SetAside gives the floor's room up for a while (a node does so while its
-// password-hashing worker runs, whose hashes need that memory more).
+// SetAside gives the floor's room up for a while, and more (a node does so
+// while its password-hashing worker runs, whose hashes need that memory
+// more): the collector then paces at GOGC=50.
 package heapfloor
 
 import (
@@ -52,10 +53,10 @@ func Keep(floor uint64) {
 	})
 }
 
-// SetAside makes the collector pace as with GOGC=100 (Go's default) until
-// release is called, at once rather than from the next collection on; calls
-// may overlap, and the floor returns when every one is released. Without
-// Keep (or with GOGC set) it does nothing.
+// SetAside makes the collector pace at asidePercent until release is
+// called, at once rather than from the next collection on; calls may
+// overlap, and the floor returns when every one is released. Without Keep
+// (or with GOGC set) it does nothing.
 func SetAside() (release func()) {
 	t := kept.Load()
 	if t == nil {
@@ -63,6 +64,13 @@ func SetAside() (release func()) {
 	}
 	return t.setAside()
 }
+
+// asidePercent is GOGC while the floor is set aside: half Go's default,
+// so that the heap's goal, and the idle memory the scavenger keeps beside
+// it (up to a tenth over the goal), are smaller while the worker holds its
+// hash. It costs more collections only then (docs/performance.md, "Memory
+// and start-up").
+const asidePercent = 50
 
 type tuner struct {
 	floor atomic.Uint64 // atomic so that a test may move it while the tuner runs
@@ -106,12 +114,12 @@ func (t *tuner) arm() {
 func (t *tuner) adjust() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	floor := t.floor.Load()
 	if t.aside.Load() > 0 {
-		floor = 0
+		debug.SetGCPercent(asidePercent)
+		return
 	}
 	metrics.Read(t.live)
-	debug.SetGCPercent(Percent(t.live[0].Value.Uint64(), floor))
+	debug.SetGCPercent(Percent(t.live[0].Value.Uint64(), t.floor.Load()))
 }
 
 // Percent is the GOGC that gives a heap of live bytes a goal of about floor

@@ -32,7 +32,7 @@ func TestPercent(t *testing.T) {
 
 // After a collection the tuner has set GOGC for this test's small heap,
 // and sets it again after the next one (it re-arms itself); set aside, it
-// gives Go's default at once and through collections until every holder
+// gives asidePercent at once and through collections until every holder
 // has released it. (One test: two armed tuners in a process would fight.)
 func TestTunerAdjustsAfterEveryCollectionAndSetsAside(t *testing.T) {
 	gogc := []metrics.Sample{{Name: "/gc/gogc:percent"}}
@@ -54,19 +54,19 @@ func TestTunerAdjustsAfterEveryCollectionAndSetsAside(t *testing.T) {
 	waitFor(300) // this test's live heap is well under 3 MiB
 
 	release := tn.setAside()
-	if got := read(); got != 100 {
-		t.Fatalf("set aside: GOGC is %d, want 100 before any collection", got)
+	if got := read(); got != asidePercent {
+		t.Fatalf("set aside: GOGC is %d, want %d before any collection", got, asidePercent)
 	}
 	runtime.GC()
 	runtime.GC()
-	if got := read(); got != 100 {
-		t.Fatalf("set aside: GOGC is %d after collections, want 100", got)
+	if got := read(); got != asidePercent {
+		t.Fatalf("set aside: GOGC is %d after collections, want %d", got, asidePercent)
 	}
 	second := tn.setAside()
 	release()
 	release() // a second call changes nothing
-	if got := read(); got != 100 {
-		t.Fatalf("one holder left: GOGC is %d, want 100", got)
+	if got := read(); got != asidePercent {
+		t.Fatalf("one holder left: GOGC is %d, want %d", got, asidePercent)
 	}
 	second()
 	if got := read(); got != 300 {
