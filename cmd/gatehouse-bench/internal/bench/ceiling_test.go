@@ -147,13 +147,21 @@ func TestCeilingFloorStoresTheFlow(t *testing.T) {
 	}
 }
 
-func testCeilingFloor(t *testing.T, storage string) {
+// startFloor starts a ceiling server storing with storage in a fresh
+// directory, closed when the test ends.
+func startFloor(t *testing.T, storage string) (*CeilingServer, string) {
+	t.Helper()
 	dir := t.TempDir()
 	srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", dir, storage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
+	return srv, dir
+}
+
+func testCeilingFloor(t *testing.T, storage string) {
+	srv, dir := startFloor(t, storage)
 	r := runAgainstFloor(t, srv, "ceiling-flow", 2)
 	if r.Operations == 0 || r.Errors != 0 || r.HTTPRequests < 3*r.Operations {
 		t.Fatalf("%d flows, %d errors %v, %d requests", r.Operations, r.Errors, r.ErrorSamples, r.HTTPRequests)
@@ -217,12 +225,7 @@ func TestCeilingFloorRotates(t *testing.T) {
 }
 
 func testCeilingFloorRotates(t *testing.T, storage string) {
-	dir := t.TempDir()
-	srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", dir, storage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv, dir := startFloor(t, storage)
 	r := runAgainstFloor(t, srv, "ceiling-refresh", 2)
 	if r.Operations == 0 || r.Errors != 0 || r.HTTPRequests != r.Operations {
 		t.Fatalf("%d rotations, %d errors %v, %d requests", r.Operations, r.Errors, r.ErrorSamples, r.HTTPRequests)
@@ -286,12 +289,7 @@ func testCeilingFloorRotates(t *testing.T, storage string) {
 func TestCeilingFloorIssues(t *testing.T) {
 	for _, storage := range []string{FloorMinimal, FloorRequired, FloorGatehouse} {
 		t.Run(storage, func(t *testing.T) {
-			dir := t.TempDir()
-			srv, err := StartCeilingFloor(t.Context(), "127.0.0.1:0", dir, storage)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			srv, dir := startFloor(t, storage)
 			r := runAgainstFloor(t, srv, "ceiling-client-credentials", 4)
 			if r.Operations == 0 || r.Errors != 0 {
 				t.Fatalf("%d tokens, %d errors %v", r.Operations, r.Errors, r.ErrorSamples)
