@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -108,12 +109,15 @@ func prompt(ctx context.Context, w io.Writer, fd int) (string, error) {
 // interrupt (ctx) gives the terminal its echo back and returns at once,
 // where term.ReadPassword alone would go on waiting for a line, and a
 // process ended meanwhile would leave the terminal without echo.
+//
+// The label shows only once term.ReadPassword has turned the echo off:
+// before, an interrupt at the prompt could give the echo back first and
+// the reading goroutine, scheduled late, take it away again for good.
 func ask(ctx context.Context, w io.Writer, fd int, label string) (string, error) {
 	state, err := term.GetState(fd)
 	if err != nil {
 		return "", fmt.Errorf("read the password: %w", err)
 	}
-	fmt.Fprint(w, label)
 	type line struct {
 		text []byte
 		err  error
@@ -123,6 +127,12 @@ func ask(ctx context.Context, w io.Writer, fd int, label string) (string, error)
 		b, err := term.ReadPassword(fd)
 		read <- line{b, err}
 	}()
+	for deadline := time.Now().Add(echoOffWait); len(read) == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if now, err := term.GetState(fd); err != nil || *now != *state {
+			break
+		}
+	}
+	fmt.Fprint(w, label)
 	select {
 	case l := <-read:
 		fmt.Fprintln(w)
@@ -136,3 +146,7 @@ func ask(ctx context.Context, w io.Writer, fd int, label string) (string, error)
 		return "", ctx.Err()
 	}
 }
+
+// echoOffWait bounds ask's wait for term.ReadPassword to turn the echo
+// off: a terminal already without echo never changes.
+const echoOffWait = time.Second

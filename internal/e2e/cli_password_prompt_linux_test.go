@@ -134,7 +134,9 @@ func TestBinaryStdinSecretOnATerminalIsNotEchoed(t *testing.T) {
 	e := &env{t: t, base: "http://" + addr}
 
 	// start runs the command on a fresh terminal and returns what the
-	// terminal shows, once it shows the prompt.
+	// terminal shows, once it shows the prompt. By then the echo must be
+	// off: an interrupt that came before the command turned it off could
+	// see it turned off after the interrupt gave it back.
 	start := func(args ...string) (*exec.Cmd, *os.File, *os.File, *syncBuffer) {
 		t.Helper()
 		cmd, screen, tty, shown := startOnTerminal(t, bin, dir, args...)
@@ -142,6 +144,9 @@ func TestBinaryStdinSecretOnATerminalIsNotEchoed(t *testing.T) {
 		}
 		if !strings.Contains(shown.String(), "New password: ") {
 			t.Fatalf("no prompt on the terminal:\n%s", shown.String())
+		}
+		if echoing(t, tty) {
+			t.Fatal("the prompt was shown before the echo was turned off")
 		}
 		return cmd, screen, tty, shown
 	}
@@ -173,13 +178,19 @@ func TestBinaryStdinSecretOnATerminalIsNotEchoed(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
 		t.Errorf("interrupted at the prompt: %v (want exit status 130)\n%s", err, shown.String())
 	}
+	if !echoing(t, tty) {
+		t.Error("the interrupted prompt left the terminal without echo")
+	}
+}
+
+// echoing tells whether the terminal tty echoes what is typed.
+func echoing(t *testing.T, tty *os.File) bool {
+	t.Helper()
 	termios, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if termios.Lflag&unix.ECHO == 0 {
-		t.Error("the interrupted prompt left the terminal without echo")
-	}
+	return termios.Lflag&unix.ECHO != 0
 }
 
 // startOnTerminal starts the binary with a fresh terminal as its standard
