@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -39,13 +40,12 @@ type groupCommitter struct {
 	cache   *readCache
 	total   int64
 	totalOK bool
-	// flushes says the writer's connection flushes every commit
-	// (synchronous=FULL); the jobs that may be answered before their flush
-	// then commit apart, without one (see run).
-	flushes bool
 	// guard, when set, vets every batch before it runs: an error fails the
 	// batch with it (the SQLite file is no longer the one opened).
 	guard func() error
+	// lost is why the committer takes no more writes: a flush of the WAL
+	// failed (see answer). Only the committer's goroutine uses it.
+	lost error
 	// health records whether the disk took the last batch.
 	health writeHealth
 	// outage hears of each batch the disk refused and each it took.
@@ -80,9 +80,11 @@ type writeJob struct {
 	alone bool
 }
 
-func newGroupCommitter(db *sql.DB, m *storeMetrics, undone func(error) bool, cache *readCache, flushes bool) *groupCommitter {
+// syncWAL, when set, flushes the writer connection's WAL to disk: the
+// committer then commits without a flush and flushes itself (see answer).
+func newGroupCommitter(db *sql.DB, m *storeMetrics, undone func(error) bool, cache *readCache, syncWAL func() error) *groupCommitter {
 	g := &groupCommitter{
-		w: newWriter(db), metrics: m, undone: undone, cache: cache, flushes: flushes,
+		w: newWriter(db, syncWAL), metrics: m, undone: undone, cache: cache,
 		queue: make(chan *writeJob, maxBatch),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -215,22 +217,17 @@ func (g *groupCommitter) loop() {
 	}
 }
 
-// run executes one batch and answers every job. Its unflushed jobs, when
-// the connection flushes every commit, go first in a transaction of their
-// own committed with synchronous=NORMAL and are answered at once; the rest
-// follow in one transaction whose flush also covers theirs (the WAL is
-// written and flushed in order), so nothing answered after a flush can
-// depend on a write that is not on disk. Without that split such a job
-// would wait for a flush it does not need: the consent's decision, which
-// its code exchange follows within milliseconds, waited for one of its own.
+// run executes one batch and answers every job.
 func (g *groupCommitter) run(batch []*writeJob) {
-	if g.guard != nil {
-		if err := g.guard(); err != nil {
-			for _, j := range batch {
-				j.result <- err
-			}
-			return
+	err := g.lost
+	if err == nil && g.guard != nil {
+		err = g.guard()
+	}
+	if err != nil {
+		for _, j := range batch {
+			j.result <- err
 		}
+		return
 	}
 	// A job that commits alone (the janitor's purge) goes last, so the
 	// writes queued with it are answered without waiting for its deletes,
@@ -247,43 +244,12 @@ func (g *groupCommitter) run(batch []*writeJob) {
 		}
 		batch = rest
 	}
-	// Most batches hold no such job: they are not copied.
-	if g.flushes && g.w.conn != nil && slices.ContainsFunc(batch, func(j *writeJob) bool { return j.unflushed }) {
-		var unflushed, rest []*writeJob
-		for _, j := range batch {
-			if j.unflushed {
-				unflushed = append(unflushed, j)
-			} else {
-				rest = append(rest, j)
-			}
-		}
-		if g.runUnflushed(unflushed) {
-			batch = rest
-		}
-	}
 	if len(batch) > 0 {
 		g.runTx(batch)
 	}
 	for _, j := range alone {
-		if !g.runUnflushed([]*writeJob{j}) {
-			g.runTx([]*writeJob{j})
-		}
+		g.runTx([]*writeJob{j})
 	}
-}
-
-// runUnflushed runs jobs in one transaction committed without a flush, when
-// the connection flushes every commit and can switch; it reports whether it
-// ran them. If not, the caller runs them flushed.
-func (g *groupCommitter) runUnflushed(jobs []*writeJob) bool {
-	if !g.flushes || g.w.conn == nil || g.w.synchronous(context.Background(), false) != nil {
-		return false
-	}
-	g.runTx(jobs)
-	// A lost connection needs nothing: its successor opens with FULL.
-	if g.w.conn != nil && g.w.synchronous(context.Background(), true) != nil {
-		g.w.drop(true)
-	}
-	return true
 }
 
 // runTx executes jobs in one transaction and answers every job.
@@ -410,18 +376,60 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 		fail(err)
 		return true
 	}
-	g.health.trouble.Store(nil)
-	g.outage.answered()
 	if g.cache != nil {
 		g.cache.endBatch(base, baseOK, wrote, certain && g.totalOK, batch, results)
 		g.totalOK = g.totalOK && certain
 	}
-	g.metrics.observeCommit(start)
+	g.answer(batch, results, start)
+	return true
+}
+
+// answer answers the jobs of a committed batch. Where the committer flushes
+// the WAL itself (writer.ownFlush) the commit flushed nothing: the jobs that
+// may be answered before the flush (the consent's decision, the janitor's
+// purge) are answered at once, then the WAL is flushed for the others. So a
+// batch is one transaction whatever it holds, and nothing answered after the
+// flush can depend on a write that is not on disk (the WAL is written and
+// flushed in order). Elsewhere SQLite flushed the commit itself
+// (synchronous=FULL), or nothing flushes it (the opt-in NORMAL).
+func (g *groupCommitter) answer(batch []*writeJob, results []error, start time.Time) {
+	early := func(j *writeJob) bool { return g.w.ownFlush && (j.unflushed || j.alone) }
+	flush := false
+	for i, j := range batch {
+		if early(j) {
+			j.result <- results[i]
+		} else {
+			flush = g.w.ownFlush
+		}
+	}
+	var err error
+	if flush {
+		if err = g.w.syncWAL(); err != nil {
+			// Committed and visible but maybe not on disk, and after a
+			// failed fsync the kernel may have dropped the pages: a later
+			// flush that succeeds would not bring them back, and SQLite
+			// replays the WAL on opening only up to a missing frame. So no
+			// job waiting for this flush is told it succeeded, and no later
+			// write is taken: one answered after it could be lost with it.
+			err = fmt.Errorf("%w: sqlite: flushing the WAL to disk failed; no write is taken until the node restarts (check the disk): %w", store.ErrUnavailable, err)
+			g.lost = err
+		}
+	}
+	if err == nil {
+		g.health.trouble.Store(nil)
+		g.outage.answered()
+		g.metrics.observeCommit(start)
+	}
 	g.metrics.batchSize.Observe(float64(len(batch)))
 	for i, j := range batch {
+		if early(j) {
+			continue
+		}
+		if err != nil {
+			results[i] = err
+		}
 		j.result <- results[i]
 	}
-	return true
 }
 
 // appendAudits inserts the audit events of the batch's unsettled jobs, in

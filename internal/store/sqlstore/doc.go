@@ -38,15 +38,25 @@
 //   - Durability: every write is answered after the flush that puts it on
 //     disk, except the consent's decision (inTxUnflushed), answered once it
 //     is committed and visible, and the janitor's purge (inTxAlone), whose
-//     deletes a crash loses only to have the next pass make them again. On SQLite the committer commits a batch's
-//     decisions first, in a transaction of their own under
-//     synchronous=NORMAL, then the rest under FULL; on PostgreSQL the
-//     decision's transaction sets synchronous_commit off. Both WALs are
-//     flushed in order, so the flush of any later durable commit (the
-//     code's exchange above all) covers the decision; until one comes, the
-//     checkpointer's sync (SQLite, within ~100 ms) or the WAL writer
-//     (PostgreSQL) does. A power cut may so lose a decision whose code
-//     nobody exchanged yet, never a token without its consent's audit row.
+//     deletes a crash loses only to have the next pass make them again. On
+//     SQLite the committer flushes the WAL itself (sqlitevfs.SyncWAL): its
+//     connection commits with synchronous=NORMAL, a batch is one
+//     transaction whatever it holds, and after its commit the decisions are
+//     answered, then the WAL is flushed (an fsync, as SQLite's COMMIT makes
+//     under FULL), then the rest are answered; where the VFS is not
+//     available the connection stays on FULL and every job waits for the
+//     flush. On PostgreSQL the decision's transaction sets
+//     synchronous_commit off. Both WALs are flushed in order, so the flush
+//     of any later durable commit (the code's exchange above all) covers the
+//     decision; until one comes, the checkpointer's sync (SQLite, within
+//     ~100 ms) or the WAL writer (PostgreSQL) does. A power cut may so lose
+//     a decision whose code nobody exchanged yet, never a token without its
+//     consent's audit row. A batch is visible to readers from its commit,
+//     one flush before it is durable: any durable write made on what they
+//     read comes later in the WAL and is flushed with it, and its own
+//     writers are not answered until then (a flush that fails answers them
+//     ErrUnavailable), so a power cut in between loses only writes nobody
+//     was told had succeeded.
 //   - SQLite's fsyncs go through sqlitevfs, which parks the goroutine while
 //     the kernel syncs instead of holding the process's P: the node keeps
 //     serving while a commit is on its way to the disk.

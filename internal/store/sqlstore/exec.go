@@ -94,9 +94,17 @@ type writer struct {
 	db    *sql.DB
 	conn  *sql.Conn // nil until the first batch, and after a failure to get it
 	stmts map[string]*sql.Stmt
+	// syncWAL, when set, flushes the connection's WAL to disk; the
+	// connection then commits with synchronous=NORMAL (ownFlush) and the
+	// committer flushes after the commit, as a commit under FULL would
+	// have (see groupCommitter.answer).
+	syncWAL  func() error
+	ownFlush bool
 }
 
-func newWriter(db *sql.DB) *writer { return &writer{db: db, stmts: map[string]*sql.Stmt{}} }
+func newWriter(db *sql.DB, syncWAL func() error) *writer {
+	return &writer{db: db, stmts: map[string]*sql.Stmt{}, syncWAL: syncWAL}
+}
 
 // begin starts a write transaction, taking the connection first if needed
 // (fresh reports that it did). A connection found gone is replaced once.
@@ -107,6 +115,12 @@ func (w *writer) begin(ctx context.Context) (fresh bool, err error) {
 				return false, err
 			}
 			fresh = true
+			// Lowered only where the committer can flush: a connection
+			// that refuses keeps FULL and flushes each commit itself.
+			if w.syncWAL != nil {
+				_, err := w.ExecContext(ctx, `PRAGMA synchronous=NORMAL`)
+				w.ownFlush = err == nil
+			}
 		}
 		_, err = w.ExecContext(ctx, `BEGIN IMMEDIATE`)
 		if retried || !errors.Is(err, sql.ErrConnDone) && !errors.Is(err, driver.ErrBadConn) {
@@ -132,17 +146,6 @@ func (w *writer) rollback(ctx context.Context) {
 	w.ExecContext(ctx, `ROLLBACK`) //nolint:errcheck // "no transaction is active" after SQLite's own rollback
 }
 
-// synchronous sets the connection's synchronous pragma to FULL or NORMAL.
-// SQLite refuses to change it inside a transaction, so it runs between them.
-func (w *writer) synchronous(ctx context.Context, full bool) error {
-	if full {
-		_, err := w.ExecContext(ctx, `PRAGMA synchronous=FULL`)
-		return err
-	}
-	_, err := w.ExecContext(ctx, `PRAGMA synchronous=NORMAL`)
-	return err
-}
-
 // drop forgets the connection and its statements (which go with it). A
 // connection found gone is closed by the pool; discard also has the pool
 // close one that works, so the next begin opens a new one with the pool's
@@ -153,7 +156,7 @@ func (w *writer) drop(discard bool) {
 	}
 	clear(w.stmts)
 	w.conn.Close()
-	w.conn = nil
+	w.conn, w.ownFlush = nil, false
 }
 
 // close closes the statements and gives the connection back to the pool.
@@ -164,7 +167,7 @@ func (w *writer) close() {
 	}
 	if w.conn != nil {
 		w.conn.Close()
-		w.conn = nil
+		w.conn, w.ownFlush = nil, false
 	}
 }
 

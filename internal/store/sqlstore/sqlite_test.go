@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore/sqlitevfs"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
@@ -67,7 +68,6 @@ func TestSQLiteConnections(t *testing.T) {
 	ctx := t.Context()
 	for pragma, want := range map[string]string{
 		"journal_mode": "wal",
-		"synchronous":  "2", // FULL
 		"foreign_keys": "1",
 		"busy_timeout": "10000",
 		"temp_store":   "2", // MEMORY
@@ -80,6 +80,7 @@ func TestSQLiteConnections(t *testing.T) {
 			t.Errorf("writer %s = %q, want %q", pragma, got, want)
 		}
 	}
+	requireDurableWriter(t, s)
 	if n := s.w.Stats().MaxOpenConnections; n != 1 {
 		t.Errorf("writer pool allows %d connections, want 1", n)
 	}
@@ -206,8 +207,20 @@ func TestNormalSync(t *testing.T) {
 	if _, err := s.UserByID(t.Context(), "u"); err != nil {
 		t.Fatalf("after reopening: %v", err)
 	}
+	requireDurableWriter(t, s)
+}
+
+// requireDurableWriter fails unless each durable commit of s is flushed:
+// by its committer after the commit where the VFS lets it (requireOwnFlush),
+// else by SQLite at COMMIT (synchronous=FULL).
+func requireDurableWriter(t *testing.T, s *Store) {
+	t.Helper()
+	if sqlitevfs.VFS() != "" {
+		requireOwnFlush(t, s)
+		return
+	}
 	if mode, err := writerPragma(t, s, "synchronous"); err != nil || mode != "2" {
-		t.Fatalf("OpenSQLite: synchronous = %s (%v), want 2 (FULL)", mode, err)
+		t.Fatalf("synchronous = %s (%v), want 2 (FULL)", mode, err)
 	}
 }
 

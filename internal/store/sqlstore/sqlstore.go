@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -180,14 +182,14 @@ var _ store.Store = (*Store)(nil)
 // Open migrates writeDB and returns a Store that writes through writeDB and
 // reads through readDB (which may be the same pool). Close closes both.
 func Open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB) (*Store, error) {
-	return open(ctx, d, writeDB, readDB, "", false, false)
+	return open(ctx, d, writeDB, readDB, "", nil, false)
 }
 
 // open is Open with the read cache of the SQLite file at cachePath ("": none);
-// flushes says the writer's connection is on synchronous=FULL, which the
-// group committer may lower for one transaction (see groupCommitter.run);
+// syncWAL, when set, flushes the writer connection's WAL, which the group
+// committer then does itself instead of each COMMIT (see writer.syncWAL);
 // keepSchema refuses, rather than migrates, a schema behind this binary's.
-func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath string, flushes, keepSchema bool) (*Store, error) {
+func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath string, syncWAL func() error, keepSchema bool) (*Store, error) {
 	migrated, err := migrate(ctx, writeDB, d, keepSchema)
 	var ahead *SchemaAheadError
 	if err != nil && !errors.As(err, &ahead) {
@@ -207,7 +209,7 @@ func open(ctx context.Context, d Dialect, writeDB, readDB *sql.DB, cachePath str
 			// key violations to ErrNotFound; a statement that found nothing
 			// to change answers ErrNotFound too, with nothing to undo.
 			return errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) || d.isConstraint(err)
-		}, s.cache, flushes)
+		}, s.cache, syncWAL)
 		s.commits.outage = s.outage
 	}
 	return s, nil
@@ -277,11 +279,22 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	if o.NormalSync {
 		sync = "NORMAL"
 	}
+	// Under FULL, the group committer flushes the WAL itself after a
+	// commit where the VFS lets it (sqlitevfs.SyncWAL): it may then answer
+	// a batch's consent decisions before that flush without a transaction
+	// of their own. The writer's connection is named for that.
+	var writerName string
+	var syncWAL func() error
+	if !o.NormalSync && sqlitevfs.VFS() != "" {
+		name := strconv.FormatUint(writerNames.Add(1), 10)
+		writerName = "&" + sqlitevfs.WriterParam + "=" + name
+		syncWAL = func() error { return sqlitevfs.SyncWAL(name) }
+	}
 	// Every connection opens the file as a "file:" URI with mode=rw, which
 	// fails where the file is gone instead of making a new, empty database.
 	dsn := "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(path) + pragmas + "&mode=rw"
 	const wait = "&_pragma=busy_timeout(10000)"
-	w := guard.open(dsn + wait + "&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
+	w := guard.open(dsn + wait + "&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate" + writerName)
 	// One writer connection (SQLite allows one writer anyway), which the
 	// group committer takes for its life once migrations are done (writer).
 	w.SetMaxOpenConns(1)
@@ -308,7 +321,7 @@ func OpenSQLiteWith(ctx context.Context, path string, o SQLiteOptions) (*Store, 
 	// outside reader.
 	ckpt := guard.open(dsn)
 	ckpt.SetMaxOpenConns(1)
-	s, err := open(ctx, SQLite, w, r, path, !o.NormalSync, o.KeepSchema)
+	s, err := open(ctx, SQLite, w, r, path, syncWAL, o.KeepSchema)
 	if err == nil && o.BesideNode {
 		s.bulkPause = bulkPause
 	}
@@ -522,6 +535,10 @@ func (s *Store) retried(ctx context.Context, attempt func() error) error {
 // errNothingDone rolls back a write that found nothing to do, with the
 // audit event pending for it; the method then reports its usual "nothing".
 var errNothingDone = errors.New("sqlstore: nothing done")
+
+// writerNames names each SQLite store's writer connection in this process
+// (sqlitevfs.WriterParam).
+var writerNames atomic.Uint64
 
 // withPendingEvent returns fn storing after its own writes, in its
 // transaction, the audit event pending in ctx (store.WithEvent), and that

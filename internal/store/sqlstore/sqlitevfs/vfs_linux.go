@@ -4,6 +4,7 @@ package sqlitevfs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -28,6 +29,8 @@ var (
 	mu     sync.RWMutex
 	tables = map[tableKey]uintptr{} // a unix io_methods table → our copy of it, per kind of file
 	files  = map[uintptr]*file{}    // an open sqlite3_file we wrapped → its state
+	// writers is each open main database file named by WriterParam.
+	writers = map[string]*file{}
 	// watches is every database file's WAL-index watch, kept for the life
 	// of the process (one small struct per database file ever opened).
 	watches = map[fileID]*Watch{}
@@ -38,12 +41,14 @@ var (
 // file is a wrapped file's state. It is used by one connection at a time:
 // SQLite serialises the calls on a connection's files.
 type file struct {
+	p       uintptr // the sqlite3_file
 	fd      int32
 	methods *sqlite3.Tsqlite3_io_methods // the unix VFS's table, for the calls we pass on
 	synced  bool                         // the first sync (the unix VFS's own) is done
 	watch   *Watch                       // a main database file's WAL-index watch
 	wal     *file                        // a main database file's WAL file, while it buffers (walbuffer_linux.go)
 	frames  *walFrames                   // a WAL file's buffered frames
+	writer  string                       // a main database file's WriterParam
 }
 
 // tableKey names one of our method tables: WAL files get their own, with
@@ -123,7 +128,7 @@ func xOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags uin
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	st := &file{fd: fd, methods: (*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))}
+	st := &file{p: pFile, fd: fd, methods: (*sqlite3.Tsqlite3_io_methods)(ptr(f.FpMethods))}
 	key := tableKey{unix: f.FpMethods}
 	// A WAL file buffers its frames only when its database file is ours, so
 	// that the database's write lock is seen being released (xShmLock).
@@ -156,6 +161,10 @@ func xOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags uin
 	}
 	if flags&sqlite3.SQLITE_OPEN_MAIN_DB != 0 {
 		st.watch = watchLocked(id)
+		if p := sqlite3.Xsqlite3_uri_parameter(tls, zName, writerParam); p != 0 {
+			st.writer = libc.GoString(p)
+			writers[st.writer] = st
+		}
 	}
 	if st.frames != nil {
 		db.wal = st
@@ -190,15 +199,23 @@ func lookup(pFile uintptr) *file {
 
 // xSync is the unix VFS's sync with the fsync itself made through AIO.
 func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
-	f := lookup(pFile)
+	return lookup(pFile).sync(tls, flags)
+}
+
+// sync is xSync on f; tls is needed only for a sync the unix VFS makes.
+func (f *file) sync(tls *libc.TLS, flags int32) int32 {
 	if rc := f.flush(); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
 	if !f.synced || ring.disabled.Load() {
 		// The first sync of a file also syncs its directory when the file is
 		// new (a WAL or journal): the unix VFS's own code does that.
+		if tls == nil {
+			tls = libc.NewTLS()
+			defer tls.Close()
+		}
 		nBlocking.Add(1)
-		rc := callSync(f.methods.FxSync, tls, pFile, flags)
+		rc := callSync(f.methods.FxSync, tls, f.p, flags)
 		if rc == sqlite3.SQLITE_OK {
 			f.synced = true
 		}
@@ -209,11 +226,50 @@ func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
 		nAsync.Add(1)
 		return sqlite3.SQLITE_OK
 	case errors.Is(err, errUnsupported):
+		if tls == nil {
+			tls = libc.NewTLS()
+			defer tls.Close()
+		}
 		nBlocking.Add(1)
-		return callSync(f.methods.FxSync, tls, pFile, flags)
+		return callSync(f.methods.FxSync, tls, f.p, flags)
 	default:
 		return sqlite3.SQLITE_IOERR_FSYNC
 	}
+}
+
+// writerParam is WriterParam for SQLite's C strings.
+var writerParam = func() uintptr {
+	p, err := libc.CString(WriterParam)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+// WriterParam is the URI parameter that names a connection for SyncWAL:
+// open it as file:…?gatehouse_writer=<name>, a name no other open
+// connection has.
+const WriterParam = "gatehouse_writer"
+
+// SyncWAL flushes to disk the WAL file of the open connection named name
+// (WriterParam), as SQLite's commit does under synchronous=FULL: what the
+// connection's commits under synchronous=NORMAL wrote is durable once it
+// returns nil. The caller must be the connection's only user meanwhile
+// (the calls on a connection's files are serialised).
+func SyncWAL(name string) error {
+	mu.RLock()
+	var wal *file
+	if db := writers[name]; db != nil {
+		wal = db.wal
+	}
+	mu.RUnlock()
+	if wal == nil {
+		return fmt.Errorf("sqlitevfs: no open WAL for the connection %q", name)
+	}
+	if rc := wal.sync(nil, sqlite3.SQLITE_SYNC_NORMAL); rc != sqlite3.SQLITE_OK {
+		return fmt.Errorf("sqlitevfs: syncing the WAL: SQLite error %d", rc)
+	}
+	return nil
 }
 
 func callSync(fp uintptr, tls *libc.TLS, pFile uintptr, flags int32) int32 {
@@ -227,6 +283,9 @@ func xClose(tls *libc.TLS, pFile uintptr) int32 {
 	f.flush()
 	mu.Lock()
 	delete(files, pFile)
+	if f.writer != "" && writers[f.writer] == f {
+		delete(writers, f.writer)
+	}
 	if f.frames != nil && f.frames.db != nil {
 		f.frames.db.wal = nil
 	}

@@ -2,6 +2,8 @@
 
 package sqlitevfs
 
+import "errors"
+
 // VFS returns "": the default unix VFS is used as is.
 func VFS() string { return "" }
 
@@ -16,3 +18,9 @@ func WatchFile(path string) *Watch { return nil }
 
 // Change reports that the counter is unknown.
 func (w *Watch) Change() (uint32, bool) { return 0, false }
+
+// WriterParam names a connection for SyncWAL where the VFS is available.
+const WriterParam = "gatehouse_writer"
+
+// SyncWAL fails: without the VFS, SQLite's own commits flush the WAL.
+func SyncWAL(name string) error { return errors.New("sqlitevfs: not available here") }

@@ -116,3 +116,44 @@ func TestWatchSeesEveryCommit(t *testing.T) {
 		t.Fatalf("a read moved the counter to %d", c)
 	}
 }
+
+// TestSyncWAL: a connection opened with WriterParam and synchronous=NORMAL
+// commits without a sync, and SyncWAL makes the one sync of its WAL; a name
+// that no open connection has, or has any longer, is an error.
+func TestSyncWAL(t *testing.T) {
+	vfs := requireVFS(t)
+	path := filepath.Join(t.TempDir(), "t.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&vfs="+vfs+"&"+sqlitevfs.WriterParam+"=sync-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE t (v INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	syncs := func() uint64 { a, b := sqlitevfs.Stats(); return a + b }
+	before := syncs()
+	for range 10 {
+		if _, err := db.Exec(`INSERT INTO t VALUES (1)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := syncs() - before; n != 0 {
+		t.Fatalf("10 commits under NORMAL made %d syncs, want none", n)
+	}
+	if err := sqlitevfs.SyncWAL("sync-test"); err != nil {
+		t.Fatalf("SyncWAL: %v", err)
+	}
+	if n := syncs() - before; n != 1 {
+		t.Fatalf("SyncWAL made %d syncs, want 1", n)
+	}
+	if err := sqlitevfs.SyncWAL("no-such-connection"); err == nil {
+		t.Error("SyncWAL of an unknown name succeeded")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlitevfs.SyncWAL("sync-test"); err == nil {
+		t.Error("SyncWAL of a closed connection succeeded")
+	}
+}
