@@ -284,20 +284,22 @@ func StoreTarget(cfg config.Config) string {
 // EnableHashWorker moves password hashing to the worker process of
 // Options.HashWorker, if any. Call it before serving: the start's own hash
 // (the first administrator's) is quicker in process than through a worker
-// that must start first. While a worker runs the node sets its heap floor
-// aside, and each time one starts it calls workerStarted (if not nil) in a
-// goroutine of its own: the node then gives back what it can, so that the
-// two processes together hold little more than one did.
+// that must start first. While hashes are under way (and a few seconds
+// after) the node sets its heap floor aside, and each time a worker starts
+// it calls workerStarted (if not nil) in a goroutine of its own: the node
+// then gives back what it can, so that the two processes together hold
+// little more than one did.
 func (g *Gatehouse) EnableHashWorker(workerStarted func()) {
 	if g.hashWorker == nil {
 		return
 	}
-	g.hasher.UseWorkerProcess(g.hashWorker, func() (release func()) {
+	start := g.hashWorker
+	g.hasher.UseWorkerProcess(func() *exec.Cmd {
 		if workerStarted != nil {
 			go workerStarted()
 		}
-		return heapfloor.SetAside()
-	})
+		return start()
+	}, heapfloor.SetAside)
 }
 
 // Close waits for the integrations' refreshes under way, then releases the

@@ -38,24 +38,31 @@ import (
 // workerIdle is how long the worker process lives without work.
 const workerIdle = 30 * time.Second
 
+// hashingGrace is how long what whileHashing gave is held after the last
+// hash: longer than a slot's rest (maxHashRest), so that a flood of
+// sign-ins holds it throughout.
+const hashingGrace = 5 * time.Second
+
 // hashWorker runs the worker process and sends it keys to derive.
 type hashWorker struct {
 	start        func() *exec.Cmd
-	whileRunning func() (release func()) // held from a process's start to its end; may be nil
+	whileHashing func() (release func()) // held while hashes are under way, and grace after the last; may be nil
+	grace        time.Duration
 
 	mu       sync.Mutex
 	proc     *workerProc
 	inflight int
 	idle     *time.Timer
 	next     uint64
+	held     func()      // what whileHashing returned, while it is held
+	ended    *time.Timer // grace after the last hash: releases held
 }
 
 type workerProc struct {
-	cmd     *exec.Cmd
-	in      io.WriteCloser
-	wmu     sync.Mutex // one request written at a time
-	dead    chan struct{}
-	release func() // once the process has ended: what whileRunning returned
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	wmu  sync.Mutex // one request written at a time
+	dead chan struct{}
 
 	mu      sync.Mutex
 	pending map[uint64]chan []byte
@@ -64,15 +71,35 @@ type workerProc struct {
 
 var errWorker = errors.New("user: hash worker failed")
 
-func newHashWorker(start func() *exec.Cmd, whileRunning func() (release func())) *hashWorker {
-	w := &hashWorker{start: start, whileRunning: whileRunning}
+func newHashWorker(start func() *exec.Cmd, whileHashing func() (release func())) *hashWorker {
+	w := &hashWorker{start: start, whileHashing: whileHashing, grace: hashingGrace}
 	w.idle = time.AfterFunc(time.Hour, w.stopIfIdle)
 	w.idle.Stop()
+	w.ended = time.AfterFunc(time.Hour, w.endHashing)
+	w.ended.Stop()
 	return w
 }
 
 // key derives the argon2id key in the worker process.
 func (w *hashWorker) key(ctx context.Context, password, salt []byte, p Argon2Params, keyLen uint32) ([]byte, error) {
+	w.mu.Lock()
+	// Held before the process starts: its memory comes with its start. A
+	// key that falls back to this process is made while it is held too.
+	w.ended.Stop()
+	if w.held == nil && w.whileHashing != nil {
+		w.held = sync.OnceFunc(w.whileHashing())
+	}
+	w.inflight++
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.inflight--
+		if w.inflight == 0 {
+			w.idle.Reset(workerIdle)
+			w.ended.Reset(w.grace)
+		}
+		w.mu.Unlock()
+	}()
 	w.mu.Lock()
 	if w.proc == nil {
 		proc, err := startWorker(w.start())
@@ -80,25 +107,13 @@ func (w *hashWorker) key(ctx context.Context, password, salt []byte, p Argon2Par
 			w.mu.Unlock()
 			return nil, err
 		}
-		if w.whileRunning != nil {
-			proc.release = sync.OnceFunc(w.whileRunning())
-		}
 		w.proc = proc
 	}
 	proc := w.proc
-	w.inflight++
 	w.idle.Stop()
 	w.next++
 	id := w.next
 	w.mu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		w.inflight--
-		if w.inflight == 0 {
-			w.idle.Reset(workerIdle)
-		}
-		w.mu.Unlock()
-	}()
 
 	ch := make(chan []byte, 1)
 	proc.mu.Lock()
@@ -140,6 +155,21 @@ func (w *hashWorker) forget(proc *workerProc) {
 	proc.stop()
 }
 
+// endHashing releases what whileHashing gave, unless a hash began since.
+func (w *hashWorker) endHashing() {
+	w.mu.Lock()
+	release := w.held
+	if w.inflight > 0 {
+		release = nil
+	} else {
+		w.held = nil
+	}
+	w.mu.Unlock()
+	if release != nil {
+		release()
+	}
+}
+
 func (w *hashWorker) stopIfIdle() {
 	w.mu.Lock()
 	proc := w.proc
@@ -152,15 +182,20 @@ func (w *hashWorker) stopIfIdle() {
 	proc.stop()
 }
 
-// close stops the worker process, if any.
+// close stops the worker process, if any, and releases what whileHashing
+// gave.
 func (w *hashWorker) close() {
 	w.mu.Lock()
-	proc := w.proc
-	w.proc = nil
+	proc, release := w.proc, w.held
+	w.proc, w.held = nil, nil
 	w.idle.Stop()
+	w.ended.Stop()
 	w.mu.Unlock()
 	if proc != nil {
 		proc.stop()
+	}
+	if release != nil {
+		release()
 	}
 }
 
@@ -176,7 +211,7 @@ func startWorker(cmd *exec.Cmd) (*workerProc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("user: start hash worker: %w", err)
 	}
-	p := &workerProc{cmd: cmd, in: in, dead: make(chan struct{}), release: func() {}, pending: map[uint64]chan []byte{}}
+	p := &workerProc{cmd: cmd, in: in, dead: make(chan struct{}), pending: map[uint64]chan []byte{}}
 	go p.read(out)
 	return p, nil
 }
@@ -250,7 +285,6 @@ func (p *workerProc) stop() {
 			p.cmd.Process.Kill()
 			<-done
 		}
-		p.release()
 	}()
 }
 

@@ -105,82 +105,70 @@ func TestWorkerFailureFallsBack(t *testing.T) {
 	}
 }
 
-// TestWorkerHoldsWhileRunning: each worker process holds what whileRunning
-// gives from its start until it has ended — stopped by Close, or dead —
-// and releases it once.
-func TestWorkerHoldsWhileRunning(t *testing.T) {
+// TestWorkerHoldsWhileHashing: what whileHashing gives is held from the
+// first hash, through hashes one after the other, until the grace after
+// the last has passed, and then released once; a hash after that holds it
+// again, and Close releases it. Hashes that fall back to this process (a
+// worker that dies at once) hold it too.
+func TestWorkerHoldsWhileHashing(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
-	var procs []*exec.Cmd // each started process, in order
-	held, releases := 0, 0
-	var endedAtRelease []bool
+	held, holds := 0, 0
 	hold := func() func() {
 		mu.Lock()
 		defer mu.Unlock()
 		held++
-		cmd := procs[len(procs)-1]
+		holds++
 		return func() {
 			mu.Lock()
 			defer mu.Unlock()
 			held--
-			releases++
-			endedAtRelease = append(endedAtRelease, cmd.ProcessState != nil)
 		}
 	}
-	state := func() (int, int) { mu.Lock(); defer mu.Unlock(); return held, releases }
-	waitReleased := func(want int) {
+	state := func() (int, int) { mu.Lock(); defer mu.Unlock(); return held, holds }
+	waitHeld := func(wantHeld, wantHolds int) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if h, r := state(); h == 0 && r == want {
+			if h, n := state(); h == wantHeld && n == wantHolds {
 				return
 			}
 		}
-		h, r := state()
-		t.Fatalf("held %d, released %d times; want 0 held after %d releases", h, r, want)
+		h, n := state()
+		t.Fatalf("held %d (taken %d times); want %d (taken %d times)", h, n, wantHeld, wantHolds)
 	}
-	starter := func(cmd func() *exec.Cmd) func() *exec.Cmd {
-		return func() *exec.Cmd {
-			c := cmd()
-			mu.Lock()
-			procs = append(procs, c)
-			mu.Unlock()
-			return c
-		}
-	}
+	const grace = time.Second
 
-	h := NewHasher(testParams, 2)
-	h.UseWorkerProcess(starter(workerCommand(t)), hold)
-	for range 3 {
-		if _, err := h.Hash(ctx, "password-1"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n, r := state(); n != 1 || r != 0 {
-		t.Fatalf("one running worker: held %d, released %d times; want 1 held, none released", n, r)
-	}
-	h.Close()
-	waitReleased(1)
-
-	// A worker that dies at once: its hashes fall back to this process,
-	// and each dead process has released what it held.
-	dying := NewHasher(testParams, 1)
-	dying.UseWorkerProcess(starter(func() *exec.Cmd { return exec.Command("true") }), hold)
-	defer dying.Close()
-	for range 2 {
-		if _, err := dying.Hash(ctx, "password-2"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mu.Lock()
-	started := len(procs)
-	mu.Unlock()
-	waitReleased(started)
-	mu.Lock()
-	defer mu.Unlock()
-	for i, ended := range endedAtRelease {
-		if !ended {
-			t.Errorf("release %d came before its process had ended", i)
-		}
+	for _, c := range []struct {
+		name  string
+		start func() *exec.Cmd
+	}{
+		{"worker", workerCommand(t)},
+		{"worker that dies at once", func() *exec.Cmd { return exec.Command("true") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			held, holds = 0, 0
+			h := NewHasher(testParams, 2)
+			h.UseWorkerProcess(c.start, hold)
+			h.worker.grace = grace
+			defer h.Close()
+			for range 3 {
+				if _, err := h.Hash(ctx, "password-1"); err != nil {
+					t.Fatal(err)
+				}
+				if n, taken := state(); n != 1 || taken != 1 {
+					t.Fatalf("right after a hash: held %d (taken %d times); want 1, taken once", n, taken)
+				}
+			}
+			waitHeld(0, 1) // the grace passed
+			if _, err := h.Hash(ctx, "password-1"); err != nil {
+				t.Fatal(err)
+			}
+			if n, taken := state(); n != 1 || taken != 2 {
+				t.Fatalf("a hash after the grace: held %d (taken %d times); want 1, taken twice", n, taken)
+			}
+			h.Close()
+			waitHeld(0, 2)
+		})
 	}
 }
 

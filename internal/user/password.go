@@ -89,13 +89,15 @@ const (
 
 // UseWorkerProcess makes h derive keys in a worker process that start
 // returns a command for (ServeHashWorker on its standard input and output),
-// started at the first hash and stopped after a while without one. Each
-// process, from its start until it has ended, holds what whileRunning
-// (if not nil) returns, and then calls it: a node gives its heap floor up
-// meanwhile, so that the two processes together stay within its memory.
+// started at the first hash and stopped after a while without one. From a
+// hash's start until hashingGrace after the last one has ended, h holds
+// what whileHashing (if not nil) returns, and then calls it: a node gives
+// its heap floor up meanwhile, so that the two processes together stay
+// within its memory while the worker holds hashes' memory, and keeps the
+// floor's cheaper collections the rest of the time.
 // Call it before h is used concurrently; Close stops the process.
-func (h *Hasher) UseWorkerProcess(start func() *exec.Cmd, whileRunning func() (release func())) {
-	h.worker = newHashWorker(start, whileRunning)
+func (h *Hasher) UseWorkerProcess(start func() *exec.Cmd, whileHashing func() (release func())) {
+	h.worker = newHashWorker(start, whileHashing)
 }
 
 // Close stops the worker process, if any.
