@@ -393,43 +393,48 @@ func (g *groupCommitter) attempt(batch []*writeJob, results []error, settled []b
 // flushed in order). Elsewhere SQLite flushed the commit itself
 // (synchronous=FULL), or nothing flushes it (the opt-in NORMAL).
 func (g *groupCommitter) answer(batch []*writeJob, results []error, start time.Time) {
+	// The batch is accounted for before anyone hears of it.
+	g.metrics.batchSize.Observe(float64(len(batch)))
 	early := func(j *writeJob) bool { return g.w.ownFlush && (j.unflushed || j.alone) }
-	flush := false
+	flush := g.w.ownFlush && slices.ContainsFunc(batch, func(j *writeJob) bool { return !early(j) })
+	if !flush {
+		g.committed(start)
+	}
 	for i, j := range batch {
 		if early(j) {
 			j.result <- results[i]
-		} else {
-			flush = g.w.ownFlush
 		}
 	}
-	var err error
 	if flush {
-		if err = g.w.syncWAL(); err != nil {
+		if err := g.w.syncWAL(); err != nil {
 			// Committed and visible but maybe not on disk, and after a
 			// failed fsync the kernel may have dropped the pages: a later
 			// flush that succeeds would not bring them back, and SQLite
 			// replays the WAL on opening only up to a missing frame. So no
 			// job waiting for this flush is told it succeeded, and no later
 			// write is taken: one answered after it could be lost with it.
-			err = fmt.Errorf("%w: sqlite: flushing the WAL to disk failed; no write is taken until the node restarts (check the disk): %w", store.ErrUnavailable, err)
-			g.lost = err
+			g.lost = fmt.Errorf("%w: sqlite: flushing the WAL to disk failed; no write is taken until the node restarts (check the disk): %w", store.ErrUnavailable, err)
+		} else {
+			g.committed(start)
 		}
 	}
-	if err == nil {
-		g.health.trouble.Store(nil)
-		g.outage.answered()
-		g.metrics.observeCommit(start)
-	}
-	g.metrics.batchSize.Observe(float64(len(batch)))
 	for i, j := range batch {
 		if early(j) {
 			continue
 		}
-		if err != nil {
-			results[i] = err
+		if g.lost != nil {
+			results[i] = g.lost
 		}
 		j.result <- results[i]
 	}
+}
+
+// committed records that a batch's commit is done (and flushed, where it
+// is flushed): the disk took it.
+func (g *groupCommitter) committed(start time.Time) {
+	g.health.trouble.Store(nil)
+	g.outage.answered()
+	g.metrics.observeCommit(start)
 }
 
 // appendAudits inserts the audit events of the batch's unsettled jobs, in
