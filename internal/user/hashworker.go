@@ -82,25 +82,15 @@ func newHashWorker(start func() *exec.Cmd, whileHashing func() (release func()))
 
 // key derives the argon2id key in the worker process.
 func (w *hashWorker) key(ctx context.Context, password, salt []byte, p Argon2Params, keyLen uint32) ([]byte, error) {
+	defer w.hashEnded()
 	w.mu.Lock()
 	// Held before the process starts: its memory comes with its start. A
-	// key that falls back to this process is made while it is held too.
+	// key that falls back to this process is made within the grace.
 	w.ended.Stop()
 	if w.held == nil && w.whileHashing != nil {
 		w.held = sync.OnceFunc(w.whileHashing())
 	}
 	w.inflight++
-	w.mu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		w.inflight--
-		if w.inflight == 0 {
-			w.idle.Reset(workerIdle)
-			w.ended.Reset(w.grace)
-		}
-		w.mu.Unlock()
-	}()
-	w.mu.Lock()
 	if w.proc == nil {
 		proc, err := startWorker(w.start())
 		if err != nil {
@@ -153,6 +143,18 @@ func (w *hashWorker) forget(proc *workerProc) {
 	}
 	w.mu.Unlock()
 	proc.stop()
+}
+
+// hashEnded counts a key's end; after the last one the process's idle time
+// and the grace start.
+func (w *hashWorker) hashEnded() {
+	w.mu.Lock()
+	w.inflight--
+	if w.inflight == 0 {
+		w.idle.Reset(workerIdle)
+		w.ended.Reset(w.grace)
+	}
+	w.mu.Unlock()
 }
 
 // endHashing releases what whileHashing gave, unless a hash began since.

@@ -202,20 +202,24 @@ func xSync(tls *libc.TLS, pFile uintptr, flags int32) int32 {
 	return lookup(pFile).sync(tls, flags)
 }
 
-// sync is xSync on f; tls is needed only for a sync the unix VFS makes.
+// sync is xSync on f; tls is needed only for a sync the unix VFS makes
+// (nil: one is made for it).
 func (f *file) sync(tls *libc.TLS, flags int32) int32 {
 	if rc := f.flush(); rc != sqlite3.SQLITE_OK {
 		return rc
 	}
-	if !f.synced || ring.disabled.Load() {
-		// The first sync of a file also syncs its directory when the file is
-		// new (a WAL or journal): the unix VFS's own code does that.
+	unixSync := func() int32 {
 		if tls == nil {
 			tls = libc.NewTLS()
 			defer tls.Close()
 		}
 		nBlocking.Add(1)
-		rc := callSync(f.methods.FxSync, tls, f.p, flags)
+		return callSync(f.methods.FxSync, tls, f.p, flags)
+	}
+	if !f.synced || ring.disabled.Load() {
+		// The first sync of a file also syncs its directory when the file is
+		// new (a WAL or journal): the unix VFS's own code does that.
+		rc := unixSync()
 		if rc == sqlite3.SQLITE_OK {
 			f.synced = true
 		}
@@ -226,12 +230,7 @@ func (f *file) sync(tls *libc.TLS, flags int32) int32 {
 		nAsync.Add(1)
 		return sqlite3.SQLITE_OK
 	case errors.Is(err, errUnsupported):
-		if tls == nil {
-			tls = libc.NewTLS()
-			defer tls.Close()
-		}
-		nBlocking.Add(1)
-		return callSync(f.methods.FxSync, tls, f.p, flags)
+		return unixSync()
 	default:
 		return sqlite3.SQLITE_IOERR_FSYNC
 	}
