@@ -160,6 +160,12 @@ type Tokens interface {
 	// TokenWithUser is TokenByHash that also returns, in the same read, the
 	// token's user: nil for a token without one or whose user is gone.
 	TokenWithUser(ctx context.Context, hash []byte) (Token, *User, error)
+	// CachedTokenWithUser is TokenWithUser answered from memory alone, for a
+	// caller that would rather not spend a database read on a credential it
+	// has not yet checked: ok is false unless the store holds the token (and
+	// its user) as it is now, so that it never hides a change made by this
+	// node or any other. A store without such a copy always says false.
+	CachedTokenWithUser(hash []byte) (t Token, u *User, ok bool)
 	// RotateRefreshToken marks the refresh token oldHash rotated, revokes the
 	// access token issued with it, and stores issue, in one transaction.
 	// A rotated token may rotate again only within grace (a retry whose answer

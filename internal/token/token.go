@@ -100,18 +100,26 @@ func (m *Minter) hash(k Kind, raw []byte, value string) []byte {
 // tag, and returns the hash to look up. ok is false for anything else; no
 // database read is needed to refuse it.
 func (m *Minter) Parse(k Kind, s string) (hash []byte, ok bool) {
-	raw, tag, ok := decode(k, s)
-	if !ok || !secret.Equal(tag[:], m.keys.Tag(s[:prefixLen+bodyLen])[:tagBytes]) {
+	raw, _, ok := decode(k, s)
+	if !ok || !m.Tagged(k, s) {
 		return nil, false
 	}
 	return m.hash(k, raw[:], s), true
 }
 
+// Tagged reports whether s is a well-formed credential of kind k carrying a
+// valid tag: Parse without the hash, for a caller that has it already.
+func (m *Minter) Tagged(k Kind, s string) bool {
+	_, tag, ok := decode(k, s)
+	return ok && secret.Equal(tag[:], m.keys.Tag(s[:prefixLen+bodyLen])[:tagBytes])
+}
+
 // HashOf returns the hash stored for s when s is shaped as a credential of
 // kind k, without checking its tag. It is for a caller that compares the
-// result with a hash it already holds (an application's secret): an equal
-// keyed hash is the credential itself, so the tag's keyed MAC would be
-// computed for nothing.
+// result with a hash it already holds (an application's secret, a token kept
+// in memory): an equal keyed hash is the credential itself, so the tag's
+// keyed MAC would be computed for nothing. Check Tagged before a database
+// read.
 func (m *Minter) HashOf(k Kind, s string) (hash []byte, ok bool) {
 	raw, _, ok := decode(k, s)
 	if !ok {

@@ -32,6 +32,9 @@ func TestNewAndParse(t *testing.T) {
 		if !ok || !bytes.Equal(got, h) {
 			t.Fatalf("%s: Parse refused its own token", k)
 		}
+		if !m.Tagged(k, v) {
+			t.Fatalf("%s: Tagged refused its own token", k)
+		}
 	}
 }
 
@@ -71,6 +74,9 @@ func TestParseRefuses(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				if _, ok := m.Parse(Access, s); ok {
 					t.Fatalf("Parse accepted %q", s)
+				}
+				if m.Tagged(Access, s) {
+					t.Fatalf("Tagged accepted %q", s)
 				}
 			})
 		}

@@ -139,10 +139,21 @@ func copyToken(t store.Token) store.Token {
 }
 
 // token returns a token and, when withUser, its user (nil for a token
-// without one); ok is false unless everything asked for is cached.
+// without one); ok is false unless everything asked for is cached. It counts
+// a hit or a miss.
 func (c *readCache) token(hash []byte, withUser bool) (store.Token, *store.User, bool) {
-	if !c.current() {
+	t, u, ok := c.lookupToken(hash, withUser)
+	if ok {
+		c.hits.Add(1)
+	} else {
 		c.misses.Add(1)
+	}
+	return t, u, ok
+}
+
+// lookupToken is token without the counting.
+func (c *readCache) lookupToken(hash []byte, withUser bool) (store.Token, *store.User, bool) {
+	if !c.current() {
 		return store.Token{}, nil, false
 	}
 	c.mu.RLock()
@@ -155,10 +166,8 @@ func (c *readCache) token(hash []byte, withUser bool) (store.Token, *store.User,
 	}
 	c.mu.RUnlock()
 	if !ok {
-		c.misses.Add(1)
 		return store.Token{}, nil, false
 	}
-	c.hits.Add(1)
 	var up *store.User
 	if hasUser {
 		u = copyUser(u)

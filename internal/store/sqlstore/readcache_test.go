@@ -66,16 +66,26 @@ func issuePair(t testing.TB, s *Store, name, grant string, now time.Time) (acces
 	return access, refresh
 }
 
+// activeNow reads the token as a request does, from memory first
+// (CachedTokenWithUser) and then through TokenWithUser: both must agree.
 func activeNow(t testing.TB, s *Store, hash []byte, now time.Time) bool {
 	t.Helper()
+	ct, cu, cached := s.CachedTokenWithUser(hash)
 	tok, u, err := s.TokenWithUser(t.Context(), hash)
 	if errors.Is(err, store.ErrNotFound) {
+		if cached {
+			t.Fatal("CachedTokenWithUser found a token TokenWithUser does not")
+		}
 		return false
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tok.Active(now) && u != nil && !u.Disabled
+	active := tok.Active(now) && u != nil && !u.Disabled
+	if cached && (ct.Active(now) && cu != nil && !cu.Disabled) != active {
+		t.Fatalf("CachedTokenWithUser says active=%v, TokenWithUser %v", !active, active)
+	}
+	return active
 }
 
 func TestReadCacheHitsAndSeesThisStoresWrites(t *testing.T) {
@@ -87,8 +97,16 @@ func TestReadCacheHitsAndSeesThisStoresWrites(t *testing.T) {
 			t.Fatal("fresh token inactive")
 		}
 	}
-	if s.cache.hits.Load() < 2 {
-		t.Fatalf("%d cache hits for three reads of one token, want 2", s.cache.hits.Load())
+	if s.cache.hits.Load() < 4 {
+		t.Fatalf("%d cache hits for three reads of one token, each from memory first, want 4", s.cache.hits.Load())
+	}
+	if _, u, ok := s.CachedTokenWithUser(access); !ok || u == nil || u.ID != "u" {
+		t.Fatalf("CachedTokenWithUser after reads = %+v, %v; want the token and its user", u, ok)
+	}
+	misses := s.cache.misses.Load()
+	if _, _, ok := s.CachedTokenWithUser(tokenHash("never issued")); ok || s.cache.misses.Load() != misses {
+		t.Fatalf("CachedTokenWithUser of an unknown hash: ok %v, misses %d → %d; want not found and no miss counted (the read that follows counts it)",
+			ok, misses, s.cache.misses.Load())
 	}
 	if err := s.RevokeToken(t.Context(), access, now); err != nil {
 		t.Fatal(err)

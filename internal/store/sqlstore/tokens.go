@@ -321,6 +321,19 @@ func (s *Store) TokenWithUser(ctx context.Context, hash []byte) (store.Token, *s
 	return t, up, nil
 }
 
+// CachedTokenWithUser implements store.Tokens. A hit counts as one; a miss
+// is left to the read that follows it, so that it counts once.
+func (s *Store) CachedTokenWithUser(hash []byte) (store.Token, *store.User, bool) {
+	if s.cache == nil {
+		return store.Token{}, nil, false
+	}
+	t, u, ok := s.cache.lookupToken(hash, true)
+	if ok {
+		s.cache.hits.Add(1)
+	}
+	return t, u, ok
+}
+
 // RotateRefreshToken implements store.Tokens. The conditional update lets one
 // of any number of concurrent rotations through. A token that has rotated
 // counts as reused when presented again unless it is still unrevoked,

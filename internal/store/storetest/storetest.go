@@ -1134,6 +1134,32 @@ func testTokenWithUser(t *testing.T, s store.Store) {
 	if _, _, err := s.TokenWithUser(ctx, hash("missing")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("TokenWithUser(missing) error = %v, want ErrNotFound", err)
 	}
+
+	// CachedTokenWithUser may know nothing, but what it answers is current.
+	if ct, cu, ok := s.CachedTokenWithUser(accessOf("p1")); ok {
+		diff(t, "cached token", tok, ct)
+		if cu == nil {
+			t.Fatal("CachedTokenWithUser: no user for a user's token")
+		}
+		diff(t, "cached user", alice, *cu)
+	}
+	if _, _, ok := s.CachedTokenWithUser(hash("missing")); ok {
+		t.Error("CachedTokenWithUser found a token never issued")
+	}
+	revokedAt := at(time.Hour)
+	if err := s.RevokeToken(ctx, accessOf("p1"), revokedAt); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	if ct, _, ok := s.CachedTokenWithUser(accessOf("p1")); ok && !ct.RevokedAt.Equal(revokedAt) {
+		t.Errorf("CachedTokenWithUser after a revocation: RevokedAt %v, want %v", ct.RevokedAt, revokedAt)
+	}
+	s.TokenWithUser(ctx, refreshOf("p1")) //nolint:errcheck // a read that a cache may keep
+	if _, err := s.UpdateUser(ctx, "u1", func(u *store.User) error { u.Level = store.LevelUser; return nil }); err != nil {
+		t.Fatalf("lower level: %v", err)
+	}
+	if _, cu, ok := s.CachedTokenWithUser(refreshOf("p1")); ok && (cu == nil || cu.Level != store.LevelUser) {
+		t.Errorf("CachedTokenWithUser after the user's level was lowered: %+v", cu)
+	}
 }
 
 func testRevokeToken(t *testing.T, s store.Store) {
