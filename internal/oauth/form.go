@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -39,7 +40,7 @@ func readForm(w http.ResponseWriter, r *http.Request, compat bool) (url.Values, 
 		if !isFormEncoded(r.Header.Get("Content-Type")) {
 			return nil, invalidRequest("the request body must be application/x-www-form-urlencoded")
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
+		body, err := readBody(w, r)
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, newError(CodeInvalidRequest, http.StatusRequestEntityTooLarge, "the request body is larger than 64 KiB")
@@ -59,6 +60,19 @@ func readForm(w http.ResponseWriter, r *http.Request, compat bool) (url.Values, 
 	}
 	omitEmpty(form)
 	return form, nil
+}
+
+// readBody reads a body of at most MaxFormBytes. One whose length is
+// declared within the bound is read into a buffer of that size in one go:
+// on the token and introspection paths, growing a buffer as io.ReadAll does
+// was a tenth of readForm's time.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= MaxFormBytes {
+		body := make([]byte, n)
+		_, err := io.ReadFull(r.Body, body) // net/http ends the body at its declared length
+		return body, err
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
 }
 
 // omitEmpty deletes every parameter sent once with an empty value: RFC 6749
@@ -92,23 +106,30 @@ var formParameters = []string{"grant_type", "code", "redirect_uri", "code_verifi
 	"client_id", "client_secret", "token", "token_type_hint"}
 
 // checkParams refuses, among the parameters named, one sent more than once
-// (RFC 6749 §3.1) or whose value is not text. The others are left alone:
-// an endpoint ignores what it does not read, whatever it holds (RFC 8707's
-// resource, say, may come several times).
+// (RFC 6749 §3.1) or whose value is not text; when several are, the first
+// in names. The others are left alone: an endpoint ignores what it does not
+// read, whatever it holds (RFC 8707's resource, say, may come several
+// times). It walks the form rather than names: a form holds a few of them.
 func checkParams(v url.Values, names ...string) *Error {
-	for _, k := range names {
-		vs, sent := v[k]
+	first, fault := len(names), ""
+	for k, vs := range v {
+		i := slices.Index(names, k)
+		if i < 0 || i > first {
+			continue
+		}
 		switch {
-		case !sent:
 		case len(vs) > 1:
-			return invalidRequest("parameter '" + k + "' is sent more than once")
+			first, fault = i, "is sent more than once"
 		case !utf8.ValidString(vs[0]):
-			return invalidRequest("parameter '" + k + "' is not valid UTF-8 text")
+			first, fault = i, "is not valid UTF-8 text"
 		case strings.ContainsFunc(vs[0], func(c rune) bool { return c < 0x20 || c == 0x7f }):
-			return invalidRequest("parameter '" + k + "' contains control characters")
+			first, fault = i, "contains control characters"
 		}
 	}
-	return nil
+	if fault == "" {
+		return nil
+	}
+	return invalidRequest("parameter '" + names[first] + "' " + fault)
 }
 
 // MethodNotAllowed answers, at a path whose routes take only allow, any

@@ -15,6 +15,12 @@ func formRequest(method, target, contentType, body string) *http.Request {
 	return r
 }
 
+// withLength declares n as r's length (-1: unknown, as a chunked body).
+func withLength(r *http.Request, n int64) *http.Request {
+	r.ContentLength = n
+	return r
+}
+
 func TestReadForm(t *testing.T) {
 	const form = "application/x-www-form-urlencoded"
 	cases := []struct {
@@ -34,6 +40,8 @@ func TestReadForm(t *testing.T) {
 		{"json", formRequest("POST", "/t", "application/json", `{"a":1}`), false, 400, "x-www-form-urlencoded"},
 		{"duplicate", formRequest("POST", "/t", form, "token=1&token=2"), false, 400, "more than once"},
 		{"duplicate with an empty copy", formRequest("POST", "/t", form, "client_id=&client_id=2"), false, 400, "more than once"},
+		// Map order is random; the fault named is the first in formParameters' order.
+		{"two faults", formRequest("POST", "/t", form, "token=%01&scope=a&scope=b&grant_type=x&grant_type=y"), false, 400, "'grant_type' is sent more than once"},
 		{"duplicate empty", formRequest("POST", "/t", form, "scope=&scope="), false, 400, "more than once"},
 		{"bad escape", formRequest("POST", "/t", form, "a=%zz"), false, 400, "form encoding"},
 		{"control character", formRequest("POST", "/t", form, "code=%00"), false, 400, "control"},
@@ -43,6 +51,10 @@ func TestReadForm(t *testing.T) {
 		{"unknown parameter with a control character", formRequest("POST", "/t", form, "claims=%0A"), false, 0, ""},
 		{"unknown parameter not UTF-8", formRequest("POST", "/t", form, "x%ff=%ff"), false, 0, ""},
 		{"too large", formRequest("POST", "/t", form, "a="+strings.Repeat("x", MaxFormBytes)), false, 413, "64 KiB"},
+		{"at the limit", formRequest("POST", "/t", form, "a="+strings.Repeat("x", MaxFormBytes-2)), false, 0, ""},
+		{"length not declared", withLength(formRequest("POST", "/t", form, "a=1&b=2"), -1), false, 0, ""},
+		{"too large, length not declared", withLength(formRequest("POST", "/t", form, "a="+strings.Repeat("x", MaxFormBytes)), -1), false, 413, "64 KiB"},
+		{"shorter than declared", withLength(formRequest("POST", "/t", form, "a=1"), 10), false, 400, "could not be read"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

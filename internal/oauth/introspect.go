@@ -46,7 +46,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	if e != nil {
 		return nil, e
 	}
-	caller, err := s.authorizeIntrospection(r, form.Has("client_id") || form.Has("client_secret"), form)
+	caller, admin, err := s.authorizeIntrospection(r, form.Has("client_id") || form.Has("client_secret"), form)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	if err != nil {
 		return nil, serverError(err)
 	}
-	if !ok || !mayLearnAbout(caller, p) {
+	if !ok || !admin && !mayLearnAbout(&caller, p) {
 		return &introspection{}, nil
 	}
 	out := &introspection{
@@ -81,16 +81,16 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	return out, nil
 }
 
-// mayLearnAbout reports whether caller (nil: an administrator's token) may
-// learn that p's token is active: its own application and an administrator
-// may, and a resource server that may introspect any token may for access
-// tokens. A refresh token is its application's credential, never a Bearer
-// token (RFC 6749 §1.5), so to a resource server it is inactive: one that
-// checks only "active" (Dovecot's passdb does) cannot take it for an access
-// token.
+// mayLearnAbout reports whether the application caller may learn that p's
+// token is active (an administrator's token may learn about any): its own
+// application may, and a resource server that may introspect any token may
+// for access tokens. A refresh token is its application's credential, never
+// a Bearer token (RFC 6749 §1.5), so to a resource server it is inactive: one
+// that checks only "active" (Dovecot's passdb does) cannot take it for an
+// access token.
 func mayLearnAbout(caller *store.Client, p Principal) bool {
 	switch {
-	case caller == nil || caller.ID == p.Client.ID:
+	case caller.ID == p.Client.ID:
 		return true
 	case p.Token.Kind == store.KindRefresh:
 		return false
@@ -100,34 +100,35 @@ func mayLearnAbout(caller *store.Client, p Principal) bool {
 
 // authorizeIntrospection admits a confidential application, which it
 // returns, or an administrator's Bearer token carrying an administrator-level
-// scope (nil: every token may be introspected).
-func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody bool, form map[string][]string) (*store.Client, error) {
+// scope (admin: every token may be introspected). The application comes back
+// by value: a pointer would put it on the heap on every introspection.
+func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody bool, form map[string][]string) (caller store.Client, admin bool, err error) {
 	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if strings.EqualFold(scheme, "Bearer") && !clientCredentialsInBody {
 		p, err := s.Authenticate(r)
 		var be *BearerError
 		if err != nil && !errors.As(err, &be) {
-			return nil, serverError(err) // the token could not be checked: not a refusal
+			return caller, false, serverError(err) // the token could not be checked: not a refusal
 		}
 		// RFC 7662 §2.3: a Bearer caller refused gets 401, worded as RFC 6750 §3.
 		switch {
 		case be != nil && be.Code == CodeInvalidRequest:
-			return nil, bearerRefusal(http.StatusBadRequest, CodeInvalidRequest, be.Description)
+			return caller, false, bearerRefusal(http.StatusBadRequest, CodeInvalidRequest, be.Description)
 		case be != nil && be.Code == CodeInvalidToken:
-			return nil, bearerRefusal(http.StatusUnauthorized, CodeInvalidToken, be.Description)
+			return caller, false, bearerRefusal(http.StatusUnauthorized, CodeInvalidToken, be.Description)
 		case err != nil || p.User == nil || p.User.Level < store.LevelAdmin || s.ScopeLevel(p.Scopes) < store.LevelAdmin:
-			return nil, bearerRefusal(http.StatusUnauthorized, CodeInsufficientScope, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
+			return caller, false, bearerRefusal(http.StatusUnauthorized, CodeInsufficientScope, "introspection needs a confidential application's credentials or an administrator's token with an administrator scope")
 		}
-		return nil, nil
+		return caller, true, nil
 	}
 	c, e := s.authenticateClient(r.Context(), r, form)
 	if e != nil {
-		return nil, e
+		return caller, false, e
 	}
 	if c.Public {
-		return nil, invalidClient("a public application cannot introspect tokens")
+		return caller, false, invalidClient("a public application cannot introspect tokens")
 	}
-	return &c, nil
+	return c, false, nil
 }
 
 // bearerRefusal is a refusal with its RFC 6750 §3 challenge.

@@ -143,9 +143,9 @@ func saneID(id string) bool {
 }
 
 func newID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // recorded is what Middleware keeps of a request, in one allocation.

@@ -147,6 +147,44 @@ func BenchmarkIntrospect(b *testing.B) {
 	})
 }
 
+// BenchmarkIntrospectHandler is one introspection through the whole
+// handler chain, one request at a time, with neither httptest's recorder
+// nor the answer's decoding in the measurement: the server's own share of
+// the introspect scenario, and its allocations.
+//
+//	go test ./internal/server -run '^$' -bench IntrospectHandler -cpu 1
+func BenchmarkIntrospectHandler(b *testing.B) {
+	n := newBenchNode(b)
+	out := n.post(b, "/rest/oauth2/latest/token", url.Values{"grant_type": {"client_credentials"}})
+	body := "token=" + out["access_token"].(string)
+	req := httptest.NewRequest(http.MethodPost, "/rest/oauth2/latest/introspect", nil)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(n.clientID, n.secret)
+	req.RemoteAddr = "127.0.0.1:40000"
+	req.ContentLength = int64(len(body))
+	w := &answerSink{}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := *req
+		r.Body = io.NopCloser(strings.NewReader(body))
+		w.header, w.status = http.Header{}, http.StatusOK
+		n.h.ServeHTTP(w, &r)
+		if w.status != http.StatusOK {
+			b.Fatalf("introspect: %d", w.status)
+		}
+	}
+}
+
+// answerSink is a ResponseWriter that keeps only the status.
+type answerSink struct {
+	header http.Header
+	status int
+}
+
+func (a *answerSink) Header() http.Header         { return a.header }
+func (a *answerSink) WriteHeader(status int)      { a.status = status }
+func (a *answerSink) Write(p []byte) (int, error) { return len(p), nil }
+
 func BenchmarkRefresh(b *testing.B) {
 	n := newBenchNode(b)
 	b.SetParallelism(4)
