@@ -200,7 +200,8 @@ func quoteScope(s string) string {
 // reaches the tokens already issued (SPEC §4). Scopes not allowed are dropped,
 // and in their place come the strongest scopes they imply that are allowed and
 // that the kept ones do not already give (an ADMIN grant of a demoted user
-// still writes).
+// still writes). When all are allowed, kept is names itself: callers only
+// read it.
 func (s *Server) effectiveScopes(names []string, c store.Client, level *store.Level) (kept, dropped []string) {
 	var reach []string // c's scopes expanded, computed only when needed
 	allowed := func(name string) bool {
@@ -217,15 +218,20 @@ func (s *Server) effectiveScopes(names []string, c store.Client, level *store.Le
 		}
 		return slices.Contains(reach, name)
 	}
-	for _, name := range names {
+	n := 0
+	for n < len(names) && allowed(names[n]) {
+		n++
+	}
+	if n == len(names) {
+		return names, nil // the usual case, on every Bearer request: nothing to copy
+	}
+	kept = slices.Clip(names[:n]) // appending copies
+	for _, name := range names[n:] {
 		if allowed(name) {
 			kept = append(kept, name)
 		} else {
 			dropped = append(dropped, name)
 		}
-	}
-	if len(dropped) == 0 {
-		return kept, nil
 	}
 	held := s.scopes.Expand(kept)
 	var extra []string

@@ -35,22 +35,24 @@ func readForm(w http.ResponseWriter, r *http.Request, compat bool) (url.Values, 
 		return nil, invalidRequest("parameters must be sent in the form-encoded request body, not in the URL query string " +
 			"(an administrator can allow them for migrated integrations with the setting compat.query_parameters)")
 	}
-	form := url.Values{}
+	var form url.Values
 	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
 		if !isFormEncoded(r.Header.Get("Content-Type")) {
 			return nil, invalidRequest("the request body must be application/x-www-form-urlencoded")
 		}
 		body, err := readBody(w, r)
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, newError(CodeInvalidRequest, http.StatusRequestEntityTooLarge, "the request body is larger than 64 KiB")
-		}
 		if err != nil {
+			if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+				return nil, newError(CodeInvalidRequest, http.StatusRequestEntityTooLarge, "the request body is larger than 64 KiB")
+			}
 			return nil, invalidRequest("the request body could not be read")
 		}
 		if form, err = url.ParseQuery(string(body)); err != nil {
 			return nil, invalidRequest("the request body is not valid form encoding")
 		}
+	}
+	if form == nil {
+		form = url.Values{}
 	}
 	for k, vs := range query { // a parameter in both is sent twice
 		form[k] = append(form[k], vs...)

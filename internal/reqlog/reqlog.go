@@ -67,7 +67,8 @@ func Middleware(log *slog.Logger, callers Callers, observe Observer, next http.H
 		} else {
 			in.id = newID()
 		}
-		w.Header()[Header] = []string{in.id}
+		rec.idHeader[0] = in.id
+		w.Header()[Header] = rec.idHeader[:]
 		addr := callers.Resolve(r)
 		ctx := context.WithValue(clientip.NewContext(r.Context(), addr), ctxKey{}, in)
 		next.ServeHTTP(&rec.statusRecorder, r.WithContext(ctx))
@@ -148,10 +149,12 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// recorded is what Middleware keeps of a request, in one allocation.
+// recorded is what Middleware keeps of a request, in one allocation, the
+// X-Request-Id header's value included.
 type recorded struct {
 	statusRecorder
 	info
+	idHeader [1]string
 }
 
 type statusRecorder struct {
