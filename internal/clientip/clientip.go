@@ -90,15 +90,19 @@ func parseHop(text string) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// NewContext returns ctx carrying addr as the caller's address, for From.
-// reqlog's middleware stores it with the request's other values, so that
-// a request is copied once for all of them.
-func NewContext(ctx context.Context, addr netip.Addr) context.Context {
+// NewContext returns ctx carrying *addr as the caller's address, for From;
+// *addr must not change afterwards. reqlog's middleware stores it with the
+// request's other values, so that a request is copied once for all of them,
+// and passes a pointer into what it has allocated already: an Addr stored
+// by value would be boxed, one more allocation per request.
+func NewContext(ctx context.Context, addr *netip.Addr) context.Context {
 	return context.WithValue(ctx, ctxKey{}, addr)
 }
 
 // From returns the address NewContext stored, or the zero Addr.
 func From(ctx context.Context) netip.Addr {
-	a, _ := ctx.Value(ctxKey{}).(netip.Addr)
-	return a
+	if a, ok := ctx.Value(ctxKey{}).(*netip.Addr); ok {
+		return *a
+	}
+	return netip.Addr{}
 }

@@ -69,8 +69,9 @@ func Middleware(log *slog.Logger, callers Callers, observe Observer, next http.H
 		}
 		rec.idHeader[0] = in.id
 		w.Header()[Header] = rec.idHeader[:]
-		addr := callers.Resolve(r)
-		ctx := context.WithValue(clientip.NewContext(r.Context(), addr), ctxKey{}, in)
+		rec.addr = callers.Resolve(r)
+		addr := rec.addr
+		ctx := context.WithValue(clientip.NewContext(r.Context(), &rec.addr), ctxKey{}, in)
 		next.ServeHTTP(&rec.statusRecorder, r.WithContext(ctx))
 		end := time.Now()
 		took := end.Sub(start)
@@ -155,6 +156,7 @@ type recorded struct {
 	statusRecorder
 	info
 	idHeader [1]string
+	addr     netip.Addr // the caller's, for clientip.From
 }
 
 type statusRecorder struct {

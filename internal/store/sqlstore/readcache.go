@@ -173,7 +173,9 @@ func (c *readCache) lookupToken(hash []byte, withUser bool) (store.Token, *store
 		u = copyUser(u)
 		up = &u
 	}
-	return copyToken(t), up, true
+	t.AccessHash = slices.Clone(t.AccessHash)
+	t.Hash = hash // the key looked up, equal to the cached one: the caller's own copy
+	return t, up, true
 }
 
 func (c *readCache) putToken(gen uint64, t store.Token, u *store.User) {
