@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,7 +44,7 @@ func TestNodeGivesBackItsExecutablePagesWhenItsWorkerStarts(t *testing.T) {
 	go func() {
 		defer close(sampled)
 		for {
-			if kib, err := rssFileKiB(pid); err == nil && int64(kib) < lowest.Load() {
+			if kib, err := testproc.ReadStatusKiB(pid, "RssFile"); err == nil && int64(kib) < lowest.Load() {
 				lowest.Store(int64(kib))
 			}
 			select {
@@ -71,19 +67,4 @@ func TestNodeGivesBackItsExecutablePagesWhenItsWorkerStarts(t *testing.T) {
 	if lowest.Load() > int64(before-2<<10) {
 		t.Errorf("node's RssFile at its lowest %d KiB after its hash worker started, %d KiB before: want at least 2 MiB given back", lowest.Load(), before)
 	}
-}
-
-// rssFileKiB is testproc.StatusKiB's RssFile for a goroutine that may not
-// fail the test.
-func rssFileKiB(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
-			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		}
-	}
-	return 0, fmt.Errorf("no RssFile in /proc/%d/status", pid)
 }
