@@ -70,7 +70,6 @@ func Middleware(log *slog.Logger, callers Callers, observe Observer, next http.H
 		rec.idHeader[0] = in.id
 		w.Header()[Header] = rec.idHeader[:]
 		rec.addr = callers.Resolve(r)
-		addr := rec.addr
 		ctx := context.WithValue(clientip.NewContext(r.Context(), &rec.addr), ctxKey{}, in)
 		next.ServeHTTP(&rec.statusRecorder, r.WithContext(ctx))
 		end := time.Now()
@@ -95,7 +94,7 @@ func Middleware(log *slog.Logger, callers Callers, observe Observer, next http.H
 		rec2 := slog.NewRecord(end, level, accessMessage, 0)
 		rec2.AddAttrs(slog.String("method", loggedMethod(r.Method)), slog.String("route", route),
 			slog.Int("status", rec.status), slog.Duration("duration", took),
-			slog.String("address", addr.String()), slog.String("request_id", in.id))
+			slog.String("address", rec.addr.String()), slog.String("request_id", in.id))
 		log.Handler().Handle(r.Context(), rec2) //nolint:errcheck // as LogAttrs: a log line that cannot be written is dropped
 	})
 }

@@ -100,8 +100,8 @@ func (m *Minter) hash(k Kind, raw []byte, value string) []byte {
 // tag, and returns the hash to look up. ok is false for anything else; no
 // database read is needed to refuse it.
 func (m *Minter) Parse(k Kind, s string) (hash []byte, ok bool) {
-	raw, _, ok := decode(k, s)
-	if !ok || !m.Tagged(k, s) {
+	raw, tag, ok := decode(k, s)
+	if !ok || !m.tagMatches(tag, s) {
 		return nil, false
 	}
 	return m.hash(k, raw[:], s), true
@@ -111,7 +111,12 @@ func (m *Minter) Parse(k Kind, s string) (hash []byte, ok bool) {
 // valid tag: Parse without the hash, for a caller that has it already.
 func (m *Minter) Tagged(k Kind, s string) bool {
 	_, tag, ok := decode(k, s)
-	return ok && secret.Equal(tag[:], m.keys.Tag(s[:prefixLen+bodyLen])[:tagBytes])
+	return ok && m.tagMatches(tag, s)
+}
+
+// tagMatches reports whether tag is the one of decoded credential s.
+func (m *Minter) tagMatches(tag [tagBytes]byte, s string) bool {
+	return secret.Equal(tag[:], m.keys.Tag(s[:prefixLen+bodyLen])[:tagBytes])
 }
 
 // HashOf returns the hash stored for s when s is shaped as a credential of
