@@ -46,9 +46,10 @@ func BenchmarkAuthenticateClient(b *testing.B) {
 	}
 	r := formRequest(http.MethodPost, PathToken, "application/x-www-form-urlencoded", "grant_type=client_credentials")
 	r.SetBasicAuth(c.ID, secretValue)
-	form := url.Values{"grant_type": {"client_credentials"}}
+	var form formValues
+	form[paramGrantType] = "client_credentials"
 	for b.Loop() {
-		if _, e := s.authenticateClient(r.Context(), r, form); e != nil {
+		if _, e := s.authenticateClient(r.Context(), r, &form); e != nil {
 			b.Fatal(e)
 		}
 	}

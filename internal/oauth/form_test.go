@@ -3,6 +3,7 @@ package oauth
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -40,10 +41,15 @@ func TestReadForm(t *testing.T) {
 		{"json", formRequest("POST", "/t", "application/json", `{"a":1}`), false, 400, "x-www-form-urlencoded"},
 		{"duplicate", formRequest("POST", "/t", form, "token=1&token=2"), false, 400, "more than once"},
 		{"duplicate with an empty copy", formRequest("POST", "/t", form, "client_id=&client_id=2"), false, 400, "more than once"},
-		// Map order is random; the fault named is the first in formParameters' order.
+		// The fault named is the first in formParamNames' order, whatever the body's.
 		{"two faults", formRequest("POST", "/t", form, "token=%01&scope=a&scope=b&grant_type=x&grant_type=y"), false, 400, "'grant_type' is sent more than once"},
 		{"duplicate empty", formRequest("POST", "/t", form, "scope=&scope="), false, 400, "more than once"},
 		{"bad escape", formRequest("POST", "/t", form, "a=%zz"), false, 400, "form encoding"},
+		{"bad escape after the parameters read", formRequest("POST", "/t", form, "token=x&b%zz=1"), false, 400, "form encoding"},
+		{"semicolon", formRequest("POST", "/t", form, "token=x;scope=READ"), false, 400, "form encoding"},
+		{"bad escape in the query", formRequest("POST", "/t?a=%zz", form, "token=x"), true, 400, "URL query string"},
+		{"empty pairs", formRequest("POST", "/t", form, "&&token=x&&"), false, 0, ""},
+		{"empty query", formRequest("POST", "/t?&", form, "token=x"), false, 0, ""},
 		{"control character", formRequest("POST", "/t", form, "code=%00"), false, 400, "control"},
 		{"invalid UTF-8", formRequest("POST", "/t", form, "refresh_token=%ff"), false, 400, "UTF-8"},
 		// RFC 6749 §3.1: what the endpoints do not read is ignored, whatever it holds.
@@ -80,8 +86,34 @@ func TestReadFormOmitsEmpty(t *testing.T) {
 	if e != nil {
 		t.Fatalf("readForm = %v", e)
 	}
-	if len(v) != 1 || v.Get("token") != "x" {
-		t.Fatalf("readForm = %v, want only token", v)
+	if v != (formValues{paramToken: "x"}) {
+		t.Fatalf("readForm = %q, want only token", v)
+	}
+}
+
+// TestReadFormValues checks that each parameter is read under its own name,
+// decoded, from the body and (compat) the query alike.
+func TestReadFormValues(t *testing.T) {
+	var body, want formValues
+	for p, name := range formParamNames {
+		body[p] = name + " +&=é"
+		want[p] = body[p]
+	}
+	body[paramScope] = "" // sent in the query instead
+	encoded := url.Values{}
+	for p, v := range body {
+		if v != "" {
+			encoded.Set(formParamNames[p], v)
+		}
+	}
+	encoded.Set("resource", "ignored")
+	r := formRequest("POST", "/t?scope="+url.QueryEscape(want[paramScope]), "application/x-www-form-urlencoded", encoded.Encode())
+	got, e := readForm(httptest.NewRecorder(), r, true)
+	if e != nil {
+		t.Fatalf("readForm = %v", e)
+	}
+	if got != want {
+		t.Fatalf("readForm = %q, want %q", got, want)
 	}
 }
 
@@ -106,9 +138,41 @@ func FuzzReadForm(f *testing.F) {
 			}
 			return
 		}
-		for k, vs := range v {
-			if len(vs) != 1 || vs[0] == "" {
-				t.Fatalf("parameter %q kept values %q", k, vs)
+		for p, value := range v {
+			if unfitValue(value) != "" {
+				t.Fatalf("parameter %s kept the unfit value %q", formParamNames[p], value)
+			}
+		}
+	})
+}
+
+// FuzzFormParse holds the form parser to url.ParseQuery: the same forms are
+// refused, and each parameter read comes with the values ParseQuery gives.
+func FuzzFormParse(f *testing.F) {
+	f.Add("grant_type=client_credentials&scope=READ+WRITE")
+	f.Add("token=a%20b&token=&x;y=1")
+	f.Add("a=%zz&&=&token")
+	f.Fuzz(func(t *testing.T, s string) {
+		var v formValues
+		var sent [formParams]int
+		pairs, err := v.parse(s, &sent)
+		q, qerr := url.ParseQuery(s)
+		if (err != nil) != (qerr != nil) {
+			t.Fatalf("parse(%q) = %v, ParseQuery: %v", s, err, qerr)
+		}
+		if err != nil {
+			return
+		}
+		total := 0
+		for _, vs := range q {
+			total += len(vs)
+		}
+		if pairs != total {
+			t.Fatalf("parse(%q) counted %d pairs, ParseQuery %d", s, pairs, total)
+		}
+		for p, name := range formParamNames {
+			if sent[p] != len(q[name]) || sent[p] > 0 && v[p] != q[name][len(q[name])-1] {
+				t.Fatalf("parse(%q): %s sent %d times as %q, ParseQuery %q", s, name, sent[p], v[p], q[name])
 			}
 		}
 	})

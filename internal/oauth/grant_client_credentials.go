@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"net/url"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -11,11 +10,11 @@ import (
 // grantClientCredentials issues a token that acts for the application itself
 // (RFC 6749 §4.4): confidential clients only, no user, no refresh token
 // (§4.4.3), scopes within the application's list (all of them by default).
-func (s *Server) grantClientCredentials(ctx context.Context, c store.Client, form url.Values) (*tokenResponse, error) {
+func (s *Server) grantClientCredentials(ctx context.Context, c store.Client, form *formValues) (*tokenResponse, error) {
 	if c.Public {
 		return nil, unauthorizedClient("a public application cannot use client_credentials")
 	}
-	scopes, e := s.requestedScopes(form.Get("scope"), c.Scopes, true)
+	scopes, e := s.requestedScopes(form[paramScope], c.Scopes, true)
 	if e != nil {
 		return nil, e
 	}

@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -15,8 +14,8 @@ import (
 // Validation reads the code without using it up; RedeemCode then marks it
 // used and stores the tokens in one transaction, so exactly one request wins
 // and a replay revokes what the code issued (RFC 6749 §10.5).
-func (s *Server) grantAuthorizationCode(ctx context.Context, c store.Client, form url.Values) (*tokenResponse, error) {
-	value := form.Get("code")
+func (s *Server) grantAuthorizationCode(ctx context.Context, c store.Client, form *formValues) (*tokenResponse, error) {
+	value := form[paramCode]
 	if value == "" {
 		return nil, invalidRequest("code is required")
 	}
@@ -40,7 +39,7 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c store.Client, for
 	if !s.now().Before(code.ExpiresAt) {
 		return nil, invalidGrant("the authorization code has expired")
 	}
-	if !redirectMatches(code, c, form.Get("redirect_uri")) {
+	if !redirectMatches(code, c, form[paramRedirectURI]) {
 		return nil, invalidGrant("redirect_uri does not match the one of the authorization request")
 	}
 	// A URI removed since the code was sent there may be one the
@@ -48,7 +47,7 @@ func (s *Server) grantAuthorizationCode(ctx context.Context, c store.Client, for
 	if _, ok := app.MatchRedirectURI(c.RedirectURIs, code.RedirectURI); code.RedirectURI != "" && !ok {
 		return nil, invalidGrant("the redirect_uri this code was sent to is no longer registered for the application")
 	}
-	verifier := form.Get("code_verifier")
+	verifier := form[paramCodeVerifier]
 	switch {
 	case code.Challenge != "" && verifier == "":
 		return nil, invalidGrant("code_verifier is required: the authorization request sent a code_challenge")

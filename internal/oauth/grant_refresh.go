@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -18,8 +17,8 @@ import (
 // returned, and reuse of a rotated token revokes the whole grant — except
 // within the grace window, where a retry whose answer was lost still gets a
 // working pair.
-func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url.Values) (*tokenResponse, error) {
-	value := form.Get("refresh_token")
+func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form *formValues) (*tokenResponse, error) {
+	value := form[paramRefreshToken]
 	if value == "" {
 		return nil, invalidRequest("refresh_token is required")
 	}
@@ -39,12 +38,12 @@ func (s *Server) grantRefreshToken(ctx context.Context, c store.Client, form url
 	}
 	granted := strings.Fields(old.Scope)
 	scopes := granted
-	if form.Get("scope") != "" {
+	if form[paramScope] != "" {
 		// RFC 6749 §6: a narrower scope may be asked for, never a wider one:
 		// anything the grant includes (READ of a WRITE grant) that the
 		// application may still ask for (SPEC §4).
 		var e *Error
-		if scopes, e = s.requestedScopes(form.Get("scope"), s.grantable(granted, c), false); e != nil {
+		if scopes, e = s.requestedScopes(form[paramScope], s.grantable(granted, c), false); e != nil {
 			return nil, invalidScope("the requested scope must be within the original grant (" + scope.Format(granted) + ") and the application's scopes (" + scope.Format(c.Scopes) + ")")
 		}
 	}

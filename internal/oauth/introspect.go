@@ -46,11 +46,11 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	if e != nil {
 		return nil, e
 	}
-	caller, admin, err := s.authorizeIntrospection(r, form.Has("client_id") || form.Has("client_secret"), form)
+	caller, admin, err := s.authorizeIntrospection(r, form[paramClientID] != "" || form[paramClientSecret] != "", &form)
 	if err != nil {
 		return nil, err
 	}
-	value := form.Get("token")
+	value := form[paramToken]
 	if value == "" {
 		return nil, invalidRequest("token is required")
 	}
@@ -102,7 +102,7 @@ func mayLearnAbout(caller *store.Client, p Principal) bool {
 // returns, or an administrator's Bearer token carrying an administrator-level
 // scope (admin: every token may be introspected). The application comes back
 // by value: a pointer would put it on the heap on every introspection.
-func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody bool, form map[string][]string) (caller store.Client, admin bool, err error) {
+func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody bool, form *formValues) (caller store.Client, admin bool, err error) {
 	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if strings.EqualFold(scheme, "Bearer") && !clientCredentialsInBody {
 		p, err := s.Authenticate(r)

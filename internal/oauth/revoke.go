@@ -31,11 +31,11 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 		return e
 	}
 	ctx := r.Context()
-	c, e := s.authenticateClient(ctx, r, form)
+	c, e := s.authenticateClient(ctx, r, &form)
 	if e != nil {
 		return e
 	}
-	value := form.Get("token")
+	value := form[paramToken]
 	if value == "" {
 		return invalidRequest("token is required")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -14,7 +13,7 @@ import (
 )
 
 // grantHandler turns an authenticated token request into a response.
-type grantHandler func(ctx context.Context, c store.Client, form url.Values) (*tokenResponse, error)
+type grantHandler func(ctx context.Context, c store.Client, form *formValues) (*tokenResponse, error)
 
 // tokenResponse is RFC 6749 §5.1 plus created_at, which integrations written
 // for the Atlassian provider read.
@@ -45,7 +44,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 	if e != nil {
 		return nil, "", e
 	}
-	grantType := form.Get("grant_type")
+	grantType := form[paramGrantType]
 	grant, known := s.grants[grantType]
 	if grantType == "" {
 		return nil, "", invalidRequest("grant_type is required")
@@ -57,14 +56,14 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) (*tokenResponse, 
 		}
 		return nil, grantType, newError(CodeUnsupportedGrantType, http.StatusBadRequest, d)
 	}
-	c, e := s.authenticateClient(r.Context(), r, form)
+	c, e := s.authenticateClient(r.Context(), r, &form)
 	if e != nil {
 		return nil, grantType, e
 	}
 	if !app.HasGrant(c, grantType) {
 		return nil, grantType, unauthorizedClient("this application may not use the " + grantType + " grant")
 	}
-	resp, err := grant(r.Context(), c, form)
+	resp, err := grant(r.Context(), c, &form)
 	if errors.Is(err, errClientGone) {
 		err = invalidClient("unknown client or wrong secret")
 	}
