@@ -358,8 +358,7 @@ func (s *Service) CheckSecret(c store.Client, presented string) bool {
 	if c.Public || len(c.SecretHash) == 0 {
 		return false
 	}
-	hash, ok := s.minter.HashOf(token.ClientSecret, presented)
-	return ok && secret.Equal(hash, c.SecretHash)
+	return s.minter.Matches(token.ClientSecret, presented, c.SecretHash)
 }
 
 // Reread returns the application as the database holds it now, past the

@@ -66,30 +66,40 @@ func New(master []byte) (*Keys, error) {
 }
 
 // keyedMAC is an HMAC with a buffer to hand it a string without allocating
-// a copy per call: these run several times in every token request.
+// a copy per call, and one to sum into: these run several times in every
+// token request, and a caller's buffer handed to the hash.Hash would be
+// moved to the heap.
 type keyedMAC struct {
 	mac hash.Hash
 	buf []byte
+	out [sha256.Size]byte
 }
 
-func sum(pool *sync.Pool, value string) []byte {
+// sum appends value's MAC to dst.
+func sum(pool *sync.Pool, dst []byte, value string) []byte {
 	k := pool.Get().(*keyedMAC)
 	k.mac.Reset()
 	k.buf = append(k.buf[:0], value...)
 	k.mac.Write(k.buf)
-	out := k.mac.Sum(make([]byte, 0, sha256.Size))
+	dst = append(dst, k.mac.Sum(k.out[:0])...)
 	if cap(k.buf) <= 1<<10 { // a long value's buffer is not worth keeping
 		pool.Put(k)
 	}
-	return out
+	return dst
 }
 
 // Hash is the keyed hash (HMAC-SHA256) under which a token or secret is stored.
-func (k *Keys) Hash(value string) []byte { return sum(&k.hashes, value) }
+func (k *Keys) Hash(value string) []byte { return k.AppendHash(nil, value) }
+
+// AppendHash appends value's Hash to dst.
+func (k *Keys) AppendHash(dst []byte, value string) []byte { return sum(&k.hashes, dst, value) }
 
 // Tag is a keyed MAC over value; tokens carry a truncated tag so that a
 // forged one fails a local check.
-func (k *Keys) Tag(value string) []byte { return sum(&k.tags, value) }
+func (k *Keys) Tag(value string) []byte { return k.AppendTag(nil, value) }
+
+// AppendTag appends value's Tag to dst.
+func (k *Keys) AppendTag(dst []byte, value string) []byte { return sum(&k.tags, dst, value) }
 
 // Seal encrypts plain with AES-256-GCM; context binds the ciphertext to its
 // owner (for example the client ID) so it cannot be moved to another row.

@@ -2,6 +2,7 @@ package token
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"io"
@@ -69,7 +70,8 @@ func (m *Minter) New(k Kind) (value string, hash []byte, err error) {
 	buf := make([]byte, 0, Length)
 	buf = append(buf, k...)
 	buf = b64.AppendEncode(buf, raw[:])
-	buf = b64.AppendEncode(buf, m.keys.Tag(string(buf))[:tagBytes])
+	var tag [sha256.Size]byte
+	buf = b64.AppendEncode(buf, m.keys.AppendTag(tag[:0], string(buf))[:tagBytes])
 	value = string(buf)
 	return value, m.hash(k, raw[:], value), nil
 }
@@ -87,13 +89,18 @@ func putMillis(dst []byte, t time.Time) {
 // hash is the value stored for a credential: its keyed hash, behind the
 // credential's time prefix for the timed kinds (still 32 bytes).
 func (m *Minter) hash(k Kind, raw []byte, value string) []byte {
-	h := m.keys.Hash(value)
+	return m.appendHash(make([]byte, 0, sha256.Size), k, raw, value)
+}
+
+// appendHash appends hash's result to dst.
+func (m *Minter) appendHash(dst []byte, k Kind, raw []byte, value string) []byte {
 	if !timed(k) {
-		return h
+		return m.keys.AppendHash(dst, value)
 	}
-	out := make([]byte, 0, len(h))
-	out = append(out, raw[:timeBytes]...)
-	return append(out, h[:len(h)-timeBytes]...)
+	var h [sha256.Size]byte
+	m.keys.AppendHash(h[:0], value)
+	dst = append(dst, raw[:timeBytes]...)
+	return append(dst, h[:len(h)-timeBytes]...)
 }
 
 // Parse checks that s is a well-formed credential of kind k carrying a valid
@@ -116,7 +123,8 @@ func (m *Minter) Tagged(k Kind, s string) bool {
 
 // tagMatches reports whether tag is the one of decoded credential s.
 func (m *Minter) tagMatches(tag [tagBytes]byte, s string) bool {
-	return secret.Equal(tag[:], m.keys.Tag(s[:prefixLen+bodyLen])[:tagBytes])
+	var want [sha256.Size]byte
+	return secret.Equal(tag[:], m.keys.AppendTag(want[:0], s[:prefixLen+bodyLen])[:tagBytes])
 }
 
 // HashOf returns the hash stored for s when s is shaped as a credential of
@@ -131,6 +139,19 @@ func (m *Minter) HashOf(k Kind, s string) (hash []byte, ok bool) {
 		return nil, false
 	}
 	return m.hash(k, raw[:], s), true
+}
+
+// Matches reports whether s is shaped as a credential of kind k whose
+// stored hash is stored: HashOf and a constant-time comparison, with the
+// hash kept off the heap (an application's secret is checked so on every
+// token and introspection request).
+func (m *Minter) Matches(k Kind, s string, stored []byte) bool {
+	raw, _, ok := decode(k, s)
+	if !ok {
+		return false
+	}
+	var h [sha256.Size]byte
+	return secret.Equal(m.appendHash(h[:0], k, raw[:], s), stored)
 }
 
 // decode splits a credential of kind k into its random part and its tag.

@@ -108,6 +108,37 @@ func TestHashOf(t *testing.T) {
 	}
 }
 
+// Matches agrees with HashOf: each credential matches its own stored hash
+// and nothing else, and a malformed one matches nothing.
+func TestMatches(t *testing.T) {
+	m := testMinter(t, 1)
+	for _, k := range []Kind{Access, Refresh, Code, ClientSecret} {
+		v, h, _ := m.New(k)
+		other, otherHash, _ := m.New(k)
+		if !m.Matches(k, v, h) || !m.Matches(k, other, otherHash) {
+			t.Fatalf("%s: a credential does not match its own hash", k)
+		}
+		if m.Matches(k, v, otherHash) || m.Matches(k, v, h[:len(h)-1]) || m.Matches(k, v, nil) {
+			t.Fatalf("%s: %q matches another hash", k, v)
+		}
+	}
+	v, h, _ := m.New(Access)
+	malformed, forged := refusals(t, m, v)
+	for name, s := range malformed {
+		if m.Matches(Access, s, h) {
+			t.Errorf("%s: Matches accepted %q", name, s)
+		}
+	}
+	for name, s := range forged {
+		if m.Matches(Access, s, h) {
+			t.Errorf("%s: %q matches the token's hash", name, s)
+		}
+	}
+	if m.Matches(Refresh, v, h) {
+		t.Error("an access token matches as a refresh token")
+	}
+}
+
 func TestTokensAreUnique(t *testing.T) {
 	m := testMinter(t, 1)
 	seen := map[string]bool{}
