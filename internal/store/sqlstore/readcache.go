@@ -169,9 +169,9 @@ func (c *readCache) lookupToken(hash []byte, withUser bool) (store.Token, *store
 		return store.Token{}, nil, false
 	}
 	var up *store.User
-	if hasUser {
-		u = copyUser(u)
-		up = &u
+	if hasUser { // a copy of its own, so that u stays off the heap for a token with no user
+		own := copyUser(u)
+		up = &own
 	}
 	t.AccessHash = slices.Clone(t.AccessHash)
 	t.Hash = hash // the key looked up, equal to the cached one: the caller's own copy
