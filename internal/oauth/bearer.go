@@ -32,8 +32,10 @@ type Principal struct {
 // revocation, a disabled user or a lowered level takes effect at once; the
 // application comes from the bounded cache (see store.ClientCache), so a
 // narrowed scope list takes effect within its lifetime. A token left with no
-// scope is not active.
-func (s *Server) inspect(ctx context.Context, kind token.Kind, value string) (p Principal, ok bool, err error) {
+// scope is not active. caller, when not nil, is the application this request
+// authenticated as, read a moment ago: the token's own application is not
+// read twice.
+func (s *Server) inspect(ctx context.Context, kind token.Kind, value string, caller *store.Client) (p Principal, ok bool, err error) {
 	t, u, err := s.readToken(ctx, kind, value)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, false, nil
@@ -41,7 +43,12 @@ func (s *Server) inspect(ctx context.Context, kind token.Kind, value string) (p 
 	if err != nil || !t.Active(s.now()) {
 		return p, false, err
 	}
-	c, err := s.store.ClientByID(ctx, t.ClientID)
+	var c store.Client
+	if caller != nil && caller.ID == t.ClientID {
+		c = *caller
+	} else {
+		c, err = s.store.ClientByID(ctx, t.ClientID)
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !c.Enabled) {
 		return p, false, nil
 	}
@@ -119,7 +126,7 @@ func (s *Server) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, &BearerError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the request must carry one Authorization header: Bearer <access token>"}
 	}
 	ctx := r.Context()
-	p, ok, err := s.inspect(ctx, token.Access, value)
+	p, ok, err := s.inspect(ctx, token.Access, value, nil)
 	if err != nil {
 		return Principal{}, err
 	}

@@ -11,10 +11,17 @@ import (
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
-// readCounter counts the token reads that may reach the database.
+// readCounter counts the token reads that may reach the database, and the
+// application reads.
 type readCounter struct {
 	store.Store
-	reads atomic.Int64
+	reads       atomic.Int64
+	clientReads atomic.Int64
+}
+
+func (c *readCounter) ClientByID(ctx context.Context, id string) (store.Client, error) {
+	c.clientReads.Add(1)
+	return c.Store.ClientByID(ctx, id)
 }
 
 func (c *readCounter) TokenWithUser(ctx context.Context, hash []byte) (store.Token, *store.User, error) {
@@ -50,7 +57,7 @@ func TestInspectChecksTheTagBeforeAnyRead(t *testing.T) {
 	}
 	counter.reads.Store(0)
 	for i := range 3 {
-		if _, ok, err := s.inspect(ctx, token.Access, value); err != nil || !ok {
+		if _, ok, err := s.inspect(ctx, token.Access, value, nil); err != nil || !ok {
 			t.Fatalf("inspect %d of a fresh token = %v, %v", i, ok, err)
 		}
 	}
@@ -62,7 +69,7 @@ func TestInspectChecksTheTagBeforeAnyRead(t *testing.T) {
 	last := forged[len(forged)-1]
 	forged[len(forged)-1] = map[bool]byte{true: 'B', false: 'A'}[last == 'A']
 	before := counter.reads.Load()
-	if _, ok, err := s.inspect(ctx, token.Access, string(forged)); err != nil || ok {
+	if _, ok, err := s.inspect(ctx, token.Access, string(forged), nil); err != nil || ok {
 		t.Fatalf("inspect of a forged token = %v, %v; want not active", ok, err)
 	}
 	if counter.reads.Load() != before {
@@ -72,7 +79,44 @@ func TestInspectChecksTheTagBeforeAnyRead(t *testing.T) {
 	if err := s.store.RevokeToken(ctx, hash, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := s.inspect(ctx, token.Access, value); err != nil || ok {
+	if _, ok, err := s.inspect(ctx, token.Access, value, nil); err != nil || ok {
 		t.Fatalf("inspect after the revocation = %v, %v; want not active", ok, err)
+	}
+}
+
+// TestInspectTakesTheCallersApplication: introspecting its own token, the
+// caller's application, read for this request, is the token's: it is not
+// read again, and it is the copy judged (disabled, the token is inactive).
+// Another application's token has its own application read.
+func TestInspectTakesTheCallersApplication(t *testing.T) {
+	counter := &readCounter{}
+	s, conf, pub := newTestServer(t, func(st store.Store) store.Store { counter.Store = st; return counter })
+	ctx := t.Context()
+	value, hash, err := s.minter.New(token.Access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := s.store.IssueTokens(ctx, store.Issue{Access: store.Token{Hash: hash, Kind: store.KindAccess, ClientID: conf.ID,
+		Scope: "READ", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	counter.clientReads.Store(0)
+	if p, ok, err := s.inspect(ctx, token.Access, value, &conf); err != nil || !ok || p.Client.ID != conf.ID {
+		t.Fatalf("inspect by its own application = %+v, %v, %v", p.Client.ID, ok, err)
+	}
+	if n := counter.clientReads.Load(); n != 0 {
+		t.Fatalf("the caller's application was read %d more times", n)
+	}
+	disabled := conf
+	disabled.Enabled = false
+	if _, ok, err := s.inspect(ctx, token.Access, value, &disabled); err != nil || ok {
+		t.Fatalf("inspect with the caller's copy disabled = %v, %v; want not active", ok, err)
+	}
+	if p, ok, err := s.inspect(ctx, token.Access, value, &pub); err != nil || !ok || p.Client.ID != conf.ID {
+		t.Fatalf("inspect by another application = %+v, %v, %v", p.Client.ID, ok, err)
+	}
+	if n := counter.clientReads.Load(); n != 1 {
+		t.Fatalf("another application's token: %d application reads, want 1", n)
 	}
 }

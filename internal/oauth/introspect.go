@@ -58,7 +58,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	if kind != token.Access && kind != token.Refresh {
 		return &introspection{}, nil
 	}
-	p, ok, err := s.inspect(r.Context(), kind, value)
+	p, ok, err := s.inspect(r.Context(), kind, value, &caller)
 	if err != nil {
 		return nil, serverError(err)
 	}
