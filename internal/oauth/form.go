@@ -90,11 +90,18 @@ func readForm(w http.ResponseWriter, r *http.Request, compat bool) (formValues, 
 	return f, nil
 }
 
+// maxFormPairs bounds the parameters of a query or body, as url.ParseQuery
+// bounds them (docs/protocol.md promises its limit).
+const maxFormPairs = 10_000
+
 // parse reads the form-encoded pairs of s into f, counting in sent how often
 // each formParam came; it returns how many pairs s holds. A pair that is not
 // valid form encoding fails the whole of s, as url.ParseQuery fails it,
-// whatever its name.
+// whatever its name, and so do more than maxFormPairs pairs.
 func (f *formValues) parse(s string, sent *[formParams]int) (pairs int, err error) {
+	if strings.Count(s, "&") >= maxFormPairs {
+		return 0, errTooManyPairs
+	}
 	for s != "" {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
@@ -124,6 +131,8 @@ func (f *formValues) parse(s string, sent *[formParams]int) (pairs int, err erro
 // proxies take it for a separator, so it could make them read other
 // parameters than the server does.
 var errSemicolon = errors.New("invalid semicolon separator in form")
+
+var errTooManyPairs = errors.New("more than 10,000 parameters")
 
 // readBody reads a body of at most MaxFormBytes. One whose length is
 // declared within the bound is read into a buffer of that size in one go:
