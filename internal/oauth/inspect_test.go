@@ -29,22 +29,30 @@ func (c *readCounter) TokenWithUser(ctx context.Context, hash []byte) (store.Tok
 	return c.Store.TokenWithUser(ctx, hash)
 }
 
-// TestInspectChecksTheTagBeforeAnyRead: a genuine token is read once and
-// then served from the store's memory; a well-shaped value with a wrong
-// tag is refused without a read; a revocation is seen at the next request.
-func TestInspectChecksTheTagBeforeAnyRead(t *testing.T) {
-	counter := &readCounter{}
-	s, conf, _ := newTestServer(t, func(st store.Store) store.Store { counter.Store = st; return counter })
-	ctx := t.Context()
+// newInspectServer is a test server whose store reads are counted, with an
+// access token of its confidential application issued: its value and hash.
+func newInspectServer(t *testing.T) (counter *readCounter, s *Server, conf, pub store.Client, value string, hash []byte) {
+	t.Helper()
+	counter = &readCounter{}
+	s, conf, pub = newTestServer(t, func(st store.Store) store.Store { counter.Store = st; return counter })
 	value, hash, err := s.minter.New(token.Access)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if err := s.store.IssueTokens(ctx, store.Issue{Access: store.Token{Hash: hash, Kind: store.KindAccess, ClientID: conf.ID,
+	if err := s.store.IssueTokens(t.Context(), store.Issue{Access: store.Token{Hash: hash, Kind: store.KindAccess, ClientID: conf.ID,
 		Scope: "READ", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
+	return counter, s, conf, pub, value, hash
+}
+
+// TestInspectChecksTheTagBeforeAnyRead: a genuine token is read once and
+// then served from the store's memory; a well-shaped value with a wrong
+// tag is refused without a read; a revocation is seen at the next request.
+func TestInspectChecksTheTagBeforeAnyRead(t *testing.T) {
+	counter, s, _, _, value, hash := newInspectServer(t)
+	ctx, now := t.Context(), time.Now()
 
 	if _, _, err := s.store.TokenWithUser(ctx, hash); err != nil {
 		t.Fatal(err)
@@ -89,18 +97,8 @@ func TestInspectChecksTheTagBeforeAnyRead(t *testing.T) {
 // read again, and it is the copy judged (disabled, the token is inactive).
 // Another application's token has its own application read.
 func TestInspectTakesTheCallersApplication(t *testing.T) {
-	counter := &readCounter{}
-	s, conf, pub := newTestServer(t, func(st store.Store) store.Store { counter.Store = st; return counter })
+	counter, s, conf, pub, value, _ := newInspectServer(t)
 	ctx := t.Context()
-	value, hash, err := s.minter.New(token.Access)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if err := s.store.IssueTokens(ctx, store.Issue{Access: store.Token{Hash: hash, Kind: store.KindAccess, ClientID: conf.ID,
-		Scope: "READ", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
-		t.Fatal(err)
-	}
 	counter.clientReads.Store(0)
 	if p, ok, err := s.inspect(ctx, token.Access, value, &conf); err != nil || !ok || p.Client.ID != conf.ID {
 		t.Fatalf("inspect by its own application = %+v, %v, %v", p.Client.ID, ok, err)
