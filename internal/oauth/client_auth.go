@@ -23,8 +23,8 @@ const (
 // introspection request (RFC 6749 §2.3.1, §3.2.1) and checks its address
 // against the application's IP allow-list.
 func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form *formValues) (store.Client, *Error) {
-	// readForm has dropped empty parameters, so client_id= and client_secret=
-	// beside Basic (Dovecot sends both) are no second method.
+	// readForm reads an empty parameter as omitted, so client_id= and
+	// client_secret= beside Basic (Dovecot sends both) are no second method.
 	id, secretValue, method := form[paramClientID], form[paramClientSecret], AuthNone
 	if form[paramClientSecret] != "" {
 		method = AuthPost
