@@ -46,7 +46,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) (*introspect
 	if e != nil {
 		return nil, e
 	}
-	caller, admin, err := s.authorizeIntrospection(r, form[paramClientID] != "" || form[paramClientSecret] != "", &form)
+	caller, admin, err := s.authorizeIntrospection(r, &form)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +101,13 @@ func mayLearnAbout(caller *store.Client, p Principal) bool {
 // authorizeIntrospection admits a confidential application, which it
 // returns, or an administrator's Bearer token carrying an administrator-level
 // scope (admin: every token may be introspected). The application comes back
-// by value: a pointer would put it on the heap on every introspection.
-func (s *Server) authorizeIntrospection(r *http.Request, clientCredentialsInBody bool, form *formValues) (caller store.Client, admin bool, err error) {
+// by value: a pointer would put it on the heap on every introspection. A
+// Bearer header beside client credentials in the body is the client's
+// second method, refused by authenticateClient.
+func (s *Server) authorizeIntrospection(r *http.Request, form *formValues) (caller store.Client, admin bool, err error) {
 	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if strings.EqualFold(scheme, "Bearer") && !clientCredentialsInBody {
+	credentialsInBody := form[paramClientID] != "" || form[paramClientSecret] != ""
+	if strings.EqualFold(scheme, "Bearer") && !credentialsInBody {
 		p, err := s.Authenticate(r)
 		var be *BearerError
 		if err != nil && !errors.As(err, &be) {
